@@ -1,0 +1,40 @@
+//! The `osprey` binary: parses the command line and hands each subcommand to its module.
+//! Everything of substance lives in the library crates under `crates/`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod progress;
+mod read;
+
+/// Runtime-security tracer and forensic analyzer for Linux.
+///
+/// Osprey traces a host or one command with eBPF and writes Tracee-compatible events, captures
+/// the artifacts an investigator needs, and reads recordings (its own, Tracee's, pcap and PcapNG)
+/// like tshark does for packets.
+#[derive(Parser)]
+#[command(name = "osprey", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Read(read::ReadArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Read(args) => read::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("osprey: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Display filters (being written).

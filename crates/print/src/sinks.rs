@@ -1,0 +1,103 @@
+//! Writers that receive frames in order: PcapNG and NDJSON files.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use osprey_pcapng::{Interface, PcapNgWriter};
+use osprey_source::Frame;
+
+/// Receives frames in order and writes them somewhere.
+pub trait FrameSink {
+    /// Writes one frame.
+    fn write_frame(&mut self, frame: &Frame) -> io::Result<()>;
+    /// Flushes everything; called once at the end.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+/// Writes frames as PcapNG in the Traceeshark layout: events read from JSON on one `USER0`
+/// interface with nanosecond timestamps and the JSON text as payload; frames read from capture
+/// files on copies of their own interfaces, with their raw timestamps and options unchanged.
+pub struct PcapNgSink<W: Write> {
+    writer: PcapNgWriter<W>,
+    /// Output interface ID per input interface (by identity: every input has its own).
+    interfaces: HashMap<*const Interface, u32>,
+    events_interface: Option<u32>,
+}
+
+impl<W: Write> PcapNgSink<W> {
+    /// Starts the file; `user_application` is recorded in the section header.
+    pub fn new(out: W, user_application: &str) -> io::Result<Self> {
+        Ok(PcapNgSink { writer: PcapNgWriter::new(out, user_application)?, interfaces: HashMap::new(), events_interface: None })
+    }
+
+    fn interface_for(&mut self, iface: &Arc<Interface>) -> io::Result<u32> {
+        let key = Arc::as_ptr(iface);
+        if let Some(&id) = self.interfaces.get(&key) {
+            return Ok(id);
+        }
+        let id = self.writer.add_interface(iface)?;
+        self.interfaces.insert(key, id);
+        Ok(id)
+    }
+}
+
+impl<W: Write> FrameSink for PcapNgSink<W> {
+    fn write_frame(&mut self, frame: &Frame) -> io::Result<()> {
+        match &frame.capture {
+            Some(c) => {
+                let id = self.interface_for(&c.interface)?;
+                self.writer.write_packet(id, c.ts_raw, &frame.data, c.orig_len, &c.options)
+            }
+            None => {
+                let id = match self.events_interface {
+                    Some(id) => id,
+                    None => {
+                        let id = self.writer.add_interface(&Interface::tracee_events())?;
+                        self.events_interface = Some(id);
+                        id
+                    }
+                };
+                self.writer.write_event(id, frame.ts, &frame.data)
+            }
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// Writes events as Tracee NDJSON: each event's original JSON text and a newline. Packets have
+/// no Tracee JSON form; they are counted in [`NdjsonSink::packets_left_out`].
+pub struct NdjsonSink<W: Write> {
+    out: W,
+    packets_left_out: u64,
+}
+
+impl<W: Write> NdjsonSink<W> {
+    /// Writes to `out`.
+    pub fn new(out: W) -> Self {
+        NdjsonSink { out, packets_left_out: 0 }
+    }
+
+    /// Packets that were not written, because NDJSON holds events only.
+    pub fn packets_left_out(&self) -> u64 {
+        self.packets_left_out
+    }
+}
+
+impl<W: Write> FrameSink for NdjsonSink<W> {
+    fn write_frame(&mut self, frame: &Frame) -> io::Result<()> {
+        if !frame.is_event {
+            self.packets_left_out += 1;
+            return Ok(());
+        }
+        self.out.write_all(&frame.data)?;
+        self.out.write_all(b"\n")
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,185 @@
+//! Tracee JSON, one event per line.
+//!
+//! The reader only frames lines and finds each event's timestamp; the full parse happens later,
+//! in parallel, where the event is used. Lines that are plainly not events (not an object, cut
+//! off, a Tracee log line) are dealt with here.
+
+use std::io::BufRead;
+
+use crate::diagnostics::{Diagnostics, Location};
+use crate::Frame;
+
+/// The longest line accepted. A longer one is skipped without being held in memory.
+pub(crate) const MAX_LINE: usize = 64 << 20;
+
+pub(crate) struct JsonLines<R> {
+    reader: R,
+    input: u32,
+    line_no: u64,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+enum Line {
+    Ok,
+    TooLong(usize),
+    Eof,
+}
+
+impl<R: BufRead> JsonLines<R> {
+    pub(crate) fn new(reader: R, input: u32) -> Self {
+        JsonLines { reader, input, line_no: 0, buf: Vec::with_capacity(4096), done: false }
+    }
+
+    /// Reads the next line into `buf` (without its `\n`), up to [`MAX_LINE`] bytes.
+    fn read_line(&mut self) -> std::io::Result<Line> {
+        self.buf.clear();
+        let mut total = 0usize;
+        let mut saw_any = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                return Ok(if !saw_any {
+                    Line::Eof
+                } else if total > MAX_LINE {
+                    Line::TooLong(total)
+                } else {
+                    Line::Ok
+                });
+            }
+            saw_any = true;
+            let (chunk, found) = match memchr::memchr(b'\n', available) {
+                Some(i) => (&available[..i], Some(i + 1)),
+                None => (available, None),
+            };
+            total += chunk.len();
+            if total <= MAX_LINE {
+                self.buf.extend_from_slice(chunk);
+            }
+            let consumed = found.unwrap_or(available.len());
+            self.reader.consume(consumed);
+            if found.is_some() {
+                return Ok(if total > MAX_LINE { Line::TooLong(total) } else { Line::Ok });
+            }
+        }
+    }
+
+    /// The next event, skipping (and reporting) what is not one.
+    pub(crate) fn next_frame(&mut self, diag: &Diagnostics) -> Option<Frame> {
+        while !self.done {
+            let line = match self.read_line() {
+                Ok(l) => l,
+                Err(e) => {
+                    self.done = true;
+                    diag.unreadable(self.input, Some(Location::Line(self.line_no + 1)), format!("read error: {e}"));
+                    return None;
+                }
+            };
+            self.line_no += 1;
+            let location = Location::Line(self.line_no);
+            match line {
+                Line::Eof => {
+                    self.done = true;
+                    return None;
+                }
+                Line::TooLong(len) => {
+                    diag.damaged(self.input, location, format!("line of {len} bytes is longer than the {} MiB limit", MAX_LINE >> 20));
+                    continue;
+                }
+                Line::Ok => {}
+            }
+            let mut text = trim(&self.buf);
+            if self.line_no == 1 {
+                text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+            }
+            if text.is_empty() {
+                continue;
+            }
+            if osprey_event::is_log_line(text) {
+                diag.count_log_line(self.input);
+                continue;
+            }
+            if text[0] != b'{' {
+                diag.damaged(self.input, location, format!("not a JSON object (starts with {})", describe_start(text)));
+                continue;
+            }
+            if *text.last().unwrap_or(&0) != b'}' {
+                diag.damaged(self.input, location, "incomplete JSON object (the line is cut off)");
+                continue;
+            }
+            let ts = match osprey_event::peek_timestamp(text) {
+                Ok(ts) => ts,
+                Err(e) => {
+                    diag.damaged(self.input, location, e.to_string());
+                    continue;
+                }
+            };
+            diag.count_event(self.input);
+            let data = text.to_vec();
+            return Some(Frame {
+                number: 0,
+                ts,
+                input: self.input,
+                location,
+                is_event: true,
+                data,
+                capture: None,
+            });
+        }
+        None
+    }
+}
+
+/// Strips surrounding whitespace, including the `\r` of CRLF line ends.
+fn trim(line: &[u8]) -> &[u8] {
+    let start = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(line.len());
+    let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &line[start..end.max(start)]
+}
+
+fn describe_start(text: &[u8]) -> String {
+    let shown: String = String::from_utf8_lossy(&text[..text.len().min(16)])
+        .chars()
+        .map(|c| if c.is_control() { '.' } else { c })
+        .collect();
+    format!("\"{shown}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(input: &str) -> (Vec<Frame>, Vec<String>, Diagnostics) {
+        let problems = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = problems.clone();
+        let diag = Diagnostics::new(100, move |p| sink.lock().unwrap().push(p.to_string()));
+        diag.register(0, "t.json");
+        let mut r = JsonLines::new(input.as_bytes(), 0);
+        let mut out = Vec::new();
+        while let Some(f) = r.next_frame(&diag) {
+            out.push(f);
+        }
+        let p = problems.lock().unwrap().clone();
+        (out, p, diag)
+    }
+
+    #[test]
+    fn frames_lines_and_skips_what_is_not_an_event() {
+        let input = "{\"timestamp\":5,\"eventName\":\"a\"}\r\n\n   \n{\"level\":\"info\",\"msg\":\"x\"}\ngarbage\n{\"timestamp\":6,\"eventName\":\n{\"timestamp\":7,\"eventName\":\"b\"}";
+        let (frames, problems, diag) = frames(input);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].data, b"{\"timestamp\":5,\"eventName\":\"a\"}");
+        assert_eq!(frames[0].location, Location::Line(1));
+        assert_eq!(frames[1].ts, 7);
+        assert_eq!(frames[1].location, Location::Line(7));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("t.json: line 5: not a JSON object"), "{problems:?}");
+        assert!(problems[1].starts_with("t.json: line 6: incomplete JSON object"), "{problems:?}");
+        let stats = &diag.stats()[0];
+        assert_eq!((stats.events, stats.log_lines, stats.damaged), (2, 1, 2));
+    }
+}
