@@ -14,7 +14,7 @@ mod read;
 /// the artifacts an investigator needs, and reads recordings (its own, Tracee's, pcap and PcapNG)
 /// like tshark does for packets.
 #[derive(Parser)]
-#[command(name = "osprey", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "osprey", version, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,12 +23,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Read(read::ReadArgs),
+    /// Trace processes with eBPF and write Tracee-compatible events (JSON, table, PcapNG).
+    Trace(osprey_trace::TraceArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Read(args) => read::run(args),
+        Command::Trace(args) => osprey_trace::run(args),
     };
     match result {
         Ok(code) => code,

@@ -65,7 +65,8 @@ fn new_bar(total: Option<u64>) -> ProgressBar {
         None => {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
-                ProgressStyle::with_template("{spinner} reading {bytes} ({bytes_per_sec})").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template("{spinner} reading {bytes} ({bytes_per_sec})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar
         }

@@ -1,17 +1,21 @@
-//! `osprey read`: list, convert and count frames, like tshark.
+//! `osprey read`: list, dissect, filter, convert and count frames, like tshark.
 //!
 //! A reader thread opens and merges the inputs; frames travel in batches to this thread, which
-//! has each batch rendered in parallel (parsing events is the expensive part) and writes the
-//! results in frame order.
+//! has each batch decoded, dissected, filtered and rendered in parallel and writes the results
+//! in frame order.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use osprey_print::{summary, FrameSink, NdjsonSink, PcapNgSink};
+use osprey_dissect::{Decoded, FrameInfo, Preferences, Want};
+use osprey_field::{registry, FieldId};
+use osprey_filter::{Filter, Prefilter};
+use osprey_print::fields::FieldsFormat;
+use osprey_print::{FrameSink, NdjsonSink, PcapNgSink, Profile};
 use osprey_source::{Diagnostics, Frame, Inputs};
 use rayon::prelude::*;
 
@@ -23,15 +27,39 @@ const BATCH: usize = 4096;
 /// How the frames are printed on standard output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// One summary line per frame, in the default columns of the Tracee profile.
+    /// One summary line per frame, in the profile's columns (with -V: the detail tree).
     Text,
-    /// A JSON array of frames with their context, shaped like tshark's `-T json`.
+    /// The values of the fields named with -e, one line per frame.
+    Fields,
+    /// A JSON array of frames carrying every field, shaped like tshark's -T json.
     Json,
     /// Events as Tracee JSON, one per line, exactly as recorded (packets are left out).
     Ndjson,
 }
 
-/// Read recordings: list, convert, count.
+/// When to color the summary lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// When standard output is a terminal.
+    Auto,
+    /// Always (also into pipes and files).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// What `-G` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Glossary {
+    /// Every field (with -r, also the argument fields seen in the input), like tshark -G fields.
+    Fields,
+    /// The configuration profile in use, as a file to copy and edit.
+    Profile,
+    /// The preferences and their current values.
+    Prefs,
+}
+
+/// Read recordings: list, dissect, filter, convert, count.
 ///
 /// Inputs are recognised by content: Tracee JSON of any generation (legacy, flat-context and
 /// v1beta1), PcapNG (events on USER0 interfaces and packets), classic pcap, the gzip form of
@@ -40,19 +68,35 @@ pub enum OutputFormat {
 /// counted; everything readable is still read.
 #[derive(Args, Debug)]
 #[command(after_help = "\
+Display filters use Wireshark's syntax and Traceeshark's field names, for events and packets \
+alike: tracee.eventName == \"sched_process_exec\", ${important}, ip.addr == 10.0.0.0/8, \
+dns.qry.name contains \"example\", tracee.args.security_file_open.pathname contains \"/etc/\".
+
 Exit status: 0 when everything was read, 1 when records or inputs were skipped as damaged \
-(the output holds everything readable), 2 on a usage error or when no input could be opened.
+(the output holds everything readable), 2 on a usage error, a bad filter, or when no input \
+could be opened.
 
 Examples:
   osprey read -r events.json
+  osprey read -r events.json -Y '${important}' --color
+  osprey read -r events.json -T fields -E header=y -e frame.number -e tracee.processName
   osprey read -r events.json -r capture.pcap -w merged.pcapng
   osprey read -r merged.pcapng -w events.json        (events back to Tracee JSON)
-  zcat events.json.gz | osprey read -r - -T ndjson -c 10")]
+  zcat events.json.gz | osprey read -r - -V -c 1")]
 pub struct ReadArgs {
     /// Read from FILE: Tracee JSON, PcapNG, pcap, a gzip of any of them, `-` for standard
     /// input, or a capture directory. Repeat to merge several inputs in time order.
-    #[arg(short = 'r', long = "read-file", value_name = "FILE", required = true)]
+    #[arg(
+        short = 'r',
+        long = "read-file",
+        value_name = "FILE",
+        required_unless_present = "glossary"
+    )]
     files: Vec<String>,
+
+    /// Show only the frames that match FILTER (Wireshark display-filter syntax).
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    filter: Option<String>,
 
     /// Stop after N frames have been output.
     #[arg(short = 'c', long = "count", value_name = "N")]
@@ -61,6 +105,37 @@ pub struct ReadArgs {
     /// Format of the frames printed on standard output.
     #[arg(short = 'T', long = "format", value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
+
+    /// A field to print with -T fields (repeatable), e.g. -e frame.number -e tracee.eventName.
+    #[arg(short = 'e', long = "field", value_name = "FIELD")]
+    fields: Vec<String>,
+
+    /// A -T fields option: header=y|n, separator=/t|/s|CHAR, occurrence=a|f|l|N,
+    /// aggregator=/s|CHAR, quote=d|s|n (repeatable).
+    #[arg(short = 'E', value_name = "OPTION=VALUE")]
+    fields_options: Vec<String>,
+
+    /// Print the detail tree of each frame.
+    #[arg(short = 'V', long = "verbose")]
+    verbose: bool,
+
+    /// Set a preference: pid_format=container|host|both, container_identifier=id|name,
+    /// show_container_image=true|false, include_unix_sockets=..., exclude_nscd_socket=...
+    #[arg(short = 'o', value_name = "NAME=VALUE")]
+    preferences: Vec<String>,
+
+    /// Color summary lines by the profile's coloring rules.
+    #[arg(long = "color", value_enum, value_name = "WHEN", num_args = 0..=1, default_missing_value = "auto", default_value = "never")]
+    color: ColorWhen,
+
+    /// Use the configuration profile FILE (columns, preferences, macros, coloring rules)
+    /// instead of the bundled "Tracee" profile; also $OSPREY_PROFILE.
+    #[arg(short = 'C', long = "config-profile", value_name = "FILE")]
+    profile: Option<PathBuf>,
+
+    /// List fields, the profile or the preferences, and exit.
+    #[arg(short = 'G', long = "glossary", value_enum, value_name = "WHAT")]
+    glossary: Option<Glossary>,
 
     /// Write the frames to OUT instead of printing them: Tracee NDJSON when OUT ends in .json,
     /// .jsonl or .ndjson (events only), PcapNG in the Traceeshark layout otherwise.
@@ -76,12 +151,167 @@ pub struct ReadArgs {
     quiet: bool,
 }
 
+/// What is printed on standard output.
+#[derive(Clone, Debug, PartialEq)]
+enum View {
+    None,
+    Summary,
+    Detail,
+    Fields(Vec<FieldId>),
+    Json,
+    Ndjson,
+}
+
+/// Everything the renderers need, shared read-only by the worker threads.
+struct Plan {
+    view: View,
+    filter: Option<Filter>,
+    prefilter: Option<Prefilter>,
+    want: Want,
+    /// True when frames must be dissected at all (a filter, a view of fields, coloring).
+    dissect: bool,
+    profile: Profile,
+    preferences: Preferences,
+    fields_format: FieldsFormat,
+    color: bool,
+    names: Vec<String>,
+}
+
 /// What rendering one frame produced.
 enum Rendered {
-    /// The frame's output (possibly empty when nothing is printed).
-    Frame(Vec<u8>),
-    /// A JSON line that turned out not to be an event: it is dropped.
+    /// Shown: its output (possibly empty when nothing is printed).
+    Shown(Vec<u8>),
+    /// Filtered out.
+    Hidden,
+    /// A JSON line that turned out not to be an event: it is dropped and reported.
     Damaged(String),
+}
+
+fn load_profile(path: Option<&PathBuf>) -> anyhow::Result<Profile> {
+    let from_env = std::env::var_os("OSPREY_PROFILE").map(PathBuf::from);
+    match path.or(from_env.as_ref()) {
+        Some(p) => Ok(Profile::load(p)?),
+        None => Ok(Profile::bundled()),
+    }
+}
+
+/// Compiles a display filter, reporting errors with a caret under the position.
+fn compile_filter(text: &str, profile: &Profile) -> anyhow::Result<Filter> {
+    Filter::compile(text, &profile.macros).map_err(|e| {
+        let caret_at = text[..e.position.min(text.len())].chars().count();
+        let width = text
+            .get(e.position..(e.position + e.length).min(text.len()))
+            .map_or(1, |s| s.chars().count().max(1));
+        anyhow::anyhow!(
+            "display filter error at column {}: {}\n    {}\n    {}{}",
+            caret_at + 1,
+            e.message,
+            text,
+            " ".repeat(caret_at),
+            "^".repeat(width)
+        )
+    })
+}
+
+fn plan(args: &ReadArgs, names: Vec<String>) -> anyhow::Result<Plan> {
+    let profile = load_profile(args.profile.as_ref())?;
+    let mut preferences = profile.preferences.clone();
+    for p in &args.preferences {
+        preferences
+            .set(p)
+            .map_err(|e| anyhow::anyhow!("-o {p}: {e}"))?;
+    }
+    let mut fields_format = FieldsFormat::default();
+    for o in &args.fields_options {
+        fields_format.set(o).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    let printing = args.write.is_none()
+        || (args.print && args.write.as_ref().is_some_and(|w| w.as_os_str() != "-"));
+    let view = match (printing, args.format, args.verbose) {
+        (false, _, _) => View::None,
+        (true, OutputFormat::Fields, _) => {
+            if args.fields.is_empty() {
+                bail!("-T fields needs at least one -e FIELD");
+            }
+            let ids = args
+                .fields
+                .iter()
+                .map(|f| {
+                    registry().resolve(f).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "-e {f}: \"{f}\" is not a valid field (see osprey read -G fields)"
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            View::Fields(ids)
+        }
+        (true, OutputFormat::Json, _) => View::Json,
+        (true, OutputFormat::Ndjson, _) => View::Ndjson,
+        (true, OutputFormat::Text, true) => View::Detail,
+        (true, OutputFormat::Text, false) => View::Summary,
+    };
+    let filter = args
+        .filter
+        .as_deref()
+        .map(|f| compile_filter(f, &profile))
+        .transpose()?;
+    let prefilter = filter.as_ref().map(Filter::event_prefilter);
+    let color = view == View::Summary
+        && match args.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => io::stdout().is_terminal(),
+        };
+    let mut want = match view {
+        View::Json | View::Detail => Want::all(),
+        _ => Want::none(),
+    };
+    match &view {
+        View::Summary => {
+            want.columns();
+            for c in &profile.columns {
+                want.field(c.field);
+            }
+        }
+        View::Fields(ids) => {
+            for id in ids {
+                want.field(*id);
+                if registry().info(*id).abbrev.starts_with("_ws.col.") {
+                    want.columns();
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(f) = &filter {
+        for id in f.fields() {
+            want.field(id);
+            if registry().info(id).abbrev.starts_with("_ws.col.") {
+                want.columns();
+            }
+        }
+    }
+    if color {
+        for rule in &profile.colors {
+            for id in rule.filter.fields() {
+                want.field(id);
+            }
+        }
+    }
+    let dissect = filter.is_some() || !matches!(view, View::None | View::Ndjson);
+    Ok(Plan {
+        view,
+        filter,
+        prefilter,
+        want,
+        dissect,
+        profile,
+        preferences,
+        fields_format,
+        color,
+        names,
+    })
 }
 
 fn open_sink(path: &PathBuf) -> anyhow::Result<Box<dyn FrameSink>> {
@@ -92,80 +322,114 @@ fn open_sink(path: &PathBuf) -> anyhow::Result<Box<dyn FrameSink>> {
         Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {name}"))?)
     };
     let out = BufWriter::with_capacity(1 << 20, file);
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     Ok(if matches!(ext.as_str(), "json" | "jsonl" | "ndjson") {
         Box::new(NdjsonSink::new(out))
     } else {
-        Box::new(PcapNgSink::new(out, &format!("osprey {}", env!("CARGO_PKG_VERSION")))?)
+        Box::new(PcapNgSink::new(
+            out,
+            &format!("osprey {}", env!("CARGO_PKG_VERSION")),
+        )?)
     })
 }
 
 pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
+    if let Some(what) = args.glossary {
+        return glossary(what, &args);
+    }
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
     let inputs = Inputs::open(&args.files, diag.clone())?;
     let names: Vec<String> = inputs.files().iter().map(|f| f.name.clone()).collect();
+    let plan = plan(&args, names)?;
     let (bytes_read, total) = inputs.progress();
     let progress = (!args.quiet).then(|| Progress::start(bytes_read, total));
-
     let mut sink = args.write.as_ref().map(open_sink).transpose()?;
-    let view = (args.write.is_none() || args.print).then_some(args.format);
-    let view = if args.write.as_ref().is_some_and(|p| p.as_os_str() == "-") { None } else { view };
 
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Frame>>(4);
     let frames = inputs.frames();
-    let reader = std::thread::Builder::new().name("reader".into()).spawn(move || {
-        let mut batch = Vec::with_capacity(BATCH);
-        for frame in frames {
-            batch.push(frame);
-            if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
-                return; // the consumer stopped (-c reached, or a write failed)
+    let reader = std::thread::Builder::new()
+        .name("reader".into())
+        .spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for frame in frames {
+                batch.push(frame);
+                if batch.len() == BATCH
+                    && tx
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    return; // the consumer stopped (-c reached, or a write failed)
+                }
             }
-        }
-        if !batch.is_empty() {
-            let _ = tx.send(batch);
-        }
-    })?;
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+        })?;
 
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut first_ts: Option<u64> = None;
-    let mut output_count = 0u64;
+    let mut last_ts: Option<u64> = None;
+    let mut shown = 0u64;
     let mut ndjson_packets = 0u64;
     let limit = args.count.unwrap_or(u64::MAX);
     let write_result = (|| -> io::Result<()> {
-        if view == Some(OutputFormat::Json) {
+        if plan.view == View::Json {
             out.write_all(b"[\n")?;
+        }
+        if let (View::Fields(_), true) = (&plan.view, plan.fields_format.header) {
+            let mut header = Vec::new();
+            plan.fields_format.write_header(&mut header, &args.fields);
+            out.write_all(&header)?;
         }
         'batches: for batch in rx.iter() {
             let first = *first_ts.get_or_insert(batch[0].ts);
-            let rendered: Vec<Rendered> =
-                batch.par_iter().with_min_len(256).map(|f| render(f, view, &names, first)).collect();
+            let before = last_ts;
+            let rendered: Vec<Rendered> = batch
+                .par_iter()
+                .enumerate()
+                .with_min_len(256)
+                .map(|(i, f)| {
+                    let prev = if i == 0 {
+                        before
+                    } else {
+                        Some(batch[i - 1].ts)
+                    };
+                    render(f, prev, first, &plan)
+                })
+                .collect();
+            last_ts = batch.last().map(|f| f.ts);
             for (frame, r) in batch.iter().zip(rendered) {
                 let bytes = match r {
                     Rendered::Damaged(message) => {
                         diag.damaged_later(frame.input, frame.location, message);
                         continue;
                     }
-                    Rendered::Frame(bytes) => bytes,
+                    Rendered::Hidden => continue,
+                    Rendered::Shown(bytes) => bytes,
                 };
-                if view == Some(OutputFormat::Json) && output_count > 0 {
+                if plan.view == View::Json && shown > 0 {
                     out.write_all(b",\n")?;
                 }
-                if view == Some(OutputFormat::Ndjson) && !frame.is_event {
+                if plan.view == View::Ndjson && !frame.is_event {
                     ndjson_packets += 1;
                 }
                 out.write_all(&bytes)?;
                 if let Some(sink) = sink.as_mut() {
                     sink.write_frame(frame)?;
                 }
-                output_count += 1;
-                if output_count >= limit {
+                shown += 1;
+                if shown >= limit {
                     break 'batches;
                 }
             }
         }
-        if view == Some(OutputFormat::Json) {
-            out.write_all(if output_count > 0 { b"\n]\n" } else { b"]\n" })?;
+        if plan.view == View::Json {
+            out.write_all(if shown > 0 { b"\n]\n" } else { b"]\n" })?;
         }
         out.flush()?;
         if let Some(sink) = sink.as_mut() {
@@ -187,44 +451,158 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         eprintln!("osprey: {ndjson_packets} packet(s) not shown: NDJSON holds Tracee events only");
     }
     report_summary(&diag, args.quiet);
-    Ok(if diag.anything_skipped() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if diag.anything_skipped() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-/// Renders one frame for the chosen view; also validates JSON events, which are dropped when
-/// they do not parse (capture-file events are kept, as the packet they are).
-fn render(frame: &Frame, view: Option<OutputFormat>, names: &[String], first_ts: u64) -> Rendered {
-    let event = if frame.is_event { Some(osprey_event::parse_event(&frame.data)) } else { None };
-    if let (Some(Err(e)), None) = (&event, &frame.capture) {
+/// Decodes, dissects, filters and renders one frame.
+fn render(frame: &Frame, prev_ts: Option<u64>, first_ts: u64, plan: &Plan) -> Rendered {
+    // A cheap byte test first: most events a filter rejects are never parsed.
+    if let Some(pre) = &plan.prefilter {
+        if frame.is_event && !pre.may_match(&frame.data) {
+            return Rendered::Hidden;
+        }
+    }
+    let decoded = osprey_dissect::decode(frame);
+    if let (Decoded::MalformedEvent(e), None) = (&decoded, &frame.capture) {
         return Rendered::Damaged(e.to_string());
     }
-    let relative = frame.ts as i128 - first_ts as i128;
     let mut out = Vec::new();
-    match view {
-        None => {}
-        Some(OutputFormat::Text) => {
-            let s = match &event {
-                Some(Ok(e)) => summary::event_summary(e),
-                Some(Err(e)) => summary::Summary {
-                    protocol: "TRACEE".into(),
-                    info: format!("[Malformed event: {e}]"),
-                    ..Default::default()
-                },
-                None => summary::packet_summary(frame),
-            };
-            osprey_print::text::write_line(&mut out, frame.number, relative, &s);
+    if !plan.dissect {
+        if plan.view == View::Ndjson && frame.is_event {
+            out.extend_from_slice(&frame.data);
+            out.push(b'\n');
         }
-        Some(OutputFormat::Json) => {
-            let valid = matches!(event, Some(Ok(_)));
-            osprey_print::json::write_frame(&mut out, frame, &names[frame.input as usize], relative, valid);
+        return Rendered::Shown(out);
+    }
+    let info = FrameInfo {
+        frame,
+        input_name: &plan.names[frame.input as usize],
+        first_ts,
+        prev_ts,
+    };
+    let tree = osprey_dissect::dissect(&info, &decoded, &plan.preferences, &plan.want);
+    if let Some(f) = &plan.filter {
+        if !f.matches(&tree) {
+            return Rendered::Hidden;
         }
-        Some(OutputFormat::Ndjson) => {
+    }
+    match &plan.view {
+        View::None => {}
+        View::Summary => {
+            let color = plan
+                .color
+                .then(|| plan.profile.color_of(&tree))
+                .flatten()
+                .map(|r| (r.foreground, r.background));
+            osprey_print::text::write_line(&mut out, &plan.profile.columns, &tree, color);
+        }
+        View::Detail => osprey_print::detail::write_tree(&mut out, &tree),
+        View::Fields(ids) => plan.fields_format.write_row(&mut out, &tree, ids),
+        View::Json => osprey_print::json::write_frame(&mut out, &tree, frame.ts),
+        View::Ndjson => {
             if frame.is_event {
                 out.extend_from_slice(&frame.data);
                 out.push(b'\n');
             }
         }
     }
-    Rendered::Frame(out)
+    Rendered::Shown(out)
+}
+
+/// `-G`: fields (tshark's glossary format), the profile, or the preferences.
+fn glossary(what: Glossary, args: &ReadArgs) -> anyhow::Result<ExitCode> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match what {
+        Glossary::Profile => match args.profile.as_ref().or(std::env::var_os("OSPREY_PROFILE")
+            .map(PathBuf::from)
+            .as_ref())
+        {
+            Some(p) => out.write_all(
+                &std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
+            )?,
+            None => out.write_all(osprey_print::profile::BUNDLED.as_bytes())?,
+        },
+        Glossary::Prefs => {
+            let profile = load_profile(args.profile.as_ref())?;
+            let mut prefs = profile.preferences.clone();
+            for p in &args.preferences {
+                prefs.set(p).map_err(|e| anyhow::anyhow!("-o {p}: {e}"))?;
+            }
+            writeln!(out, "{prefs}")?;
+        }
+        Glossary::Fields => {
+            if !args.files.is_empty() {
+                register_argument_fields(&args.files)?;
+            }
+            for (_, info) in registry().all() {
+                let abbrev = &info.abbrev;
+                let parent = abbrev.split('.').next().unwrap_or(abbrev);
+                let ft = match info.ty {
+                    osprey_field::FieldType::Protocol => {
+                        writeln!(out, "P\t{}\t{}", info.name, abbrev)?;
+                        continue;
+                    }
+                    osprey_field::FieldType::None => "FT_NONE",
+                    osprey_field::FieldType::Bool => "FT_BOOLEAN",
+                    osprey_field::FieldType::Int => "FT_INT64",
+                    osprey_field::FieldType::UInt => "FT_UINT64",
+                    osprey_field::FieldType::Double => "FT_DOUBLE",
+                    osprey_field::FieldType::String => "FT_STRING",
+                    osprey_field::FieldType::Bytes => "FT_BYTES",
+                    osprey_field::FieldType::AbsTime => "FT_ABSOLUTE_TIME",
+                    osprey_field::FieldType::RelTime => "FT_RELATIVE_TIME",
+                    osprey_field::FieldType::Ipv4 => "FT_IPv4",
+                    osprey_field::FieldType::Ipv6 => "FT_IPv6",
+                    osprey_field::FieldType::Ether => "FT_ETHER",
+                    osprey_field::FieldType::Dynamic => "FT_DYNAMIC",
+                };
+                let base = match info.display {
+                    osprey_field::Display::Dec => "BASE_DEC",
+                    osprey_field::Display::Hex(_) => "BASE_HEX",
+                    osprey_field::Display::Oct => "BASE_OCT",
+                    osprey_field::Display::Epoch => "ABSOLUTE_TIME_UNIX",
+                };
+                writeln!(
+                    out,
+                    "F\t{}\t{}\t{}\t{}\t{}\t0x0\t{}",
+                    info.name, abbrev, ft, parent, base, info.blurb
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the inputs once, registering every argument field they hold.
+fn register_argument_fields(files: &[String]) -> anyhow::Result<()> {
+    let diag = Arc::new(Diagnostics::silent());
+    let inputs = Inputs::open(files, diag)?;
+    let mut want = Want::none();
+    want.all_args();
+    let prefs = Preferences::default();
+    let mut frames = inputs.frames();
+    loop {
+        let batch: Vec<Frame> = frames.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        batch.par_iter().for_each(|frame| {
+            let decoded = osprey_dissect::decode(frame);
+            let info = FrameInfo {
+                frame,
+                input_name: "",
+                first_ts: 0,
+                prev_ts: None,
+            };
+            let _ = osprey_dissect::dissect(&info, &decoded, &prefs, &want);
+        });
+    }
 }
 
 /// Prints what was skipped, per input, at the end of a run.
@@ -235,7 +613,10 @@ fn report_summary(diag: &Diagnostics, quiet: bool) {
             parts.push(format!("{} damaged record(s) skipped", s.damaged));
         }
         if s.log_lines > 0 && !quiet {
-            parts.push(format!("{} Tracee log line(s) skipped (not events)", s.log_lines));
+            parts.push(format!(
+                "{} Tracee log line(s) skipped (not events)",
+                s.log_lines
+            ));
         }
         if s.unreadable {
             parts.push("reading stopped early".to_string());

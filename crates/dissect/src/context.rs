@@ -28,7 +28,15 @@ impl<'a> PacketContext<'a> {
             return None;
         }
         let root: Value<'a> = serde_json::from_str(trimmed).ok()?;
-        let known = ["version", "container", "process", "processName", "pid", "container_id", "name"];
+        let known = [
+            "version",
+            "container",
+            "process",
+            "processName",
+            "pid",
+            "container_id",
+            "name",
+        ];
         if !known.iter().any(|k| root.get(k).is_some()) {
             return None;
         }
@@ -44,11 +52,15 @@ impl<'a> PacketContext<'a> {
     }
 
     fn str(&self, paths: &[&[&str]]) -> Option<&str> {
-        paths.iter().find_map(|p| self.get(p).and_then(Value::as_str))
+        paths
+            .iter()
+            .find_map(|p| self.get(p).and_then(Value::as_str))
     }
 
     fn int(&self, paths: &[&[&str]]) -> Option<i64> {
-        paths.iter().find_map(|p| self.get(p).and_then(Value::as_i64))
+        paths
+            .iter()
+            .find_map(|p| self.get(p).and_then(Value::as_i64))
     }
 
     /// The context format version (`1.0`), absent in the pre-1.0 form.
@@ -58,7 +70,8 @@ impl<'a> PacketContext<'a> {
 
     /// The container ID, empty on the host.
     pub fn container_id(&self) -> &str {
-        self.str(&[&["container", "id"], &["container_id"]]).unwrap_or("")
+        self.str(&[&["container", "id"], &["container_id"]])
+            .unwrap_or("")
     }
 
     /// `comm` of the process (per-command and per-process captures).
@@ -69,7 +82,9 @@ impl<'a> PacketContext<'a> {
 
 /// Adds the context's fields to a packet's tree.
 pub fn dissect<'a>(ctx: &'a PacketContext<'a>, prefs: &Preferences, tree: &mut Tree<'a>) {
-    tree.open_text(t::CAPTURE_CONTEXT_VERSION, || "Tracee Network Capture Context".to_string());
+    tree.open_text(osprey_field::fields::ws::TEXT, || {
+        "Tracee Network Capture Context".to_string()
+    });
     if let Some(v) = ctx.version() {
         tree.add(t::CAPTURE_CONTEXT_VERSION, FieldValue::Str(v.into()));
     }
@@ -80,13 +95,41 @@ pub fn dissect<'a>(ctx: &'a PacketContext<'a>, prefs: &Preferences, tree: &mut T
     };
     s(tree, t::HOST_NAME, &[&["hostName"]]);
     s(tree, t::PROCESS_NAME, &[&["processName"], &["name"]]);
-    s(tree, t::CONTAINER_ID, &[&["container", "id"], &["container_id"]]);
-    s(tree, t::CONTAINER_NAME, &[&["container", "name"], &["container_name"]]);
-    s(tree, t::CONTAINER_IMAGE, &[&["container", "image"], &["container_image"]]);
-    s(tree, t::CONTAINER_IMAGE_DIGEST, &[&["container", "imageDigest"]]);
-    s(tree, t::POD_NAME, &[&["kubernetes", "podName"], &["k8s_pod_name"]]);
-    s(tree, t::POD_NAMESPACE, &[&["kubernetes", "podNamespace"], &["k8s_pod_namespace"]]);
-    s(tree, t::POD_UID, &[&["kubernetes", "podUID"], &["k8s_pod_uid"]]);
+    s(
+        tree,
+        t::CONTAINER_ID,
+        &[&["container", "id"], &["container_id"]],
+    );
+    s(
+        tree,
+        t::CONTAINER_NAME,
+        &[&["container", "name"], &["container_name"]],
+    );
+    s(
+        tree,
+        t::CONTAINER_IMAGE,
+        &[&["container", "image"], &["container_image"]],
+    );
+    s(
+        tree,
+        t::CONTAINER_IMAGE_DIGEST,
+        &[&["container", "imageDigest"]],
+    );
+    s(
+        tree,
+        t::POD_NAME,
+        &[&["kubernetes", "podName"], &["k8s_pod_name"]],
+    );
+    s(
+        tree,
+        t::POD_NAMESPACE,
+        &[&["kubernetes", "podNamespace"], &["k8s_pod_namespace"]],
+    );
+    s(
+        tree,
+        t::POD_UID,
+        &[&["kubernetes", "podUID"], &["k8s_pod_uid"]],
+    );
     s(tree, t::EXECUTABLE_PATH, &[&["process", "executable"]]);
     let container_id = ctx.container_id();
     if ctx.get(&["container"]).is_some() || ctx.get(&["container_id"]).is_some() {
@@ -102,33 +145,65 @@ pub fn dissect<'a>(ctx: &'a PacketContext<'a>, prefs: &Preferences, tree: &mut T
             tree.add(id, FieldValue::UInt(v as u64));
         }
     };
-    i(tree, t::PROCESS_ID, &[&["process", "processId"], &["ns_pid"]]);
+    i(
+        tree,
+        t::PROCESS_ID,
+        &[&["process", "processId"], &["ns_pid"]],
+    );
     i(tree, t::THREAD_ID, &[&["process", "threadId"]]);
-    i(tree, t::PARENT_PROCESS_ID, &[&["process", "parentProcessId"], &["ns_ppid"]]);
-    i(tree, t::HOST_PROCESS_ID, &[&["process", "hostProcessId"], &["pid"]]);
+    i(
+        tree,
+        t::PARENT_PROCESS_ID,
+        &[&["process", "parentProcessId"], &["ns_ppid"]],
+    );
+    i(
+        tree,
+        t::HOST_PROCESS_ID,
+        &[&["process", "hostProcessId"], &["pid"]],
+    );
     i(tree, t::HOST_THREAD_ID, &[&["process", "hostThreadId"]]);
-    i(tree, t::HOST_PARENT_PROCESS_ID, &[&["process", "hostParentProcessId"], &["ppid"]]);
+    i(
+        tree,
+        t::HOST_PARENT_PROCESS_ID,
+        &[&["process", "hostParentProcessId"], &["ppid"]],
+    );
     u(tree, t::USER_ID, &[&["process", "userId"]]);
     u(tree, t::MOUNT_NAMESPACE, &[&["process", "mountNamespace"]]);
     u(tree, t::PID_NAMESPACE, &[&["process", "pidNamespace"]]);
     u(tree, t::CGROUP_ID, &[&["process", "cgroupId"]]);
     if let Some(start) = ctx.int(&[&["process", "threadStartTime"]]) {
-        tree.add(t::THREAD_START_TIME, FieldValue::AbsTime(start.max(0) as u64));
+        tree.add(
+            t::THREAD_START_TIME,
+            FieldValue::AbsTime(start.max(0) as u64),
+        );
     }
     let host_pid = ctx.int(&[&["process", "hostProcessId"], &["pid"]]);
     let ns_pid = ctx.int(&[&["process", "processId"], &["ns_pid"]]);
     if let Some(host) = host_pid {
-        tree.add(t::PID_COL, FieldValue::Str(pid_text(prefs.pid_format, ns_pid.unwrap_or(0), host).into()));
+        tree.add(
+            t::PID_COL,
+            FieldValue::Str(pid_text(prefs.pid_format, ns_pid.unwrap_or(0), host).into()),
+        );
     }
     let host_ppid = ctx.int(&[&["process", "hostParentProcessId"], &["ppid"]]);
     let ns_ppid = ctx.int(&[&["process", "parentProcessId"], &["ns_ppid"]]);
     if let Some(host) = host_ppid {
-        tree.add(t::PPID_COL, FieldValue::Str(pid_text(prefs.pid_format, ns_ppid.unwrap_or(0), host).into()));
+        tree.add(
+            t::PPID_COL,
+            FieldValue::Str(pid_text(prefs.pid_format, ns_ppid.unwrap_or(0), host).into()),
+        );
     }
     if tree.wants(t::CONTAINER_COL) {
-        let name = ctx.str(&[&["container", "name"], &["container_name"]]).unwrap_or("");
-        let image = ctx.str(&[&["container", "image"], &["container_image"]]).unwrap_or("");
-        tree.add(t::CONTAINER_COL, FieldValue::Str(container_column(prefs, container_id, name, image).into()));
+        let name = ctx
+            .str(&[&["container", "name"], &["container_name"]])
+            .unwrap_or("");
+        let image = ctx
+            .str(&[&["container", "image"], &["container_image"]])
+            .unwrap_or("");
+        tree.add(
+            t::CONTAINER_COL,
+            FieldValue::Str(container_column(prefs, container_id, name, image).into()),
+        );
     }
     tree.close();
 }
@@ -164,10 +239,19 @@ mod tests {
         let want = Want::all();
         let mut tree = Tree::new(&want);
         dissect(&ctx, &Preferences::default(), &mut tree);
-        assert_eq!(tree.first(t::PROCESS_NAME), Some(&FieldValue::Str("ping".into())));
-        assert_eq!(tree.first(t::HOST_PROCESS_ID), Some(&FieldValue::Int(191684)));
+        assert_eq!(
+            tree.first(t::PROCESS_NAME),
+            Some(&FieldValue::Str("ping".into()))
+        );
+        assert_eq!(
+            tree.first(t::HOST_PROCESS_ID),
+            Some(&FieldValue::Int(191684))
+        );
         assert_eq!(tree.first(t::PID_COL), Some(&FieldValue::Str("1".into())));
-        assert_eq!(tree.first(t::CONTAINER_COL), Some(&FieldValue::Str("ae95a93ce0c2".into())));
+        assert_eq!(
+            tree.first(t::CONTAINER_COL),
+            Some(&FieldValue::Str("ae95a93ce0c2".into()))
+        );
         assert_eq!(tree.first(t::IS_CONTAINER), Some(&FieldValue::Bool(true)));
         assert!(!tree.has(t::TRACEE), "packets stay packets");
     }

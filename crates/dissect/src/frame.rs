@@ -13,7 +13,10 @@ pub(crate) struct FrameEnd {
 
 pub(crate) fn dissect<'a>(info: &FrameInfo<'a>, tree: &mut Tree<'a>) -> FrameEnd {
     let frame = info.frame;
-    let wire_len = frame.capture.as_ref().map_or(frame.data.len() as u64, |c| c.orig_len as u64);
+    let wire_len = frame
+        .capture
+        .as_ref()
+        .map_or(frame.data.len() as u64, |c| c.orig_len as u64);
     let cap_len = frame.data.len() as u64;
     let iface = frame.capture.as_ref().map(|c| &c.interface);
     tree.open(
@@ -26,7 +29,10 @@ pub(crate) fn dissect<'a>(info: &FrameInfo<'a>, tree: &mut Tree<'a>) -> FrameEnd
             wire_len * 8,
             cap_len,
             cap_len * 8,
-            iface.and_then(|i| i.name()).map(|n| format!(" on interface {n}")).unwrap_or_default()
+            iface
+                .and_then(|i| i.name())
+                .map(|n| format!(" on interface {n}"))
+                .unwrap_or_default()
         )),
     );
     if let Some(iface) = iface {
@@ -41,17 +47,26 @@ pub(crate) fn dissect<'a>(info: &FrameInfo<'a>, tree: &mut Tree<'a>) -> FrameEnd
     tree.add(f::TIME, FieldValue::AbsTime(frame.ts));
     tree.add(f::TIME_EPOCH, FieldValue::AbsTime(frame.ts));
     if let Some(prev) = info.prev_ts {
-        tree.add(f::TIME_DELTA, FieldValue::RelTime(frame.ts as i64 - prev as i64));
+        tree.add(
+            f::TIME_DELTA,
+            FieldValue::RelTime(frame.ts as i64 - prev as i64),
+        );
     } else {
         tree.add(f::TIME_DELTA, FieldValue::RelTime(0));
     }
-    tree.add(f::TIME_RELATIVE, FieldValue::RelTime(frame.ts as i64 - info.first_ts as i64));
+    tree.add(
+        f::TIME_RELATIVE,
+        FieldValue::RelTime(frame.ts as i64 - info.first_ts as i64),
+    );
     tree.add(f::NUMBER, FieldValue::UInt(frame.number));
     tree.add(f::LEN, FieldValue::UInt(wire_len));
     tree.add(f::CAP_LEN, FieldValue::UInt(cap_len));
     if let Some(c) = &frame.capture {
         for comment in c.options.iter().filter(|o| o.code == option_code::COMMENT) {
-            tree.add(f::COMMENT, FieldValue::Str(String::from_utf8_lossy(&comment.value)));
+            tree.add(
+                f::COMMENT,
+                FieldValue::Str(String::from_utf8_lossy(&comment.value)),
+            );
         }
     }
     tree.add(f::FILE, FieldValue::Str(info.input_name.into()));
@@ -69,6 +84,11 @@ pub(crate) fn finish(end: FrameEnd, tree: &mut Tree<'_>) {
             }
             protocols.push_str(layer);
         }
-        tree.insert(end.index, 1, f::PROTOCOLS, FieldValue::Str(protocols.into()));
+        tree.insert(
+            end.index,
+            1,
+            f::PROTOCOLS,
+            FieldValue::Str(protocols.into()),
+        );
     }
 }

@@ -84,7 +84,12 @@ pub struct FrameInfo<'a> {
 }
 
 /// Dissects a decoded frame into a tree holding what `want` asks for.
-pub fn dissect<'a>(info: &FrameInfo<'a>, decoded: &'a Decoded<'a>, prefs: &Preferences, want: &'a Want) -> Tree<'a> {
+pub fn dissect<'a>(
+    info: &FrameInfo<'a>,
+    decoded: &'a Decoded<'a>,
+    prefs: &Preferences,
+    want: &'a Want,
+) -> Tree<'a> {
     let mut tree = Tree::new(want);
     let frame_end = frame::dissect(info, &mut tree);
     match decoded {
@@ -92,14 +97,21 @@ pub fn dissect<'a>(info: &FrameInfo<'a>, decoded: &'a Decoded<'a>, prefs: &Prefe
             event::dissect(event, raw_packet.as_deref(), prefs, &mut tree);
         }
         Decoded::MalformedEvent(e) => event::dissect_malformed(e, &mut tree),
-        Decoded::Packet { context: packet_context } => {
+        Decoded::Packet {
+            context: packet_context,
+        } => {
             if let Some(ctx) = packet_context {
                 context::dissect(ctx, prefs, &mut tree);
             }
-            let link_type = info.frame.capture.as_ref().map_or(0, |c| c.interface.link_type);
+            let link_type = info
+                .frame
+                .capture
+                .as_ref()
+                .map_or(0, |c| c.interface.link_type);
             packet::dissect_link(&info.frame.data, link_type, &mut tree);
         }
     }
+    event::columns_as_fields(&mut tree);
     frame::finish(frame_end, &mut tree);
     tree
 }

@@ -60,14 +60,21 @@ fn parse_bool(name: &str, v: &str) -> Result<bool, PrefError> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "yes" | "1" | "on" => Ok(true),
         "false" | "no" | "0" | "off" => Ok(false),
-        _ => Err(PrefError(format!("preference {name} takes true or false, not \"{v}\""))),
+        _ => Err(PrefError(format!(
+            "preference {name} takes true or false, not \"{v}\""
+        ))),
     }
 }
 
 impl Preferences {
     /// The preference names [`Preferences::set`] accepts.
-    pub const NAMES: &'static [&'static str] =
-        &["pid_format", "container_identifier", "show_container_image", "include_unix_sockets", "exclude_nscd_socket"];
+    pub const NAMES: &'static [&'static str] = &[
+        "pid_format",
+        "container_identifier",
+        "show_container_image",
+        "include_unix_sockets",
+        "exclude_nscd_socket",
+    ];
 
     /// Sets one preference from `name=value` text (tshark's `-o`). Names may carry a
     /// `tracee.` prefix, as in Wireshark's preferences file.
@@ -84,14 +91,22 @@ impl Preferences {
                     "container" => PidFormat::Container,
                     "host" => PidFormat::Host,
                     "both" => PidFormat::Both,
-                    _ => return Err(PrefError(format!("pid_format takes container, host or both, not \"{value}\""))),
+                    _ => {
+                        return Err(PrefError(format!(
+                            "pid_format takes container, host or both, not \"{value}\""
+                        )))
+                    }
                 }
             }
             "container_identifier" => {
                 self.container_identifier = match value.to_ascii_lowercase().as_str() {
                     "id" => ContainerIdentifier::Id,
                     "name" => ContainerIdentifier::Name,
-                    _ => return Err(PrefError(format!("container_identifier takes id or name, not \"{value}\""))),
+                    _ => {
+                        return Err(PrefError(format!(
+                            "container_identifier takes id or name, not \"{value}\""
+                        )))
+                    }
                 }
             }
             "show_container_image" => self.show_container_image = parse_bool(name, value)?,
@@ -105,6 +120,26 @@ impl Preferences {
             }
         }
         Ok(())
+    }
+}
+
+impl std::fmt::Display for Preferences {
+    /// One `name: value` line per preference, in the form `-o` accepts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pid = match self.pid_format {
+            PidFormat::Container => "container",
+            PidFormat::Host => "host",
+            PidFormat::Both => "both",
+        };
+        let ident = match self.container_identifier {
+            ContainerIdentifier::Id => "id",
+            ContainerIdentifier::Name => "name",
+        };
+        writeln!(f, "pid_format: {pid}")?;
+        writeln!(f, "container_identifier: {ident}")?;
+        writeln!(f, "show_container_image: {}", self.show_container_image)?;
+        writeln!(f, "include_unix_sockets: {}", self.include_unix_sockets)?;
+        write!(f, "exclude_nscd_socket: {}", self.exclude_nscd_socket)
     }
 }
 
@@ -144,8 +179,16 @@ mod tests {
         assert_eq!(p.pid_format, PidFormat::Both);
         assert_eq!(p.container_identifier, ContainerIdentifier::Name);
         assert!(p.show_container_image);
-        assert!(p.set("pid_format=sideways").unwrap_err().0.contains("container, host or both"));
-        assert!(p.set("colour=blue").unwrap_err().0.contains("unknown preference"));
+        assert!(p
+            .set("pid_format=sideways")
+            .unwrap_err()
+            .0
+            .contains("container, host or both"));
+        assert!(p
+            .set("colour=blue")
+            .unwrap_err()
+            .0
+            .contains("unknown preference"));
     }
 
     #[test]

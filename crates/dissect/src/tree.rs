@@ -29,7 +29,11 @@ pub struct Want {
 impl Want {
     /// Everything: the full tree and the columns.
     pub fn all() -> Want {
-        Want { all: true, columns: true, ..Want::default() }
+        Want {
+            all: true,
+            columns: true,
+            ..Want::default()
+        }
     }
 
     /// Nothing yet; add fields with [`Want::field`].
@@ -48,7 +52,10 @@ impl Want {
             let info = osprey_field::registry().info(id);
             if let Some(rest) = info.abbrev.strip_prefix("tracee.args.") {
                 if let Some((event, arg)) = rest.split_once('.') {
-                    self.args.entry(event.to_string()).or_default().insert(arg.to_string(), id);
+                    self.args
+                        .entry(event.to_string())
+                        .or_default()
+                        .insert(arg.to_string(), id);
                 }
             }
             return self;
@@ -80,7 +87,9 @@ impl Want {
             return true;
         }
         let i = id.0 as usize;
-        self.bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     /// True when some argument of event `event` (sanitized name) may be wanted.
@@ -167,7 +176,13 @@ pub struct Tree<'a> {
 impl<'a> Tree<'a> {
     /// An empty tree that keeps what `want` asks for.
     pub fn new(want: &'a Want) -> Tree<'a> {
-        Tree { items: Vec::new(), want, depth: 0, layers: Vec::new(), columns: Columns::default() }
+        Tree {
+            items: Vec::new(),
+            want,
+            depth: 0,
+            layers: Vec::new(),
+            columns: Columns::default(),
+        }
     }
 
     /// What this tree keeps.
@@ -220,7 +235,11 @@ impl<'a> Tree<'a> {
     /// Adds a value with its own display text, if wanted.
     pub fn add_text(&mut self, field: FieldId, value: FieldValue<'a>, text: impl Into<String>) {
         if self.want.has(field) {
-            let text = if self.want.all { Some(text.into()) } else { None };
+            let text = if self.want.all {
+                Some(text.into())
+            } else {
+                None
+            };
             self.push(field, value, text, None, false);
         }
     }
@@ -253,8 +272,22 @@ impl<'a> Tree<'a> {
         self.depth = self.depth.saturating_sub(1);
     }
 
-    fn push(&mut self, field: FieldId, value: FieldValue<'a>, text: Option<String>, span: Option<(u32, u32)>, hidden: bool) {
-        self.items.push(Item { field, value, depth: self.depth, text, span, hidden });
+    fn push(
+        &mut self,
+        field: FieldId,
+        value: FieldValue<'a>,
+        text: Option<String>,
+        span: Option<(u32, u32)>,
+        hidden: bool,
+    ) {
+        self.items.push(Item {
+            field,
+            value,
+            depth: self.depth,
+            text,
+            span,
+            hidden,
+        });
     }
 
     /// Records that the frame holds protocol `name` (for `frame.protocols`).
@@ -282,7 +315,17 @@ impl<'a> Tree<'a> {
     pub fn insert(&mut self, index: usize, depth: u8, field: FieldId, value: FieldValue<'a>) {
         if self.want.has(field) {
             let index = index.min(self.items.len());
-            self.items.insert(index, Item { field, value, depth, text: None, span: None, hidden: false });
+            self.items.insert(
+                index,
+                Item {
+                    field,
+                    value,
+                    depth,
+                    text: None,
+                    span: None,
+                    hidden: false,
+                },
+            );
         }
     }
 
@@ -293,7 +336,10 @@ impl<'a> Tree<'a> {
 
     /// The values of `field`, in order.
     pub fn values(&self, field: FieldId) -> impl Iterator<Item = &FieldValue<'a>> {
-        self.items.iter().filter(move |i| i.field == field).map(|i| &i.value)
+        self.items
+            .iter()
+            .filter(move |i| i.field == field)
+            .map(|i| &i.value)
     }
 
     /// The first value of `field`.
@@ -309,7 +355,10 @@ impl<'a> Tree<'a> {
 
 impl FieldSource for Tree<'_> {
     fn any_value(&self, field: FieldId, f: &mut dyn FnMut(&FieldValue<'_>) -> bool) -> bool {
-        self.items.iter().filter(|i| i.field == field).any(|i| f(&i.value))
+        self.items
+            .iter()
+            .filter(|i| i.field == field)
+            .any(|i| f(&i.value))
     }
 }
 
@@ -347,7 +396,9 @@ mod tests {
 
     #[test]
     fn argument_fields_are_wanted_by_event_and_name() {
-        let id = osprey_field::registry().resolve("tracee.args.openat.pathname").unwrap();
+        let id = osprey_field::registry()
+            .resolve("tracee.args.openat.pathname")
+            .unwrap();
         let mut want = Want::none();
         want.field(id);
         assert!(want.wants_args_of("openat"));

@@ -200,6 +200,9 @@ impl<'a> Event<'a> {
 impl<'a> Metadata<'a> {
     /// The property named `key`.
     pub fn property(&self, key: &str) -> Option<&Value<'a>> {
-        self.properties.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.properties
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 }

@@ -24,7 +24,10 @@ pub struct ParseError {
 
 impl ParseError {
     fn new(message: impl Into<String>) -> Self {
-        ParseError { message: message.into(), column: None }
+        ParseError {
+            message: message.into(),
+            column: None,
+        }
     }
 }
 
@@ -51,7 +54,10 @@ impl From<serde_json::Error> for ParseError {
             serde_json::error::Category::Eof => format!("truncated JSON ({message})"),
             _ => message,
         };
-        ParseError { message, column: (e.column() > 0).then_some(e.column()) }
+        ParseError {
+            message,
+            column: (e.column() > 0).then_some(e.column()),
+        }
     }
 }
 
@@ -62,7 +68,10 @@ pub fn is_log_line(line: &[u8]) -> bool {
 }
 
 fn trim_start(line: &[u8]) -> &[u8] {
-    let start = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(line.len());
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
     &line[start..]
 }
 
@@ -74,7 +83,10 @@ pub fn peek_timestamp(line: &[u8]) -> Result<u64, ParseError> {
         let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
         if digits > 0 && digits <= 19 && matches!(after.get(digits), Some(b',' | b'}')) {
             // SAFETY of unwrap-free parse: ASCII digits only, at most 19 of them.
-            if let Ok(ns) = std::str::from_utf8(&after[..digits]).unwrap_or("").parse::<u64>() {
+            if let Ok(ns) = std::str::from_utf8(&after[..digits])
+                .unwrap_or("")
+                .parse::<u64>()
+            {
                 return Ok(ns);
             }
         }
@@ -100,7 +112,10 @@ pub fn parse_event(line: &[u8]) -> Result<Event<'_>, ParseError> {
     // serde would read a JSON array into a struct field by field; an event is an object.
     let start = line.len() - trim_start(line).len();
     if line.get(start) != Some(&b'{') {
-        return Err(ParseError { message: "expected a JSON object".into(), column: Some(start + 1) });
+        return Err(ParseError {
+            message: "expected a JSON object".into(),
+            column: Some(start + 1),
+        });
     }
     let raw: RawEvent = serde_json::from_slice(line)?;
     raw.normalize()
@@ -254,7 +269,9 @@ struct RawArg<'a> {
 
 /// A string that borrows from the input when it can (serde's own `Cow<str>` always copies).
 #[derive(Deserialize)]
-pub(crate) struct BorrowedStr<'a>(#[serde(borrow, deserialize_with = "borrow_str")] pub Cow<'a, str>);
+pub(crate) struct BorrowedStr<'a>(
+    #[serde(borrow, deserialize_with = "borrow_str")] pub Cow<'a, str>,
+);
 
 impl Default for Value<'_> {
     fn default() -> Self {
@@ -298,7 +315,11 @@ impl<'a> RawEvent<'a> {
         let container = match self.container {
             Some(c) => Container {
                 // Legacy events often leave `container.id` empty but set `containerId`.
-                id: c.id.filter(|s| !s.is_empty()).or(self.container_id).unwrap_or_default(),
+                id: c
+                    .id
+                    .filter(|s| !s.is_empty())
+                    .or(self.container_id)
+                    .unwrap_or_default(),
                 name: c.name.unwrap_or_default(),
                 image: c.image.unwrap_or_default(),
                 image_digest: c.image_digest.unwrap_or_default(),
@@ -420,7 +441,9 @@ fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
 fn uint<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     match d.deserialize_any(IntVisitor)? {
         Some(v) if v >= 0 => Ok(Some(v as u64)),
-        Some(v) => Err(de::Error::custom(format!("expected an unsigned integer, found {v}"))),
+        Some(v) => Err(de::Error::custom(format!(
+            "expected an unsigned integer, found {v}"
+        ))),
         None => Ok(None),
     }
 }
@@ -575,7 +598,10 @@ mod tests {
         assert_eq!(e.event_name, "security_file_open");
         assert_eq!(e.host_process_id, 676);
         assert_eq!(e.user_id, 131);
-        assert_eq!(e.matched_policies.as_deref(), Some(&[Cow::Borrowed("")][..]));
+        assert_eq!(
+            e.matched_policies.as_deref(),
+            Some(&[Cow::Borrowed("")][..])
+        );
         assert_eq!(e.args.len(), 6);
         assert_eq!(e.arg("dev").unwrap().value, Value::Int(45));
         assert_eq!(e.arg("pathname").unwrap().ty, "const char*");
@@ -604,11 +630,17 @@ mod tests {
 
     #[test]
     fn peeks_timestamps_fast_and_slow() {
-        assert_eq!(peek_timestamp(LEGACY.as_bytes()).unwrap(), 1680182976364916505);
+        assert_eq!(
+            peek_timestamp(LEGACY.as_bytes()).unwrap(),
+            1680182976364916505
+        );
         let reordered = r#"{"eventName":"x","timestamp":42}"#;
         assert_eq!(peek_timestamp(reordered.as_bytes()).unwrap(), 42);
         let v1 = r#"{"timestamp":"2024-11-24T13:20:00.000000001Z","name":"x"}"#;
-        assert_eq!(peek_timestamp(v1.as_bytes()).unwrap(), 1_732_454_400_000_000_001);
+        assert_eq!(
+            peek_timestamp(v1.as_bytes()).unwrap(),
+            1_732_454_400_000_000_001
+        );
         // The fast path does not validate the rest of the line; other forms are parsed.
         assert_eq!(peek_timestamp(b"{\"timestamp\":12,").unwrap(), 12);
         assert!(peek_timestamp(b"{\"eventName\":\"x\",\"timestamp\":12").is_err());

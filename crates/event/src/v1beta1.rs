@@ -20,7 +20,8 @@ fn field<'v, 'a>(v: Option<&'v Value<'a>>, names: &[&str]) -> Option<&'v Value<'
 /// A number, possibly wrapped as `{"value": n}` (protobuf wrapper types).
 fn number(v: Option<&Value>) -> Option<i64> {
     let v = v?;
-    v.as_i64().or_else(|| v.get("value").and_then(Value::as_i64))
+    v.as_i64()
+        .or_else(|| v.get("value").and_then(Value::as_i64))
 }
 
 fn string<'a>(v: Option<&Value<'a>>) -> Cow<'a, str> {
@@ -45,9 +46,10 @@ fn timestamp(v: Option<&Value>) -> Option<u64> {
 }
 
 pub(crate) fn normalize(raw: RawEvent<'_>) -> Result<Event<'_>, ParseError> {
-    let timestamp = raw
-        .timestamp
-        .ok_or_else(|| ParseError { message: "not a Tracee event: no \"timestamp\"".into(), column: None })?;
+    let timestamp = raw.timestamp.ok_or_else(|| ParseError {
+        message: "not a Tracee event: no \"timestamp\"".into(),
+        column: None,
+    })?;
     let id = raw.id.as_ref();
     let name = match (&raw.name, id) {
         (Some(n), _) if !n.is_empty() => n.clone(),
@@ -89,16 +91,24 @@ pub(crate) fn normalize(raw: RawEvent<'_>) -> Result<Event<'_>, ParseError> {
         });
     }
 
+    let process_id = number(field(process, &["pid"]));
+    let thread_id = number(field(thread, &["tid"]));
+    let host_thread_id = number(field(thread, &["host_tid", "hostTid"]));
+    // Older v1beta1 output has no host PID; for a process's main thread (tid == pid) it is the
+    // host TID.
+    let host_process_id = number(field(process, &["host_pid", "hostPid"]))
+        .or_else(|| host_thread_id.filter(|_| thread_id.is_some() && thread_id == process_id));
+
     Ok(Event {
         generation: Generation::V1Beta1,
         timestamp,
         thread_start_time: timestamp_of(thread, &["start_time", "startTime"]),
         processor_id: 0,
-        process_id: number(field(process, &["pid"])).unwrap_or(0),
-        thread_id: number(field(thread, &["tid"])).unwrap_or(0),
+        process_id: process_id.unwrap_or(0),
+        thread_id: thread_id.unwrap_or(0),
         parent_process_id: number(field(parent, &["pid"])).unwrap_or(0),
-        host_process_id: number(field(process, &["host_pid", "hostPid"])).unwrap_or(0),
-        host_thread_id: number(field(thread, &["host_tid", "hostTid"])).unwrap_or(0),
+        host_process_id: host_process_id.unwrap_or(0),
+        host_thread_id: host_thread_id.unwrap_or(0),
         host_parent_process_id: number(field(parent, &["host_pid", "hostPid"])).unwrap_or(0),
         user_id: number(field(field(process, &["real_user", "realUser"]), &["id"])).unwrap_or(0),
         mount_namespace: 0,
@@ -134,19 +144,27 @@ pub(crate) fn normalize(raw: RawEvent<'_>) -> Result<Event<'_>, ParseError> {
         args_num: args.len() as i64,
         return_value,
         syscall: string(field(thread, &["syscall"])),
-        stack_addresses: field(field(thread, &["user_stack_trace", "userStackTrace"]), &["addresses"])
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_u64().or_else(|| x.get("address").and_then(Value::as_u64)))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        stack_addresses: field(
+            field(thread, &["user_stack_trace", "userStackTrace"]),
+            &["addresses"],
+        )
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| {
+                    x.as_u64()
+                        .or_else(|| x.get("address").and_then(Value::as_u64))
+                })
+                .collect()
+        })
+        .unwrap_or_default(),
         context_flags: ContextFlags {
             container_started: field(container, &["started", "is_running", "isRunning"])
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            is_compat: field(thread, &["compat"]).and_then(Value::as_bool).unwrap_or(false),
+            is_compat: field(thread, &["compat"])
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         },
         thread_entity_id: number(field(thread, &["unique_id", "uniqueId"])).map(|v| v as u64),
         process_entity_id: number(field(process, &["unique_id", "uniqueId"])).map(|v| v as u64),
@@ -164,7 +182,11 @@ fn timestamp_of(v: Option<&Value>, names: &[&str]) -> u64 {
 /// both generations alike. Keys are compared without underscores and case
 /// (`u_int64` / `uInt64`).
 fn legacy_type(key: &str) -> Option<&'static str> {
-    let k: String = key.chars().filter(|c| *c != '_').collect::<String>().to_ascii_lowercase();
+    let k: String = key
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
     Some(match k.as_str() {
         "int32" => "int32",
         "int64" => "int64",
@@ -219,7 +241,11 @@ fn inferred_type(v: &Value) -> &'static str {
 /// `{"questions": [...]}`), so the value has the shape the legacy generation gave it.
 fn unwrap_payload<'a>(ty: &str, v: Value<'a>) -> Value<'a> {
     let inner_key = match ty {
-        "[]string" | "[]int32" | "[]uint64" | "float64" | "[]trace.HookedSymbolData"
+        "[]string"
+        | "[]int32"
+        | "[]uint64"
+        | "float64"
+        | "[]trace.HookedSymbolData"
         | "map[string]trace.HookedSymbolData" => "value",
         "[]trace.DnsQueryData" => "questions",
         "[]trace.DnsResponseData" => "responses",
@@ -258,7 +284,11 @@ fn arg_from_data(item: Value<'_>) -> Option<Arg<'_>> {
         (None, Some(v)) => (inferred_type(&v), v),
         (None, None) => ("unknown", Value::Null),
     };
-    Some(Arg { name, ty: Cow::Borrowed(ty), value })
+    Some(Arg {
+        name,
+        ty: Cow::Borrowed(ty),
+        value,
+    })
 }
 
 /// `detected_from {id, name, data[]}` as the legacy `detectedFrom` argument value
@@ -336,7 +366,12 @@ fn metadata_from_threat(threat: Value<'_>) -> Metadata<'_> {
             }
         }
     }
-    Metadata { version: Cow::Borrowed(""), description, tags: Vec::new(), properties }
+    Metadata {
+        version: Cow::Borrowed(""),
+        description,
+        tags: Vec::new(),
+        properties,
+    }
 }
 
 #[cfg(test)]
@@ -354,6 +389,10 @@ mod tests {
         assert_eq!(e.process_name, "bash");
         assert_eq!(e.process_id, 12345);
         assert_eq!(e.host_thread_id, 12345);
+        assert_eq!(
+            e.host_process_id, 12345,
+            "main thread: host PID from the host TID"
+        );
         assert_eq!(e.host_parent_process_id, 1234);
         assert_eq!(e.user_id, 1000);
         assert_eq!(e.syscall, "execve");
@@ -363,7 +402,10 @@ mod tests {
         let argv = e.arg("argv").unwrap();
         assert_eq!(argv.ty, "[]string");
         assert_eq!(argv.value.as_array().unwrap().len(), 3);
-        assert_eq!(e.arg("pathname").unwrap().value.as_str(), Some("/usr/bin/ls"));
+        assert_eq!(
+            e.arg("pathname").unwrap().value.as_str(),
+            Some("/usr/bin/ls")
+        );
     }
 
     #[test]
@@ -380,10 +422,18 @@ mod tests {
         assert_eq!(e.arg("fd").unwrap().ty, "int64");
         let m = e.metadata.as_ref().unwrap();
         assert_eq!(m.property("Severity"), Some(&Value::Int(1)));
-        assert_eq!(m.property("external_id").and_then(Value::as_str), Some("T1622"));
+        assert_eq!(
+            m.property("external_id").and_then(Value::as_str),
+            Some("T1622")
+        );
         assert!(e.is_signature());
         let df = &e.arg("detectedFrom").unwrap().value;
         assert_eq!(df.get("name").and_then(Value::as_str), Some("ptrace"));
-        assert_eq!(df.get("args").unwrap().as_array().unwrap()[0].get("type").and_then(Value::as_str), Some("int64"));
+        assert_eq!(
+            df.get("args").unwrap().as_array().unwrap()[0]
+                .get("type")
+                .and_then(Value::as_str),
+            Some("int64")
+        );
     }
 }

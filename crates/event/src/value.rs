@@ -296,7 +296,10 @@ mod tests {
 
     #[test]
     fn borrows_plain_strings_and_owns_escaped_ones() {
-        let v: Value = serde_json::from_str(r#"{"a":"plain","b":"esc\"aped","c":[1,-2,18446744073709551615,1.5,null,true]}"#).unwrap();
+        let v: Value = serde_json::from_str(
+            r#"{"a":"plain","b":"esc\"aped","c":[1,-2,18446744073709551615,1.5,null,true]}"#,
+        )
+        .unwrap();
         match v.get("a").unwrap() {
             Value::Str(Cow::Borrowed(s)) => assert_eq!(*s, "plain"),
             other => panic!("expected a borrowed string, got {other:?}"),

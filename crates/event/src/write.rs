@@ -99,7 +99,12 @@ impl Event<'_> {
         i64_field(out, first, "parentProcessId", self.parent_process_id);
         i64_field(out, first, "hostProcessId", self.host_process_id);
         i64_field(out, first, "hostThreadId", self.host_thread_id);
-        i64_field(out, first, "hostParentProcessId", self.host_parent_process_id);
+        i64_field(
+            out,
+            first,
+            "hostParentProcessId",
+            self.host_parent_process_id,
+        );
         i64_field(out, first, "userId", self.user_id);
         u64_field(out, first, "mountNamespace", self.mount_namespace);
         u64_field(out, first, "pidNamespace", self.pid_namespace);
@@ -152,9 +157,24 @@ impl Event<'_> {
         out.extend_from_slice(b",\"isCompat\":");
         out.extend_from_slice(bool_text(self.context_flags.is_compat));
         out.push(b'}');
-        u64_field(out, first, "threadEntityId", self.thread_entity_id.unwrap_or(0));
-        u64_field(out, first, "processEntityId", self.process_entity_id.unwrap_or(0));
-        u64_field(out, first, "parentEntityId", self.parent_entity_id.unwrap_or(0));
+        u64_field(
+            out,
+            first,
+            "threadEntityId",
+            self.thread_entity_id.unwrap_or(0),
+        );
+        u64_field(
+            out,
+            first,
+            "processEntityId",
+            self.process_entity_id.unwrap_or(0),
+        );
+        u64_field(
+            out,
+            first,
+            "parentEntityId",
+            self.parent_entity_id.unwrap_or(0),
+        );
         key(out, first, "args");
         out.push(b'[');
         for (i, arg) in self.args.iter().enumerate() {

@@ -206,13 +206,15 @@ macro_rules! fields {
 pub fn arg_field_type(tracee_type: &str) -> FieldType {
     match tracee_type {
         "bool" => FieldType::Bool,
-        "int" | "pid_t" | "int32" | "int64" | "long" | "int8" | "int16" | "off_t" | "clockid_t" | "const clockid_t" | "key_t" | "timer_t" => {
-            FieldType::Int
-        }
-        "u8" | "u16" | "umode_t" | "u32" | "dev_t" | "mode_t" | "uid_t" | "gid_t" | "unsigned int" | "unsigned long" | "u64" | "size_t"
-        | "uint8" | "uint16" | "uint32" | "uint64" | "unsigned short" | "old_uid_t" | "old_gid_t" => FieldType::UInt,
+        "int" | "pid_t" | "int32" | "int64" | "long" | "int8" | "int16" | "off_t" | "clockid_t"
+        | "const clockid_t" | "key_t" | "timer_t" => FieldType::Int,
+        "u8" | "u16" | "umode_t" | "u32" | "dev_t" | "mode_t" | "uid_t" | "gid_t"
+        | "unsigned int" | "unsigned long" | "u64" | "size_t" | "uint8" | "uint16" | "uint32"
+        | "uint64" | "unsigned short" | "old_uid_t" | "old_gid_t" => FieldType::UInt,
         "float" | "float64" | "double" | "struct timespec*" => FieldType::Double,
-        "const char*" | "char*" | "string" | "bytes" | "[]byte" | "time.Time" | "const char *" => FieldType::String,
+        "const char*" | "char*" | "string" | "bytes" | "[]byte" | "time.Time" | "const char *" => {
+            FieldType::String
+        }
         t if t.ends_with('*') || t == "trace.Pointer" || t == "void*" => FieldType::String,
         _ => FieldType::Dynamic,
     }
@@ -221,10 +223,23 @@ pub fn arg_field_type(tracee_type: &str) -> FieldType {
 /// Replaces what cannot appear in a field name (spaces, parentheses, punctuation) with `_`, as
 /// Traceeshark does for argument names (`IP address` → `IP_address`).
 pub fn sanitize_name(name: &str) -> Cow<'_, str> {
-    if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') && !name.is_empty() {
+    if name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && !name.is_empty()
+    {
         return Cow::Borrowed(name);
     }
-    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     Cow::Owned(if s.is_empty() { "_".to_string() } else { s })
 }
 
@@ -282,7 +297,9 @@ impl Registry {
             }
             tables[slot] = table;
             for (i, def) in table.iter().enumerate() {
-                let Cow::Borrowed(abbrev) = def.abbrev else { continue };
+                let Cow::Borrowed(abbrev) = def.abbrev else {
+                    continue;
+                };
                 by_abbrev.insert(abbrev, FieldId(base + i as u32));
             }
         }
@@ -291,7 +308,11 @@ impl Registry {
                 by_abbrev.insert(alias, id);
             }
         }
-        Registry { tables, by_abbrev, dynamic: RwLock::new(Dynamic::default()) }
+        Registry {
+            tables,
+            by_abbrev,
+            dynamic: RwLock::new(Dynamic::default()),
+        }
     }
 
     /// The field named `abbrev`, if it is static or an argument field already registered.
@@ -299,7 +320,12 @@ impl Registry {
         if let Some(id) = self.by_abbrev.get(abbrev) {
             return Some(*id);
         }
-        self.dynamic.read().unwrap_or_else(|e| e.into_inner()).by_abbrev.get(abbrev).copied()
+        self.dynamic
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_abbrev
+            .get(abbrev)
+            .copied()
     }
 
     /// Like [`Registry::lookup`], and registers `tracee.args.<event>.<arg>` (and
@@ -341,17 +367,24 @@ impl Registry {
 
     /// The declaration of `id`. Panics on an ID that no registry lookup returned.
     pub fn info(&self, id: FieldId) -> Info {
-        self.get(id).unwrap_or_else(|| panic!("unknown field id {:#x}", id.0))
+        self.get(id)
+            .unwrap_or_else(|| panic!("unknown field id {:#x}", id.0))
     }
 
     /// The declaration of `id`, if it exists.
     pub fn get(&self, id: FieldId) -> Option<Info> {
         if id.is_dynamic() {
             let dynamic = self.dynamic.read().unwrap_or_else(|e| e.into_inner());
-            return dynamic.defs.get((id.0 & !DYNAMIC) as usize).cloned().map(Info::Dynamic);
+            return dynamic
+                .defs
+                .get((id.0 & !DYNAMIC) as usize)
+                .cloned()
+                .map(Info::Dynamic);
         }
         let table = self.tables.get((id.0 >> TABLE_SHIFT) as usize)?;
-        table.get((id.0 & ((1 << TABLE_SHIFT) - 1)) as usize).map(Info::Static)
+        table
+            .get((id.0 & ((1 << TABLE_SHIFT) - 1)) as usize)
+            .map(Info::Static)
     }
 
     /// Every static field, then every argument field registered so far.
@@ -377,7 +410,11 @@ pub fn is_arg_field_name(abbrev: &str) -> bool {
         return false;
     };
     let parts: Vec<&str> = rest.split('.').collect();
-    let valid = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let valid = |p: &&str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
     match parts.as_slice() {
         [event, arg] => valid(event) && valid(arg),
         [event, "detected_from", arg] => valid(event) && valid(arg),
@@ -410,7 +447,11 @@ mod tests {
         let reg = registry();
         let mut seen = std::collections::HashSet::new();
         for (id, info) in reg.all() {
-            assert!(seen.insert(info.abbrev.to_string()), "duplicate field {}", info.abbrev);
+            assert!(
+                seen.insert(info.abbrev.to_string()),
+                "duplicate field {}",
+                info.abbrev
+            );
             assert_eq!(reg.lookup(&info.abbrev), Some(id), "{}", info.abbrev);
             assert!(!info.name.is_empty(), "{} has no display name", info.abbrev);
         }
@@ -420,13 +461,17 @@ mod tests {
     fn argument_fields_register_on_first_use() {
         let reg = registry();
         assert_eq!(reg.lookup("tracee.args.openat.dirfd_test"), None);
-        let id = reg.resolve_typed("tracee.args.openat.dirfd_test", FieldType::Int).unwrap();
+        let id = reg
+            .resolve_typed("tracee.args.openat.dirfd_test", FieldType::Int)
+            .unwrap();
         assert!(id.is_dynamic());
         assert_eq!(reg.resolve("tracee.args.openat.dirfd_test"), Some(id));
         assert_eq!(reg.info(id).ty, FieldType::Int);
         assert!(reg.resolve("tracee.args.openat").is_none());
         assert!(reg.resolve("tracee.args.a.b.c").is_none());
-        assert!(reg.resolve("tracee.args.sig.detected_from.pathname").is_some());
+        assert!(reg
+            .resolve("tracee.args.sig.detected_from.pathname")
+            .is_some());
         assert!(reg.resolve("nosuch.field").is_none());
     }
 

@@ -71,12 +71,19 @@ impl FieldValue<'_> {
                     let _ = write!(out, "{byte:02x}");
                 }
             }
-            FieldValue::AbsTime(ns) if def.display == Display::Epoch => out.push_str(&osprey_event::time::format_epoch(*ns)),
+            FieldValue::AbsTime(ns) if def.display == Display::Epoch => {
+                out.push_str(&osprey_event::time::format_epoch(*ns))
+            }
             FieldValue::AbsTime(ns) => out.push_str(&osprey_event::time::format_wireshark(*ns)),
             FieldValue::RelTime(ns) => {
                 let sign = if *ns < 0 { "-" } else { "" };
                 let abs = ns.unsigned_abs();
-                let _ = write!(out, "{sign}{}.{:09}", abs / 1_000_000_000, abs % 1_000_000_000);
+                let _ = write!(
+                    out,
+                    "{sign}{}.{:09}",
+                    abs / 1_000_000_000,
+                    abs % 1_000_000_000
+                );
             }
             FieldValue::Ipv4(a) => {
                 let _ = write!(out, "{a}");
@@ -85,7 +92,11 @@ impl FieldValue<'_> {
                 let _ = write!(out, "{a}");
             }
             FieldValue::Ether(e) => {
-                let _ = write!(out, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", e[0], e[1], e[2], e[3], e[4], e[5]);
+                let _ = write!(
+                    out,
+                    "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                    e[0], e[1], e[2], e[3], e[4], e[5]
+                );
             }
         }
     }

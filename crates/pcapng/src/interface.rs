@@ -60,7 +60,10 @@ pub struct RawOption {
 impl RawOption {
     /// A string option.
     pub fn string(code: u16, value: &str) -> Self {
-        RawOption { code, value: value.as_bytes().to_vec() }
+        RawOption {
+            code,
+            value: value.as_bytes().to_vec(),
+        }
     }
 }
 
@@ -107,7 +110,10 @@ impl Interface {
             options: vec![
                 RawOption::string(option_code::IF_NAME, "tracee"),
                 RawOption::string(option_code::IF_DESCRIPTION, "Tracee event"),
-                RawOption { code: option_code::IF_TSRESOL, value: vec![9] },
+                RawOption {
+                    code: option_code::IF_TSRESOL,
+                    value: vec![9],
+                },
             ],
         }
     }
@@ -117,13 +123,19 @@ impl Interface {
         Interface {
             link_type,
             snaplen,
-            options: vec![RawOption { code: option_code::IF_TSRESOL, value: vec![if nanoseconds { 9 } else { 6 }] }],
+            options: vec![RawOption {
+                code: option_code::IF_TSRESOL,
+                value: vec![if nanoseconds { 9 } else { 6 }],
+            }],
         }
     }
 
     /// The first value of option `code`.
     pub fn option(&self, code: u16) -> Option<&[u8]> {
-        self.options.iter().find(|o| o.code == code).map(|o| o.value.as_slice())
+        self.options
+            .iter()
+            .find(|o| o.code == code)
+            .map(|o| o.value.as_slice())
     }
 
     fn option_str(&self, code: u16) -> Option<&str> {
@@ -145,7 +157,9 @@ impl Interface {
 
     /// `if_tsresol`: 6 (microseconds) when absent.
     pub fn tsresol(&self) -> u8 {
-        self.option(option_code::IF_TSRESOL).and_then(|v| v.first().copied()).unwrap_or(6)
+        self.option(option_code::IF_TSRESOL)
+            .and_then(|v| v.first().copied())
+            .unwrap_or(6)
     }
 
     /// `if_tsoffset` in seconds: 0 when absent.
@@ -204,7 +218,10 @@ mod tests {
         assert_eq!(i.ts_to_ns(1024), 1_000_000_000);
         i.options[0].value = vec![0xff];
         assert_eq!(i.ts_to_ns(u64::MAX), 0);
-        i.options.push(RawOption { code: option_code::IF_TSOFFSET, value: 10i64.to_le_bytes().to_vec() });
+        i.options.push(RawOption {
+            code: option_code::IF_TSOFFSET,
+            value: 10i64.to_le_bytes().to_vec(),
+        });
         i.options[0].value = vec![9];
         assert_eq!(i.ts_to_ns(5), 10_000_000_005);
         i.options[1].value = (-20i64).to_le_bytes().to_vec();
@@ -216,7 +233,10 @@ mod tests {
         let i = Interface {
             link_type: 0,
             snaplen: 0,
-            options: vec![RawOption { code: 2, value: b"tracee\0".to_vec() }],
+            options: vec![RawOption {
+                code: 2,
+                value: b"tracee\0".to_vec(),
+            }],
         };
         assert_eq!(i.name(), Some("tracee"));
     }

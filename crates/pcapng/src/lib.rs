@@ -23,7 +23,9 @@ mod interface;
 mod read;
 mod write;
 
-pub use interface::{option_code, Interface, RawOption, LINKTYPE_ETHERNET, LINKTYPE_NULL, LINKTYPE_USER0};
+pub use interface::{
+    option_code, Interface, RawOption, LINKTYPE_ETHERNET, LINKTYPE_NULL, LINKTYPE_USER0,
+};
 pub use read::{CaptureReader, Damage, Format, Next, Packet, MAX_RECORD_LEN};
 pub use write::PcapNgWriter;
 

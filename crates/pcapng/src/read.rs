@@ -138,9 +138,17 @@ impl PcapMagic {
             _ => None,
         };
         if let Some((nanoseconds, modified)) = kind(le) {
-            Some(PcapMagic { big_endian: false, nanoseconds, modified })
+            Some(PcapMagic {
+                big_endian: false,
+                nanoseconds,
+                modified,
+            })
         } else {
-            kind(be).map(|(nanoseconds, modified)| PcapMagic { big_endian: true, nanoseconds, modified })
+            kind(be).map(|(nanoseconds, modified)| PcapMagic {
+                big_endian: true,
+                nanoseconds,
+                modified,
+            })
         }
     }
 }
@@ -159,7 +167,19 @@ enum FrameError {
 }
 
 /// Block types a resynchronising reader accepts as the start of a block.
-const KNOWN_BLOCKS: [u32; 11] = [SHB, IDB, OBSOLETE_PB, SPB, NRB, ISB, EPB, 9, DSB, 0x0BAD, 0x4000_0BAD];
+const KNOWN_BLOCKS: [u32; 11] = [
+    SHB,
+    IDB,
+    OBSOLETE_PB,
+    SPB,
+    NRB,
+    ISB,
+    EPB,
+    9,
+    DSB,
+    0x0BAD,
+    0x4000_0BAD,
+];
 
 /// Per-format reading state.
 enum State {
@@ -210,12 +230,17 @@ fn block_name(t: u32) -> String {
 }
 
 /// Options with numeric values turned little-endian.
-fn normalize_options(options: &[PcapNGOption], kind: BlockKind, big_endian: bool) -> Vec<RawOption> {
+fn normalize_options(
+    options: &[PcapNGOption],
+    kind: BlockKind,
+    big_endian: bool,
+) -> Vec<RawOption> {
     options
         .iter()
         .filter(|o| o.code.0 != 0) // opt_endofopt
         .map(|o| {
-            let mut value = o.value().to_vec();
+            // `value` holds the padding too; the declared length says where the value ends.
+            let mut value = o.as_bytes().unwrap_or(o.value()).to_vec();
             if big_endian {
                 if let Some(width) = numeric_width(kind, o.code.0) {
                     if value.len() >= width {
@@ -223,7 +248,10 @@ fn normalize_options(options: &[PcapNGOption], kind: BlockKind, big_endian: bool
                     }
                 }
             }
-            RawOption { code: o.code.0, value }
+            RawOption {
+                code: o.code.0,
+                value,
+            }
         })
         .collect()
 }
@@ -232,19 +260,32 @@ impl<R: Read> CaptureReader<R> {
     /// Starts reading: reads the file header (a section header block or a pcap header).
     /// Fails when the stream is not a capture file or its header is damaged.
     pub fn new(inner: R) -> Result<Self, Damage> {
-        let mut input = Input { inner, pushback: VecDeque::new(), offset: 0 };
+        let mut input = Input {
+            inner,
+            pushback: VecDeque::new(),
+            offset: 0,
+        };
         let mut head = Vec::with_capacity(24);
-        let io_damage = |e: io::Error| Damage { offset: 0, message: format!("read error: {e}") };
+        let io_damage = |e: io::Error| Damage {
+            offset: 0,
+            message: format!("read error: {e}"),
+        };
         let got = input.read_up_to(&mut head, 4).map_err(io_damage)?;
         if got < 4 {
-            return Err(Damage { offset: 0, message: "file too short to be a capture file".into() });
+            return Err(Damage {
+                offset: 0,
+                message: "file too short to be a capture file".into(),
+            });
         }
         let magic: [u8; 4] = [head[0], head[1], head[2], head[3]];
         if magic == crate::PCAPNG_MAGIC {
             input.unread(&head);
             let mut reader = CaptureReader {
                 input,
-                state: State::PcapNg { big_endian: false, section_interfaces: Vec::new() },
+                state: State::PcapNg {
+                    big_endian: false,
+                    section_interfaces: Vec::new(),
+                },
                 interfaces: Vec::new(),
                 resync_spent: None,
                 done: false,
@@ -253,20 +294,29 @@ impl<R: Read> CaptureReader<R> {
             // The first block must be a valid section header.
             match reader.next_pcapng_block(true) {
                 Ok(None) => Ok(reader),
-                Ok(Some(_)) => Err(Damage { offset: 0, message: "PcapNG file does not start with a section header".into() }),
+                Ok(Some(_)) => Err(Damage {
+                    offset: 0,
+                    message: "PcapNG file does not start with a section header".into(),
+                }),
                 Err(d) => Err(d),
             }
         } else if let Some(magic) = PcapMagic::from_bytes(magic) {
             input.read_up_to(&mut head, 20).map_err(io_damage)?;
             if head.len() < 24 {
-                return Err(Damage { offset: 0, message: "truncated pcap file header".into() });
+                return Err(Damage {
+                    offset: 0,
+                    message: "truncated pcap file header".into(),
+                });
             }
             let snaplen = u32_at(&head, 16, magic.big_endian);
             let link_type = (u32_at(&head, 20, magic.big_endian) & 0xFFFF) as u16;
             let iface = Interface::classic(link_type, snaplen, magic.nanoseconds);
             Ok(CaptureReader {
                 input,
-                state: State::Pcap { magic, last_ts_sec: None },
+                state: State::Pcap {
+                    magic,
+                    last_ts_sec: None,
+                },
                 interfaces: vec![Arc::new(iface)],
                 resync_spent: None,
                 done: false,
@@ -323,7 +373,10 @@ impl<R: Read> CaptureReader<R> {
 
     fn fail_io(&mut self, e: io::Error) -> Damage {
         self.done = true;
-        Damage { offset: self.input.offset, message: format!("read error: {e}") }
+        Damage {
+            offset: self.input.offset,
+            message: format!("read error: {e}"),
+        }
     }
 
     /// Marks the bytes after `start` for rescanning, one byte further on, and charges the
@@ -353,11 +406,17 @@ impl<R: Read> CaptureReader<R> {
             let start = self.input.offset;
             let mut buf = Vec::with_capacity(64);
             match self.frame_pcapng_block(&mut buf, start) {
-                Ok(Framed::Block { block_type, big_endian }) => {
+                Ok(Framed::Block {
+                    block_type,
+                    big_endian,
+                }) => {
                     // A well-framed block: back in sync.
                     self.resync_spent = None;
                     if header_only && block_type != SHB {
-                        return Err(Damage { offset: start, message: "PcapNG file does not start with a section header".into() });
+                        return Err(Damage {
+                            offset: start,
+                            message: "PcapNG file does not start with a section header".into(),
+                        });
                     }
                     match self.decode_block(block_type, big_endian, &buf, start)? {
                         Some(p) => return Ok(Some(p)),
@@ -394,7 +453,12 @@ impl<R: Read> CaptureReader<R> {
     /// Reads one block's bytes into `buf` and checks its framing.
     fn frame_pcapng_block(&mut self, buf: &mut Vec<u8>, start: u64) -> Result<Framed, FrameError> {
         let resyncing = self.resync_spent.is_some();
-        let io = |e: io::Error| FrameError::Fatal(Damage { offset: start, message: format!("read error: {e}") });
+        let io = |e: io::Error| {
+            FrameError::Fatal(Damage {
+                offset: start,
+                message: format!("read error: {e}"),
+            })
+        };
         let got = self.input.read_up_to(buf, 8).map_err(io)?;
         if got == 0 {
             return Ok(Framed::End);
@@ -403,10 +467,24 @@ impl<R: Read> CaptureReader<R> {
             if resyncing {
                 return Ok(Framed::End); // the damage before this was reported already
             }
-            return Err(FrameError::Fatal(Damage { offset: start, message: format!("truncated block header ({got} of 8 bytes)") }));
+            return Err(FrameError::Fatal(Damage {
+                offset: start,
+                message: format!("truncated block header ({got} of 8 bytes)"),
+            }));
         }
-        let skip = |message: String| FrameError::Skip(Damage { offset: start, message });
-        let mut big_endian = matches!(self.state, State::PcapNg { big_endian: true, .. });
+        let skip = |message: String| {
+            FrameError::Skip(Damage {
+                offset: start,
+                message,
+            })
+        };
+        let mut big_endian = matches!(
+            self.state,
+            State::PcapNg {
+                big_endian: true,
+                ..
+            }
+        );
         if u32_at(buf, 0, false) == SHB {
             if self.input.read_up_to(buf, 4).map_err(io)? < 4 {
                 return Err(skip("truncated section header block".into()));
@@ -414,7 +492,11 @@ impl<R: Read> CaptureReader<R> {
             big_endian = match u32_at(buf, 8, false) {
                 BYTE_ORDER_MAGIC => false,
                 m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
-                m => return Err(skip(format!("section header with an invalid byte-order magic 0x{m:08x}"))),
+                m => {
+                    return Err(skip(format!(
+                        "section header with an invalid byte-order magic 0x{m:08x}"
+                    )))
+                }
             };
         }
         let block_type = u32_at(buf, 0, big_endian);
@@ -424,7 +506,10 @@ impl<R: Read> CaptureReader<R> {
         let block_len = u32_at(buf, 4, big_endian) as usize;
         let min_len = if block_type == SHB { 28 } else { 12 };
         if block_len < min_len || block_len % 4 != 0 || block_len > MAX_RECORD_LEN {
-            return Err(skip(format!("{} with an invalid length of {block_len} bytes", block_name(block_type))));
+            return Err(skip(format!(
+                "{} with an invalid length of {block_len} bytes",
+                block_name(block_type)
+            )));
         }
         let need = block_len - buf.len();
         let got = self.input.read_up_to(buf, need).map_err(io)?;
@@ -435,7 +520,14 @@ impl<R: Read> CaptureReader<R> {
                 buf.len()
             );
             // While resynchronising, a candidate that runs off the end was not a block.
-            return Err(if resyncing { skip(message) } else { FrameError::Fatal(Damage { offset: start, message }) });
+            return Err(if resyncing {
+                skip(message)
+            } else {
+                FrameError::Fatal(Damage {
+                    offset: start,
+                    message,
+                })
+            });
         }
         let trailer = u32_at(buf, block_len - 4, big_endian) as usize;
         if trailer != block_len {
@@ -444,15 +536,30 @@ impl<R: Read> CaptureReader<R> {
                 block_name(block_type)
             )));
         }
-        Ok(Framed::Block { block_type, big_endian })
+        Ok(Framed::Block {
+            block_type,
+            big_endian,
+        })
     }
 
-    fn decode_block(&mut self, block_type: u32, big_endian: bool, buf: &[u8], start: u64) -> Result<Option<Packet>, Damage> {
-        let bad = |what: &str| Damage { offset: start, message: format!("malformed {}: {what}", block_name(block_type)) };
+    fn decode_block(
+        &mut self,
+        block_type: u32,
+        big_endian: bool,
+        buf: &[u8],
+        start: u64,
+    ) -> Result<Option<Packet>, Damage> {
+        let bad = |what: &str| Damage {
+            offset: start,
+            message: format!("malformed {}: {what}", block_name(block_type)),
+        };
         match block_type {
             SHB => {
                 parse_sectionheaderblock(buf).map_err(|e| bad(&format!("{e:?}")))?;
-                self.state = State::PcapNg { big_endian, section_interfaces: Vec::new() };
+                self.state = State::PcapNg {
+                    big_endian,
+                    section_interfaces: Vec::new(),
+                };
                 Ok(None)
             }
             IDB => {
@@ -469,14 +576,22 @@ impl<R: Read> CaptureReader<R> {
                 };
                 self.interfaces.push(Arc::new(iface));
                 let index = self.interfaces.len() - 1;
-                if let State::PcapNg { section_interfaces, .. } = &mut self.state {
+                if let State::PcapNg {
+                    section_interfaces, ..
+                } = &mut self.state
+                {
                     section_interfaces.push(index);
                 }
                 Ok(None)
             }
             EPB => {
-                let parsed = if big_endian { parse_enhancedpacketblock_be(buf) } else { parse_enhancedpacketblock_le(buf) };
-                let (_, epb) = parsed.map_err(|_| bad("captured length or options do not fit the block"))?;
+                let parsed = if big_endian {
+                    parse_enhancedpacketblock_be(buf)
+                } else {
+                    parse_enhancedpacketblock_le(buf)
+                };
+                let (_, epb) =
+                    parsed.map_err(|_| bad("captured length or options do not fit the block"))?;
                 let interface = self.section_interface(epb.if_id, start)?;
                 let caplen = (epb.caplen as usize).min(epb.data.len());
                 Ok(Some(Packet {
@@ -489,7 +604,11 @@ impl<R: Read> CaptureReader<R> {
                 }))
             }
             SPB => {
-                let parsed = if big_endian { parse_simplepacketblock_be(buf) } else { parse_simplepacketblock_le(buf) };
+                let parsed = if big_endian {
+                    parse_simplepacketblock_be(buf)
+                } else {
+                    parse_simplepacketblock_le(buf)
+                };
                 let (_, spb) = parsed.map_err(|_| bad("does not parse"))?;
                 let interface = self.section_interface(0, start)?;
                 let snaplen = self.interfaces[interface].snaplen as usize;
@@ -511,14 +630,22 @@ impl<R: Read> CaptureReader<R> {
                 if buf.len() < 32 {
                     return Err(bad("too short"));
                 }
-                let if_id = if big_endian { u16::from_be_bytes([buf[8], buf[9]]) } else { u16::from_le_bytes([buf[8], buf[9]]) };
+                let if_id = if big_endian {
+                    u16::from_be_bytes([buf[8], buf[9]])
+                } else {
+                    u16::from_le_bytes([buf[8], buf[9]])
+                };
                 let interface = self.section_interface(if_id as u32, start)?;
                 let caplen = u32_at(buf, 20, big_endian) as usize;
                 let orig_len = u32_at(buf, 24, big_endian);
-                let data = buf.get(28..28 + caplen).filter(|_| 28 + caplen <= buf.len() - 4).ok_or_else(|| bad("captured length does not fit the block"))?;
+                let data = buf
+                    .get(28..28 + caplen)
+                    .filter(|_| 28 + caplen <= buf.len() - 4)
+                    .ok_or_else(|| bad("captured length does not fit the block"))?;
                 Ok(Some(Packet {
                     interface,
-                    ts_raw: ((u32_at(buf, 12, big_endian) as u64) << 32) | u32_at(buf, 16, big_endian) as u64,
+                    ts_raw: ((u32_at(buf, 12, big_endian) as u64) << 32)
+                        | u32_at(buf, 16, big_endian) as u64,
                     orig_len,
                     data: data.to_vec(),
                     options: Vec::new(),
@@ -536,16 +663,21 @@ impl<R: Read> CaptureReader<R> {
 
     fn section_interface(&self, if_id: u32, start: u64) -> Result<usize, Damage> {
         let section_interfaces: &[usize] = match &self.state {
-            State::PcapNg { section_interfaces, .. } => section_interfaces,
+            State::PcapNg {
+                section_interfaces, ..
+            } => section_interfaces,
             State::Pcap { .. } => &[],
         };
-        section_interfaces.get(if_id as usize).copied().ok_or_else(|| Damage {
-            offset: start,
-            message: format!(
-                "packet refers to interface {if_id}, but its section has {} interface(s)",
-                section_interfaces.len()
-            ),
-        })
+        section_interfaces
+            .get(if_id as usize)
+            .copied()
+            .ok_or_else(|| Damage {
+                offset: start,
+                message: format!(
+                    "packet refers to interface {if_id}, but its section has {} interface(s)",
+                    section_interfaces.len()
+                ),
+            })
     }
 
     fn next_pcap_record(&mut self) -> Result<Option<Packet>, Damage> {
@@ -554,12 +686,19 @@ impl<R: Read> CaptureReader<R> {
             State::PcapNg { .. } => return Ok(None),
         };
         let header_len = if magic.modified { 24 } else { 16 };
-        let units: u32 = if magic.nanoseconds { 1_000_000_000 } else { 1_000_000 };
+        let units: u32 = if magic.nanoseconds {
+            1_000_000_000
+        } else {
+            1_000_000
+        };
         loop {
             let start = self.input.offset;
             let resyncing = self.resync_spent.is_some();
             let mut buf = Vec::with_capacity(header_len);
-            let got = self.input.read_up_to(&mut buf, header_len).map_err(|e| self.fail_io(e))?;
+            let got = self
+                .input
+                .read_up_to(&mut buf, header_len)
+                .map_err(|e| self.fail_io(e))?;
             if got == 0 {
                 self.done = true;
                 return Ok(None);
@@ -569,15 +708,21 @@ impl<R: Read> CaptureReader<R> {
                 if resyncing {
                     return Ok(None);
                 }
-                return Err(Damage { offset: start, message: format!("truncated record header ({got} of {header_len} bytes)") });
+                return Err(Damage {
+                    offset: start,
+                    message: format!("truncated record header ({got} of {header_len} bytes)"),
+                });
             }
             let be = magic.big_endian;
             let (ts_sec, ts_frac) = (u32_at(&buf, 0, be), u32_at(&buf, 4, be));
             let (caplen, orig_len) = (u32_at(&buf, 8, be) as usize, u32_at(&buf, 12, be));
-            let max_caplen = (self.interfaces[0].snaplen as usize).max(262_144).min(MAX_RECORD_LEN);
+            let max_caplen = (self.interfaces[0].snaplen as usize)
+                .max(262_144)
+                .min(MAX_RECORD_LEN);
             let plausible = caplen <= max_caplen
                 && ts_frac < units
-                && (!resyncing || Self::plausible_after_damage(caplen, orig_len, ts_sec, last_ts_sec));
+                && (!resyncing
+                    || Self::plausible_after_damage(caplen, orig_len, ts_sec, last_ts_sec));
             if !plausible {
                 let d = Damage {
                     offset: start,
@@ -595,7 +740,10 @@ impl<R: Read> CaptureReader<R> {
                 }
                 return Err(d);
             }
-            let got = self.input.read_up_to(&mut buf, caplen).map_err(|e| self.fail_io(e))?;
+            let got = self
+                .input
+                .read_up_to(&mut buf, caplen)
+                .map_err(|e| self.fail_io(e))?;
             if got < caplen && resyncing {
                 // A candidate that runs off the end was not a record.
                 if let Some(give_up) = self.resync_after(start, &buf) {
@@ -610,7 +758,10 @@ impl<R: Read> CaptureReader<R> {
                     message: format!("truncated record: it declares {caplen} captured bytes but the file ends after {got}"),
                 });
             }
-            self.state = State::Pcap { magic, last_ts_sec: Some(ts_sec) };
+            self.state = State::Pcap {
+                magic,
+                last_ts_sec: Some(ts_sec),
+            };
             buf.drain(..header_len);
             return Ok(Some(Packet {
                 interface: 0,
@@ -624,8 +775,16 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// After damage, a candidate record header must also look like its neighbours.
-    fn plausible_after_damage(caplen: usize, orig_len: u32, ts_sec: u32, last: Option<u32>) -> bool {
+    fn plausible_after_damage(
+        caplen: usize,
+        orig_len: u32,
+        ts_sec: u32,
+        last: Option<u32>,
+    ) -> bool {
         let near_in_time = last.is_none_or(|l| (ts_sec as i64 - l as i64).abs() < 86_400);
-        caplen <= orig_len as usize && orig_len as usize <= MAX_RECORD_LEN && caplen <= 262_144 && near_in_time
+        caplen <= orig_len as usize
+            && orig_len as usize <= MAX_RECORD_LEN
+            && caplen <= 262_144
+            && near_in_time
     }
 }

@@ -39,13 +39,23 @@ fn put_options(block: &mut Vec<u8>, options: &[RawOption]) {
 impl<W: Write> PcapNgWriter<W> {
     /// Starts a section. `user_application` goes into `shb_userappl` (e.g. "osprey 0.1.0").
     pub fn new(out: W, user_application: &str) -> io::Result<Self> {
-        let mut w = PcapNgWriter { out, interfaces: Vec::new(), block: Vec::with_capacity(4096) };
+        let mut w = PcapNgWriter {
+            out,
+            interfaces: Vec::new(),
+            block: Vec::with_capacity(4096),
+        };
         w.begin(SHB);
         w.block.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
         w.block.extend_from_slice(&1u16.to_le_bytes());
         w.block.extend_from_slice(&0u16.to_le_bytes());
         w.block.extend_from_slice(&(-1i64).to_le_bytes()); // section length not specified
-        put_options(&mut w.block, &[RawOption::string(option_code::SHB_USERAPPL, user_application)]);
+        put_options(
+            &mut w.block,
+            &[RawOption::string(
+                option_code::SHB_USERAPPL,
+                user_application,
+            )],
+        );
         w.finish()?;
         Ok(w)
     }
@@ -68,21 +78,38 @@ impl<W: Write> PcapNgWriter<W> {
     }
 
     /// Writes an enhanced packet block. `ts_raw` is in the interface's units.
-    pub fn write_packet(&mut self, interface: u32, ts_raw: u64, data: &[u8], orig_len: u32, options: &[RawOption]) -> io::Result<()> {
+    pub fn write_packet(
+        &mut self,
+        interface: u32,
+        ts_raw: u64,
+        data: &[u8],
+        orig_len: u32,
+        options: &[RawOption],
+    ) -> io::Result<()> {
         if interface as usize >= self.interfaces.len() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("packet for unknown interface {interface}")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("packet for unknown interface {interface}"),
+            ));
         }
         if data.len() > crate::MAX_RECORD_LEN - 64 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("packet of {} bytes is too large for one block", data.len())));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("packet of {} bytes is too large for one block", data.len()),
+            ));
         }
         self.begin(EPB);
         self.block.extend_from_slice(&interface.to_le_bytes());
-        self.block.extend_from_slice(&((ts_raw >> 32) as u32).to_le_bytes());
+        self.block
+            .extend_from_slice(&((ts_raw >> 32) as u32).to_le_bytes());
         self.block.extend_from_slice(&(ts_raw as u32).to_le_bytes());
-        self.block.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        self.block.extend_from_slice(&orig_len.max(data.len() as u32).to_le_bytes());
+        self.block
+            .extend_from_slice(&(data.len() as u32).to_le_bytes());
+        self.block
+            .extend_from_slice(&orig_len.max(data.len() as u32).to_le_bytes());
         self.block.extend_from_slice(data);
-        self.block.extend(std::iter::repeat_n(0u8, pad4(data.len())));
+        self.block
+            .extend(std::iter::repeat_n(0u8, pad4(data.len())));
         put_options(&mut self.block, options);
         self.finish()
     }

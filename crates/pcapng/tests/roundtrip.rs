@@ -1,7 +1,9 @@
 //! The reader against files the writer made, files built by hand in the other byte order and
 //! classic pcap, and against damage of every kind.
 
-use osprey_pcapng::{option_code, CaptureReader, Damage, Format, Interface, Next, Packet, PcapNgWriter, RawOption};
+use osprey_pcapng::{
+    option_code, CaptureReader, Damage, Format, Interface, Next, Packet, PcapNgWriter, RawOption,
+};
 
 fn read_all(bytes: &[u8]) -> (Vec<Packet>, Vec<Damage>, CaptureReader<&[u8]>) {
     let mut r = CaptureReader::new(bytes).expect("header");
@@ -25,13 +27,34 @@ fn sample_pcapng() -> Vec<u8> {
             snaplen: 65535,
             options: vec![
                 RawOption::string(option_code::IF_NAME, "lo"),
-                RawOption { code: option_code::IF_TSRESOL, value: vec![6] },
-                RawOption { code: option_code::IF_SPEED, value: 1000u64.to_le_bytes().to_vec() },
+                RawOption {
+                    code: option_code::IF_TSRESOL,
+                    value: vec![6],
+                },
+                RawOption {
+                    code: option_code::IF_SPEED,
+                    value: 1000u64.to_le_bytes().to_vec(),
+                },
             ],
         })
         .unwrap();
-    w.write_event(ev, 1_700_000_000_123_456_789, br#"{"timestamp":1700000000123456789}"#).unwrap();
-    w.write_packet(eth, 1_700_000_000_500_000, &[1, 2, 3, 4, 5], 60, &[RawOption { code: option_code::EPB_FLAGS, value: 1u32.to_le_bytes().to_vec() }]).unwrap();
+    w.write_event(
+        ev,
+        1_700_000_000_123_456_789,
+        br#"{"timestamp":1700000000123456789}"#,
+    )
+    .unwrap();
+    w.write_packet(
+        eth,
+        1_700_000_000_500_000,
+        &[1, 2, 3, 4, 5],
+        60,
+        &[RawOption {
+            code: option_code::EPB_FLAGS,
+            value: 1u32.to_le_bytes().to_vec(),
+        }],
+    )
+    .unwrap();
     w.write_event(ev, 1_700_000_001_000_000_000, b"{}").unwrap();
     w.into_inner().unwrap()
 }
@@ -45,13 +68,22 @@ fn reads_back_what_it_writes() {
     assert_eq!(r.interfaces().len(), 2);
     assert!(r.interfaces()[0].is_tracee_events());
     assert_eq!(r.interfaces()[0].description(), Some("Tracee event"));
-    assert_eq!(r.interfaces()[1].option(option_code::IF_SPEED), Some(&1000u64.to_le_bytes()[..]));
+    assert_eq!(
+        r.interfaces()[1].option(option_code::IF_SPEED),
+        Some(&1000u64.to_le_bytes()[..])
+    );
     assert_eq!(packets.len(), 3);
     assert_eq!(packets[0].data, br#"{"timestamp":1700000000123456789}"#);
-    assert_eq!(r.interfaces()[0].ts_to_ns(packets[0].ts_raw), 1_700_000_000_123_456_789);
+    assert_eq!(
+        r.interfaces()[0].ts_to_ns(packets[0].ts_raw),
+        1_700_000_000_123_456_789
+    );
     assert_eq!(packets[1].data, [1, 2, 3, 4, 5]);
     assert_eq!(packets[1].orig_len, 60);
-    assert_eq!(r.interfaces()[1].ts_to_ns(packets[1].ts_raw), 1_700_000_000_500_000_000);
+    assert_eq!(
+        r.interfaces()[1].ts_to_ns(packets[1].ts_raw),
+        1_700_000_000_500_000_000
+    );
     assert_eq!(packets[1].options[0].code, option_code::EPB_FLAGS);
     assert_eq!(packets[2].data, b"{}");
 }
@@ -109,13 +141,28 @@ fn reads_big_endian_sections_and_several_sections() {
     assert_eq!(be_iface.ts_to_ns(packets[0].ts_raw), 2_000_001_000);
     assert_eq!(packets[0].data, [0x45, 0, 0]);
     assert_eq!(packets.len(), 4);
-    assert_eq!(packets[1].interface, 1, "second section's interfaces are numbered after the first's");
+    assert_eq!(
+        packets[1].interface, 1,
+        "second section's interfaces are numbered after the first's"
+    );
     assert_eq!(packets[2].interface, 2);
 }
 
 fn classic(big_endian: bool, nanos: bool, records: &[(u32, u32, &[u8])]) -> Vec<u8> {
-    let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-    let u16b = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+    let u32b = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u16b = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
     let mut f = u32b(if nanos { 0xA1B23C4D } else { 0xA1B2C3D4 }).to_vec();
     f.extend_from_slice(&u16b(2));
     f.extend_from_slice(&u16b(4));
@@ -144,7 +191,10 @@ fn reads_classic_pcap_in_both_orders_and_resolutions() {
         assert_eq!(iface.link_type, 1);
         assert_eq!(iface.snaplen, 65535);
         let unit = if nanos { 1 } else { 1000 };
-        assert_eq!(iface.ts_to_ns(packets[0].ts_raw), 100_000_000_000 + 5 * unit);
+        assert_eq!(
+            iface.ts_to_ns(packets[0].ts_raw),
+            100_000_000_000 + 5 * unit
+        );
         assert_eq!(packets[0].data, b"abc");
         assert_eq!(packets[0].orig_len, 13);
         assert_eq!(packets[1].data, b"");
@@ -158,7 +208,13 @@ fn a_truncated_last_block_is_reported_and_the_rest_kept() {
     let (packets, damage, _) = read_all(cut);
     assert_eq!(packets.len(), 2);
     assert_eq!(damage.len(), 1);
-    assert!(damage[0].message.contains("truncated enhanced packet block"), "{:?}", damage[0]);
+    assert!(
+        damage[0]
+            .message
+            .contains("truncated enhanced packet block"),
+        "{:?}",
+        damage[0]
+    );
 }
 
 #[test]
@@ -171,7 +227,11 @@ fn a_bad_length_is_skipped_and_reading_resumes_at_the_next_block() {
     let (packets, damage, _) = read_all(&bytes);
     assert_eq!(damage.len(), 1, "{damage:?}");
     assert_eq!(damage[0].offset, second_epb as u64);
-    assert!(damage[0].message.contains("invalid length"), "{:?}", damage[0]);
+    assert!(
+        damage[0].message.contains("invalid length"),
+        "{:?}",
+        damage[0]
+    );
     assert_eq!(packets.len(), 2, "the packets before and after survive");
     assert_eq!(packets[1].data, b"{}");
 }
@@ -197,7 +257,11 @@ fn garbage_between_blocks_is_skipped() {
     damaged.extend_from_slice(&bytes[epb..]);
     let (packets, damage, _) = read_all(&damaged);
     assert_eq!(packets.len(), 3);
-    assert_eq!(damage.len(), 1, "one report for one stretch of garbage: {damage:?}");
+    assert_eq!(
+        damage.len(),
+        1,
+        "one report for one stretch of garbage: {damage:?}"
+    );
 }
 
 #[test]
@@ -214,19 +278,27 @@ fn a_packet_for_a_missing_interface_is_damage() {
 fn huge_lengths_do_not_allocate_and_bad_headers_fail_cleanly() {
     // classic pcap whose only record claims 4 GB
     let mut file = classic(false, false, &[]);
-    file.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    file.extend_from_slice(&[
+        0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ]);
     let (packets, damage, _) = read_all(&file);
     assert!(packets.is_empty());
     assert!(!damage.is_empty());
     assert!(CaptureReader::new(&b""[..]).is_err());
     assert!(CaptureReader::new(&b"\x0a\x0d\x0d\x0a"[..]).is_err());
-    let err = CaptureReader::new(&b"GIF89a-not-a-capture"[..]).err().unwrap();
+    let err = CaptureReader::new(&b"GIF89a-not-a-capture"[..])
+        .err()
+        .unwrap();
     assert!(err.message.contains("not a pcap or PcapNG"));
 }
 
 #[test]
 fn classic_records_resync_after_a_corrupt_header() {
-    let mut file = classic(false, false, &[(100, 1, b"first"), (100, 2, b"second"), (100, 3, b"third")]);
+    let mut file = classic(
+        false,
+        false,
+        &[(100, 1, b"first"), (100, 2, b"second"), (100, 3, b"third")],
+    );
     // Corrupt the second record's captured length.
     let second = 24 + 16 + 5;
     file[second + 8..second + 12].copy_from_slice(&0x0100_0000u32.to_le_bytes());

@@ -28,7 +28,11 @@ pub struct PcapNgSink<W: Write> {
 impl<W: Write> PcapNgSink<W> {
     /// Starts the file; `user_application` is recorded in the section header.
     pub fn new(out: W, user_application: &str) -> io::Result<Self> {
-        Ok(PcapNgSink { writer: PcapNgWriter::new(out, user_application)?, interfaces: HashMap::new(), events_interface: None })
+        Ok(PcapNgSink {
+            writer: PcapNgWriter::new(out, user_application)?,
+            interfaces: HashMap::new(),
+            events_interface: None,
+        })
     }
 
     fn interface_for(&mut self, iface: &Arc<Interface>) -> io::Result<u32> {
@@ -47,7 +51,8 @@ impl<W: Write> FrameSink for PcapNgSink<W> {
         match &frame.capture {
             Some(c) => {
                 let id = self.interface_for(&c.interface)?;
-                self.writer.write_packet(id, c.ts_raw, &frame.data, c.orig_len, &c.options)
+                self.writer
+                    .write_packet(id, c.ts_raw, &frame.data, c.orig_len, &c.options)
             }
             None => {
                 let id = match self.events_interface {
@@ -78,7 +83,10 @@ pub struct NdjsonSink<W: Write> {
 impl<W: Write> NdjsonSink<W> {
     /// Writes to `out`.
     pub fn new(out: W) -> Self {
-        NdjsonSink { out, packets_left_out: 0 }
+        NdjsonSink {
+            out,
+            packets_left_out: 0,
+        }
     }
 
     /// Packets that were not written, because NDJSON holds events only.

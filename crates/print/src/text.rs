@@ -1,70 +1,103 @@
-//! `-T text`: one summary line per frame.
+//! `-T text`: one summary line per frame, in the profile's columns.
 
 use std::fmt::Write as _;
 
-use crate::summary::Summary;
+use osprey_dissect::Tree;
+use osprey_field::{registry, FieldId};
 
-/// Appends one summary line (with its newline) in the default column layout: No., Time
-/// (seconds since the first frame), Protocol, Container, PPID, PID, Process Name, Rval, Event,
-/// Syscall, Source → Destination, Info.
-pub fn write_line(out: &mut Vec<u8>, number: u64, relative_ns: i128, s: &Summary) {
-    let mut line = String::with_capacity(160);
-    let _ = write!(line, "{number:>5} {} ", relative_seconds(relative_ns));
-    let _ = write!(
-        line,
-        "{:<10} {:<12} {:>7} {:>7} {:<15} {:>5} {:<24} {:<10}",
-        s.protocol,
-        s.container,
-        s.ppid,
-        s.pid,
-        s.process_name,
-        s.rval,
-        s.event,
-        s.syscall
-    );
-    if !s.source.is_empty() || !s.destination.is_empty() {
-        let _ = write!(line, " {} → {}", s.source, s.destination);
+use crate::profile::{Column, Rgb};
+
+/// The text of a column: the field's values as `-T fields` prints them, joined by `,`.
+pub fn column_text(tree: &Tree<'_>, field: FieldId) -> String {
+    let info = registry().info(field);
+    let mut out = String::new();
+    for (i, v) in tree.values(field).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        v.write_plain(&info, &mut out);
     }
-    if !s.info.is_empty() {
-        line.push(' ');
-        line.push_str(&s.info);
+    out
+}
+
+/// Appends a header line with the column titles.
+pub fn write_header(out: &mut Vec<u8>, columns: &[Column]) {
+    let mut line = String::new();
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        pad(&mut line, &c.title, c);
     }
-    // Text from a traced host may hold control characters; a summary line never breaks.
-    for c in line.chars() {
+    out.extend_from_slice(line.trim_end().as_bytes());
+    out.push(b'\n');
+}
+
+fn pad(line: &mut String, text: &str, c: &Column) {
+    if c.right {
+        let _ = write!(line, "{text:>width$}", width = c.width);
+    } else {
+        let _ = write!(line, "{text:<width$}", width = c.width);
+    }
+}
+
+/// Appends one summary line (with its newline). `color` is (foreground, background) for
+/// terminal output.
+pub fn write_line(
+    out: &mut Vec<u8>,
+    columns: &[Column],
+    tree: &Tree<'_>,
+    color: Option<(Rgb, Rgb)>,
+) {
+    let mut line = String::with_capacity(200);
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        pad(&mut line, &column_text(tree, c.field), c);
+    }
+    let line = line.trim_end();
+    if let Some((fg, bg)) = color {
+        let _ = write!(
+            out_writer(out),
+            "\x1b[38;2;{};{};{}m\x1b[48;2;{};{};{}m",
+            fg.0,
+            fg.1,
+            fg.2,
+            bg.0,
+            bg.1,
+            bg.2
+        );
+    }
+    push_escaped(out, line);
+    if color.is_some() {
+        out.extend_from_slice(b"\x1b[0m");
+    }
+    out.push(b'\n');
+}
+
+/// Appends text with control characters written as `\xNN`: text from a traced host never
+/// breaks a line or sends terminal escapes.
+pub fn push_escaped(out: &mut Vec<u8>, text: &str) {
+    for c in text.chars() {
         if c.is_control() {
-            out.extend_from_slice(format!("\\x{:02x}", c as u32).as_bytes());
+            let _ = write!(out_writer(out), "\\x{:02x}", c as u32);
         } else {
             let mut b = [0; 4];
             out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
         }
     }
-    out.push(b'\n');
 }
 
-/// Seconds with nine decimals, negative when a frame is earlier than the first.
-pub fn relative_seconds(ns: i128) -> String {
-    let sign = if ns < 0 { "-" } else { "" };
-    let abs = ns.unsigned_abs();
-    format!("{sign}{}.{:09}", abs / 1_000_000_000, abs % 1_000_000_000)
+struct OutWriter<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for OutWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_never_break_a_line() {
-        let mut out = Vec::new();
-        let s = Summary { info: "a\nb\x1b[31m".into(), ..Summary::default() };
-        write_line(&mut out, 1, 0, &s);
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(text.matches('\n').count(), 1);
-        assert!(text.contains("a\\x0ab\\x1b[31m"), "{text}");
-    }
-
-    #[test]
-    fn relative_time_has_nanoseconds() {
-        assert_eq!(relative_seconds(1_500_000_001), "1.500000001");
-        assert_eq!(relative_seconds(-5), "-0.000000005");
-    }
+fn out_writer(out: &mut Vec<u8>) -> OutWriter<'_> {
+    OutWriter(out)
 }

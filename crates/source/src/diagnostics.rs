@@ -73,7 +73,11 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// Reports each problem to `sink` (the first `limit` per input; the rest are only counted).
     pub fn new(limit: u64, sink: impl Fn(&Problem) + Send + Sync + 'static) -> Self {
-        Diagnostics { sink: Box::new(sink), inputs: Mutex::new(Vec::new()), limit }
+        Diagnostics {
+            sink: Box::new(sink),
+            inputs: Mutex::new(Vec::new()),
+            limit,
+        }
     }
 
     /// Reports nothing, only counts.
@@ -101,7 +105,14 @@ impl Diagnostics {
             s.damaged += 1;
             (s.name.clone(), s.damaged)
         });
-        self.emit(count, Problem { input: name, location: Some(location), message: message.into() });
+        self.emit(
+            count,
+            Problem {
+                input: name,
+                location: Some(location),
+                message: message.into(),
+            },
+        );
     }
 
     /// The input could not be read (at all, or from some point on).
@@ -110,7 +121,14 @@ impl Diagnostics {
             s.unreadable = true;
             (s.name.clone(), s.damaged + 1)
         });
-        self.emit(count.min(1), Problem { input: name, location, message: message.into() });
+        self.emit(
+            count.min(1),
+            Problem {
+                input: name,
+                location,
+                message: message.into(),
+            },
+        );
     }
 
     fn emit(&self, nth: u64, problem: Problem) {
@@ -147,7 +165,10 @@ impl Diagnostics {
 
     /// Per-input counts so far.
     pub fn stats(&self) -> Vec<InputStats> {
-        self.inputs.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inputs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// True when any record was skipped or any input could not be read.

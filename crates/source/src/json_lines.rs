@@ -28,7 +28,13 @@ enum Line {
 
 impl<R: BufRead> JsonLines<R> {
     pub(crate) fn new(reader: R, input: u32) -> Self {
-        JsonLines { reader, input, line_no: 0, buf: Vec::with_capacity(4096), done: false }
+        JsonLines {
+            reader,
+            input,
+            line_no: 0,
+            buf: Vec::with_capacity(4096),
+            done: false,
+        }
     }
 
     /// Reads the next line into `buf` (without its `\n`), up to [`MAX_LINE`] bytes.
@@ -63,7 +69,11 @@ impl<R: BufRead> JsonLines<R> {
             let consumed = found.unwrap_or(available.len());
             self.reader.consume(consumed);
             if found.is_some() {
-                return Ok(if total > MAX_LINE { Line::TooLong(total) } else { Line::Ok });
+                return Ok(if total > MAX_LINE {
+                    Line::TooLong(total)
+                } else {
+                    Line::Ok
+                });
             }
         }
     }
@@ -75,7 +85,11 @@ impl<R: BufRead> JsonLines<R> {
                 Ok(l) => l,
                 Err(e) => {
                     self.done = true;
-                    diag.unreadable(self.input, Some(Location::Line(self.line_no + 1)), format!("read error: {e}"));
+                    diag.unreadable(
+                        self.input,
+                        Some(Location::Line(self.line_no + 1)),
+                        format!("read error: {e}"),
+                    );
                     return None;
                 }
             };
@@ -87,7 +101,14 @@ impl<R: BufRead> JsonLines<R> {
                     return None;
                 }
                 Line::TooLong(len) => {
-                    diag.damaged(self.input, location, format!("line of {len} bytes is longer than the {} MiB limit", MAX_LINE >> 20));
+                    diag.damaged(
+                        self.input,
+                        location,
+                        format!(
+                            "line of {len} bytes is longer than the {} MiB limit",
+                            MAX_LINE >> 20
+                        ),
+                    );
                     continue;
                 }
                 Line::Ok => {}
@@ -104,11 +125,19 @@ impl<R: BufRead> JsonLines<R> {
                 continue;
             }
             if text[0] != b'{' {
-                diag.damaged(self.input, location, format!("not a JSON object (starts with {})", describe_start(text)));
+                diag.damaged(
+                    self.input,
+                    location,
+                    format!("not a JSON object (starts with {})", describe_start(text)),
+                );
                 continue;
             }
             if *text.last().unwrap_or(&0) != b'}' {
-                diag.damaged(self.input, location, "incomplete JSON object (the line is cut off)");
+                diag.damaged(
+                    self.input,
+                    location,
+                    "incomplete JSON object (the line is cut off)",
+                );
                 continue;
             }
             let ts = match osprey_event::peek_timestamp(text) {
@@ -136,8 +165,14 @@ impl<R: BufRead> JsonLines<R> {
 
 /// Strips surrounding whitespace, including the `\r` of CRLF line ends.
 fn trim(line: &[u8]) -> &[u8] {
-    let start = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(line.len());
-    let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &line[start..end.max(start)]
 }
 
@@ -177,8 +212,14 @@ mod tests {
         assert_eq!(frames[1].ts, 7);
         assert_eq!(frames[1].location, Location::Line(7));
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].starts_with("t.json: line 5: not a JSON object"), "{problems:?}");
-        assert!(problems[1].starts_with("t.json: line 6: incomplete JSON object"), "{problems:?}");
+        assert!(
+            problems[0].starts_with("t.json: line 5: not a JSON object"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with("t.json: line 6: incomplete JSON object"),
+            "{problems:?}"
+        );
         let stats = &diag.stats()[0];
         assert_eq!((stats.events, stats.log_lines, stats.damaged), (2, 1, 2));
     }

@@ -13,7 +13,10 @@ use crate::Frame;
 
 pub(crate) enum FrameReader {
     Json(JsonLines<Box<dyn BufRead + Send>>),
-    Capture { reader: CaptureReader<Box<dyn BufRead + Send>>, input: u32 },
+    Capture {
+        reader: CaptureReader<Box<dyn BufRead + Send>>,
+        input: u32,
+    },
 }
 
 /// The merged, numbered frames of all inputs.
@@ -34,7 +37,14 @@ pub struct Frames {
 impl Frames {
     pub(crate) fn new(readers: Vec<FrameReader>, diag: Arc<Diagnostics>) -> Self {
         let heads = readers.iter().map(|_| None).collect();
-        Frames { readers, heads, queue: BinaryHeap::new(), next_number: 1, diag, started: false }
+        Frames {
+            readers,
+            heads,
+            queue: BinaryHeap::new(),
+            next_number: 1,
+            diag,
+            started: false,
+        }
     }
 
     fn refill(&mut self, input: usize) {

@@ -133,25 +133,41 @@ type Stream = Box<dyn BufRead + Send>;
 
 /// Opens the raw stream of a path (or standard input for `-`), decompresses gzip, and returns it
 /// with its first bytes examined.
-fn open_stream(path: Option<&Path>, name: &str, count: Arc<AtomicU64>) -> Result<(Stream, bool, Vec<u8>), OpenError> {
-    let io_err = |source| OpenError::Io { name: name.to_string(), source };
+fn open_stream(
+    path: Option<&Path>,
+    name: &str,
+    count: Arc<AtomicU64>,
+) -> Result<(Stream, bool, Vec<u8>), OpenError> {
+    let io_err = |source| OpenError::Io {
+        name: name.to_string(),
+        source,
+    };
     let raw: Box<dyn Read + Send> = match path {
         Some(p) => Box::new(File::open(p).map_err(io_err)?),
         None => Box::new(io::stdin()),
     };
-    let mut stream: Stream = Box::new(BufReader::with_capacity(BUFFER, Counting { inner: raw, count }));
+    let mut stream: Stream = Box::new(BufReader::with_capacity(
+        BUFFER,
+        Counting { inner: raw, count },
+    ));
     let mut gzip = false;
     // Twice at most: a gzip of a gzip is unwrapped once more.
     for _ in 0..3 {
         let head = fill_head(&mut stream).map_err(io_err)?;
         if head.starts_with(&[0x1f, 0x8b]) {
             gzip = true;
-            stream = Box::new(BufReader::with_capacity(BUFFER, MultiGzDecoder::new(stream)));
+            stream = Box::new(BufReader::with_capacity(
+                BUFFER,
+                MultiGzDecoder::new(stream),
+            ));
             continue;
         }
         return Ok((stream, gzip, head));
     }
-    Err(OpenError::Unrecognized { name: name.to_string(), reason: "gzip nested more than twice".into() })
+    Err(OpenError::Unrecognized {
+        name: name.to_string(),
+        reason: "gzip nested more than twice".into(),
+    })
 }
 
 /// The first bytes of a stream, without consuming them. Reads until 64 bytes are buffered or
@@ -165,7 +181,10 @@ fn fill_head(stream: &mut Stream) -> io::Result<Vec<u8>> {
     let mut first = Vec::with_capacity(64);
     stream.by_ref().take(64).read_to_end(&mut first)?;
     let rest = std::mem::replace(stream, Box::new(io::empty()));
-    *stream = Box::new(BufReader::with_capacity(BUFFER, io::Cursor::new(first.clone()).chain(rest)));
+    *stream = Box::new(BufReader::with_capacity(
+        BUFFER,
+        io::Cursor::new(first.clone()).chain(rest),
+    ));
     Ok(first)
 }
 
@@ -182,7 +201,12 @@ impl Inputs {
     /// An input that cannot be opened or is not a recording is an error: nothing is read.
     pub fn open(specs: &[String], diag: Arc<Diagnostics>) -> Result<Inputs, OpenError> {
         let bytes_read = Arc::new(AtomicU64::new(0));
-        let mut inputs = Inputs { files: Vec::new(), readers: Vec::new(), bytes_read, diag };
+        let mut inputs = Inputs {
+            files: Vec::new(),
+            readers: Vec::new(),
+            bytes_read,
+            diag,
+        };
         for spec in specs {
             if spec == "-" {
                 inputs.add(None, "standard input".into())?;
@@ -207,7 +231,10 @@ impl Inputs {
 
     fn add(&mut self, path: Option<PathBuf>, name: String) -> Result<(), OpenError> {
         let (stream, gzip, head) = open_stream(path.as_deref(), &name, self.bytes_read.clone())?;
-        let kind = sniff(&head).ok_or_else(|| OpenError::Unrecognized { name: name.clone(), reason: describe_unknown(&head) })?;
+        let kind = sniff(&head).ok_or_else(|| OpenError::Unrecognized {
+            name: name.clone(),
+            reason: describe_unknown(&head),
+        })?;
         let input = self.files.len() as u32;
         self.diag.register(input, &name);
         let reader = match kind {
@@ -215,12 +242,23 @@ impl Inputs {
             ContentKind::PcapNg | ContentKind::Pcap => match CaptureReader::new(stream) {
                 Ok(r) => FrameReader::Capture { reader: r, input },
                 Err(d) => {
-                    return Err(OpenError::Unrecognized { name, reason: format!("offset {}: {}", d.offset, d.message) });
+                    return Err(OpenError::Unrecognized {
+                        name,
+                        reason: format!("offset {}: {}", d.offset, d.message),
+                    });
                 }
             },
         };
-        let size = path.as_ref().and_then(|p| p.metadata().ok()).map(|m| m.len());
-        self.files.push(InputFile { name, kind, gzip, size });
+        let size = path
+            .as_ref()
+            .and_then(|p| p.metadata().ok())
+            .map(|m| m.len());
+        self.files.push(InputFile {
+            name,
+            kind,
+            gzip,
+            size,
+        });
         self.readers.push(reader);
         Ok(())
     }
@@ -274,7 +312,9 @@ fn regular_files(dir: &Path, depth: usize) -> Vec<PathBuf> {
     };
     let mut files = Vec::new();
     for entry in entries.flatten() {
-        let Ok(meta) = entry.path().symlink_metadata() else { continue };
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
         if meta.is_file() {
             files.push(entry.path());
         } else if meta.is_dir() && depth > 0 {
@@ -290,17 +330,23 @@ fn regular_files(dir: &Path, depth: usize) -> Vec<PathBuf> {
 /// taken for events.
 fn is_recording(path: &Path, events_only_json: bool) -> bool {
     let name = path.display().to_string();
-    let Ok((mut stream, _, head)) = open_stream(Some(path), &name, Arc::new(AtomicU64::new(0))) else {
+    let Ok((mut stream, _, head)) = open_stream(Some(path), &name, Arc::new(AtomicU64::new(0)))
+    else {
         return false;
     };
     match sniff(&head) {
         Some(ContentKind::PcapNg | ContentKind::Pcap) => true,
         Some(ContentKind::TraceeJson) => {
             let mut first = Vec::new();
-            let _ = stream.by_ref().take(crate::json_lines::MAX_LINE as u64).read_until(b'\n', &mut first);
+            let _ = stream
+                .by_ref()
+                .take(crate::json_lines::MAX_LINE as u64)
+                .read_until(b'\n', &mut first);
             let line = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&first);
             let line = line.trim_ascii();
-            !events_only_json || osprey_event::is_log_line(line) || osprey_event::parse_event(line).is_ok()
+            !events_only_json
+                || osprey_event::is_log_line(line)
+                || osprey_event::parse_event(line).is_ok()
         }
         None => false,
     }
@@ -335,7 +381,9 @@ impl FrameReader {
                             })),
                         });
                     }
-                    osprey_pcapng::Next::Damage(d) => diag.damaged(*input, Location::Offset(d.offset), d.message),
+                    osprey_pcapng::Next::Damage(d) => {
+                        diag.damaged(*input, Location::Offset(d.offset), d.message)
+                    }
                     osprey_pcapng::Next::End => return None,
                 }
             },

@@ -1,7 +1,7 @@
 //! `frame.*`: what every frame has, event or packet.
 
-use crate::FieldType::*;
 use crate::FieldDef;
+use crate::FieldType::*;
 
 crate::fields! { base 0x1000;
     FRAME = FieldDef::new("frame", "Frame", Protocol);

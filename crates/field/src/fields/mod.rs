@@ -3,6 +3,8 @@
 
 use crate::FieldDef;
 
+pub mod arp;
+pub mod data;
 pub mod dns;
 pub mod eth;
 pub mod frame;
@@ -27,6 +29,8 @@ pub(crate) fn tables() -> Vec<(u32, &'static [FieldDef])> {
         (icmp::BASE, icmp::TABLE),
         (dns::BASE, dns::TABLE),
         (http::BASE, http::TABLE),
+        (data::BASE, data::TABLE),
+        (arp::BASE, arp::TABLE),
     ]
 }
 

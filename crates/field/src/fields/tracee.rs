@@ -73,7 +73,8 @@ pub static IP_PROTOCOLS: &[(i64, &str)] = &[
 ];
 
 /// `trace.PacketMetadata` directions.
-pub static PACKET_DIRECTIONS: &[(i64, &str)] = &[(0, "invalid"), (1, "ingress"), (2, "egress"), (3, "egress")];
+pub static PACKET_DIRECTIONS: &[(i64, &str)] =
+    &[(0, "invalid"), (1, "ingress"), (2, "egress"), (3, "egress")];
 
 crate::fields! { base 0x3000;
     TRACEE = FieldDef::new("tracee", "Tracee Event (JSON)", Protocol);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Analyzer benchmark: events/s and peak memory of `osprey read` over a generated corpus of
+# 1,000,000 varied legacy events (bench/gen-corpus.py): the text summary, conversion to PcapNG,
+# and the display filters of issue 3. Prints one line per run. Not a test: figures go to
+# BENCHMARKS.md with the machine they were measured on.
+#
+# usage: bench/read.sh [EVENTS]      (default 1000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000000}
+OUT=bench/out
+mkdir -p "$OUT"
+command -v /usr/bin/time >/dev/null || { sudo_=$([ "$(id -u)" = 0 ] || echo sudo); $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
+cargo build --release --locked --bin osprey 2>/dev/null
+BIN=./target/release/osprey
+CORPUS="$OUT/corpus-$N.json"
+[ -f "$CORPUS" ] || python3 bench/gen-corpus.py "$N" "$CORPUS"
+SIZE=$(stat -c %s "$CORPUS")
+echo "corpus: $CORPUS, $N events, $((SIZE / 1000000)) MB, machine: $(nproc) CPUs, $(uname -r)"
+cat "$CORPUS" > /dev/null   # page cache: measure the reader, not the disk
+
+run() {
+  local label=$1; shift
+  local t
+  t=$( { /usr/bin/time -f '%e %M' "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  local secs=${t% *} kb=${t#* }
+  awk -v l="$label" -v s="$secs" -v kb="$kb" -v n="$N" 'BEGIN { printf "%-62s %6.2f s  %9.0f events/s  peak %5.0f MB\n", l, s, n / s, kb / 1024 }'
+}
+
+run "read -T text"                                   $BIN read -q -r "$CORPUS" -T text
+run "read -w corpus.pcapng (convert)"                $BIN read -q -r "$CORPUS" -w "$OUT/corpus.pcapng"
+run "read -T ndjson"                                 $BIN read -q -r "$CORPUS" -T ndjson
+run "-Y eventName == sched_process_exec -e frame.number" $BIN read -q -r "$CORPUS" -Y 'tracee.eventName == "sched_process_exec"' -T fields -e frame.number
+run "-Y \${important} -e frame.number"               $BIN read -q -r "$CORPUS" -Y '${important}' -T fields -e frame.number
+run "-Y pathname contains /etc/ -e frame.number"     $BIN read -q -r "$CORPUS" -Y 'tracee.args.security_file_open.pathname contains "/etc/"' -T fields -e frame.number
+run "read the PcapNG back -T text"                   $BIN read -q -r "$OUT/corpus.pcapng" -T text

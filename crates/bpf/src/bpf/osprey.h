@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The records the BPF programs write into the ring buffer, and the configuration userspace writes
+ * into maps. This is the only definition: the Rust side takes these types from the skeleton
+ * (osprey.bpf.c keeps one global of each so they reach BTF), never from a hand-written copy.
+ *
+ * A record is a `struct record_hdr` followed by `args_size` bytes of arguments. Each argument is
+ *   u8 index, u8 kind, then the payload:
+ *     ARG_INT:        8 bytes, little endian
+ *     ARG_STR, ARG_BYTES, ARG_STRLIST, ARG_SOCKADDR, ARG_PATH:
+ *                     u32 length, then that many bytes (no terminating NUL; a STRLIST holds
+ *                     NUL-separated strings)
+ * `index` names the argument within the record kind; userspace maps (record kind, index) to the
+ * Tracee argument name and type, so a missing argument is never misread as another.
+ */
+#ifndef OSPREY_H
+#define OSPREY_H
+
+#define TASK_COMM_LEN 16
+#define UTS_LEN 16
+
+/* Size of the argument area of one record, and of the largest single string or blob. */
+#define ARGS_SIZE 8192
+#define ARGS_MASK (ARGS_SIZE - 1)
+#define MAX_STR 4096
+#define MAX_STR_MASK (MAX_STR - 1)
+#define MAX_STRLIST_ELEMS 24
+#define MAX_PATH_DEPTH 64
+#define PATH_BUF 8192
+#define PATH_HALF 4096
+#define SYSCALL_SLOTS 512
+#define EVENT_SLOTS 4096
+#define MAX_SCOPE_UIDS 8
+
+/* Argument kinds. */
+#define ARG_INT 1
+#define ARG_STR 2
+#define ARG_BYTES 3
+#define ARG_STRLIST 4
+#define ARG_SOCKADDR 5
+#define ARG_PATH 6
+
+/* How sys_exit reads one syscall argument (struct sys_cfg.kind). */
+#define SK_NONE 0
+#define SK_INT 1         /* the register value */
+#define SK_STR 2         /* a user string */
+#define SK_SOCKADDR 3    /* a user sockaddr whose length is the next argument */
+#define SK_SOCKADDR_LP 4 /* a user sockaddr whose length is at the user pointer in the next argument */
+#define SK_STRARR 5      /* a user NULL-terminated array of strings */
+
+/* Record kinds (record_hdr.kind). Event IDs are Tracee's; kinds say how to decode. */
+#define REC_SYSCALL 1     /* a syscall event, arguments by sys_cfg */
+#define REC_EXEC 2        /* sched_process_exec */
+#define REC_FORK 3        /* sched_process_fork */
+#define REC_EXIT 4        /* sched_process_exit */
+#define REC_FILE_OPEN 5   /* security_file_open */
+#define REC_MAGIC_WRITE 6 /* magic_write */
+#define REC_UNLINK 7      /* security_inode_unlink */
+#define REC_CONNECT 8     /* security_socket_connect */
+#define REC_BIND 9        /* security_socket_bind */
+#define REC_ACCEPT 10     /* security_socket_accept */
+#define REC_MPROTECT 11   /* security_file_mprotect */
+#define REC_MEM_ALERT 12  /* mem_prot_alert */
+#define REC_MOUNT 13      /* security_sb_mount */
+#define REC_PACKET 14     /* a packet from cgroup_skb, with its socket owner's context */
+
+/* Tracee event IDs of the non-syscall events (Tracee v0.2x numbering). */
+#define EV_SCHED_PROCESS_FORK 712
+#define EV_SCHED_PROCESS_EXEC 713
+#define EV_SCHED_PROCESS_EXIT 714
+#define EV_MEM_PROT_ALERT 722
+#define EV_MAGIC_WRITE 725
+#define EV_SECURITY_FILE_OPEN 730
+#define EV_SECURITY_INODE_UNLINK 731
+#define EV_SECURITY_SOCKET_CONNECT 734
+#define EV_SECURITY_SOCKET_ACCEPT 735
+#define EV_SECURITY_SOCKET_BIND 736
+#define EV_SECURITY_SB_MOUNT 738
+#define EV_SECURITY_FILE_MPROTECT 746
+#define EV_NET_PACKET 2000
+
+/* Per-syscall derived events (struct sys_cfg.derive). */
+#define DV_FILE_OPEN (1 << 0)
+#define DV_MAGIC_WRITE (1 << 1)
+#define DV_UNLINK (1 << 2)
+#define DV_CONNECT (1 << 3)
+#define DV_BIND (1 << 4)
+#define DV_ACCEPT (1 << 5)
+#define DV_MPROTECT (1 << 6)
+#define DV_MEM_ALERT (1 << 7)
+#define DV_MOUNT (1 << 8)
+
+/* struct sys_cfg.emit */
+#define EMIT_EXIT 1  /* emit the syscall event at sys_exit */
+#define EMIT_ENTER 2 /* emit it at sys_enter (execve, exit, ...: they do not return) */
+#define STASH_ENTER 4 /* sys_enter must record state for a derived event */
+
+/* Loss causes (index into the per-CPU `drops` map). */
+#define DROP_RINGBUF_FULL 0 /* bpf_ringbuf_output failed: the consumer fell behind */
+#define DROP_TOO_BIG 1      /* a record exceeded the scratch buffer (never expected) */
+#define DROP_STR_FAULT 2    /* a user string could not be read (reported as empty) */
+#define DROP_PATH_TRUNC 3   /* a path was deeper than MAX_PATH_DEPTH (reported truncated) */
+#define DROP_NO_SCRATCH 4   /* the per-CPU scratch buffer lookup failed */
+#define DROP_CAUSES 5
+
+/* Scope flags (scope_pids values). */
+#define SCOPE_IN 1
+#define SCOPE_PENDING_EXEC 2 /* seeded but not yet exec'd: only sched_process_exec reported */
+
+/* Record flags. */
+#define RF_COMPAT 1
+
+struct record_hdr {
+	__u64 ts;              /* bpf_ktime_get_boot_ns() */
+	__u64 start_time;      /* thread start, boot-clock ns */
+	__u64 leader_start_time;
+	__u64 cgroup_id;
+	__s64 ret;
+	__u32 pid, tid, ppid;          /* host PID namespace */
+	__u32 ns_pid, ns_tid, ns_ppid; /* the task's own PID namespace */
+	__u32 uid, gid;
+	__u32 mnt_ns, pid_ns;
+	__u32 event_id;
+	__s32 syscall;
+	__u32 cpu;
+	__u32 args_size;
+	__u16 kind;
+	__u16 flags;
+	__u32 _pad;
+	char comm[TASK_COMM_LEN];
+	char uts_name[UTS_LEN];
+};
+
+/* Per-syscall configuration, indexed by syscall number. */
+struct sys_cfg {
+	__u16 emit;
+	__u16 derive;
+	__u8 kind[6];
+	__u16 _pad;
+};
+
+/* Process identity cached per task (task storage), refreshed on exec, unshare and setns. */
+struct task_cache {
+	__u64 start_time;
+	__u64 leader_start_time;
+	__u64 parent;          /* task pointer the parent fields were computed for */
+	__u32 ns_pid, ns_tid, ns_ppid, ppid;
+	__u32 mnt_ns, pid_ns;
+	__u32 valid;
+	__u32 _pad;
+	char uts_name[UTS_LEN];
+	char prev_comm[TASK_COMM_LEN]; /* comm before the last rename (exec's prev_comm) */
+};
+
+/* State carried from a syscall's entry to its exit, per task. */
+struct task_stash {
+	__u64 nr;          /* syscall the stash belongs to, +1 (0: empty) */
+	__u64 a0, a1, a2;  /* mprotect: addr, len, prot */
+	__u64 prev_prot;
+	__u64 file;        /* struct file * of the VMA */
+	__u64 unlink_ino;  /* from ext4_unlink_enter */
+	__u64 unlink_ctime;
+	__u32 unlink_dev;
+	__u32 unlink_valid;
+};
+
+/* Who owns a socket, for packets (keyed by socket cookie). */
+struct sock_owner {
+	struct record_hdr hdr; /* context of the last task that used the socket */
+};
+
+#endif /* OSPREY_H */

@@ -1,0 +1,1042 @@
+/*!
+Osprey's eBPF side: the programs (C under `src/bpf/`, compiled with clang and CO-RE by
+`build.rs`) and the loader that probes, loads, attaches and drains them. This is the only crate
+that needs root (or `CAP_BPF` + `CAP_PERFMON` + `CAP_NET_ADMIN`).
+
+* [`probe`] finds which hook types this kernel accepts ([`Hook`], [`ProbeReport`]).
+* [`Tracer::load`] opens the skeleton, writes the scope knobs into `.rodata`, sizes the ring
+  buffer, loads and attaches the chosen programs. Dropping the [`Tracer`] detaches everything.
+* [`Tracer::ring_buffer`] hands each record to a callback; [`record::Record::parse`] checks its
+  length and splits it into a header and arguments without ever panicking.
+
+Record layouts come from `src/bpf/osprey.h` through the skeleton's types (never hand-copied).
+*/
+
+#![deny(missing_docs)]
+
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, PrintLevel};
+
+pub mod record;
+
+#[allow(
+    clippy::all,
+    missing_docs,
+    dead_code,
+    non_camel_case_types,
+    non_snake_case,
+    unused_imports,
+    unsafe_op_in_unsafe_fn
+)]
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/osprey.skel.rs"));
+}
+
+#[allow(
+    clippy::all,
+    missing_docs,
+    dead_code,
+    non_camel_case_types,
+    non_snake_case,
+    unused_imports,
+    unsafe_op_in_unsafe_fn
+)]
+mod probe_skel {
+    include!(concat!(env!("OUT_DIR"), "/probe.skel.rs"));
+}
+
+use skel::{OpenOspreySkel, OspreySkel, OspreySkelBuilder};
+
+/// The header of every record (`struct record_hdr` in `osprey.h`).
+pub type RecordHdr = skel::types::record_hdr;
+/// Per-syscall configuration (`struct sys_cfg` in `osprey.h`).
+pub type SysCfg = skel::types::sys_cfg;
+
+// SAFETY: `record_hdr` is a `#[repr(C)]` struct of integers and byte arrays generated from BTF:
+// every bit pattern is a valid value and it has no padding the compiler may rely on.
+unsafe impl plain::Plain for RecordHdr {}
+
+/// Constants shared with the BPF programs (mirrors of `osprey.h` defines, which BTF does not
+/// carry; `tests::constants_match_header` checks them against the header text).
+pub mod consts {
+    /// Argument kinds.
+    pub const ARG_INT: u8 = 1;
+    /// A string.
+    pub const ARG_STR: u8 = 2;
+    /// Raw bytes.
+    pub const ARG_BYTES: u8 = 3;
+    /// NUL-separated strings.
+    pub const ARG_STRLIST: u8 = 4;
+    /// A raw `struct sockaddr`.
+    pub const ARG_SOCKADDR: u8 = 5;
+
+    /// How sys_exit reads a syscall argument: not at all.
+    pub const SK_NONE: u8 = 0;
+    /// The register value.
+    pub const SK_INT: u8 = 1;
+    /// A user string.
+    pub const SK_STR: u8 = 2;
+    /// A user sockaddr whose length is the next argument.
+    pub const SK_SOCKADDR: u8 = 3;
+    /// A user sockaddr whose length is behind the next argument (a `socklen_t *`).
+    pub const SK_SOCKADDR_LP: u8 = 4;
+    /// A user NULL-terminated string array.
+    pub const SK_STRARR: u8 = 5;
+
+    /// Record kinds.
+    pub const REC_SYSCALL: u16 = 1;
+    /// sched_process_exec.
+    pub const REC_EXEC: u16 = 2;
+    /// sched_process_fork.
+    pub const REC_FORK: u16 = 3;
+    /// sched_process_exit.
+    pub const REC_EXIT: u16 = 4;
+    /// security_file_open.
+    pub const REC_FILE_OPEN: u16 = 5;
+    /// magic_write.
+    pub const REC_MAGIC_WRITE: u16 = 6;
+    /// security_inode_unlink.
+    pub const REC_UNLINK: u16 = 7;
+    /// security_socket_connect.
+    pub const REC_CONNECT: u16 = 8;
+    /// security_socket_bind.
+    pub const REC_BIND: u16 = 9;
+    /// security_socket_accept.
+    pub const REC_ACCEPT: u16 = 10;
+    /// security_file_mprotect.
+    pub const REC_MPROTECT: u16 = 11;
+    /// mem_prot_alert.
+    pub const REC_MEM_ALERT: u16 = 12;
+    /// security_sb_mount.
+    pub const REC_MOUNT: u16 = 13;
+    /// A packet with its socket owner.
+    pub const REC_PACKET: u16 = 14;
+
+    /// Emit the syscall event at sys_exit.
+    pub const EMIT_EXIT: u16 = 1;
+    /// Emit it at sys_enter.
+    pub const EMIT_ENTER: u16 = 2;
+    /// sys_enter records state for a derived event.
+    pub const STASH_ENTER: u16 = 4;
+
+    /// Derived events (bits of `sys_cfg.derive`).
+    pub const DV_FILE_OPEN: u16 = 1 << 0;
+    /// magic_write.
+    pub const DV_MAGIC_WRITE: u16 = 1 << 1;
+    /// security_inode_unlink.
+    pub const DV_UNLINK: u16 = 1 << 2;
+    /// security_socket_connect.
+    pub const DV_CONNECT: u16 = 1 << 3;
+    /// security_socket_bind.
+    pub const DV_BIND: u16 = 1 << 4;
+    /// security_socket_accept.
+    pub const DV_ACCEPT: u16 = 1 << 5;
+    /// security_file_mprotect.
+    pub const DV_MPROTECT: u16 = 1 << 6;
+    /// mem_prot_alert.
+    pub const DV_MEM_ALERT: u16 = 1 << 7;
+    /// security_sb_mount.
+    pub const DV_MOUNT: u16 = 1 << 8;
+
+    /// Scope flags: in scope.
+    pub const SCOPE_IN: u32 = 1;
+    /// Seeded, waiting for its exec: only sched_process_exec is reported until then.
+    pub const SCOPE_PENDING_EXEC: u32 = 2;
+
+    /// Number of syscall slots in `sys_cfgs`.
+    pub const SYSCALL_SLOTS: u32 = 512;
+    /// Number of event-ID slots in `lost_by_event`.
+    pub const EVENT_SLOTS: u32 = 4096;
+    /// Most uids `--scope uid=` can name in the kernel filter.
+    pub const MAX_SCOPE_UIDS: usize = 8;
+}
+
+/// Why records were lost or degraded, indexed like the per-CPU `drops` map.
+pub const DROP_CAUSES: [&str; 5] = [
+    "ring buffer full",
+    "record too big",
+    "user memory unreadable",
+    "path too deep",
+    "no scratch buffer",
+];
+
+/// Errors of the loader.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Opening the BPF object failed.
+    #[error("opening the BPF object: {0}")]
+    Open(#[source] libbpf_rs::Error),
+    /// Loading (verifying) failed; `log` holds libbpf's last messages, naming the program.
+    #[error("loading BPF programs ({programs}): {source}{log}")]
+    Load {
+        /// Programs that were being loaded.
+        programs: String,
+        /// libbpf's error.
+        #[source]
+        source: libbpf_rs::Error,
+        /// The tail of libbpf's log, which names the program that failed and why.
+        log: String,
+    },
+    /// Attaching one program failed.
+    #[error("attaching {program}: {source}")]
+    Attach {
+        /// The program.
+        program: &'static str,
+        /// libbpf's error.
+        #[source]
+        source: libbpf_rs::Error,
+    },
+    /// A map operation failed.
+    #[error("{what}: {source}")]
+    Map {
+        /// What was being done.
+        what: &'static str,
+        /// libbpf's error.
+        #[source]
+        source: libbpf_rs::Error,
+    },
+    /// An I/O error (opening the cgroup directory, ...).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A kind of kernel hook the tracer can use; each maps to one or more programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Hook {
+    /// `tp_btf/sys_enter` + `tp_btf/sys_exit`.
+    TpBtfSyscalls,
+    /// `raw_tracepoint/sys_enter` + `raw_tracepoint/sys_exit` (fallback).
+    RawSyscalls,
+    /// `tp_btf/sched_process_exec` (+ `tp_btf/task_rename` for prev_comm).
+    SchedExec,
+    /// `tp_btf/sched_process_fork`.
+    SchedFork,
+    /// `tp_btf/sched_process_exit`.
+    SchedExit,
+    /// `tp_btf/ext4_unlink_enter` (inode of an unlinked ext4 file).
+    Ext4Unlink,
+    /// `cgroup_skb/ingress` + `cgroup_skb/egress` on the cgroup v2 root.
+    CgroupSkb,
+    /// `cgroup/sock_create`, `cgroup/connect4|6`, `cgroup/sendmsg4|6` (socket owners).
+    CgroupSock,
+    /// `fentry`/`fexit` (probed only: no program uses it yet).
+    Fentry,
+    /// BPF LSM (probed only).
+    Lsm,
+    /// kprobes (probed only).
+    Kprobe,
+}
+
+impl Hook {
+    /// Every hook, in probe order.
+    pub const ALL: [Hook; 11] = [
+        Hook::TpBtfSyscalls,
+        Hook::RawSyscalls,
+        Hook::SchedExec,
+        Hook::SchedFork,
+        Hook::SchedExit,
+        Hook::Ext4Unlink,
+        Hook::CgroupSkb,
+        Hook::CgroupSock,
+        Hook::Fentry,
+        Hook::Lsm,
+        Hook::Kprobe,
+    ];
+
+    /// The hook's name as `--list` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::TpBtfSyscalls => "tp_btf/sys_enter+sys_exit",
+            Hook::RawSyscalls => "raw_tracepoint/sys_enter+sys_exit",
+            Hook::SchedExec => "tp_btf/sched_process_exec",
+            Hook::SchedFork => "tp_btf/sched_process_fork",
+            Hook::SchedExit => "tp_btf/sched_process_exit",
+            Hook::Ext4Unlink => "tp_btf/ext4_unlink_enter",
+            Hook::CgroupSkb => "cgroup_skb/ingress+egress",
+            Hook::CgroupSock => "cgroup/sock_create+connect+sendmsg",
+            Hook::Fentry => "fentry/security_file_open",
+            Hook::Lsm => "lsm/file_open",
+            Hook::Kprobe => "kprobe/do_sys_openat2",
+        }
+    }
+
+    fn programs(self) -> &'static [&'static str] {
+        match self {
+            Hook::TpBtfSyscalls => &["tp_sys_enter", "tp_sys_exit"],
+            Hook::RawSyscalls => &["raw_sys_enter", "raw_sys_exit"],
+            Hook::SchedExec => &["tp_sched_process_exec", "tp_task_rename"],
+            Hook::SchedFork => &["tp_sched_process_fork"],
+            Hook::SchedExit => &["tp_sched_process_exit"],
+            Hook::Ext4Unlink => &["tp_ext4_unlink_enter"],
+            Hook::CgroupSkb => &["cg_skb_ingress", "cg_skb_egress"],
+            Hook::CgroupSock => &[
+                "cg_sock_create",
+                "cg_connect4",
+                "cg_connect6",
+                "cg_sendmsg4",
+                "cg_sendmsg6",
+            ],
+            Hook::Fentry => &["probe_fentry"],
+            Hook::Lsm => &["probe_lsm"],
+            Hook::Kprobe => &["probe_kprobe"],
+        }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What [`probe`] found: for each hook, `Ok` or the reason it cannot be used.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeReport {
+    /// Per hook: `Ok(())` when its programs load, else why not.
+    pub hooks: Vec<(Hook, Result<(), String>)>,
+}
+
+impl ProbeReport {
+    /// True when `hook` loads here.
+    pub fn ok(&self, hook: Hook) -> bool {
+        self.hooks.iter().any(|(h, r)| *h == hook && r.is_ok())
+    }
+
+    /// Why `hook` cannot be used, if it cannot.
+    pub fn why_not(&self, hook: Hook) -> Option<&str> {
+        self.hooks
+            .iter()
+            .find(|(h, _)| *h == hook)
+            .and_then(|(_, r)| r.as_ref().err().map(String::as_str))
+    }
+}
+
+static LIBBPF_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn libbpf_print(level: PrintLevel, msg: String) {
+    if let Ok(mut log) = LIBBPF_LOG.lock() {
+        if log.len() > 400 {
+            log.drain(..200);
+        }
+        log.push(msg.trim_end().to_string());
+    }
+    if level != PrintLevel::Debug && std::env::var_os("OSPREY_BPF_DEBUG").is_some() {
+        eprint!("libbpf: {msg}");
+    }
+}
+
+fn take_log() -> Vec<String> {
+    LIBBPF_LOG
+        .lock()
+        .map(|mut l| std::mem::take(&mut *l))
+        .unwrap_or_default()
+}
+
+/// The part of libbpf's log that says why loading failed: the lines naming a program plus the
+/// last verifier lines.
+fn summarize_log(lines: &[String]) -> String {
+    let mut out = String::new();
+    let interesting: Vec<&String> = lines
+        .iter()
+        .filter(|l| {
+            l.contains("failed")
+                || l.contains("prog '")
+                || l.contains("invalid")
+                || l.contains("permission")
+                || l.contains("not supported")
+                || l.contains("unknown func")
+        })
+        .collect();
+    for l in interesting.iter().rev().take(6).rev() {
+        // a verifier log arrives as one message: keep its last lines, which say why
+        let lines: Vec<&str> = l.lines().collect();
+        for line in &lines[lines.len().saturating_sub(8)..] {
+            out.push_str("\n    ");
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn install_printer() {
+    libbpf_rs::set_print(Some((PrintLevel::Debug, libbpf_print)));
+}
+
+fn leak_object() -> &'static mut MaybeUninit<OpenObject> {
+    // The skeleton borrows its OpenObject for as long as it lives; the tracer lives until the end
+    // of a run, so one small box per load is leaked rather than building a self-referential type.
+    Box::leak(Box::new(MaybeUninit::uninit()))
+}
+
+const ALL_MAIN_PROGRAMS: &[&str] = &[
+    "tp_sys_enter",
+    "tp_sys_exit",
+    "raw_sys_enter",
+    "raw_sys_exit",
+    "tp_sched_process_exec",
+    "tp_task_rename",
+    "tp_sched_process_fork",
+    "tp_sched_process_exit",
+    "tp_ext4_unlink_enter",
+    "cg_skb_ingress",
+    "cg_skb_egress",
+    "cg_sock_create",
+    "cg_connect4",
+    "cg_connect6",
+    "cg_sendmsg4",
+    "cg_sendmsg6",
+];
+
+fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
+    let p = &mut open.progs;
+    for (name, prog) in [
+        ("tp_sys_enter", &mut p.tp_sys_enter),
+        ("tp_sys_exit", &mut p.tp_sys_exit),
+        ("raw_sys_enter", &mut p.raw_sys_enter),
+        ("raw_sys_exit", &mut p.raw_sys_exit),
+        ("tp_sched_process_exec", &mut p.tp_sched_process_exec),
+        ("tp_task_rename", &mut p.tp_task_rename),
+        ("tp_sched_process_fork", &mut p.tp_sched_process_fork),
+        ("tp_sched_process_exit", &mut p.tp_sched_process_exit),
+        ("tp_ext4_unlink_enter", &mut p.tp_ext4_unlink_enter),
+        ("cg_skb_ingress", &mut p.cg_skb_ingress),
+        ("cg_skb_egress", &mut p.cg_skb_egress),
+        ("cg_sock_create", &mut p.cg_sock_create),
+        ("cg_connect4", &mut p.cg_connect4),
+        ("cg_connect6", &mut p.cg_connect6),
+        ("cg_sendmsg4", &mut p.cg_sendmsg4),
+        ("cg_sendmsg6", &mut p.cg_sendmsg6),
+    ] {
+        prog.set_autoload(wanted.contains(&name));
+    }
+}
+
+/// Tries to load the programs of every hook, one hook at a time, and reports which load.
+/// Nothing is attached. Needs root (or CAP_BPF + CAP_PERFMON).
+pub fn probe() -> ProbeReport {
+    install_printer();
+    let mut report = ProbeReport::default();
+    for hook in Hook::ALL {
+        let result = match hook {
+            Hook::Fentry | Hook::Lsm | Hook::Kprobe => probe_extra(hook),
+            _ => probe_main(hook.programs()),
+        };
+        report.hooks.push((hook, result));
+    }
+    report
+}
+
+fn probe_main(programs: &[&str]) -> Result<(), String> {
+    let _ = take_log();
+    let obj = leak_object();
+    let mut open = OspreySkelBuilder::default()
+        .open(obj)
+        .map_err(|e| format!("open: {e}"))?;
+    set_autoload(&mut open, programs);
+    shrink_maps(&mut open);
+    // Turn every knob on: the verifier prunes branches that frozen .rodata disables, so a probe
+    // with the knobs at zero would not verify the code a real run uses.
+    if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+        ro.self_tgid = std::process::id();
+        ro.scope_pid_mode = 1;
+        ro.scope_follow = 1;
+        ro.scope_new = 1;
+        ro.scope_uid_mode = 1;
+        ro.scope_nuids = 1;
+        ro.en_exec = 1;
+        ro.en_fork = 1;
+        ro.en_exit = 1;
+        ro.en_packets = 1;
+        ro.exec_env = 1;
+        ro.wakeup_bytes = 1;
+    }
+    match open.load() {
+        Ok(_skel) => Ok(()),
+        Err(e) => Err(format!("{e}{}", summarize_log(&take_log()))),
+    }
+}
+
+fn probe_extra(hook: Hook) -> Result<(), String> {
+    let _ = take_log();
+    let obj = leak_object();
+    let mut open = probe_skel::ProbeSkelBuilder::default()
+        .open(obj)
+        .map_err(|e| format!("open: {e}"))?;
+    let want = hook.programs()[0];
+    open.progs.probe_fentry.set_autoload(want == "probe_fentry");
+    open.progs.probe_lsm.set_autoload(want == "probe_lsm");
+    open.progs.probe_kprobe.set_autoload(want == "probe_kprobe");
+    let skel = match open.load() {
+        Ok(skel) => skel,
+        Err(e) => return Err(format!("{e}{}", summarize_log(&take_log()))),
+    };
+    // Loading is not enough for kprobes (CONFIG_KPROBES=n loads but cannot attach): attach, and
+    // detach at once by dropping the link.
+    let prog = match hook {
+        Hook::Fentry => &skel.progs.probe_fentry,
+        Hook::Lsm => &skel.progs.probe_lsm,
+        _ => &skel.progs.probe_kprobe,
+    };
+    match prog.attach() {
+        Ok(link) => {
+            drop(link);
+            Ok(())
+        }
+        Err(e) => Err(format!("attach: {e}")),
+    }
+}
+
+fn shrink_maps(open: &mut OpenOspreySkel<'_>) {
+    // A probe needs no real capacity.
+    let _ = open.maps.events.set_max_entries(4096);
+    let _ = open.maps.scope_pids.set_max_entries(16);
+    let _ = open.maps.sock_owners.set_max_entries(16);
+}
+
+/// How the scope's PID set is used in the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PidMode {
+    /// No PID filter.
+    #[default]
+    Any,
+    /// Only processes in the set.
+    Only,
+    /// Everyone but the processes in the set.
+    Except,
+}
+
+/// Everything [`Tracer::load`] needs.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The tracer's own process, never reported.
+    pub self_tgid: u32,
+    /// How `scope_pids` is used.
+    pub pid_mode: PidMode,
+    /// Initial PID set, with scope flags ([`consts::SCOPE_IN`], [`consts::SCOPE_PENDING_EXEC`]).
+    pub scope_pids: Vec<(u32, u32)>,
+    /// Descendants of the PID set join it.
+    pub follow: bool,
+    /// Only processes started after this boot-clock time (ns).
+    pub new_after: Option<u64>,
+    /// uid filter: `Some((true, uids))` keeps those uids, `Some((false, uids))` drops them.
+    pub uids: Option<(bool, Vec<u32>)>,
+    /// Programs to load, by hook.
+    pub hooks: Vec<Hook>,
+    /// sched_process_exec/fork/exit and packet records enabled.
+    pub exec: bool,
+    /// sched_process_fork.
+    pub fork: bool,
+    /// sched_process_exit.
+    pub exit: bool,
+    /// Packets.
+    pub packets: bool,
+    /// Capture `env` of sched_process_exec.
+    pub exec_env: bool,
+    /// Packet bytes kept.
+    pub snaplen: u32,
+    /// Ring buffer size in bytes (a power of two, at least one page).
+    pub ring_bytes: u32,
+    /// Force a wakeup when this much data is pending (0: never).
+    pub wakeup_bytes: u64,
+    /// Per-syscall configuration.
+    pub sys_cfgs: Vec<(u32, SysCfg)>,
+    /// cgroup v2 directory to attach cgroup programs to (the root).
+    pub cgroup_root: Option<PathBuf>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            self_tgid: std::process::id(),
+            pid_mode: PidMode::Any,
+            scope_pids: Vec::new(),
+            follow: false,
+            new_after: None,
+            uids: None,
+            hooks: Vec::new(),
+            exec: false,
+            fork: false,
+            exit: false,
+            packets: false,
+            exec_env: true,
+            snaplen: 1024,
+            ring_bytes: 64 << 20,
+            wakeup_bytes: 0,
+            sys_cfgs: Vec::new(),
+            cgroup_root: None,
+        }
+    }
+}
+
+/// Loaded and attached programs. Dropping it detaches and unloads everything.
+pub struct Tracer {
+    // Field order matters: links are dropped (detached) before the skeleton (unloaded).
+    links: Vec<(&'static str, Link)>,
+    skel: OspreySkel<'static>,
+    cgroup_dir: Option<std::fs::File>,
+    hooks: Vec<Hook>,
+}
+
+impl fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracer")
+            .field("hooks", &self.hooks)
+            .field(
+                "links",
+                &self.links.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Tracer {
+    /// Opens, configures, loads and attaches the programs of `opts.hooks`.
+    pub fn load(opts: &LoadOptions) -> Result<Tracer, Error> {
+        install_printer();
+        let _ = take_log();
+        let obj = leak_object();
+        let mut open = OspreySkelBuilder::default()
+            .open(obj)
+            .map_err(Error::Open)?;
+        let programs: Vec<&str> = opts
+            .hooks
+            .iter()
+            .flat_map(|h| h.programs().iter().copied())
+            .filter(|p| ALL_MAIN_PROGRAMS.contains(p))
+            .collect();
+        set_autoload(&mut open, &programs);
+        open.maps
+            .events
+            .set_max_entries(opts.ring_bytes)
+            .map_err(|source| Error::Map {
+                what: "sizing the ring buffer",
+                source,
+            })?;
+        if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+            ro.self_tgid = opts.self_tgid;
+            ro.scope_pid_mode = match opts.pid_mode {
+                PidMode::Any => 0,
+                PidMode::Only => 1,
+                PidMode::Except => 2,
+            };
+            ro.scope_follow = opts.follow as u8;
+            ro.scope_new = opts.new_after.is_some() as u8;
+            ro.new_after = opts.new_after.unwrap_or(0);
+            if let Some((keep, uids)) = &opts.uids {
+                ro.scope_uid_mode = if *keep { 1 } else { 2 };
+                for (i, uid) in uids.iter().take(consts::MAX_SCOPE_UIDS).enumerate() {
+                    ro.scope_uids[i] = *uid;
+                }
+                ro.scope_nuids = uids.len().min(consts::MAX_SCOPE_UIDS) as u32;
+            }
+            ro.en_exec = opts.exec as u8;
+            ro.en_fork = opts.fork as u8;
+            ro.en_exit = opts.exit as u8;
+            ro.en_packets = opts.packets as u8;
+            ro.exec_env = opts.exec_env as u32;
+            ro.snaplen = opts.snaplen.clamp(1, 4096);
+            ro.wakeup_bytes = opts.wakeup_bytes;
+        }
+        let skel = open.load().map_err(|source| Error::Load {
+            programs: programs.join(", "),
+            source,
+            log: summarize_log(&take_log()),
+        })?;
+
+        let tracer_maps_ok = || -> Result<(), Error> {
+            for (nr, cfg) in &opts.sys_cfgs {
+                let val = struct_bytes(cfg);
+                skel.maps
+                    .sys_cfgs
+                    .update(&nr.to_ne_bytes(), val, MapFlags::ANY)
+                    .map_err(|source| Error::Map {
+                        what: "writing the syscall table",
+                        source,
+                    })?;
+            }
+            for (pid, flags) in &opts.scope_pids {
+                skel.maps
+                    .scope_pids
+                    .update(&pid.to_ne_bytes(), &flags.to_ne_bytes(), MapFlags::ANY)
+                    .map_err(|source| Error::Map {
+                        what: "writing the scope PID set",
+                        source,
+                    })?;
+            }
+            Ok(())
+        };
+        tracer_maps_ok()?;
+
+        let mut tracer = Tracer {
+            links: Vec::new(),
+            skel,
+            cgroup_dir: None,
+            hooks: opts.hooks.clone(),
+        };
+        // Lifecycle and stash programs first, so that a process seen at sys_exit was seen
+        // exec'ing; the syscall programs last.
+        let mut cgroup_fd = None;
+        if programs.iter().any(|p| p.starts_with("cg_")) {
+            let root = opts.cgroup_root.clone().or_else(find_cgroup2_root);
+            let Some(root) = root else {
+                return Err(Error::Io {
+                    what: "finding the cgroup v2 root".into(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no cgroup2 mount in /proc/self/mountinfo",
+                    ),
+                });
+            };
+            let dir = std::fs::File::open(&root).map_err(|source| Error::Io {
+                what: format!("opening {}", root.display()),
+                source,
+            })?;
+            cgroup_fd = Some(dir.as_raw_fd());
+            tracer.cgroup_dir = Some(dir);
+        }
+        for name in programs {
+            let prog = tracer.program(name);
+            let Some(prog) = prog else { continue };
+            let link = if name.starts_with("cg_") {
+                let fd = cgroup_fd.unwrap_or(-1);
+                prog.attach_cgroup(fd)
+            } else {
+                prog.attach()
+            }
+            .map_err(|source| Error::Attach {
+                program: name_static(name),
+                source,
+            })?;
+            tracer.links.push((name_static(name), link));
+        }
+        Ok(tracer)
+    }
+
+    fn program(&self, name: &str) -> Option<&libbpf_rs::ProgramMut<'static>> {
+        let p = &self.skel.progs;
+        Some(match name {
+            "tp_sys_enter" => &p.tp_sys_enter,
+            "tp_sys_exit" => &p.tp_sys_exit,
+            "raw_sys_enter" => &p.raw_sys_enter,
+            "raw_sys_exit" => &p.raw_sys_exit,
+            "tp_sched_process_exec" => &p.tp_sched_process_exec,
+            "tp_task_rename" => &p.tp_task_rename,
+            "tp_sched_process_fork" => &p.tp_sched_process_fork,
+            "tp_sched_process_exit" => &p.tp_sched_process_exit,
+            "tp_ext4_unlink_enter" => &p.tp_ext4_unlink_enter,
+            "cg_skb_ingress" => &p.cg_skb_ingress,
+            "cg_skb_egress" => &p.cg_skb_egress,
+            "cg_sock_create" => &p.cg_sock_create,
+            "cg_connect4" => &p.cg_connect4,
+            "cg_connect6" => &p.cg_connect6,
+            "cg_sendmsg4" => &p.cg_sendmsg4,
+            "cg_sendmsg6" => &p.cg_sendmsg6,
+            _ => return None,
+        })
+    }
+
+    /// The hooks this tracer loaded.
+    pub fn hooks(&self) -> &[Hook] {
+        &self.hooks
+    }
+
+    /// Adds a process to the scope PID set (e.g. the command `osprey trace -- CMD` started).
+    pub fn add_scope_pid(&self, pid: u32, flags: u32) -> Result<(), Error> {
+        self.skel
+            .maps
+            .scope_pids
+            .update(&pid.to_ne_bytes(), &flags.to_ne_bytes(), MapFlags::ANY)
+            .map_err(|source| Error::Map {
+                what: "adding to the scope PID set",
+                source,
+            })
+    }
+
+    /// A ring-buffer consumer calling `callback` with each record's bytes. The callback should
+    /// return 0 to continue.
+    pub fn ring_buffer<'a, F>(&'a self, callback: F) -> Result<RingBuffer<'a>, Error>
+    where
+        F: FnMut(&[u8]) -> i32 + 'a,
+    {
+        let mut builder = libbpf_rs::RingBufferBuilder::new();
+        builder
+            .add(&self.skel.maps.events, callback)
+            .map_err(|source| Error::Map {
+                what: "registering the ring buffer",
+                source,
+            })?;
+        let rb = builder.build().map_err(|source| Error::Map {
+            what: "creating the ring-buffer consumer",
+            source,
+        })?;
+        Ok(RingBuffer { rb })
+    }
+
+    /// Drop counters per CPU: `result[cpu][cause]`, causes as in [`DROP_CAUSES`].
+    pub fn drops_per_cpu(&self) -> Vec<[u64; 5]> {
+        let mut out: Vec<[u64; 5]> = Vec::new();
+        for cause in 0..DROP_CAUSES.len() as u32 {
+            let Ok(Some(per_cpu)) = self
+                .skel
+                .maps
+                .drops
+                .lookup_percpu(&cause.to_ne_bytes(), MapFlags::ANY)
+            else {
+                continue;
+            };
+            if out.len() < per_cpu.len() {
+                out.resize(per_cpu.len(), [0; 5]);
+            }
+            for (cpu, bytes) in per_cpu.iter().enumerate() {
+                out[cpu][cause as usize] = read_u64(bytes);
+            }
+        }
+        out
+    }
+
+    /// Records lost because the ring buffer was full, per event ID (summed over CPUs).
+    pub fn lost_by_event(&self) -> Vec<(u32, u64)> {
+        let mut out = Vec::new();
+        for id in 0..consts::EVENT_SLOTS {
+            let Ok(Some(per_cpu)) = self
+                .skel
+                .maps
+                .lost_by_event
+                .lookup_percpu(&id.to_ne_bytes(), MapFlags::ANY)
+            else {
+                continue;
+            };
+            let n: u64 = per_cpu.iter().map(|b| read_u64(b)).sum();
+            if n > 0 {
+                out.push((id, n));
+            }
+        }
+        out
+    }
+}
+
+/// The ring-buffer consumer of a [`Tracer`].
+pub struct RingBuffer<'a> {
+    rb: libbpf_rs::RingBuffer<'a>,
+}
+
+impl RingBuffer<'_> {
+    /// Waits up to `timeout` for a wakeup, then consumes everything pending (records are
+    /// submitted without wakeups, so the consume after a timeout is what drains them).
+    pub fn poll_and_drain(&self, timeout: Duration) -> Result<(), Error> {
+        self.rb.poll(timeout).map_err(|source| Error::Map {
+            what: "polling the ring buffer",
+            source,
+        })?;
+        self.drain()
+    }
+
+    /// Consumes everything pending without waiting.
+    pub fn drain(&self) -> Result<(), Error> {
+        self.rb.consume().map_err(|source| Error::Map {
+            what: "consuming the ring buffer",
+            source,
+        })
+    }
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = bytes.len().min(8);
+    b[..n].copy_from_slice(&bytes[..n]);
+    u64::from_ne_bytes(b)
+}
+
+fn struct_bytes(cfg: &SysCfg) -> &[u8] {
+    // SAFETY: SysCfg is a #[repr(C)] struct of integers without implicit padding (explicit
+    // `_pad` fields), so viewing it as bytes reads only initialized memory.
+    unsafe {
+        std::slice::from_raw_parts(
+            (cfg as *const SysCfg).cast::<u8>(),
+            std::mem::size_of::<SysCfg>(),
+        )
+    }
+}
+
+fn name_static(name: &str) -> &'static str {
+    ALL_MAIN_PROGRAMS
+        .iter()
+        .copied()
+        .find(|p| *p == name)
+        .unwrap_or("program")
+}
+
+/// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup` or `/sys/fs/cgroup/unified`),
+/// read from `/proc/self/mountinfo`.
+pub fn find_cgroup2_root() -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    cgroup2_root_from_mountinfo(&text)
+}
+
+/// The first cgroup2 mount point in a mountinfo text.
+pub fn cgroup2_root_from_mountinfo(text: &str) -> Option<PathBuf> {
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        if right.split_whitespace().next() == Some("cgroup2") {
+            let mount_point = left.split_whitespace().nth(4)?;
+            return Some(PathBuf::from(unescape_mountinfo(mount_point)));
+        }
+    }
+    None
+}
+
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| c.is_ascii_digit()) {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
+            out.push(v as u8);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// True when this process may load BPF programs (root, or the BPF capabilities).
+pub fn have_privileges() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    euid == 0
+}
+
+/// Reads the boot clock (`CLOCK_BOOTTIME`), the clock of record timestamps, in ns.
+pub fn boottime_ns() -> u64 {
+    clock_ns(libc::CLOCK_BOOTTIME)
+}
+
+/// Reads `CLOCK_REALTIME` in ns since the epoch.
+pub fn realtime_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; clock_gettime only writes it.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[doc(hidden)]
+pub fn _path_exists(p: &Path) -> bool {
+    p.exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_match_header() {
+        let h = include_str!("bpf/osprey.h");
+        let get = |name: &str| -> u64 {
+            let line = h
+                .lines()
+                .find(|l| {
+                    let mut w = l.split_whitespace();
+                    w.next() == Some("#define") && w.next() == Some(name)
+                })
+                .unwrap_or_else(|| panic!("{name} not in osprey.h"));
+            let v = line
+                .split_whitespace()
+                .nth(2)
+                .unwrap()
+                .trim_start_matches('(');
+            if let Some(rest) = v.strip_prefix("1") {
+                if line.contains("<<") {
+                    let shift: u64 = line
+                        .split("<<")
+                        .nth(1)
+                        .unwrap()
+                        .trim()
+                        .trim_end_matches(')')
+                        .parse()
+                        .unwrap();
+                    let _ = rest;
+                    return 1 << shift;
+                }
+            }
+            v.parse().unwrap()
+        };
+        use consts::*;
+        assert_eq!(get("ARG_INT"), ARG_INT as u64);
+        assert_eq!(get("ARG_STR"), ARG_STR as u64);
+        assert_eq!(get("ARG_BYTES"), ARG_BYTES as u64);
+        assert_eq!(get("ARG_STRLIST"), ARG_STRLIST as u64);
+        assert_eq!(get("ARG_SOCKADDR"), ARG_SOCKADDR as u64);
+        assert_eq!(get("SK_STRARR"), SK_STRARR as u64);
+        assert_eq!(get("SK_SOCKADDR_LP"), SK_SOCKADDR_LP as u64);
+        assert_eq!(get("REC_PACKET"), REC_PACKET as u64);
+        assert_eq!(get("REC_MOUNT"), REC_MOUNT as u64);
+        assert_eq!(get("REC_EXEC"), REC_EXEC as u64);
+        assert_eq!(get("DV_MOUNT"), DV_MOUNT as u64);
+        assert_eq!(get("DV_MEM_ALERT"), DV_MEM_ALERT as u64);
+        assert_eq!(get("STASH_ENTER"), STASH_ENTER as u64);
+        assert_eq!(get("SCOPE_PENDING_EXEC"), SCOPE_PENDING_EXEC as u64);
+        assert_eq!(get("SYSCALL_SLOTS"), SYSCALL_SLOTS as u64);
+        assert_eq!(get("DROP_CAUSES"), DROP_CAUSES.len() as u64);
+    }
+
+    #[test]
+    fn cgroup2_root_is_found_in_hybrid_and_unified_layouts() {
+        let hybrid = "35 25 0:30 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro,mode=755\n\
+                      36 35 0:31 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw\n";
+        assert_eq!(
+            cgroup2_root_from_mountinfo(hybrid),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
+        let unified =
+            "30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(
+            cgroup2_root_from_mountinfo(unified),
+            Some(PathBuf::from("/sys/fs/cgroup"))
+        );
+        assert_eq!(
+            cgroup2_root_from_mountinfo("1 2 0:1 / / rw - ext4 /dev/vda rw\n"),
+            None
+        );
+        let escaped = "30 23 0:26 / /mnt/cg\\040root rw - cgroup2 cgroup2 rw\n";
+        assert_eq!(
+            cgroup2_root_from_mountinfo(escaped),
+            Some(PathBuf::from("/mnt/cg root"))
+        );
+    }
+
+    #[test]
+    fn record_header_layout_is_stable() {
+        assert_eq!(std::mem::size_of::<RecordHdr>(), 136);
+        assert_eq!(std::mem::size_of::<SysCfg>(), 12);
+    }
+}

@@ -1,0 +1,483 @@
+//! A byte-level test on raw Tracee JSON event lines that rejects lines a filter certainly does
+//! not match, so the reader can skip parsing them (performance.md: searching the key bytes runs
+//! at millions of lines per second, a typed parse at a fraction of that).
+//!
+//! # Contract
+//!
+//! [`Prefilter::may_match`] is conservative: it returns `false` only when the event on that line
+//! certainly does not match the filter; `true` means "parse it and run the filter". It is
+//! derived from the filter's structure, as a condition every matching line must satisfy:
+//!
+//! - A line holding a backslash may match: JSON escapes make byte comparison unsound.
+//! - The event name of a line is the value after its one top-level `"eventName":"` key.
+//!   When that key occurs more than once or not at all (v1beta1 events name the event
+//!   `"name"`), or sits inside a nested object, the name is unknown and every test on it
+//!   passes.
+//! - `tracee.eventName == "X"` (also `===`, and `in {"X", "Y"}`): the name is one of those;
+//!   `tracee.eventName != "X"`: it is none of them; `tracee.eventName contains "x"`: the line
+//!   contains `x`.
+//! - Any test on an argument field `tracee.args.<event>.<arg>` (or
+//!   `tracee.args.<event>.detected_from.<arg>`) needs that argument, so the event name,
+//!   with Traceeshark's name sanitizing, is `<event>`.
+//! - On fields whose value Osprey copies verbatim from a JSON string of the line
+//!   (`tracee.processName`, `tracee.executable.path`, `tracee.container.*`, `tracee.syscall`,
+//!   ... see `VERBATIM`): `== "x"` (non-empty) needs `"x"` in the line, and `contains "x"`
+//!   needs `x`.
+//! - On argument fields: `contains "x"` and `== "x"` (when `x` can only be text, not a number,
+//!   boolean, address, time or byte string) need `x` in the line, unless the line has an
+//!   argument of byte type (whose base64 text may decode to `x`). Needles with characters an
+//!   argument's rendering may add (space, `{}[]()=,:`) are not used. This relies on the event
+//!   dissector's rule that argument text values are the line's JSON strings verbatim (derived
+//!   values get fields of their own).
+//! - The protocol `tracee` (and `frame`) is present on every event line, so `not tracee` is
+//!   false for every event line.
+//! - `and` and `or` combine these soundly; `not` of anything not known for certain, `xor`,
+//!   `matches`, ordering and every other field give "may match".
+
+use memchr::memmem::Finder;
+use osprey_field::fields::{frame, tracee as t};
+use osprey_field::{registry, FieldId};
+
+use crate::literal::Lit;
+use crate::ops::Op;
+use crate::program::{Func, Node, Operand, SetItem};
+
+/// Static fields whose values are JSON strings of the event line, copied verbatim.
+const VERBATIM: &[FieldId] = &[
+    t::PROCESS_NAME,
+    t::EXECUTABLE_PATH,
+    t::HOST_NAME,
+    t::CONTAINER_ID,
+    t::CONTAINER_NAME,
+    t::CONTAINER_IMAGE,
+    t::CONTAINER_IMAGE_DIGEST,
+    t::POD_NAME,
+    t::POD_NAMESPACE,
+    t::POD_UID,
+    t::SYSCALL,
+    t::MATCHED_POLICIES,
+    t::METADATA_DESCRIPTION,
+    t::METADATA_SIGNATURE_NAME,
+];
+
+/// Characters that a rendering of a complex argument (`{a = b, c = d}`, `[1, 2]`, a joined
+/// argv) may put between verbatim parts.
+const RENDER_BYTES: &[u8] = b" {}[]()=,:\"";
+
+/// A fast, conservative test on raw JSON event lines; see the module documentation.
+#[derive(Clone, Debug)]
+pub struct Prefilter {
+    root: Pre,
+}
+
+#[derive(Clone, Debug)]
+enum Pre {
+    /// Known for every line.
+    Const(bool),
+    /// The event name is one of these (sorted).
+    NameIn(Vec<Box<[u8]>>),
+    /// The event name is none of these (sorted).
+    NameNotIn(Vec<Box<[u8]>>),
+    /// The sanitized event name is this.
+    ArgEvent(Box<[u8]>),
+    /// The line contains these bytes.
+    Contains(Finder<'static>),
+    /// The line contains these bytes or has an argument of byte type.
+    ArgContains(Finder<'static>),
+    And(Vec<Pre>),
+    Or(Vec<Pre>),
+}
+
+static KEY: std::sync::LazyLock<Finder<'static>> =
+    std::sync::LazyLock::new(|| Finder::new(b"\"eventName\":\""));
+static BYTES_TYPE: std::sync::LazyLock<Finder<'static>> =
+    std::sync::LazyLock::new(|| Finder::new(b"\"bytes\""));
+static BYTES_TYPE2: std::sync::LazyLock<Finder<'static>> =
+    std::sync::LazyLock::new(|| Finder::new(b"[]byte"));
+
+impl Prefilter {
+    /// A prefilter that lets every line through.
+    pub fn all() -> Prefilter {
+        Prefilter {
+            root: Pre::Const(true),
+        }
+    }
+
+    pub(crate) fn from_program(node: &Node) -> Prefilter {
+        Prefilter { root: pre(node) }
+    }
+
+    /// False only when the event on `json_line` (one Tracee JSON event, as read from the
+    /// file) certainly does not match the filter.
+    pub fn may_match(&self, json_line: &[u8]) -> bool {
+        match &self.root {
+            Pre::Const(b) => *b,
+            root => {
+                if memchr::memchr(b'\\', json_line).is_some() {
+                    return true;
+                }
+                let mut line = Line {
+                    bytes: json_line,
+                    name: None,
+                };
+                root.eval(&mut line)
+            }
+        }
+    }
+
+    /// True when the prefilter passes every line (the filter gives it nothing to test), so
+    /// callers can skip it.
+    pub fn is_trivial(&self) -> bool {
+        matches!(self.root, Pre::Const(true))
+    }
+}
+
+struct Line<'a> {
+    bytes: &'a [u8],
+    /// The event name, once looked for: `Some(None)` when it is unknown.
+    name: Option<Option<&'a [u8]>>,
+}
+
+impl<'a> Line<'a> {
+    fn name(&mut self) -> Option<&'a [u8]> {
+        if let Some(n) = self.name {
+            return n;
+        }
+        let n = event_name(self.bytes);
+        self.name = Some(n);
+        n
+    }
+}
+
+/// The value of the line's one top-level `"eventName":"` key (the line has no backslash).
+fn event_name(line: &[u8]) -> Option<&[u8]> {
+    let key = &*KEY;
+    let at = key.find(line)?;
+    let start = at + key.needle().len();
+    if key.find(&line[start..]).is_some() {
+        return None;
+    }
+    if !top_level(&line[..at]) {
+        return None;
+    }
+    let len = memchr::memchr(b'"', &line[start..])?;
+    Some(&line[start..start + len])
+}
+
+/// True when the text before a key leaves it in the outermost object. Without backslashes,
+/// quotes delimit strings exactly, so braces are counted outside strings.
+fn top_level(prefix: &[u8]) -> bool {
+    let first = match prefix.iter().position(|b| !b.is_ascii_whitespace()) {
+        Some(i) if prefix[i] == b'{' => i,
+        _ => return false,
+    };
+    let rest = &prefix[first + 1..];
+    if memchr::memchr2(b'{', b'}', rest).is_none() {
+        return true;
+    }
+    let mut depth = 1i64;
+    let mut in_string = false;
+    for i in memchr::memchr3_iter(b'"', b'{', b'}', rest) {
+        match rest[i] {
+            b'"' => in_string = !in_string,
+            b'{' if !in_string => depth += 1,
+            b'}' if !in_string => depth -= 1,
+            _ => {}
+        }
+    }
+    depth == 1 && !in_string
+}
+
+/// Compares a name with an argument field's event part, sanitizing as argument names are.
+fn sanitized_eq(name: &[u8], want: &[u8]) -> bool {
+    name.len() == want.len()
+        && name.iter().zip(want).all(|(&a, &b)| {
+            let a = if a.is_ascii_alphanumeric() || a == b'_' || a == b'-' {
+                a
+            } else {
+                b'_'
+            };
+            a == b
+        })
+}
+
+impl Pre {
+    fn eval(&self, line: &mut Line<'_>) -> bool {
+        match self {
+            Pre::Const(b) => *b,
+            Pre::NameIn(set) => match line.name() {
+                Some(n) => set.binary_search_by(|m| (**m).cmp(n)).is_ok(),
+                None => true,
+            },
+            Pre::NameNotIn(set) => match line.name() {
+                Some(n) => set.binary_search_by(|m| (**m).cmp(n)).is_err(),
+                None => true,
+            },
+            Pre::ArgEvent(e) => match line.name() {
+                Some(n) => sanitized_eq(n, e),
+                None => true,
+            },
+            Pre::Contains(f) => f.find(line.bytes).is_some(),
+            Pre::ArgContains(f) => {
+                f.find(line.bytes).is_some()
+                    || BYTES_TYPE.find(line.bytes).is_some()
+                    || BYTES_TYPE2.find(line.bytes).is_some()
+            }
+            Pre::And(ps) => ps.iter().all(|p| p.eval(line)),
+            Pre::Or(ps) => ps.iter().any(|p| p.eval(line)),
+        }
+    }
+}
+
+fn and(ps: Vec<Pre>) -> Pre {
+    let mut out = Vec::new();
+    for p in ps {
+        match p {
+            Pre::Const(true) => {}
+            Pre::Const(false) => return Pre::Const(false),
+            Pre::And(inner) => out.extend(inner),
+            p => out.push(p),
+        }
+    }
+    match out.len() {
+        0 => Pre::Const(true),
+        1 => out.pop().unwrap_or(Pre::Const(true)),
+        _ => Pre::And(out),
+    }
+}
+
+fn or(ps: Vec<Pre>) -> Pre {
+    let mut out = Vec::new();
+    for p in ps {
+        match p {
+            Pre::Const(false) => {}
+            Pre::Const(true) => return Pre::Const(true),
+            Pre::Or(inner) => out.extend(inner),
+            p => out.push(p),
+        }
+    }
+    match out.len() {
+        0 => Pre::Const(false),
+        1 => out.pop().unwrap_or(Pre::Const(false)),
+        _ => Pre::Or(out),
+    }
+}
+
+/// `Some(b)` when the node is `b` for every event line.
+fn certain(node: &Node) -> Option<bool> {
+    match node {
+        Node::True => Some(true),
+        Node::Test(Operand::Field(id)) if *id == t::TRACEE || *id == frame::FRAME => Some(true),
+        Node::Not(n) => certain(n).map(|b| !b),
+        Node::And(ns) => {
+            let cs: Vec<_> = ns.iter().map(certain).collect();
+            if cs.contains(&Some(false)) {
+                Some(false)
+            } else if cs.iter().all(|c| *c == Some(true)) {
+                Some(true)
+            } else {
+                None
+            }
+        }
+        Node::Or(ns) => {
+            let cs: Vec<_> = ns.iter().map(certain).collect();
+            if cs.contains(&Some(true)) {
+                Some(true)
+            } else if cs.iter().all(|c| *c == Some(false)) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        Node::Xor(ns) => ns
+            .iter()
+            .try_fold(false, |acc, n| certain(n).map(|b| acc ^ b)),
+        _ => None,
+    }
+}
+
+/// A condition every event line on which `node` is true satisfies.
+fn pre(node: &Node) -> Pre {
+    if let Some(b) = certain(node) {
+        return Pre::Const(b);
+    }
+    match node {
+        Node::True => Pre::Const(true),
+        Node::Test(o) => present(o),
+        Node::Not(_) | Node::Xor(_) => Pre::Const(true),
+        Node::And(ns) => and(ns.iter().map(pre).collect()),
+        Node::Or(ns) => or(ns.iter().map(pre).collect()),
+        Node::CmpOperand { lhs, rhs, .. } => and(vec![present(lhs), present(rhs)]),
+        Node::CmpLit { lhs, op, lit } => and(vec![
+            present(lhs),
+            value_pre(lhs, *op, std::slice::from_ref(&**lit)),
+        ]),
+        Node::In { lhs, set } => {
+            let lits: Option<Vec<Lit>> = set
+                .items
+                .iter()
+                .map(|i| {
+                    if let SetItem::Value(l) = i {
+                        Some(l.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let value = match lits {
+                Some(lits) => value_pre(lhs, Op::In, &lits),
+                None => Pre::Const(true),
+            };
+            and(vec![present(lhs), value])
+        }
+    }
+}
+
+/// What must hold for the operand to yield any value.
+fn present(o: &Operand) -> Pre {
+    match o {
+        Operand::Field(id) => match arg_event(*id) {
+            Some(e) => Pre::ArgEvent(e.into()),
+            None => Pre::Const(true),
+        },
+        Operand::Slice(inner, _) | Operand::BitAnd(inner, _) => present(inner),
+        Operand::Func(f) => match &**f {
+            Func::Len(o)
+            | Func::Count(o)
+            | Func::Lower(o)
+            | Func::Upper(o)
+            | Func::String(o, _)
+            | Func::Abs(o) => present(o),
+            Func::Max(os) | Func::Min(os) => or(os.iter().map(present).collect()),
+        },
+    }
+}
+
+/// The event part of an argument field's name.
+fn arg_event(id: FieldId) -> Option<Vec<u8>> {
+    let info = registry().get(id)?;
+    if !osprey_field::is_arg_field_name(&info.abbrev) {
+        return None;
+    }
+    let rest = info.abbrev.strip_prefix("tracee.args.")?;
+    Some(rest.split('.').next()?.as_bytes().to_vec())
+}
+
+/// True for a literal that compares as text and nothing else.
+fn plain_text(l: &Lit) -> bool {
+    !l.numeric_text && l.ipv4.is_none() && l.ipv6.is_none()
+}
+
+/// True for a literal that, against an argument field, can only equal a text value.
+fn text_only(l: &Lit) -> bool {
+    plain_text(l)
+        && l.int.is_none()
+        && l.float.is_none()
+        && l.boolean.is_none()
+        && l.ether.is_none()
+        && l.bytes.is_none()
+        && l.abs.is_none()
+        && l.rel.is_none()
+}
+
+fn needle_ok(text: &[u8]) -> bool {
+    !text.is_empty() && !text.iter().any(|b| RENDER_BYTES.contains(b) || *b < 0x20)
+}
+
+/// The condition a value comparison puts on the line (the field's presence aside).
+fn value_pre(lhs: &Operand, op: Op, lits: &[Lit]) -> Pre {
+    let Operand::Field(id) = lhs else {
+        return Pre::Const(true);
+    };
+    let id = *id;
+    if id == t::EVENT_NAME {
+        if !lits.iter().all(plain_text) {
+            return Pre::Const(true);
+        }
+        let mut names: Vec<Box<[u8]>> = lits.iter().map(|l| l.text.clone()).collect();
+        names.sort();
+        names.dedup();
+        return match op {
+            Op::Eq | Op::AllEq | Op::In => Pre::NameIn(names),
+            Op::Ne => Pre::NameNotIn(names),
+            Op::Contains => match lits {
+                [l] if !l.text.is_empty() => Pre::Contains(Finder::new(&l.text).into_owned()),
+                _ => Pre::Const(true),
+            },
+            _ => Pre::Const(true),
+        };
+    }
+    if VERBATIM.contains(&id) {
+        return match op {
+            Op::Eq | Op::AllEq | Op::In
+                if lits.iter().all(|l| plain_text(l) && !l.text.is_empty()) =>
+            {
+                or(lits
+                    .iter()
+                    .map(|l| {
+                        let mut quoted = Vec::with_capacity(l.text.len() + 2);
+                        quoted.push(b'"');
+                        quoted.extend_from_slice(&l.text);
+                        quoted.push(b'"');
+                        Pre::Contains(Finder::new(&quoted).into_owned())
+                    })
+                    .collect())
+            }
+            Op::Contains => match lits {
+                [l] if !l.text.is_empty() => Pre::Contains(Finder::new(&l.text).into_owned()),
+                _ => Pre::Const(true),
+            },
+            _ => Pre::Const(true),
+        };
+    }
+    if id.is_dynamic() {
+        let usable = |l: &Lit| needle_ok(&l.text);
+        return match op {
+            Op::Contains => match lits {
+                [l] if usable(l) => Pre::ArgContains(Finder::new(&l.text).into_owned()),
+                _ => Pre::Const(true),
+            },
+            Op::Eq | Op::AllEq | Op::In if lits.iter().all(|l| text_only(l) && usable(l)) => {
+                or(lits
+                    .iter()
+                    .map(|l| Pre::ArgContains(Finder::new(&l.text).into_owned()))
+                    .collect())
+            }
+            _ => Pre::Const(true),
+        };
+    }
+    Pre::Const(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_name_is_the_one_top_level_key() {
+        assert_eq!(
+            event_name(br#"{"a":1,"eventName":"open","b":2}"#),
+            Some(&b"open"[..])
+        );
+        assert_eq!(
+            event_name(br#"{"a":{"x":"}"},"eventName":"open"}"#),
+            Some(&b"open"[..])
+        );
+        assert_eq!(event_name(br#"{"a":{"eventName":"open"}}"#), None);
+        assert_eq!(
+            event_name(br#"{"eventName":"a","x":{"eventName":"b"}}"#),
+            None
+        );
+        assert_eq!(event_name(br#"{"name":"open"}"#), None);
+        assert_eq!(
+            event_name(br#"{"a":"{","eventName":"open"}"#),
+            Some(&b"open"[..])
+        );
+    }
+
+    #[test]
+    fn sanitizing_compare() {
+        assert!(sanitized_eq(b"foo bar", b"foo_bar"));
+        assert!(!sanitized_eq(b"foo", b"foo_bar"));
+    }
+}

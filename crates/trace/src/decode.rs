@@ -1,0 +1,830 @@
+//! From ring-buffer records to Tracee events: the context (PIDs in both namespaces, times on
+//! the epoch clock, executable, container), then each argument rendered by its Tracee type.
+//!
+//! Everything here treats the record as hostile: missing arguments get Tracee's zero value,
+//! strings are converted lossily, and nothing panics on odd bytes.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use base64::Engine;
+use osprey_bpf::consts::*;
+use osprey_bpf::record::{c_chars, RawArg, Record};
+use osprey_bpf::RecordHdr;
+use osprey_event::{Arg, Container, ContextFlags, Event, Value};
+
+use crate::catalog::{catalog, ids, syscall_name, ArgDef, EventDef, Source};
+use crate::container::{container_from_cgroup, unified_path};
+use crate::net;
+use crate::scope::Scope;
+
+/// What the decoder knows about a process (by host PID).
+#[derive(Debug, Clone, Default)]
+struct ProcInfo {
+    start: u64,
+    exe: Option<&'static str>,
+}
+
+/// Strings seen in events (comm, hostnames, executables, container IDs) repeat endlessly: they
+/// are interned once, up to a budget, so building an event allocates nothing for them.
+#[derive(Default)]
+struct Interner {
+    map: HashMap<Box<str>, &'static str>,
+    budget: usize,
+}
+
+impl Interner {
+    const BUDGET: usize = 16 << 20;
+
+    fn get(&mut self, s: &str) -> Cow<'static, str> {
+        if let Some(v) = self.map.get(s) {
+            return Cow::Borrowed(v);
+        }
+        if self.budget + s.len() > Self::BUDGET {
+            return Cow::Owned(s.to_string());
+        }
+        self.budget += s.len();
+        let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
+        self.map.insert(s.into(), leaked);
+        Cow::Borrowed(leaked)
+    }
+
+    fn get_static(&mut self, s: &str) -> Option<&'static str> {
+        match self.get(s) {
+            Cow::Borrowed(b) => Some(b),
+            Cow::Owned(_) => None,
+        }
+    }
+}
+
+const ID_SLOTS: usize = 4096;
+
+/// Turns records into events, keeping the per-process and per-cgroup caches.
+pub struct Decoder {
+    boot_to_epoch: i128,
+    selected: Vec<bool>,
+    by_id: Vec<Option<&'static EventDef>>,
+    by_nr: Vec<Option<&'static EventDef>>,
+    procs: HashMap<u32, ProcInfo>,
+    cgroups: HashMap<u64, Option<&'static str>>,
+    strings: Interner,
+    /// The last process seen, (pid, start, exe), for storms from one process.
+    last: Option<(u32, u64, Option<&'static str>)>,
+    scope: Scope,
+    followed: HashSet<u32>,
+    /// Records that could not be decoded (counted, reported at exit).
+    pub bad_records: u64,
+    proc_root: String,
+}
+
+impl Decoder {
+    /// A decoder emitting the events named in `selected`, with userspace scope `scope`.
+    pub fn new(selected: &[String], scope: Scope) -> Decoder {
+        let cat = catalog();
+        let mut by_id = vec![None; ID_SLOTS];
+        let mut by_nr = vec![None; ID_SLOTS];
+        for e in cat.events() {
+            let slot = e.id as usize;
+            if slot >= ID_SLOTS {
+                continue;
+            }
+            match e.source {
+                Source::Syscall { .. } => by_nr[slot] = Some(e),
+                _ => by_id[slot] = Some(e),
+            }
+        }
+        let mut sel = vec![false; ID_SLOTS];
+        for e in selected.iter().filter_map(|n| cat.get(n)) {
+            if let Some(slot) = sel.get_mut(e.id as usize) {
+                *slot = true;
+            }
+        }
+        let boot = osprey_bpf::boottime_ns() as i128;
+        let real = osprey_bpf::realtime_ns() as i128;
+        Decoder {
+            boot_to_epoch: real - boot,
+            selected: sel,
+            by_id,
+            by_nr,
+            procs: HashMap::new(),
+            cgroups: HashMap::new(),
+            strings: Interner::default(),
+            last: None,
+            scope,
+            followed: HashSet::new(),
+            bad_records: 0,
+            proc_root: "/proc".to_string(),
+        }
+    }
+
+    /// Marks a process as followed (its descendants join it).
+    pub fn follow(&mut self, pid: u32) {
+        self.followed.insert(pid);
+    }
+
+    fn epoch(&self, boot_ns: u64) -> u64 {
+        if boot_ns == 0 {
+            return 0;
+        }
+        (boot_ns as i128 + self.boot_to_epoch).max(0) as u64
+    }
+
+    /// Decodes one record into zero or more events (packets may give several).
+    pub fn decode(&mut self, data: &[u8], out: &mut Vec<Event<'static>>) {
+        let rec = match Record::parse(data) {
+            Ok(r) => r,
+            Err(_) => {
+                self.bad_records += 1;
+                return;
+            }
+        };
+        let hdr = rec.hdr;
+        // bookkeeping that happens whether or not the event is shown
+        match hdr.kind {
+            REC_EXEC => {
+                let exe = rec.string(1).and_then(|e| self.strings.get_static(&e));
+                let info = self.procs.entry(hdr.pid).or_default();
+                info.start = hdr.leader_start_time;
+                info.exe = exe;
+                self.last = None;
+            }
+            REC_FORK => {
+                let child = rec.int(7).unwrap_or(0) as u32;
+                let parent_allowed = self.user_scope_allows(&hdr);
+                if self.scope.follow && parent_allowed && child != 0 && child != hdr.pid {
+                    self.followed.insert(child);
+                }
+                // a new process inherits the parent's executable until it execs
+                if child != hdr.pid {
+                    let exe = self.executable(&hdr);
+                    self.procs.insert(
+                        child,
+                        ProcInfo {
+                            start: rec.int(9).unwrap_or(0),
+                            exe,
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+        if hdr.kind == REC_PACKET {
+            self.decode_packet(&rec, out);
+            return;
+        }
+        let table = if hdr.kind == REC_SYSCALL {
+            &self.by_nr
+        } else {
+            &self.by_id
+        };
+        let Some(def) = table.get(hdr.event_id as usize).copied().flatten() else {
+            self.bad_records += 1;
+            return;
+        };
+        let shown = self.is_selected(def.id) && self.user_scope_allows(&hdr);
+        if hdr.kind == REC_EXIT && rec.int(2).unwrap_or(0) != 0 {
+            // the whole process is gone
+            self.followed.remove(&hdr.pid);
+            self.procs.remove(&hdr.pid);
+            self.last = None;
+        }
+        if !shown {
+            return;
+        }
+        let mut ev = self.context(&hdr);
+        ev.event_id = def.id;
+        ev.event_name = Cow::Borrowed(def.name.as_str());
+        ev.return_value = match hdr.kind {
+            REC_EXEC | REC_FORK | REC_EXIT | REC_MEM_ALERT | REC_MPROTECT => 0,
+            _ => hdr.ret,
+        };
+        ev.args = if hdr.kind == REC_UNLINK {
+            unlink_args(def, &rec)
+        } else {
+            def.args
+                .iter()
+                .map(|a| render_arg(a, rec.arg(a.index), self.boot_to_epoch))
+                .collect()
+        };
+        ev.args_num = ev.args.len() as i64;
+        out.push(ev);
+    }
+
+    fn is_selected(&self, id: i64) -> bool {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.selected.get(i))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn user_scope_allows(&mut self, hdr: &RecordHdr) -> bool {
+        if !self.scope.has_user_filters() {
+            return true;
+        }
+        if self.followed.contains(&hdr.pid) {
+            return true;
+        }
+        let comm = c_chars(&hdr.comm);
+        let exe = if self.scope.executable.is_some() {
+            self.executable(hdr)
+        } else {
+            None
+        };
+        let container = if self.scope.container.is_some() {
+            self.container_id(hdr).is_some()
+        } else {
+            false
+        };
+        self.scope.user_allows(&comm, exe, container)
+    }
+
+    fn executable(&mut self, hdr: &RecordHdr) -> Option<&'static str> {
+        if let Some((pid, start, exe)) = self.last {
+            if pid == hdr.pid && start == hdr.leader_start_time {
+                return exe;
+            }
+        }
+        if let Some(info) = self.procs.get(&hdr.pid) {
+            if info.exe.is_some()
+                && (info.start == 0
+                    || info.start == hdr.leader_start_time
+                    || hdr.leader_start_time == 0)
+            {
+                let exe = info.exe;
+                self.last = Some((hdr.pid, hdr.leader_start_time, exe));
+                return exe;
+            }
+        }
+        let exe = std::fs::read_link(format!("{}/{}/exe", self.proc_root, hdr.pid))
+            .ok()
+            .and_then(|p| self.strings.get_static(&p.to_string_lossy()));
+        self.procs.insert(
+            hdr.pid,
+            ProcInfo {
+                start: hdr.leader_start_time,
+                exe,
+            },
+        );
+        self.last = Some((hdr.pid, hdr.leader_start_time, exe));
+        exe
+    }
+
+    fn container_id(&mut self, hdr: &RecordHdr) -> Option<&'static str> {
+        if let Some(c) = self.cgroups.get(&hdr.cgroup_id) {
+            return *c;
+        }
+        let text =
+            std::fs::read_to_string(format!("{}/{}/cgroup", self.proc_root, hdr.pid)).ok()?;
+        let id = unified_path(&text)
+            .and_then(container_from_cgroup)
+            .and_then(|c| self.strings.get_static(&c.id));
+        self.cgroups.insert(hdr.cgroup_id, id);
+        id
+    }
+
+    fn chars(&mut self, chars: &[i8]) -> Cow<'static, str> {
+        let mut buf = [0u8; 16];
+        let mut n = 0;
+        for &c in chars.iter().take(16) {
+            if c == 0 {
+                break;
+            }
+            buf[n] = c as u8;
+            n += 1;
+        }
+        match std::str::from_utf8(&buf[..n]) {
+            Ok(s) => self.strings.get(s),
+            Err(_) => Cow::Owned(String::from_utf8_lossy(&buf[..n]).into_owned()),
+        }
+    }
+
+    /// The context of an event (everything but its name and arguments).
+    fn context(&mut self, hdr: &RecordHdr) -> Event<'static> {
+        let exe = self.executable(hdr);
+        let container = self.container_id(hdr).unwrap_or("");
+        let process_name = self.chars(&hdr.comm);
+        let host_name = self.chars(&hdr.uts_name);
+        Event {
+            timestamp: self.epoch(hdr.ts),
+            thread_start_time: self.epoch(hdr.start_time),
+            processor_id: hdr.cpu as i64,
+            process_id: hdr.ns_pid as i64,
+            thread_id: hdr.ns_tid as i64,
+            parent_process_id: hdr.ns_ppid as i64,
+            host_process_id: hdr.pid as i64,
+            host_thread_id: hdr.tid as i64,
+            host_parent_process_id: hdr.ppid as i64,
+            user_id: hdr.uid as i64,
+            mount_namespace: hdr.mnt_ns as u64,
+            pid_namespace: hdr.pid_ns as u64,
+            cgroup_id: hdr.cgroup_id,
+            process_name,
+            executable_path: Some(Cow::Borrowed(exe.unwrap_or(""))),
+            host_name,
+            context_flags: ContextFlags {
+                container_started: !container.is_empty(),
+                is_compat: hdr.flags & 1 != 0,
+            },
+            container: Container {
+                id: Cow::Borrowed(container),
+                ..Container::default()
+            },
+            syscall: Cow::Borrowed(if hdr.syscall >= 0 {
+                syscall_name(hdr.syscall as u32).unwrap_or("")
+            } else {
+                ""
+            }),
+            ..Event::default()
+        }
+    }
+
+    fn decode_packet(&mut self, rec: &Record, out: &mut Vec<Event<'static>>) {
+        let mut hdr = rec.hdr;
+        // packets carry only what the socket hooks saw; complete the rest from /proc
+        self.complete_from_proc(&mut hdr);
+        if !self.user_scope_allows(&hdr) {
+            return;
+        }
+        let egress = rec.int(0).unwrap_or(0) != 0;
+        let len = rec.int(2).unwrap_or(0) as u32;
+        let Some(RawArg::Bytes(bytes)) = rec.arg(3) else {
+            return;
+        };
+        let packets = net::decode(bytes, egress, len);
+        for (id, args) in packets {
+            if !self.is_selected(id) {
+                continue;
+            }
+            let Some(def) = self.by_id.get(id as usize).copied().flatten() else {
+                continue;
+            };
+            let mut ev = self.context(&hdr);
+            ev.event_id = id;
+            ev.event_name = Cow::Borrowed(def.name.as_str());
+            ev.args = args
+                .into_iter()
+                .zip(def.args.iter())
+                .map(|(value, a)| Arg {
+                    name: Cow::Borrowed(a.name.as_str()),
+                    ty: Cow::Borrowed(a.ty.as_str()),
+                    value,
+                })
+                .collect();
+            ev.args_num = ev.args.len() as i64;
+            out.push(ev);
+        }
+    }
+
+    fn complete_from_proc(&self, hdr: &mut RecordHdr) {
+        let base = format!("{}/{}", self.proc_root, hdr.pid);
+        if let Ok(status) = std::fs::read_to_string(format!("{base}/task/{}/status", hdr.tid))
+            .or_else(|_| std::fs::read_to_string(format!("{base}/status")))
+        {
+            for line in status.lines() {
+                let last = |l: &str| {
+                    l.split_whitespace()
+                        .last()
+                        .and_then(|v| v.parse::<u32>().ok())
+                };
+                if let Some(v) = line.strip_prefix("NStgid:") {
+                    hdr.ns_pid = last(v).unwrap_or(hdr.pid);
+                } else if let Some(v) = line.strip_prefix("NSpid:") {
+                    hdr.ns_tid = last(v).unwrap_or(hdr.tid);
+                } else if let Some(v) = line.strip_prefix("PPid:") {
+                    hdr.ppid = last(v).unwrap_or(0);
+                }
+            }
+            hdr.ns_ppid = if hdr.ns_pid == hdr.pid { hdr.ppid } else { 0 };
+        }
+        let ns = |name: &str| -> u32 {
+            std::fs::read_link(format!("{base}/ns/{name}"))
+                .ok()
+                .and_then(|p| {
+                    let s = p.to_string_lossy().into_owned();
+                    s.split('[').nth(1)?.trim_end_matches(']').parse().ok()
+                })
+                .unwrap_or(0)
+        };
+        hdr.mnt_ns = ns("mnt");
+        hdr.pid_ns = ns("pid");
+        if let Ok(stat) = std::fs::read_to_string(format!("{base}/task/{}/stat", hdr.tid)) {
+            // field 22 (starttime, clock ticks since boot), counted after the comm's ')'
+            if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
+                if let Some(ticks) = rest
+                    .split_whitespace()
+                    .nth(19)
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    // SAFETY: sysconf has no preconditions.
+                    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+                    hdr.start_time = ticks * (1_000_000_000 / hz);
+                }
+            }
+        }
+        let mut host = [0u8; 64];
+        // SAFETY: `host` is a writable buffer of the given length; gethostname NUL-terminates
+        // when the name fits.
+        if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
+            let n = host.iter().position(|&b| b == 0).unwrap_or(0).min(15);
+            for (i, b) in host[..n].iter().enumerate() {
+                hdr.uts_name[i] = *b as i8;
+            }
+        }
+    }
+}
+
+fn unlink_args(def: &'static EventDef, rec: &Record) -> Vec<Arg<'static>> {
+    let given = rec.string(0).unwrap_or_default();
+    let dir = rec.string(1).unwrap_or_default();
+    let path = if given.starts_with('/') || dir.is_empty() {
+        normalize(&given)
+    } else {
+        normalize(&format!("{dir}/{given}"))
+    };
+    let values = [
+        Value::Str(Cow::Owned(path)),
+        Value::Int(rec.int(2).unwrap_or(0) as i64),
+        Value::Int(rec.int(3).unwrap_or(0) as u32 as i64),
+        Value::Int(rec.int(4).unwrap_or(0) as i64),
+    ];
+    def.args
+        .iter()
+        .zip(values)
+        .map(|(a, value)| Arg {
+            name: Cow::Borrowed(a.name.as_str()),
+            ty: Cow::Borrowed(a.ty.as_str()),
+            value,
+        })
+        .collect()
+}
+
+/// Lexically normalizes an absolute path (`.`, `..`, repeated slashes).
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if path.starts_with('/') {
+        format!("/{}", parts.join("/"))
+    } else {
+        parts.join("/")
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Splits NUL-separated strings (a trailing NUL does not make an empty last element).
+pub fn split_strlist(b: &[u8]) -> Vec<String> {
+    let b = b.strip_suffix(&[0]).unwrap_or(b);
+    if b.is_empty() {
+        return Vec::new();
+    }
+    b.split(|&c| c == 0).map(lossy).collect()
+}
+
+/// A raw `struct sockaddr` as Tracee writes it: an object of strings.
+pub fn sockaddr_value(b: &[u8]) -> Value<'static> {
+    let s = |k: &'static str, v: String| (Cow::Borrowed(k), Value::Str(Cow::Owned(v)));
+    if b.len() < 2 {
+        return Value::Object(vec![s("sa_family", "AF_UNSPEC".into())]);
+    }
+    let family = u16::from_ne_bytes([b[0], b[1]]);
+    match family {
+        2 if b.len() >= 8 => Value::Object(vec![
+            s("sa_family", "AF_INET".into()),
+            s(
+                "sin_addr",
+                Ipv4Addr::new(b[4], b[5], b[6], b[7]).to_string(),
+            ),
+            s("sin_port", u16::from_be_bytes([b[2], b[3]]).to_string()),
+        ]),
+        10 if b.len() >= 24 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&b[8..24]);
+            let scope = b
+                .get(24..28)
+                .map(|s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+                .unwrap_or(0);
+            Value::Object(vec![
+                s("sa_family", "AF_INET6".into()),
+                s("sin6_addr", Ipv6Addr::from(a).to_string()),
+                s("sin6_port", u16::from_be_bytes([b[2], b[3]]).to_string()),
+                s(
+                    "sin6_flowinfo",
+                    u32::from_be_bytes([b[4], b[5], b[6], b[7]]).to_string(),
+                ),
+                s("sin6_scopeid", scope.to_string()),
+            ])
+        }
+        1 => {
+            let path = &b[2..];
+            let text = if path.first() == Some(&0) {
+                // abstract socket: Tracee and ss show it with a leading '@'
+                let name = &path[1..];
+                let end = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+                format!("@{}", lossy(&name[..end]))
+            } else {
+                let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+                lossy(&path[..end])
+            };
+            Value::Object(vec![s("sa_family", "AF_UNIX".into()), s("sun_path", text)])
+        }
+        other => Value::Object(vec![s("sa_family", family_name(other))]),
+    }
+}
+
+fn family_name(f: u16) -> String {
+    match f {
+        0 => "AF_UNSPEC".into(),
+        16 => "AF_NETLINK".into(),
+        17 => "AF_PACKET".into(),
+        40 => "AF_VSOCK".into(),
+        other => other.to_string(),
+    }
+}
+
+fn is_pointer(ty: &str) -> bool {
+    ty.ends_with('*')
+}
+
+/// Renders one argument by its Tracee type; a missing value gets the type's zero value.
+pub fn render_arg(def: &'static ArgDef, raw: Option<&RawArg>, boot_to_epoch: i128) -> Arg<'static> {
+    let ty = def.ty.as_str();
+    let value = match (ty, raw) {
+        ("const char**" | "const char*const*" | "char**", Some(RawArg::StrList(b))) => {
+            Value::Array(
+                split_strlist(b)
+                    .into_iter()
+                    .map(|s| Value::Str(Cow::Owned(s)))
+                    .collect(),
+            )
+        }
+        ("const char**" | "const char*const*" | "char**", _) => Value::Array(Vec::new()),
+        ("bytes", Some(r)) => Value::Str(Cow::Owned(
+            base64::engine::general_purpose::STANDARD.encode(r.bytes().unwrap_or(&[])),
+        )),
+        ("bytes", None) => Value::Str(Cow::Borrowed("")),
+        ("struct sockaddr*", Some(RawArg::Sockaddr(b))) => sockaddr_value(b),
+        (_, Some(RawArg::Str(b))) => Value::Str(Cow::Owned(lossy(b))),
+        (_, Some(RawArg::Bytes(b) | RawArg::StrList(b) | RawArg::Sockaddr(b))) => {
+            Value::Str(Cow::Owned(lossy(b)))
+        }
+        ("const char*" | "char*", None) => Value::Str(Cow::Borrowed("")),
+        ("bool", r) => Value::Bool(r.and_then(RawArg::int).unwrap_or(0) != 0),
+        (t, r) if is_pointer(t) => Value::Str(Cow::Owned(format!(
+            "0x{:x}",
+            r.and_then(RawArg::int).unwrap_or(0)
+        ))),
+        (t, r) => {
+            let v = r.and_then(RawArg::int).unwrap_or(0);
+            if def.name.ends_with("start_time") {
+                Value::Int((v as i128 + boot_to_epoch).clamp(0, i64::MAX as i128) as i64)
+            } else {
+                int_value(t, v)
+            }
+        }
+    };
+    Arg {
+        name: Cow::Borrowed(def.name.as_str()),
+        ty: Cow::Borrowed(def.ty.as_str()),
+        value,
+    }
+}
+
+fn int_value(ty: &str, v: u64) -> Value<'static> {
+    match ty {
+        "int" | "pid_t" | "clockid_t" | "key_t" | "mqd_t" | "timer_t" | "int32" | "s32" => {
+            Value::Int(v as u32 as i32 as i64)
+        }
+        "long"
+        | "off_t"
+        | "loff_t"
+        | "ssize_t"
+        | "time_t"
+        | "__kernel_old_time_t"
+        | "s64"
+        | "int64" => Value::Int(v as i64),
+        "umode_t" | "u16" | "unsigned short" => Value::Int((v & 0xffff) as i64),
+        "unsigned int" | "uid_t" | "gid_t" | "mode_t" | "dev_t" | "u32" | "qid_t" | "rwf_t"
+        | "key_serial_t" | "unsigned" => Value::Int(v as u32 as i64),
+        _ => {
+            if v > i64::MAX as u64 {
+                Value::UInt(v)
+            } else {
+                Value::Int(v as i64)
+            }
+        }
+    }
+}
+
+/// The marker event written for lost records when `--lost-markers` is on.
+pub fn lost_marker(ts: u64, cause: &'static str, cpu: usize, count: u64) -> Event<'static> {
+    Event {
+        timestamp: ts,
+        processor_id: cpu as i64,
+        event_id: ids::LOST_EVENTS,
+        event_name: Cow::Borrowed("lost_events"),
+        executable_path: Some(Cow::Borrowed("")),
+        args: vec![
+            Arg {
+                name: Cow::Borrowed("lost"),
+                ty: Cow::Borrowed("u64"),
+                value: Value::Int(count as i64),
+            },
+            Arg {
+                name: Cow::Borrowed("cause"),
+                ty: Cow::Borrowed("const char*"),
+                value: Value::Str(Cow::Borrowed(cause)),
+            },
+        ],
+        args_num: 2,
+        ..Event::default()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
+mod tests {
+    use super::*;
+    use osprey_bpf::record::RecordBuilder;
+
+    fn hdr(kind: u16, id: u32) -> RecordHdr {
+        let mut h = RecordHdr::default();
+        h.kind = kind;
+        h.event_id = id;
+        h.syscall = 257;
+        h.pid = 4242;
+        h.tid = 4243;
+        h.ns_pid = 1;
+        h.ns_tid = 2;
+        h.ts = 1_000;
+        h.ret = 3;
+        for (i, b) in b"cat".iter().enumerate() {
+            h.comm[i] = *b as i8;
+        }
+        h
+    }
+
+    #[test]
+    fn syscall_record_decodes_with_tracee_names_and_types() {
+        let mut d = Decoder::new(&["openat".into()], Scope::default());
+        d.proc_root = "/nonexistent".into();
+        let bytes = RecordBuilder::new(hdr(REC_SYSCALL, 257))
+            .int(0, (-100i64) as u64)
+            .str(1, "/etc/passwd")
+            .int(2, 0o2000001)
+            .int(3, 0o644)
+            .finish();
+        let mut out = Vec::new();
+        d.decode(&bytes, &mut out);
+        assert_eq!(out.len(), 1);
+        let ev = &out[0];
+        assert_eq!(ev.event_name, "openat");
+        assert_eq!(ev.event_id, 257);
+        assert_eq!(ev.syscall, "openat");
+        assert_eq!(ev.return_value, 3);
+        assert_eq!(ev.process_name, "cat");
+        assert_eq!((ev.host_process_id, ev.process_id), (4242, 1));
+        assert_eq!(ev.arg("dirfd").unwrap().value, Value::Int(-100));
+        assert_eq!(ev.arg("dirfd").unwrap().ty, "int");
+        assert_eq!(
+            ev.arg("pathname").unwrap().value.as_str(),
+            Some("/etc/passwd")
+        );
+        assert_eq!(ev.arg("mode").unwrap().value, Value::Int(0o644));
+        // and it round-trips through the reader
+        let mut json = Vec::new();
+        ev.write_legacy_json(&mut json);
+        let back = osprey_event::parse_event(&json).unwrap();
+        assert_eq!(
+            back.arg("pathname").unwrap().value.as_str(),
+            Some("/etc/passwd")
+        );
+    }
+
+    #[test]
+    fn unselected_and_garbage_records_produce_nothing() {
+        let mut d = Decoder::new(&["connect".into()], Scope::default());
+        d.proc_root = "/nonexistent".into();
+        let mut out = Vec::new();
+        let bytes = RecordBuilder::new(hdr(REC_SYSCALL, 257)).finish();
+        d.decode(&bytes, &mut out);
+        assert!(out.is_empty());
+        for junk in [&b""[..], &b"\x01\x02\x03"[..], &[0xffu8; 300][..]] {
+            d.decode(junk, &mut out);
+        }
+        assert!(out.is_empty());
+        assert!(d.bad_records >= 2);
+    }
+
+    #[test]
+    fn missing_arguments_get_zero_values_and_invalid_utf8_is_lossy() {
+        let mut d = Decoder::new(&["security_file_open".into()], Scope::default());
+        d.proc_root = "/nonexistent".into();
+        let bytes = RecordBuilder::new(hdr(REC_FILE_OPEN, 730))
+            .blob(0, ARG_STR, b"/tmp/\xff\xfe")
+            .finish();
+        let mut out = Vec::new();
+        d.decode(&bytes, &mut out);
+        let ev = &out[0];
+        assert_eq!(ev.args.len(), 6);
+        assert_eq!(
+            ev.arg("pathname").unwrap().value.as_str(),
+            Some("/tmp/\u{fffd}\u{fffd}")
+        );
+        assert_eq!(ev.arg("inode").unwrap().value, Value::Int(0));
+        assert_eq!(ev.arg("syscall_pathname").unwrap().value.as_str(), Some(""));
+    }
+
+    #[test]
+    fn sockaddrs_of_each_family() {
+        let mut v4 = vec![2u8, 0, 0x1f, 0x90, 127, 0, 0, 1];
+        v4.extend_from_slice(&[0; 8]);
+        assert_eq!(
+            sockaddr_value(&v4),
+            Value::Object(vec![
+                ("sa_family".into(), Value::Str("AF_INET".into())),
+                ("sin_addr".into(), Value::Str("127.0.0.1".into())),
+                ("sin_port".into(), Value::Str("8080".into())),
+            ])
+        );
+        let mut v6 = vec![10u8, 0, 0, 53, 0, 0, 0, 0];
+        v6.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+        v6.extend_from_slice(&[0; 4]);
+        let o = sockaddr_value(&v6);
+        assert_eq!(o.get("sin6_addr").unwrap().as_str(), Some("::1"));
+        assert_eq!(o.get("sin6_port").unwrap().as_str(), Some("53"));
+        let mut un = vec![1u8, 0];
+        un.extend_from_slice(b"/run/x.sock\0garbage");
+        assert_eq!(
+            sockaddr_value(&un).get("sun_path").unwrap().as_str(),
+            Some("/run/x.sock")
+        );
+        let abs = [1u8, 0, 0, b'a', b'b'];
+        assert_eq!(
+            sockaddr_value(&abs).get("sun_path").unwrap().as_str(),
+            Some("@ab")
+        );
+        // short and odd inputs never panic
+        for n in 0..v6.len() {
+            let _ = sockaddr_value(&v6[..n]);
+            let _ = sockaddr_value(&v4[..n.min(v4.len())]);
+        }
+    }
+
+    #[test]
+    fn strlists_and_paths() {
+        assert_eq!(split_strlist(b"ls\0-l\0"), vec!["ls", "-l"]);
+        assert_eq!(split_strlist(b""), Vec::<String>::new());
+        assert_eq!(split_strlist(b"a\0\0b"), vec!["a", "", "b"]);
+        assert_eq!(normalize("/tmp/./a/../b//c"), "/tmp/b/c");
+        assert_eq!(normalize("/.."), "/");
+    }
+
+    #[test]
+    fn unlink_joins_relative_paths_with_the_directory() {
+        let def = catalog().get("security_inode_unlink").unwrap();
+        let bytes = RecordBuilder::new(hdr(REC_UNLINK, 731))
+            .str(0, "sub/../f.txt")
+            .str(1, "/tmp/work")
+            .int(2, 77)
+            .int(3, 0x800001)
+            .int(4, 123)
+            .finish();
+        let rec = Record::parse(&bytes).unwrap();
+        let args = unlink_args(def, &rec);
+        assert_eq!(args[0].value.as_str(), Some("/tmp/work/f.txt"));
+        assert_eq!(args[1].value, Value::Int(77));
+        assert_eq!(args[2].value, Value::Int(0x800001));
+    }
+
+    #[test]
+    fn integer_types_are_sign_and_width_correct() {
+        let a = |ty: &str, v: u64| {
+            let def: &'static ArgDef = Box::leak(Box::new(ArgDef {
+                name: "x".into(),
+                ty: ty.into(),
+                index: 0,
+            }));
+            render_arg(def, Some(&RawArg::Int(v)), 0).value
+        };
+        assert_eq!(a("int", u64::MAX), Value::Int(-1));
+        assert_eq!(a("pid_t", 0xffff_ffff), Value::Int(-1));
+        assert_eq!(a("uid_t", 0xffff_ffff), Value::Int(4294967295));
+        assert_eq!(a("long", (-5i64) as u64), Value::Int(-5));
+        assert_eq!(a("unsigned long", u64::MAX), Value::UInt(u64::MAX));
+        assert_eq!(a("void*", 0x1000), Value::Str("0x1000".into()));
+        assert_eq!(a("bool", 1), Value::Bool(true));
+    }
+}

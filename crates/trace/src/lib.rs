@@ -1,0 +1,796 @@
+/*!
+`osprey trace`: eBPF events in Tracee's format.
+
+The pieces, in the order an event passes through them:
+
+* [`catalog`]: every event (Tracee's ID, argument names and types, sets, source hook);
+* [`scope`]: `--scope` expressions; PIDs, uids and `new` go to the kernel, the rest stays here;
+* `osprey-bpf` loads the programs, and its ring buffer hands records to
+* [`decode::Decoder`], which adds the context (namespaced PIDs, epoch times, executable,
+  [`container`] ID) and renders arguments by type ([`net`] for packets);
+* [`output`] sinks write legacy Tracee JSON, a table, or PcapNG;
+* [`run`] drives it all, counts what was emitted and lost, and stops cleanly on SIGINT/SIGTERM
+  or when the traced command ends.
+
+```no_run
+use clap::Parser;
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    trace: osprey_trace::TraceArgs,
+}
+let cli = Cli::parse_from(["osprey-trace", "--events", "execve", "--", "true"]);
+let status = osprey_trace::run_status(cli.trace).unwrap();
+assert_eq!(status, 0);
+```
+*/
+
+#![deny(missing_docs)]
+
+pub mod catalog;
+pub mod container;
+pub mod decode;
+pub mod net;
+pub mod output;
+pub mod scope;
+pub mod spawn;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use osprey_bpf::consts::*;
+use osprey_bpf::{Hook, LoadOptions, PidMode, ProbeReport, SysCfg, Tracer};
+use osprey_event::Event;
+
+use catalog::{catalog, syscall_arg_kind, EventDef, Source};
+use decode::Decoder;
+use output::{OutputSpec, Sink};
+use scope::Scope;
+
+/// Trace processes with eBPF and write Tracee-compatible events.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(after_long_help = AFTER_HELP)]
+pub struct TraceArgs {
+    /// Events to trace: event names (openat, security_file_open, ...) and sets (default, fs,
+    /// proc, net, syscalls, lsm_hooks, network_events), comma-separated or repeated; a leading
+    /// '-' removes an event or set. Without this option: the `default` set.
+    #[arg(short = 'e', long = "events", value_name = "EVENTS")]
+    pub events: Vec<String>,
+
+    /// Which processes to trace, in Tracee's grammar; repeated expressions must all match:
+    /// comm=NAMES, pid=PIDS, uid=UIDS, executable=PATHS (each also with !=), container,
+    /// not-container, new (started after the tracer), follow (and their descendants).
+    #[arg(short = 's', long = "scope", value_name = "EXPR")]
+    pub scope: Vec<String>,
+
+    /// Where events go, repeatable: json (stdout), json:FILE, table (stdout), pcapng:FILE
+    /// (Traceeshark layout). Default: json.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Vec<OutputSpec>,
+
+    /// List every event, whether this kernel can produce it, through which hook, and why not.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Ring buffer size in MiB (rounded up to a power of two). It is what absorbs bursts the
+    /// reader cannot keep up with: 256 MiB holds about 1.8 million syscall records.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub buffer_size: u32,
+
+    /// How often the ring buffer is drained, in milliseconds (records are submitted without
+    /// waking the reader, which is what makes high rates cheap).
+    #[arg(long, value_name = "MS", default_value_t = 2)]
+    pub drain_interval: u64,
+
+    /// Write a `lost_events` marker into the output whenever records are lost.
+    #[arg(long)]
+    pub lost_markers: bool,
+
+    /// Do not capture the environment of executed programs (`env` of sched_process_exec).
+    #[arg(long)]
+    pub no_env: bool,
+
+    /// Packet bytes kept for the net_packet_* parsers.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    pub snaplen: u32,
+
+    /// No summary on stderr at exit.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Start this command, trace it and all its descendants, and exit with its exit code.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  osprey trace                                   the default events of every process, as JSON
+  osprey trace -e execve,openat -o table         two syscalls, as a table
+  osprey trace -e fs --scope comm=bash --scope follow
+  osprey trace -e net -o json:net.json -o pcapng:net.pcapng -- curl http://localhost:8080/
+  osprey trace --list                            what this kernel supports
+
+Needs root (or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN). SIGINT or SIGTERM stops cleanly: the
+ring buffer is drained, files are completed and every BPF program is detached. A summary of
+events emitted and lost goes to stderr at exit.";
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_sig: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a zeroed sigaction with a handler that only stores to an atomic (which is
+        // async-signal-safe); sigaction is given valid pointers.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Runs `osprey trace` and returns the process exit code.
+pub fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
+    let status = run_status(args)?;
+    Ok(ExitCode::from(status.clamp(0, 255) as u8))
+}
+
+/// Like [`run`], returning the exit status as an integer (the command's, with `-- CMD`).
+pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
+    if args.list {
+        list(&mut io::stdout().lock())?;
+        return Ok(0);
+    }
+    if !osprey_bpf::have_privileges() {
+        bail!("tracing needs root (or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)");
+    }
+    let cat = catalog();
+    let words = if args.events.is_empty() {
+        vec!["default".to_string()]
+    } else {
+        args.events.clone()
+    };
+    let selected = cat.select(&words).map_err(anyhow::Error::msg)?;
+    if selected.is_empty() {
+        bail!("no events selected");
+    }
+    let scope = Scope::parse(&args.scope)?;
+    if !args.command.is_empty() && scope.pid.is_some() {
+        bail!("--scope pid= cannot be combined with a command to run");
+    }
+    let outputs = if args.output.is_empty() {
+        vec![OutputSpec::Json]
+    } else {
+        args.output.clone()
+    };
+    let sinks = output::open(&outputs)?;
+
+    let mut child = if args.command.is_empty() {
+        None
+    } else {
+        Some(
+            spawn::HeldChild::spawn(&args.command)
+                .with_context(|| format!("starting {}", args.command[0].to_string_lossy()))?,
+        )
+    };
+    let plan = Plan::new(&selected, &scope, &args, child.as_ref().map(|c| c.pid))?;
+    let (tracer, disabled) = plan.load()?;
+    for (event, why) in &disabled {
+        eprintln!("osprey: {event}: disabled: {why}");
+    }
+    let shown: Vec<String> = selected
+        .iter()
+        .filter(|e| !disabled.iter().any(|(d, _)| d == *e))
+        .cloned()
+        .collect();
+    let decoder = Decoder::new(&shown, scope.clone());
+    install_signal_handlers();
+    STOP.store(false, Ordering::SeqCst);
+    if let Some(c) = child.as_mut() {
+        c.release().context("releasing the traced command")?;
+    }
+
+    let state = RefCell::new(State {
+        sinks,
+        decoder,
+        batch: Vec::with_capacity(64),
+        json: Vec::with_capacity(2048),
+        counts: vec![0; 4097],
+        emitted: 0,
+        first: None,
+        last: None,
+        wrote: false,
+        error: None,
+    });
+    let rb = tracer.ring_buffer(|data: &[u8]| {
+        let mut st = state.borrow_mut();
+        st.handle(data);
+        if st.error.is_some() {
+            1
+        } else {
+            0
+        }
+    })?;
+
+    let live = !args.quiet && io::stderr().is_terminal();
+    let drain = Duration::from_millis(args.drain_interval.clamp(1, 1000));
+    let mut last_loss_check = Instant::now();
+    let mut last_live = Instant::now();
+    let mut lost_seen = vec![[0u64; 5]; 0];
+    let mut exit_status = 0;
+    let mut markers: Vec<Event<'static>> = Vec::new();
+    loop {
+        if let Err(e) = rb.poll_and_drain(drain) {
+            // EINTR from a signal: the loop checks STOP below
+            if !STOP.load(Ordering::SeqCst) {
+                eprintln!("osprey: {e}");
+            }
+        }
+        if let Some(c) = &child {
+            if let Some(status) = c.try_wait()? {
+                exit_status = status;
+                break;
+            }
+        }
+        if STOP.load(Ordering::SeqCst) || state.borrow().error.is_some() {
+            break;
+        }
+        if last_loss_check.elapsed() >= Duration::from_millis(100) {
+            last_loss_check = Instant::now();
+            let now = tracer.drops_per_cpu();
+            if args.lost_markers {
+                loss_markers(&lost_seen, &now, &mut markers);
+                let mut st = state.borrow_mut();
+                for m in markers.drain(..) {
+                    st.emit(&m);
+                }
+            }
+            lost_seen = now;
+        }
+        {
+            let mut st = state.borrow_mut();
+            if st.wrote {
+                st.wrote = false;
+                st.flush();
+            }
+        }
+        if live && last_live.elapsed() >= Duration::from_secs(1) {
+            last_live = Instant::now();
+            let lost: u64 = lost_seen.iter().map(|c| c[0]).sum();
+            eprint!(
+                "\rosprey: {} events, {} lost ",
+                state.borrow().emitted,
+                lost
+            );
+        }
+    }
+    // Final drain: whatever was submitted before we stopped is still delivered.
+    let _ = rb.drain();
+    let final_drops = tracer.drops_per_cpu();
+    if args.lost_markers {
+        loss_markers(&lost_seen, &final_drops, &mut markers);
+        let mut st = state.borrow_mut();
+        for m in markers.drain(..) {
+            st.emit(&m);
+        }
+    }
+    let lost_by_event = tracer.lost_by_event();
+    drop(rb);
+    drop(tracer); // detaches every program
+    let mut st = state.into_inner();
+    st.flush();
+    st.sinks.clear();
+    if live {
+        eprintln!();
+    }
+    if !args.quiet {
+        summary(&st, &final_drops, &lost_by_event);
+    }
+    if let Some(e) = st.error {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(e).context("writing events");
+        }
+    }
+    Ok(exit_status)
+}
+
+struct State {
+    sinks: Vec<Box<dyn Sink>>,
+    decoder: Decoder,
+    batch: Vec<Event<'static>>,
+    json: Vec<u8>,
+    /// Events emitted per event ID (`lost_events` in the last slot).
+    counts: Vec<u64>,
+    emitted: u64,
+    /// When the first and the last event were written (delivery rate in the summary).
+    first: Option<Instant>,
+    last: Option<Instant>,
+    wrote: bool,
+    error: Option<io::Error>,
+}
+
+impl State {
+    fn handle(&mut self, data: &[u8]) {
+        let mut batch = std::mem::take(&mut self.batch);
+        self.decoder.decode(data, &mut batch);
+        for ev in &batch {
+            self.emit(ev);
+        }
+        batch.clear();
+        self.batch = batch;
+    }
+
+    fn flush(&mut self) {
+        for s in self.sinks.iter_mut() {
+            if let Err(e) = s.flush() {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn emit(&mut self, ev: &Event<'_>) {
+        if self.error.is_some() {
+            return;
+        }
+        self.json.clear();
+        ev.write_legacy_json(&mut self.json);
+        for s in self.sinks.iter_mut() {
+            if let Err(e) = s.event(ev, &self.json) {
+                self.error = Some(e);
+                return;
+            }
+        }
+        self.emitted += 1;
+        self.wrote = true;
+        if self.emitted & 0xff == 1 {
+            let now = Instant::now();
+            self.first.get_or_insert(now);
+            self.last = Some(now);
+        }
+        let slot = usize::try_from(ev.event_id)
+            .unwrap_or(usize::MAX)
+            .min(self.counts.len() - 1);
+        self.counts[slot] += 1;
+    }
+}
+
+fn loss_markers(before: &[[u64; 5]], now: &[[u64; 5]], out: &mut Vec<Event<'static>>) {
+    let ts = osprey_bpf::realtime_ns();
+    for (cpu, counts) in now.iter().enumerate() {
+        for (cause, &n) in counts.iter().enumerate() {
+            if cause != 0 {
+                continue; // only records actually lost; the others are degraded, not lost
+            }
+            let prev = before.get(cpu).map(|c| c[cause]).unwrap_or(0);
+            if n > prev {
+                out.push(decode::lost_marker(
+                    ts,
+                    osprey_bpf::DROP_CAUSES[cause],
+                    cpu,
+                    n - prev,
+                ));
+            }
+        }
+    }
+}
+
+fn summary(st: &State, drops: &[[u64; 5]], lost_by_event: &[(u32, u64)]) {
+    let lost: u64 = drops.iter().map(|c| c[0]).sum();
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "osprey: {} events emitted, {} lost", st.emitted, lost);
+    if let (Some(first), Some(last)) = (st.first, st.last) {
+        let secs = last.duration_since(first).as_secs_f64();
+        if secs > 0.01 {
+            let _ = writeln!(
+                err,
+                "  delivered over {secs:.3} s: {:.0} events/s",
+                st.emitted as f64 / secs
+            );
+        }
+    }
+    for (id, n) in st.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let name = event_name(id as u32).unwrap_or_else(|| "lost_events".to_string());
+        let _ = writeln!(err, "  {name:<28} {n}");
+    }
+    for (cause, name) in osprey_bpf::DROP_CAUSES.iter().enumerate() {
+        let per_cpu: Vec<String> = drops
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c[cause] > 0)
+            .map(|(cpu, c)| format!("cpu{cpu}={}", c[cause]))
+            .collect();
+        if !per_cpu.is_empty() {
+            let what = if cause == 0 { "lost" } else { "degraded" };
+            let _ = writeln!(err, "  {what} ({name}): {}", per_cpu.join(" "));
+        }
+    }
+    for (id, n) in lost_by_event {
+        let name = event_name(*id).unwrap_or_else(|| format!("event {id}"));
+        let _ = writeln!(err, "  lost {name}: {n}");
+    }
+    if st.decoder.bad_records > 0 {
+        let _ = writeln!(err, "  undecodable records: {}", st.decoder.bad_records);
+    }
+}
+
+/// The name of an event by ID: non-syscall events first (their IDs are above every syscall
+/// number), then syscalls.
+fn event_name(id: u32) -> Option<String> {
+    catalog()
+        .events()
+        .iter()
+        .find(|e| e.id == id as i64 && !matches!(e.source, Source::Syscall { .. }))
+        .map(|e| e.name.clone())
+        .or_else(|| catalog::syscall_name(id).map(str::to_string))
+}
+
+/// What to load for a run.
+struct Plan {
+    opts: LoadOptions,
+    /// Selected events with the hooks they need.
+    wanted: Vec<&'static EventDef>,
+}
+
+impl Plan {
+    fn new(
+        selected: &[String],
+        scope: &Scope,
+        args: &TraceArgs,
+        child: Option<u32>,
+    ) -> anyhow::Result<Plan> {
+        let cat = catalog();
+        let wanted: Vec<&'static EventDef> = selected.iter().filter_map(|n| cat.get(n)).collect();
+        let mut cfgs: BTreeMap<u32, SysCfg> = BTreeMap::new();
+        let mut hooks: Vec<Hook> = Vec::new();
+        let (mut exec, mut fork, mut exit, mut packets, mut unlink) =
+            (false, false, false, false, false);
+        for ev in &wanted {
+            match &ev.source {
+                Source::Syscall { nr, at_enter } => {
+                    let cfg = cfgs.entry(*nr).or_default();
+                    cfg.emit |= if *at_enter { EMIT_ENTER } else { EMIT_EXIT };
+                    for (i, a) in ev.args.iter().enumerate().take(6) {
+                        let next = ev.args.get(i + 1).map(|n| n.ty.as_str());
+                        cfg.kind[i] = syscall_arg_kind(&a.name, &a.ty, next);
+                    }
+                }
+                Source::Derived {
+                    derive,
+                    syscalls,
+                    stash_enter,
+                } => {
+                    for nr in *syscalls {
+                        let cfg = cfgs.entry(*nr).or_default();
+                        cfg.derive |= derive;
+                        if *stash_enter
+                            && matches!(*nr, catalog::nr::MPROTECT | catalog::nr::PKEY_MPROTECT)
+                        {
+                            cfg.emit |= STASH_ENTER;
+                        }
+                    }
+                    if *derive == DV_UNLINK {
+                        unlink = true;
+                    }
+                }
+                Source::Sched(Hook::SchedExec) => exec = true,
+                Source::Sched(Hook::SchedFork) => fork = true,
+                Source::Sched(_) => exit = true,
+                Source::Packet => packets = true,
+            }
+        }
+        let follow = scope.follow || child.is_some();
+        let (pid_mode, mut scope_pids) = match (&scope.pid, child) {
+            (_, Some(pid)) => (PidMode::Only, vec![(pid, SCOPE_IN | SCOPE_PENDING_EXEC)]),
+            (Some(f), None) => (
+                if f.keep {
+                    PidMode::Only
+                } else {
+                    PidMode::Except
+                },
+                f.values.iter().map(|p| (*p, SCOPE_IN)).collect(),
+            ),
+            (None, None) => (PidMode::Any, Vec::new()),
+        };
+        scope_pids.dedup();
+        if child.is_some() {
+            // the held child becomes visible at its execve's sys_enter
+            for nr in [catalog::nr::EXECVE, catalog::nr::EXECVEAT] {
+                cfgs.entry(nr).or_default().emit |= STASH_ENTER;
+            }
+        }
+        if !cfgs.is_empty() {
+            hooks.push(Hook::TpBtfSyscalls);
+        }
+        // fork tracking is needed to follow descendants, in the kernel or here
+        let track_forks =
+            fork || (follow && (pid_mode == PidMode::Only || scope.has_user_filters()));
+        if exec {
+            hooks.push(Hook::SchedExec);
+        }
+        if track_forks {
+            hooks.push(Hook::SchedFork);
+        }
+        if exit || follow {
+            hooks.push(Hook::SchedExit);
+        }
+        if unlink {
+            hooks.push(Hook::Ext4Unlink);
+        }
+        if packets {
+            hooks.push(Hook::CgroupSkb);
+            hooks.push(Hook::CgroupSock);
+        }
+        let ring_bytes = (args.buffer_size.clamp(1, 1024) as u64 * 1024 * 1024)
+            .next_power_of_two()
+            .min(1 << 30) as u32;
+        let opts = LoadOptions {
+            self_tgid: std::process::id(),
+            pid_mode,
+            scope_pids,
+            follow: follow && pid_mode == PidMode::Only,
+            new_after: scope.new.then(osprey_bpf::boottime_ns),
+            uids: scope.uid.as_ref().map(|f| (f.keep, f.values.clone())),
+            hooks,
+            exec,
+            // userspace follow needs fork records even when they are not shown
+            fork: fork || (follow && scope.has_user_filters()),
+            exit: exit || (follow && scope.has_user_filters()),
+            packets,
+            exec_env: !args.no_env,
+            snaplen: args.snaplen,
+            ring_bytes,
+            // wake the reader early only when half the buffer is pending
+            wakeup_bytes: ring_bytes as u64 / 2,
+            sys_cfgs: cfgs.into_iter().collect(),
+            cgroup_root: None,
+        };
+        Ok(Plan { opts, wanted })
+    }
+
+    /// Loads the plan; when something does not load, probes, drops what this kernel cannot do
+    /// (saying which events that disables and why) and tries again.
+    fn load(mut self) -> anyhow::Result<(Tracer, Vec<(String, String)>)> {
+        let first = match Tracer::load(&self.opts) {
+            Ok(t) => return Ok((t, Vec::new())),
+            Err(e) => e,
+        };
+        let report = osprey_bpf::probe();
+        let mut disabled: Vec<(String, String)> = Vec::new();
+        let mut hooks: Vec<Hook> = Vec::new();
+        for h in &self.opts.hooks {
+            let h = if *h == Hook::TpBtfSyscalls
+                && !report.ok(Hook::TpBtfSyscalls)
+                && report.ok(Hook::RawSyscalls)
+            {
+                Hook::RawSyscalls
+            } else {
+                *h
+            };
+            if report.ok(h) {
+                hooks.push(h);
+            }
+        }
+        // cgroup programs may load but fail to attach (no cgroup v2 mounted): drop them too
+        let cgroup_failed = match &first {
+            osprey_bpf::Error::Attach { program, .. } => program.starts_with("cg_"),
+            osprey_bpf::Error::Io { what, .. } => what.contains("cgroup"),
+            _ => false,
+        };
+        if cgroup_failed {
+            hooks.retain(|h| !matches!(h, Hook::CgroupSkb | Hook::CgroupSock));
+        }
+        for ev in &self.wanted {
+            let needs = ev.hooks();
+            let ok = if ev.needs_all() {
+                needs.iter().all(|h| hooks.contains(h))
+            } else {
+                needs.iter().any(|h| hooks.contains(h))
+            };
+            if !ok {
+                let why = needs
+                    .iter()
+                    .find_map(|h| {
+                        report
+                            .why_not(*h)
+                            .map(|w| format!("{h}: {}", first_line(w)))
+                    })
+                    .unwrap_or_else(|| format!("{first}"));
+                disabled.push((ev.name.clone(), why));
+            }
+        }
+        if hooks.is_empty() || disabled.len() == self.wanted.len() {
+            return Err(
+                anyhow::Error::new(first).context("no selected event can be traced on this kernel")
+            );
+        }
+        self.opts.hooks = hooks;
+        let tracer = Tracer::load(&self.opts).context("loading the BPF programs")?;
+        Ok((tracer, disabled))
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+/// Writes the `--list` table: every event, whether it is available here, through which hook,
+/// or why not.
+pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
+    let report: Option<ProbeReport> = osprey_bpf::have_privileges().then(osprey_bpf::probe);
+    if report.is_none() {
+        writeln!(
+            out,
+            "# not running as root: hooks cannot be probed, availability unknown"
+        )?;
+    }
+    if let Some(r) = &report {
+        writeln!(out, "# hooks on this kernel:")?;
+        for (h, res) in &r.hooks {
+            match res {
+                Ok(()) => writeln!(out, "#   {:<40} loads", h.name())?,
+                Err(why) => writeln!(out, "#   {:<40} unavailable: {}", h.name(), first_line(why))?,
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{:<28} {:>5}  {:<34} {:<9} HOOK / WHY NOT",
+        "EVENT", "ID", "SETS", "AVAILABLE"
+    )?;
+    for ev in catalog().events() {
+        let sets = ev.sets.join(",");
+        let (avail, detail) = match &report {
+            None => ("?", ev.hook_detail(ev.hooks()[0])),
+            Some(r) => {
+                let needs = ev.hooks();
+                let ok: Vec<Hook> = needs.iter().copied().filter(|h| r.ok(*h)).collect();
+                let usable = if ev.needs_all() {
+                    ok.len() == needs.len()
+                } else {
+                    !ok.is_empty()
+                };
+                if usable {
+                    ("yes", ev.hook_detail(ok[0]))
+                } else {
+                    let why = needs
+                        .iter()
+                        .filter_map(|h| r.why_not(*h).map(|w| format!("{h}: {}", first_line(w))))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    ("no", why)
+                }
+            }
+        };
+        writeln!(
+            out,
+            "{:<28} {:>5}  {:<34} {:<9} {}",
+            ev.name, ev.id, sets, avail, detail
+        )?;
+    }
+    let mut seen = HashSet::new();
+    let sets: Vec<&str> = catalog()
+        .events()
+        .iter()
+        .flat_map(|e| e.sets.iter().copied())
+        .filter(|s| seen.insert(*s))
+        .collect();
+    writeln!(out, "# sets: {}", sets.join(", "))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        trace: TraceArgs,
+    }
+
+    fn plan(args: &[&str]) -> Plan {
+        let cli = Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap();
+        let a = cli.trace;
+        let words = if a.events.is_empty() {
+            vec!["default".into()]
+        } else {
+            a.events.clone()
+        };
+        let sel = catalog().select(&words).unwrap();
+        let scope = Scope::parse(&a.scope).unwrap();
+        let child = (!a.command.is_empty()).then_some(4242);
+        Plan::new(&sel, &scope, &a, child).unwrap()
+    }
+
+    #[test]
+    fn plan_maps_events_to_syscall_config_and_hooks() {
+        let p = plan(&["-e", "openat,security_file_open,sched_process_exec"]);
+        let cfg = p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == 257).unwrap().1;
+        assert_eq!(cfg.emit & EMIT_EXIT, EMIT_EXIT);
+        assert_eq!(cfg.derive & DV_FILE_OPEN, DV_FILE_OPEN);
+        assert_eq!(cfg.kind[1], SK_STR);
+        assert_eq!(cfg.kind[0], SK_INT);
+        assert!(p.opts.hooks.contains(&Hook::TpBtfSyscalls));
+        assert!(p.opts.hooks.contains(&Hook::SchedExec));
+        assert!(!p.opts.hooks.contains(&Hook::CgroupSkb));
+        assert!(p.opts.exec);
+    }
+
+    #[test]
+    fn command_mode_scopes_to_the_child_and_follows() {
+        let p = plan(&["-e", "execve", "--", "true"]);
+        assert_eq!(p.opts.pid_mode, PidMode::Only);
+        assert_eq!(
+            p.opts.scope_pids,
+            vec![(4242, SCOPE_IN | SCOPE_PENDING_EXEC)]
+        );
+        assert!(p.opts.follow);
+        assert!(p.opts.hooks.contains(&Hook::SchedFork));
+        let execve = p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == 59).unwrap().1;
+        assert_eq!(execve.emit, EMIT_ENTER | STASH_ENTER);
+        assert_eq!(execve.kind[1], SK_STRARR);
+    }
+
+    #[test]
+    fn mprotect_events_stash_at_enter_and_net_loads_cgroup_hooks() {
+        let p = plan(&["-e", "mem_prot_alert,net_packet_dns_request"]);
+        let mp = p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == 10).unwrap().1;
+        assert_eq!(mp.emit & STASH_ENTER, STASH_ENTER);
+        assert!(
+            p.opts.hooks.contains(&Hook::CgroupSkb) && p.opts.hooks.contains(&Hook::CgroupSock)
+        );
+        assert!(p.opts.packets);
+    }
+
+    #[test]
+    fn loss_markers_report_new_ring_buffer_losses_per_cpu() {
+        let mut out = Vec::new();
+        loss_markers(&[], &[[0, 3, 0, 0, 0], [5, 0, 0, 0, 0]], &mut out);
+        assert_eq!(out.len(), 1, "degraded records are not losses");
+        assert_eq!(out[0].processor_id, 1);
+        assert_eq!(out[0].arg("lost").unwrap().value.as_i64(), Some(5));
+        out.clear();
+        loss_markers(
+            &[[0; 5], [5, 0, 0, 0, 0]],
+            &[[2, 0, 0, 0, 0], [5, 0, 0, 0, 0]],
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].processor_id, 0);
+        assert_eq!(out[0].arg("lost").unwrap().value.as_i64(), Some(2));
+        let mut json = Vec::new();
+        out[0].write_legacy_json(&mut json);
+        assert_eq!(
+            osprey_event::parse_event(&json).unwrap().event_name,
+            "lost_events"
+        );
+    }
+
+    #[test]
+    fn buffer_size_is_a_power_of_two() {
+        let p = plan(&["--buffer-size", "3"]);
+        assert_eq!(p.opts.ring_bytes, 4 << 20);
+        assert_eq!(plan(&[]).opts.ring_bytes, 256 << 20);
+    }
+
+    #[test]
+    fn help_reads_like_a_tool() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("--events"));
+        assert!(help.contains("--scope"));
+        assert!(help.contains("Examples:"));
+    }
+}

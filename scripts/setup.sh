@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what building and testing Osprey needs on Debian 12 (bookworm): the BPF toolchain,
+# tshark/mergecap for interop tests, and the tools the tests run. Safe to run again.
+set -euo pipefail
+
+APT_PACKAGES=(
+  # building: libbpf-sys vendors libbpf (needs libelf, zlib, pkg-config); BPF C needs clang
+  clang llvm libelf-dev zlib1g-dev pkg-config make gcc
+  # interop tests: tshark, dumpcap, mergecap
+  tshark wireshark-common
+  # tests: network namespaces, process tools, BPF inspection, gzip
+  iproute2 procps util-linux bpftool gzip python3 curl
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "setup: run as root or install sudo" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  # tshark's package asks whether non-root users may capture; answer "no" without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null 2>&1 || {
+  echo "setup: cargo not found; install the Rust toolchain (stable, 1.85 or later)" >&2
+  exit 1
+}

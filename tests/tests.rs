@@ -1,0 +1,8 @@
+//! Integration tests of the `osprey` binary, one module per topic.
+
+mod util;
+
+mod bad_input;
+mod formats;
+mod interop;
+mod roundtrip;

@@ -1,0 +1,233 @@
+//! Helpers: running the built binary, temporary directories, and small capture-file builders.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use osprey_pcapng::{option_code, Interface, PcapNgWriter, RawOption};
+
+/// A fixture from `tests/fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+pub const DOCS: &str = "tracee/tracee-docs-v0.23.jsonl";
+pub const ACTION: &str = "tracee/tracee-action-trace.jsonl";
+
+/// Runs `osprey` with `args`.
+pub fn osprey(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args(args)
+        .output()
+        .expect("run osprey")
+}
+
+/// Runs `osprey` with `stdin` fed to it.
+pub fn osprey_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run osprey");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `osprey read -T fields` rows, split on tabs.
+pub fn fields(files: &[&str], fields: &[&str], extra: &[&str]) -> (Vec<Vec<String>>, Output) {
+    let mut args = vec!["read", "-q"];
+    for f in files {
+        args.extend(["-r", f]);
+    }
+    args.extend(["-T", "fields"]);
+    for f in fields {
+        args.extend(["-e", f]);
+    }
+    args.extend(extra);
+    let out = osprey(&args);
+    let rows = stdout(&out)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    (rows, out)
+}
+
+/// The non-empty lines of a file.
+pub fn lines(path: &Path) -> Vec<Vec<u8>> {
+    std::fs::read(path)
+        .unwrap()
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The `timestamp` of each line of a legacy JSON file.
+pub fn timestamps(path: &Path) -> Vec<u64> {
+    lines(path)
+        .iter()
+        .map(|l| {
+            serde_json::from_slice::<serde_json::Value>(l).unwrap()["timestamp"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// True when tests that need root (capturing on loopback) can run; otherwise they skip,
+/// unless OSPREY_REQUIRE_BPF=1 (as in CI), where skipping is a failure.
+pub fn can_capture(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        return true;
+    }
+    if std::env::var("OSPREY_REQUIRE_BPF").as_deref() == Ok("1") {
+        panic!(
+            "{test}: needs root to capture on loopback, and OSPREY_REQUIRE_BPF=1 forbids skipping"
+        );
+    }
+    eprintln!("{test}: skipped (needs root to capture on loopback)");
+    false
+}
+
+/// A little-endian PcapNG with a Tracee packet-context interface (NULL link type) and a
+/// USER0 event interface.
+pub fn pcapng_with_context(
+    events: &[(u64, &[u8])],
+    packets: &[(u64, Vec<u8>)],
+    context: &str,
+) -> Vec<u8> {
+    let mut w = PcapNgWriter::new(Vec::new(), "test").unwrap();
+    let ev = w.add_interface(&Interface::tracee_events()).unwrap();
+    let pk = w
+        .add_interface(&Interface {
+            link_type: 0,
+            snaplen: 0xffff_ffff,
+            options: vec![
+                RawOption::string(option_code::IF_NAME, "tracee"),
+                RawOption::string(option_code::IF_DESCRIPTION, context),
+                RawOption::string(option_code::COMMENT, "tracee packet capture"),
+                RawOption {
+                    code: option_code::IF_TSRESOL,
+                    value: vec![9],
+                },
+            ],
+        })
+        .unwrap();
+    let mut all: Vec<(u64, bool, Vec<u8>)> =
+        events.iter().map(|(t, d)| (*t, true, d.to_vec())).collect();
+    all.extend(packets.iter().map(|(t, d)| (*t, false, d.clone())));
+    all.sort_by_key(|x| x.0);
+    for (ts, is_event, data) in all {
+        if is_event {
+            w.write_event(ev, ts, &data).unwrap();
+        } else {
+            w.write_packet(pk, ts, &data, data.len() as u32, &[])
+                .unwrap();
+        }
+    }
+    w.into_inner().unwrap()
+}
+
+/// A NULL-link-type IPv4/UDP packet from 127.0.0.1:`sport` to 127.0.0.1:`dport`.
+pub fn null_udp_packet(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut p = 2u32.to_le_bytes().to_vec();
+    let total = 20 + 8 + payload.len();
+    p.extend_from_slice(&[
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        17,
+        0,
+        0,
+        127,
+        0,
+        0,
+        1,
+        127,
+        0,
+        0,
+        1,
+    ]);
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// A classic pcap file.
+pub fn classic_pcap(
+    big_endian: bool,
+    nanos: bool,
+    link_type: u32,
+    records: &[(u32, u32, Vec<u8>)],
+) -> Vec<u8> {
+    let u32b = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u16b = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut f = u32b(if nanos { 0xA1B23C4D } else { 0xA1B2C3D4 }).to_vec();
+    f.extend_from_slice(&u16b(2));
+    f.extend_from_slice(&u16b(4));
+    f.extend_from_slice(&u32b(0));
+    f.extend_from_slice(&u32b(0));
+    f.extend_from_slice(&u32b(262144));
+    f.extend_from_slice(&u32b(link_type));
+    for (sec, frac, data) in records {
+        f.extend_from_slice(&u32b(*sec));
+        f.extend_from_slice(&u32b(*frac));
+        f.extend_from_slice(&u32b(data.len() as u32));
+        f.extend_from_slice(&u32b(data.len() as u32));
+        f.extend_from_slice(data);
+    }
+    f
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
