@@ -237,3 +237,105 @@ fn mergecap_merges_our_events_with_a_loopback_capture() {
         .collect();
     assert_eq!(own_kinds, kinds);
 }
+
+/// A DNS query for `name` (type A) with transaction `id`.
+fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut q = id.to_be_bytes().to_vec();
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+/// The answer to `query`: one A record, 127.0.0.1, TTL 300, by compression pointer.
+fn dns_answer(query: &[u8]) -> Vec<u8> {
+    let mut a = query.to_vec();
+    a[2] = 0x81;
+    a[3] = 0x80;
+    a[7] = 1; // one answer
+    a.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4, 127, 0, 0, 1]);
+    a
+}
+
+#[test]
+fn osprey_read_fields_agree_with_tshark_on_real_loopback_packets() {
+    use std::io::{Read, Write};
+    if !can_capture("osprey_read_fields_agree_with_tshark_on_real_loopback_packets") {
+        return;
+    }
+    let dir = tempdir();
+    let pcap = dir.path().join("lo.pcapng");
+    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_port = http.local_addr().unwrap().port();
+    let dns = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns_port = dns.local_addr().unwrap().port();
+    let filter = format!("tcp port {http_port} or udp port {dns_port}");
+    let mut cap = Command::new("dumpcap")
+        .args(["-q", "-i", "lo", "-f", &filter, "-w", pcap.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // dumpcap says "File: ..." on stderr once it captures.
+    let mut err = cap.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("File:") {
+        let n = err.read(&mut buf).unwrap();
+        assert!(n > 0, "dumpcap did not start: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // HTTP: one request, one response, on a port tshark decodes by content.
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = http.accept().unwrap();
+        let mut req = [0u8; 1024];
+        let _ = conn.read(&mut req).unwrap();
+        conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nServer: osprey-test\r\n\r\nnope\n").unwrap();
+    });
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", http_port)).unwrap();
+    client.write_all(b"GET /index.html?q=1 HTTP/1.1\r\nHost: osprey.test\r\nUser-Agent: osprey-test/1\r\nAccept: */*\r\n\r\n").unwrap();
+    let mut resp = Vec::new();
+    let _ = client.read_to_end(&mut resp);
+    server.join().unwrap();
+    // DNS over UDP, on the resolver port tshark decodes as DNS with "-d".
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let query = dns_query(0x1a2b, "osprey.test");
+    client.send_to(&query, ("127.0.0.1", dns_port)).unwrap();
+    let mut q = [0u8; 512];
+    let (n, from) = dns.recv_from(&mut q).unwrap();
+    dns.send_to(&dns_answer(&q[..n]), from).unwrap();
+    let _ = client.recv_from(&mut q).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SIGINT makes dumpcap finish the file.
+    let _ = Command::new("kill").args(["-INT", &cap.id().to_string()]).status();
+    assert!(cap.wait().unwrap().success() || pcap.exists());
+
+    // Osprey sees DNS on 53/5353 only; rewrite the ports so both tools decode the same way.
+    let fields = [
+        "frame.number", "frame.len", "ip.src", "ip.dst", "ip.proto", "ip.ttl", "ip.len", "ip.flags.df",
+        "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.flags.str", "tcp.len", "tcp.hdr_len", "tcp.seq_raw",
+        "udp.srcport", "udp.dstport", "udp.length", "http.request.method", "http.request.uri",
+        "http.request.version", "http.host", "http.user_agent", "http.response.code", "http.response.phrase",
+        "http.content_type", "http.server",
+    ];
+    let mut osprey_args = vec!["read", "-q", "-r", pcap.to_str().unwrap(), "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"];
+    let mut tshark_args = vec!["-n", "-r", pcap.to_str().unwrap(), "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"];
+    for f in fields {
+        osprey_args.extend(["-e", f]);
+        tshark_args.extend(["-e", f]);
+    }
+    let ours = osprey(&osprey_args);
+    assert!(ours.status.success(), "{}", stderr(&ours));
+    let theirs = tshark(&tshark_args);
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+    let (ours, theirs) = (stdout(&ours), stdout(&theirs));
+    assert!(ours.lines().count() >= 8, "TCP handshake, HTTP, DNS: {ours}");
+    assert!(ours.contains("GET\t/index.html?q=1"), "{ours}");
+    assert!(ours.contains("404\tNot Found\ttext/plain"), "{ours}");
+    for (i, (a, b)) in ours.lines().zip(theirs.lines()).enumerate() {
+        assert_eq!(a, b, "frame {}: osprey (left) and tshark (right) disagree\nfields: {fields:?}", i + 1);
+    }
+    assert_eq!(ours.lines().count(), theirs.lines().count());
+}

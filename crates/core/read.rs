@@ -470,7 +470,7 @@ fn render(frame: &Frame, prev_ts: Option<u64>, first_ts: u64, plan: &Plan) -> Re
     if let (Decoded::MalformedEvent(e), None) = (&decoded, &frame.capture) {
         return Rendered::Damaged(e.to_string());
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(256);
     if !plan.dissect {
         if plan.view == View::Ndjson && frame.is_event {
             out.extend_from_slice(&frame.data);

@@ -5,6 +5,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = osprey_event::peek_timestamp(data);
+    // The fast path never disagrees with serde.
+    assert_eq!(osprey_event::parse_event(data), osprey_event::parse_event_reference(data));
     if let Ok(event) = osprey_event::parse_event(data) {
         let mut out = Vec::new();
         event.write_legacy_json(&mut out);

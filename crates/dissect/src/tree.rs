@@ -169,7 +169,8 @@ pub struct Tree<'a> {
     depth: u8,
     /// Protocol names in the order the dissectors met them (`frame.protocols`).
     layers: Vec<&'static str>,
-    /// The summary columns (filled only when [`Want::columns`] is set).
+    /// The summary columns, filled by dissectors when [`Want::columns`] is set; at the end of
+    /// dissection they become the `_ws.col.*` fields.
     pub columns: Columns,
 }
 
@@ -257,6 +258,13 @@ impl<'a> Tree<'a> {
             self.push(field, value, text, None, false);
         }
         self.depth = self.depth.saturating_add(1);
+    }
+
+    /// Like [`Tree::open`], with a label that is only built when the full tree is (labels are
+    /// for the detail view; building them for a filter would be wasted work).
+    pub fn open_with(&mut self, field: FieldId, value: FieldValue<'a>, label: impl FnOnce() -> String) {
+        let text = if self.want.all { Some(label()) } else { None };
+        self.open(field, value, text);
     }
 
     /// Opens a subtree whose label is only text (no field): shown in the detail tree only.

@@ -23,13 +23,14 @@ assert_eq!(event.arg("dirfd").unwrap().value.as_i64(), Some(-100));
 
 use std::borrow::Cow;
 
+mod fast;
 mod parse;
 pub mod time;
 mod v1beta1;
 pub mod value;
 pub mod write;
 
-pub use parse::{is_log_line, parse_event, peek_timestamp, ParseError};
+pub use parse::{is_log_line, parse_event, parse_event_reference, peek_timestamp, ParseError};
 pub use value::Value;
 
 /// Which of Tracee's JSON layouts an event was read from.

@@ -117,7 +117,31 @@ pub fn parse_event(line: &[u8]) -> Result<Event<'_>, ParseError> {
             column: Some(start + 1),
         });
     }
-    let raw: RawEvent = serde_json::from_slice(line)?;
+    // Validating the line once is cheaper than serde_json validating every string in it.
+    let text = std::str::from_utf8(line).map_err(|e| ParseError {
+        message: "invalid UTF-8 (JSON text must be UTF-8)".into(),
+        column: Some(e.valid_up_to() + 1),
+    })?;
+    let raw: RawEvent = match crate::fast::parse(text) {
+        Some(raw) => raw,
+        // Anything the fast path does not take (rare shapes, and every error) goes through
+        // serde, which gives the one definition of what is accepted and of the messages.
+        None => serde_json::from_str(text)?,
+    };
+    raw.normalize()
+}
+
+/// [`parse_event`] without the fast path: serde alone. The reference the fast path is tested
+/// against (in unit tests and by the `parse_event` fuzz target).
+#[doc(hidden)]
+pub fn parse_event_reference(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let start = line.len() - trim_start(line).len();
+    if line.get(start) != Some(&b'{') {
+        return Err(ParseError { message: "expected a JSON object".into(), column: Some(start + 1) });
+    }
+    let text = std::str::from_utf8(line)
+        .map_err(|e| ParseError { message: "invalid UTF-8 (JSON text must be UTF-8)".into(), column: Some(e.valid_up_to() + 1) })?;
+    let raw: RawEvent = serde_json::from_str(text)?;
     raw.normalize()
 }
 
@@ -126,145 +150,145 @@ pub fn parse_event(line: &[u8]) -> Result<Event<'_>, ParseError> {
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct RawEvent<'a> {
     #[serde(deserialize_with = "timestamp")]
-    pub timestamp: Option<u64>,
+    pub(crate) timestamp: Option<u64>,
     #[serde(deserialize_with = "timestamp")]
-    thread_start_time: Option<u64>,
+    pub(crate) thread_start_time: Option<u64>,
     #[serde(deserialize_with = "int")]
-    processor_id: Option<i64>,
+    pub(crate) processor_id: Option<i64>,
     #[serde(deserialize_with = "int")]
-    process_id: Option<i64>,
+    pub(crate) process_id: Option<i64>,
     #[serde(deserialize_with = "int")]
-    thread_id: Option<i64>,
+    pub(crate) thread_id: Option<i64>,
     #[serde(deserialize_with = "int")]
-    parent_process_id: Option<i64>,
+    pub(crate) parent_process_id: Option<i64>,
     #[serde(deserialize_with = "int")]
-    host_process_id: Option<i64>,
+    pub(crate) host_process_id: Option<i64>,
     #[serde(deserialize_with = "int")]
-    host_thread_id: Option<i64>,
+    pub(crate) host_thread_id: Option<i64>,
     #[serde(deserialize_with = "int")]
-    host_parent_process_id: Option<i64>,
+    pub(crate) host_parent_process_id: Option<i64>,
     #[serde(deserialize_with = "int")]
-    user_id: Option<i64>,
+    pub(crate) user_id: Option<i64>,
     #[serde(deserialize_with = "uint")]
-    mount_namespace: Option<u64>,
+    pub(crate) mount_namespace: Option<u64>,
     #[serde(deserialize_with = "uint")]
-    pid_namespace: Option<u64>,
+    pub(crate) pid_namespace: Option<u64>,
     #[serde(deserialize_with = "uint")]
-    cgroup_id: Option<u64>,
+    pub(crate) cgroup_id: Option<u64>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    process_name: Option<Cow<'a, str>>,
+    pub(crate) process_name: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    executable: Option<RawExecutable<'a>>,
+    pub(crate) executable: Option<RawExecutable<'a>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    host_name: Option<Cow<'a, str>>,
+    pub(crate) host_name: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    container_id: Option<Cow<'a, str>>,
+    pub(crate) container_id: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    container_name: Option<Cow<'a, str>>,
+    pub(crate) container_name: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    container_image: Option<Cow<'a, str>>,
+    pub(crate) container_image: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    container_image_digest: Option<Cow<'a, str>>,
+    pub(crate) container_image_digest: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    pod_name: Option<Cow<'a, str>>,
+    pub(crate) pod_name: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    pod_namespace: Option<Cow<'a, str>>,
+    pub(crate) pod_namespace: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str", rename = "podUID")]
-    pod_uid: Option<Cow<'a, str>>,
-    pod_sandbox: Option<bool>,
+    pub(crate) pod_uid: Option<Cow<'a, str>>,
+    pub(crate) pod_sandbox: Option<bool>,
     #[serde(borrow)]
-    container: Option<RawContainer<'a>>,
+    pub(crate) container: Option<RawContainer<'a>>,
     #[serde(borrow)]
-    kubernetes: Option<RawKubernetes<'a>>,
+    pub(crate) kubernetes: Option<RawKubernetes<'a>>,
     #[serde(deserialize_with = "int")]
-    event_id: Option<i64>,
+    pub(crate) event_id: Option<i64>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    event_name: Option<Cow<'a, str>>,
+    pub(crate) event_name: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    matched_policies: Option<Vec<BorrowedStr<'a>>>,
+    pub(crate) matched_policies: Option<Vec<BorrowedStr<'a>>>,
     #[serde(deserialize_with = "int")]
-    args_num: Option<i64>,
+    pub(crate) args_num: Option<i64>,
     #[serde(deserialize_with = "int")]
-    return_value: Option<i64>,
+    pub(crate) return_value: Option<i64>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    syscall: Option<Cow<'a, str>>,
+    pub(crate) syscall: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    stack_addresses: Option<Vec<Value<'a>>>,
-    context_flags: Option<RawContextFlags>,
+    pub(crate) stack_addresses: Option<Vec<Value<'a>>>,
+    pub(crate) context_flags: Option<RawContextFlags>,
     #[serde(deserialize_with = "uint")]
-    thread_entity_id: Option<u64>,
+    pub(crate) thread_entity_id: Option<u64>,
     #[serde(deserialize_with = "uint")]
-    process_entity_id: Option<u64>,
+    pub(crate) process_entity_id: Option<u64>,
     #[serde(deserialize_with = "uint")]
-    parent_entity_id: Option<u64>,
+    pub(crate) parent_entity_id: Option<u64>,
     #[serde(borrow)]
-    args: Option<Vec<RawArg<'a>>>,
+    pub(crate) args: Option<Vec<RawArg<'a>>>,
     #[serde(borrow)]
-    metadata: Option<Value<'a>>,
+    pub(crate) metadata: Option<Value<'a>>,
 
     // v1beta1 keys
     #[serde(borrow)]
-    pub id: Option<Value<'a>>,
+    pub(crate) id: Option<Value<'a>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    pub name: Option<Cow<'a, str>>,
+    pub(crate) name: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    pub policies: Option<Value<'a>>,
+    pub(crate) policies: Option<Value<'a>>,
     #[serde(borrow)]
-    pub workload: Option<Value<'a>>,
+    pub(crate) workload: Option<Value<'a>>,
     #[serde(borrow)]
-    pub data: Option<Value<'a>>,
+    pub(crate) data: Option<Value<'a>>,
     #[serde(borrow)]
-    pub threat: Option<Value<'a>>,
+    pub(crate) threat: Option<Value<'a>>,
     #[serde(borrow, alias = "detected_from")]
-    pub detected_from: Option<Value<'a>>,
+    pub(crate) detected_from: Option<Value<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct RawExecutable<'a> {
+pub(crate) struct RawExecutable<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
-    path: Option<Cow<'a, str>>,
+    pub(crate) path: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct RawContainer<'a> {
+pub(crate) struct RawContainer<'a> {
     #[serde(borrow, deserialize_with = "opt_str")]
-    id: Option<Cow<'a, str>>,
+    pub(crate) id: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    name: Option<Cow<'a, str>>,
+    pub(crate) name: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    image: Option<Cow<'a, str>>,
+    pub(crate) image: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    image_digest: Option<Cow<'a, str>>,
+    pub(crate) image_digest: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct RawKubernetes<'a> {
+pub(crate) struct RawKubernetes<'a> {
     #[serde(borrow, deserialize_with = "opt_str")]
-    pod_name: Option<Cow<'a, str>>,
+    pub(crate) pod_name: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str")]
-    pod_namespace: Option<Cow<'a, str>>,
+    pub(crate) pod_namespace: Option<Cow<'a, str>>,
     #[serde(borrow, deserialize_with = "opt_str", rename = "podUID")]
-    pod_uid: Option<Cow<'a, str>>,
-    pod_sandbox: Option<bool>,
+    pub(crate) pod_uid: Option<Cow<'a, str>>,
+    pub(crate) pod_sandbox: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct RawContextFlags {
-    container_started: Option<bool>,
-    is_compat: Option<bool>,
+pub(crate) struct RawContextFlags {
+    pub(crate) container_started: Option<bool>,
+    pub(crate) is_compat: Option<bool>,
 }
 
 #[derive(Deserialize)]
-struct RawArg<'a> {
+pub(crate) struct RawArg<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
-    name: Option<Cow<'a, str>>,
+    pub(crate) name: Option<Cow<'a, str>>,
     #[serde(borrow, default, rename = "type", deserialize_with = "opt_str")]
-    ty: Option<Cow<'a, str>>,
+    pub(crate) ty: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    value: Value<'a>,
+    pub(crate) value: Value<'a>,
 }
 
 /// A string that borrows from the input when it can (serde's own `Cow<str>` always copies).
@@ -299,7 +323,7 @@ impl<'a> RawEvent<'a> {
         }
     }
 
-    fn normalize(self) -> Result<Event<'a>, ParseError> {
+    pub(crate) fn normalize(self) -> Result<Event<'a>, ParseError> {
         let generation = self.generation();
         if generation == Generation::V1Beta1 {
             return crate::v1beta1::normalize(self);

@@ -134,9 +134,7 @@ impl FieldValue<'_> {
 
 fn write_int(out: &mut String, v: i128, display: Display) {
     match display {
-        Display::Dec => {
-            let _ = write!(out, "{v}");
-        }
+        Display::Dec => out.push_str(itoa::Buffer::new().format(v)),
         Display::Hex(digits) => {
             if v < 0 {
                 let _ = write!(out, "-0x{:0width$x}", -v, width = digits as usize);
@@ -147,9 +145,7 @@ fn write_int(out: &mut String, v: i128, display: Display) {
         Display::Oct => {
             let _ = write!(out, "0{v:o}");
         }
-        Display::Epoch => {
-            let _ = write!(out, "{v}");
-        }
+        Display::Epoch => out.push_str(itoa::Buffer::new().format(v)),
     }
 }
 

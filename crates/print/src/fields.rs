@@ -155,18 +155,23 @@ impl FieldsFormat {
     }
 }
 
-/// Control characters as tshark writes them in field output (`\r`, `\n`, `\t`, `\xNN`).
+/// Control characters as tshark writes them in field output: `\a \b \f \n \r \t \v`, the
+/// other C0 controls and DEL as three octal digits (`\001`, `\177`).
 fn escape(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
+    if !s.bytes().any(|b| b < 0x20 || b == 0x7f) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
+            '\x07' => out.push_str("\\a"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            '\x0b' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\{:03o}", c as u32)),
             c => out.push(c),
         }
     }
@@ -198,6 +203,7 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(escape("Host: x\r\n"), "Host: x\\r\\n");
+        assert_eq!(escape("a\x01b\x7f\x07"), "a\\001b\\177\\a");
         assert_eq!(escape("plain"), "plain");
     }
 }

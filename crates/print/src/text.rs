@@ -9,15 +9,19 @@ use crate::profile::{Column, Rgb};
 
 /// The text of a column: the field's values as `-T fields` prints them, joined by `,`.
 pub fn column_text(tree: &Tree<'_>, field: FieldId) -> String {
-    let info = registry().info(field);
     let mut out = String::new();
+    write_column(&mut out, tree, field);
+    out
+}
+
+fn write_column(out: &mut String, tree: &Tree<'_>, field: FieldId) {
+    let info = registry().info(field);
     for (i, v) in tree.values(field).enumerate() {
         if i > 0 {
             out.push(',');
         }
-        v.write_plain(&info, &mut out);
+        v.write_plain(&info, out);
     }
-    out
 }
 
 /// Appends a header line with the column titles.
@@ -34,10 +38,13 @@ pub fn write_header(out: &mut Vec<u8>, columns: &[Column]) {
 }
 
 fn pad(line: &mut String, text: &str, c: &Column) {
+    let fill = c.width.saturating_sub(text.chars().count());
     if c.right {
-        let _ = write!(line, "{text:>width$}", width = c.width);
+        line.extend(std::iter::repeat_n(' ', fill));
+        line.push_str(text);
     } else {
-        let _ = write!(line, "{text:<width$}", width = c.width);
+        line.push_str(text);
+        line.extend(std::iter::repeat_n(' ', fill));
     }
 }
 
@@ -49,12 +56,15 @@ pub fn write_line(
     tree: &Tree<'_>,
     color: Option<(Rgb, Rgb)>,
 ) {
-    let mut line = String::with_capacity(200);
+    let mut line = String::with_capacity(256);
+    let mut cell = String::with_capacity(64);
     for (i, c) in columns.iter().enumerate() {
         if i > 0 {
             line.push(' ');
         }
-        pad(&mut line, &column_text(tree, c.field), c);
+        cell.clear();
+        write_column(&mut cell, tree, c.field);
+        pad(&mut line, &cell, c);
     }
     let line = line.trim_end();
     if let Some((fg, bg)) = color {
@@ -79,6 +89,12 @@ pub fn write_line(
 /// Appends text with control characters written as `\xNN`: text from a traced host never
 /// breaks a line or sends terminal escapes.
 pub fn push_escaped(out: &mut Vec<u8>, text: &str) {
+    // Nearly every line is plain: copy it at once. C0, DEL and (UTF-8 encoded) C1 controls
+    // take the slow path.
+    if !text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
     for c in text.chars() {
         if c.is_control() {
             let _ = write!(out_writer(out), "\\x{:02x}", c as u32);

@@ -107,7 +107,7 @@ pub(crate) fn dissect_args<'a>(
 ) {
     let ev = sanitize_name(&event.event_name);
     let socket_type = socket_transport(event);
-    tree.open(t::ARGS, FieldValue::None, Some("Args".into()));
+    tree.open_with(t::ARGS, FieldValue::None, || "Args".into());
     for arg in &event.args {
         // ptrace's request is dissected with its generated name by the enrichments.
         if event.event_name == "ptrace" && arg.name == "request" {
@@ -205,11 +205,9 @@ fn one_arg<'a>(
 /// as `tracee.args.<signature>.detected_from.<arg>`.
 fn detected_from<'a>(ev: &str, v: &'a Value<'a>, tree: &mut Tree<'a>, findings: &mut Findings<'a>) {
     let name = v.get("name").and_then(Value::as_str).unwrap_or("");
-    tree.open(
+    tree.open_with(
         t::DETECTED_FROM,
-        FieldValue::None,
-        Some(format!("Detected From: {name}")),
-    );
+        FieldValue::None, || format!("Detected From: {name}"));
     if let Some(id) = v.get("id").and_then(Value::as_i64) {
         tree.add(t::DETECTED_FROM_ID, FieldValue::Int(id));
     }

@@ -404,8 +404,8 @@ fn dns_answer<'a>(
     if let Some(t) = net::dns_type_number(ty) {
         tree.add_hidden(dns::RESP_TYPE, FieldValue::UInt(t));
     }
-    if let Some(ttl) = ttl {
-        tree.add_hidden(dns::RESP_TTL, FieldValue::Int(ttl));
+    if let Some(ttl) = ttl.filter(|t| *t >= 0) {
+        tree.add_hidden(dns::RESP_TTL, FieldValue::UInt(ttl as u64));
     }
     let Some(data) = data.filter(|d| !d.is_empty()) else {
         return;

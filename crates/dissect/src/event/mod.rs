@@ -60,11 +60,9 @@ pub fn dissect<'a>(
 ) {
     tree.layer("tracee");
     let is_sig = event.is_signature();
-    tree.open(
+    tree.open_with(
         t::TRACEE,
-        FieldValue::None,
-        Some(format!("Tracee Event (JSON): {}", event.event_name)),
-    );
+        FieldValue::None, || format!("Tracee Event (JSON): {}", event.event_name));
     tree.add(t::TIMESTAMP, FieldValue::AbsTime(event.timestamp));
     context(event, prefs, tree);
     tree.add(t::EVENT_ID, FieldValue::Int(event.event_id));
@@ -103,12 +101,13 @@ pub fn dissect<'a>(
     }
 }
 
-/// Puts the column texts in the tree as `_ws.col.*`, so filters and `-e` read them too.
+/// Moves the column texts into the tree as `_ws.col.*` fields, which is how columns, filters
+/// and `-e` read them.
 pub(crate) fn columns_as_fields(tree: &mut Tree<'_>) {
     if !tree.wants_columns() {
         return;
     }
-    let cols = tree.columns.clone();
+    let cols = std::mem::take(&mut tree.columns);
     tree.add_hidden(ws::COL_PROTOCOL, FieldValue::Str(cols.protocol.into()));
     tree.add_hidden(ws::COL_INFO, FieldValue::Str(cols.info.into()));
     tree.add_hidden(ws::COL_DEF_SRC, FieldValue::Str(cols.source.into()));
@@ -116,18 +115,16 @@ pub(crate) fn columns_as_fields(tree: &mut Tree<'_>) {
 }
 
 fn context<'a>(e: &'a Event<'a>, prefs: &Preferences, tree: &mut Tree<'a>) {
-    tree.open(t::CONTEXT, FieldValue::None, Some("Context".into()));
+    tree.open_with(t::CONTEXT, FieldValue::None, || "Context".into());
     tree.add(t::PROCESSOR_ID, FieldValue::Int(e.processor_id));
     tree.add(t::HOST_NAME, FieldValue::Str(Cow::Borrowed(&e.host_name)));
 
-    tree.open(
+    tree.open_with(
         t::PROCESS,
-        FieldValue::None,
-        Some(format!(
+        FieldValue::None, || format!(
             "Process: {} ({})",
             e.host_process_id, e.process_name
-        )),
-    );
+        ));
     tree.add(
         t::PROCESS_NAME,
         FieldValue::Str(Cow::Borrowed(&e.process_name)),
@@ -190,21 +187,17 @@ fn context<'a>(e: &'a Event<'a>, prefs: &Preferences, tree: &mut Tree<'a>) {
     tree.close();
 
     let c = &e.container;
-    let container_label = if c.id.is_empty() {
-        "Container: none".to_string()
-    } else {
-        let ident: String = if c.name.is_empty() {
-            c.id.chars().take(12).collect()
-        } else {
-            c.name.to_string()
-        };
+    tree.open_with(t::CONTAINER, FieldValue::None, || {
+        if c.id.is_empty() {
+            return "Container: none".to_string();
+        }
+        let ident: String = if c.name.is_empty() { c.id.chars().take(12).collect() } else { c.name.to_string() };
         if c.image.is_empty() {
             format!("Container: {ident}")
         } else {
             format!("Container: {ident} ({})", c.image)
         }
-    };
-    tree.open(t::CONTAINER, FieldValue::None, Some(container_label));
+    });
     for (field, value) in [
         (t::CONTAINER_ID, &c.id),
         (t::CONTAINER_NAME, &c.name),
@@ -229,12 +222,13 @@ fn context<'a>(e: &'a Event<'a>, prefs: &Preferences, tree: &mut Tree<'a>) {
     tree.close();
 
     let k = &e.kubernetes;
-    let k8s_label = if k.pod_name.is_empty() {
-        "Kubernetes: none".to_string()
-    } else {
-        format!("Kubernetes: {} ({})", k.pod_name, k.pod_namespace)
-    };
-    tree.open(t::KUBERNETES, FieldValue::None, Some(k8s_label));
+    tree.open_with(t::KUBERNETES, FieldValue::None, || {
+        if k.pod_name.is_empty() {
+            "Kubernetes: none".to_string()
+        } else {
+            format!("Kubernetes: {} ({})", k.pod_name, k.pod_namespace)
+        }
+    });
     for (field, value) in [
         (t::POD_NAME, &k.pod_name),
         (t::POD_NAMESPACE, &k.pod_namespace),
@@ -253,7 +247,7 @@ fn context<'a>(e: &'a Event<'a>, prefs: &Preferences, tree: &mut Tree<'a>) {
 
 /// Signature metadata (formats.md §1.4), under `tracee.metadata.*`.
 fn metadata_fields<'a>(m: &'a osprey_event::Metadata<'a>, tree: &mut Tree<'a>) {
-    tree.open(t::METADATA, FieldValue::None, Some("Metadata".into()));
+    tree.open_with(t::METADATA, FieldValue::None, || "Metadata".into());
     if !m.version.is_empty() {
         tree.add(
             t::METADATA_VERSION,

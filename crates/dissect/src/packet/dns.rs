@@ -60,7 +60,7 @@ fn wanted(cx: &Cx<'_, '_>) -> bool {
     (1..f::TABLE.len() as u32).any(|i| t.wants(FieldId::new(f::BASE, i)))
         || t.wants(ws::MALFORMED)
         || t.wants(ws::EXPERT_MESSAGE)
-        || t.wants(d::SHORT)
+        || t.wants(ws::SHORT)
 }
 
 fn message<'a>(cx: &mut Cx<'a, '_>, outer: Tvb<'a>, kind: Kind, tcp: bool) -> Res {

@@ -178,7 +178,7 @@ fn wanted(cx: &Cx<'_, '_>) -> bool {
         || [
             ws::MALFORMED,
             ws::EXPERT_MESSAGE,
-            d::SHORT,
+            ws::SHORT,
             d::DATA,
             d::DATA_DATA,
             d::DATA_LEN,

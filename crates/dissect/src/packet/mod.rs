@@ -409,9 +409,9 @@ impl<'a, 't> Cx<'a, 't> {
         let proto = self.current;
         match e {
             Exc::Short => {
-                let wants = self.tree.wants(d::SHORT);
+                let wants = self.tree.wants(ws::SHORT);
                 if wants {
-                    self.tree.add(d::SHORT, FieldValue::None);
+                    self.tree.add(ws::SHORT, FieldValue::None);
                 }
                 if self.cols {
                     let _ = write!(

@@ -1,5 +1,5 @@
-//! `data.*`: bytes no dissector claims (Wireshark's "Data" protocol), the body protocols HTTP
-//! hands its content to, and `_ws.short` (a frame cut by the capture's snap length).
+//! `data.*`: bytes no dissector claims (Wireshark's "Data" protocol), and the body protocols
+//! HTTP hands its content to.
 
 use crate::FieldDef;
 use crate::FieldType::*;
@@ -10,7 +10,4 @@ crate::fields! { base 0xB000;
     DATA_LEN = FieldDef::new("data.len", "Length", Int);
     DATA_TEXT_LINES = FieldDef::new("data-text-lines", "Line-based text data", Protocol);
     URLENCODED_FORM = FieldDef::new("urlencoded-form", "HTML Form URL Encoded", Protocol);
-    // Wireshark's `_ws.short` lives with the other `_ws.*` fields there; it is declared here
-    // because ws.rs is shared with the event dissector (move it when convenient).
-    SHORT = FieldDef::new("_ws.short", "Short Frame", Protocol).blurb("The capture ends before the packet does (snap length)");
 }

@@ -1,0 +1,837 @@
+//! A fast path for the common shape of Tracee JSON: the legacy and flat-context layouts with
+//! integer timestamps, plain strings and integer numbers.
+//!
+//! serde's derived deserializer spends most of its time per key (about 27k instructions for a
+//! 1 KB event here); this hand-written scanner does the same work in a fraction of that, which
+//! is what lets `osprey read` keep up with a million events a second on two cores.
+//!
+//! It only ever *accepts* what the serde path accepts, with the same result: whenever it meets
+//! anything else — a float, a string timestamp, a duplicate key, invalid JSON — it returns
+//! `None` and the caller parses the line with serde, which stays the single definition of what
+//! is valid and of every error message. A differential test (and a fuzz target) holds the two
+//! to the same results.
+
+use std::borrow::Cow;
+
+use crate::parse::{BorrowedStr, RawArg, RawContainer, RawContextFlags, RawEvent, RawExecutable, RawKubernetes};
+use crate::Value;
+
+/// serde_json refuses nesting deeper than 128; stay below it and let serde decide the rest.
+const MAX_DEPTH: usize = 100;
+
+/// Position of the first `"`, `\\` or control character at or after `i`, scanning eight bytes
+/// at a time (SWAR): most strings are short keys and plain paths, for which a vectorised
+/// search costs more to set up than it saves.
+#[inline]
+fn find_special(s: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    #[inline]
+    fn zero_byte(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGHS
+    }
+    while i + 8 <= s.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&s[i..i + 8]);
+        let w = u64::from_le_bytes(word);
+        // Bytes below 0x20, bytes equal to '"' and to '\\'. A borrow can only flag bytes after
+        // a real hit, so the lowest flag is exact.
+        let hits = (w.wrapping_sub(0x20 * ONES) & !w & HIGHS) | zero_byte(w ^ (0x22 * ONES)) | zero_byte(w ^ (0x5c * ONES));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    s[i..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|p| i + p)
+}
+
+struct Scanner<'a> {
+    s: &'a [u8],
+    text: &'a str,
+    i: usize,
+}
+
+/// `None` means "not taken": parse with serde instead.
+type R<T> = Option<T>;
+
+impl<'a> Scanner<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&b) = self.s.get(self.i) {
+            if matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.s.get(self.i).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> R<()> {
+        if self.peek()? == c {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// A string (the opening quote not yet consumed).
+    fn string(&mut self) -> R<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let stop = find_special(self.s, start)?;
+        match self.s[stop] {
+            b'"' => {
+                self.i = stop + 1;
+                // `text` is valid UTF-8 and both bounds are at ASCII bytes.
+                return Some(Cow::Borrowed(&self.text[start..stop]));
+            }
+            b'\\' => {}
+            _ => return None, // a raw control character: invalid JSON
+        }
+        // Escapes: decode into an owned string.
+        let mut out = String::with_capacity(stop - start + 16);
+        out.push_str(&self.text[start..stop]);
+        self.i = stop;
+        loop {
+            let b = *self.s.get(self.i)?;
+            match b {
+                b'"' => {
+                    self.i += 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => {
+                    let e = *self.s.get(self.i + 1)?;
+                    self.i += 2;
+                    match e {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hex = self.s.get(self.i..self.i + 4)?;
+                            let code = u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) || (0xD800..0xE000).contains(&code) {
+                                return None; // surrogates: leave them to serde
+                            }
+                            out.push(char::from_u32(code)?);
+                            self.i += 4;
+                        }
+                        _ => return None,
+                    }
+                }
+                0x00..=0x1f => return None,
+                _ => {
+                    let run_end = find_special(self.s, self.i)?;
+                    out.push_str(&self.text[self.i..run_end]);
+                    self.i = run_end;
+                }
+            }
+        }
+    }
+
+    /// An integer: `-?(0|[1-9][0-9]*)` of at most 19 digits, not followed by a fraction or
+    /// exponent. Returns (negative, magnitude).
+    fn integer(&mut self) -> R<(bool, u64)> {
+        self.ws();
+        let neg = self.s.get(self.i) == Some(&b'-');
+        let start = self.i + neg as usize;
+        let mut j = start;
+        let mut v: u64 = 0;
+        while let Some(&d) = self.s.get(j) {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+            j += 1;
+        }
+        let digits = j - start;
+        if digits == 0 || digits > 19 || (digits > 1 && self.s[start] == b'0') {
+            return None;
+        }
+        if matches!(self.s.get(j), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        if neg && v == 0 {
+            return None; // -0: serde's business
+        }
+        self.i = j;
+        Some((neg, v))
+    }
+
+    fn literal(&mut self, word: &[u8]) -> R<()> {
+        self.ws();
+        if self.s[self.i..].starts_with(word) {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// True (and consumed) when the next value is `null`.
+    fn null(&mut self) -> bool {
+        self.peek() == Some(b'n') && self.literal(b"null").is_some()
+    }
+
+    /// Any JSON value, as the `Value` visitor builds it.
+    fn value(&mut self, depth: usize) -> R<Value<'a>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        Some(match self.peek()? {
+            b'"' => Value::Str(self.string()?),
+            b'{' => {
+                self.i += 1;
+                let mut pairs = Vec::new();
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                } else {
+                    loop {
+                        let k = self.string()?;
+                        self.eat(b':')?;
+                        let v = self.value(depth + 1)?;
+                        pairs.push((k, v));
+                        match self.peek()? {
+                            b',' => self.i += 1,
+                            b'}' => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                Value::Object(pairs)
+            }
+            b'[' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                if self.peek()? == b']' {
+                    self.i += 1;
+                } else {
+                    loop {
+                        items.push(self.value(depth + 1)?);
+                        match self.peek()? {
+                            b',' => self.i += 1,
+                            b']' => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                Value::Array(items)
+            }
+            b't' => {
+                self.literal(b"true")?;
+                Value::Bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                Value::Bool(false)
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                Value::Null
+            }
+            _ => match self.integer()? {
+                (true, v) if v <= i64::MAX as u64 + 1 => Value::Int((v as i64).wrapping_neg()),
+                (true, _) => return None,
+                (false, v) => match i64::try_from(v) {
+                    Ok(i) => Value::Int(i),
+                    Err(_) => Value::UInt(v),
+                },
+            },
+        })
+    }
+
+    /// A value that is read and dropped (an unknown key), still checked to be valid.
+    fn skip(&mut self) -> R<()> {
+        self.value(0).map(|_| ())
+    }
+
+    /// `int`: a number, a string holding one, or null.
+    fn int(&mut self) -> R<Option<i64>> {
+        if self.null() {
+            return Some(None);
+        }
+        if self.peek()? == b'"' {
+            let s = self.string()?;
+            let t = s.trim();
+            return t.parse::<i64>().ok().or_else(|| t.parse::<u64>().ok().map(|u| u as i64)).map(Some);
+        }
+        Some(Some(match self.integer()? {
+            (true, v) if v <= i64::MAX as u64 + 1 => (v as i64).wrapping_neg(),
+            (true, _) => return None,
+            (false, v) => v as i64,
+        }))
+    }
+
+    /// `uint`: like `int`, refusing negatives (and values above `i64::MAX`, as serde does).
+    fn uint(&mut self) -> R<Option<u64>> {
+        match self.int()? {
+            Some(v) if v >= 0 => Some(Some(v as u64)),
+            Some(_) => None,
+            None => Some(None),
+        }
+    }
+
+    /// A timestamp in its common form: integer nanoseconds, or null.
+    fn timestamp(&mut self) -> R<Option<u64>> {
+        if self.null() {
+            return Some(None);
+        }
+        match self.integer()? {
+            (false, v) => Some(Some(v)),
+            (true, _) => None,
+        }
+    }
+
+    fn opt_str(&mut self) -> R<Option<Cow<'a, str>>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.string().map(Some)
+    }
+
+    fn opt_bool(&mut self) -> R<Option<bool>> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|_| Some(true)),
+            b'f' => self.literal(b"false").map(|_| Some(false)),
+            b'n' => self.literal(b"null").map(|_| None),
+            _ => None,
+        }
+    }
+
+    fn opt_value(&mut self) -> R<Option<Value<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.value(1).map(Some)
+    }
+
+    /// Iterates an object's keys, calling `f` for each (the scanner is then at the value),
+    /// rejecting duplicates among the keys `f` knows (it returns a key index or `None`).
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &str) -> R<Option<u32>>) -> R<()> {
+        self.eat(b'{')?;
+        let mut seen: u64 = 0;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            if let Some(index) = f(self, &key)? {
+                let bit = 1u64 << index;
+                if seen & bit != 0 {
+                    return None; // duplicate field: serde reports it
+                }
+                seen |= bit;
+            }
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn executable(&mut self) -> R<Option<RawExecutable<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut e = RawExecutable::default();
+        self.object(|s, k| match k {
+            "path" => {
+                e.path = s.opt_str()?;
+                Some(Some(0))
+            }
+            _ => s.skip().map(|_| None),
+        })?;
+        Some(Some(e))
+    }
+
+    fn container(&mut self) -> R<Option<RawContainer<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut c = RawContainer::default();
+        self.object(|s, k| {
+            let slot = match k {
+                "id" => &mut c.id,
+                "name" => &mut c.name,
+                "image" => &mut c.image,
+                "imageDigest" => &mut c.image_digest,
+                _ => return s.skip().map(|_| None),
+            };
+            *slot = s.opt_str()?;
+            Some(Some(match k {
+                "id" => 0,
+                "name" => 1,
+                "image" => 2,
+                _ => 3,
+            }))
+        })?;
+        Some(Some(c))
+    }
+
+    fn kubernetes(&mut self) -> R<Option<RawKubernetes<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut k8s = RawKubernetes::default();
+        self.object(|s, k| match k {
+            "podName" => {
+                k8s.pod_name = s.opt_str()?;
+                Some(Some(0))
+            }
+            "podNamespace" => {
+                k8s.pod_namespace = s.opt_str()?;
+                Some(Some(1))
+            }
+            "podUID" => {
+                k8s.pod_uid = s.opt_str()?;
+                Some(Some(2))
+            }
+            "podSandbox" => {
+                k8s.pod_sandbox = s.opt_bool()?;
+                Some(Some(3))
+            }
+            _ => s.skip().map(|_| None),
+        })?;
+        Some(Some(k8s))
+    }
+
+    fn context_flags(&mut self) -> R<Option<RawContextFlags>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut f = RawContextFlags::default();
+        self.object(|s, k| match k {
+            "containerStarted" => {
+                f.container_started = s.opt_bool()?;
+                Some(Some(0))
+            }
+            "isCompat" => {
+                f.is_compat = s.opt_bool()?;
+                Some(Some(1))
+            }
+            _ => s.skip().map(|_| None),
+        })?;
+        Some(Some(f))
+    }
+
+    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> R<T>) -> R<Option<Vec<T>>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.eat(b'[')?;
+        let mut out = Vec::with_capacity(8);
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(Some(out));
+        }
+        loop {
+            out.push(item(self)?);
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(Some(out));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn arg(&mut self) -> R<RawArg<'a>> {
+        let mut arg = RawArg { name: None, ty: None, value: Value::Null };
+        self.object(|s, k| match k {
+            "name" => {
+                arg.name = s.opt_str()?;
+                Some(Some(0))
+            }
+            "type" => {
+                arg.ty = s.opt_str()?;
+                Some(Some(1))
+            }
+            "value" => {
+                arg.value = s.value(2)?;
+                Some(Some(2))
+            }
+            _ => s.skip().map(|_| None),
+        })?;
+        Some(arg)
+    }
+}
+
+/// The index of a known top-level key (its duplicate-check bit), by length first so that a key
+/// costs one or two comparisons.
+fn key_index(key: &str) -> Option<u32> {
+    Some(match key.len() {
+        2 => match key {
+            "id" => 39,
+            _ => return None,
+        },
+        4 => match key {
+            "args" => 37,
+            "name" => 40,
+            "data" => 43,
+            _ => return None,
+        },
+        6 => match key {
+            "userId" => 9,
+            "podUID" => 22,
+            "threat" => 44,
+            _ => return None,
+        },
+        7 => match key {
+            "podName" => 20,
+            "eventId" => 26,
+            "argsNum" => 29,
+            "syscall" => 31,
+            _ => return None,
+        },
+        8 => match key {
+            "threadId" => 4,
+            "cgroupId" => 12,
+            "hostName" => 15,
+            "metadata" => 38,
+            "policies" => 41,
+            "workload" => 42,
+            _ => return None,
+        },
+        9 => match key {
+            "timestamp" => 0,
+            "processId" => 3,
+            "container" => 24,
+            "eventName" => 27,
+            _ => return None,
+        },
+        10 => match key {
+            "executable" => 14,
+            "podSandbox" => 23,
+            "kubernetes" => 25,
+            _ => return None,
+        },
+        11 => match key {
+            "processorId" => 2,
+            "processName" => 13,
+            "containerId" => 16,
+            "returnValue" => 30,
+            _ => return None,
+        },
+        12 => match key {
+            "hostThreadId" => 7,
+            "pidNamespace" => 11,
+            "podNamespace" => 21,
+            "contextFlags" => 33,
+            "detectedFrom" => 45,
+            _ => return None,
+        },
+        13 => match key {
+            "hostProcessId" => 6,
+            "containerName" => 17,
+            "detected_from" => 45,
+            _ => return None,
+        },
+        14 => match key {
+            "mountNamespace" => 10,
+            "containerImage" => 18,
+            "stackAddresses" => 32,
+            "threadEntityId" => 34,
+            "parentEntityId" => 36,
+            _ => return None,
+        },
+        15 => match key {
+            "threadStartTime" => 1,
+            "parentProcessId" => 5,
+            "matchedPolicies" => 28,
+            "processEntityId" => 35,
+            _ => return None,
+        },
+        19 => match key {
+            "hostParentProcessId" => 8,
+            _ => return None,
+        },
+        20 => match key {
+            "containerImageDigest" => 19,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// Parses `text` into the raw event, or `None` when it is not the common shape (or not valid).
+pub(crate) fn parse(text: &str) -> Option<RawEvent<'_>> {
+    let mut s = Scanner { s: text.as_bytes(), text, i: 0 };
+    let mut e = RawEvent::default();
+    s.object(|s, key| {
+        let Some(index) = key_index(key) else {
+            s.skip()?;
+            return Some(None);
+        };
+        match index {
+            0 => {
+                e.timestamp = s.timestamp()?;
+            }
+            1 => {
+                e.thread_start_time = s.timestamp()?;
+            }
+            2 => {
+                e.processor_id = s.int()?;
+            }
+            3 => {
+                e.process_id = s.int()?;
+            }
+            4 => {
+                e.thread_id = s.int()?;
+            }
+            5 => {
+                e.parent_process_id = s.int()?;
+            }
+            6 => {
+                e.host_process_id = s.int()?;
+            }
+            7 => {
+                e.host_thread_id = s.int()?;
+            }
+            8 => {
+                e.host_parent_process_id = s.int()?;
+            }
+            9 => {
+                e.user_id = s.int()?;
+            }
+            10 => {
+                e.mount_namespace = s.uint()?;
+            }
+            11 => {
+                e.pid_namespace = s.uint()?;
+            }
+            12 => {
+                e.cgroup_id = s.uint()?;
+            }
+            13 => {
+                e.process_name = s.opt_str()?;
+            }
+            14 => {
+                e.executable = s.executable()?;
+            }
+            15 => {
+                e.host_name = s.opt_str()?;
+            }
+            16 => {
+                e.container_id = s.opt_str()?;
+            }
+            17 => {
+                e.container_name = s.opt_str()?;
+            }
+            18 => {
+                e.container_image = s.opt_str()?;
+            }
+            19 => {
+                e.container_image_digest = s.opt_str()?;
+            }
+            20 => {
+                e.pod_name = s.opt_str()?;
+            }
+            21 => {
+                e.pod_namespace = s.opt_str()?;
+            }
+            22 => {
+                e.pod_uid = s.opt_str()?;
+            }
+            23 => {
+                e.pod_sandbox = s.opt_bool()?;
+            }
+            24 => {
+                e.container = s.container()?;
+            }
+            25 => {
+                e.kubernetes = s.kubernetes()?;
+            }
+            26 => {
+                e.event_id = s.int()?;
+            }
+            27 => {
+                e.event_name = s.opt_str()?;
+            }
+            28 => {
+                e.matched_policies = s.array(|s| s.string().map(BorrowedStr))?;
+            }
+            29 => {
+                e.args_num = s.int()?;
+            }
+            30 => {
+                e.return_value = s.int()?;
+            }
+            31 => {
+                e.syscall = s.opt_str()?;
+            }
+            32 => {
+                e.stack_addresses = s.array(|s| s.value(2))?;
+            }
+            33 => {
+                e.context_flags = s.context_flags()?;
+            }
+            34 => {
+                e.thread_entity_id = s.uint()?;
+            }
+            35 => {
+                e.process_entity_id = s.uint()?;
+            }
+            36 => {
+                e.parent_entity_id = s.uint()?;
+            }
+            37 => {
+                e.args = s.array(Scanner::arg)?;
+            }
+            38 => {
+                e.metadata = s.opt_value()?;
+            }
+            39 => {
+                e.id = s.opt_value()?;
+            }
+            40 => {
+                e.name = s.opt_str()?;
+            }
+            41 => {
+                e.policies = s.opt_value()?;
+            }
+            42 => {
+                e.workload = s.opt_value()?;
+            }
+            43 => {
+                e.data = s.opt_value()?;
+            }
+            44 => {
+                e.threat = s.opt_value()?;
+            }
+            45 => {
+                e.detected_from = s.opt_value()?;
+            }
+            _ => return None,
+        }
+        Some(Some(index))
+    })?;
+    s.ws();
+    (s.i == s.s.len()).then_some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse_event, parse_event_reference};
+
+    fn fixture_lines() -> Vec<Vec<u8>> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/tracee");
+        let mut lines = Vec::new();
+        let mut files = vec![format!("{dir}/tracee-docs-v0.23.jsonl"), format!("{dir}/tracee-action-trace.jsonl")];
+        for e in std::fs::read_dir(format!("{dir}/examples")).unwrap() {
+            files.push(e.unwrap().path().display().to_string());
+        }
+        for f in files {
+            for l in std::fs::read(&f).unwrap().split(|&b| b == b'\n') {
+                if !l.is_empty() {
+                    lines.push(l.to_vec());
+                }
+            }
+        }
+        lines
+    }
+
+    /// The fast path takes the common shape, and gives exactly serde's result.
+    #[test]
+    fn agrees_with_serde_on_every_fixture() {
+        let mut taken = 0;
+        for line in fixture_lines() {
+            let text = std::str::from_utf8(&line).unwrap();
+            if super::parse(text).is_some() {
+                taken += 1;
+            }
+            assert_eq!(parse_event(&line), parse_event_reference(&line), "{text}");
+        }
+        assert!(taken >= 100, "the fast path should take the legacy fixtures, took {taken}");
+    }
+
+    /// Odd but valid shapes and invalid ones: the same result either way.
+    #[test]
+    fn agrees_with_serde_on_edge_cases() {
+        let cases: &[&str] = &[
+            r#"{"timestamp":1,"eventName":"a\"b\\c\/d\u00e9\n","eventId":"7"}"#,
+            r#"{"timestamp":1,"eventName":"x","eventId":7,"eventId":8}"#,
+            r#"{"timestamp":1.5,"eventName":"x"}"#,
+            r#"{"timestamp":-1,"eventName":"x"}"#,
+            r#"{"timestamp":"2024-01-01T00:00:00Z","eventName":"x"}"#,
+            r#"{"timestamp":1,"eventName":"x","cgroupId":18446744073709551615}"#,
+            r#"{"timestamp":1,"eventName":"x","cgroupId":9223372036854775808}"#,
+            r#"{"timestamp":1,"eventName":"x","processId":-9223372036854775808}"#,
+            r#"{"timestamp":1,"eventName":"x","args":[{"name":"a","type":"int","value":-0}]}"#,
+            r#"{"timestamp":1,"eventName":"x","args":[{"name":"a","value":[1,2.5,{"k":null}]}]}"#,
+            r#"{"timestamp":1,"eventName":"x","args":[{"name":"a","value":18446744073709551615}]}"#,
+            r#"{"timestamp":1,"eventName":"x","args":[{"name":"a","value":"\ud83d\ude00"}]}"#,
+            r#"{"timestamp":1,"eventName":"x","args":[{"name":"a","value":"\ud83d"}]}"#,
+            r#"{"timestamp":1,"eventName":"x","args":[{"name":"a","value":"tab	raw"}]}"#,
+            r#"{"timestamp":1,"eventName":"x"} trailing"#,
+            r#"{"timestamp":1,"eventName":"x",}"#,
+            r#"{"timestamp":1,"eventName":"x","unknown":{"deep":[1,{"a":[]}]}}"#,
+            r#"{"timestamp":1,"eventName":"x","detectedFrom":{"id":1},"detected_from":{"id":2}}"#,
+            r#" { "timestamp" : 1 , "eventName" : "x" , "executable" : null , "container" : { } } "#,
+            r#"{"timestamp":1,"eventName":"x","processName":5}"#,
+            r#"{"timestamp":1,"eventName":"x","eventId":"12a"}"#,
+            r#"{"timestamp":01,"eventName":"x"}"#,
+            r#"{"timestamp":1,"eventName":"x","matchedPolicies":["a",null]}"#,
+            r#"{"timestamp":1,"eventName":"x","contextFlags":{"isCompat":1}}"#,
+            r#"{"timestamp":1,"eventName":"x","args":null,"metadata":null}"#,
+            r#"{"timestamp":1,"eventName":"\u0041\u00"}"#,
+            r#"{"timestamp":1,"eventName":"\u+041"}"#,
+        ];
+        for c in cases {
+            assert_eq!(parse_event(c.as_bytes()), parse_event_reference(c.as_bytes()), "{c}");
+        }
+    }
+
+    /// Seeded mutations of the fixtures: whatever comes out, both paths agree.
+    #[test]
+    fn agrees_with_serde_on_mutations() {
+        let lines = fixture_lines();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"{}[]\",:\\0123456789-.eEtrufalsn \x01u";
+        for _ in 0..20_000 {
+            let mut line = lines[(next() as usize) % lines.len()].clone();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() as usize) % line.len();
+                match next() % 3 {
+                    0 => line[at] = alphabet[(next() as usize) % alphabet.len()],
+                    1 => {
+                        line.remove(at);
+                    }
+                    _ => line.insert(at, alphabet[(next() as usize) % alphabet.len()]),
+                }
+            }
+            assert_eq!(parse_event(&line), parse_event_reference(&line), "{}", String::from_utf8_lossy(&line));
+        }
+    }
+}
