@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod pipeline;
 mod progress;
 mod read;
 
@@ -30,6 +31,8 @@ enum Command {
     Read(read::ReadArgs),
     /// Trace processes with eBPF and write Tracee-compatible events (JSON, table, PcapNG).
     Trace(osprey_trace::TraceArgs),
+    /// Work with runtime profiles (`--capture profile`): `osprey profile diff OLD NEW`.
+    Profile(osprey_capture::profile::ProfileArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Read(args) => read::run(args),
         Command::Trace(args) => osprey_trace::run(args),
+        Command::Profile(args) => Ok(osprey_capture::profile::run(args)),
     };
     match result {
         Ok(code) => code,

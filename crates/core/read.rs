@@ -17,12 +17,9 @@ use osprey_filter::{Filter, Prefilter};
 use osprey_print::fields::FieldsFormat;
 use osprey_print::{FrameSink, NdjsonSink, PcapNgSink, Profile};
 use osprey_source::{Diagnostics, Frame, Inputs};
-use rayon::prelude::*;
 
+use crate::pipeline;
 use crate::progress::Progress;
-
-/// Frames per batch handed from the reader thread to the renderers.
-const BATCH: usize = 4096;
 
 /// How the frames are printed on standard output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -349,35 +346,12 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     let progress = (!args.quiet).then(|| Progress::start(bytes_read, total));
     let mut sink = args.write.as_ref().map(open_sink).transpose()?;
 
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<Frame>>(4);
-    let frames = inputs.frames();
-    let reader = std::thread::Builder::new()
-        .name("reader".into())
-        .spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            for frame in frames {
-                batch.push(frame);
-                if batch.len() == BATCH
-                    && tx
-                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                        .is_err()
-                {
-                    return; // the consumer stopped (-c reached, or a write failed)
-                }
-            }
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-        })?;
-
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-    let mut first_ts: Option<u64> = None;
-    let mut last_ts: Option<u64> = None;
     let mut shown = 0u64;
     let mut ndjson_packets = 0u64;
     let limit = args.count.unwrap_or(u64::MAX);
-    let write_result = (|| -> io::Result<()> {
+    let mut write_result: io::Result<()> = (|| {
         if plan.view == View::Json {
             out.write_all(b"[\n")?;
         }
@@ -386,59 +360,60 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
             plan.fields_format.write_header(&mut header, &args.fields);
             out.write_all(&header)?;
         }
-        'batches: for batch in rx.iter() {
-            let first = *first_ts.get_or_insert(batch[0].ts);
-            let before = last_ts;
-            let rendered: Vec<Rendered> = batch
-                .par_iter()
-                .enumerate()
-                .with_min_len(256)
-                .map(|(i, f)| {
-                    let prev = if i == 0 {
-                        before
-                    } else {
-                        Some(batch[i - 1].ts)
-                    };
-                    render(f, prev, first, &plan)
-                })
-                .collect();
-            last_ts = batch.last().map(|f| f.ts);
-            for (frame, r) in batch.iter().zip(rendered) {
-                let bytes = match r {
-                    Rendered::Damaged(message) => {
-                        diag.damaged_later(frame.input, frame.location, message);
-                        continue;
-                    }
-                    Rendered::Hidden => continue,
-                    Rendered::Shown(bytes) => bytes,
-                };
-                if plan.view == View::Json && shown > 0 {
-                    out.write_all(b",\n")?;
-                }
-                if plan.view == View::Ndjson && !frame.is_event {
-                    ndjson_packets += 1;
-                }
-                out.write_all(&bytes)?;
-                if let Some(sink) = sink.as_mut() {
-                    sink.write_frame(frame)?;
-                }
-                shown += 1;
-                if shown >= limit {
-                    break 'batches;
-                }
-            }
-        }
-        if plan.view == View::Json {
-            out.write_all(if shown > 0 { b"\n]\n" } else { b"]\n" })?;
-        }
-        out.flush()?;
-        if let Some(sink) = sink.as_mut() {
-            sink.finish()?;
-        }
         Ok(())
     })();
-    drop(rx);
-    let _ = reader.join();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let render_batch = |b: &pipeline::Batch| -> Vec<Rendered> {
+        b.frames.iter().enumerate().map(|(i, f)| render(f, b.prev_ts(i), b.first_ts, &plan)).collect()
+    };
+    let mut consume = |batch: pipeline::Batch, rendered: Vec<Rendered>| -> io::Result<bool> {
+        for (frame, r) in batch.frames.iter().zip(rendered) {
+            let bytes = match r {
+                Rendered::Damaged(message) => {
+                    diag.damaged_later(frame.input, frame.location, message);
+                    continue;
+                }
+                Rendered::Hidden => continue,
+                Rendered::Shown(bytes) => bytes,
+            };
+            if plan.view == View::Json && shown > 0 {
+                out.write_all(b",\n")?;
+            }
+            if plan.view == View::Ndjson && !frame.is_event {
+                ndjson_packets += 1;
+            }
+            out.write_all(&bytes)?;
+            if let Some(sink) = sink.as_mut() {
+                sink.write_frame(frame)?;
+            }
+            shown += 1;
+            if shown >= limit {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    if write_result.is_ok() {
+        pipeline::run(inputs.frames(), workers, render_batch, |batch, rendered| match consume(batch, rendered) {
+            Ok(go_on) => go_on,
+            Err(e) => {
+                write_result = Err(e);
+                false
+            }
+        });
+    }
+    if write_result.is_ok() {
+        write_result = (|| {
+            if plan.view == View::Json {
+                out.write_all(if shown > 0 { b"\n]\n" } else { b"]\n" })?;
+            }
+            out.flush()?;
+            if let Some(sink) = sink.as_mut() {
+                sink.finish()?;
+            }
+            Ok(())
+        })();
+    }
     if let Some(p) = progress {
         p.finish();
     }
@@ -586,23 +561,20 @@ fn register_argument_fields(files: &[String]) -> anyhow::Result<()> {
     let mut want = Want::none();
     want.all_args();
     let prefs = Preferences::default();
-    let mut frames = inputs.frames();
-    loop {
-        let batch: Vec<Frame> = frames.by_ref().take(BATCH).collect();
-        if batch.is_empty() {
-            return Ok(());
-        }
-        batch.par_iter().for_each(|frame| {
-            let decoded = osprey_dissect::decode(frame);
-            let info = FrameInfo {
-                frame,
-                input_name: "",
-                first_ts: 0,
-                prev_ts: None,
-            };
-            let _ = osprey_dissect::dissect(&info, &decoded, &prefs, &want);
-        });
-    }
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    pipeline::run(
+        inputs.frames(),
+        workers,
+        |b: &pipeline::Batch| {
+            for frame in &b.frames {
+                let decoded = osprey_dissect::decode(frame);
+                let info = FrameInfo { frame, input_name: "", first_ts: 0, prev_ts: None };
+                let _ = osprey_dissect::dissect(&info, &decoded, &prefs, &want);
+            }
+        },
+        |_, _| true,
+    );
+    Ok(())
 }
 
 /// Prints what was skipped, per input, at the end of a run.

@@ -157,12 +157,11 @@ impl FromStr for Preferences {
 
 /// Formats a PID pair per the preference; empty when the namespace PID is 0 (unknown).
 pub fn pid_text(format: PidFormat, ns_pid: i64, host_pid: i64) -> String {
+    let num = |n: i64| itoa::Buffer::new().format(n).to_string();
     match format {
-        PidFormat::Container if ns_pid != 0 => ns_pid.to_string(),
-        PidFormat::Container => host_pid.to_string(),
-        PidFormat::Host => host_pid.to_string(),
+        PidFormat::Container if ns_pid != 0 => num(ns_pid),
         PidFormat::Both if ns_pid != host_pid && ns_pid != 0 => format!("{ns_pid} ({host_pid})"),
-        PidFormat::Both => host_pid.to_string(),
+        _ => num(host_pid),
     }
 }
 

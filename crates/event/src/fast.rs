@@ -45,6 +45,22 @@ fn find_special(s: &[u8], mut i: usize) -> Option<usize> {
     s[i..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|p| i + p)
 }
 
+/// True when all eight bytes of `chunk` are ASCII digits.
+#[inline]
+fn eight_digits(chunk: u64) -> bool {
+    ((chunk & 0xF0F0_F0F0_F0F0_F0F0) | (((chunk.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0) >> 4))
+        == 0x3333_3333_3333_3333
+}
+
+/// The value of eight ASCII digits (first digit in the lowest byte), by pairwise combination.
+#[inline]
+fn parse_eight_digits(chunk: u64) -> u64 {
+    let v = chunk - 0x3030_3030_3030_3030;
+    let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF
+}
+
 struct Scanner<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -82,23 +98,35 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// `text[start..stop]`, where both bounds sit at ASCII bytes (quotes, backslashes).
+    #[inline]
+    fn slice(&self, start: usize, stop: usize) -> &'a str {
+        debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(stop));
+        // SAFETY: `text` is valid UTF-8 and `start`/`stop` are positions of ASCII bytes (or the
+        // end), which are always character boundaries, with start <= stop <= len.
+        unsafe { self.text.get_unchecked(start..stop) }
+    }
+
     /// A string (the opening quote not yet consumed).
     fn string(&mut self) -> R<Cow<'a, str>> {
-        self.eat(b'"')?;
+        if self.s.get(self.i) == Some(&b'"') {
+            self.i += 1;
+        } else {
+            self.eat(b'"')?;
+        }
         let start = self.i;
         let stop = find_special(self.s, start)?;
         match self.s[stop] {
             b'"' => {
                 self.i = stop + 1;
-                // `text` is valid UTF-8 and both bounds are at ASCII bytes.
-                return Some(Cow::Borrowed(&self.text[start..stop]));
+                return Some(Cow::Borrowed(self.slice(start, stop)));
             }
             b'\\' => {}
             _ => return None, // a raw control character: invalid JSON
         }
         // Escapes: decode into an owned string.
         let mut out = String::with_capacity(stop - start + 16);
-        out.push_str(&self.text[start..stop]);
+        out.push_str(self.slice(start, stop));
         self.i = stop;
         loop {
             let b = *self.s.get(self.i)?;
@@ -134,7 +162,7 @@ impl<'a> Scanner<'a> {
                 0x00..=0x1f => return None,
                 _ => {
                     let run_end = find_special(self.s, self.i)?;
-                    out.push_str(&self.text[self.i..run_end]);
+                    out.push_str(self.slice(self.i, run_end));
                     self.i = run_end;
                 }
             }
@@ -149,11 +177,27 @@ impl<'a> Scanner<'a> {
         let start = self.i + neg as usize;
         let mut j = start;
         let mut v: u64 = 0;
+        // Eight digits at a time while the value cannot overflow (up to sixteen digits)...
+        while j + 8 <= self.s.len() && j - start <= 8 {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&self.s[j..j + 8]);
+            let chunk = u64::from_le_bytes(word);
+            if !eight_digits(chunk) {
+                break;
+            }
+            v = v * 100_000_000 + parse_eight_digits(chunk);
+            j += 8;
+        }
+        // ...then one at a time; only past eighteen digits can a u64 overflow.
         while let Some(&d) = self.s.get(j) {
             if !d.is_ascii_digit() {
                 break;
             }
-            v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+            if j - start < 18 {
+                v = v * 10 + (d - b'0') as u64;
+            } else {
+                v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+            }
             j += 1;
         }
         let digits = j - start;
@@ -265,10 +309,11 @@ impl<'a> Scanner<'a> {
 
     /// `int`: a number, a string holding one, or null.
     fn int(&mut self) -> R<Option<i64>> {
-        if self.null() {
-            return Some(None);
+        let first = self.peek()?;
+        if first == b'n' {
+            return self.literal(b"null").map(|_| None);
         }
-        if self.peek()? == b'"' {
+        if first == b'"' {
             let s = self.string()?;
             let t = s.trim();
             return t.parse::<i64>().ok().or_else(|| t.parse::<u64>().ok().map(|u| u as i64)).map(Some);
@@ -738,6 +783,22 @@ pub(crate) fn parse(text: &str) -> Option<RawEvent<'_>> {
 #[cfg(test)]
 mod tests {
     use crate::{parse_event, parse_event_reference};
+
+    #[test]
+    fn eight_digit_blocks() {
+        for text in ["00000000", "12345678", "99999999", "40000001"] {
+            let chunk = u64::from_le_bytes(text.as_bytes().try_into().unwrap());
+            assert!(super::eight_digits(chunk));
+            assert_eq!(super::parse_eight_digits(chunk), text.parse::<u64>().unwrap());
+        }
+        for text in ["1234567a", "/1234567", ":1234567", "123 4567"] {
+            assert!(!super::eight_digits(u64::from_le_bytes(text.as_bytes().try_into().unwrap())), "{text}");
+        }
+        for n in [0u64, 7, 12345678, 123456789012345678, 1234567890123456789, 18446744073709551615] {
+            let line = format!(r#"{{"timestamp":{n},"eventName":"x"}}"#);
+            assert_eq!(parse_event(line.as_bytes()), parse_event_reference(line.as_bytes()), "{n}");
+        }
+    }
 
     fn fixture_lines() -> Vec<Vec<u8>> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/tracee");

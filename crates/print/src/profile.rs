@@ -20,6 +20,8 @@ pub struct Column {
     pub title: String,
     /// The field shown.
     pub field: FieldId,
+    /// Its declaration (looked up once: the text view reads it for every frame).
+    pub info: osprey_field::Info,
     /// Right-aligned (numbers) or left-aligned.
     pub right: bool,
     /// Padding width in text output (0: none).
@@ -198,9 +200,11 @@ impl Profile {
                     )))
                 }
             };
+            let info = registry().info(field);
             columns.push(Column {
                 title: c.title,
                 field,
+                info,
                 right,
                 width: c.width.min(200),
             });

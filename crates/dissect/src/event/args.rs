@@ -107,10 +107,16 @@ pub(crate) fn dissect_args<'a>(
 ) {
     let ev = sanitize_name(&event.event_name);
     let socket_type = socket_transport(event);
+    // Argument fields are only built when a consumer reads some of this event's; complex
+    // arguments are dissected regardless, for their own fields and the Info column.
+    let args_wanted = tree.want().wants_args_of(&ev);
     tree.open_with(t::ARGS, FieldValue::None, || "Args".into());
     for arg in &event.args {
         // ptrace's request is dissected with its generated name by the enrichments.
         if event.event_name == "ptrace" && arg.name == "request" {
+            continue;
+        }
+        if !args_wanted && Complex::of(&arg.ty, &arg.name).is_none() {
             continue;
         }
         one_arg(

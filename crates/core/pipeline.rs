@@ -1,0 +1,151 @@
+//! The ordered parallel pipeline behind `osprey read`: one thread reads and merges frames into
+//! batches, worker threads render batches independently, and the calling thread consumes the
+//! results strictly in frame order.
+//!
+//! There is no barrier between batches: a worker takes the next batch as soon as it is done,
+//! and results that finish early wait in a small reorder buffer. Channels are bounded, so
+//! memory stays proportional to a few batches whatever the input size.
+
+use std::collections::BTreeMap;
+
+use osprey_source::Frame;
+
+/// Frames per batch.
+pub const BATCH: usize = 2048;
+
+/// A run of consecutive frames.
+pub struct Batch {
+    /// Position of the batch in the stream.
+    pub seq: u64,
+    /// The frames, in order.
+    pub frames: Vec<Frame>,
+    /// Timestamp of the stream's first frame (`frame.time_relative`'s reference).
+    pub first_ts: u64,
+    /// Timestamp of the frame before this batch (`frame.time_delta` of its first frame).
+    pub prev_ts: Option<u64>,
+}
+
+impl Batch {
+    /// The timestamp of the frame before frame `i` of this batch.
+    pub fn prev_ts(&self, i: usize) -> Option<u64> {
+        if i == 0 {
+            self.prev_ts
+        } else {
+            Some(self.frames[i - 1].ts)
+        }
+    }
+}
+
+/// Reads `frames`, renders batches with `render` on `workers` threads, and calls `consume` with
+/// each batch and its results in order until it returns false or the frames run out.
+pub fn run<R, F, C>(frames: impl Iterator<Item = Frame> + Send, workers: usize, render: F, mut consume: C)
+where
+    R: Send,
+    F: Fn(&Batch) -> R + Sync,
+    C: FnMut(Batch, R) -> bool,
+{
+    let workers = workers.max(1);
+    let (work_tx, work_rx) = crossbeam_channel::bounded::<Batch>(workers * 2);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<(Batch, R)>(workers * 2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut seq = 0;
+            let mut first_ts = None;
+            let mut prev_ts = None;
+            let mut frames = frames.peekable();
+            while frames.peek().is_some() {
+                let batch: Vec<Frame> = frames.by_ref().take(BATCH).collect();
+                let first = *first_ts.get_or_insert(batch[0].ts);
+                let last = batch.last().map(|f| f.ts);
+                let b = Batch { seq, frames: batch, first_ts: first, prev_ts };
+                if work_tx.send(b).is_err() {
+                    return; // the consumer stopped early
+                }
+                prev_ts = last;
+                seq += 1;
+            }
+        });
+        for _ in 0..workers {
+            let work_rx = work_rx.clone();
+            let done_tx = done_tx.clone();
+            let render = &render;
+            scope.spawn(move || {
+                for batch in work_rx.iter() {
+                    let result = render(&batch);
+                    if done_tx.send((batch, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        drop(work_rx);
+        let mut pending: BTreeMap<u64, (Batch, R)> = BTreeMap::new();
+        let mut next = 0;
+        'results: for (batch, result) in done_rx.iter() {
+            pending.insert(batch.seq, (batch, result));
+            while let Some((batch, result)) = pending.remove(&next) {
+                next += 1;
+                if !consume(batch, result) {
+                    break 'results;
+                }
+            }
+        }
+        // Dropping the receiver makes the workers' sends fail, and theirs the reader's.
+        drop(done_rx);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(n: u64) -> Frame {
+        Frame {
+            number: n,
+            ts: n * 10,
+            input: 0,
+            location: osprey_source::Location::Line(n),
+            is_event: true,
+            data: Vec::new(),
+            capture: None,
+        }
+    }
+
+    #[test]
+    fn results_come_back_in_order_with_their_time_references() {
+        let frames = (1..=10_000).map(frame);
+        let mut seen = Vec::new();
+        run(
+            frames,
+            3,
+            |b: &Batch| {
+                // Make later batches finish first now and then.
+                if b.seq % 3 == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                b.frames.iter().enumerate().map(|(i, f)| (f.number, b.prev_ts(i), b.first_ts)).collect::<Vec<_>>()
+            },
+            |_, r| {
+                seen.extend(r);
+                true
+            },
+        );
+        assert_eq!(seen.len(), 10_000);
+        for (i, (n, prev, first)) in seen.iter().enumerate() {
+            assert_eq!(*n, i as u64 + 1);
+            assert_eq!(*prev, (i > 0).then(|| i as u64 * 10));
+            assert_eq!(*first, 10);
+        }
+    }
+
+    #[test]
+    fn the_consumer_can_stop_early() {
+        let mut batches = 0;
+        run((1..=100_000).map(frame), 2, |b: &Batch| b.frames.len(), |_, _| {
+            batches += 1;
+            batches < 3
+        });
+        assert_eq!(batches, 3);
+    }
+}
