@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod dissection;
 mod formats;
 mod interop;
 mod roundtrip;

@@ -231,3 +231,43 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
+
+/// A NULL-link-type IPv4/TCP segment (PSH|ACK) from 127.0.0.1:`sport` to 127.0.0.1:`dport`.
+pub fn null_tcp_packet(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut p = 2u32.to_le_bytes().to_vec();
+    let total = 20 + 20 + payload.len();
+    p.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 2, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&1000u32.to_be_bytes());
+    p.extend_from_slice(&2000u32.to_be_bytes());
+    p.extend_from_slice(&[0x50, 0x18, 0x20, 0x00, 0, 0, 0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// A DNS query (type A) for `name`.
+pub fn dns_query_bytes(id: u16, name: &str) -> Vec<u8> {
+    let mut q = id.to_be_bytes().to_vec();
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+/// Writes `lines` as a Tracee JSON file and returns its path.
+pub fn json_file(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// A legacy Tracee event with the given name, args (JSON array text) and extra top-level keys.
+pub fn event(name: &str, args: &str, extra: &str) -> String {
+    format!(
+        r#"{{"timestamp":1700000000000000000,"threadStartTime":1699999999000000000,"processorId":1,"processId":7,"cgroupId":1,"threadId":7,"parentProcessId":1,"hostProcessId":4242,"hostThreadId":4242,"hostParentProcessId":4000,"userId":0,"mountNamespace":4026531841,"pidNamespace":4026531836,"processName":"tester","executable":{{"path":"/usr/bin/tester"}},"hostName":"h","containerId":"","container":{{}},"kubernetes":{{}},"eventId":"1","eventName":"{name}","matchedPolicies":[""],"argsNum":0,"returnValue":0,"syscall":"","stackAddresses":null,"contextFlags":{{"containerStarted":false,"isCompat":false}},"args":{args}{extra}}}"#
+    )
+}

@@ -211,9 +211,9 @@ fn one_arg<'a>(
 /// as `tracee.args.<signature>.detected_from.<arg>`.
 fn detected_from<'a>(ev: &str, v: &'a Value<'a>, tree: &mut Tree<'a>, findings: &mut Findings<'a>) {
     let name = v.get("name").and_then(Value::as_str).unwrap_or("");
-    tree.open_with(
-        t::DETECTED_FROM,
-        FieldValue::None, || format!("Detected From: {name}"));
+    tree.open_with(t::DETECTED_FROM, FieldValue::None, || {
+        format!("Detected From: {name}")
+    });
     if let Some(id) = v.get("id").and_then(Value::as_i64) {
         tree.add(t::DETECTED_FROM_ID, FieldValue::Int(id));
     }
@@ -258,6 +258,17 @@ fn packet_event_addresses<'a>(
     }
     let src = event.arg("src").and_then(|a| a.value.as_str());
     let dst = event.arg("dst").and_then(|a| a.value.as_str());
+    // A decoded header (`proto_ipv4`, `proto_tcp`...) already filled these fields from the
+    // packet itself; adding the summary arguments again would show every value twice.
+    let has_ip_header = event.arg("proto_ipv4").is_some() || event.arg("proto_ipv6").is_some();
+    let has_l4_header = event.arg("proto_tcp").is_some() || event.arg("proto_udp").is_some();
+    if has_ip_header {
+        if findings.source.is_none() {
+            findings.source = src.map(Cow::Borrowed);
+            findings.destination = dst.map(Cow::Borrowed);
+        }
+        return;
+    }
     if (src.is_some() || dst.is_some()) && net::addresses(tree, src, dst) {
         let sp = net::port(event.arg("src_port").map(|a| &a.value));
         let dp = net::port(event.arg("dst_port").map(|a| &a.value));
@@ -272,7 +283,7 @@ fn packet_event_addresses<'a>(
         } else {
             None
         };
-        if let Some(tr) = transport {
+        if let (Some(tr), false) = (transport, has_l4_header) {
             net::ports(tree, tr, sp, dp);
         }
         if findings.source.is_none() {

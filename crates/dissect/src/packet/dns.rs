@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use osprey_field::fields::{data as d, dns as f, ws};
+use osprey_field::fields::{dns as f, ws};
 use osprey_field::{FieldId, FieldValue};
 
 use super::{name_of, Cx, Exc, Res, Tvb};
