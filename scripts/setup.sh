@@ -10,6 +10,8 @@ APT_PACKAGES=(
   tshark wireshark-common
   # tests: network namespaces, process tools, BPF inspection, gzip
   iproute2 procps util-linux bpftool gzip python3 curl
+  # capture tests and benchmark: test programs built with cc (gcc above), bc and time for the figures
+  bc time
 )
 
 SUDO=""

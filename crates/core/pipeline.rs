@@ -38,8 +38,12 @@ impl Batch {
 
 /// Reads `frames`, renders batches with `render` on `workers` threads, and calls `consume` with
 /// each batch and its results in order until it returns false or the frames run out.
-pub fn run<R, F, C>(frames: impl Iterator<Item = Frame> + Send, workers: usize, render: F, mut consume: C)
-where
+pub fn run<R, F, C>(
+    frames: impl Iterator<Item = Frame> + Send,
+    workers: usize,
+    render: F,
+    mut consume: C,
+) where
     R: Send,
     F: Fn(&Batch) -> R + Sync,
     C: FnMut(Batch, R) -> bool,
@@ -57,7 +61,12 @@ where
                 let batch: Vec<Frame> = frames.by_ref().take(BATCH).collect();
                 let first = *first_ts.get_or_insert(batch[0].ts);
                 let last = batch.last().map(|f| f.ts);
-                let b = Batch { seq, frames: batch, first_ts: first, prev_ts };
+                let b = Batch {
+                    seq,
+                    frames: batch,
+                    first_ts: first,
+                    prev_ts,
+                };
                 if work_tx.send(b).is_err() {
                     return; // the consumer stopped early
                 }
@@ -124,7 +133,11 @@ mod tests {
                 if b.seq % 3 == 0 {
                     std::thread::sleep(std::time::Duration::from_millis(2));
                 }
-                b.frames.iter().enumerate().map(|(i, f)| (f.number, b.prev_ts(i), b.first_ts)).collect::<Vec<_>>()
+                b.frames
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (f.number, b.prev_ts(i), b.first_ts))
+                    .collect::<Vec<_>>()
             },
             |_, r| {
                 seen.extend(r);
@@ -142,10 +155,15 @@ mod tests {
     #[test]
     fn the_consumer_can_stop_early() {
         let mut batches = 0;
-        run((1..=100_000).map(frame), 2, |b: &Batch| b.frames.len(), |_, _| {
-            batches += 1;
-            batches < 3
-        });
+        run(
+            (1..=100_000).map(frame),
+            2,
+            |b: &Batch| b.frames.len(),
+            |_, _| {
+                batches += 1;
+                batches < 3
+            },
+        );
         assert_eq!(batches, 3);
     }
 }

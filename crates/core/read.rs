@@ -364,7 +364,11 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     })();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let render_batch = |b: &pipeline::Batch| -> Vec<Rendered> {
-        b.frames.iter().enumerate().map(|(i, f)| render(f, b.prev_ts(i), b.first_ts, &plan)).collect()
+        b.frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| render(f, b.prev_ts(i), b.first_ts, &plan))
+            .collect()
     };
     let mut consume = |batch: pipeline::Batch, rendered: Vec<Rendered>| -> io::Result<bool> {
         for (frame, r) in batch.frames.iter().zip(rendered) {
@@ -394,13 +398,18 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         Ok(true)
     };
     if write_result.is_ok() {
-        pipeline::run(inputs.frames(), workers, render_batch, |batch, rendered| match consume(batch, rendered) {
-            Ok(go_on) => go_on,
-            Err(e) => {
-                write_result = Err(e);
-                false
-            }
-        });
+        pipeline::run(
+            inputs.frames(),
+            workers,
+            render_batch,
+            |batch, rendered| match consume(batch, rendered) {
+                Ok(go_on) => go_on,
+                Err(e) => {
+                    write_result = Err(e);
+                    false
+                }
+            },
+        );
     }
     if write_result.is_ok() {
         write_result = (|| {
@@ -568,7 +577,12 @@ fn register_argument_fields(files: &[String]) -> anyhow::Result<()> {
         |b: &pipeline::Batch| {
             for frame in &b.frames {
                 let decoded = osprey_dissect::decode(frame);
-                let info = FrameInfo { frame, input_name: "", first_ts: 0, prev_ts: None };
+                let info = FrameInfo {
+                    frame,
+                    input_name: "",
+                    first_ts: 0,
+                    prev_ts: None,
+                };
                 let _ = osprey_dissect::dissect(&info, &decoded, &prefs, &want);
             }
         },

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, PrintLevel};
+use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, OpenObject, PrintLevel};
 
 pub mod record;
 
@@ -62,6 +62,14 @@ pub type SysCfg = skel::types::sys_cfg;
 // SAFETY: `record_hdr` is a `#[repr(C)]` struct of integers and byte arrays generated from BTF:
 // every bit pattern is a valid value and it has no padding the compiler may rely on.
 unsafe impl plain::Plain for RecordHdr {}
+
+/// The fixed part of a capture data record (`struct cap_chunk` in `osprey.h`); `len` bytes of
+/// data follow it.
+pub type CapChunk = skel::types::cap_chunk;
+
+// SAFETY: `cap_chunk` is a `#[repr(C)]` struct of integers (and a `record_hdr`) generated from
+// BTF, with explicit padding: every bit pattern is a valid value.
+unsafe impl plain::Plain for CapChunk {}
 
 /// Constants shared with the BPF programs (mirrors of `osprey.h` defines, which BTF does not
 /// carry; `tests::constants_match_header` checks them against the header text).
@@ -149,6 +157,60 @@ pub mod consts {
     pub const SCOPE_IN: u32 = 1;
     /// Seeded, waiting for its exec: only sched_process_exec is reported until then.
     pub const SCOPE_PENDING_EXEC: u32 = 2;
+
+    /// --capture write (bit of `sys_cfg.derive`).
+    pub const DV_CAP_WRITE: u16 = 1 << 9;
+    /// --capture mem.
+    pub const DV_CAP_MEM: u16 = 1 << 10;
+    /// --capture module.
+    pub const DV_CAP_MODULE: u16 = 1 << 11;
+
+    /// Capture data record (`struct cap_chunk`).
+    pub const REC_CAP_CHUNK: u16 = 20;
+    /// First write through an open file: path and identity.
+    pub const REC_CAP_WRITE: u16 = 21;
+    /// An executed binary.
+    pub const REC_CAP_EXEC: u16 = 22;
+    /// A memory region that went from W+X to X.
+    pub const REC_CAP_MEM: u16 = 23;
+    /// init_module: the image follows.
+    pub const REC_CAP_MODULE: u16 = 24;
+    /// finit_module: the task is held, the file is behind the fd.
+    pub const REC_CAP_FMODULE: u16 = 25;
+
+    /// Chunk of a written file.
+    pub const CAP_WRITE: u16 = 1;
+    /// Chunk of a memory region.
+    pub const CAP_MEM: u16 = 2;
+    /// Chunk of a module image.
+    pub const CAP_MODULE: u16 = 3;
+    /// A packet.
+    pub const CAP_PACKET: u16 = 4;
+    /// A written file was truncated to `offset`.
+    pub const CAP_TRUNC: u16 = 5;
+
+    /// Pipe, socket or character device.
+    pub const CF_STREAM: u16 = 1;
+    /// The range could not be captured.
+    pub const CF_LOST: u16 = 2;
+    /// A packet leaving the host.
+    pub const CF_EGRESS: u16 = 4;
+    /// The task was stopped (SIGSTOP) and waits to be released.
+    pub const CF_HOLD: u16 = 8;
+
+    /// Lost: the capture ring buffer was full.
+    pub const LOST_RING_FULL: u32 = 1;
+    /// Lost: user memory could not be read.
+    pub const LOST_UNREADABLE: u32 = 2;
+    /// Lost: beyond the per-artifact cap.
+    pub const LOST_TOO_BIG: u32 = 3;
+
+    /// Most bytes captured of one memory region or module image.
+    pub const CAP_REGION_MAX: u64 = 256 << 20;
+    /// Longest write filter prefix the kernel compares (the grammar allows 50 characters).
+    pub const CAP_FILTER_LEN: usize = 64;
+    /// Most write filters.
+    pub const CAP_MAX_FILTERS: usize = 3;
 
     /// Number of syscall slots in `sys_cfgs`.
     pub const SYSCALL_SLOTS: u32 = 512;
@@ -462,6 +524,15 @@ fn probe_main(programs: &[&str]) -> Result<(), String> {
         ro.en_packets = 1;
         ro.exec_env = 1;
         ro.wakeup_bytes = 1;
+        ro.cap_write = 1;
+        ro.cap_exec = 1;
+        ro.cap_mem = 1;
+        ro.cap_module = 1;
+        ro.cap_net = 1;
+        ro.cap_netns = 1;
+        ro.cap_nfilters = 1;
+        ro.cap_filter_len[0] = 1;
+        ro.cap_wakeup_bytes = 1;
     }
     match open.load() {
         Ok(_skel) => Ok(()),
@@ -502,6 +573,12 @@ fn probe_extra(hook: Hook) -> Result<(), String> {
 fn shrink_maps(open: &mut OpenOspreySkel<'_>) {
     // A probe needs no real capacity.
     let _ = open.maps.events.set_max_entries(4096);
+    let _ = open.maps.capture_rb.set_max_entries(4096);
+    let _ = open.maps.cap_ctl_rb.set_max_entries(4096);
+    let _ = open.maps.exec_done.set_max_entries(16);
+    let _ = open.maps.cap_files.set_max_entries(16);
+    let _ = open.maps.cap_streams.set_max_entries(16);
+    let _ = open.maps.cap_loss_agg.set_max_entries(16);
     let _ = open.maps.scope_pids.set_max_entries(16);
     let _ = open.maps.sock_owners.set_max_entries(16);
 }
@@ -553,6 +630,8 @@ pub struct LoadOptions {
     pub wakeup_bytes: u64,
     /// Per-syscall configuration.
     pub sys_cfgs: Vec<(u32, SysCfg)>,
+    /// Artifact capture (`--capture`), if any.
+    pub capture: Option<CaptureLoad>,
     /// cgroup v2 directory to attach cgroup programs to (the root).
     pub cgroup_root: Option<PathBuf>,
 }
@@ -577,8 +656,34 @@ impl Default for LoadOptions {
             wakeup_bytes: 0,
             sys_cfgs: Vec::new(),
             cgroup_root: None,
+            capture: None,
         }
     }
+}
+
+/// What the kernel side captures (`--capture`); the syscall table carries the `DV_CAP_*` bits
+/// that route the syscalls to it.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureLoad {
+    /// Bytes of the write family.
+    pub write: bool,
+    /// Path prefixes a written file must start with (at most 3, each at most 50 bytes); empty
+    /// for every file.
+    pub filters: Vec<Vec<u8>>,
+    /// Executed binaries (for `exec` and `profile`): the first exec of each is held for a copy.
+    pub exec: bool,
+    /// Regions that go from W+X to X.
+    pub mem: bool,
+    /// Kernel module images.
+    pub module: bool,
+    /// Packets through this interface (its index in the tracer's network namespace).
+    pub net_ifindex: Option<u32>,
+    /// Network namespace cookie of that interface (0: do not check).
+    pub net_netns: u64,
+    /// Most bytes copied of one packet.
+    pub snap: u32,
+    /// Size of the capture data ring buffer in bytes (a power of two).
+    pub ring_bytes: u32,
 }
 
 /// Loaded and attached programs. Dropping it detaches and unloads everything.
@@ -649,6 +754,39 @@ impl Tracer {
             ro.exec_env = opts.exec_env as u32;
             ro.snaplen = opts.snaplen.clamp(1, 4096);
             ro.wakeup_bytes = opts.wakeup_bytes;
+            if let Some(c) = &opts.capture {
+                ro.cap_write = c.write as u8;
+                ro.cap_exec = c.exec as u8;
+                ro.cap_mem = c.mem as u8;
+                ro.cap_module = c.module as u8;
+                ro.cap_net = c.net_ifindex.is_some() as u8;
+                ro.cap_ifindex = c.net_ifindex.unwrap_or(0);
+                ro.cap_netns = c.net_netns;
+                ro.cap_snap = c.snap.clamp(1, 65535);
+                ro.cap_wakeup_bytes = c.ring_bytes as u64 / 4;
+                let n = c.filters.len().min(consts::CAP_MAX_FILTERS);
+                for (i, f) in c.filters.iter().take(n).enumerate() {
+                    let len = f.len().min(consts::CAP_FILTER_LEN - 1);
+                    for (j, b) in f[..len].iter().enumerate() {
+                        ro.cap_filters[i][j] = *b as _;
+                    }
+                    ro.cap_filter_len[i] = len as u32;
+                }
+                ro.cap_nfilters = n as u32;
+            }
+        }
+        if let Some(c) = &opts.capture {
+            open.maps
+                .capture_rb
+                .set_max_entries(c.ring_bytes.max(1 << 16))
+                .map_err(|source| Error::Map {
+                    what: "sizing the capture ring buffer",
+                    source,
+                })?;
+        } else {
+            // unused: keep it small
+            let _ = open.maps.capture_rb.set_max_entries(4096);
+            let _ = open.maps.cap_ctl_rb.set_max_entries(4096);
         }
         let skel = open.load().map_err(|source| Error::Load {
             programs: programs.join(", "),
@@ -785,6 +923,27 @@ impl Tracer {
         Ok(RingBuffer { rb })
     }
 
+    /// Handles on the capture maps, for a reader on another thread (they keep the maps open).
+    pub fn capture_maps(&self) -> Result<CaptureMaps, Error> {
+        let m = &self.skel.maps;
+        macro_rules! handle {
+            ($map:expr, $what:expr) => {
+                MapHandle::try_from(&$map).map_err(|source| Error::Map {
+                    what: $what,
+                    source,
+                })?
+            };
+        }
+        Ok(CaptureMaps {
+            data: handle!(m.capture_rb, "opening the capture ring buffer"),
+            ctl: handle!(m.cap_ctl_rb, "opening the capture control ring buffer"),
+            control: handle!(m.cap_ctl, "opening the capture control map"),
+            stats: handle!(m.cap_stats, "opening the capture counters"),
+            loss: handle!(m.cap_loss_agg, "opening the capture loss map"),
+            exec_done: handle!(m.exec_done, "opening the captured-binaries map"),
+        })
+    }
+
     /// Drop counters per CPU: `result[cpu][cause]`, causes as in [`DROP_CAUSES`].
     pub fn drops_per_cpu(&self) -> Vec<[u64; 5]> {
         let mut out: Vec<[u64; 5]> = Vec::new();
@@ -823,6 +982,133 @@ impl Tracer {
             if n > 0 {
                 out.push((id, n));
             }
+        }
+        out
+    }
+}
+
+/// The capture maps of a loaded [`Tracer`], usable from another thread.
+#[derive(Debug)]
+pub struct CaptureMaps {
+    data: MapHandle,
+    ctl: MapHandle,
+    control: MapHandle,
+    stats: MapHandle,
+    loss: MapHandle,
+    exec_done: MapHandle,
+}
+
+/// Capture counters summed over CPUs (`cap_stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Data bytes submitted.
+    pub bytes: u64,
+    /// Data records submitted.
+    pub chunks: u64,
+    /// Bytes lost (ring full, unreadable, too big), each also reported by range.
+    pub lost_bytes: u64,
+    /// Loss reports that could not be sent and were aggregated per artifact instead.
+    pub lost_unsent: u64,
+    /// Tasks stopped for a copy.
+    pub holds: u64,
+}
+
+/// A loss the kernel could not report by record: the artifact and the span of its losses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AggregatedLoss {
+    /// `CAP_*` kind of the artifact.
+    pub what: u16,
+    /// Its identity (as in the chunks).
+    pub id: [u64; 3],
+    /// Lowest lost offset.
+    pub start: u64,
+    /// Highest lost end.
+    pub end: u64,
+    /// Bytes lost in that span.
+    pub bytes: u64,
+}
+
+impl CaptureMaps {
+    /// A consumer of both capture rings: `data` gets the data ring's records, `ctl` the
+    /// control ring's (held tasks, executed binaries, loss records).
+    pub fn ring_buffer<'a, F, G>(&'a self, data: F, ctl: G) -> Result<RingBuffer<'a>, Error>
+    where
+        F: FnMut(&[u8]) -> i32 + 'a,
+        G: FnMut(&[u8]) -> i32 + 'a,
+    {
+        let mut builder = libbpf_rs::RingBufferBuilder::new();
+        builder
+            .add(&self.ctl, ctl)
+            .and_then(|b| b.add(&self.data, data))
+            .map_err(|source| Error::Map {
+                what: "registering the capture ring buffers",
+                source,
+            })?;
+        let rb = builder.build().map_err(|source| Error::Map {
+            what: "creating the capture ring-buffer consumer",
+            source,
+        })?;
+        Ok(RingBuffer { rb })
+    }
+
+    /// Stops all capture in the kernel (the size budget is spent); events go on.
+    pub fn pause(&self) -> Result<(), Error> {
+        self.control
+            .update(&0u32.to_ne_bytes(), &1u32.to_ne_bytes(), MapFlags::ANY)
+            .map_err(|source| Error::Map {
+                what: "pausing capture",
+                source,
+            })
+    }
+
+    /// Forgets that a binary was captured, so its next exec is held again (its copy failed).
+    pub fn forget_exec(&self, dev: u64, ino: u64, ctime: u64) {
+        let mut key = [0u8; 24];
+        key[..8].copy_from_slice(&dev.to_ne_bytes());
+        key[8..16].copy_from_slice(&ino.to_ne_bytes());
+        key[16..].copy_from_slice(&ctime.to_ne_bytes());
+        let _ = self.exec_done.delete(&key);
+    }
+
+    /// The capture counters, summed over CPUs.
+    pub fn stats(&self) -> CaptureStats {
+        let mut v = [0u64; 5];
+        for (i, slot) in v.iter_mut().enumerate() {
+            if let Ok(Some(per_cpu)) = self
+                .stats
+                .lookup_percpu(&(i as u32).to_ne_bytes(), MapFlags::ANY)
+            {
+                *slot = per_cpu.iter().map(|b| read_u64(b)).sum();
+            }
+        }
+        CaptureStats {
+            bytes: v[0],
+            chunks: v[1],
+            lost_bytes: v[2],
+            lost_unsent: v[3],
+            holds: v[4],
+        }
+    }
+
+    /// Losses the kernel could not report one by one (the control ring was full too).
+    pub fn aggregated_losses(&self) -> Vec<AggregatedLoss> {
+        let mut out = Vec::new();
+        for key in self.loss.keys() {
+            let Ok(Some(val)) = self.loss.lookup(&key, MapFlags::ANY) else {
+                continue;
+            };
+            if key.len() < 32 || val.len() < 24 {
+                continue;
+            }
+            let k = |i: usize| read_u64(&key[i * 8..i * 8 + 8]);
+            let v = |i: usize| read_u64(&val[i * 8..i * 8 + 8]);
+            out.push(AggregatedLoss {
+                id: [k(0), k(1), k(2)],
+                what: read_u64(&key[24..28]) as u16,
+                start: v(0),
+                end: v(1),
+                bytes: v(2),
+            });
         }
         out
     }
@@ -1007,6 +1293,17 @@ mod tests {
         assert_eq!(get("SCOPE_PENDING_EXEC"), SCOPE_PENDING_EXEC as u64);
         assert_eq!(get("SYSCALL_SLOTS"), SYSCALL_SLOTS as u64);
         assert_eq!(get("DROP_CAUSES"), DROP_CAUSES.len() as u64);
+        assert_eq!(get("DV_CAP_WRITE"), DV_CAP_WRITE as u64);
+        assert_eq!(get("DV_CAP_MODULE"), DV_CAP_MODULE as u64);
+        assert_eq!(get("REC_CAP_CHUNK"), REC_CAP_CHUNK as u64);
+        assert_eq!(get("REC_CAP_FMODULE"), REC_CAP_FMODULE as u64);
+        assert_eq!(get("CAP_TRUNC"), CAP_TRUNC as u64);
+        assert_eq!(get("CAP_PACKET"), CAP_PACKET as u64);
+        assert_eq!(get("CF_HOLD"), CF_HOLD as u64);
+        assert_eq!(get("LOST_TOO_BIG"), LOST_TOO_BIG as u64);
+        assert_eq!(get("CAP_FILTER_LEN"), CAP_FILTER_LEN as u64);
+        assert_eq!(get("CAP_MAX_FILTERS"), CAP_MAX_FILTERS as u64);
+        assert_eq!(get("CS_COUNT"), 5);
     }
 
     #[test]
@@ -1038,5 +1335,6 @@ mod tests {
     fn record_header_layout_is_stable() {
         assert_eq!(std::mem::size_of::<RecordHdr>(), 136);
         assert_eq!(std::mem::size_of::<SysCfg>(), 12);
+        assert_eq!(std::mem::size_of::<CapChunk>(), 136 + 48);
     }
 }

@@ -19,9 +19,8 @@ pub(crate) fn dissect<'a>(info: &FrameInfo<'a>, tree: &mut Tree<'a>) -> FrameEnd
         .map_or(frame.data.len() as u64, |c| c.orig_len as u64);
     let cap_len = frame.data.len() as u64;
     let iface = frame.capture.as_ref().map(|c| &c.interface);
-    tree.open_with(
-        f::FRAME,
-        FieldValue::None, || format!(
+    tree.open_with(f::FRAME, FieldValue::None, || {
+        format!(
             "Frame {}: {} bytes on wire ({} bits), {} bytes captured ({} bits){}",
             frame.number,
             wire_len,
@@ -32,7 +31,8 @@ pub(crate) fn dissect<'a>(info: &FrameInfo<'a>, tree: &mut Tree<'a>) -> FrameEnd
                 .and_then(|i| i.name())
                 .map(|n| format!(" on interface {n}"))
                 .unwrap_or_default()
-        ));
+        )
+    });
     if let Some(iface) = iface {
         if let Some(name) = iface.name() {
             tree.add(f::INTERFACE_NAME, FieldValue::Str(name.into()));

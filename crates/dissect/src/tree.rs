@@ -262,7 +262,12 @@ impl<'a> Tree<'a> {
 
     /// Like [`Tree::open`], with a label that is only built when the full tree is (labels are
     /// for the detail view; building them for a filter would be wasted work).
-    pub fn open_with(&mut self, field: FieldId, value: FieldValue<'a>, label: impl FnOnce() -> String) {
+    pub fn open_with(
+        &mut self,
+        field: FieldId,
+        value: FieldValue<'a>,
+        label: impl FnOnce() -> String,
+    ) {
         let text = if self.want.all { Some(label()) } else { None };
         self.open(field, value, text);
     }

@@ -186,6 +186,9 @@ pub mod nr {
     pub const PWRITEV2: u32 = 328;
     pub const PKEY_MPROTECT: u32 = 329;
     pub const OPENAT2: u32 = 437;
+    pub const FTRUNCATE: u32 = 77;
+    pub const INIT_MODULE: u32 = 175;
+    pub const FINIT_MODULE: u32 = 313;
 }
 
 const SYSCALL_TABLE: &str = include_str!("data/syscalls_x86_64.txt");

@@ -9,6 +9,9 @@ The pieces, in the order an event passes through them:
 * [`decode::Decoder`], which adds the context (namespaced PIDs, epoch times, executable,
   [`container`] ID) and renders arguments by type ([`net`] for packets);
 * [`output`] sinks write legacy Tracee JSON, a table, or PcapNG;
+* [`capture`] (with `--capture`) drains the kernel's capture rings on its own thread into an
+  [`osprey_capture::Capturer`]: written files, executed binaries, memory regions, module
+  images, packets, the runtime profile and the artifact index under `<dir>/out/`;
 * [`run`] drives it all, counts what was emitted and lost, and stops cleanly on SIGINT/SIGTERM
   or when the traced command ends.
 
@@ -27,6 +30,7 @@ assert_eq!(status, 0);
 
 #![deny(missing_docs)]
 
+pub mod capture;
 pub mod catalog;
 pub mod container;
 pub mod decode;
@@ -104,6 +108,22 @@ pub struct TraceArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Capture artifacts, repeatable (Tracee's grammar): [artifact:]write[=/path/prefix*]
+    /// (written files; up to 3 prefixes of up to 50 characters), [artifact:]exec (executed
+    /// binaries), [artifact:]mem (regions that went from W+X to X), [artifact:]net=IFACE
+    /// (packets of traced processes through IFACE), [artifact:]module (kernel module images),
+    /// profile (runtime profile), dir:/path (default /tmp/tracee; artifacts in its out/),
+    /// clear-dir, pcap:single|per-process|per-container|per-command, pcap-snaplen:default|
+    /// headers|max|<N>b|<N>kb, max-size=SIZE|unlimited (budget of out/; default half the free
+    /// space). Events are also written to <dir>/out/events.json. See docs/capture.md.
+    #[arg(short = 'c', long = "capture", value_name = "OPTION")]
+    pub capture: Vec<String>,
+
+    /// Capture data ring buffer size in MiB (rounded up to a power of two): what absorbs
+    /// bursts of written bytes while the capture thread writes them out.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub capture_buffer_size: u32,
+
     /// Start this command, trace it and all its descendants, and exit with its exit code.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -116,6 +136,8 @@ Examples:
   osprey trace -e fs --scope comm=bash --scope follow
   osprey trace -e net -o json:net.json -o pcapng:net.pcapng -- curl http://localhost:8080/
   osprey trace --list                            what this kernel supports
+  osprey trace --capture exec --capture write=/etc/* --capture dir:/var/tmp/case1 -- ./suspect
+  osprey trace --capture net=lo --capture pcap:per-process --capture profile -- make test
 
 Needs root (or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN). SIGINT or SIGTERM stops cleanly: the
 ring buffer is drained, files are completed and every BPF program is detached. A summary of
@@ -152,6 +174,8 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         list(&mut io::stdout().lock())?;
         return Ok(0);
     }
+    // every --capture value is checked before anything else happens
+    let capture_opts = osprey_capture::CaptureOptions::parse(&args.capture)?;
     if !osprey_bpf::have_privileges() {
         bail!("tracing needs root (or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)");
     }
@@ -161,7 +185,27 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     } else {
         args.events.clone()
     };
-    let selected = cat.select(&words).map_err(anyhow::Error::msg)?;
+    let mut selected = cat.select(&words).map_err(anyhow::Error::msg)?;
+    let mut capture_net = None;
+    let mut capturer = None;
+    if let Some(c) = &capture_opts {
+        // the events that produce the artifacts are always in the output, beside them
+        for ev in forced_events(c) {
+            if !selected.iter().any(|s| s == ev) {
+                selected.push(ev.to_string());
+            }
+        }
+        if let Some(iface) = &c.net {
+            capture_net = Some(
+                capture::interface(iface)
+                    .map_err(|e| anyhow::anyhow!("--capture net={iface}: {e}"))?,
+            );
+        }
+        capturer = Some(
+            osprey_capture::Capturer::new(c)
+                .map_err(|e| anyhow::anyhow!("--capture dir:{}: {e}", c.dir.display()))?,
+        );
+    }
     if selected.is_empty() {
         bail!("no events selected");
     }
@@ -174,7 +218,17 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     } else {
         args.output.clone()
     };
-    let sinks = output::open(&outputs)?;
+    let mut sinks = output::open(&outputs)?;
+    if let Some(cap) = capturer.as_mut() {
+        // the events go beside the artifacts, so `osprey read -r DIR` shows both
+        let (f, rel) = cap
+            .create_file("events.json")
+            .context("--capture: creating events.json in the capture directory")?;
+        let _ = rel;
+        sinks.push(Box::new(output::JsonSink::new(
+            io::BufWriter::with_capacity(1 << 16, f),
+        )));
+    }
 
     let mut child = if args.command.is_empty() {
         None
@@ -184,8 +238,14 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
                 .with_context(|| format!("starting {}", args.command[0].to_string_lossy()))?,
         )
     };
-    let plan = Plan::new(&selected, &scope, &args, child.as_ref().map(|c| c.pid))?;
+    let mut plan = Plan::new(&selected, &scope, &args, child.as_ref().map(|c| c.pid))?;
+    if let Some(c) = &capture_opts {
+        plan.add_capture(c, capture_net, &args);
+    }
     let (tracer, disabled) = plan.load()?;
+    if let Some(c) = &capture_opts {
+        check_capture_hooks(c, tracer.hooks())?;
+    }
     for (event, why) in &disabled {
         eprintln!("osprey: {event}: disabled: {why}");
     }
@@ -197,6 +257,27 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     let decoder = Decoder::new(&shown, scope.clone());
     install_signal_handlers();
     STOP.store(false, Ordering::SeqCst);
+    let capture_thread = match capturer {
+        Some(cap) => {
+            if !args.quiet {
+                eprintln!(
+                    "osprey: capturing into {} (budget {})",
+                    cap.out_path().display(),
+                    osprey_capture::human(cap.budget().max)
+                );
+            }
+            let maps = tracer.capture_maps()?;
+            Some(
+                capture::CaptureThread::start(
+                    maps,
+                    cap,
+                    Duration::from_millis(args.drain_interval.clamp(1, 1000)),
+                )
+                .context("starting the capture thread")?,
+            )
+        }
+        None => None,
+    };
     if let Some(c) = child.as_mut() {
         c.release().context("releasing the traced command")?;
     }
@@ -288,6 +369,8 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     let lost_by_event = tracer.lost_by_event();
     drop(rb);
     drop(tracer); // detaches every program
+                  // nothing new can arrive: the capture thread drains the rest, completes every artifact
+    let capture_outcome = capture_thread.map(capture::CaptureThread::finish);
     let mut st = state.into_inner();
     st.flush();
     st.sinks.clear();
@@ -296,6 +379,9 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     }
     if !args.quiet {
         summary(&st, &final_drops, &lost_by_event);
+    }
+    if let Some(o) = &capture_outcome {
+        capture_summary(o, args.quiet);
     }
     if let Some(e) = st.error {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -382,6 +468,92 @@ fn loss_markers(before: &[[u64; 5]], now: &[[u64; 5]], out: &mut Vec<Event<'stat
                 ));
             }
         }
+    }
+}
+
+/// Events a capture option needs in the output: the ones its artifacts are linked to.
+fn forced_events(c: &osprey_capture::CaptureOptions) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if c.exec || c.profile {
+        v.push("sched_process_exec");
+    }
+    if c.mem {
+        v.push("mem_prot_alert");
+    }
+    if c.module {
+        v.push("init_module");
+        v.push("finit_module");
+    }
+    v
+}
+
+fn check_capture_hooks(c: &osprey_capture::CaptureOptions, hooks: &[Hook]) -> anyhow::Result<()> {
+    let syscalls = hooks.contains(&Hook::TpBtfSyscalls) || hooks.contains(&Hook::RawSyscalls);
+    let mut missing = Vec::new();
+    if (c.write || c.mem || c.module) && !syscalls {
+        missing.push("write/mem/module need the sys_enter/sys_exit programs");
+    }
+    if (c.exec || c.profile) && !hooks.contains(&Hook::SchedExec) {
+        missing.push("exec/profile need tp_btf/sched_process_exec");
+    }
+    if c.net.is_some() && !(hooks.contains(&Hook::CgroupSkb) && hooks.contains(&Hook::CgroupSock)) {
+        missing.push("net= needs cgroup_skb and the cgroup socket hooks (cgroup v2)");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        bail!(
+            "--capture cannot run on this kernel: {}",
+            missing.join("; ")
+        )
+    }
+}
+
+fn capture_summary(o: &capture::CaptureOutcome, quiet: bool) {
+    let s = &o.summary;
+    let mut err = io::stderr().lock();
+    if let Some(e) = &o.error {
+        let _ = writeln!(err, "osprey: capture: {e}");
+    }
+    if quiet && s.lost_bytes == 0 && !s.budget_hit && s.errors == 0 {
+        return;
+    }
+    let _ = writeln!(
+        err,
+        "osprey: capture: {} artifacts in {} ({} written files, {} binaries from {} executions, {} memory regions, {} module images, {} packets), {} written",
+        s.artifacts,
+        s.out_dir,
+        s.written_files,
+        s.binaries,
+        s.executions,
+        s.regions,
+        s.modules,
+        s.packets,
+        osprey_capture::human(s.bytes)
+    );
+    if s.lost_bytes > 0 || o.kernel.lost_bytes > 0 {
+        let _ = writeln!(
+            err,
+            "  lost: {} ({} artifacts incomplete; ranges in artifacts.jsonl)",
+            osprey_capture::human(s.lost_bytes.max(o.kernel.lost_bytes)),
+            s.incomplete
+        );
+    }
+    if o.kernel.lost_unsent > 0 {
+        let _ = writeln!(
+            err,
+            "  {} loss reports kept by span only (the control ring was full)",
+            o.kernel.lost_unsent
+        );
+    }
+    if s.budget_hit {
+        let _ = writeln!(err, "  the size budget stopped capture before the end");
+    }
+    if s.errors > 0 {
+        let _ = writeln!(err, "  {} errors writing artifacts", s.errors);
+    }
+    if o.bad_records > 0 {
+        let _ = writeln!(err, "  undecodable capture records: {}", o.bad_records);
     }
 }
 
@@ -554,8 +726,87 @@ impl Plan {
             wakeup_bytes: ring_bytes as u64 / 2,
             sys_cfgs: cfgs.into_iter().collect(),
             cgroup_root: None,
+            capture: None,
         };
         Ok(Plan { opts, wanted })
+    }
+
+    /// Routes the syscalls and hooks `--capture` needs to the kernel's capture code.
+    fn add_capture(
+        &mut self,
+        c: &osprey_capture::CaptureOptions,
+        net: Option<(u32, u64)>,
+        args: &TraceArgs,
+    ) {
+        let mut cfgs: BTreeMap<u32, SysCfg> = self.opts.sys_cfgs.iter().copied().collect();
+        let mut add = |nrs: &[u32], derive: u16, stash: bool| {
+            for nr in nrs {
+                let cfg = cfgs.entry(*nr).or_default();
+                cfg.derive |= derive;
+                if stash {
+                    cfg.emit |= STASH_ENTER;
+                }
+            }
+        };
+        use catalog::nr;
+        if c.write {
+            add(
+                &[
+                    nr::WRITE,
+                    nr::PWRITE64,
+                    nr::WRITEV,
+                    nr::PWRITEV,
+                    nr::PWRITEV2,
+                ],
+                DV_CAP_WRITE,
+                false,
+            );
+            add(
+                &[nr::OPEN, nr::OPENAT, nr::OPENAT2, nr::CREAT, nr::FTRUNCATE],
+                DV_CAP_WRITE,
+                false,
+            );
+        }
+        if c.mem {
+            add(&[nr::MPROTECT, nr::PKEY_MPROTECT], DV_CAP_MEM, true);
+        }
+        if c.module {
+            add(&[nr::INIT_MODULE, nr::FINIT_MODULE], DV_CAP_MODULE, true);
+        }
+        self.opts.sys_cfgs = cfgs.into_iter().collect();
+        let mut need = |h: Hook| {
+            if !self.opts.hooks.contains(&h) {
+                self.opts.hooks.push(h);
+            }
+        };
+        if c.write || c.mem || c.module {
+            need(Hook::TpBtfSyscalls);
+        }
+        if c.exec || c.profile {
+            need(Hook::SchedExec);
+        }
+        if net.is_some() {
+            need(Hook::CgroupSkb);
+            need(Hook::CgroupSock);
+        }
+        let ring_bytes = (args.capture_buffer_size.clamp(1, 1024) as u64 * 1024 * 1024)
+            .next_power_of_two()
+            .min(1 << 30) as u32;
+        self.opts.capture = Some(osprey_bpf::CaptureLoad {
+            write: c.write,
+            filters: c
+                .write_filters
+                .iter()
+                .map(|f| f.as_bytes().to_vec())
+                .collect(),
+            exec: c.exec || c.profile,
+            mem: c.mem,
+            module: c.module,
+            net_ifindex: net.map(|n| n.0),
+            net_netns: net.map(|n| n.1).unwrap_or(0),
+            snap: c.snaplen.kernel_bytes(),
+            ring_bytes,
+        });
     }
 
     /// Loads the plan; when something does not load, probes, drops what this kernel cannot do
@@ -783,6 +1034,51 @@ mod tests {
         let p = plan(&["--buffer-size", "3"]);
         assert_eq!(p.opts.ring_bytes, 4 << 20);
         assert_eq!(plan(&[]).opts.ring_bytes, 256 << 20);
+    }
+
+    #[test]
+    fn capture_routes_syscalls_and_hooks() {
+        let mut p = plan(&["-e", "execve"]);
+        let args = Cli::try_parse_from(["t"]).unwrap().trace;
+        let c = osprey_capture::CaptureOptions::parse(&[
+            "write=/etc/*",
+            "mem",
+            "module",
+            "exec",
+            "net=lo",
+        ])
+        .unwrap()
+        .unwrap();
+        p.add_capture(&c, Some((1, 7)), &args);
+        let cfg = |n: u32| p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == n).unwrap().1;
+        assert_eq!(cfg(1).derive & DV_CAP_WRITE, DV_CAP_WRITE);
+        assert_eq!(cfg(77).derive & DV_CAP_WRITE, DV_CAP_WRITE, "ftruncate");
+        assert_eq!(cfg(10).emit & STASH_ENTER, STASH_ENTER);
+        assert_eq!(cfg(313).derive & DV_CAP_MODULE, DV_CAP_MODULE);
+        assert_eq!(cfg(175).emit & STASH_ENTER, STASH_ENTER);
+        assert!(p.opts.hooks.contains(&Hook::SchedExec));
+        assert!(p.opts.hooks.contains(&Hook::CgroupSkb));
+        let cl = p.opts.capture.as_ref().unwrap();
+        assert_eq!(cl.filters, vec![b"/etc/".to_vec()]);
+        assert_eq!(cl.net_ifindex, Some(1));
+        assert_eq!(cl.ring_bytes, 256 << 20);
+        assert_eq!(
+            forced_events(&c),
+            vec![
+                "sched_process_exec",
+                "mem_prot_alert",
+                "init_module",
+                "finit_module"
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_capture_options_fail_before_tracing() {
+        let cli =
+            Cli::try_parse_from(["t", "--capture", "write=/a*", "--capture", "bogus"]).unwrap();
+        let e = run_status(cli.trace).unwrap_err().to_string();
+        assert!(e.contains("--capture bogus"), "{e}");
     }
 
     #[test]

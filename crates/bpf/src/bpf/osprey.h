@@ -89,6 +89,12 @@
 #define DV_MPROTECT (1 << 6)
 #define DV_MEM_ALERT (1 << 7)
 #define DV_MOUNT (1 << 8)
+/* --capture write: data of the write family, O_TRUNC opens, ftruncate;
+ * --capture mem: region bytes at mprotect W+X -> X;
+ * --capture module: init_module image, finit_module file (at sys_enter) */
+#define DV_CAP_WRITE (1 << 9)
+#define DV_CAP_MEM (1 << 10)
+#define DV_CAP_MODULE (1 << 11)
 
 /* struct sys_cfg.emit */
 #define EMIT_EXIT 1  /* emit the syscall event at sys_exit */
@@ -102,6 +108,59 @@
 #define DROP_PATH_TRUNC 3   /* a path was deeper than MAX_PATH_DEPTH (reported truncated) */
 #define DROP_NO_SCRATCH 4   /* the per-CPU scratch buffer lookup failed */
 #define DROP_CAUSES 5
+
+/*
+ * ---- Artifact capture (--capture) ----
+ *
+ * Capture data travels on its own ring buffer (`capture_rb`), apart from events, so that a
+ * burst of written bytes never costs an event and the reader can run on its own thread.
+ * Control records that must not be lost behind a data burst (executed binaries and held tasks,
+ * loss records) go to a small second ring (`cap_ctl_rb`).
+ *
+ * Two shapes share both rings, told apart by record_hdr.kind:
+ *   - meta records (REC_CAP_WRITE, REC_CAP_EXEC, ...): a struct record_hdr with the full
+ *     process context, then indexed arguments, exactly like events;
+ *   - data records (REC_CAP_CHUNK): a struct cap_chunk (a record_hdr with ts, pid, tid and
+ *     comm filled, then the artifact's identity and the offset), then `len` bytes. A chunk with
+ *     CF_LOST carries no bytes: [offset, offset + len) of that artifact could not be captured.
+ */
+#define REC_CAP_CHUNK 20   /* data (struct cap_chunk) */
+#define REC_CAP_WRITE 21   /* a file written to for the first time through one open file */
+#define REC_CAP_EXEC 22    /* an executed binary (CF_HOLD: the task is stopped until released) */
+#define REC_CAP_MEM 23     /* a memory region that went from W+X to X; CAP_MEM chunks follow */
+#define REC_CAP_MODULE 24  /* init_module: the image follows as CAP_MODULE chunks */
+#define REC_CAP_FMODULE 25 /* finit_module: the file is behind the fd; the task is held */
+
+/* cap_chunk.what: which artifact the chunk belongs to, and what id[] holds. */
+#define CAP_WRITE 1  /* id = dev, inode, i_generation; offset = file offset */
+#define CAP_MEM 2    /* id = pid, meta ts, address; offset from the region start */
+#define CAP_MODULE 3 /* id = pid, meta ts, 0; offset into the image */
+#define CAP_PACKET 4 /* id = ifindex, wire length, 0; hdr has the socket owner's context */
+#define CAP_TRUNC 5  /* id as CAP_WRITE; offset = the file's new size; no data */
+
+/* cap_chunk.flags and REC_CAP_* record_hdr.flags */
+#define CF_STREAM 1     /* pipe, socket, character device: offsets count the bytes written */
+#define CF_LOST 2       /* no data: the range could not be captured (cap_chunk.lost_why) */
+#define CF_EGRESS 4     /* packet leaving the host */
+#define CF_HOLD 8       /* REC_CAP_EXEC/REC_CAP_FMODULE: the task was sent SIGSTOP */
+
+/* Why a range was lost (cap_chunk.lost_why). */
+#define LOST_RING_FULL 1  /* capture_rb had no room: the reader fell behind */
+#define LOST_UNREADABLE 2 /* the user memory could not be read (not resident) */
+#define LOST_TOO_BIG 3    /* beyond the per-artifact cap (memory region, module image) */
+
+#define CAP_DATA_MAX 65536 /* largest chunk */
+#define CAP_MAX_FILTERS 3
+#define CAP_FILTER_LEN 64 /* a path prefix of at most 50 characters, NUL padded */
+#define CAP_REGION_MAX (256 << 20) /* most bytes captured of one memory region or module image */
+
+/* Indexes of the per-CPU `cap_stats` counters. */
+#define CS_BYTES 0       /* data bytes submitted */
+#define CS_CHUNKS 1      /* data records submitted */
+#define CS_LOST_BYTES 2  /* bytes lost (all causes) */
+#define CS_LOST_UNSENT 3 /* loss records that could not be sent either (kept in cap_loss_agg) */
+#define CS_HOLDS 4       /* tasks stopped for a copy */
+#define CS_COUNT 5
 
 /* Scope flags (scope_pids values). */
 #define SCOPE_IN 1
@@ -167,6 +226,37 @@ struct task_stash {
 /* Who owns a socket, for packets (keyed by socket cookie). */
 struct sock_owner {
 	struct record_hdr hdr; /* context of the last task that used the socket */
+};
+
+/* ---- capture wire structs (see "Artifact capture" above) ---- */
+
+struct cap_chunk {
+	struct record_hdr hdr; /* kind REC_CAP_CHUNK; ts, pid, tid, uid, cgroup_id, comm */
+	__u64 id[3];
+	__u64 offset;
+	__u32 len;     /* bytes of data that follow, or bytes lost with CF_LOST */
+	__u16 what;    /* CAP_* */
+	__u16 flags;   /* CF_* */
+	__u32 lost_why;
+	__u32 _pad;
+};
+
+/* Where losses that could not even be reported go: one entry per artifact. */
+struct cap_loss_key {
+	__u64 id[3];
+	__u32 what;
+	__u32 _pad;
+};
+
+struct cap_loss_val {
+	__u64 start; /* lowest lost offset */
+	__u64 end;   /* highest lost end */
+	__u64 bytes;
+};
+
+/* An executed binary, once captured (key of `exec_done`). */
+struct exec_key {
+	__u64 dev, ino, ctime;
 };
 
 #endif /* OSPREY_H */

@@ -60,9 +60,9 @@ pub fn dissect<'a>(
 ) {
     tree.layer("tracee");
     let is_sig = event.is_signature();
-    tree.open_with(
-        t::TRACEE,
-        FieldValue::None, || format!("Tracee Event (JSON): {}", event.event_name));
+    tree.open_with(t::TRACEE, FieldValue::None, || {
+        format!("Tracee Event (JSON): {}", event.event_name)
+    });
     tree.add(t::TIMESTAMP, FieldValue::AbsTime(event.timestamp));
     context(event, prefs, tree);
     tree.add(t::EVENT_ID, FieldValue::Int(event.event_id));
@@ -119,12 +119,9 @@ fn context<'a>(e: &'a Event<'a>, prefs: &Preferences, tree: &mut Tree<'a>) {
     tree.add(t::PROCESSOR_ID, FieldValue::Int(e.processor_id));
     tree.add(t::HOST_NAME, FieldValue::Str(Cow::Borrowed(&e.host_name)));
 
-    tree.open_with(
-        t::PROCESS,
-        FieldValue::None, || format!(
-            "Process: {} ({})",
-            e.host_process_id, e.process_name
-        ));
+    tree.open_with(t::PROCESS, FieldValue::None, || {
+        format!("Process: {} ({})", e.host_process_id, e.process_name)
+    });
     tree.add(
         t::PROCESS_NAME,
         FieldValue::Str(Cow::Borrowed(&e.process_name)),
@@ -191,7 +188,11 @@ fn context<'a>(e: &'a Event<'a>, prefs: &Preferences, tree: &mut Tree<'a>) {
         if c.id.is_empty() {
             return "Container: none".to_string();
         }
-        let ident: String = if c.name.is_empty() { c.id.chars().take(12).collect() } else { c.name.to_string() };
+        let ident: String = if c.name.is_empty() {
+            c.id.chars().take(12).collect()
+        } else {
+            c.name.to_string()
+        };
         if c.image.is_empty() {
             format!("Container: {ident}")
         } else {

@@ -1,0 +1,678 @@
+//! The capture driver of `osprey trace --capture`: a thread that drains the kernel's capture
+//! rings (`capture_rb` for data, `cap_ctl_rb` for held tasks and loss reports), completes each
+//! record's process context from `/proc`, releases held tasks, and hands everything to
+//! [`osprey_capture::Capturer`], which owns the files. Events keep flowing on the main thread.
+//!
+//! Held tasks: the kernel stops (SIGSTOP) the first exec of each binary and every
+//! `finit_module` caller before they run another instruction. This thread opens
+//! `/proc/<pid>/exe` (or `/proc/<pid>/fd/<fd>`) — which reaches deleted files and memfds too —
+//! and sends SIGCONT at once; the copy is made from the open descriptor afterwards.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use osprey_bpf::consts::*;
+use osprey_bpf::record::{c_chars, Record};
+use osprey_bpf::{CapChunk, CaptureMaps, CaptureStats, RecordHdr};
+use osprey_capture::{
+    reason, BlobKind, BlobMeta, CaptureSummary, Capturer, ExecInfo, FileId, ModuleFileInfo, Packet,
+    ProcessInfo, WriteMeta,
+};
+
+use crate::catalog::syscall_name;
+use crate::container::{container_from_cgroup, unified_path};
+
+/// What the capture thread reports when it ends.
+#[derive(Debug, Default)]
+pub struct CaptureOutcome {
+    /// Totals of the capturer.
+    pub summary: CaptureSummary,
+    /// Kernel-side counters.
+    pub kernel: CaptureStats,
+    /// Records that could not be decoded.
+    pub bad_records: u64,
+    /// Tasks stopped and released.
+    pub released: u64,
+    /// A fatal error of the thread (the ring could not be read).
+    pub error: Option<String>,
+}
+
+/// The running capture thread.
+pub struct CaptureThread {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<CaptureOutcome>,
+}
+
+impl CaptureThread {
+    /// Starts draining `maps` into `capturer` every `drain`.
+    pub fn start(maps: CaptureMaps, capturer: Capturer, drain: Duration) -> io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("osprey-capture".into())
+            .spawn(move || run(maps, capturer, drain, flag))?;
+        Ok(CaptureThread { stop, handle })
+    }
+
+    /// Drains what is left, completes every artifact and returns the totals.
+    pub fn finish(self) -> CaptureOutcome {
+        self.stop.store(true, Ordering::SeqCst);
+        self.handle.join().unwrap_or_else(|_| CaptureOutcome {
+            error: Some("the capture thread panicked".into()),
+            ..CaptureOutcome::default()
+        })
+    }
+}
+
+fn run(
+    maps: CaptureMaps,
+    capturer: Capturer,
+    drain: Duration,
+    stop: Arc<AtomicBool>,
+) -> CaptureOutcome {
+    let driver = Rc::new(RefCell::new(Driver::new(capturer)));
+    let (d1, d2) = (driver.clone(), driver.clone());
+    let res = maps.ring_buffer(
+        move |d: &[u8]| {
+            d1.borrow_mut().record(d);
+            0
+        },
+        move |d: &[u8]| {
+            d2.borrow_mut().record(d);
+            0
+        },
+    );
+    let rb = match res {
+        Ok(rb) => rb,
+        Err(e) => {
+            return CaptureOutcome {
+                error: Some(format!("{e}")),
+                ..CaptureOutcome::default()
+            };
+        }
+    };
+    let mut paused = false;
+    loop {
+        let stopping = stop.load(Ordering::SeqCst);
+        let _ = rb.poll_and_drain(drain);
+        let mut d = driver.borrow_mut();
+        for (dev, ino, ctime) in d.forget.drain(..) {
+            maps.forget_exec(dev, ino, ctime);
+        }
+        d.cap.flush();
+        for m in d.cap.take_messages() {
+            let _ = writeln!(io::stderr(), "osprey: capture: {m}");
+        }
+        if !paused && d.cap.budget().exhausted {
+            paused = true;
+            if let Err(e) = maps.pause() {
+                let _ = writeln!(io::stderr(), "osprey: capture: {e}");
+            }
+        }
+        drop(d);
+        if stopping {
+            break;
+        }
+    }
+    let _ = rb.drain();
+    drop(rb);
+    let agg: Vec<(u16, [u64; 3], u64, u64)> = maps
+        .aggregated_losses()
+        .into_iter()
+        .map(|l| (l.what, l.id, l.start, l.end))
+        .collect();
+    let kernel = maps.stats();
+    let Ok(d) = Rc::try_unwrap(driver).map(RefCell::into_inner) else {
+        return CaptureOutcome {
+            error: Some("the capture ring buffer was not released".into()),
+            kernel,
+            ..CaptureOutcome::default()
+        };
+    };
+    let (bad, released) = (d.bad_records, d.released);
+    let mut cap = d.cap;
+    for m in cap.take_messages() {
+        let _ = writeln!(io::stderr(), "osprey: capture: {m}");
+    }
+    let summary = cap.finish(&agg);
+    CaptureOutcome {
+        summary,
+        kernel,
+        bad_records: bad,
+        released,
+        error: None,
+    }
+}
+
+struct Driver {
+    cap: Capturer,
+    boot_to_epoch: i128,
+    exes: HashMap<(u32, u64), String>,
+    cgroups: HashMap<u64, String>,
+    owners: HashMap<(u32, u32), ProcessInfo>,
+    bad_records: u64,
+    released: u64,
+    /// Binaries whose copy failed: the kernel forgets them, so their next exec is held again.
+    forget: Vec<(u64, u64, u64)>,
+}
+
+fn lost_reason(why: u32) -> &'static str {
+    match why {
+        LOST_RING_FULL => reason::RING_FULL,
+        LOST_UNREADABLE => reason::UNREADABLE,
+        LOST_TOO_BIG => reason::TOO_BIG,
+        _ => reason::MISSING,
+    }
+}
+
+/// The kernel's dev_t encoding (major << 20 | minor) of a userspace `st_dev`.
+pub fn kernel_dev(st_dev: u64) -> u64 {
+    let major = (st_dev >> 8) & 0xfff;
+    let minor = (st_dev & 0xff) | ((st_dev >> 12) & 0xfff00);
+    (major << 20) | minor
+}
+
+fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Lets a held task go on. With a pidfd the signal cannot reach a recycled PID.
+fn release(pid: u32, pidfd: Option<&OwnedFd>) {
+    match pidfd {
+        Some(fd) => {
+            // SAFETY: pidfd_send_signal with a valid pidfd, a signal number, no siginfo.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    libc::SIGCONT,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
+        }
+        None => {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+        }
+    }
+}
+
+impl Driver {
+    fn new(cap: Capturer) -> Driver {
+        let boot = osprey_bpf::boottime_ns() as i128;
+        let real = osprey_bpf::realtime_ns() as i128;
+        Driver {
+            cap,
+            boot_to_epoch: real - boot,
+            exes: HashMap::new(),
+            cgroups: HashMap::new(),
+            owners: HashMap::new(),
+            bad_records: 0,
+            released: 0,
+            forget: Vec::new(),
+        }
+    }
+
+    fn epoch(&self, boot: u64) -> u64 {
+        if boot == 0 {
+            return 0;
+        }
+        (boot as i128 + self.boot_to_epoch).max(0) as u64
+    }
+
+    fn executable(&mut self, pid: u32, start: u64) -> String {
+        if let Some(e) = self.exes.get(&(pid, start)) {
+            return e.clone();
+        }
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if self.exes.len() > 65536 {
+            self.exes.clear();
+        }
+        self.exes.insert((pid, start), exe.clone());
+        exe
+    }
+
+    fn container(&mut self, pid: u32, cgroup: u64) -> String {
+        if let Some(c) = self.cgroups.get(&cgroup) {
+            return c.clone();
+        }
+        let id = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            .ok()
+            .and_then(|t| {
+                unified_path(&t)
+                    .and_then(container_from_cgroup)
+                    .map(|c| c.id)
+            })
+            .unwrap_or_default();
+        if self.cgroups.len() > 65536 {
+            self.cgroups.clear();
+        }
+        self.cgroups.insert(cgroup, id.clone());
+        id
+    }
+
+    /// The context of a meta record (its header has everything but the executable and
+    /// container, which come from /proc).
+    fn proc_from_hdr(&mut self, h: &RecordHdr) -> ProcessInfo {
+        ProcessInfo {
+            host_pid: h.pid,
+            host_tid: h.tid,
+            pid: h.ns_pid,
+            tid: h.ns_tid,
+            ppid: h.ns_ppid,
+            host_ppid: h.ppid,
+            uid: h.uid,
+            comm: c_chars(&h.comm),
+            executable: self.executable(h.pid, h.leader_start_time),
+            thread_start_time: self.epoch(h.start_time),
+            cgroup_id: h.cgroup_id,
+            mnt_ns: h.mnt_ns as u64,
+            pid_ns: h.pid_ns as u64,
+            container_id: self.container(h.pid, h.cgroup_id),
+            host_name: c_chars(&h.uts_name),
+        }
+    }
+
+    /// The context of a data record (pid, tid, uid, comm, cgroup), completed from /proc and
+    /// cached per thread (packets come many per socket).
+    fn proc_light(&mut self, h: &RecordHdr) -> ProcessInfo {
+        let comm = c_chars(&h.comm);
+        if let Some(p) = self.owners.get(&(h.pid, h.tid)) {
+            if p.comm == comm {
+                return p.clone();
+            }
+        }
+        let mut p = ProcessInfo {
+            host_pid: h.pid,
+            host_tid: h.tid,
+            pid: h.pid,
+            tid: h.tid,
+            uid: h.uid,
+            comm,
+            cgroup_id: h.cgroup_id,
+            ..ProcessInfo::default()
+        };
+        let base = format!("/proc/{}", h.pid);
+        if let Ok(status) = std::fs::read_to_string(format!("{base}/task/{}/status", h.tid))
+            .or_else(|_| std::fs::read_to_string(format!("{base}/status")))
+        {
+            let last = |l: &str| {
+                l.split_whitespace()
+                    .last()
+                    .and_then(|v| v.parse::<u32>().ok())
+            };
+            for line in status.lines() {
+                if let Some(v) = line.strip_prefix("NStgid:") {
+                    p.pid = last(v).unwrap_or(p.pid);
+                } else if let Some(v) = line.strip_prefix("NSpid:") {
+                    p.tid = last(v).unwrap_or(p.tid);
+                } else if let Some(v) = line.strip_prefix("PPid:") {
+                    p.host_ppid = last(v).unwrap_or(0);
+                }
+            }
+            p.ppid = if p.pid == p.host_pid { p.host_ppid } else { 0 };
+        }
+        let ns = |name: &str| -> u64 {
+            std::fs::read_link(format!("{base}/ns/{name}"))
+                .ok()
+                .and_then(|l| {
+                    let s = l.to_string_lossy().into_owned();
+                    s.split('[').nth(1)?.trim_end_matches(']').parse().ok()
+                })
+                .unwrap_or(0)
+        };
+        p.mnt_ns = ns("mnt");
+        p.pid_ns = ns("pid");
+        if let Ok(stat) = std::fs::read_to_string(format!("{base}/task/{}/stat", h.tid)) {
+            if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
+                if let Some(ticks) = rest
+                    .split_whitespace()
+                    .nth(19)
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    // SAFETY: sysconf has no preconditions.
+                    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+                    p.thread_start_time = self.epoch(ticks * (1_000_000_000 / hz));
+                }
+            }
+        }
+        p.executable = self.executable(h.pid, 0);
+        p.container_id = self.container(h.pid, h.cgroup_id);
+        p.host_name = hostname();
+        if self.owners.len() > 16384 {
+            self.owners.clear();
+        }
+        self.owners.insert((h.pid, h.tid), p.clone());
+        p
+    }
+
+    fn record(&mut self, d: &[u8]) {
+        let hl = std::mem::size_of::<RecordHdr>();
+        if d.len() < hl {
+            self.bad_records += 1;
+            return;
+        }
+        let mut hdr = RecordHdr::default();
+        if plain::copy_from_bytes(&mut hdr, &d[..hl]).is_err() {
+            self.bad_records += 1;
+            return;
+        }
+        match hdr.kind {
+            REC_CAP_CHUNK => self.chunk(d),
+            REC_CAP_WRITE | REC_CAP_EXEC | REC_CAP_MEM | REC_CAP_MODULE | REC_CAP_FMODULE => {
+                match Record::parse(d) {
+                    Ok(rec) => self.meta(&rec),
+                    Err(_) => {
+                        self.bad_records += 1;
+                        // a held task must never stay stopped
+                        if hdr.flags & CF_HOLD != 0 {
+                            release(hdr.pid, pidfd_open(hdr.pid).as_ref());
+                            self.released += 1;
+                        }
+                    }
+                }
+            }
+            _ => self.bad_records += 1,
+        }
+    }
+
+    fn meta(&mut self, rec: &Record) {
+        let h = rec.hdr;
+        let ts = self.epoch(h.ts);
+        match h.kind {
+            REC_CAP_WRITE => {
+                let id = FileId {
+                    dev: rec.int(1).unwrap_or(0),
+                    ino: rec.int(2).unwrap_or(0),
+                    gen: rec.int(3).unwrap_or(0),
+                };
+                let proc = self.proc_from_hdr(&h);
+                let meta = WriteMeta {
+                    ts,
+                    path: rec.string(0).unwrap_or_default(),
+                    stream: h.flags & CF_STREAM != 0,
+                    proc,
+                    syscall: syscall_name(h.syscall.max(0) as u32)
+                        .unwrap_or("write")
+                        .to_string(),
+                };
+                self.cap.write_meta(id, meta);
+            }
+            REC_CAP_EXEC => {
+                let path = rec.string(0).unwrap_or_default();
+                let mut proc = self.proc_from_hdr(&h);
+                proc.executable = path.clone();
+                let info = ExecInfo {
+                    ts,
+                    path,
+                    dev: rec.int(1).unwrap_or(0),
+                    ino: rec.int(2).unwrap_or(0),
+                    ctime: rec.int(3).unwrap_or(0),
+                    size: rec.int(4).unwrap_or(0),
+                    proc,
+                };
+                if h.flags & CF_HOLD != 0 {
+                    let pidfd = pidfd_open(h.pid);
+                    let exe = File::open(format!("/proc/{}/exe", h.pid));
+                    release(h.pid, pidfd.as_ref());
+                    self.released += 1;
+                    let exe = exe.and_then(|f| {
+                        use std::os::unix::fs::MetadataExt;
+                        let m = f.metadata()?;
+                        if m.ino() != info.ino || kernel_dev(m.dev()) != info.dev {
+                            return Err(io::Error::other(format!(
+                                "/proc/{}/exe is no longer the executed binary",
+                                h.pid
+                            )));
+                        }
+                        Ok(f)
+                    });
+                    if exe.is_err() {
+                        self.forget.push((info.dev, info.ino, info.ctime));
+                    }
+                    self.cap.exec(&info, Some(exe));
+                } else {
+                    self.cap.exec(&info, None);
+                }
+            }
+            REC_CAP_FMODULE => {
+                let fd = rec.int(0).unwrap_or(u64::MAX) as i64;
+                let pidfd = pidfd_open(h.pid);
+                let file = if (0..1 << 20).contains(&fd) {
+                    File::open(format!("/proc/{}/fd/{fd}", h.pid))
+                } else {
+                    Err(io::Error::from_raw_os_error(libc::EBADF))
+                };
+                if h.flags & CF_HOLD != 0 {
+                    release(h.pid, pidfd.as_ref());
+                    self.released += 1;
+                }
+                let proc = self.proc_from_hdr(&h);
+                let info = ModuleFileInfo {
+                    ts,
+                    path: rec.string(1).unwrap_or_default(),
+                    dev: rec.int(2).unwrap_or(0),
+                    ino: rec.int(3).unwrap_or(0),
+                    proc,
+                    note: format!(
+                        "param_values {:?}, flags {}",
+                        rec.string(6).unwrap_or_default(),
+                        rec.int(7).unwrap_or(0)
+                    ),
+                };
+                self.cap.module_file(&info, file);
+            }
+            REC_CAP_MEM => {
+                let addr = rec.int(0).unwrap_or(0);
+                let proc = self.proc_from_hdr(&h);
+                let key = (BlobKind::Mem, [h.pid as u64, h.ts, addr]);
+                let meta = BlobMeta {
+                    ts,
+                    len: rec.int(1).unwrap_or(0),
+                    original_path: rec.string(4).unwrap_or_default(),
+                    event: "mem_prot_alert".into(),
+                    note: format!(
+                        "addr 0x{addr:x}, prot {}, prev_prot {}",
+                        rec.int(2).unwrap_or(0),
+                        rec.int(3).unwrap_or(0)
+                    ),
+                    proc,
+                };
+                self.cap.blob_meta(key, meta);
+            }
+            REC_CAP_MODULE => {
+                let proc = self.proc_from_hdr(&h);
+                let key = (BlobKind::Module, [h.pid as u64, h.ts, 0]);
+                let meta = BlobMeta {
+                    ts,
+                    len: rec.int(0).unwrap_or(0),
+                    original_path: String::new(),
+                    event: "init_module".into(),
+                    note: format!("param_values {:?}", rec.string(1).unwrap_or_default()),
+                    proc,
+                };
+                self.cap.blob_meta(key, meta);
+            }
+            _ => self.bad_records += 1,
+        }
+    }
+
+    fn chunk(&mut self, d: &[u8]) {
+        let cl = std::mem::size_of::<CapChunk>();
+        if d.len() < cl {
+            self.bad_records += 1;
+            return;
+        }
+        let mut c = CapChunk::default();
+        if plain::copy_from_bytes(&mut c, &d[..cl]).is_err() {
+            self.bad_records += 1;
+            return;
+        }
+        let lost = c.flags & CF_LOST != 0;
+        let data: &[u8] = if lost {
+            &[]
+        } else {
+            match d.get(cl..cl + c.len as usize) {
+                Some(b) => b,
+                None => {
+                    self.bad_records += 1;
+                    return;
+                }
+            }
+        };
+        let ts = self.epoch(c.hdr.ts);
+        let len = c.len as u64;
+        match c.what {
+            CAP_WRITE => {
+                let id = FileId {
+                    dev: c.id[0],
+                    ino: c.id[1],
+                    gen: c.id[2],
+                };
+                let unknown = WriteMeta {
+                    ts,
+                    stream: c.flags & CF_STREAM != 0,
+                    proc: self.proc_light(&c.hdr),
+                    ..WriteMeta::default()
+                };
+                if lost {
+                    self.cap.write_lost(
+                        id,
+                        ts,
+                        c.offset,
+                        len,
+                        lost_reason(c.lost_why),
+                        Some(unknown),
+                    );
+                } else {
+                    self.cap.write_data(id, ts, c.offset, data, Some(unknown));
+                }
+            }
+            CAP_TRUNC => {
+                let id = FileId {
+                    dev: c.id[0],
+                    ino: c.id[1],
+                    gen: c.id[2],
+                };
+                self.cap.write_truncate(id, ts, c.offset);
+            }
+            CAP_MEM | CAP_MODULE => {
+                let kind = if c.what == CAP_MEM {
+                    BlobKind::Mem
+                } else {
+                    BlobKind::Module
+                };
+                let proc = self.proc_light(&c.hdr);
+                let key = (kind, c.id);
+                if lost {
+                    self.cap
+                        .blob_lost(key, ts, c.offset, len, lost_reason(c.lost_why), &proc);
+                } else {
+                    self.cap.blob_data(key, ts, c.offset, data, &proc);
+                }
+            }
+            CAP_PACKET => {
+                if lost {
+                    return;
+                }
+                let proc = self.proc_light(&c.hdr);
+                let pkt = Packet {
+                    ts,
+                    egress: c.flags & CF_EGRESS != 0,
+                    data,
+                    wire_len: c.id[1].min(u32::MAX as u64) as u32,
+                };
+                self.cap.packet(&proc, &pkt);
+            }
+            _ => self.bad_records += 1,
+        }
+    }
+}
+
+fn hostname() -> String {
+    let mut host = [0u8; 256];
+    // SAFETY: `host` is a writable buffer of the given length; gethostname NUL-terminates
+    // when the name fits.
+    if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } != 0 {
+        return String::new();
+    }
+    let n = host.iter().position(|&b| b == 0).unwrap_or(0);
+    String::from_utf8_lossy(&host[..n]).into_owned()
+}
+
+/// The index of a network interface in this network namespace and the namespace's cookie.
+pub fn interface(name: &str) -> io::Result<(u32, u64)> {
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name holds a NUL"))?;
+    // SAFETY: `c` is a valid C string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "no such network interface here",
+        ));
+    }
+    Ok((idx, netns_cookie().unwrap_or(0)))
+}
+
+fn netns_cookie() -> Option<u64> {
+    // SAFETY: socket() has no memory preconditions; the descriptor is owned below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` is a new descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut cookie: u64 = 0;
+    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+    const SO_NETNS_COOKIE: libc::c_int = 71;
+    // SAFETY: `cookie` and `len` are valid for writes of the sizes given.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_NETNS_COOKIE,
+            (&mut cookie as *mut u64).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0).then_some(cookie)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_dev_encoding() {
+        // 8:1 (sda1) in glibc's encoding -> 8 << 20 | 1
+        assert_eq!(kernel_dev(0x801), (8 << 20) | 1);
+        // 259:3 (nvme) -> major 259
+        let st = (259u64 << 8) | 3;
+        assert_eq!(kernel_dev(st), (259 << 20) | 3);
+    }
+
+    #[test]
+    fn loopback_is_found() {
+        let (idx, _) = interface("lo").unwrap();
+        assert!(idx > 0);
+        assert!(interface("osprey-no-such0").is_err());
+    }
+}
