@@ -274,7 +274,15 @@ fn osprey_read_fields_agree_with_tshark_on_real_loopback_packets() {
     let dns_port = dns.local_addr().unwrap().port();
     let filter = format!("tcp port {http_port} or udp port {dns_port}");
     let mut cap = Command::new("dumpcap")
-        .args(["-q", "-i", "lo", "-f", &filter, "-w", pcap.to_str().unwrap()])
+        .args([
+            "-q",
+            "-i",
+            "lo",
+            "-f",
+            &filter,
+            "-w",
+            pcap.to_str().unwrap(),
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -284,7 +292,11 @@ fn osprey_read_fields_agree_with_tshark_on_real_loopback_packets() {
     let mut buf = [0u8; 256];
     while !String::from_utf8_lossy(&seen).contains("File:") {
         let n = err.read(&mut buf).unwrap();
-        assert!(n > 0, "dumpcap did not start: {}", String::from_utf8_lossy(&seen));
+        assert!(
+            n > 0,
+            "dumpcap did not start: {}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.extend_from_slice(&buf[..n]);
     }
     // HTTP: one request, one response, on a port tshark decodes by content.
@@ -309,19 +321,64 @@ fn osprey_read_fields_agree_with_tshark_on_real_loopback_packets() {
     let _ = client.recv_from(&mut q).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
     // SIGINT makes dumpcap finish the file.
-    let _ = Command::new("kill").args(["-INT", &cap.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &cap.id().to_string()])
+        .status();
     assert!(cap.wait().unwrap().success() || pcap.exists());
 
     // Osprey sees DNS on 53/5353 only; rewrite the ports so both tools decode the same way.
     let fields = [
-        "frame.number", "frame.len", "ip.src", "ip.dst", "ip.proto", "ip.ttl", "ip.len", "ip.flags.df",
-        "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.flags.str", "tcp.len", "tcp.hdr_len", "tcp.seq_raw",
-        "udp.srcport", "udp.dstport", "udp.length", "http.request.method", "http.request.uri",
-        "http.request.version", "http.host", "http.user_agent", "http.response.code", "http.response.phrase",
-        "http.content_type", "http.server",
+        "frame.number",
+        "frame.len",
+        "ip.src",
+        "ip.dst",
+        "ip.proto",
+        "ip.ttl",
+        "ip.len",
+        "ip.flags.df",
+        "tcp.srcport",
+        "tcp.dstport",
+        "tcp.flags",
+        "tcp.flags.str",
+        "tcp.len",
+        "tcp.hdr_len",
+        "tcp.seq_raw",
+        "udp.srcport",
+        "udp.dstport",
+        "udp.length",
+        "http.request.method",
+        "http.request.uri",
+        "http.request.version",
+        "http.host",
+        "http.user_agent",
+        "http.response.code",
+        "http.response.phrase",
+        "http.content_type",
+        "http.server",
     ];
-    let mut osprey_args = vec!["read", "-q", "-r", pcap.to_str().unwrap(), "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"];
-    let mut tshark_args = vec!["-n", "-r", pcap.to_str().unwrap(), "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"];
+    let mut osprey_args = vec![
+        "read",
+        "-q",
+        "-r",
+        pcap.to_str().unwrap(),
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+    ];
+    let mut tshark_args = vec![
+        "-n",
+        "-r",
+        pcap.to_str().unwrap(),
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+    ];
     for f in fields {
         osprey_args.extend(["-e", f]);
         tshark_args.extend(["-e", f]);
@@ -331,11 +388,19 @@ fn osprey_read_fields_agree_with_tshark_on_real_loopback_packets() {
     let theirs = tshark(&tshark_args);
     assert!(theirs.status.success(), "{}", stderr(&theirs));
     let (ours, theirs) = (stdout(&ours), stdout(&theirs));
-    assert!(ours.lines().count() >= 8, "TCP handshake, HTTP, DNS: {ours}");
+    assert!(
+        ours.lines().count() >= 8,
+        "TCP handshake, HTTP, DNS: {ours}"
+    );
     assert!(ours.contains("GET\t/index.html?q=1"), "{ours}");
     assert!(ours.contains("404\tNot Found\ttext/plain"), "{ours}");
     for (i, (a, b)) in ours.lines().zip(theirs.lines()).enumerate() {
-        assert_eq!(a, b, "frame {}: osprey (left) and tshark (right) disagree\nfields: {fields:?}", i + 1);
+        assert_eq!(
+            a,
+            b,
+            "frame {}: osprey (left) and tshark (right) disagree\nfields: {fields:?}",
+            i + 1
+        );
     }
     assert_eq!(ours.lines().count(), theirs.lines().count());
 }

@@ -2,8 +2,10 @@
 
 mod util;
 
+mod artifacts;
 mod bad_input;
 mod dissection;
 mod formats;
 mod interop;
 mod roundtrip;
+mod sample;

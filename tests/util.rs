@@ -236,7 +236,28 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 pub fn null_tcp_packet(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let mut p = 2u32.to_le_bytes().to_vec();
     let total = 20 + 20 + payload.len();
-    p.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 2, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+    p.extend_from_slice(&[
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        2,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+        127,
+        0,
+        0,
+        1,
+        127,
+        0,
+        0,
+        1,
+    ]);
     p.extend_from_slice(&sport.to_be_bytes());
     p.extend_from_slice(&dport.to_be_bytes());
     p.extend_from_slice(&1000u32.to_be_bytes());

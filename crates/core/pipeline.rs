@@ -115,7 +115,7 @@ mod tests {
             ts: n * 10,
             input: 0,
             location: osprey_source::Location::Line(n),
-            is_event: true,
+            kind: osprey_source::FrameKind::Event,
             data: Vec::new(),
             capture: None,
         }

@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use osprey_dissect::{Decoded, FrameInfo, Preferences, Want};
+use osprey_dissect::{FrameInfo, Preferences, Want};
 use osprey_field::{registry, FieldId};
 use osprey_filter::{Filter, Prefilter};
 use osprey_print::fields::FieldsFormat;
 use osprey_print::{FrameSink, NdjsonSink, PcapNgSink, Profile};
-use osprey_source::{Diagnostics, Frame, Inputs};
+use osprey_source::{Diagnostics, Frame, FrameKind, Inputs};
 
 use crate::pipeline;
 use crate::progress::Progress;
@@ -349,7 +349,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut shown = 0u64;
-    let mut ndjson_packets = 0u64;
+    let mut ndjson_left_out = 0u64;
     let limit = args.count.unwrap_or(u64::MAX);
     let mut write_result: io::Result<()> = (|| {
         if plan.view == View::Json {
@@ -374,7 +374,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         for (frame, r) in batch.frames.iter().zip(rendered) {
             let bytes = match r {
                 Rendered::Damaged(message) => {
-                    diag.damaged_later(frame.input, frame.location, message);
+                    diag.damaged_later(frame.input, frame.kind, frame.location, message);
                     continue;
                 }
                 Rendered::Hidden => continue,
@@ -383,8 +383,8 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
             if plan.view == View::Json && shown > 0 {
                 out.write_all(b",\n")?;
             }
-            if plan.view == View::Ndjson && !frame.is_event {
-                ndjson_packets += 1;
+            if plan.view == View::Ndjson && frame.kind != FrameKind::Event {
+                ndjson_left_out += 1;
             }
             out.write_all(&bytes)?;
             if let Some(sink) = sink.as_mut() {
@@ -431,8 +431,13 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e).context("writing output"),
         Ok(()) => {}
     }
-    if ndjson_packets > 0 && !args.quiet {
-        eprintln!("osprey: {ndjson_packets} packet(s) not shown: NDJSON holds Tracee events only");
+    if !args.quiet {
+        let written_left_out = sink.as_ref().map_or(0, |s| s.left_out());
+        for (n, what) in [(ndjson_left_out, "shown"), (written_left_out, "written")] {
+            if n > 0 {
+                eprintln!("osprey: {n} packet(s) or artifact record(s) not {what}: NDJSON holds Tracee events only");
+            }
+        }
     }
     report_summary(&diag, args.quiet);
     Ok(if diag.anything_skipped() {
@@ -446,17 +451,17 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
 fn render(frame: &Frame, prev_ts: Option<u64>, first_ts: u64, plan: &Plan) -> Rendered {
     // A cheap byte test first: most events a filter rejects are never parsed.
     if let Some(pre) = &plan.prefilter {
-        if frame.is_event && !pre.may_match(&frame.data) {
+        if frame.kind == FrameKind::Event && !pre.may_match(&frame.data) {
             return Rendered::Hidden;
         }
     }
     let decoded = osprey_dissect::decode(frame);
-    if let (Decoded::MalformedEvent(e), None) = (&decoded, &frame.capture) {
-        return Rendered::Damaged(e.to_string());
+    if let (Some(e), None) = (decoded.malformed(), &frame.capture) {
+        return Rendered::Damaged(e);
     }
     let mut out = Vec::with_capacity(256);
     if !plan.dissect {
-        if plan.view == View::Ndjson && frame.is_event {
+        if plan.view == View::Ndjson && frame.kind == FrameKind::Event {
             out.extend_from_slice(&frame.data);
             out.push(b'\n');
         }
@@ -488,7 +493,7 @@ fn render(frame: &Frame, prev_ts: Option<u64>, first_ts: u64, plan: &Plan) -> Re
         View::Fields(ids) => plan.fields_format.write_row(&mut out, &tree, ids),
         View::Json => osprey_print::json::write_frame(&mut out, &tree, frame.ts),
         View::Ndjson => {
-            if frame.is_event {
+            if frame.kind == FrameKind::Event {
                 out.extend_from_slice(&frame.data);
                 out.push(b'\n');
             }

@@ -22,8 +22,6 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
-use serde::Serialize;
-
 /// The process an artifact came from (and the context of packets).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessInfo {
@@ -59,30 +57,13 @@ pub struct ProcessInfo {
     pub host_name: String,
 }
 
-/// The `process` object of an index record.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ProcessRef {
-    /// Host PID.
-    #[serde(rename = "hostProcessId")]
-    pub host_process_id: u32,
-    /// Host TID.
-    #[serde(rename = "hostThreadId")]
-    pub host_thread_id: u32,
-    /// PID in its namespace.
-    #[serde(rename = "processId")]
-    pub process_id: u32,
-    /// TID in its namespace.
-    #[serde(rename = "threadId")]
-    pub thread_id: u32,
-    /// comm.
-    #[serde(rename = "processName")]
-    pub process_name: String,
-    /// Executable.
-    pub executable: String,
-    /// uid.
-    #[serde(rename = "userId")]
-    pub user_id: u32,
-}
+/// One line of `artifacts.jsonl`.
+pub use osprey_event::artifact::Artifact as ArtifactRecord;
+/// The `process` object of an index record (the record model lives in `osprey-event`, which
+/// reads it back).
+pub use osprey_event::artifact::ArtifactProcess as ProcessRef;
+/// A lost byte range of an artifact.
+pub use osprey_event::artifact::LostRange;
 
 impl From<&ProcessInfo> for ProcessRef {
     fn from(p: &ProcessInfo) -> Self {
@@ -96,51 +77,6 @@ impl From<&ProcessInfo> for ProcessRef {
             user_id: p.uid,
         }
     }
-}
-
-/// A lost byte range of an artifact.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct LostRange {
-    /// First lost byte.
-    pub start: u64,
-    /// One past the last lost byte.
-    pub end: u64,
-    /// Why it was lost.
-    pub reason: String,
-}
-
-/// One line of `artifacts.jsonl`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ArtifactRecord {
-    /// First seen, ns since the epoch.
-    pub timestamp: u64,
-    /// write, exec, mem, module, pcap or profile.
-    pub kind: &'static str,
-    /// Path relative to `out/`.
-    pub path: String,
-    /// Size of the artifact file.
-    pub size: u64,
-    /// SHA-256 of the artifact file (of the whole binary for exec, even past a budget cut).
-    pub sha256: String,
-    /// The original file's path (written file, executed binary, module file), or "".
-    pub original_path: String,
-    /// The process it came from.
-    pub process: ProcessRef,
-    /// Its container, "" on the host.
-    pub container_id: String,
-    /// First seen.
-    pub first_seen: u64,
-    /// Last seen.
-    pub last_seen: u64,
-    /// Byte ranges that could not be captured.
-    pub lost: Vec<LostRange>,
-    /// True when nothing was lost.
-    pub complete: bool,
-    /// The event (or syscall) that produced it.
-    pub event: String,
-    /// Why it is incomplete, or what it duplicates.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
 }
 
 /// Writer of `artifacts.jsonl` and `written_files`.
@@ -292,7 +228,7 @@ mod tests {
     fn record_serializes_with_the_documented_keys() {
         let r = ArtifactRecord {
             timestamp: 5,
-            kind: "write",
+            kind: "write".into(),
             path: "host/write.dev-1.inode-2".into(),
             size: 3,
             sha256: "ab".into(),

@@ -591,7 +591,7 @@ impl Capturer {
         };
         let mut rec = ArtifactRecord {
             timestamp: info.ts,
-            kind: "exec",
+            kind: "exec".into(),
             path: String::new(),
             size: 0,
             sha256: String::new(),
@@ -908,7 +908,8 @@ impl Capturer {
                 "mem"
             } else {
                 "module"
-            },
+            }
+            .into(),
             path: rel,
             size,
             sha256: hash,
@@ -929,7 +930,7 @@ impl Capturer {
         let cdir = name::container_dir(&info.proc.container_id);
         let mut rec = ArtifactRecord {
             timestamp: info.ts,
-            kind: "module",
+            kind: "module".into(),
             path: String::new(),
             size: 0,
             sha256: String::new(),
@@ -1126,7 +1127,7 @@ impl Capturer {
             };
             self.record(ArtifactRecord {
                 timestamp: w.first,
-                kind: "write",
+                kind: "write".into(),
                 path: w.rel.clone(),
                 size,
                 sha256: hash,
@@ -1152,7 +1153,7 @@ impl Capturer {
                 let (hash, size) = file.and_then(|f| sha256_file(&f)).unwrap_or_default();
                 self.record(ArtifactRecord {
                     timestamp: s.first,
-                    kind: "pcap",
+                    kind: "pcap".into(),
                     path: s.rel,
                     size,
                     sha256: hash,
@@ -1182,7 +1183,7 @@ impl Capturer {
                     let ts = now_ns();
                     self.record(ArtifactRecord {
                         timestamp: ts,
-                        kind: "profile",
+                        kind: "profile".into(),
                         path: rel,
                         size: json.len() as u64,
                         sha256: name::hex(&Sha256::digest(&json)),

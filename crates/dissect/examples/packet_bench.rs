@@ -173,7 +173,7 @@ fn read_capture(path: &str) -> Vec<(u16, Vec<u8>)> {
     .expect("open capture");
     inputs
         .frames()
-        .filter(|f| !f.is_event)
+        .filter(|f| f.kind == osprey_source::FrameKind::Packet)
         .map(|f| {
             (
                 f.capture.as_ref().map_or(0, |c| c.interface.link_type),

@@ -14,10 +14,13 @@ statistics and views only read the tree, through field names of the registry in
 - [`packet`]: real packets with Wireshark's field names, from the link layer up to DNS and HTTP.
 - [`context`]: the Tracee capture context of a pcap interface (formats.md §3), applied to its
   packets under the same `tracee.*` names as events.
+- `artifact`: records of Osprey's artifact index as `artifact.*`, with their process on the
+  `tracee.*` process fields.
 */
 
 #![deny(missing_docs)]
 
+mod artifact;
 pub mod context;
 pub mod event;
 mod frame;
@@ -25,14 +28,18 @@ pub mod packet;
 pub mod prefs;
 mod tree;
 
+use osprey_event::artifact::Artifact;
 use osprey_event::{Event, ParseError};
-use osprey_source::Frame;
+use osprey_source::{Frame, FrameKind};
 
 pub use context::PacketContext;
 pub use prefs::Preferences;
 pub use tree::{Columns, Item, Tree, Want};
 
 /// A frame's content, parsed once; the tree borrows from it.
+// An event is large and by far the most common frame: boxing it would cost an allocation per
+// event on the hot path to save stack space on the rare packet.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Decoded<'a> {
     /// A Tracee event. `raw_packet` holds the decoded `data` of a `net_packet_raw` event.
@@ -49,25 +56,46 @@ pub enum Decoded<'a> {
         /// The interface's packet context.
         context: Option<PacketContext<'a>>,
     },
+    /// A record of an artifact index.
+    Artifact(Box<Artifact>),
+    /// An artifact index line that does not parse.
+    MalformedArtifact(serde_json::Error),
+}
+
+impl Decoded<'_> {
+    /// The parse error of a record that does not parse.
+    pub fn malformed(&self) -> Option<String> {
+        match self {
+            Decoded::MalformedEvent(e) => Some(e.to_string()),
+            Decoded::MalformedArtifact(e) => Some(format!("not an artifact record: {e}")),
+            _ => None,
+        }
+    }
 }
 
 /// Parses what a frame holds.
 pub fn decode(frame: &Frame) -> Decoded<'_> {
-    if frame.is_event {
-        return match osprey_event::parse_event(&frame.data) {
+    match frame.kind {
+        FrameKind::Event => match osprey_event::parse_event(&frame.data) {
             Ok(event) => {
                 let raw_packet = event::raw_packet_bytes(&event);
                 Decoded::Event { event, raw_packet }
             }
             Err(e) => Decoded::MalformedEvent(e),
-        };
+        },
+        FrameKind::Artifact => match osprey_event::artifact::parse_artifact(&frame.data) {
+            Ok(art) => Decoded::Artifact(Box::new(art)),
+            Err(e) => Decoded::MalformedArtifact(e),
+        },
+        FrameKind::Packet => {
+            let context = frame
+                .capture
+                .as_ref()
+                .and_then(|c| c.interface.description())
+                .and_then(PacketContext::parse);
+            Decoded::Packet { context }
+        }
     }
-    let context = frame
-        .capture
-        .as_ref()
-        .and_then(|c| c.interface.description())
-        .and_then(PacketContext::parse);
-    Decoded::Packet { context }
 }
 
 /// Where a frame sits in the run: needed for `frame.*` fields.
@@ -97,6 +125,8 @@ pub fn dissect<'a>(
             event::dissect(event, raw_packet.as_deref(), prefs, &mut tree);
         }
         Decoded::MalformedEvent(e) => event::dissect_malformed(e, &mut tree),
+        Decoded::Artifact(art) => artifact::dissect(art, prefs, &mut tree),
+        Decoded::MalformedArtifact(e) => artifact::dissect_malformed(e, &mut tree),
         Decoded::Packet {
             context: packet_context,
         } => {

@@ -13,7 +13,9 @@
 
 use std::borrow::Cow;
 
-use crate::parse::{BorrowedStr, RawArg, RawContainer, RawContextFlags, RawEvent, RawExecutable, RawKubernetes};
+use crate::parse::{
+    BorrowedStr, RawArg, RawContainer, RawContextFlags, RawEvent, RawExecutable, RawKubernetes,
+};
 use crate::Value;
 
 /// serde_json refuses nesting deeper than 128; stay below it and let serde decide the rest.
@@ -36,19 +38,25 @@ fn find_special(s: &[u8], mut i: usize) -> Option<usize> {
         let w = u64::from_le_bytes(word);
         // Bytes below 0x20, bytes equal to '"' and to '\\'. A borrow can only flag bytes after
         // a real hit, so the lowest flag is exact.
-        let hits = (w.wrapping_sub(0x20 * ONES) & !w & HIGHS) | zero_byte(w ^ (0x22 * ONES)) | zero_byte(w ^ (0x5c * ONES));
+        let hits = (w.wrapping_sub(0x20 * ONES) & !w & HIGHS)
+            | zero_byte(w ^ (0x22 * ONES))
+            | zero_byte(w ^ (0x5c * ONES));
         if hits != 0 {
             return Some(i + (hits.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    s[i..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|p| i + p)
+    s[i..]
+        .iter()
+        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        .map(|p| i + p)
 }
 
 /// True when all eight bytes of `chunk` are ASCII digits.
 #[inline]
 fn eight_digits(chunk: u64) -> bool {
-    ((chunk & 0xF0F0_F0F0_F0F0_F0F0) | (((chunk.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0) >> 4))
+    ((chunk & 0xF0F0_F0F0_F0F0_F0F0)
+        | (((chunk.wrapping_add(0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0) >> 4))
         == 0x3333_3333_3333_3333
 }
 
@@ -149,8 +157,11 @@ impl<'a> Scanner<'a> {
                         b't' => out.push('\t'),
                         b'u' => {
                             let hex = self.s.get(self.i..self.i + 4)?;
-                            let code = u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) || (0xD800..0xE000).contains(&code) {
+                            let code =
+                                u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit)
+                                || (0xD800..0xE000).contains(&code)
+                            {
                                 return None; // surrogates: leave them to serde
                             }
                             out.push(char::from_u32(code)?);
@@ -316,7 +327,11 @@ impl<'a> Scanner<'a> {
         if first == b'"' {
             let s = self.string()?;
             let t = s.trim();
-            return t.parse::<i64>().ok().or_else(|| t.parse::<u64>().ok().map(|u| u as i64)).map(Some);
+            return t
+                .parse::<i64>()
+                .ok()
+                .or_else(|| t.parse::<u64>().ok().map(|u| u as i64))
+                .map(Some);
         }
         Some(Some(match self.integer()? {
             (true, v) if v <= i64::MAX as u64 + 1 => (v as i64).wrapping_neg(),
@@ -507,7 +522,11 @@ impl<'a> Scanner<'a> {
     }
 
     fn arg(&mut self) -> R<RawArg<'a>> {
-        let mut arg = RawArg { name: None, ty: None, value: Value::Null };
+        let mut arg = RawArg {
+            name: None,
+            ty: None,
+            value: Value::Null,
+        };
         self.object(|s, k| match k {
             "name" => {
                 arg.name = s.opt_str()?;
@@ -626,7 +645,11 @@ fn key_index(key: &str) -> Option<u32> {
 
 /// Parses `text` into the raw event, or `None` when it is not the common shape (or not valid).
 pub(crate) fn parse(text: &str) -> Option<RawEvent<'_>> {
-    let mut s = Scanner { s: text.as_bytes(), text, i: 0 };
+    let mut s = Scanner {
+        s: text.as_bytes(),
+        text,
+        i: 0,
+    };
     let mut e = RawEvent::default();
     s.object(|s, key| {
         let Some(index) = key_index(key) else {
@@ -789,21 +812,41 @@ mod tests {
         for text in ["00000000", "12345678", "99999999", "40000001"] {
             let chunk = u64::from_le_bytes(text.as_bytes().try_into().unwrap());
             assert!(super::eight_digits(chunk));
-            assert_eq!(super::parse_eight_digits(chunk), text.parse::<u64>().unwrap());
+            assert_eq!(
+                super::parse_eight_digits(chunk),
+                text.parse::<u64>().unwrap()
+            );
         }
         for text in ["1234567a", "/1234567", ":1234567", "123 4567"] {
-            assert!(!super::eight_digits(u64::from_le_bytes(text.as_bytes().try_into().unwrap())), "{text}");
+            assert!(
+                !super::eight_digits(u64::from_le_bytes(text.as_bytes().try_into().unwrap())),
+                "{text}"
+            );
         }
-        for n in [0u64, 7, 12345678, 123456789012345678, 1234567890123456789, 18446744073709551615] {
+        for n in [
+            0u64,
+            7,
+            12345678,
+            123456789012345678,
+            1234567890123456789,
+            18446744073709551615,
+        ] {
             let line = format!(r#"{{"timestamp":{n},"eventName":"x"}}"#);
-            assert_eq!(parse_event(line.as_bytes()), parse_event_reference(line.as_bytes()), "{n}");
+            assert_eq!(
+                parse_event(line.as_bytes()),
+                parse_event_reference(line.as_bytes()),
+                "{n}"
+            );
         }
     }
 
     fn fixture_lines() -> Vec<Vec<u8>> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/tracee");
         let mut lines = Vec::new();
-        let mut files = vec![format!("{dir}/tracee-docs-v0.23.jsonl"), format!("{dir}/tracee-action-trace.jsonl")];
+        let mut files = vec![
+            format!("{dir}/tracee-docs-v0.23.jsonl"),
+            format!("{dir}/tracee-action-trace.jsonl"),
+        ];
         for e in std::fs::read_dir(format!("{dir}/examples")).unwrap() {
             files.push(e.unwrap().path().display().to_string());
         }
@@ -828,7 +871,10 @@ mod tests {
             }
             assert_eq!(parse_event(&line), parse_event_reference(&line), "{text}");
         }
-        assert!(taken >= 100, "the fast path should take the legacy fixtures, took {taken}");
+        assert!(
+            taken >= 100,
+            "the fast path should take the legacy fixtures, took {taken}"
+        );
     }
 
     /// Odd but valid shapes and invalid ones: the same result either way.
@@ -864,7 +910,11 @@ mod tests {
             r#"{"timestamp":1,"eventName":"\u+041"}"#,
         ];
         for c in cases {
-            assert_eq!(parse_event(c.as_bytes()), parse_event_reference(c.as_bytes()), "{c}");
+            assert_eq!(
+                parse_event(c.as_bytes()),
+                parse_event_reference(c.as_bytes()),
+                "{c}"
+            );
         }
     }
 
@@ -892,7 +942,12 @@ mod tests {
                     _ => line.insert(at, alphabet[(next() as usize) % alphabet.len()]),
                 }
             }
-            assert_eq!(parse_event(&line), parse_event_reference(&line), "{}", String::from_utf8_lossy(&line));
+            assert_eq!(
+                parse_event(&line),
+                parse_event_reference(&line),
+                "{}",
+                String::from_utf8_lossy(&line)
+            );
         }
     }
 }

@@ -23,6 +23,7 @@ assert_eq!(event.arg("dirfd").unwrap().value.as_i64(), Some(-100));
 
 use std::borrow::Cow;
 
+pub mod artifact;
 mod fast;
 mod parse;
 pub mod time;

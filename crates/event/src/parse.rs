@@ -137,10 +137,15 @@ pub fn parse_event(line: &[u8]) -> Result<Event<'_>, ParseError> {
 pub fn parse_event_reference(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let start = line.len() - trim_start(line).len();
     if line.get(start) != Some(&b'{') {
-        return Err(ParseError { message: "expected a JSON object".into(), column: Some(start + 1) });
+        return Err(ParseError {
+            message: "expected a JSON object".into(),
+            column: Some(start + 1),
+        });
     }
-    let text = std::str::from_utf8(line)
-        .map_err(|e| ParseError { message: "invalid UTF-8 (JSON text must be UTF-8)".into(), column: Some(e.valid_up_to() + 1) })?;
+    let text = std::str::from_utf8(line).map_err(|e| ParseError {
+        message: "invalid UTF-8 (JSON text must be UTF-8)".into(),
+        column: Some(e.valid_up_to() + 1),
+    })?;
     let raw: RawEvent = serde_json::from_str(text)?;
     raw.normalize()
 }
@@ -297,11 +302,6 @@ pub(crate) struct BorrowedStr<'a>(
     #[serde(borrow, deserialize_with = "borrow_str")] pub Cow<'a, str>,
 );
 
-impl Default for Value<'_> {
-    fn default() -> Self {
-        Value::Null
-    }
-}
 
 impl<'a> RawEvent<'a> {
     fn generation(&self) -> Generation {
@@ -541,7 +541,7 @@ impl<'de> Visitor<'de> for TimestampVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        if v >= 0.0 && v < 1.8e19 {
+        if (0.0..1.8e19).contains(&v) {
             Ok(Some(v as u64))
         } else {
             Err(E::custom(format!("timestamp out of range: {v}")))

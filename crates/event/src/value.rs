@@ -12,9 +12,10 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// One JSON value. Integers that fit in `i64` are [`Value::Int`]; larger positive ones are
 /// [`Value::UInt`]; anything with a fraction or exponent is [`Value::Float`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value<'a> {
     /// `null`.
+    #[default]
     Null,
     /// `true` or `false`.
     Bool(bool),

@@ -7,6 +7,11 @@ pub const LINKTYPE_NULL: u16 = 0;
 pub const LINKTYPE_ETHERNET: u16 = 1;
 /// Link type 147: `LINKTYPE_USER0`, which carries Tracee events as JSON (formats.md §2).
 pub const LINKTYPE_USER0: u16 = 147;
+/// Link type 148: `LINKTYPE_USER1`, which carries Osprey's artifact index records as JSON.
+pub const LINKTYPE_USER1: u16 = 148;
+
+/// `if_name` of the interface artifact index records travel on.
+const ARTIFACTS_IF_NAME: &str = "osprey-artifacts";
 
 /// Option codes used by name in this workspace (PcapNG specification §4 and §3.5).
 pub mod option_code {
@@ -118,6 +123,25 @@ impl Interface {
         }
     }
 
+    /// The interface artifact index records (`out/artifacts.jsonl`) travel on when events are
+    /// converted to PcapNG: `LINKTYPE_USER1`, nanosecond timestamps, the record's JSON as
+    /// payload. Wireshark shows them as undissected user data; Osprey reads them back as
+    /// artifacts, so converting a capture directory keeps its index.
+    pub fn osprey_artifacts() -> Self {
+        Interface {
+            link_type: LINKTYPE_USER1,
+            snaplen: 262_144,
+            options: vec![
+                RawOption::string(option_code::IF_NAME, ARTIFACTS_IF_NAME),
+                RawOption::string(option_code::IF_DESCRIPTION, "Osprey artifact index"),
+                RawOption {
+                    code: option_code::IF_TSRESOL,
+                    value: vec![9],
+                },
+            ],
+        }
+    }
+
     /// The interface a classic pcap file describes in its header.
     pub fn classic(link_type: u16, snaplen: u32, nanoseconds: bool) -> Self {
         Interface {
@@ -173,6 +197,11 @@ impl Interface {
     /// True when this interface carries Tracee events.
     pub fn is_tracee_events(&self) -> bool {
         self.link_type == LINKTYPE_USER0
+    }
+
+    /// True when this interface carries artifact index records ([`Interface::osprey_artifacts`]).
+    pub fn is_osprey_artifacts(&self) -> bool {
+        self.link_type == LINKTYPE_USER1 && self.name() == Some(ARTIFACTS_IF_NAME)
     }
 
     /// Converts a timestamp in this interface's units to nanoseconds since the epoch,

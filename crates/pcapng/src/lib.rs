@@ -25,6 +25,7 @@ mod write;
 
 pub use interface::{
     option_code, Interface, RawOption, LINKTYPE_ETHERNET, LINKTYPE_NULL, LINKTYPE_USER0,
+    LINKTYPE_USER1,
 };
 pub use read::{CaptureReader, Damage, Format, Next, Packet, MAX_RECORD_LEN};
 pub use write::PcapNgWriter;

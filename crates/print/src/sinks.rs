@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use osprey_pcapng::{Interface, PcapNgWriter};
-use osprey_source::Frame;
+use osprey_source::{Frame, FrameKind};
 
 /// Receives frames in order and writes them somewhere.
 pub trait FrameSink {
@@ -13,16 +13,23 @@ pub trait FrameSink {
     fn write_frame(&mut self, frame: &Frame) -> io::Result<()>;
     /// Flushes everything; called once at the end.
     fn finish(&mut self) -> io::Result<()>;
+    /// Frames this sink cannot hold and did not write.
+    fn left_out(&self) -> u64 {
+        0
+    }
 }
 
 /// Writes frames as PcapNG in the Traceeshark layout: events read from JSON on one `USER0`
 /// interface with nanosecond timestamps and the JSON text as payload; frames read from capture
 /// files on copies of their own interfaces, with their raw timestamps and options unchanged.
+/// Artifact records read from JSON go the same way on their own `USER1` interface
+/// ([`Interface::osprey_artifacts`]), so converting a capture directory keeps its index.
 pub struct PcapNgSink<W: Write> {
     writer: PcapNgWriter<W>,
     /// Output interface ID per input interface (by identity: every input has its own).
     interfaces: HashMap<*const Interface, u32>,
     events_interface: Option<u32>,
+    artifacts_interface: Option<u32>,
 }
 
 impl<W: Write> PcapNgSink<W> {
@@ -32,6 +39,7 @@ impl<W: Write> PcapNgSink<W> {
             writer: PcapNgWriter::new(out, user_application)?,
             interfaces: HashMap::new(),
             events_interface: None,
+            artifacts_interface: None,
         })
     }
 
@@ -55,11 +63,17 @@ impl<W: Write> FrameSink for PcapNgSink<W> {
                     .write_packet(id, c.ts_raw, &frame.data, c.orig_len, &c.options)
             }
             None => {
-                let id = match self.events_interface {
+                let (slot, interface): (_, fn() -> Interface) = match frame.kind {
+                    FrameKind::Artifact => {
+                        (&mut self.artifacts_interface, Interface::osprey_artifacts)
+                    }
+                    _ => (&mut self.events_interface, Interface::tracee_events),
+                };
+                let id = match *slot {
                     Some(id) => id,
                     None => {
-                        let id = self.writer.add_interface(&Interface::tracee_events())?;
-                        self.events_interface = Some(id);
+                        let id = self.writer.add_interface(&interface())?;
+                        *slot = Some(id);
                         id
                     }
                 };
@@ -73,32 +87,24 @@ impl<W: Write> FrameSink for PcapNgSink<W> {
     }
 }
 
-/// Writes events as Tracee NDJSON: each event's original JSON text and a newline. Packets have
-/// no Tracee JSON form; they are counted in [`NdjsonSink::packets_left_out`].
+/// Writes events as Tracee NDJSON: each event's original JSON text and a newline. Packets and
+/// artifact records are not Tracee events; they are counted in [`NdjsonSink::left_out`].
 pub struct NdjsonSink<W: Write> {
     out: W,
-    packets_left_out: u64,
+    left_out: u64,
 }
 
 impl<W: Write> NdjsonSink<W> {
     /// Writes to `out`.
     pub fn new(out: W) -> Self {
-        NdjsonSink {
-            out,
-            packets_left_out: 0,
-        }
-    }
-
-    /// Packets that were not written, because NDJSON holds events only.
-    pub fn packets_left_out(&self) -> u64 {
-        self.packets_left_out
+        NdjsonSink { out, left_out: 0 }
     }
 }
 
 impl<W: Write> FrameSink for NdjsonSink<W> {
     fn write_frame(&mut self, frame: &Frame) -> io::Result<()> {
-        if !frame.is_event {
-            self.packets_left_out += 1;
+        if frame.kind != FrameKind::Event {
+            self.left_out += 1;
             return Ok(());
         }
         self.out.write_all(&frame.data)?;
@@ -107,5 +113,10 @@ impl<W: Write> FrameSink for NdjsonSink<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+
+    /// Packets and artifact records, which NDJSON (events only) cannot hold.
+    fn left_out(&self) -> u64 {
+        self.left_out
     }
 }

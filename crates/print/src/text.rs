@@ -39,7 +39,11 @@ pub fn write_header(out: &mut Vec<u8>, columns: &[Column]) {
 
 fn pad(line: &mut String, text: &str, c: &Column) {
     const SPACES: &str = "                                                                ";
-    let len = if text.is_ascii() { text.len() } else { text.chars().count() };
+    let len = if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    };
     let mut fill = c.width.saturating_sub(len);
     if !c.right {
         line.push_str(text);
@@ -103,7 +107,9 @@ pub fn push_escaped(out: &mut Vec<u8>, text: &str) {
     // Nearly every line is plain: copy it at once. C0, DEL and (UTF-8 encoded) C1 controls
     // take the slow path.
     // A fold, not `any`: without the early exit the compiler vectorises the scan.
-    let special = text.bytes().fold(false, |acc, b| acc | (b < 0x20) | (b == 0x7f) | (b == 0xc2));
+    let special = text
+        .bytes()
+        .fold(false, |acc, b| acc | (b < 0x20) | (b == 0x7f) | (b == 0xc2));
     if !special {
         out.extend_from_slice(text.as_bytes());
         return;

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::Mutex;
 
+use crate::FrameKind;
+
 /// Where in an input something was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Location {
@@ -51,12 +53,24 @@ pub struct InputStats {
     pub events: u64,
     /// Packets read.
     pub packets: u64,
+    /// Artifact index records read.
+    pub artifacts: u64,
     /// Tracee log lines (`{"level":...}`), which are not events, skipped.
     pub log_lines: u64,
     /// Damaged records skipped.
     pub damaged: u64,
     /// True when the input could not be read at all, or reading stopped early.
     pub unreadable: bool,
+}
+
+impl InputStats {
+    fn of_kind(&mut self, kind: FrameKind) -> &mut u64 {
+        match kind {
+            FrameKind::Event => &mut self.events,
+            FrameKind::Packet => &mut self.packets,
+            FrameKind::Artifact => &mut self.artifacts,
+        }
+    }
 }
 
 type Sink = Box<dyn Fn(&Problem) + Send + Sync>;
@@ -144,12 +158,8 @@ impl Diagnostics {
         }
     }
 
-    pub(crate) fn count_event(&self, input: u32) {
-        self.with(input, |s| s.events += 1);
-    }
-
-    pub(crate) fn count_packet(&self, input: u32) {
-        self.with(input, |s| s.packets += 1);
+    pub(crate) fn count(&self, input: u32, kind: FrameKind) {
+        self.with(input, |s| *s.of_kind(kind) += 1);
     }
 
     pub(crate) fn count_log_line(&self, input: u32) {
@@ -158,8 +168,17 @@ impl Diagnostics {
 
     /// A frame that was counted as read turned out to be damaged when parsed later (for
     /// example a JSON line that is not valid JSON): move it from read to damaged.
-    pub fn damaged_later(&self, input: u32, location: Location, message: impl Into<String>) {
-        self.with(input, |s| s.events = s.events.saturating_sub(1));
+    pub fn damaged_later(
+        &self,
+        input: u32,
+        kind: FrameKind,
+        location: Location,
+        message: impl Into<String>,
+    ) {
+        self.with(input, |s| {
+            let n = s.of_kind(kind);
+            *n = n.saturating_sub(1);
+        });
         self.damaged(input, location, message);
     }
 

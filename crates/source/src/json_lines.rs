@@ -1,13 +1,13 @@
-//! Tracee JSON, one event per line.
+//! JSON lines: Tracee events, or the records of an artifact index.
 //!
-//! The reader only frames lines and finds each event's timestamp; the full parse happens later,
-//! in parallel, where the event is used. Lines that are plainly not events (not an object, cut
+//! The reader only frames lines and finds each record's timestamp; the full parse happens later,
+//! in parallel, where the record is used. Lines that are plainly not records (not an object, cut
 //! off, a Tracee log line) are dealt with here.
 
 use std::io::BufRead;
 
 use crate::diagnostics::{Diagnostics, Location};
-use crate::Frame;
+use crate::{Frame, FrameKind};
 
 /// The longest line accepted. A longer one is skipped without being held in memory.
 pub(crate) const MAX_LINE: usize = 64 << 20;
@@ -15,9 +15,13 @@ pub(crate) const MAX_LINE: usize = 64 << 20;
 pub(crate) struct JsonLines<R> {
     reader: R,
     input: u32,
+    /// What every line of this input is: events or artifact records.
+    kind: FrameKind,
     line_no: u64,
     buf: Vec<u8>,
     done: bool,
+    /// An artifact index, read whole and sorted by time (see [`JsonLines::next_frame`]).
+    sorted: Option<std::vec::IntoIter<Frame>>,
 }
 
 enum Line {
@@ -27,13 +31,15 @@ enum Line {
 }
 
 impl<R: BufRead> JsonLines<R> {
-    pub(crate) fn new(reader: R, input: u32) -> Self {
+    pub(crate) fn new(reader: R, input: u32, kind: FrameKind) -> Self {
         JsonLines {
             reader,
             input,
+            kind,
             line_no: 0,
             buf: Vec::with_capacity(4096),
             done: false,
+            sorted: None,
         }
     }
 
@@ -78,8 +84,29 @@ impl<R: BufRead> JsonLines<R> {
         }
     }
 
-    /// The next event, skipping (and reporting) what is not one.
+    /// The next record, skipping (and reporting) what is not one.
+    ///
+    /// Events come in file order (Tracee writes them in time order, and the merge keeps each
+    /// input's order). An artifact index does not: a written file's record is written when the
+    /// run ends but carries the time the file was first written. So the index is read whole and
+    /// sorted by time (stably) before its first record is returned; it holds one short line per
+    /// artifact, far smaller than the events beside it.
     pub(crate) fn next_frame(&mut self, diag: &Diagnostics) -> Option<Frame> {
+        if self.kind != FrameKind::Artifact {
+            return self.next_in_file_order(diag);
+        }
+        if self.sorted.is_none() {
+            let mut all = Vec::new();
+            while let Some(frame) = self.next_in_file_order(diag) {
+                all.push(frame);
+            }
+            all.sort_by_key(|f| f.ts);
+            self.sorted = Some(all.into_iter());
+        }
+        self.sorted.as_mut().and_then(Iterator::next)
+    }
+
+    fn next_in_file_order(&mut self, diag: &Diagnostics) -> Option<Frame> {
         while !self.done {
             let line = match self.read_line() {
                 Ok(l) => l,
@@ -140,21 +167,26 @@ impl<R: BufRead> JsonLines<R> {
                 );
                 continue;
             }
-            let ts = match osprey_event::peek_timestamp(text) {
+            let ts = match self.kind {
+                FrameKind::Artifact => osprey_event::artifact::peek_artifact_timestamp(text)
+                    .map_err(|e| format!("not an artifact record: {e}")),
+                _ => osprey_event::peek_timestamp(text).map_err(|e| e.to_string()),
+            };
+            let ts = match ts {
                 Ok(ts) => ts,
                 Err(e) => {
-                    diag.damaged(self.input, location, e.to_string());
+                    diag.damaged(self.input, location, e);
                     continue;
                 }
             };
-            diag.count_event(self.input);
+            diag.count(self.input, self.kind);
             let data = text.to_vec();
             return Some(Frame {
                 number: 0,
                 ts,
                 input: self.input,
                 location,
-                is_event: true,
+                kind: self.kind,
                 data,
                 capture: None,
             });
@@ -189,11 +221,15 @@ mod tests {
     use super::*;
 
     fn frames(input: &str) -> (Vec<Frame>, Vec<String>, Diagnostics) {
+        frames_of(input, FrameKind::Event)
+    }
+
+    fn frames_of(input: &str, kind: FrameKind) -> (Vec<Frame>, Vec<String>, Diagnostics) {
         let problems = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = problems.clone();
         let diag = Diagnostics::new(100, move |p| sink.lock().unwrap().push(p.to_string()));
         diag.register(0, "t.json");
-        let mut r = JsonLines::new(input.as_bytes(), 0);
+        let mut r = JsonLines::new(input.as_bytes(), 0, kind);
         let mut out = Vec::new();
         while let Some(f) = r.next_frame(&diag) {
             out.push(f);
@@ -222,5 +258,28 @@ mod tests {
         );
         let stats = &diag.stats()[0];
         assert_eq!((stats.events, stats.log_lines, stats.damaged), (2, 1, 2));
+    }
+
+    #[test]
+    fn an_artifact_index_comes_out_in_time_order() {
+        let input = "{\"timestamp\":30,\"kind\":\"write\"}\n{\"timestamp\":10,\"kind\":\"exec\"}\n{\"kind\":\"mem\"}\n{\"kind\":\"pcap\",\"timestamp\":20}\n{\"timestamp\":10,\"kind\":\"mem\"}";
+        let (frames, problems, diag) = frames_of(input, FrameKind::Artifact);
+        let order: Vec<(u64, Location)> = frames.iter().map(|f| (f.ts, f.location)).collect();
+        assert_eq!(
+            order,
+            [
+                (10, Location::Line(2)),
+                (10, Location::Line(5)),
+                (20, Location::Line(4)),
+                (30, Location::Line(1))
+            ]
+        );
+        assert!(frames.iter().all(|f| f.kind == FrameKind::Artifact));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("line 3: not an artifact record"),
+            "{problems:?}"
+        );
+        assert_eq!(diag.stats()[0].artifacts, 4);
     }
 }

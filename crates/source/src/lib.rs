@@ -2,9 +2,9 @@
 Opening recordings and turning them into one stream of frames.
 
 An input is a file, standard input (`-`) or a Tracee capture directory. Its format is found from
-its content, never its name: Tracee JSON of any generation, PcapNG, classic pcap, and the gzip
-form of each ([`sniff`]). A capture directory (`<dir>` or `<dir>/out`) opens as every event file
-and packet capture inside it.
+its content, never its name: Tracee JSON of any generation, PcapNG, classic pcap, Osprey's
+artifact index (`artifacts.jsonl`), and the gzip form of each ([`sniff`]). A capture directory
+(`<dir>` or `<dir>/out`) opens as every event file, packet capture and artifact index inside it.
 
 [`Inputs::frames`] reads every input in order and merges them by timestamp, the way `mergecap`
 does: each input keeps its own order, and at each step the input whose next frame is earliest
@@ -31,7 +31,18 @@ pub use open::{sniff, ContentKind, InputFile, Inputs, OpenError};
 
 use osprey_pcapng::{Interface, RawOption};
 
-/// One record of a recording: a Tracee event or a packet.
+/// What a frame is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A Tracee event; `data` is its JSON text (no newline).
+    Event,
+    /// A packet; `data` is its bytes.
+    Packet,
+    /// A record of Osprey's artifact index; `data` is its JSON text (no newline).
+    Artifact,
+}
+
+/// One record of a recording: a Tracee event, a packet or an artifact record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     /// 1-based position in the merged stream.
@@ -42,12 +53,12 @@ pub struct Frame {
     pub input: u32,
     /// Where in that input it was read.
     pub location: Location,
-    /// True for a Tracee event, whose `data` is its JSON text (no newline); false for a packet.
-    pub is_event: bool,
+    /// What it is.
+    pub kind: FrameKind,
     /// The record's bytes, exactly as read.
     pub data: Vec<u8>,
     /// For frames read from a capture file: the interface, raw timestamp and options, so the
-    /// frame can be written to PcapNG unchanged. `None` for events read from JSON.
+    /// frame can be written to PcapNG unchanged. `None` for records read from JSON.
     pub capture: Option<Box<Captured>>,
 }
 

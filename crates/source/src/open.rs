@@ -12,6 +12,7 @@ use osprey_pcapng::CaptureReader;
 use crate::diagnostics::{Diagnostics, Location};
 use crate::json_lines::JsonLines;
 use crate::merge::{FrameReader, Frames};
+use crate::FrameKind;
 
 /// Buffer size per input. Small enough that a capture directory with a thousand per-process
 /// pcaps stays within memory, large enough for full read speed.
@@ -22,6 +23,8 @@ const BUFFER: usize = 64 << 10;
 pub enum ContentKind {
     /// Tracee JSON events, one per line (any generation).
     TraceeJson,
+    /// Osprey's artifact index (`out/artifacts.jsonl`), one record per line.
+    ArtifactIndex,
     /// PcapNG: events on USER0 interfaces, packets, or both.
     PcapNg,
     /// Classic pcap.
@@ -32,6 +35,7 @@ impl std::fmt::Display for ContentKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             ContentKind::TraceeJson => "Tracee JSON",
+            ContentKind::ArtifactIndex => "Osprey artifact index",
             ContentKind::PcapNg => "PcapNG",
             ContentKind::Pcap => "pcap",
         })
@@ -76,7 +80,9 @@ pub struct InputFile {
 }
 
 /// Recognises a format from the first bytes of an input (after decompression).
-/// Returns `None` for anything that is not a recording.
+/// Returns `None` for anything that is not a recording. JSON is reported as
+/// [`ContentKind::TraceeJson`]: telling an artifact index from events takes its first line
+/// ([`json_kind`]).
 pub fn sniff(head: &[u8]) -> Option<ContentKind> {
     match osprey_pcapng::sniff(head) {
         Some(osprey_pcapng::Format::PcapNg) => return Some(ContentKind::PcapNg),
@@ -87,6 +93,19 @@ pub fn sniff(head: &[u8]) -> Option<ContentKind> {
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => Some(ContentKind::TraceeJson),
         _ => None,
+    }
+}
+
+/// What a JSON input holds, from its first line: an artifact index when that line is an
+/// artifact record, events otherwise.
+pub fn json_kind(first_line: &[u8]) -> ContentKind {
+    let line = first_line
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(first_line);
+    if osprey_event::artifact::is_artifact_line(line.trim_ascii()) {
+        ContentKind::ArtifactIndex
+    } else {
+        ContentKind::TraceeJson
     }
 }
 
@@ -188,6 +207,32 @@ fn fill_head(stream: &mut Stream) -> io::Result<Vec<u8>> {
     Ok(first)
 }
 
+/// The longest first line [`peek_first_line`] looks at: artifact records are far shorter, so a
+/// longer line is taken for an event without holding it.
+const PEEK_LINE: u64 = 1 << 20;
+
+/// The first line of a stream (up to [`PEEK_LINE`] bytes), without consuming it.
+fn peek_first_line(stream: &mut Stream) -> io::Result<Vec<u8>> {
+    let buffered = stream.fill_buf()?;
+    if let Some(end) = memchr::memchr(b'\n', buffered) {
+        return Ok(buffered[..end].to_vec());
+    }
+    let mut first = Vec::new();
+    stream
+        .by_ref()
+        .take(PEEK_LINE)
+        .read_until(b'\n', &mut first)?;
+    let rest = std::mem::replace(stream, Box::new(io::empty()));
+    *stream = Box::new(BufReader::with_capacity(
+        BUFFER,
+        io::Cursor::new(first.clone()).chain(rest),
+    ));
+    if first.last() == Some(&b'\n') {
+        first.pop();
+    }
+    Ok(first)
+}
+
 /// The inputs of one run, opened and recognised.
 pub struct Inputs {
     files: Vec<InputFile>,
@@ -235,10 +280,25 @@ impl Inputs {
             name: name.clone(),
             reason: describe_unknown(&head),
         })?;
+        let mut stream = stream;
+        let kind = match kind {
+            ContentKind::TraceeJson => json_kind(&peek_first_line(&mut stream).map_err(
+                |source| OpenError::Io {
+                    name: name.clone(),
+                    source,
+                },
+            )?),
+            other => other,
+        };
         let input = self.files.len() as u32;
         self.diag.register(input, &name);
         let reader = match kind {
-            ContentKind::TraceeJson => FrameReader::Json(JsonLines::new(stream, input)),
+            ContentKind::TraceeJson => {
+                FrameReader::Json(JsonLines::new(stream, input, FrameKind::Event))
+            }
+            ContentKind::ArtifactIndex => {
+                FrameReader::Json(JsonLines::new(stream, input, FrameKind::Artifact))
+            }
             ContentKind::PcapNg | ContentKind::Pcap => match CaptureReader::new(stream) {
                 Ok(r) => FrameReader::Capture { reader: r, input },
                 Err(d) => {
@@ -283,8 +343,8 @@ impl Inputs {
 
 /// Event files and packet captures in a capture directory: the files directly in `dir` and
 /// `dir/out`, and every capture under `out/pcap/` (or `pcap/` when `dir` is the `out` directory
-/// itself). Only regular files whose content is a recording are taken; artifacts (written
-/// files, binaries, memory dumps) and the profile are left out. Symbolic links are not
+/// itself). Only regular files whose content is a recording or the artifact index are taken;
+/// artifacts themselves (written files, binaries, memory dumps) and the profile are left out. Symbolic links are not
 /// followed: a capture directory comes from a traced, possibly hostile, host.
 fn recordings_in(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -326,8 +386,8 @@ fn regular_files(dir: &Path, depth: usize) -> Vec<PathBuf> {
 }
 
 /// True for a capture file, or (when `events_only_json`) a JSON file whose first line is a
-/// Tracee event or log line — so that the profile, the artifact index and other JSON are not
-/// taken for events.
+/// Tracee event, a log line or an artifact record — so that the profile and other JSON are
+/// left out.
 fn is_recording(path: &Path, events_only_json: bool) -> bool {
     let name = path.display().to_string();
     let Ok((mut stream, _, head)) = open_stream(Some(path), &name, Arc::new(AtomicU64::new(0)))
@@ -336,7 +396,7 @@ fn is_recording(path: &Path, events_only_json: bool) -> bool {
     };
     match sniff(&head) {
         Some(ContentKind::PcapNg | ContentKind::Pcap) => true,
-        Some(ContentKind::TraceeJson) => {
+        Some(ContentKind::TraceeJson | ContentKind::ArtifactIndex) => {
             let mut first = Vec::new();
             let _ = stream
                 .by_ref()
@@ -347,6 +407,7 @@ fn is_recording(path: &Path, events_only_json: bool) -> bool {
             !events_only_json
                 || osprey_event::is_log_line(line)
                 || osprey_event::parse_event(line).is_ok()
+                || osprey_event::artifact::is_artifact_line(line)
         }
         None => false,
     }
@@ -360,18 +421,20 @@ impl FrameReader {
                 match reader.next() {
                     osprey_pcapng::Next::Packet(p) => {
                         let interface = reader.interfaces()[p.interface].clone();
-                        let is_event = interface.is_tracee_events();
-                        if is_event {
-                            diag.count_event(*input);
+                        let kind = if interface.is_tracee_events() {
+                            FrameKind::Event
+                        } else if interface.is_osprey_artifacts() {
+                            FrameKind::Artifact
                         } else {
-                            diag.count_packet(*input);
-                        }
+                            FrameKind::Packet
+                        };
+                        diag.count(*input, kind);
                         return Some(crate::Frame {
                             number: 0,
                             ts: interface.ts_to_ns(p.ts_raw),
                             input: *input,
                             location: Location::Offset(p.offset),
-                            is_event,
+                            kind,
                             data: p.data,
                             capture: Some(Box::new(crate::Captured {
                                 interface,

@@ -4,6 +4,7 @@
 use crate::FieldDef;
 
 pub mod arp;
+pub mod artifact;
 pub mod data;
 pub mod dns;
 pub mod eth;
@@ -31,6 +32,7 @@ pub(crate) fn tables() -> Vec<(u32, &'static [FieldDef])> {
         (http::BASE, http::TABLE),
         (data::BASE, data::TABLE),
         (arp::BASE, arp::TABLE),
+        (artifact::BASE, artifact::TABLE),
     ]
 }
 
