@@ -21,14 +21,22 @@ cat "$CORPUS" > /dev/null   # page cache: measure the reader, not the disk
 
 run() {
   local label=$1; shift
-  local t
-  t=$( { /usr/bin/time -f '%e %M' "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  local tf; tf=$(mktemp)
+  /usr/bin/time -o "$tf" -f '%e %M' "$@" > /dev/null 2>/dev/null || true
+  local t; t=$(tail -1 "$tf"); rm -f "$tf"
   local secs=${t% *} kb=${t#* }
   awk -v l="$label" -v s="$secs" -v kb="$kb" -v n="$N" 'BEGIN { printf "%-62s %6.2f s  %9.0f events/s  peak %5.0f MB\n", l, s, n / s, kb / 1024 }'
 }
 
 run "read -T text"                                   $BIN read -q -r "$CORPUS" -T text
-run "read -w corpus.pcapng (convert)"                $BIN read -q -r "$CORPUS" -w "$OUT/corpus.pcapng"
+rm -f "$OUT/corpus.pcapng"
+run "read -w corpus.pcapng (convert, file on disk)"  $BIN read -q -r "$CORPUS" -w "$OUT/corpus.pcapng"
+if [ -d /dev/shm ]; then
+  # the same conversion into memory (tmpfs): Osprey's own cost, without the disk's
+  run "read -w /dev/shm/corpus.pcapng (convert, tmpfs)" $BIN read -q -r "$CORPUS" -w /dev/shm/osprey-bench.pcapng
+  run "  again, tmpfs pages already allocated"          $BIN read -q -r "$CORPUS" -w /dev/shm/osprey-bench.pcapng
+  rm -f /dev/shm/osprey-bench.pcapng
+fi
 run "read -T ndjson"                                 $BIN read -q -r "$CORPUS" -T ndjson
 run "-Y eventName == sched_process_exec -e frame.number" $BIN read -q -r "$CORPUS" -Y 'tracee.eventName == "sched_process_exec"' -T fields -e frame.number
 run "-Y \${important} -e frame.number"               $BIN read -q -r "$CORPUS" -Y '${important}' -T fields -e frame.number

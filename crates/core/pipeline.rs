@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use osprey_source::Frame;
 
-/// Frames per batch.
-pub const BATCH: usize = 2048;
+/// Frames per batch. Small enough that a batch of 1 KB events (256 KB) is still in the cache
+/// when a worker parses it, which measured ~10% less CPU than 2048-frame batches.
+pub const BATCH: usize = 256;
 
 /// A run of consecutive frames.
 pub struct Batch {

@@ -716,8 +716,7 @@ impl<R: Read> CaptureReader<R> {
             let be = magic.big_endian;
             let (ts_sec, ts_frac) = (u32_at(&buf, 0, be), u32_at(&buf, 4, be));
             let (caplen, orig_len) = (u32_at(&buf, 8, be) as usize, u32_at(&buf, 12, be));
-            let max_caplen =
-                (self.interfaces[0].snaplen as usize).clamp(262_144, MAX_RECORD_LEN);
+            let max_caplen = (self.interfaces[0].snaplen as usize).clamp(262_144, MAX_RECORD_LEN);
             let plausible = caplen <= max_caplen
                 && ts_frac < units
                 && (!resyncing
