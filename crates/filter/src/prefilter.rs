@@ -29,6 +29,11 @@
 //!   argument's rendering may add (space, `{}[]()=,:`) are not used. This relies on the event
 //!   dissector's rule that argument text values are the line's JSON strings verbatim (derived
 //!   values get fields of their own).
+//! - `tracee.isSignature == true` needs what makes an event a signature
+//!   (`Event::is_signature`): a name that is unknown or starts with `sig_`, a `metadata` (v1beta1:
+//!   `threat`) key, or an event ID that may lie in 6000–6999. A line whose name is known is not
+//!   v1beta1, so its ID is its `"eventId"`: the ID is out of range when every `"eventId"` key's
+//!   value starts with a digit other than 6, a minus sign or a letter.
 //! - The protocol `tracee` (and `frame`) is present on every event line, so `not tracee` is
 //!   false for every event line.
 //! - `and` and `or` combine these soundly; `not` of anything not known for certain, `xor`,
@@ -84,6 +89,8 @@ enum Pre {
     Contains(Finder<'static>),
     /// The line contains these bytes or has an argument of byte type.
     ArgContains(Finder<'static>),
+    /// The event may be a signature.
+    MaybeSignature,
     And(Vec<Pre>),
     Or(Vec<Pre>),
 }
@@ -94,6 +101,10 @@ static BYTES_TYPE: std::sync::LazyLock<Finder<'static>> =
     std::sync::LazyLock::new(|| Finder::new(b"\"bytes\""));
 static BYTES_TYPE2: std::sync::LazyLock<Finder<'static>> =
     std::sync::LazyLock::new(|| Finder::new(b"[]byte"));
+static SIGNATURE_KEYS: std::sync::LazyLock<[Finder<'static>; 2]> =
+    std::sync::LazyLock::new(|| [Finder::new(b"\"metadata\""), Finder::new(b"\"threat\"")]);
+static EVENT_ID_KEY: std::sync::LazyLock<Finder<'static>> =
+    std::sync::LazyLock::new(|| Finder::new(b"\"eventId\""));
 
 impl Prefilter {
     /// A prefilter that lets every line through.
@@ -188,6 +199,23 @@ fn top_level(prefix: &[u8]) -> bool {
     depth == 1 && !in_string
 }
 
+/// True when some `"eventId"` key's value may be an ID of 6000–6999: its first character past
+/// the colon, quote and spaces is not a digit other than 6, a minus sign or a letter (`"06001"`
+/// and `"+6001"` are read as 6001).
+fn maybe_signature_id(line: &[u8]) -> bool {
+    let key = &*EVENT_ID_KEY;
+    key.find_iter(line).any(|at| {
+        let rest = &line[at + key.needle().len()..];
+        let first = rest
+            .iter()
+            .find(|&&b| !(b.is_ascii_whitespace() || b == b':' || b == b'"'));
+        !matches!(
+            first,
+            Some(b'1'..=b'5' | b'7'..=b'9' | b'-' | b'a'..=b'z' | b'A'..=b'Z')
+        )
+    })
+}
+
 /// Compares a name with an argument field's event part, sanitizing as argument names are.
 fn sanitized_eq(name: &[u8], want: &[u8]) -> bool {
     name.len() == want.len()
@@ -222,6 +250,11 @@ impl Pre {
                 f.find(line.bytes).is_some()
                     || BYTES_TYPE.find(line.bytes).is_some()
                     || BYTES_TYPE2.find(line.bytes).is_some()
+            }
+            Pre::MaybeSignature => {
+                line.name().is_none_or(|n| n.starts_with(b"sig_"))
+                    || SIGNATURE_KEYS.iter().any(|k| k.find(line.bytes).is_some())
+                    || maybe_signature_id(line.bytes)
             }
             Pre::And(ps) => ps.iter().all(|p| p.eval(line)),
             Pre::Or(ps) => ps.iter().any(|p| p.eval(line)),
@@ -390,6 +423,13 @@ fn value_pre(lhs: &Operand, op: Op, lits: &[Lit]) -> Pre {
         return Pre::Const(true);
     };
     let id = *id;
+    if id == t::IS_SIGNATURE {
+        let only_true = !lits.is_empty() && lits.iter().all(|l| l.boolean == Some(true));
+        return match op {
+            Op::Eq | Op::AllEq | Op::In if only_true => Pre::MaybeSignature,
+            _ => Pre::Const(true),
+        };
+    }
     if id == t::EVENT_NAME {
         if !lits.iter().all(plain_text) {
             return Pre::Const(true);
