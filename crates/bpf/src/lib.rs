@@ -198,6 +198,10 @@ pub mod consts {
     /// The task was stopped (SIGSTOP) and waits to be released.
     pub const CF_HOLD: u16 = 8;
 
+    /// A packet record's header carries its socket owner's whole context (namespaced IDs,
+    /// start times, namespaces, host name), read from the task when it used the socket.
+    pub const HDR_OWNER_CONTEXT: u16 = 1 << 14;
+
     /// Lost: the capture ring buffer was full.
     pub const LOST_RING_FULL: u32 = 1;
     /// Lost: user memory could not be read.
@@ -1222,6 +1226,14 @@ pub fn realtime_ns() -> u64 {
     clock_ns(libc::CLOCK_REALTIME)
 }
 
+/// What to add to a boot-clock time (BPF timestamps, task start times) to get ns since the
+/// epoch. Measured once per process, so that the events and the artifacts of a run convert
+/// every time the same way (a thread's start time in a pcap name equals the one in its events).
+pub fn boot_to_epoch_ns() -> i128 {
+    static OFFSET: std::sync::OnceLock<i128> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| realtime_ns() as i128 - boottime_ns() as i128)
+}
+
 fn clock_ns(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -1300,6 +1312,7 @@ mod tests {
         assert_eq!(get("CAP_TRUNC"), CAP_TRUNC as u64);
         assert_eq!(get("CAP_PACKET"), CAP_PACKET as u64);
         assert_eq!(get("CF_HOLD"), CF_HOLD as u64);
+        assert_eq!(get("HDR_OWNER_CONTEXT"), HDR_OWNER_CONTEXT as u64);
         assert_eq!(get("LOST_TOO_BIG"), LOST_TOO_BIG as u64);
         assert_eq!(get("CAP_FILTER_LEN"), CAP_FILTER_LEN as u64);
         assert_eq!(get("CAP_MAX_FILTERS"), CAP_MAX_FILTERS as u64);

@@ -214,11 +214,9 @@ fn release(pid: u32, pidfd: Option<&OwnedFd>) {
 
 impl Driver {
     fn new(cap: Capturer) -> Driver {
-        let boot = osprey_bpf::boottime_ns() as i128;
-        let real = osprey_bpf::realtime_ns() as i128;
         Driver {
             cap,
-            boot_to_epoch: real - boot,
+            boot_to_epoch: osprey_bpf::boot_to_epoch_ns(),
             exes: HashMap::new(),
             cgroups: HashMap::new(),
             owners: HashMap::new(),
@@ -290,9 +288,13 @@ impl Driver {
         }
     }
 
-    /// The context of a data record (pid, tid, uid, comm, cgroup), completed from /proc and
-    /// cached per thread (packets come many per socket).
+    /// The context of a data record: from its header when the socket hooks read the owner's
+    /// whole context (`HDR_OWNER_CONTEXT`), otherwise pid, tid, uid, comm and cgroup completed
+    /// from /proc and cached per thread (packets come many per socket).
     fn proc_light(&mut self, h: &RecordHdr) -> ProcessInfo {
+        if h.flags & HDR_OWNER_CONTEXT != 0 {
+            return self.proc_from_hdr(h);
+        }
         let comm = c_chars(&h.comm);
         if let Some(p) = self.owners.get(&(h.pid, h.tid)) {
             if p.comm == comm {

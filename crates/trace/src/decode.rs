@@ -101,10 +101,8 @@ impl Decoder {
                 *slot = true;
             }
         }
-        let boot = osprey_bpf::boottime_ns() as i128;
-        let real = osprey_bpf::realtime_ns() as i128;
         Decoder {
-            boot_to_epoch: real - boot,
+            boot_to_epoch: osprey_bpf::boot_to_epoch_ns(),
             selected: sel,
             by_id,
             by_nr,
@@ -343,8 +341,11 @@ impl Decoder {
 
     fn decode_packet(&mut self, rec: &Record, out: &mut Vec<Event<'static>>) {
         let mut hdr = rec.hdr;
-        // packets carry only what the socket hooks saw; complete the rest from /proc
-        self.complete_from_proc(&mut hdr);
+        // The socket hooks read the owner's whole context from its task; when they could not,
+        // complete it from /proc (while the owner still exists).
+        if hdr.flags & HDR_OWNER_CONTEXT == 0 {
+            self.complete_from_proc(&mut hdr);
+        }
         if !self.user_scope_allows(&hdr) {
             return;
         }

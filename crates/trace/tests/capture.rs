@@ -642,6 +642,78 @@ r.sendto(hdr[:2] + struct.pack('!H', csum(hdr)) + hdr[4:], ('127.0.0.1', 0)); r.
     }
 }
 
+/// A thread that sends one datagram and ends at once is gone from /proc before its packet is
+/// written out: its context (namespaced IDs, thread start time) comes from the kernel, read
+/// when it used the socket, and agrees with its events.
+#[test]
+fn a_short_lived_threads_packets_keep_its_context() {
+    if !bpf_available() {
+        return;
+    }
+    let w = work_dir();
+    let tid_file = w.path().join("tid");
+    let code = format!(
+        r#"
+import socket, threading, time
+def send():
+    open({t:?}, 'w').write(str(threading.get_native_id()))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b'short-lived', ('127.0.0.1', 9))
+t = threading.Thread(target=send); t.start(); t.join()
+time.sleep(0.5)
+"#,
+        t = tid_file.display().to_string()
+    );
+    let run = capture_with(
+        &["net=lo", "pcap:per-process"],
+        &[
+            "-e",
+            "sched_process_exit,socket",
+            "--capture-buffer-size",
+            "64",
+        ],
+        &[PY, "-c", &code],
+    );
+    assert_eq!(run.status, 0);
+    let tid: u64 = std::fs::read_to_string(&tid_file).unwrap().parse().unwrap();
+    let pcap = run
+        .kind("pcap")
+        .into_iter()
+        .find(|r| r["process"]["hostThreadId"].as_u64() == Some(tid))
+        .unwrap_or_else(|| panic!("no pcap of thread {tid}: {:#?}", run.records));
+    let name = pcap["path"].as_str().unwrap().rsplit('/').next().unwrap();
+    let start: u64 = name
+        .trim_end_matches(".pcap")
+        .rsplit('_')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(start, 0, "{name}: thread start time unknown");
+    // the same start time as the thread's own events
+    let event_start = run
+        .events
+        .iter()
+        .find(|e| e["hostThreadId"].as_u64() == Some(tid))
+        .map(|e| e["threadStartTime"].as_u64().unwrap())
+        .unwrap_or_else(|| panic!("no event of thread {tid}"));
+    assert_eq!(start, event_start, "{name}");
+    let bytes = run.bytes(pcap);
+    let mut rd = osprey_pcapng::CaptureReader::new(&bytes[..]).unwrap();
+    let osprey_pcapng::Next::Packet(p) = rd.next() else {
+        panic!("no packet in {name}");
+    };
+    let ctx: Value =
+        serde_json::from_str(rd.interfaces()[p.interface].description().unwrap()).unwrap();
+    assert_eq!(ctx["process"]["threadId"].as_u64(), Some(tid), "{ctx}");
+    assert_eq!(
+        ctx["process"]["threadStartTime"].as_u64(),
+        Some(start),
+        "{ctx}"
+    );
+    assert_ne!(ctx["process"]["pidNamespace"].as_u64(), Some(0), "{ctx}");
+}
+
 #[test]
 fn hostile_names_stay_inside_out() {
     if !bpf_available() {

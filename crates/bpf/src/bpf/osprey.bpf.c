@@ -130,12 +130,16 @@ struct {
 	__type(value, __u64);
 } last_wakeup SEC(".maps");
 
+/* Who owns a socket: the task that created it or last connected or sent on it, with its whole
+ * context (namespaced IDs, start times, namespaces, host name), taken while that task runs. A
+ * packet can leave after its sender has exited, and /proc has nothing to say about it then. */
 struct sock_key_owner {
 	__u64 pid_tgid;
 	__u64 uid_gid;
 	__u64 cgroup_id;
 	__u64 netns; /* network namespace cookie of the socket */
 	char comm[TASK_COMM_LEN];
+	struct task_cache task; /* valid == 0 when the task could not be read */
 };
 
 struct {
@@ -2123,7 +2127,39 @@ static __always_inline void remember_owner(void *ctx, __u64 cookie)
 	o.cgroup_id = bpf_get_current_cgroup_id();
 	o.netns = bpf_get_netns_cookie(ctx);
 	bpf_get_current_comm(o.comm, sizeof(o.comm));
+	compute_cache(&o.task, bpf_get_current_task_btf());
 	bpf_map_update_elem(&sock_owners, &cookie, &o, BPF_ANY);
+}
+
+/* The header of a record about a packet: its owner's context, marked complete when the owner's
+ * task could be read (HDR_OWNER_CONTEXT). */
+static __always_inline void owner_hdr(struct record_hdr *h, struct sock_key_owner *o, __u16 kind,
+				      __u32 event_id)
+{
+	__builtin_memset(h, 0, sizeof(*h));
+	h->ts = bpf_ktime_get_boot_ns();
+	h->pid = o->pid_tgid >> 32;
+	h->tid = (__u32)o->pid_tgid;
+	h->uid = (__u32)o->uid_gid;
+	h->gid = o->uid_gid >> 32;
+	h->cgroup_id = o->cgroup_id;
+	h->event_id = event_id;
+	h->kind = kind;
+	h->syscall = -1;
+	h->cpu = bpf_get_smp_processor_id();
+	__builtin_memcpy(h->comm, o->comm, sizeof(h->comm));
+	if (o->task.valid) {
+		h->flags = HDR_OWNER_CONTEXT;
+		h->start_time = o->task.start_time;
+		h->leader_start_time = o->task.leader_start_time;
+		h->ppid = o->task.ppid;
+		h->ns_pid = o->task.ns_pid;
+		h->ns_tid = o->task.ns_tid;
+		h->ns_ppid = o->task.ns_ppid;
+		h->mnt_ns = o->task.mnt_ns;
+		h->pid_ns = o->task.pid_ns;
+		__builtin_memcpy(h->uts_name, o->task.uts_name, sizeof(h->uts_name));
+	}
 }
 
 SEC("cgroup/sock_create")
@@ -2210,17 +2246,7 @@ static __always_inline void cap_packet(struct __sk_buff *skb, struct sock_key_ow
 		cap_stat(CS_LOST_BYTES, n);
 		return;
 	}
-	__builtin_memset(&c->hdr, 0, sizeof(c->hdr));
-	c->hdr.ts = bpf_ktime_get_boot_ns();
-	c->hdr.pid = o->pid_tgid >> 32;
-	c->hdr.tid = (__u32)o->pid_tgid;
-	c->hdr.uid = (__u32)o->uid_gid;
-	c->hdr.gid = o->uid_gid >> 32;
-	c->hdr.cgroup_id = o->cgroup_id;
-	c->hdr.kind = REC_CAP_CHUNK;
-	c->hdr.syscall = -1;
-	c->hdr.cpu = bpf_get_smp_processor_id();
-	__builtin_memcpy(c->hdr.comm, o->comm, sizeof(c->hdr.comm));
+	owner_hdr(&c->hdr, o, REC_CAP_CHUNK, 0);
 	c->id[0] = ifindex;
 	c->id[1] = len;
 	c->id[2] = 0;
@@ -2268,18 +2294,7 @@ static __always_inline int on_packet(struct __sk_buff *skb, int egress)
 	e = get_scratch();
 	if (!e)
 		return 1;
-	__builtin_memset(&e->hdr, 0, sizeof(e->hdr));
-	e->hdr.ts = bpf_ktime_get_boot_ns();
-	e->hdr.pid = o->pid_tgid >> 32;
-	e->hdr.tid = (__u32)o->pid_tgid;
-	e->hdr.uid = (__u32)o->uid_gid;
-	e->hdr.gid = o->uid_gid >> 32;
-	e->hdr.cgroup_id = o->cgroup_id;
-	e->hdr.event_id = EV_NET_PACKET;
-	e->hdr.syscall = -1;
-	e->hdr.kind = REC_PACKET;
-	e->hdr.cpu = bpf_get_smp_processor_id();
-	__builtin_memcpy(e->hdr.comm, o->comm, sizeof(e->hdr.comm));
+	owner_hdr(&e->hdr, o, REC_PACKET, EV_NET_PACKET);
 	put_int(e, 0, egress);
 	put_int(e, 1, skb->ifindex);
 	put_int(e, 2, skb->len);

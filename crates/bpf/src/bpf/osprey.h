@@ -138,6 +138,10 @@
 #define CAP_PACKET 4 /* id = ifindex, wire length, 0; hdr has the socket owner's context */
 #define CAP_TRUNC 5  /* id as CAP_WRITE; offset = the file's new size; no data */
 
+/* record_hdr.flags of packet records (REC_PACKET, CAP_PACKET chunks): the header carries the
+ * socket owner's whole context, read from its task when it used the socket. */
+#define HDR_OWNER_CONTEXT (1 << 14)
+
 /* cap_chunk.flags and REC_CAP_* record_hdr.flags */
 #define CF_STREAM 1     /* pipe, socket, character device: offsets count the bytes written */
 #define CF_LOST 2       /* no data: the range could not be captured (cap_chunk.lost_why) */
@@ -223,10 +227,6 @@ struct task_stash {
 	__u32 unlink_valid;
 };
 
-/* Who owns a socket, for packets (keyed by socket cookie). */
-struct sock_owner {
-	struct record_hdr hdr; /* context of the last task that used the socket */
-};
 
 /* ---- capture wire structs (see "Artifact capture" above) ---- */
 
