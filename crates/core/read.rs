@@ -30,7 +30,7 @@ pub enum OutputFormat {
     Fields,
     /// A JSON array of frames carrying every field, shaped like tshark's -T json.
     Json,
-    /// Events as Tracee JSON, one per line, exactly as recorded (packets are left out).
+    /// Events as Tracee JSON, one per line, exactly as recorded (packets and artifact records are left out).
     Ndjson,
 }
 
@@ -60,9 +60,10 @@ pub enum Glossary {
 ///
 /// Inputs are recognised by content: Tracee JSON of any generation (legacy, flat-context and
 /// v1beta1), PcapNG (events on USER0 interfaces and packets), classic pcap, the gzip form of
-/// each, standard input (`-`), and Tracee capture directories (`DIR` or `DIR/out`: their event
-/// files and pcaps). Damaged records are reported with their line or byte offset, skipped, and
-/// counted; everything readable is still read.
+/// each, standard input (`-`), and capture directories (`DIR` or `DIR/out`: their event files,
+/// pcaps, and the artifact index of `osprey trace --capture`, whose records are shown as
+/// frames). Damaged records are reported with their line or byte offset, skipped, and counted;
+/// everything readable is still read.
 #[derive(Args, Debug)]
 #[command(after_help = "\
 Display filters use Wireshark's syntax and Traceeshark's field names, for events and packets \

@@ -272,11 +272,14 @@ pub struct ProfileArgs {
 /// `osprey profile` subcommands.
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum ProfileCommand {
-    /// Compare two runtime profiles (out/tracee.profile of two runs). Lists executions that are
-    /// new, changed (same name, different SHA-256), removed, or ran a different number of
-    /// times. Exit status: 0 when nothing new or changed ran, 1 when something did, 2 on error.
-    /// Executions are matched by binary name and scope (host or container), not by ctime or
-    /// container ID, which change from run to run.
+    /// Compare two runtime profiles; fail when something new or changed ran
+    ///
+    /// Compares `out/tracee.profile` of two runs and lists executions that are new, changed
+    /// (same name, different SHA-256), removed, or ran a different number of times. Executions
+    /// are matched by binary name and scope (host or container), not by ctime or container ID,
+    /// which change from run to run.
+    ///
+    /// Exit status: 0 when nothing new or changed ran, 1 when something did, 2 on error.
     Diff {
         /// The reference profile (e.g. the last good pipeline run).
         old: PathBuf,
