@@ -238,18 +238,6 @@ fn mergecap_merges_our_events_with_a_loopback_capture() {
     assert_eq!(own_kinds, kinds);
 }
 
-/// A DNS query for `name` (type A) with transaction `id`.
-fn dns_query(id: u16, name: &str) -> Vec<u8> {
-    let mut q = id.to_be_bytes().to_vec();
-    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.split('.') {
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.extend_from_slice(&[0, 0, 1, 0, 1]);
-    q
-}
-
 /// The answer to `query`: one A record, 127.0.0.1, TTL 300, by compression pointer.
 fn dns_answer(query: &[u8]) -> Vec<u8> {
     let mut a = query.to_vec();
@@ -313,7 +301,7 @@ fn osprey_read_fields_agree_with_tshark_on_real_loopback_packets() {
     server.join().unwrap();
     // DNS over UDP, on the resolver port tshark decodes as DNS with "-d".
     let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let query = dns_query(0x1a2b, "osprey.test");
+    let query = dns_query_bytes(0x1a2b, "osprey.test");
     client.send_to(&query, ("127.0.0.1", dns_port)).unwrap();
     let mut q = [0u8; 512];
     let (n, from) = dns.recv_from(&mut q).unwrap();

@@ -154,38 +154,27 @@ pub fn pcapng_with_context(
     w.into_inner().unwrap()
 }
 
+/// A NULL-link-type IPv4 packet from 127.0.0.1 to 127.0.0.1 carrying `l4` (IP protocol
+/// `proto`). Checksums are left zero: Wireshark does not verify them by default.
+fn null_ipv4_packet(proto: u8, ident: u16, l4: &[u8]) -> Vec<u8> {
+    let mut p = 2u32.to_le_bytes().to_vec(); // AF_INET in the NULL header
+    let total = (20 + l4.len()) as u16;
+    p.extend_from_slice(&[0x45, 0]);
+    p.extend_from_slice(&total.to_be_bytes());
+    p.extend_from_slice(&ident.to_be_bytes());
+    p.extend_from_slice(&[0x40, 0, 64, proto, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+    p.extend_from_slice(l4);
+    p
+}
+
 /// A NULL-link-type IPv4/UDP packet from 127.0.0.1:`sport` to 127.0.0.1:`dport`.
 pub fn null_udp_packet(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut p = 2u32.to_le_bytes().to_vec();
-    let total = 20 + 8 + payload.len();
-    p.extend_from_slice(&[
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        64,
-        17,
-        0,
-        0,
-        127,
-        0,
-        0,
-        1,
-        127,
-        0,
-        0,
-        1,
-    ]);
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(payload);
-    p
+    let mut udp = sport.to_be_bytes().to_vec();
+    udp.extend_from_slice(&dport.to_be_bytes());
+    udp.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(payload);
+    null_ipv4_packet(17, 1, &udp)
 }
 
 /// A classic pcap file.
@@ -234,37 +223,13 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 
 /// A NULL-link-type IPv4/TCP segment (PSH|ACK) from 127.0.0.1:`sport` to 127.0.0.1:`dport`.
 pub fn null_tcp_packet(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut p = 2u32.to_le_bytes().to_vec();
-    let total = 20 + 20 + payload.len();
-    p.extend_from_slice(&[
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        2,
-        0x40,
-        0,
-        64,
-        6,
-        0,
-        0,
-        127,
-        0,
-        0,
-        1,
-        127,
-        0,
-        0,
-        1,
-    ]);
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&1000u32.to_be_bytes());
-    p.extend_from_slice(&2000u32.to_be_bytes());
-    p.extend_from_slice(&[0x50, 0x18, 0x20, 0x00, 0, 0, 0, 0]);
-    p.extend_from_slice(payload);
-    p
+    let mut tcp = sport.to_be_bytes().to_vec();
+    tcp.extend_from_slice(&dport.to_be_bytes());
+    tcp.extend_from_slice(&1000u32.to_be_bytes());
+    tcp.extend_from_slice(&2000u32.to_be_bytes());
+    tcp.extend_from_slice(&[0x50, 0x18, 0x20, 0x00, 0, 0, 0, 0]);
+    tcp.extend_from_slice(payload);
+    null_ipv4_packet(6, 2, &tcp)
 }
 
 /// A DNS query (type A) for `name`.

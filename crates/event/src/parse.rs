@@ -113,19 +113,7 @@ pub fn peek_timestamp(line: &[u8]) -> Result<u64, ParseError> {
 /// Fails on invalid JSON, on a JSON value that is not an object, and on an object that is not
 /// an event (it has neither an event name nor an event ID, or no timestamp).
 pub fn parse_event(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    // serde would read a JSON array into a struct field by field; an event is an object.
-    let start = line.len() - trim_start(line).len();
-    if line.get(start) != Some(&b'{') {
-        return Err(ParseError {
-            message: "expected a JSON object".into(),
-            column: Some(start + 1),
-        });
-    }
-    // Validating the line once is cheaper than serde_json validating every string in it.
-    let text = std::str::from_utf8(line).map_err(|e| ParseError {
-        message: "invalid UTF-8 (JSON text must be UTF-8)".into(),
-        column: Some(e.valid_up_to() + 1),
-    })?;
+    let text = json_object_text(line)?;
     let raw: RawEvent = match crate::fast::parse(text) {
         Some(raw) => raw,
         // Anything the fast path does not take (rare shapes, and every error) goes through
@@ -139,6 +127,13 @@ pub fn parse_event(line: &[u8]) -> Result<Event<'_>, ParseError> {
 /// against (in unit tests and by the `parse_event` fuzz target).
 #[doc(hidden)]
 pub fn parse_event_reference(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let raw: RawEvent = serde_json::from_str(json_object_text(line)?)?;
+    raw.normalize()
+}
+
+/// The line as text, when it starts like a JSON object and is UTF-8.
+fn json_object_text(line: &[u8]) -> Result<&str, ParseError> {
+    // serde would read a JSON array into a struct field by field; an event is an object.
     let start = line.len() - trim_start(line).len();
     if line.get(start) != Some(&b'{') {
         return Err(ParseError {
@@ -146,12 +141,11 @@ pub fn parse_event_reference(line: &[u8]) -> Result<Event<'_>, ParseError> {
             column: Some(start + 1),
         });
     }
-    let text = std::str::from_utf8(line).map_err(|e| ParseError {
+    // Validating the line once is cheaper than serde_json validating every string in it.
+    std::str::from_utf8(line).map_err(|e| ParseError {
         message: "invalid UTF-8 (JSON text must be UTF-8)".into(),
         column: Some(e.valid_up_to() + 1),
-    })?;
-    let raw: RawEvent = serde_json::from_str(text)?;
-    raw.normalize()
+    })
 }
 
 /// Every top-level key of the three generations. Unknown keys are skipped.

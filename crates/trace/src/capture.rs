@@ -301,63 +301,11 @@ impl Driver {
                 return p.clone();
             }
         }
-        let mut p = ProcessInfo {
-            host_pid: h.pid,
-            host_tid: h.tid,
-            pid: h.pid,
-            tid: h.tid,
-            uid: h.uid,
-            comm,
-            cgroup_id: h.cgroup_id,
-            ..ProcessInfo::default()
-        };
-        let base = format!("/proc/{}", h.pid);
-        if let Ok(status) = std::fs::read_to_string(format!("{base}/task/{}/status", h.tid))
-            .or_else(|_| std::fs::read_to_string(format!("{base}/status")))
-        {
-            let last = |l: &str| {
-                l.split_whitespace()
-                    .last()
-                    .and_then(|v| v.parse::<u32>().ok())
-            };
-            for line in status.lines() {
-                if let Some(v) = line.strip_prefix("NStgid:") {
-                    p.pid = last(v).unwrap_or(p.pid);
-                } else if let Some(v) = line.strip_prefix("NSpid:") {
-                    p.tid = last(v).unwrap_or(p.tid);
-                } else if let Some(v) = line.strip_prefix("PPid:") {
-                    p.host_ppid = last(v).unwrap_or(0);
-                }
-            }
-            p.ppid = if p.pid == p.host_pid { p.host_ppid } else { 0 };
-        }
-        let ns = |name: &str| -> u64 {
-            std::fs::read_link(format!("{base}/ns/{name}"))
-                .ok()
-                .and_then(|l| {
-                    let s = l.to_string_lossy().into_owned();
-                    s.split('[').nth(1)?.trim_end_matches(']').parse().ok()
-                })
-                .unwrap_or(0)
-        };
-        p.mnt_ns = ns("mnt");
-        p.pid_ns = ns("pid");
-        if let Ok(stat) = std::fs::read_to_string(format!("{base}/task/{}/stat", h.tid)) {
-            if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
-                if let Some(ticks) = rest
-                    .split_whitespace()
-                    .nth(19)
-                    .and_then(|v| v.parse::<u64>().ok())
-                {
-                    // SAFETY: sysconf has no preconditions.
-                    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-                    p.thread_start_time = self.epoch(ticks * (1_000_000_000 / hz));
-                }
-            }
-        }
-        p.executable = self.executable(h.pid, 0);
-        p.container_id = self.container(h.pid, h.cgroup_id);
-        p.host_name = hostname();
+        let mut full = *h;
+        full.ns_pid = h.pid;
+        full.ns_tid = h.tid;
+        crate::decode::complete_from_proc("/proc", &mut full);
+        let p = self.proc_from_hdr(&full);
         if self.owners.len() > 16384 {
             self.owners.clear();
         }
@@ -606,17 +554,6 @@ impl Driver {
             _ => self.bad_records += 1,
         }
     }
-}
-
-fn hostname() -> String {
-    let mut host = [0u8; 256];
-    // SAFETY: `host` is a writable buffer of the given length; gethostname NUL-terminates
-    // when the name fits.
-    if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } != 0 {
-        return String::new();
-    }
-    let n = host.iter().position(|&b| b == 0).unwrap_or(0);
-    String::from_utf8_lossy(&host[..n]).into_owned()
 }
 
 /// The index of a network interface in this network namespace and the namespace's cookie.

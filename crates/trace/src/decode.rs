@@ -344,7 +344,7 @@ impl Decoder {
         // The socket hooks read the owner's whole context from its task; when they could not,
         // complete it from /proc (while the owner still exists).
         if hdr.flags & HDR_OWNER_CONTEXT == 0 {
-            self.complete_from_proc(&mut hdr);
+            complete_from_proc(&self.proc_root, &mut hdr);
         }
         if !self.user_scope_allows(&hdr) {
             return;
@@ -378,61 +378,64 @@ impl Decoder {
             out.push(ev);
         }
     }
+}
 
-    fn complete_from_proc(&self, hdr: &mut RecordHdr) {
-        let base = format!("{}/{}", self.proc_root, hdr.pid);
-        if let Ok(status) = std::fs::read_to_string(format!("{base}/task/{}/status", hdr.tid))
-            .or_else(|_| std::fs::read_to_string(format!("{base}/status")))
-        {
-            for line in status.lines() {
-                let last = |l: &str| {
-                    l.split_whitespace()
-                        .last()
-                        .and_then(|v| v.parse::<u32>().ok())
-                };
-                if let Some(v) = line.strip_prefix("NStgid:") {
-                    hdr.ns_pid = last(v).unwrap_or(hdr.pid);
-                } else if let Some(v) = line.strip_prefix("NSpid:") {
-                    hdr.ns_tid = last(v).unwrap_or(hdr.tid);
-                } else if let Some(v) = line.strip_prefix("PPid:") {
-                    hdr.ppid = last(v).unwrap_or(0);
-                }
-            }
-            hdr.ns_ppid = if hdr.ns_pid == hdr.pid { hdr.ppid } else { 0 };
-        }
-        let ns = |name: &str| -> u32 {
-            std::fs::read_link(format!("{base}/ns/{name}"))
-                .ok()
-                .and_then(|p| {
-                    let s = p.to_string_lossy().into_owned();
-                    s.split('[').nth(1)?.trim_end_matches(']').parse().ok()
-                })
-                .unwrap_or(0)
-        };
-        hdr.mnt_ns = ns("mnt");
-        hdr.pid_ns = ns("pid");
-        if let Ok(stat) = std::fs::read_to_string(format!("{base}/task/{}/stat", hdr.tid)) {
-            // field 22 (starttime, clock ticks since boot), counted after the comm's ')'
-            if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
-                if let Some(ticks) = rest
-                    .split_whitespace()
-                    .nth(19)
-                    .and_then(|v| v.parse::<u64>().ok())
-                {
-                    // SAFETY: sysconf has no preconditions.
-                    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-                    hdr.start_time = ticks * (1_000_000_000 / hz);
-                }
+/// Completes a header that carries only pid, tid, uid, comm and cgroup (a packet whose owner's
+/// task could not be read) from `/proc`: namespaced IDs, parent, namespaces, thread start time,
+/// host name. Whatever /proc no longer has (the task exited) stays as it was.
+pub(crate) fn complete_from_proc(proc_root: &str, hdr: &mut RecordHdr) {
+    let base = format!("{proc_root}/{}", hdr.pid);
+    if let Ok(status) = std::fs::read_to_string(format!("{base}/task/{}/status", hdr.tid))
+        .or_else(|_| std::fs::read_to_string(format!("{base}/status")))
+    {
+        for line in status.lines() {
+            let last = |l: &str| {
+                l.split_whitespace()
+                    .last()
+                    .and_then(|v| v.parse::<u32>().ok())
+            };
+            if let Some(v) = line.strip_prefix("NStgid:") {
+                hdr.ns_pid = last(v).unwrap_or(hdr.pid);
+            } else if let Some(v) = line.strip_prefix("NSpid:") {
+                hdr.ns_tid = last(v).unwrap_or(hdr.tid);
+            } else if let Some(v) = line.strip_prefix("PPid:") {
+                hdr.ppid = last(v).unwrap_or(0);
             }
         }
-        let mut host = [0u8; 64];
-        // SAFETY: `host` is a writable buffer of the given length; gethostname NUL-terminates
-        // when the name fits.
-        if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
-            let n = host.iter().position(|&b| b == 0).unwrap_or(0).min(15);
-            for (i, b) in host[..n].iter().enumerate() {
-                hdr.uts_name[i] = *b as i8;
+        hdr.ns_ppid = if hdr.ns_pid == hdr.pid { hdr.ppid } else { 0 };
+    }
+    let ns = |name: &str| -> u32 {
+        std::fs::read_link(format!("{base}/ns/{name}"))
+            .ok()
+            .and_then(|p| {
+                let s = p.to_string_lossy().into_owned();
+                s.split('[').nth(1)?.trim_end_matches(']').parse().ok()
+            })
+            .unwrap_or(0)
+    };
+    hdr.mnt_ns = ns("mnt");
+    hdr.pid_ns = ns("pid");
+    if let Ok(stat) = std::fs::read_to_string(format!("{base}/task/{}/stat", hdr.tid)) {
+        // field 22 (starttime, clock ticks since boot), counted after the comm's ')'
+        if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
+            if let Some(ticks) = rest
+                .split_whitespace()
+                .nth(19)
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                // SAFETY: sysconf has no preconditions.
+                let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+                hdr.start_time = ticks * (1_000_000_000 / hz);
             }
+        }
+    }
+    let mut host = [0u8; 64];
+    // SAFETY: `host` is a writable buffer of the given length; gethostname NUL-terminates
+    // when the name fits.
+    if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
+        let n = host.iter().position(|&b| b == 0).unwrap_or(0).min(15);
+        for (i, b) in host[..n].iter().enumerate() {
+            hdr.uts_name[i] = *b as i8;
         }
     }
 }

@@ -13,24 +13,9 @@ use clap::Parser;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    trace: osprey_trace::TraceArgs,
-}
+mod common;
 
-fn bpf_available() -> bool {
-    if osprey_bpf::have_privileges() {
-        return true;
-    }
-    if std::env::var("OSPREY_REQUIRE_BPF").as_deref() == Ok("1") {
-        panic!("OSPREY_REQUIRE_BPF=1 but the tests are not running as root");
-    }
-    eprintln!("skipping: BPF tests need root (OSPREY_REQUIRE_BPF=1 makes this a failure)");
-    false
-}
-
-const PY: &str = "/usr/bin/python3";
+use common::{bpf_available, Cli, PY};
 
 struct Run {
     dir: tempfile::TempDir,

@@ -10,24 +10,9 @@ use std::path::Path;
 use clap::Parser;
 use serde_json::Value;
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    trace: osprey_trace::TraceArgs,
-}
+mod common;
 
-fn bpf_available() -> bool {
-    if osprey_bpf::have_privileges() {
-        return true;
-    }
-    if std::env::var("OSPREY_REQUIRE_BPF").as_deref() == Ok("1") {
-        panic!("OSPREY_REQUIRE_BPF=1 but the tests are not running as root");
-    }
-    eprintln!("skipping: BPF tests need root (OSPREY_REQUIRE_BPF=1 makes this a failure)");
-    false
-}
-
-const PY: &str = "/usr/bin/python3";
+use common::{bpf_available, Cli, PY};
 
 /// Runs `cmd` under the tracer with `events` (and extra options); returns the exit status and
 /// the events, each checked to parse with `osprey_event::parse_event` and against the schema.
