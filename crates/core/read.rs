@@ -177,12 +177,20 @@ struct Plan {
 
 /// What rendering one frame produced.
 enum Rendered {
-    /// Shown: its output (possibly empty when nothing is printed).
-    Shown(Vec<u8>),
+    /// Shown: its output is this range of the batch's buffer (possibly empty when nothing is
+    /// printed).
+    Shown(std::ops::Range<usize>),
     /// Filtered out.
     Hidden,
     /// A JSON line that turned out not to be an event: it is dropped and reported.
     Damaged(String),
+}
+
+/// What a worker made of a batch: every frame's outcome, and their output in one buffer (one
+/// allocation per batch rather than per frame).
+struct RenderedBatch {
+    out: Vec<u8>,
+    frames: Vec<Rendered>,
 }
 
 fn load_profile(path: Option<&PathBuf>) -> anyhow::Result<Profile> {
@@ -364,22 +372,25 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         Ok(())
     })();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let render_batch = |b: &pipeline::Batch| -> Vec<Rendered> {
-        b.frames
+    let render_batch = |b: &pipeline::Batch| -> RenderedBatch {
+        let mut out = Vec::with_capacity(b.frames.len() * 256);
+        let frames = b
+            .frames
             .iter()
             .enumerate()
-            .map(|(i, f)| render(f, b.prev_ts(i), b.first_ts, &plan))
-            .collect()
+            .map(|(i, f)| render(f, b.prev_ts(i), b.first_ts, &plan, &mut out))
+            .collect();
+        RenderedBatch { out, frames }
     };
-    let mut consume = |batch: pipeline::Batch, rendered: Vec<Rendered>| -> io::Result<bool> {
-        for (frame, r) in batch.frames.iter().zip(rendered) {
+    let mut consume = |batch: pipeline::Batch, rendered: RenderedBatch| -> io::Result<bool> {
+        for (frame, r) in batch.frames.iter().zip(rendered.frames) {
             let bytes = match r {
                 Rendered::Damaged(message) => {
                     diag.damaged_later(frame.input, frame.kind, frame.location, message);
                     continue;
                 }
                 Rendered::Hidden => continue,
-                Rendered::Shown(bytes) => bytes,
+                Rendered::Shown(range) => &rendered.out[range],
             };
             if plan.view == View::Json && shown > 0 {
                 out.write_all(b",\n")?;
@@ -387,7 +398,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
             if plan.view == View::Ndjson && frame.kind != FrameKind::Event {
                 ndjson_left_out += 1;
             }
-            out.write_all(&bytes)?;
+            out.write_all(bytes)?;
             if let Some(sink) = sink.as_mut() {
                 sink.write_frame(frame)?;
             }
@@ -448,8 +459,14 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Decodes, dissects, filters and renders one frame.
-fn render(frame: &Frame, prev_ts: Option<u64>, first_ts: u64, plan: &Plan) -> Rendered {
+/// Decodes, dissects, filters and renders one frame, appending its output to `out`.
+fn render(
+    frame: &Frame,
+    prev_ts: Option<u64>,
+    first_ts: u64,
+    plan: &Plan,
+    out: &mut Vec<u8>,
+) -> Rendered {
     // A cheap byte test first: most events a filter rejects are never parsed.
     if let Some(pre) = &plan.prefilter {
         if frame.kind == FrameKind::Event && !pre.may_match(&frame.data) {
@@ -460,13 +477,13 @@ fn render(frame: &Frame, prev_ts: Option<u64>, first_ts: u64, plan: &Plan) -> Re
     if let (Some(e), None) = (decoded.malformed(), &frame.capture) {
         return Rendered::Damaged(e);
     }
-    let mut out = Vec::with_capacity(256);
+    let start = out.len();
     if !plan.dissect {
         if plan.view == View::Ndjson && frame.kind == FrameKind::Event {
             out.extend_from_slice(&frame.data);
             out.push(b'\n');
         }
-        return Rendered::Shown(out);
+        return Rendered::Shown(start..out.len());
     }
     let info = FrameInfo {
         frame,
@@ -488,11 +505,11 @@ fn render(frame: &Frame, prev_ts: Option<u64>, first_ts: u64, plan: &Plan) -> Re
                 .then(|| plan.profile.color_of(&tree))
                 .flatten()
                 .map(|r| (r.foreground, r.background));
-            osprey_print::text::write_line(&mut out, &plan.profile.columns, &tree, color);
+            osprey_print::text::write_line(out, &plan.profile.columns, &tree, color);
         }
-        View::Detail => osprey_print::detail::write_tree(&mut out, &tree),
-        View::Fields(ids) => plan.fields_format.write_row(&mut out, &tree, ids),
-        View::Json => osprey_print::json::write_frame(&mut out, &tree, frame.ts),
+        View::Detail => osprey_print::detail::write_tree(out, &tree),
+        View::Fields(ids) => plan.fields_format.write_row(out, &tree, ids),
+        View::Json => osprey_print::json::write_frame(out, &tree, frame.ts),
         View::Ndjson => {
             if frame.kind == FrameKind::Event {
                 out.extend_from_slice(&frame.data);
@@ -500,7 +517,7 @@ fn render(frame: &Frame, prev_ts: Option<u64>, first_ts: u64, plan: &Plan) -> Re
             }
         }
     }
-    Rendered::Shown(out)
+    Rendered::Shown(start..out.len())
 }
 
 /// `-G`: fields (tshark's glossary format), the profile, or the preferences.
