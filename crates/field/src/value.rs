@@ -60,6 +60,13 @@ impl FieldValue<'_> {
         match self {
             FieldValue::None => {}
             FieldValue::Bool(b) => out.push(if *b { '1' } else { '0' }),
+            // Decimal (nearly every value) without the 128-bit path.
+            FieldValue::Int(i) if def.display == Display::Dec => {
+                out.push_str(itoa::Buffer::new().format(*i))
+            }
+            FieldValue::UInt(u) if def.display == Display::Dec => {
+                out.push_str(itoa::Buffer::new().format(*u))
+            }
             FieldValue::Int(i) => write_int(out, *i as i128, def.display),
             FieldValue::UInt(u) => write_int(out, *u as i128, def.display),
             FieldValue::Double(d) => {
@@ -76,14 +83,18 @@ impl FieldValue<'_> {
             }
             FieldValue::AbsTime(ns) => out.push_str(&osprey_event::time::format_wireshark(*ns)),
             FieldValue::RelTime(ns) => {
-                let sign = if *ns < 0 { "-" } else { "" };
+                // `{sign}{secs}.{nanos:09}`, without the formatting machinery: the Time column
+                // prints one per line.
+                if *ns < 0 {
+                    out.push('-');
+                }
                 let abs = ns.unsigned_abs();
-                let _ = write!(
-                    out,
-                    "{sign}{}.{:09}",
-                    abs / 1_000_000_000,
-                    abs % 1_000_000_000
-                );
+                out.push_str(itoa::Buffer::new().format(abs / 1_000_000_000));
+                out.push('.');
+                let mut frac = itoa::Buffer::new();
+                let frac = frac.format(abs % 1_000_000_000);
+                out.push_str(&"000000000"[frac.len()..]);
+                out.push_str(frac);
             }
             FieldValue::Ipv4(a) => {
                 let _ = write!(out, "{a}");
@@ -173,6 +184,26 @@ mod tests {
         s.clear();
         FieldValue::Ether([0, 0x1b, 0, 0, 0, 0xff]).write_plain(&plain, &mut s);
         assert_eq!(s, "00:1b:00:00:00:ff");
+        for (ns, text) in [
+            (3_000, "0.000003000"),
+            (0, "0.000000000"),
+            (-1_500_000_000, "-1.500000000"),
+            (12_000_000_001, "12.000000001"),
+            (i64::MIN, "-9223372036.854775808"),
+        ] {
+            s.clear();
+            FieldValue::RelTime(ns).write_plain(&plain, &mut s);
+            assert_eq!(s, text);
+        }
+        let int = FieldDef::new("t.i", "I", FieldType::Int);
+        for (v, text) in [(i64::MIN, "-9223372036854775808"), (-1, "-1"), (42, "42")] {
+            s.clear();
+            FieldValue::Int(v).write_plain(&int, &mut s);
+            assert_eq!(s, text);
+        }
+        s.clear();
+        FieldValue::UInt(u64::MAX).write_plain(&int, &mut s);
+        assert_eq!(s, "18446744073709551615");
     }
 
     #[test]

@@ -66,22 +66,6 @@ pub fn write_line(
     tree: &Tree<'_>,
     color: Option<(Rgb, Rgb)>,
 ) {
-    let mut line = String::with_capacity(256);
-    let mut cell = String::with_capacity(64);
-    for (i, c) in columns.iter().enumerate() {
-        if i > 0 {
-            line.push(' ');
-        }
-        cell.clear();
-        for (j, v) in tree.values(c.field).enumerate() {
-            if j > 0 {
-                cell.push(',');
-            }
-            v.write_plain(&c.info, &mut cell);
-        }
-        pad(&mut line, &cell, c);
-    }
-    let line = line.trim_end();
     if let Some((fg, bg)) = color {
         let _ = write!(
             out_writer(out),
@@ -94,7 +78,39 @@ pub fn write_line(
             bg.2
         );
     }
-    push_escaped(out, line);
+    let line_start = out.len();
+    let mut cell = String::with_capacity(128);
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        cell.clear();
+        for (j, v) in tree.values(c.field).enumerate() {
+            if j > 0 {
+                cell.push(',');
+            }
+            v.write_plain(&c.info, &mut cell);
+        }
+        // Straight into the line, escaped, and padded by the width it is shown with.
+        let cell_start = out.len();
+        push_escaped(out, &cell);
+        let shown = &out[cell_start..];
+        let len = if shown.is_ascii() {
+            shown.len()
+        } else {
+            String::from_utf8_lossy(shown).chars().count()
+        };
+        let fill = c.width.saturating_sub(len);
+        if c.right && fill > 0 {
+            // shift the text right by the padding
+            out.splice(cell_start..cell_start, std::iter::repeat_n(b' ', fill));
+        } else {
+            out.resize(out.len() + fill, b' ');
+        }
+    }
+    while out.len() > line_start && out.last() == Some(&b' ') {
+        out.pop();
+    }
     if color.is_some() {
         out.extend_from_slice(b"\x1b[0m");
     }
