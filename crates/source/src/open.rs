@@ -344,8 +344,9 @@ impl Inputs {
 /// Event files and packet captures in a capture directory: the files directly in `dir` and
 /// `dir/out`, and every capture under `out/pcap/` (or `pcap/` when `dir` is the `out` directory
 /// itself). Only regular files whose content is a recording or the artifact index are taken;
-/// artifacts themselves (written files, binaries, memory dumps) and the profile are left out. Symbolic links are not
-/// followed: a capture directory comes from a traced, possibly hostile, host.
+/// artifacts themselves (written files, binaries, memory dumps) and the profile are left out.
+/// Symbolic links are not followed: a capture directory comes from a traced, possibly hostile,
+/// host.
 fn recordings_in(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let out = dir.join("out");
