@@ -19,15 +19,7 @@ fn tshark_reads_our_pcapng_with_the_events_timestamps_and_payloads() {
     let dir = tempdir();
     let src = fixture(DOCS);
     let pcapng = dir.path().join("events.pcapng");
-    let out = osprey(&[
-        "read",
-        "-q",
-        "-r",
-        src.to_str().unwrap(),
-        "-w",
-        pcapng.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    convert(&src, &pcapng);
 
     let events = lines(&src);
     let ts = timestamps(&src);
@@ -172,15 +164,7 @@ fn mergecap_merges_our_events_with_a_loopback_capture() {
     }
     std::fs::write(&events_json, &text).unwrap();
     let events_pcapng = dir.path().join("events.pcapng");
-    let out = osprey(&[
-        "read",
-        "-q",
-        "-r",
-        events_json.to_str().unwrap(),
-        "-w",
-        events_pcapng.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    convert(&events_json, &events_pcapng);
 
     let merged = dir.path().join("merged.pcapng");
     let status = Command::new("mergecap")

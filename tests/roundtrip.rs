@@ -17,24 +17,8 @@ fn legacy_json_to_pcapng_to_json_is_byte_identical() {
         let src = fixture(file);
         let pcapng = dir.path().join("x.pcapng");
         let back = dir.path().join("back.json");
-        let out = osprey(&[
-            "read",
-            "-q",
-            "-r",
-            src.to_str().unwrap(),
-            "-w",
-            pcapng.to_str().unwrap(),
-        ]);
-        assert!(out.status.success(), "{file}: {}", stderr(&out));
-        let out = osprey(&[
-            "read",
-            "-q",
-            "-r",
-            pcapng.to_str().unwrap(),
-            "-w",
-            back.to_str().unwrap(),
-        ]);
-        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        convert(&src, &pcapng);
+        convert(&pcapng, &back);
         let original = std::fs::read(&src).unwrap();
         let original = if original.ends_with(b"\n") {
             original
@@ -107,15 +91,7 @@ fn pcapng_to_pcapng_keeps_every_packet_interface_and_option() {
     std::fs::write(&src, w.into_inner().unwrap()).unwrap();
 
     let copy = dir.path().join("copy.pcapng");
-    let out = osprey(&[
-        "read",
-        "-q",
-        "-r",
-        src.to_str().unwrap(),
-        "-w",
-        copy.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    convert(&src, &copy);
     let (a, ai) = read_all(&src);
     let (b, bi) = read_all(&copy);
     assert_eq!(a.len(), b.len());

@@ -26,6 +26,25 @@ pub fn osprey(args: &[&str]) -> Output {
         .expect("run osprey")
 }
 
+/// `osprey read -q -r SRC -w DST` (PcapNG, or NDJSON for a .json DST), asserting it succeeds.
+pub fn convert(src: &Path, dst: &Path) {
+    let out = osprey(&[
+        "read",
+        "-q",
+        "-r",
+        src.to_str().unwrap(),
+        "-w",
+        dst.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{} -> {}: {}",
+        src.display(),
+        dst.display(),
+        stderr(&out)
+    );
+}
+
 /// Runs `osprey` with `stdin` fed to it.
 pub fn osprey_stdin(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))

@@ -79,6 +79,27 @@ impl From<&ProcessInfo> for ProcessRef {
     }
 }
 
+/// The record of an artifact of `kind` that `event` produced in `proc`, seen from `first` to
+/// `last`; where it is stored, its size, hash, losses and note are the caller's.
+pub fn record_for(
+    kind: &str,
+    event: &str,
+    proc: &ProcessInfo,
+    first: u64,
+    last: u64,
+) -> ArtifactRecord {
+    ArtifactRecord {
+        timestamp: first,
+        kind: kind.into(),
+        process: ProcessRef::from(proc),
+        container_id: proc.container_id.clone(),
+        first_seen: first,
+        last_seen: last,
+        event: event.into(),
+        ..ArtifactRecord::default()
+    }
+}
+
 /// Writer of `artifacts.jsonl` and `written_files`.
 pub struct Index {
     out: BufWriter<File>,

@@ -47,7 +47,7 @@ use std::os::unix::fs::FileExt;
 
 use sha2::{Digest, Sha256};
 
-pub use index::{ArtifactRecord, LostRange, LostSet, ProcessInfo, ProcessRef};
+pub use index::{record_for, ArtifactRecord, LostRange, LostSet, ProcessInfo, ProcessRef};
 pub use options::{CaptureOptions, OptionError, PcapSplit, Snaplen};
 use outdir::OutDir;
 pub use pcap::Packet;
@@ -590,20 +590,8 @@ impl Capturer {
             return;
         };
         let mut rec = ArtifactRecord {
-            timestamp: info.ts,
-            kind: "exec".into(),
-            path: String::new(),
-            size: 0,
-            sha256: String::new(),
             original_path: info.path.clone(),
-            process: ProcessRef::from(&info.proc),
-            container_id: info.proc.container_id.clone(),
-            first_seen: info.ts,
-            last_seen: info.ts,
-            lost: Vec::new(),
-            complete: false,
-            event: "sched_process_exec".into(),
-            note: None,
+            ..record_for("exec", "sched_process_exec", &info.proc, info.ts, info.ts)
         };
         let mut src = match copy {
             Ok(f) => f,
@@ -902,26 +890,27 @@ impl Capturer {
         } else {
             self.summary.regions += 1;
         }
+        let kind = if key.0 == BlobKind::Mem {
+            "mem"
+        } else {
+            "module"
+        };
         self.record(ArtifactRecord {
             timestamp: meta.ts,
-            kind: if key.0 == BlobKind::Mem {
-                "mem"
-            } else {
-                "module"
-            }
-            .into(),
             path: rel,
             size,
             sha256: hash,
             original_path: meta.original_path.clone(),
-            process: ProcessRef::from(&meta.proc),
-            container_id: meta.proc.container_id.clone(),
-            first_seen: meta.ts.min(b.first),
-            last_seen: b.last.max(meta.ts),
             complete: b.lost.is_empty(),
             lost: b.lost.to_vec(),
-            event: meta.event.clone(),
             note,
+            ..record_for(
+                kind,
+                &meta.event,
+                &meta.proc,
+                meta.ts.min(b.first),
+                b.last.max(meta.ts),
+            )
         });
     }
 
@@ -929,20 +918,9 @@ impl Capturer {
     pub fn module_file(&mut self, info: &ModuleFileInfo, src: io::Result<File>) {
         let cdir = name::container_dir(&info.proc.container_id);
         let mut rec = ArtifactRecord {
-            timestamp: info.ts,
-            kind: "module".into(),
-            path: String::new(),
-            size: 0,
-            sha256: String::new(),
             original_path: info.path.clone(),
-            process: ProcessRef::from(&info.proc),
-            container_id: info.proc.container_id.clone(),
-            first_seen: info.ts,
-            last_seen: info.ts,
-            lost: Vec::new(),
-            complete: false,
-            event: "finit_module".into(),
             note: (!info.note.is_empty()).then(|| info.note.clone()),
+            ..record_for("module", "finit_module", &info.proc, info.ts, info.ts)
         };
         let mut src = match src {
             Ok(f) => f,
@@ -1126,20 +1104,14 @@ impl Capturer {
                 None
             };
             self.record(ArtifactRecord {
-                timestamp: w.first,
-                kind: "write".into(),
                 path: w.rel.clone(),
                 size,
                 sha256: hash,
                 original_path: w.meta.path.clone(),
-                process: ProcessRef::from(&w.meta.proc),
-                container_id: w.meta.proc.container_id.clone(),
-                first_seen: w.first,
-                last_seen: w.last,
                 complete: w.lost.is_empty(),
                 lost: w.lost.to_vec(),
-                event,
                 note,
+                ..record_for("write", &event, &w.meta.proc, w.first, w.last)
             });
         }
         // packet captures
@@ -1152,23 +1124,15 @@ impl Capturer {
                 let file = self.out.reopen(&s.rel);
                 let (hash, size) = file.and_then(|f| sha256_file(&f)).unwrap_or_default();
                 self.record(ArtifactRecord {
-                    timestamp: s.first,
-                    kind: "pcap".into(),
                     path: s.rel,
                     size,
                     sha256: hash,
-                    original_path: String::new(),
-                    process: ProcessRef::from(&s.proc),
-                    container_id: s.proc.container_id.clone(),
-                    first_seen: s.first,
-                    last_seen: s.last,
-                    lost: Vec::new(),
                     complete: !self.summary.budget_hit,
-                    event: "net_packet".into(),
                     note: Some(format!(
                         "{} packets ({} loopback duplicates dropped in all files)",
                         s.packets, dups
                     )),
+                    ..record_for("pcap", "net_packet", &s.proc, s.first, s.last)
                 });
             }
         }
@@ -1182,20 +1146,18 @@ impl Capturer {
                     }
                     let ts = now_ns();
                     self.record(ArtifactRecord {
-                        timestamp: ts,
-                        kind: "profile".into(),
                         path: rel,
                         size: json.len() as u64,
                         sha256: name::hex(&Sha256::digest(&json)),
-                        original_path: String::new(),
-                        process: ProcessRef::from(&ProcessInfo::default()),
-                        container_id: String::new(),
-                        first_seen: ts,
-                        last_seen: ts,
-                        lost: Vec::new(),
                         complete: true,
-                        event: "sched_process_exec".into(),
                         note: Some(format!("{} binaries", self.profile.entries.len())),
+                        ..record_for(
+                            "profile",
+                            "sched_process_exec",
+                            &ProcessInfo::default(),
+                            ts,
+                            ts,
+                        )
                     });
                 }
                 Err(e) => self.error(format!("creating tracee.profile: {e}")),

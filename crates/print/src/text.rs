@@ -3,26 +3,8 @@
 use std::fmt::Write as _;
 
 use osprey_dissect::Tree;
-use osprey_field::{registry, FieldId};
 
 use crate::profile::{Column, Rgb};
-
-/// The text of a column: the field's values as `-T fields` prints them, joined by `,`.
-pub fn column_text(tree: &Tree<'_>, field: FieldId) -> String {
-    let mut out = String::new();
-    write_column(&mut out, tree, field);
-    out
-}
-
-fn write_column(out: &mut String, tree: &Tree<'_>, field: FieldId) {
-    let info = registry().info(field);
-    for (i, v) in tree.values(field).enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        v.write_plain(&info, out);
-    }
-}
 
 /// Appends a header line with the column titles.
 pub fn write_header(out: &mut Vec<u8>, columns: &[Column]) {

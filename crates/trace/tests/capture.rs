@@ -593,38 +593,37 @@ r.sendto(hdr[:2] + struct.pack('!H', csum(hdr)) + hdr[4:], ('127.0.0.1', 0)); r.
     assert!(tcp >= 6, "handshake, data, close: {tcp}");
     assert!(udp4 >= 1 && udp6 >= 1, "{udp4} {udp6}");
     assert!(icmp >= 2, "echo request and reply: {icmp}");
-    // tshark reads it, and sees the context as the interface description
-    if Command::new("tshark").arg("-v").output().is_ok() {
-        let out = Command::new("tshark")
-            .arg("-r")
-            .arg(&file)
-            .args([
-                "-T",
-                "fields",
-                "-e",
-                "frame.interface_description",
-                "-e",
-                "frame.protocols",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.lines().count() >= 9, "{text}");
-        for line in text.lines() {
-            assert!(line.contains("\"processName\":\"python3\""), "{line}");
-        }
-        assert!(
-            text.contains("null:ip:tcp")
-                && text.contains("null:ipv6:udp")
-                && text.contains("null:ip:icmp"),
-            "{text}"
-        );
+    // tshark reads it, and sees the context as the interface description (scripts/setup.sh
+    // installs tshark; a missing one is a failure, not a skip)
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "frame.interface_description",
+            "-e",
+            "frame.protocols",
+        ])
+        .output()
+        .expect("tshark (scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().count() >= 9, "{text}");
+    for line in text.lines() {
+        assert!(line.contains("\"processName\":\"python3\""), "{line}");
     }
+    assert!(
+        text.contains("null:ip:tcp")
+            && text.contains("null:ipv6:udp")
+            && text.contains("null:ip:icmp"),
+        "{text}"
+    );
 }
 
 /// A thread that sends one datagram and ends at once is gone from /proc before its packet is

@@ -2125,8 +2125,16 @@ static __always_inline void remember_owner(void *ctx, __u64 cookie)
 		return;
 	o.uid_gid = bpf_get_current_uid_gid();
 	o.cgroup_id = bpf_get_current_cgroup_id();
-	o.netns = bpf_get_netns_cookie(ctx);
 	bpf_get_current_comm(o.comm, sizeof(o.comm));
+	/* sendmsg runs this for every datagram: when the same task, with the same identity,
+	 * already owns the socket, there is nothing to read or write again */
+	struct sock_key_owner *cur = bpf_map_lookup_elem(&sock_owners, &cookie);
+	if (cur && cur->task.valid && cur->pid_tgid == o.pid_tgid && cur->uid_gid == o.uid_gid &&
+	    cur->cgroup_id == o.cgroup_id &&
+	    ((__u64 *)cur->comm)[0] == ((__u64 *)o.comm)[0] &&
+	    ((__u64 *)cur->comm)[1] == ((__u64 *)o.comm)[1])
+		return;
+	o.netns = bpf_get_netns_cookie(ctx);
 	compute_cache(&o.task, bpf_get_current_task_btf());
 	bpf_map_update_elem(&sock_owners, &cookie, &o, BPF_ANY);
 }
