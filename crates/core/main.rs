@@ -5,11 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Dissection allocates many small, short-lived values on every thread; mimalloc's per-thread
-/// free lists make that markedly cheaper than glibc's allocator (see BENCHMARKS.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
 
+mod allocator;
 mod pipeline;
 mod progress;
 mod read;

@@ -141,7 +141,12 @@ fn json_object_text(line: &[u8]) -> Result<&str, ParseError> {
             column: Some(start + 1),
         });
     }
-    // Validating the line once is cheaper than serde_json validating every string in it.
+    // Validating the line once is cheaper than serde_json validating every string in it, and
+    // simdutf8 validates 32 bytes per step where the standard library's check takes about two
+    // instructions per byte (the standard one still says where a bad line goes wrong).
+    if let Ok(text) = simdutf8::basic::from_utf8(line) {
+        return Ok(text);
+    }
     std::str::from_utf8(line).map_err(|e| ParseError {
         message: "invalid UTF-8 (JSON text must be UTF-8)".into(),
         column: Some(e.valid_up_to() + 1),

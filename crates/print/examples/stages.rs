@@ -2,7 +2,10 @@
 //! parse + dissect (the columns' fields), parse + dissect + summary line. The difference
 //! between rows is what each stage costs; `bench/read.sh` measures the whole pipeline.
 //!
-//! usage: cargo run --release -p osprey-print --example stages -- FILE.json [EVENTS]
+//! usage: cargo run --release -p osprey-print --example stages -- FILE.json [EVENTS [STAGE]]
+//!
+//! With STAGE (a prefix of a row's label), only the matching rows run: handy under
+//! `valgrind --tool=callgrind` to see where one stage spends its instructions.
 
 use std::time::Instant;
 
@@ -14,6 +17,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("usage: stages FILE.json [EVENTS]");
     let limit: usize = args.next().map_or(200_000, |n| n.parse().expect("EVENTS"));
+    let only = args.next().unwrap_or_default();
     let text = std::fs::read(&path).expect("read the corpus");
     let frames: Vec<Frame> = text
         .split(|&b| b == b'\n')
@@ -41,6 +45,9 @@ fn main() {
     let first_ts = frames[0].ts;
 
     let time = |label: &str, f: &mut dyn FnMut(&Frame) -> usize| {
+        if !label.starts_with(only.as_str()) {
+            return;
+        }
         let start = Instant::now();
         let mut sink = 0usize;
         for frame in &frames {

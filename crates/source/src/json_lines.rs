@@ -108,6 +108,22 @@ impl<R: BufRead> JsonLines<R> {
 
     fn next_in_file_order(&mut self, diag: &Diagnostics) -> Option<Frame> {
         while !self.done {
+            // The common case: the whole line is already in the reader's buffer. It is examined
+            // there and copied once, into its frame.
+            let buffered = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => &[], // read_line below meets the error again and reports it
+            };
+            if let Some(end) = memchr::memchr(b'\n', buffered) {
+                self.line_no += 1;
+                let frame = record(&buffered[..end], self.input, self.kind, self.line_no, diag);
+                self.reader.consume(end + 1);
+                match frame {
+                    Some(frame) => return Some(frame),
+                    None => continue,
+                }
+            }
             let line = match self.read_line() {
                 Ok(l) => l,
                 Err(e) => {
@@ -121,7 +137,6 @@ impl<R: BufRead> JsonLines<R> {
                 }
             };
             self.line_no += 1;
-            let location = Location::Line(self.line_no);
             match line {
                 Line::Eof => {
                     self.done = true;
@@ -130,7 +145,7 @@ impl<R: BufRead> JsonLines<R> {
                 Line::TooLong(len) => {
                     diag.damaged(
                         self.input,
-                        location,
+                        Location::Line(self.line_no),
                         format!(
                             "line of {len} bytes is longer than the {} MiB limit",
                             MAX_LINE >> 20
@@ -140,59 +155,74 @@ impl<R: BufRead> JsonLines<R> {
                 }
                 Line::Ok => {}
             }
-            let mut text = trim(&self.buf);
-            if self.line_no == 1 {
-                text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+            let frame = record(&self.buf, self.input, self.kind, self.line_no, diag);
+            if frame.is_some() {
+                return frame;
             }
-            if text.is_empty() {
-                continue;
-            }
-            if osprey_event::is_log_line(text) {
-                diag.count_log_line(self.input);
-                continue;
-            }
-            if text[0] != b'{' {
-                diag.damaged(
-                    self.input,
-                    location,
-                    format!("not a JSON object (starts with {})", describe_start(text)),
-                );
-                continue;
-            }
-            if *text.last().unwrap_or(&0) != b'}' {
-                diag.damaged(
-                    self.input,
-                    location,
-                    "incomplete JSON object (the line is cut off)",
-                );
-                continue;
-            }
-            let ts = match self.kind {
-                FrameKind::Artifact => osprey_event::artifact::peek_artifact_timestamp(text)
-                    .map_err(|e| format!("not an artifact record: {e}")),
-                _ => osprey_event::peek_timestamp(text).map_err(|e| e.to_string()),
-            };
-            let ts = match ts {
-                Ok(ts) => ts,
-                Err(e) => {
-                    diag.damaged(self.input, location, e);
-                    continue;
-                }
-            };
-            diag.count(self.input, self.kind);
-            let data = text.to_vec();
-            return Some(Frame {
-                number: 0,
-                ts,
-                input: self.input,
-                location,
-                kind: self.kind,
-                data,
-                capture: None,
-            });
         }
         None
     }
+}
+
+/// The frame of line `line_no` of input `input`, whose bytes (without the `\n`) are `line`;
+/// `None` when the line is blank, a Tracee log line, or damaged (reported).
+fn record(
+    line: &[u8],
+    input: u32,
+    kind: FrameKind,
+    line_no: u64,
+    diag: &Diagnostics,
+) -> Option<Frame> {
+    let location = Location::Line(line_no);
+    let mut text = trim(line);
+    if line_no == 1 {
+        text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    }
+    if text.is_empty() {
+        return None;
+    }
+    if osprey_event::is_log_line(text) {
+        diag.count_log_line(input);
+        return None;
+    }
+    if text[0] != b'{' {
+        diag.damaged(
+            input,
+            location,
+            format!("not a JSON object (starts with {})", describe_start(text)),
+        );
+        return None;
+    }
+    if *text.last().unwrap_or(&0) != b'}' {
+        diag.damaged(
+            input,
+            location,
+            "incomplete JSON object (the line is cut off)",
+        );
+        return None;
+    }
+    let ts = match kind {
+        FrameKind::Artifact => osprey_event::artifact::peek_artifact_timestamp(text)
+            .map_err(|e| format!("not an artifact record: {e}")),
+        _ => osprey_event::peek_timestamp(text).map_err(|e| e.to_string()),
+    };
+    let ts = match ts {
+        Ok(ts) => ts,
+        Err(e) => {
+            diag.damaged(input, location, e);
+            return None;
+        }
+    };
+    diag.count(input, kind);
+    Some(Frame {
+        number: 0,
+        ts,
+        input: input,
+        location,
+        kind: kind,
+        data: text.to_vec(),
+        capture: None,
+    })
 }
 
 /// Strips surrounding whitespace, including the `\r` of CRLF line ends.
@@ -225,11 +255,18 @@ mod tests {
     }
 
     fn frames_of(input: &str, kind: FrameKind) -> (Vec<Frame>, Vec<String>, Diagnostics) {
+        frames_through(input.as_bytes(), kind)
+    }
+
+    fn frames_through(
+        reader: impl BufRead,
+        kind: FrameKind,
+    ) -> (Vec<Frame>, Vec<String>, Diagnostics) {
         let problems = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = problems.clone();
         let diag = Diagnostics::new(100, move |p| sink.lock().unwrap().push(p.to_string()));
         diag.register(0, "t.json");
-        let mut r = JsonLines::new(input.as_bytes(), 0, kind);
+        let mut r = JsonLines::new(reader, 0, kind);
         let mut out = Vec::new();
         while let Some(f) = r.next_frame(&diag) {
             out.push(f);
@@ -281,5 +318,21 @@ mod tests {
             "{problems:?}"
         );
         assert_eq!(diag.stats()[0].artifacts, 4);
+    }
+
+    #[test]
+    fn lines_split_across_reads_come_out_the_same() {
+        // Lines wholly in the reader's buffer are framed in place; the others are gathered
+        // from several reads. Every buffer size gives the same frames and the same reports.
+        let input = "\u{feff}{\"timestamp\":5,\"eventName\":\"a\"}\r\n\n   \n{\"level\":\"info\",\"msg\":\"x\"}\ngarbage\n{\"timestamp\":6,\"eventName\":\n{\"timestamp\":7,\"eventName\":\"b\"}\n{\"timestamp\":8,\"eventName\":\"c\"}";
+        let (whole, whole_problems, whole_diag) = frames(input);
+        assert_eq!(whole.len(), 3);
+        for capacity in 1..input.len() + 2 {
+            let reader = std::io::BufReader::with_capacity(capacity, input.as_bytes());
+            let (frames, problems, diag) = frames_through(reader, FrameKind::Event);
+            assert_eq!(frames, whole, "buffer of {capacity}");
+            assert_eq!(problems, whole_problems, "buffer of {capacity}");
+            assert_eq!(diag.stats(), whole_diag.stats(), "buffer of {capacity}");
+        }
     }
 }

@@ -239,7 +239,7 @@ fn arg_str<'a>(event: &'a Event, name: &str) -> Option<&'a str> {
 
 /// The default Info: each argument as `name: value`, joined by `, `.
 fn default_info(event: &Event) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(256);
     for (i, arg) in event.args.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
