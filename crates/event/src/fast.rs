@@ -842,6 +842,7 @@ pub(crate) fn parse(text: &str) -> Option<RawEvent<'_>> {
     let mut e = RawEvent::default();
     s.object(
         &EVENT_KEYS,
+        // Inlined into the key loop: a call per key cost 400 instructions per event.
         #[inline(always)]
         |s, index| {
             match index {

@@ -84,6 +84,17 @@ impl<R: BufRead> JsonLines<R> {
         }
     }
 
+    /// Stops reading this input after an I/O error, which is reported with the line it hit.
+    fn read_failed(&mut self, e: std::io::Error, diag: &Diagnostics) -> Option<Frame> {
+        self.done = true;
+        diag.unreadable(
+            self.input,
+            Some(Location::Line(self.line_no + 1)),
+            format!("read error: {e}"),
+        );
+        None
+    }
+
     /// The next record, skipping (and reporting) what is not one.
     ///
     /// Events come in file order (Tracee writes them in time order, and the merge keeps each
@@ -113,7 +124,7 @@ impl<R: BufRead> JsonLines<R> {
             let buffered = match self.reader.fill_buf() {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => &[], // read_line below meets the error again and reports it
+                Err(e) => return self.read_failed(e, diag),
             };
             if let Some(end) = memchr::memchr(b'\n', buffered) {
                 self.line_no += 1;
@@ -126,15 +137,7 @@ impl<R: BufRead> JsonLines<R> {
             }
             let line = match self.read_line() {
                 Ok(l) => l,
-                Err(e) => {
-                    self.done = true;
-                    diag.unreadable(
-                        self.input,
-                        Some(Location::Line(self.line_no + 1)),
-                        format!("read error: {e}"),
-                    );
-                    return None;
-                }
+                Err(e) => return self.read_failed(e, diag),
             };
             self.line_no += 1;
             match line {
@@ -217,9 +220,9 @@ fn record(
     Some(Frame {
         number: 0,
         ts,
-        input: input,
+        input,
         location,
-        kind: kind,
+        kind,
         data: text.to_vec(),
         capture: None,
     })
@@ -333,6 +336,32 @@ mod tests {
             assert_eq!(frames, whole, "buffer of {capacity}");
             assert_eq!(problems, whole_problems, "buffer of {capacity}");
             assert_eq!(diag.stats(), whole_diag.stats(), "buffer of {capacity}");
+        }
+    }
+
+    #[test]
+    fn a_read_error_stops_the_input_and_is_reported() {
+        struct Broken;
+        impl std::io::Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk on fire"))
+            }
+        }
+        let lines =
+            "{\"timestamp\":5,\"eventName\":\"a\"}\n{\"timestamp\":6,\"eventName\":\"b\"}\n";
+        for capacity in [4, 64, 4096] {
+            let reader = std::io::BufReader::with_capacity(
+                capacity,
+                std::io::Read::chain(lines.as_bytes(), Broken),
+            );
+            let (frames, problems, diag) = frames_through(reader, FrameKind::Event);
+            assert_eq!(frames.len(), 2, "buffer of {capacity}");
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(
+                problems[0].contains("line 3: read error: disk on fire"),
+                "{problems:?}"
+            );
+            assert!(diag.stats()[0].unreadable);
         }
     }
 }
