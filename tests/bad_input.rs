@@ -54,15 +54,7 @@ fn a_truncated_pcapng_keeps_what_precedes_the_damage() {
     let cut = &file[..file.len() - 10];
     let path = dir.path().join("cut.pcapng");
     std::fs::write(&path, cut).unwrap();
-    let out = osprey(&[
-        "read",
-        "-r",
-        path.to_str().unwrap(),
-        "-T",
-        "fields",
-        "-e",
-        "frame.number",
-    ]);
+    let (_, out) = fields(&[path.to_str().unwrap()], &["frame.number"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out), "1\n2\n");
     let err = stderr(&out);
@@ -83,15 +75,7 @@ fn a_huge_length_field_is_damage_not_an_allocation() {
     ]);
     let path = dir.path().join("huge.pcap");
     std::fs::write(&path, &file).unwrap();
-    let out = osprey(&[
-        "read",
-        "-r",
-        path.to_str().unwrap(),
-        "-T",
-        "fields",
-        "-e",
-        "frame.number",
-    ]);
+    let (_, out) = fields(&[path.to_str().unwrap()], &["frame.number"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out), "1\n");
     assert!(

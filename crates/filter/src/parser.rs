@@ -170,44 +170,35 @@ impl<'a> Parser<'a> {
     }
 
     fn or_chain(&mut self) -> Result<Expr> {
-        let first = self.xor()?;
-        if self.peek() != &Tok::Or {
-            return Ok(first);
-        }
-        let mut all = vec![first];
-        while self.peek() == &Tok::Or {
-            self.bump();
-            all.push(self.xor()?);
-        }
-        Ok(Expr::Or(all))
+        self.chain(&Tok::Or, Self::xor, Expr::Or)
     }
 
     fn xor(&mut self) -> Result<Expr> {
-        let first = self.and()?;
-        if self.peek() != &Tok::Xor {
-            return Ok(first);
-        }
-        let mut all = vec![first];
-        while self.peek() == &Tok::Xor {
-            self.bump();
-            all.push(self.and()?);
-        }
-        let e = Expr::Xor(all);
-        Ok(e)
+        self.chain(&Tok::Xor, Self::and, Expr::Xor)
     }
 
     fn and(&mut self) -> Result<Expr> {
-        let first = self.not()?;
-        if self.peek() != &Tok::And {
+        self.chain(&Tok::And, Self::not, Expr::And)
+    }
+
+    /// Operands joined by `op` (one precedence level): a single operand as it is, several as
+    /// one `join` node.
+    fn chain(
+        &mut self,
+        op: &Tok,
+        operand: fn(&mut Self) -> Result<Expr>,
+        join: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr> {
+        let first = operand(self)?;
+        if self.peek() != op {
             return Ok(first);
         }
         let mut all = vec![first];
-        while self.peek() == &Tok::And {
+        while self.peek() == op {
             self.bump();
-            all.push(self.not()?);
+            all.push(operand(self)?);
         }
-        let e = Expr::And(all);
-        Ok(e)
+        Ok(join(all))
     }
 
     fn not(&mut self) -> Result<Expr> {
