@@ -114,12 +114,12 @@ pub fn peek_timestamp(line: &[u8]) -> Result<u64, ParseError> {
 /// an event (it has neither an event name nor an event ID, or no timestamp).
 pub fn parse_event(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let text = json_object_text(line)?;
-    let raw: RawEvent = match crate::fast::parse(text) {
-        Some(raw) => raw,
-        // Anything the fast path does not take (rare shapes, and every error) goes through
-        // serde, which gives the one definition of what is accepted and of the messages.
-        None => serde_json::from_str(text)?,
-    };
+    if let Some(event) = crate::fast::parse(text) {
+        return Ok(event);
+    }
+    // Anything the fast path does not take (rare shapes, and every error) goes through serde,
+    // which gives the one definition of what is accepted and of the messages.
+    let raw: RawEvent = serde_json::from_str(text)?;
     raw.normalize()
 }
 
@@ -257,6 +257,13 @@ pub(crate) struct RawExecutable<'a> {
     pub(crate) path: Option<Cow<'a, str>>,
 }
 
+impl<'a> RawExecutable<'a> {
+    /// `executable.path`, empty when the object has none.
+    pub(crate) fn path(self) -> Cow<'a, str> {
+        self.path.unwrap_or_default()
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct RawContainer<'a> {
@@ -289,6 +296,15 @@ pub(crate) struct RawContextFlags {
     pub(crate) is_compat: Option<bool>,
 }
 
+impl RawContextFlags {
+    pub(crate) fn flags(self) -> ContextFlags {
+        ContextFlags {
+            container_started: self.container_started.unwrap_or(false),
+            is_compat: self.is_compat.unwrap_or(false),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct RawArg<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
@@ -299,6 +315,16 @@ pub(crate) struct RawArg<'a> {
     pub(crate) value: Value<'a>,
 }
 
+impl<'a> RawArg<'a> {
+    pub(crate) fn arg(self) -> Arg<'a> {
+        Arg {
+            name: self.name.unwrap_or_default(),
+            ty: self.ty.unwrap_or_default(),
+            value: self.value,
+        }
+    }
+}
+
 /// A string that borrows from the input when it can (serde's own `Cow<str>` always copies).
 #[derive(Deserialize)]
 pub(crate) struct BorrowedStr<'a>(
@@ -306,28 +332,17 @@ pub(crate) struct BorrowedStr<'a>(
 );
 
 impl<'a> RawEvent<'a> {
-    fn generation(&self) -> Generation {
+    fn is_v1beta1(&self) -> bool {
         let v1_keys = self.workload.is_some()
             || self.data.is_some()
             || self.policies.is_some()
             || self.threat.is_some()
             || (self.event_name.is_none() && self.name.is_some());
-        if v1_keys && self.event_name.is_none() {
-            Generation::V1Beta1
-        } else if self.container.is_none()
-            && (self.container_image.is_some()
-                || self.container_name.is_some()
-                || self.pod_name.is_some())
-        {
-            Generation::FlatContext
-        } else {
-            Generation::Legacy
-        }
+        v1_keys && self.event_name.is_none()
     }
 
     pub(crate) fn normalize(self) -> Result<Event<'a>, ParseError> {
-        let generation = self.generation();
-        if generation == Generation::V1Beta1 {
+        if self.is_v1beta1() {
             return crate::v1beta1::normalize(self);
         }
         if self.event_name.is_none() && self.event_id.is_none() {
@@ -338,40 +353,24 @@ impl<'a> RawEvent<'a> {
         let Some(timestamp) = self.timestamp else {
             return Err(ParseError::new("not a Tracee event: no \"timestamp\""));
         };
-        let container = match self.container {
-            Some(c) => Container {
-                // Legacy events often leave `container.id` empty but set `containerId`.
-                id: c
-                    .id
-                    .filter(|s| !s.is_empty())
-                    .or(self.container_id)
-                    .unwrap_or_default(),
-                name: c.name.unwrap_or_default(),
-                image: c.image.unwrap_or_default(),
-                image_digest: c.image_digest.unwrap_or_default(),
+        let context = RawContext {
+            container: self.container,
+            kubernetes: self.kubernetes,
+            flat_container: RawContainer {
+                id: self.container_id,
+                name: self.container_name,
+                image: self.container_image,
+                image_digest: self.container_image_digest,
             },
-            None => Container {
-                id: self.container_id.unwrap_or_default(),
-                name: self.container_name.unwrap_or_default(),
-                image: self.container_image.unwrap_or_default(),
-                image_digest: self.container_image_digest.unwrap_or_default(),
+            flat_pod: RawKubernetes {
+                pod_name: self.pod_name,
+                pod_namespace: self.pod_namespace,
+                pod_uid: self.pod_uid,
+                pod_sandbox: self.pod_sandbox,
             },
         };
-        let kubernetes = match self.kubernetes {
-            Some(k) => Kubernetes {
-                pod_name: k.pod_name.unwrap_or_default(),
-                pod_namespace: k.pod_namespace.unwrap_or_default(),
-                pod_uid: k.pod_uid.unwrap_or_default(),
-                pod_sandbox: k.pod_sandbox.unwrap_or(false),
-            },
-            None => Kubernetes {
-                pod_name: self.pod_name.unwrap_or_default(),
-                pod_namespace: self.pod_namespace.unwrap_or_default(),
-                pod_uid: self.pod_uid.unwrap_or_default(),
-                pod_sandbox: self.pod_sandbox.unwrap_or(false),
-            },
-        };
-        let flags = self.context_flags.unwrap_or_default();
+        let generation = context.generation();
+        let (container, kubernetes) = context.resolve();
         Ok(Event {
             generation,
             timestamp,
@@ -388,7 +387,7 @@ impl<'a> RawEvent<'a> {
             pid_namespace: self.pid_namespace.unwrap_or(0),
             cgroup_id: self.cgroup_id.unwrap_or(0),
             process_name: self.process_name.unwrap_or_default(),
-            executable_path: self.executable.map(|e| e.path.unwrap_or_default()),
+            executable_path: self.executable.map(RawExecutable::path),
             host_name: self.host_name.unwrap_or_default(),
             container,
             kubernetes,
@@ -400,16 +399,8 @@ impl<'a> RawEvent<'a> {
             args_num: self.args_num.unwrap_or(0),
             return_value: self.return_value.unwrap_or(0),
             syscall: self.syscall.unwrap_or_default(),
-            stack_addresses: self
-                .stack_addresses
-                .unwrap_or_default()
-                .iter()
-                .filter_map(Value::as_u64)
-                .collect(),
-            context_flags: ContextFlags {
-                container_started: flags.container_started.unwrap_or(false),
-                is_compat: flags.is_compat.unwrap_or(false),
-            },
+            stack_addresses: stack_addresses(self.stack_addresses),
+            context_flags: self.context_flags.unwrap_or_default().flags(),
             thread_entity_id: self.thread_entity_id,
             process_entity_id: self.process_entity_id,
             parent_entity_id: self.parent_entity_id,
@@ -417,19 +408,83 @@ impl<'a> RawEvent<'a> {
                 .args
                 .unwrap_or_default()
                 .into_iter()
-                .map(|a| Arg {
-                    name: a.name.unwrap_or_default(),
-                    ty: a.ty.unwrap_or_default(),
-                    value: a.value,
-                })
+                .map(RawArg::arg)
                 .collect(),
             metadata: self.metadata.and_then(metadata_from_value),
         })
     }
 }
 
+/// The container and pod context of a legacy or flat-context event, as read: the
+/// `container`/`kubernetes` objects of Tracee v0.11+, the flat keys of v0.8 to v0.10.
+#[derive(Default)]
+pub(crate) struct RawContext<'a> {
+    pub(crate) container: Option<RawContainer<'a>>,
+    pub(crate) kubernetes: Option<RawKubernetes<'a>>,
+    /// `containerId`, `containerName`, `containerImage`, `containerImageDigest`.
+    pub(crate) flat_container: RawContainer<'a>,
+    /// `podName`, `podNamespace`, `podUID`, `podSandbox`.
+    pub(crate) flat_pod: RawKubernetes<'a>,
+}
+
+impl<'a> RawContext<'a> {
+    /// Flat-context when there is no `container` object but flat keys say something.
+    pub(crate) fn generation(&self) -> Generation {
+        if self.container.is_none()
+            && (self.flat_container.image.is_some()
+                || self.flat_container.name.is_some()
+                || self.flat_pod.pod_name.is_some())
+        {
+            Generation::FlatContext
+        } else {
+            Generation::Legacy
+        }
+    }
+
+    /// The objects when present, the flat keys otherwise.
+    pub(crate) fn resolve(self) -> (Container<'a>, Kubernetes<'a>) {
+        let flat = self.flat_container;
+        let container = match self.container {
+            Some(c) => Container {
+                // Legacy events often leave `container.id` empty but set `containerId`.
+                id: c
+                    .id
+                    .filter(|s| !s.is_empty())
+                    .or(flat.id)
+                    .unwrap_or_default(),
+                name: c.name.unwrap_or_default(),
+                image: c.image.unwrap_or_default(),
+                image_digest: c.image_digest.unwrap_or_default(),
+            },
+            None => Container {
+                id: flat.id.unwrap_or_default(),
+                name: flat.name.unwrap_or_default(),
+                image: flat.image.unwrap_or_default(),
+                image_digest: flat.image_digest.unwrap_or_default(),
+            },
+        };
+        let k = self.kubernetes.unwrap_or(self.flat_pod);
+        let kubernetes = Kubernetes {
+            pod_name: k.pod_name.unwrap_or_default(),
+            pod_namespace: k.pod_namespace.unwrap_or_default(),
+            pod_uid: k.pod_uid.unwrap_or_default(),
+            pod_sandbox: k.pod_sandbox.unwrap_or(false),
+        };
+        (container, kubernetes)
+    }
+}
+
+/// `stackAddresses`: the entries that are unsigned integers.
+pub(crate) fn stack_addresses(values: Option<Vec<Value<'_>>>) -> Vec<u64> {
+    values
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect()
+}
+
 /// Reads legacy `metadata` (`Version`, `Description`, `Tags`, `Properties`).
-fn metadata_from_value(v: Value<'_>) -> Option<Metadata<'_>> {
+pub(crate) fn metadata_from_value(v: Value<'_>) -> Option<Metadata<'_>> {
     let Value::Object(pairs) = v else {
         return None;
     };
