@@ -6,6 +6,7 @@
 //! what lets a filter over a million events run at reading speed. Dissectors that compute
 //! something expensive ask [`Tree::wants`] first.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use osprey_field::{FieldId, FieldSource, FieldValue};
@@ -151,8 +152,9 @@ pub struct Item<'a> {
 /// The summary columns of a frame.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Columns {
-    /// `TRACEE`, `TRACEE/SIG`, or a packet's highest protocol.
-    pub protocol: String,
+    /// `TRACEE`, `TRACEE/SIG`, or a packet's highest protocol (nearly always a fixed name, so
+    /// not copied).
+    pub protocol: Cow<'static, str>,
     /// The Info column.
     pub info: String,
     /// Source address.
@@ -306,9 +308,11 @@ impl<'a> Tree<'a> {
         });
     }
 
-    /// Records that the frame holds protocol `name` (for `frame.protocols`).
+    /// Records that the frame holds protocol `name` (for `frame.protocols`, when wanted).
     pub fn layer(&mut self, name: &'static str) {
-        self.layers.push(name);
+        if self.want.has(osprey_field::fields::frame::PROTOCOLS) {
+            self.layers.push(name);
+        }
     }
 
     /// The protocols recorded with [`Tree::layer`].

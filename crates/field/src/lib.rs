@@ -223,11 +223,18 @@ pub fn arg_field_type(tracee_type: &str) -> FieldType {
 /// Replaces what cannot appear in a field name (spaces, parentheses, punctuation) with `_`, as
 /// Traceeshark does for argument names (`IP address` → `IP_address`).
 pub fn sanitize_name(name: &str) -> Cow<'_, str> {
-    if name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        && !name.is_empty()
-    {
+    // One table lookup per byte: this runs for every event's name.
+    const NAME_BYTE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+            b += 1;
+        }
+        table
+    };
+    if !name.is_empty() && name.bytes().all(|b| NAME_BYTE[b as usize]) {
         return Cow::Borrowed(name);
     }
     let s: String = name

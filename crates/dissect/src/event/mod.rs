@@ -90,7 +90,7 @@ pub fn dissect<'a>(
     tree.close();
 
     if tree.wants_columns() {
-        tree.columns.protocol = if is_sig { "TRACEE/SIG" } else { "TRACEE" }.to_string();
+        tree.columns.protocol = if is_sig { "TRACEE/SIG" } else { "TRACEE" }.into();
         tree.columns.info = enrich::info(event, &findings);
         tree.columns.source = findings.source.as_deref().unwrap_or("").to_string();
         tree.columns.destination = findings.destination.as_deref().unwrap_or("").to_string();
@@ -108,7 +108,7 @@ pub(crate) fn columns_as_fields(tree: &mut Tree<'_>) {
         return;
     }
     let cols = std::mem::take(&mut tree.columns);
-    tree.add_hidden(ws::COL_PROTOCOL, FieldValue::Str(cols.protocol.into()));
+    tree.add_hidden(ws::COL_PROTOCOL, FieldValue::Str(cols.protocol));
     tree.add_hidden(ws::COL_INFO, FieldValue::Str(cols.info.into()));
     tree.add_hidden(ws::COL_DEF_SRC, FieldValue::Str(cols.source.into()));
     tree.add_hidden(ws::COL_DEF_DST, FieldValue::Str(cols.destination.into()));

@@ -125,7 +125,7 @@ pub(crate) fn ethertype<'a>(
         0x0806 => arp::arp(cx, payload)?,
         0x8100 | 0x88a8 | 0x9100 => return vlan(cx, payload, frame_len),
         _ => {
-            cx.protocol(&format!("0x{etype:04x}"));
+            cx.protocol(format!("0x{etype:04x}"));
             cx.info(|s| s.push_str("Ethernet II"));
             data(cx, payload);
         }

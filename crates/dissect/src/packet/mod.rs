@@ -14,6 +14,7 @@
 //! the capture was cut by its snap length, `_ws.malformed` when the packet's own lengths point
 //! past its end. No length field ever sizes an allocation.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -84,7 +85,7 @@ pub fn dissect_captured<'a>(bytes: &'a [u8], orig_len: usize, link_type: u16, tr
         LINKTYPE_LINUX_SLL2 => link::sll2(&mut cx, tvb),
         _ => {
             if cx.cols {
-                cx.tree.columns.protocol = format!("LINKTYPE_{link_type}");
+                cx.tree.columns.protocol = format!("LINKTYPE_{link_type}").into();
             }
             data(&mut cx, tvb);
             Ok(())
@@ -325,10 +326,9 @@ impl<'a, 't> Cx<'a, 't> {
     }
 
     /// Sets the protocol column.
-    pub(crate) fn protocol(&mut self, name: &str) {
+    pub(crate) fn protocol(&mut self, name: impl Into<Cow<'static, str>>) {
         if self.set_cols() {
-            self.tree.columns.protocol.clear();
-            self.tree.columns.protocol.push_str(name);
+            self.tree.columns.protocol = name.into();
         }
     }
 

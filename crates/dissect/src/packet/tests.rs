@@ -690,8 +690,10 @@ fn only_wanted_fields_are_kept() {
         Some(&FieldValue::Str("example.com".into()))
     );
     assert!(tree.columns.info.is_empty());
-    // Nothing of DNS wanted: the message is not parsed, the layer is still recorded.
-    let want = Want::none();
+    // Nothing of DNS wanted, only `frame.protocols`: the message is not parsed, the layer is
+    // still recorded.
+    let mut want = Want::none();
+    want.field(osprey_field::fields::frame::PROTOCOLS);
     let mut tree = Tree::new(&want);
     dissect_link(&p, LINKTYPE_IPV4, &mut tree);
     assert!(tree.items().is_empty());
