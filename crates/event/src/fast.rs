@@ -3,11 +3,12 @@
 //!
 //! serde's derived deserializer spends most of its time per key; this hand-written scanner
 //! matches Tracee's keys as raw bytes in the order Tracee writes them and scans strings sixteen
-//! bytes at a time: 1.0 µs for a 1 KB event where the serde path takes 1.5 µs (BENCHMARKS.md,
+//! bytes at a time: 0.75 µs for a 1 KB event where the serde path takes 1.5 µs (BENCHMARKS.md,
 //! "Analyzer"), and parsing is half of what `osprey read` does per event.
 //!
 //! It only ever *accepts* what the serde path accepts, with the same result: whenever it meets
-//! anything else — a float, a string timestamp, a duplicate key, invalid JSON — it returns
+//! anything else — a float, a string timestamp, a duplicate key, a key of the protobuf layout,
+//! invalid JSON, an object that is not an event — it returns
 //! `None` and the caller parses the line with serde, which stays the single definition of what
 //! is valid and of every error message. A differential test (and a fuzz target) holds the two
 //! to the same results.
