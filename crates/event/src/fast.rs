@@ -8,10 +8,9 @@
 //!
 //! It only ever *accepts* what the serde path accepts, with the same result: whenever it meets
 //! anything else — a float, a string timestamp, a duplicate key, a key of the protobuf layout,
-//! invalid JSON, an object that is not an event — it returns
-//! `None` and the caller parses the line with serde, which stays the single definition of what
-//! is valid and of every error message. A differential test (and a fuzz target) holds the two
-//! to the same results.
+//! invalid JSON, an object that is not an event — it returns `None` and the caller parses the
+//! line with serde, which stays the single definition of what is valid and of every error
+//! message. A differential test (and a fuzz target) holds the two to the same results.
 
 use std::borrow::Cow;
 
