@@ -410,32 +410,10 @@ fn record<'a>(cx: &mut Cx<'a, '_>, msg: &Tvb<'a>, off: usize, kind: Kind) -> Res
         _ => {
             if rtype == 33 {
                 // Wireshark splits an SRV owner name into service, protocol and name.
-                let mut parts = name.text.splitn(3, '.');
-                let service = parts.next().unwrap_or_default().to_string();
-                cx.add(
-                    f::SRV_SERVICE,
-                    FieldValue::Str(service.into()),
-                    msg,
-                    off,
-                    name.len,
-                );
-                if let Some(p) = parts.next() {
-                    cx.add(
-                        f::SRV_PROTO,
-                        FieldValue::Str(p.to_string().into()),
-                        msg,
-                        off,
-                        name.len,
-                    );
-                }
-                if let Some(n) = parts.next() {
-                    cx.add(
-                        f::SRV_NAME,
-                        FieldValue::Str(n.to_string().into()),
-                        msg,
-                        off,
-                        name.len,
-                    );
+                let fields = [f::SRV_SERVICE, f::SRV_PROTO, f::SRV_NAME];
+                for (field, part) in fields.into_iter().zip(name.text.splitn(3, '.')) {
+                    let value = FieldValue::Str(part.to_string().into());
+                    cx.add(field, value, msg, off, name.len);
                 }
             } else {
                 cx.add(

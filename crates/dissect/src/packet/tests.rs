@@ -469,6 +469,22 @@ fn dns_query() {
 }
 
 #[test]
+fn dns_srv_owner_names_split_like_wireshark() {
+    let mut m = b"\x00\x07\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00".to_vec();
+    m.extend_from_slice(b"\x04_sip\x04_tcp\x02ex\x03com\x00\x00\x21\x00\x01");
+    m.extend_from_slice(b"\xc0\x0c\x00\x21\x00\x01\x00\x00\x00\x3c\x00\x10");
+    m.extend_from_slice(b"\x00\x0a\x00\x05\x13\xc4\x01s\x02ex\x03com\x00");
+    let t = run(&ipv4(17, &udp(53, 40000, &m)), LINKTYPE_IPV4);
+    assert_eq!(v(&t, "dns.srv.service"), "_sip");
+    assert_eq!(v(&t, "dns.srv.proto"), "_tcp");
+    assert_eq!(v(&t, "dns.srv.name"), "ex.com");
+    assert_eq!(v(&t, "dns.srv.priority"), "10");
+    assert_eq!(v(&t, "dns.srv.weight"), "5");
+    assert_eq!(v(&t, "dns.srv.port"), "5060");
+    assert_eq!(v(&t, "dns.srv.target"), "s.ex.com");
+}
+
+#[test]
 fn dns_response_over_udp_and_tcp() {
     let msg = dns_response();
     let t = run(&ipv4(17, &udp(53, 40000, &msg)), LINKTYPE_IPV4);
