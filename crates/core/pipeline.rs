@@ -14,6 +14,12 @@ use osprey_source::Frame;
 /// when a worker parses it, which measured ~10% less CPU than 2048-frame batches.
 pub const BATCH: usize = 256;
 
+/// Batches that may wait in each channel, per worker. Deep enough that the reader, which
+/// shares the CPUs with the workers, reads in long bursts when the scheduler gets to it rather
+/// than a batch at a time: with 2 per worker the workers sat idle 5% of the time waiting for
+/// it, and the run took 8% longer (BENCHMARKS.md). At 256 KB a batch, the depth is a few MB.
+const QUEUED_PER_WORKER: usize = 16;
+
 /// A run of consecutive frames.
 pub struct Batch {
     /// Position of the batch in the stream.
@@ -50,8 +56,8 @@ pub fn run<R, F, C>(
     C: FnMut(Batch, R) -> bool,
 {
     let workers = workers.max(1);
-    let (work_tx, work_rx) = crossbeam_channel::bounded::<Batch>(workers * 2);
-    let (done_tx, done_rx) = crossbeam_channel::bounded::<(Batch, R)>(workers * 2);
+    let (work_tx, work_rx) = crossbeam_channel::bounded::<Batch>(workers * QUEUED_PER_WORKER);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<(Batch, R)>(workers * QUEUED_PER_WORKER);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut seq = 0;
@@ -117,7 +123,7 @@ mod tests {
             input: 0,
             location: osprey_source::Location::Line(n),
             kind: osprey_source::FrameKind::Event,
-            data: Vec::new(),
+            data: Default::default(),
             capture: None,
         }
     }

@@ -169,6 +169,7 @@ struct Plan {
     /// True when frames must be dissected at all (a filter, a view of fields, coloring).
     dissect: bool,
     profile: Profile,
+    summary: osprey_print::text::Summary,
     preferences: Preferences,
     fields_format: FieldsFormat,
     color: bool,
@@ -312,6 +313,7 @@ fn plan(args: &ReadArgs, names: Vec<String>) -> anyhow::Result<Plan> {
         prefilter,
         want,
         dissect,
+        summary: osprey_print::text::Summary::new(&profile.columns),
         profile,
         preferences,
         fields_format,
@@ -505,7 +507,7 @@ fn render(
                 .then(|| plan.profile.color_of(&tree))
                 .flatten()
                 .map(|r| (r.foreground, r.background));
-            osprey_print::text::write_line(out, &plan.profile.columns, &tree, color);
+            plan.summary.write_line(out, &tree, color);
         }
         View::Detail => osprey_print::detail::write_tree(out, &tree),
         View::Fields(ids) => plan.fields_format.write_row(out, &tree, ids),

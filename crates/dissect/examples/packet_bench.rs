@@ -177,7 +177,7 @@ fn read_capture(path: &str) -> Vec<(u16, Vec<u8>)> {
         .map(|f| {
             (
                 f.capture.as_ref().map_or(0, |c| c.interface.link_type),
-                f.data,
+                f.data.to_vec(),
             )
         })
         .collect()

@@ -30,7 +30,7 @@ fn main() {
             input: 0,
             location: Location::Line(i as u64 + 1),
             kind: FrameKind::Event,
-            data: line.to_vec(),
+            data: line.to_vec().into(),
             capture: None,
         })
         .collect();
@@ -79,6 +79,7 @@ fn main() {
         osprey_dissect::dissect(&info, &decoded, &prefs, &want).len()
     });
     let mut out = Vec::with_capacity(1 << 20);
+    let summary = osprey_print::text::Summary::new(&profile.columns);
     time("decode + dissect + text line", &mut |f| {
         let decoded = osprey_dissect::decode(f);
         let info = FrameInfo {
@@ -89,7 +90,7 @@ fn main() {
         };
         let tree = osprey_dissect::dissect(&info, &decoded, &prefs, &want);
         out.clear();
-        osprey_print::text::write_line(&mut out, &profile.columns, &tree, None);
+        summary.write_line(&mut out, &tree, None);
         out.len()
     });
 }

@@ -3,8 +3,15 @@
 //! The reader only frames lines and finds each record's timestamp; the full parse happens later,
 //! in parallel, where the record is used. Lines that are plainly not records (not an object, cut
 //! off, a Tracee log line) are dealt with here.
+//!
+//! Input is read in chunks of [`CHUNK`] bytes, and each frame's data is a slice of its chunk
+//! (a [`Bytes`]): a line is never copied, and a frame costs no allocation of its own. A chunk
+//! goes back to a small pool of spare chunks when the last frame cut from it is dropped.
 
-use std::io::BufRead;
+use std::io::Read;
+use std::sync::Mutex;
+
+use bytes::Bytes;
 
 use crate::diagnostics::{Diagnostics, Location};
 use crate::{Frame, FrameKind};
@@ -12,76 +19,151 @@ use crate::{Frame, FrameKind};
 /// The longest line accepted. A longer one is skipped without being held in memory.
 pub(crate) const MAX_LINE: usize = 64 << 20;
 
+/// Bytes read at a time. Larger than the 64 KiB of the `BufReader` underneath, so reads go
+/// straight from the file into the chunk.
+const CHUNK: usize = 256 << 10;
+
+/// Chunks kept for reuse, for every input together: about as many as the frames queued in
+/// `osprey read`'s pipeline hold (up to 64 batches of 256 frames of about 1 KB), and a bound
+/// (24 MiB) on what the pool keeps.
+const SPARE_CHUNKS: usize = 96;
+
+/// Spare chunks, all [`CHUNK`] bytes long and initialised: reading into one costs neither an
+/// allocation nor zeroing.
+static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// The owner of a chunk's bytes behind the frames' `Bytes`: when the last of them is dropped
+/// (on whichever thread), the buffer goes back to [`SPARE`].
+struct Chunk(Vec<u8>);
+
+impl AsRef<[u8]> for Chunk {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        if self.0.len() == CHUNK {
+            let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+            if spare.len() < SPARE_CHUNKS {
+                spare.push(std::mem::take(&mut self.0));
+            }
+        }
+    }
+}
+
+/// A buffer of `size` initialised bytes: a spare chunk when the size is [`CHUNK`]'s.
+fn buffer(size: usize) -> Vec<u8> {
+    if size == CHUNK {
+        if let Some(spare) = SPARE.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return spare;
+        }
+    }
+    vec![0; size]
+}
+
 pub(crate) struct JsonLines<R> {
     reader: R,
     input: u32,
     /// What every line of this input is: events or artifact records.
     kind: FrameKind,
     line_no: u64,
-    buf: Vec<u8>,
+    /// The bytes read last: `chunk[start..filled]` is not framed yet and has no `\n` before
+    /// `scanned`.
+    chunk: Bytes,
+    start: usize,
+    scanned: usize,
+    filled: usize,
+    /// The length so far of an over-long line being skipped.
+    skipping: Option<usize>,
+    /// The reader has ended.
+    eof: bool,
+    /// Nothing more comes from this input (its end, or a read error).
     done: bool,
+    chunk_size: usize,
+    max_line: usize,
     /// An artifact index, read whole and sorted by time (see [`JsonLines::next_frame`]).
     sorted: Option<std::vec::IntoIter<Frame>>,
 }
 
-enum Line {
-    Ok,
-    TooLong(usize),
-    Eof,
-}
-
-impl<R: BufRead> JsonLines<R> {
+impl<R: Read> JsonLines<R> {
     pub(crate) fn new(reader: R, input: u32, kind: FrameKind) -> Self {
+        Self::with_sizes(reader, input, kind, CHUNK, MAX_LINE)
+    }
+
+    /// A reader with its own chunk size and line limit (for tests).
+    fn with_sizes(
+        reader: R,
+        input: u32,
+        kind: FrameKind,
+        chunk_size: usize,
+        max_line: usize,
+    ) -> Self {
         JsonLines {
             reader,
             input,
             kind,
             line_no: 0,
-            buf: Vec::with_capacity(4096),
+            chunk: Bytes::new(),
+            start: 0,
+            scanned: 0,
+            filled: 0,
+            skipping: None,
+            eof: false,
             done: false,
+            chunk_size,
+            max_line,
             sorted: None,
         }
     }
 
-    /// Reads the next line into `buf` (without its `\n`), up to [`MAX_LINE`] bytes.
-    fn read_line(&mut self) -> std::io::Result<Line> {
-        self.buf.clear();
-        let mut total = 0usize;
-        let mut saw_any = false;
-        loop {
-            let available = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if available.is_empty() {
-                return Ok(if !saw_any {
-                    Line::Eof
-                } else if total > MAX_LINE {
-                    Line::TooLong(total)
-                } else {
-                    Line::Ok
-                });
-            }
-            saw_any = true;
-            let (chunk, found) = match memchr::memchr(b'\n', available) {
-                Some(i) => (&available[..i], Some(i + 1)),
-                None => (available, None),
-            };
-            total += chunk.len();
-            if total <= MAX_LINE {
-                self.buf.extend_from_slice(chunk);
-            }
-            let consumed = found.unwrap_or(available.len());
-            self.reader.consume(consumed);
-            if found.is_some() {
-                return Ok(if total > MAX_LINE {
-                    Line::TooLong(total)
-                } else {
-                    Line::Ok
-                });
-            }
+    /// Reads on into a new chunk, which starts with the unframed rest of the current one: until
+    /// a read brings a line end, the buffer is full, or the input ends. A line that outgrows
+    /// the buffer grows it, up to the limit; beyond, its bytes are only counted.
+    fn refill(&mut self) -> std::io::Result<()> {
+        let mut rest = &self.chunk[self.start..self.filled];
+        if self.skipping.is_some() || rest.len() > self.max_line {
+            *self.skipping.get_or_insert(0) += rest.len();
+            rest = &[];
         }
+        let mut buf = buffer(self.chunk_size.max(rest.len() * 2).min(self.max_line + 1));
+        buf[..rest.len()].copy_from_slice(rest);
+        let mut filled = rest.len();
+        let mut scanned = filled;
+        let result = loop {
+            if filled == buf.len() {
+                // A line without an end fills the buffer.
+                if self.skipping.is_some() || filled > self.max_line {
+                    *self.skipping.get_or_insert(0) += filled;
+                    filled = 0;
+                    scanned = 0;
+                } else {
+                    buf.resize((buf.len() * 2).min(self.max_line + 1), 0);
+                }
+            }
+            match self.reader.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break Ok(());
+                }
+                Ok(n) => {
+                    let line_end = memchr::memchr(b'\n', &buf[filled..filled + n]).is_some();
+                    filled += n;
+                    if line_end {
+                        break Ok(());
+                    }
+                    scanned = filled;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.chunk = Bytes::from_owner(Chunk(buf));
+        self.start = 0;
+        self.scanned = scanned;
+        self.filled = filled;
+        result
     }
 
     /// Stops reading this input after an I/O error, which is reported with the line it hit.
@@ -119,48 +201,49 @@ impl<R: BufRead> JsonLines<R> {
 
     fn next_in_file_order(&mut self, diag: &Diagnostics) -> Option<Frame> {
         while !self.done {
-            // The common case: the whole line is already in the reader's buffer. It is examined
-            // there and copied once, into its frame.
-            let buffered = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return self.read_failed(e, diag),
-            };
-            if let Some(end) = memchr::memchr(b'\n', buffered) {
-                self.line_no += 1;
-                let frame = record(&buffered[..end], self.input, self.kind, self.line_no, diag);
-                self.reader.consume(end + 1);
-                match frame {
-                    Some(frame) => return Some(frame),
-                    None => continue,
+            let found = memchr::memchr(b'\n', &self.chunk[self.scanned..self.filled])
+                .map(|p| self.scanned + p);
+            let end = match found {
+                Some(end) => end,
+                None if !self.eof => {
+                    if let Err(e) = self.refill() {
+                        return self.read_failed(e, diag);
+                    }
+                    continue;
                 }
-            }
-            let line = match self.read_line() {
-                Ok(l) => l,
-                Err(e) => return self.read_failed(e, diag),
-            };
-            self.line_no += 1;
-            match line {
-                Line::Eof => {
+                // The input has ended: what is left is its last line, without a `\n`.
+                None if self.start < self.filled || self.skipping.is_some() => self.filled,
+                None => {
                     self.done = true;
                     return None;
                 }
-                Line::TooLong(len) => {
-                    diag.damaged(
-                        self.input,
-                        Location::Line(self.line_no),
-                        format!(
+            };
+            let start = self.start;
+            self.start = (end + 1).min(self.filled);
+            self.scanned = self.start;
+            self.line_no += 1;
+            let skipped = self.skipping.take();
+            let len = skipped.unwrap_or(0) + end - start;
+            if skipped.is_some() || len > self.max_line {
+                diag.damaged(
+                    self.input,
+                    Location::Line(self.line_no),
+                    match self.max_line % (1 << 20) {
+                        0 => format!(
                             "line of {len} bytes is longer than the {} MiB limit",
-                            MAX_LINE >> 20
+                            self.max_line >> 20
                         ),
-                    );
-                    continue;
-                }
-                Line::Ok => {}
+                        _ => format!(
+                            "line of {len} bytes is longer than the {}-byte limit",
+                            self.max_line
+                        ),
+                    },
+                );
+                continue;
             }
-            let frame = record(&self.buf, self.input, self.kind, self.line_no, diag);
-            if frame.is_some() {
-                return frame;
+            let line = self.chunk.slice(start..end);
+            if let Some(frame) = record(line, self.input, self.kind, self.line_no, diag) {
+                return Some(frame);
             }
         }
         None
@@ -170,14 +253,14 @@ impl<R: BufRead> JsonLines<R> {
 /// The frame of line `line_no` of input `input`, whose bytes (without the `\n`) are `line`;
 /// `None` when the line is blank, a Tracee log line, or damaged (reported).
 fn record(
-    line: &[u8],
+    line: Bytes,
     input: u32,
     kind: FrameKind,
     line_no: u64,
     diag: &Diagnostics,
 ) -> Option<Frame> {
     let location = Location::Line(line_no);
-    let mut text = trim(line);
+    let mut text = trim(&line);
     if line_no == 1 {
         text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     }
@@ -223,7 +306,7 @@ fn record(
         input,
         location,
         kind,
-        data: text.to_vec(),
+        data: line.slice_ref(text),
         capture: None,
     })
 }
@@ -262,14 +345,23 @@ mod tests {
     }
 
     fn frames_through(
-        reader: impl BufRead,
+        reader: impl Read,
         kind: FrameKind,
+    ) -> (Vec<Frame>, Vec<String>, Diagnostics) {
+        frames_sized(reader, kind, CHUNK, MAX_LINE)
+    }
+
+    fn frames_sized(
+        reader: impl Read,
+        kind: FrameKind,
+        chunk: usize,
+        max_line: usize,
     ) -> (Vec<Frame>, Vec<String>, Diagnostics) {
         let problems = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = problems.clone();
         let diag = Diagnostics::new(100, move |p| sink.lock().unwrap().push(p.to_string()));
         diag.register(0, "t.json");
-        let mut r = JsonLines::new(reader, 0, kind);
+        let mut r = JsonLines::with_sizes(reader, 0, kind, chunk, max_line);
         let mut out = Vec::new();
         while let Some(f) = r.next_frame(&diag) {
             out.push(f);
@@ -283,7 +375,7 @@ mod tests {
         let input = "{\"timestamp\":5,\"eventName\":\"a\"}\r\n\n   \n{\"level\":\"info\",\"msg\":\"x\"}\ngarbage\n{\"timestamp\":6,\"eventName\":\n{\"timestamp\":7,\"eventName\":\"b\"}";
         let (frames, problems, diag) = frames(input);
         assert_eq!(frames.len(), 2);
-        assert_eq!(frames[0].data, b"{\"timestamp\":5,\"eventName\":\"a\"}");
+        assert_eq!(frames[0].data, b"{\"timestamp\":5,\"eventName\":\"a\"}"[..]);
         assert_eq!(frames[0].location, Location::Line(1));
         assert_eq!(frames[1].ts, 7);
         assert_eq!(frames[1].location, Location::Line(7));
@@ -325,18 +417,70 @@ mod tests {
 
     #[test]
     fn lines_split_across_reads_come_out_the_same() {
-        // Lines wholly in the reader's buffer are framed in place; the others are gathered
-        // from several reads. Every buffer size gives the same frames and the same reports.
+        // Lines are cut from the chunk they were read into; a line that a chunk ends in the
+        // middle of is carried over to the next. Every read size and chunk size gives the same
+        // frames and the same reports.
         let input = "\u{feff}{\"timestamp\":5,\"eventName\":\"a\"}\r\n\n   \n{\"level\":\"info\",\"msg\":\"x\"}\ngarbage\n{\"timestamp\":6,\"eventName\":\n{\"timestamp\":7,\"eventName\":\"b\"}\n{\"timestamp\":8,\"eventName\":\"c\"}";
         let (whole, whole_problems, whole_diag) = frames(input);
         assert_eq!(whole.len(), 3);
-        for capacity in 1..input.len() + 2 {
-            let reader = std::io::BufReader::with_capacity(capacity, input.as_bytes());
-            let (frames, problems, diag) = frames_through(reader, FrameKind::Event);
-            assert_eq!(frames, whole, "buffer of {capacity}");
-            assert_eq!(problems, whole_problems, "buffer of {capacity}");
-            assert_eq!(diag.stats(), whole_diag.stats(), "buffer of {capacity}");
+        for read_size in 1..input.len() + 2 {
+            for chunk in [1, 2, 7, 40, 4096] {
+                let reader = std::io::BufReader::with_capacity(read_size, input.as_bytes());
+                let (frames, problems, diag) =
+                    frames_sized(reader, FrameKind::Event, chunk, MAX_LINE);
+                let at = format!("reads of {read_size}, chunks of {chunk}");
+                assert_eq!(frames, whole, "{at}");
+                assert_eq!(problems, whole_problems, "{at}");
+                assert_eq!(diag.stats(), whole_diag.stats(), "{at}");
+            }
         }
+    }
+
+    #[test]
+    fn an_over_long_line_is_skipped_and_reported() {
+        let short = "{\"timestamp\":1,\"eventName\":\"a\"}";
+        let long = format!("{{\"timestamp\":2,\"eventName\":\"{}\"}}", "x".repeat(200));
+        let inputs = [
+            (format!("{short}\n{long}\n{long}\n{short}\n"), [2, 3]),
+            // the last one without a line end
+            (format!("{short}\n{long}\n{short}\n{long}"), [2, 4]),
+        ];
+        for (input, long_lines) in inputs {
+            for (read_size, chunk) in [(1, 1), (7, 16), (64, 64), (100, 101), (1000, 4096)] {
+                let reader = std::io::BufReader::with_capacity(read_size, input.as_bytes());
+                let (frames, problems, diag) = frames_sized(reader, FrameKind::Event, chunk, 100);
+                let at = format!("reads of {read_size}, chunks of {chunk}: {problems:?}");
+                assert_eq!(frames.len(), 2, "{at}");
+                assert!(frames.iter().all(|f| f.data == short.as_bytes()), "{at}");
+                assert_eq!(problems.len(), 2, "{at}");
+                for (p, line) in problems.iter().zip(long_lines) {
+                    let says = format!(
+                        "line {line}: line of {} bytes is longer than the 100-byte limit",
+                        long.len()
+                    );
+                    assert!(p.contains(&says), "{at}");
+                }
+                assert_eq!(diag.stats()[0].damaged, 2, "{at}");
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_are_reused_once_their_frames_are_gone() {
+        let line = format!(
+            "{{\"timestamp\":1,\"eventName\":\"{}\"}}\n",
+            "y".repeat(1000)
+        );
+        let input = line.repeat(3 * CHUNK / line.len());
+        let (frames, problems, _) = frames(&input);
+        assert_eq!(frames.len(), 3 * CHUNK / line.len(), "{problems:?}");
+        assert!(frames.iter().all(|f| f.data == line.trim_end().as_bytes()));
+        drop(frames);
+        // Other tests read at the same time, so only the pool's bound is certain; but the
+        // chunks of this input were all released.
+        let spare = SPARE.lock().unwrap();
+        assert!(!spare.is_empty() && spare.len() <= SPARE_CHUNKS);
+        assert!(spare.iter().all(|c| c.len() == CHUNK));
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod open;
 
 use std::sync::Arc;
 
+pub use bytes::Bytes;
 pub use diagnostics::{Diagnostics, InputStats, Location, Problem};
 pub use merge::Frames;
 pub use open::{sniff, ContentKind, InputFile, Inputs, OpenError};
@@ -55,8 +56,9 @@ pub struct Frame {
     pub location: Location,
     /// What it is.
     pub kind: FrameKind,
-    /// The record's bytes, exactly as read.
-    pub data: Vec<u8>,
+    /// The record's bytes, exactly as read (for JSON lines, a slice of the buffer they were read
+    /// into, shared with the frames around it).
+    pub data: Bytes,
     /// For frames read from a capture file: the interface, raw timestamp and options, so the
     /// frame can be written to PcapNG unchanged. `None` for records read from JSON.
     pub capture: Option<Box<Captured>>,

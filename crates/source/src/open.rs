@@ -436,7 +436,7 @@ impl FrameReader {
                             input: *input,
                             location: Location::Offset(p.offset),
                             kind,
-                            data: p.data,
+                            data: p.data.into(),
                             capture: Some(Box::new(crate::Captured {
                                 interface,
                                 ts_raw: p.ts_raw,
