@@ -23,6 +23,10 @@ pub(crate) const MAX_LINE: usize = 64 << 20;
 /// straight from the file into the chunk.
 const CHUNK: usize = 256 << 10;
 
+/// The smallest chunk: what a slow stream (a pipe delivering a line at a time) reads into, so
+/// that its frames do not each hold a mostly empty [`CHUNK`].
+const MIN_CHUNK: usize = 4 << 10;
+
 /// Chunks kept for reuse, for every input together: about as many as the frames queued in
 /// `osprey read`'s pipeline hold (up to 64 batches of 256 frames of about 1 KB), and a bound
 /// (24 MiB) on what the pool keeps.
@@ -81,6 +85,9 @@ pub(crate) struct JsonLines<R> {
     eof: bool,
     /// Nothing more comes from this input (its end, or a read error).
     done: bool,
+    /// The size of the next chunk: [`CHUNK`] while reads fill them, less when reads bring
+    /// little (see [`JsonLines::refill`]).
+    next_size: usize,
     chunk_size: usize,
     max_line: usize,
     /// An artifact index, read whole and sorted by time (see [`JsonLines::next_frame`]).
@@ -112,6 +119,7 @@ impl<R: Read> JsonLines<R> {
             skipping: None,
             eof: false,
             done: false,
+            next_size: chunk_size,
             chunk_size,
             max_line,
             sorted: None,
@@ -121,13 +129,17 @@ impl<R: Read> JsonLines<R> {
     /// Reads on into a new chunk, which starts with the unframed rest of the current one: until
     /// a read brings a line end, the buffer is full, or the input ends. A line that outgrows
     /// the buffer grows it, up to the limit; beyond, its bytes are only counted.
+    ///
+    /// A chunk lives as long as a frame cut from it, so its size follows what reads bring: a
+    /// file fills whole chunks, a stream that delivers a line at a time gets small ones.
     fn refill(&mut self) -> std::io::Result<()> {
         let mut rest = &self.chunk[self.start..self.filled];
         if self.skipping.is_some() || rest.len() > self.max_line {
             *self.skipping.get_or_insert(0) += rest.len();
             rest = &[];
         }
-        let mut buf = buffer(self.chunk_size.max(rest.len() * 2).min(self.max_line + 1));
+        let carried = rest.len();
+        let mut buf = buffer(self.next_size.max(rest.len() * 2).min(self.max_line + 1));
         buf[..rest.len()].copy_from_slice(rest);
         let mut filled = rest.len();
         let mut scanned = filled;
@@ -159,6 +171,8 @@ impl<R: Read> JsonLines<R> {
                 Err(e) => break Err(e),
             }
         };
+        let read = filled.saturating_sub(carried);
+        self.next_size = (read * 2).clamp(MIN_CHUNK.min(self.chunk_size), self.chunk_size);
         self.chunk = Bytes::from_owner(Chunk(buf));
         self.start = 0;
         self.scanned = scanned;
@@ -463,6 +477,39 @@ mod tests {
                 assert_eq!(diag.stats()[0].damaged, 2, "{at}");
             }
         }
+    }
+
+    #[test]
+    fn a_stream_that_brings_a_line_at_a_time_gets_small_chunks() {
+        // A live pipe: every read returns one line. Each frame keeps its chunk alive, so a
+        // full-size chunk per line would hold 256 KiB per frame.
+        struct LineAtATime(Vec<String>);
+        impl Read for LineAtATime {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let Some(line) = self.0.pop() else {
+                    return Ok(0);
+                };
+                buf[..line.len()].copy_from_slice(line.as_bytes());
+                Ok(line.len())
+            }
+        }
+        let lines = (0..100)
+            .map(|i| format!("{{\"timestamp\":{i},\"eventName\":\"e\"}}\n"))
+            .rev()
+            .collect();
+        let diag = Diagnostics::silent();
+        let mut r = JsonLines::new(LineAtATime(lines), 0, FrameKind::Event);
+        let mut n = 0;
+        while let Some(f) = r.next_frame(&diag) {
+            assert_eq!(f.ts, n);
+            n += 1;
+            assert!(
+                n == 1 || r.chunk.len() == MIN_CHUNK,
+                "frame {n}: {}",
+                r.chunk.len()
+            );
+        }
+        assert_eq!(n, 100);
     }
 
     #[test]
