@@ -34,9 +34,11 @@ run "read -w corpus.pcapng (convert, file on disk)"  $BIN read -q -r "$CORPUS" -
 if [ -d /dev/shm ]; then
   # the same conversion into memory (tmpfs): Osprey's own cost, without the disk's
   run "read -w /dev/shm/corpus.pcapng (convert, tmpfs)" $BIN read -q -r "$CORPUS" -w /dev/shm/osprey-bench.pcapng
-  run "  again, tmpfs pages already allocated"          $BIN read -q -r "$CORPUS" -w /dev/shm/osprey-bench.pcapng
+  run "  the same again"                                $BIN read -q -r "$CORPUS" -w /dev/shm/osprey-bench.pcapng
   rm -f /dev/shm/osprey-bench.pcapng
 fi
+# and without any file system: the conversion's own CPU cost (PcapNG framing and all)
+run "read -w /dev/null (convert, nothing stored)"   $BIN read -q -r "$CORPUS" -w /dev/null
 run "read -T ndjson"                                 $BIN read -q -r "$CORPUS" -T ndjson
 run "-Y eventName == sched_process_exec -e frame.number" $BIN read -q -r "$CORPUS" -Y 'tracee.eventName == "sched_process_exec"' -T fields -e frame.number
 run "-Y \${important} -e frame.number"               $BIN read -q -r "$CORPUS" -Y '${important}' -T fields -e frame.number
