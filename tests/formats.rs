@@ -330,6 +330,56 @@ fn gzip_and_standard_input() {
 }
 
 #[test]
+fn a_live_stream_on_standard_input_is_printed_as_it_comes() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args([
+            "read",
+            "-r",
+            "-",
+            "-l",
+            "-T",
+            "fields",
+            "-e",
+            "tracee.eventName",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run osprey");
+    let mut input = child.stdin.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    let output = BufReader::new(child.stdout.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        for line in output.lines() {
+            let _ = lines_tx.send(line.unwrap());
+        }
+    });
+    // Each event must come out while the stream stays open, before the next one is written:
+    // nothing waits for a batch to fill or for the end of the input.
+    for (i, name) in ["first", "second", "third"].iter().enumerate() {
+        let event = format!("{{\"timestamp\":{i},\"eventName\":\"{name}\",\"eventId\":\"1\"}}\n");
+        input.write_all(event.as_bytes()).unwrap();
+        input.flush().unwrap();
+        let shown = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                panic!("event {name} was not printed while the stream stayed open")
+            });
+        assert_eq!(shown, *name);
+    }
+    drop(input);
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+    assert!(lines.try_recv().is_err(), "nothing more");
+}
+
+#[test]
 fn a_capture_directory_opens_as_its_events_and_pcaps() {
     let dir = tempdir();
     let out_dir = dir.path().join("out");

@@ -1,6 +1,7 @@
 //! The ordered parallel pipeline behind `osprey read`: one thread reads and merges frames into
-//! batches, worker threads render batches independently, and the calling thread consumes the
-//! results strictly in frame order.
+//! batches (cut short where a live stream waits, see `Frames::next_batch`), worker threads
+//! render batches independently, and the calling thread consumes the results strictly in frame
+//! order.
 //!
 //! There is no barrier between batches: a worker takes the next batch as soon as it is done,
 //! and results that finish early wait in a small reorder buffer. Channels are bounded, so
@@ -43,10 +44,11 @@ impl Batch {
     }
 }
 
-/// Reads `frames`, renders batches with `render` on `workers` threads, and calls `consume` with
-/// each batch and its results in order until it returns false or the frames run out.
+/// Reads `batches` (of frames in order, at most [`BATCH`] each), renders them with `render` on
+/// `workers` threads, and calls `consume` with each batch and its results in order until it
+/// returns false or the batches run out.
 pub fn run<R, F, C>(
-    frames: impl Iterator<Item = Frame> + Send,
+    batches: impl Iterator<Item = Vec<Frame>> + Send,
     workers: usize,
     render: F,
     mut consume: C,
@@ -60,12 +62,9 @@ pub fn run<R, F, C>(
     let (done_tx, done_rx) = crossbeam_channel::bounded::<(Batch, R)>(workers * QUEUED_PER_WORKER);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut seq = 0;
             let mut first_ts = None;
             let mut prev_ts = None;
-            let mut frames = frames.peekable();
-            while frames.peek().is_some() {
-                let batch: Vec<Frame> = frames.by_ref().take(BATCH).collect();
+            for (seq, batch) in (0..).zip(batches.filter(|b| !b.is_empty())) {
                 let first = *first_ts.get_or_insert(batch[0].ts);
                 let last = batch.last().map(|f| f.ts);
                 let b = Batch {
@@ -78,7 +77,6 @@ pub fn run<R, F, C>(
                     return; // the consumer stopped early
                 }
                 prev_ts = last;
-                seq += 1;
             }
         });
         for _ in 0..workers {
@@ -130,10 +128,21 @@ mod tests {
 
     #[test]
     fn results_come_back_in_order_with_their_time_references() {
-        let frames = (1..=10_000).map(frame);
+        let frames: Vec<Frame> = (1..=10_000).map(frame).collect();
+        // batches of every size up to BATCH, as a stream delivers them
+        let mut sizes = (1..=BATCH).cycle();
+        let mut rest = frames.into_iter().peekable();
+        let batches = std::iter::from_fn(move || {
+            rest.peek()?;
+            Some(
+                rest.by_ref()
+                    .take(sizes.next().unwrap())
+                    .collect::<Vec<_>>(),
+            )
+        });
         let mut seen = Vec::new();
         run(
-            frames,
+            batches,
             3,
             |b: &Batch| {
                 // Make later batches finish first now and then.
@@ -163,7 +172,7 @@ mod tests {
     fn the_consumer_can_stop_early() {
         let mut batches = 0;
         run(
-            (1..=100_000).map(frame),
+            (0..400).map(|b| (b * 256 + 1..=b * 256 + 256).map(frame).collect()),
             2,
             |b: &Batch| b.frames.len(),
             |_, _| {

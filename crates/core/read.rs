@@ -144,6 +144,12 @@ pub struct ReadArgs {
     #[arg(short = 'P', long = "print")]
     print: bool,
 
+    /// Flush standard output whenever the input has nothing more for the moment, so that a
+    /// live stream piped in (`tracee ... | osprey read -r - -l | ...`) is printed as it comes,
+    /// like tshark's -l. Always so when standard output is a terminal.
+    #[arg(short = 'l')]
+    flush: bool,
+
     /// No progress bar and no end-of-run summary on standard error; problems are still reported.
     #[arg(short = 'q', long = "quiet")]
     quiet: bool,
@@ -358,6 +364,9 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     let mut sink = args.write.as_ref().map(open_sink).transpose()?;
 
     let stdout = io::stdout();
+    // Batches end where the input waits (a live stream), so flushing after each one shows
+    // every frame that has come in.
+    let flush_each_batch = args.flush || stdout.is_terminal();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut shown = 0u64;
     let mut ndjson_left_out = 0u64;
@@ -409,11 +418,14 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
                 return Ok(false);
             }
         }
+        if flush_each_batch {
+            out.flush()?;
+        }
         Ok(true)
     };
     if write_result.is_ok() {
         pipeline::run(
-            inputs.frames(),
+            inputs.frames().batches(pipeline::BATCH),
             workers,
             render_batch,
             |batch, rendered| match consume(batch, rendered) {
@@ -597,7 +609,7 @@ fn register_argument_fields(files: &[String]) -> anyhow::Result<()> {
     let prefs = Preferences::default();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     pipeline::run(
-        inputs.frames(),
+        inputs.frames().batches(pipeline::BATCH),
         workers,
         |b: &pipeline::Batch| {
             for frame in &b.frames {

@@ -83,6 +83,9 @@ pub(crate) struct JsonLines<R> {
     skipping: Option<usize>,
     /// The reader has ended.
     eof: bool,
+    /// The last read brought less than asked for: the input is a stream (a pipe) that may
+    /// have nothing more yet.
+    short_read: bool,
     /// Nothing more comes from this input (its end, or a read error).
     done: bool,
     /// The size of the next chunk: [`CHUNK`] while reads fill them, less when reads bring
@@ -118,6 +121,7 @@ impl<R: Read> JsonLines<R> {
             filled: 0,
             skipping: None,
             eof: false,
+            short_read: false,
             done: false,
             next_size: chunk_size,
             chunk_size,
@@ -154,12 +158,14 @@ impl<R: Read> JsonLines<R> {
                     buf.resize((buf.len() * 2).min(self.max_line + 1), 0);
                 }
             }
+            let asked = buf.len() - filled;
             match self.reader.read(&mut buf[filled..]) {
                 Ok(0) => {
                     self.eof = true;
                     break Ok(());
                 }
                 Ok(n) => {
+                    self.short_read = n < asked;
                     let line_end = memchr::memchr(b'\n', &buf[filled..filled + n]).is_some();
                     filled += n;
                     if line_end {
@@ -178,6 +184,16 @@ impl<R: Read> JsonLines<R> {
         self.scanned = scanned;
         self.filled = filled;
         result
+    }
+
+    /// True when the next frame can be had without waiting: a whole line is buffered, or
+    /// reading on will not wait (a file, the end), as far as the last read tells.
+    pub(crate) fn ready(&self) -> bool {
+        self.done
+            || self.eof
+            || !self.short_read
+            || self.kind == FrameKind::Artifact
+            || memchr::memchr(b'\n', &self.chunk[self.scanned..self.filled]).is_some()
     }
 
     /// Stops reading this input after an I/O error, which is reported with the line it hit.

@@ -32,6 +32,9 @@ pub struct Frames {
     next_number: u64,
     diag: Arc<Diagnostics>,
     started: bool,
+    /// The input whose head frame went out last: its next frame is read when one is asked
+    /// for, not before, so that a frame of a live stream goes out without waiting for the next.
+    taken: Option<usize>,
 }
 
 impl Frames {
@@ -44,6 +47,7 @@ impl Frames {
             next_number: 1,
             diag,
             started: false,
+            taken: None,
         }
     }
 
@@ -52,6 +56,30 @@ impl Frames {
             self.queue.push(Reverse((frame.ts, input as u32)));
             self.heads[input] = Some(frame);
         }
+    }
+
+    /// Up to `max` frames, fewer when the next one would have to wait for a stream (a pipe
+    /// that has delivered everything it had so far): a live stream is shown as it comes rather
+    /// than when `max` frames have gathered. Empty at the end.
+    pub fn next_batch(&mut self, max: usize) -> Vec<Frame> {
+        let mut batch = Vec::with_capacity(max);
+        while batch.len() < max && (batch.is_empty() || self.ready()) {
+            match self.next() {
+                Some(frame) => batch.push(frame),
+                None => break,
+            }
+        }
+        batch
+    }
+
+    /// The frames in batches of up to `max` (see [`Frames::next_batch`]).
+    pub fn batches(mut self, max: usize) -> impl Iterator<Item = Vec<Frame>> + Send {
+        std::iter::from_fn(move || Some(self.next_batch(max)).filter(|b| !b.is_empty()))
+    }
+
+    /// True when the next frame can be had without waiting for more input from a stream.
+    fn ready(&self) -> bool {
+        self.taken.is_none_or(|input| self.readers[input].ready())
     }
 
     /// The diagnostics the inputs report to.
@@ -70,9 +98,12 @@ impl Iterator for Frames {
                 self.refill(i);
             }
         }
+        if let Some(input) = self.taken.take() {
+            self.refill(input);
+        }
         let Reverse((_, input)) = self.queue.pop()?;
         let mut frame = self.heads[input as usize].take()?;
-        self.refill(input as usize);
+        self.taken = Some(input as usize);
         frame.number = self.next_number;
         self.next_number += 1;
         Some(frame)

@@ -189,22 +189,38 @@ fn open_stream(
     })
 }
 
-/// The first bytes of a stream, without consuming them. Reads until 64 bytes are buffered or
-/// the stream ends (a pipe may deliver less at first).
+/// The first bytes of a stream, without consuming them: 64 bytes, or fewer when the stream
+/// ends first or already holds a whole JSON line (a live stream of short events must not wait
+/// for the next one to be recognised).
 fn fill_head(stream: &mut Stream) -> io::Result<Vec<u8>> {
     let head = stream.fill_buf()?;
-    if head.len() >= 64 || head.is_empty() {
+    if head.len() >= 64 || head.is_empty() || is_json_line(head) {
         return Ok(head[..head.len().min(64)].to_vec());
     }
     // A short first read: peek further by reading into a side buffer and chaining it back.
     let mut first = Vec::with_capacity(64);
-    stream.by_ref().take(64).read_to_end(&mut first)?;
+    let mut piece = [0u8; 64];
+    while first.len() < 64 && !is_json_line(&first) {
+        match stream.read(&mut piece[..64 - first.len()]) {
+            Ok(0) => break,
+            Ok(n) => first.extend_from_slice(&piece[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     let rest = std::mem::replace(stream, Box::new(io::empty()));
     *stream = Box::new(BufReader::with_capacity(
         BUFFER,
         io::Cursor::new(first.clone()).chain(rest),
     ));
     Ok(first)
+}
+
+/// True when `head` starts (after a byte-order mark and whitespace) with `{` and holds a
+/// line end: JSON, whatever follows.
+fn is_json_line(head: &[u8]) -> bool {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') && text.contains(&b'\n')
 }
 
 /// The longest first line [`peek_first_line`] looks at: artifact records are far shorter, so a
@@ -415,6 +431,15 @@ fn is_recording(path: &Path, events_only_json: bool) -> bool {
 }
 
 impl FrameReader {
+    /// True when the next frame can be had without waiting for a stream. Capture files are
+    /// read block by block through their own buffer and always count as ready.
+    pub(crate) fn ready(&self) -> bool {
+        match self {
+            FrameReader::Json(lines) => lines.ready(),
+            FrameReader::Capture { .. } => true,
+        }
+    }
+
     pub(crate) fn next_frame(&mut self, diag: &Diagnostics) -> Option<crate::Frame> {
         match self {
             FrameReader::Json(lines) => lines.next_frame(diag),
