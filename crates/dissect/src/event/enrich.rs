@@ -257,7 +257,8 @@ fn default_info(event: &Event) -> String {
     out
 }
 
-/// The per-event enrichments; `None` falls back to the default.
+/// The per-event enrichments; `None` falls back to the default. The common ones are joined from
+/// their parts (`concat`) rather than `format!`ted: the column is built for every event.
 fn enriched(event: &Event, findings: &Findings) -> Option<String> {
     let e = event;
     match e.event_name.as_ref() {
@@ -266,22 +267,21 @@ fn enriched(event: &Event, findings: &Findings) -> Option<String> {
             let pathname = arg_str(e, "pathname").unwrap_or("");
             let mut info = String::new();
             if let Some(prev) = arg_str(e, "prev_comm").filter(|p| !p.is_empty()) {
-                let _ = write!(info, "({prev}) -> ");
+                info.extend(["(", prev, ") -> "]);
             }
-            if pathname.is_empty() || cmdline.starts_with(pathname) {
-                info.push_str(&cmdline);
-            } else {
-                let _ = write!(info, "{pathname}: {cmdline}");
+            if !pathname.is_empty() && !cmdline.starts_with(pathname) {
+                info.extend([pathname, ": "]);
             }
+            info.push_str(&cmdline);
             Some(info)
         }
         "security_file_open" => {
             let given = arg_str(e, "syscall_pathname").filter(|p| !p.is_empty());
             let resolved = arg_str(e, "pathname").filter(|p| !p.is_empty());
             match (given, resolved) {
-                (Some(g), Some(r)) if g != r => Some(format!("Open {g} ({r})")),
-                (Some(g), _) => Some(format!("Open {g}")),
-                (None, Some(r)) => Some(format!("Open {r}")),
+                (Some(g), Some(r)) if g != r => Some(["Open ", g, " (", r, ")"].concat()),
+                (Some(g), _) => Some(["Open ", g].concat()),
+                (None, Some(r)) => Some(["Open ", r].concat()),
                 (None, None) => None,
             }
         }
@@ -290,7 +290,7 @@ fn enriched(event: &Event, findings: &Findings) -> Option<String> {
             let ft = magic_write_bytes(e)
                 .and_then(|b| file_type(&b, path))
                 .unwrap_or("Unknown file type");
-            Some(format!("{ft} written to {path}"))
+            Some([ft, " written to ", path].concat())
         }
         "security_socket_connect" | "security_socket_bind" => {
             let verb = if e.event_name == "security_socket_bind" {
@@ -301,8 +301,10 @@ fn enriched(event: &Event, findings: &Findings) -> Option<String> {
             let sa = findings.sockaddr.as_ref()?;
             let addr = sa.addr.as_deref()?;
             Some(match sa.port.as_deref() {
-                Some(port) if sa.family != "AF_UNIX" => format!("{verb} to {addr} port {port}"),
-                _ => format!("{verb} to {addr}"),
+                Some(port) if sa.family != "AF_UNIX" => {
+                    [verb, " to ", addr, " port ", port].concat()
+                }
+                _ => [verb, " to ", addr].concat(),
             })
         }
         "net_packet_http_request" => {
@@ -425,7 +427,7 @@ pub(crate) fn info(event: &Event, findings: &Findings) -> String {
         .filter(|s| !s.is_empty());
     match sig_name {
         Some(name) if body.is_empty() => name.to_string(),
-        Some(name) => format!("{name}. {body}"),
+        Some(name) => [name, ". ", &body].concat(),
         None => body,
     }
 }
