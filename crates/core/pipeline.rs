@@ -18,7 +18,8 @@ pub const BATCH: usize = 256;
 /// Batches that may wait in each channel, per worker. Deep enough that the reader, which
 /// shares the CPUs with the workers, reads in long bursts when the scheduler gets to it rather
 /// than a batch at a time: with 2 per worker the workers sat idle 5% of the time waiting for
-/// it, and the run took 8% longer (BENCHMARKS.md). At 256 KB a batch, the depth is a few MB.
+/// it, and the run took 8% longer (BENCHMARKS.md). At 256 KB a batch of 1 KB events, both
+/// channels together hold up to 16 MB per two workers.
 const QUEUED_PER_WORKER: usize = 16;
 
 /// A run of consecutive frames.

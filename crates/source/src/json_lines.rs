@@ -4,9 +4,11 @@
 //! in parallel, where the record is used. Lines that are plainly not records (not an object, cut
 //! off, a Tracee log line) are dealt with here.
 //!
-//! Input is read in chunks of [`CHUNK`] bytes, and each frame's data is a slice of its chunk
-//! (a [`Bytes`]): a line is never copied, and a frame costs no allocation of its own. A chunk
-//! goes back to a small pool of spare chunks when the last frame cut from it is dropped.
+//! Input is read in chunks ([`CHUNK`] bytes from a file, smaller from a stream that brings
+//! little at a time), and each frame's data is a slice of its chunk (a [`Bytes`]): a line is
+//! not copied (only the one a chunk ends in the middle of is carried over to the next), and a
+//! frame costs no allocation of its own. A chunk goes back to a small pool of spares when the
+//! last frame cut from it is dropped.
 
 use std::io::Read;
 use std::sync::Mutex;
