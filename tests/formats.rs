@@ -380,6 +380,54 @@ fn a_live_stream_on_standard_input_is_printed_as_it_comes() {
 }
 
 #[test]
+fn a_count_ends_the_run_while_a_live_stream_stays_open() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args([
+            "read",
+            "-r",
+            "-",
+            "-c",
+            "1",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run osprey");
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(b"{\"timestamp\":1,\"eventName\":\"a\",\"eventId\":\"1\"}\n{\"timestamp\":2,\"eventName\":\"b\",\"eventId\":\"1\"}\n")
+        .unwrap();
+    input.flush().unwrap();
+    // The stream stays open (`input` is alive) with nothing more to come: like tshark -c, the
+    // run ends once the count is reached instead of waiting for more input.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("osprey read -c 1 kept waiting on the open stream");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert_eq!(out, "1\n");
+    drop(input);
+}
+
+#[test]
 fn a_capture_directory_opens_as_its_events_and_pcaps() {
     let dir = tempdir();
     let out_dir = dir.path().join("out");

@@ -48,8 +48,12 @@ impl Batch {
 /// Reads `batches` (of frames in order, at most [`BATCH`] each), renders them with `render` on
 /// `workers` threads, and calls `consume` with each batch and its results in order until it
 /// returns false or the batches run out.
+///
+/// The reader runs on a thread of its own that is not waited for: when `consume` stops early,
+/// the run ends at once even if the reader is blocked on a live stream with nothing more to
+/// say (`-c N` on a pipe); it ends with the process, or at its next batch.
 pub fn run<R, F, C>(
-    batches: impl Iterator<Item = Vec<Frame>> + Send,
+    batches: impl Iterator<Item = Vec<Frame>> + Send + 'static,
     workers: usize,
     render: F,
     mut consume: C,
@@ -61,35 +65,44 @@ pub fn run<R, F, C>(
     let workers = workers.max(1);
     let (work_tx, work_rx) = crossbeam_channel::bounded::<Batch>(workers * QUEUED_PER_WORKER);
     let (done_tx, done_rx) = crossbeam_channel::bounded::<(Batch, R)>(workers * QUEUED_PER_WORKER);
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut first_ts = None;
-            let mut prev_ts = None;
-            for (seq, batch) in (0..).zip(batches.filter(|b| !b.is_empty())) {
-                let first = *first_ts.get_or_insert(batch[0].ts);
-                let last = batch.last().map(|f| f.ts);
-                let b = Batch {
-                    seq,
-                    frames: batch,
-                    first_ts: first,
-                    prev_ts,
-                };
-                if work_tx.send(b).is_err() {
-                    return; // the consumer stopped early
-                }
-                prev_ts = last;
+    std::thread::spawn(move || {
+        let mut first_ts = None;
+        let mut prev_ts = None;
+        for (seq, batch) in (0..).zip(batches.filter(|b| !b.is_empty())) {
+            let first = *first_ts.get_or_insert(batch[0].ts);
+            let last = batch.last().map(|f| f.ts);
+            let b = Batch {
+                seq,
+                frames: batch,
+                first_ts: first,
+                prev_ts,
+            };
+            if work_tx.send(b).is_err() {
+                return; // the consumer stopped early
             }
-        });
+            prev_ts = last;
+        }
+    });
+    // Never sent on: dropping it tells waiting workers to stop (the reader may never close the
+    // work channel, see above).
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+    std::thread::scope(|scope| {
         for _ in 0..workers {
             let work_rx = work_rx.clone();
+            let stop_rx = stop_rx.clone();
             let done_tx = done_tx.clone();
             let render = &render;
-            scope.spawn(move || {
-                for batch in work_rx.iter() {
-                    let result = render(&batch);
-                    if done_tx.send((batch, result)).is_err() {
-                        return;
-                    }
+            scope.spawn(move || loop {
+                let batch = crossbeam_channel::select! {
+                    recv(work_rx) -> batch => batch,
+                    recv(stop_rx) -> _ => return,
+                };
+                let Ok(batch) = batch else {
+                    return; // the reader is done
+                };
+                let result = render(&batch);
+                if done_tx.send((batch, result)).is_err() {
+                    return;
                 }
             });
         }
@@ -106,7 +119,9 @@ pub fn run<R, F, C>(
                 }
             }
         }
-        // Dropping the receiver makes the workers' sends fail, and theirs the reader's.
+        // Workers stop: waiting ones at once, busy ones when their result cannot be sent; the
+        // reader when its next batch cannot be.
+        drop(stop_tx);
         drop(done_rx);
     });
 }
