@@ -170,7 +170,7 @@ fn converting_keeps_artifact_records_byte_for_byte() {
     let mut frames = Vec::new();
     while let osprey_pcapng::Next::Packet(p) = reader.next() {
         let link = reader.interfaces()[p.interface].link_type;
-        frames.push((link, p.data));
+        frames.push((link, p.data.to_vec()));
     }
     let expected: Vec<(u16, Vec<u8>)> = [
         (147, EVENT_SH),

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use pcap_parser::pcapng::{
     parse_enhancedpacketblock_be, parse_enhancedpacketblock_le, parse_interfacedescriptionblock_be,
     parse_interfacedescriptionblock_le, parse_sectionheaderblock, parse_simplepacketblock_be,
@@ -61,8 +62,8 @@ pub struct Packet {
     pub ts_raw: u64,
     /// Length of the packet on the wire.
     pub orig_len: u32,
-    /// The captured bytes.
-    pub data: Vec<u8>,
+    /// The captured bytes (for an enhanced packet block, a slice of the block as read: no copy).
+    pub data: Bytes,
     /// Enhanced packet block options, little-endian.
     pub options: Vec<RawOption>,
     /// Byte offset of the record in the (decompressed) stream.
@@ -418,7 +419,7 @@ impl<R: Read> CaptureReader<R> {
                             message: "PcapNG file does not start with a section header".into(),
                         });
                     }
-                    match self.decode_block(block_type, big_endian, &buf, start)? {
+                    match self.decode_block(block_type, big_endian, buf, start)? {
                         Some(p) => return Ok(Some(p)),
                         None if header_only => return Ok(None),
                         None => {}
@@ -512,6 +513,9 @@ impl<R: Read> CaptureReader<R> {
             )));
         }
         let need = block_len - buf.len();
+        // Room for the whole block at once rather than growing five times; bounded, so that a
+        // hostile length is still only met by the bytes that really come.
+        buf.reserve_exact(need.min(64 << 10));
         let got = self.input.read_up_to(buf, need).map_err(io)?;
         if got < need {
             let message = format!(
@@ -546,9 +550,10 @@ impl<R: Read> CaptureReader<R> {
         &mut self,
         block_type: u32,
         big_endian: bool,
-        buf: &[u8],
+        block: Vec<u8>,
         start: u64,
     ) -> Result<Option<Packet>, Damage> {
+        let buf = &block[..];
         let bad = |what: &str| Damage {
             offset: start,
             message: format!("malformed {}: {what}", block_name(block_type)),
@@ -594,12 +599,20 @@ impl<R: Read> CaptureReader<R> {
                     parsed.map_err(|_| bad("captured length or options do not fit the block"))?;
                 let interface = self.section_interface(epb.if_id, start)?;
                 let caplen = (epb.caplen as usize).min(epb.data.len());
+                // Where the payload sits in the block: the packet keeps the block's buffer
+                // and points into it, rather than copying the payload out.
+                let at = epb.data.as_ptr() as usize - buf.as_ptr() as usize;
+                let (ts_raw, orig_len) = (
+                    ((epb.ts_high as u64) << 32) | epb.ts_low as u64,
+                    epb.origlen,
+                );
+                let options = normalize_options(&epb.options, BlockKind::Packet, big_endian);
                 Ok(Some(Packet {
                     interface,
-                    ts_raw: ((epb.ts_high as u64) << 32) | epb.ts_low as u64,
-                    orig_len: epb.origlen,
-                    data: epb.data[..caplen].to_vec(),
-                    options: normalize_options(&epb.options, BlockKind::Packet, big_endian),
+                    ts_raw,
+                    orig_len,
+                    data: Bytes::from(block).slice(at..at + caplen),
+                    options,
                     offset: start,
                 }))
             }
@@ -620,7 +633,7 @@ impl<R: Read> CaptureReader<R> {
                     interface,
                     ts_raw: 0,
                     orig_len: spb.origlen,
-                    data: spb.data[..caplen].to_vec(),
+                    data: Bytes::copy_from_slice(&spb.data[..caplen]),
                     options: Vec::new(),
                     offset: start,
                 }))
@@ -647,7 +660,7 @@ impl<R: Read> CaptureReader<R> {
                     ts_raw: ((u32_at(buf, 12, big_endian) as u64) << 32)
                         | u32_at(buf, 16, big_endian) as u64,
                     orig_len,
-                    data: data.to_vec(),
+                    data: Bytes::copy_from_slice(data),
                     options: Vec::new(),
                     offset: start,
                 }))
@@ -765,7 +778,7 @@ impl<R: Read> CaptureReader<R> {
                 interface: 0,
                 ts_raw: ts_sec as u64 * units as u64 + ts_frac as u64,
                 orig_len,
-                data: buf,
+                data: buf.into(),
                 options: Vec::new(),
                 offset: start,
             }));

@@ -73,19 +73,22 @@ fn reads_back_what_it_writes() {
         Some(&1000u64.to_le_bytes()[..])
     );
     assert_eq!(packets.len(), 3);
-    assert_eq!(packets[0].data, br#"{"timestamp":1700000000123456789}"#);
+    assert_eq!(
+        packets[0].data[..],
+        br#"{"timestamp":1700000000123456789}"#[..]
+    );
     assert_eq!(
         r.interfaces()[0].ts_to_ns(packets[0].ts_raw),
         1_700_000_000_123_456_789
     );
-    assert_eq!(packets[1].data, [1, 2, 3, 4, 5]);
+    assert_eq!(packets[1].data[..], [1, 2, 3, 4, 5][..]);
     assert_eq!(packets[1].orig_len, 60);
     assert_eq!(
         r.interfaces()[1].ts_to_ns(packets[1].ts_raw),
         1_700_000_000_500_000_000
     );
     assert_eq!(packets[1].options[0].code, option_code::EPB_FLAGS);
-    assert_eq!(packets[2].data, b"{}");
+    assert_eq!(packets[2].data[..], b"{}"[..]);
 }
 
 /// A big-endian PcapNG, built by hand: two sections, the second little-endian.
@@ -139,7 +142,7 @@ fn reads_big_endian_sections_and_several_sections() {
     assert_eq!(be_iface.link_type, 101);
     assert_eq!(be_iface.tsoffset(), 2);
     assert_eq!(be_iface.ts_to_ns(packets[0].ts_raw), 2_000_001_000);
-    assert_eq!(packets[0].data, [0x45, 0, 0]);
+    assert_eq!(packets[0].data[..], [0x45, 0, 0][..]);
     assert_eq!(packets.len(), 4);
     assert_eq!(
         packets[1].interface, 1,
@@ -195,9 +198,9 @@ fn reads_classic_pcap_in_both_orders_and_resolutions() {
             iface.ts_to_ns(packets[0].ts_raw),
             100_000_000_000 + 5 * unit
         );
-        assert_eq!(packets[0].data, b"abc");
+        assert_eq!(packets[0].data[..], b"abc"[..]);
         assert_eq!(packets[0].orig_len, 13);
-        assert_eq!(packets[1].data, b"");
+        assert_eq!(packets[1].data[..], b""[..]);
     }
 }
 
@@ -233,7 +236,7 @@ fn a_bad_length_is_skipped_and_reading_resumes_at_the_next_block() {
         damage[0]
     );
     assert_eq!(packets.len(), 2, "the packets before and after survive");
-    assert_eq!(packets[1].data, b"{}");
+    assert_eq!(packets[1].data[..], b"{}"[..]);
 }
 
 #[test]
@@ -304,8 +307,8 @@ fn classic_records_resync_after_a_corrupt_header() {
     file[second + 8..second + 12].copy_from_slice(&0x0100_0000u32.to_le_bytes());
     let (packets, damage, _) = read_all(&file);
     assert_eq!(damage.len(), 1, "{damage:?}");
-    assert_eq!(packets.first().unwrap().data, b"first");
-    assert_eq!(packets.last().unwrap().data, b"third");
+    assert_eq!(packets.first().unwrap().data[..], b"first"[..]);
+    assert_eq!(packets.last().unwrap().data[..], b"third"[..]);
 }
 
 fn find_block(bytes: &[u8], t: u32, from: usize) -> usize {

@@ -461,7 +461,7 @@ impl FrameReader {
                             input: *input,
                             location: Location::Offset(p.offset),
                             kind,
-                            data: p.data.into(),
+                            data: p.data,
                             capture: Some(Box::new(crate::Captured {
                                 interface,
                                 ts_raw: p.ts_raw,
