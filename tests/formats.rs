@@ -332,26 +332,19 @@ fn gzip_and_standard_input() {
 #[test]
 fn a_live_stream_on_standard_input_is_printed_as_it_comes() {
     use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
     use std::sync::mpsc;
     use std::time::Duration;
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
-        .args([
-            "read",
-            "-r",
-            "-",
-            "-l",
-            "-T",
-            "fields",
-            "-e",
-            "tracee.eventName",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run osprey");
+    let mut child = osprey_piped(&[
+        "read",
+        "-r",
+        "-",
+        "-l",
+        "-T",
+        "fields",
+        "-e",
+        "tracee.eventName",
+    ]);
     let mut input = child.stdin.take().unwrap();
     let (lines_tx, lines) = mpsc::channel();
     let output = BufReader::new(child.stdout.take().unwrap());
@@ -382,26 +375,19 @@ fn a_live_stream_on_standard_input_is_printed_as_it_comes() {
 #[test]
 fn a_count_ends_the_run_while_a_live_stream_stays_open() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
-        .args([
-            "read",
-            "-r",
-            "-",
-            "-c",
-            "1",
-            "-T",
-            "fields",
-            "-e",
-            "frame.number",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run osprey");
+    let mut child = osprey_piped(&[
+        "read",
+        "-r",
+        "-",
+        "-c",
+        "1",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]);
     let mut input = child.stdin.take().unwrap();
     input
         .write_all(b"{\"timestamp\":1,\"eventName\":\"a\",\"eventId\":\"1\"}\n{\"timestamp\":2,\"eventName\":\"b\",\"eventId\":\"1\"}\n")

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use osprey_pcapng::{option_code, Interface, PcapNgWriter, RawOption};
 
@@ -45,15 +45,20 @@ pub fn convert(src: &Path, dst: &Path) {
     );
 }
 
-/// Runs `osprey` with `stdin` fed to it.
-pub fn osprey_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
+/// Starts `osprey` with its standard input, output and error on pipes.
+pub fn osprey_piped(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_osprey"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run osprey");
+        .expect("run osprey")
+}
+
+/// Runs `osprey` with `stdin` fed to it.
+pub fn osprey_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = osprey_piped(args);
     let mut input = child.stdin.take().unwrap();
     let data = stdin.to_vec();
     let writer = std::thread::spawn(move || {
