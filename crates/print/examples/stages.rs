@@ -70,27 +70,25 @@ fn main() {
     });
     time("decode + dissect (columns)", &mut |f| {
         let decoded = osprey_dissect::decode(f);
-        let info = FrameInfo {
-            frame: f,
-            input_name: "",
-            first_ts,
-            prev_ts: None,
-        };
-        osprey_dissect::dissect(&info, &decoded, &prefs, &want).len()
+        osprey_dissect::dissect(&info(f, first_ts), &decoded, &prefs, &want).len()
     });
     let mut out = Vec::with_capacity(1 << 20);
     let summary = osprey_print::text::Summary::new(&profile.columns);
     time("decode + dissect + text line", &mut |f| {
         let decoded = osprey_dissect::decode(f);
-        let info = FrameInfo {
-            frame: f,
-            input_name: "",
-            first_ts,
-            prev_ts: None,
-        };
-        let tree = osprey_dissect::dissect(&info, &decoded, &prefs, &want);
+        let tree = osprey_dissect::dissect(&info(f, first_ts), &decoded, &prefs, &want);
         out.clear();
         summary.write_line(&mut out, &tree, None);
         out.len()
     });
+}
+
+/// The frame information both dissecting stages give a frame.
+fn info(frame: &Frame, first_ts: u64) -> FrameInfo<'_> {
+    FrameInfo {
+        frame,
+        input_name: "",
+        first_ts,
+        prev_ts: None,
+    }
 }
