@@ -3,7 +3,9 @@ Osprey's eBPF side: the programs (C under `src/bpf/`, compiled with clang and CO
 `build.rs`) and the loader that probes, loads, attaches and drains them. This is the only crate
 that needs root (or `CAP_BPF` + `CAP_PERFMON` + `CAP_NET_ADMIN`).
 
-* [`probe`] finds which hook types this kernel accepts ([`Hook`], [`ProbeReport`]).
+* [`probe`] finds which hook types this kernel accepts ([`Hook`], [`ProbeReport`]), and
+  [`Features`] which helpers and map types, which decides between the main object and the
+  compat one (for kernels before 5.17) and the fallbacks in it.
 * [`Tracer::load`] opens the skeleton, writes the scope knobs into `.rodata`, sizes the ring
   buffer, loads and attaches the chosen programs. Dropping the [`Tracer`] detaches everything.
 * [`Tracer::ring_buffer`] hands each record to a callback; [`record::Record::parse`] checks its
@@ -24,7 +26,10 @@ use std::time::Duration;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, OpenObject, PrintLevel};
 
+mod features;
 pub mod record;
+
+pub use features::Features;
 
 #[allow(
     clippy::all,
@@ -37,6 +42,23 @@ pub mod record;
 )]
 mod skel {
     include!(concat!(env!("OUT_DIR"), "/osprey.skel.rs"));
+
+    /// `osprey.bpf.c` built with `-DOSPREY_COMPAT` (build.rs): same maps, programs, globals.
+    static COMPAT_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/osprey_compat.bpf.o"));
+
+    std::thread_local! {
+        /// Whether the next skeleton this thread opens takes the compat object.
+        pub(super) static OPEN_COMPAT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// The object bytes the (patched) skeleton opens: build.rs routes it here.
+    fn object_bytes(main: &'static [u8]) -> &'static [u8] {
+        if OPEN_COMPAT.get() {
+            COMPAT_OBJECT
+        } else {
+            main
+        }
+    }
 }
 
 #[allow(
@@ -373,6 +395,8 @@ impl fmt::Display for Hook {
 pub struct ProbeReport {
     /// Per hook: `Ok(())` when its programs load, else why not.
     pub hooks: Vec<(Hook, Result<(), String>)>,
+    /// The kernel features the hooks were probed with.
+    pub features: Option<Features>,
 }
 
 impl ProbeReport {
@@ -493,24 +517,50 @@ fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
 /// Tries to load the programs of every hook, one hook at a time, and reports which load.
 /// Nothing is attached. Needs root (or CAP_BPF + CAP_PERFMON).
 pub fn probe() -> ProbeReport {
+    probe_with(Features::detect())
+}
+
+/// [`probe`] with the given features (the object and fallbacks they select).
+pub fn probe_with(features: Features) -> ProbeReport {
     install_printer();
-    let mut report = ProbeReport::default();
+    let mut report = ProbeReport {
+        features: Some(features),
+        ..ProbeReport::default()
+    };
     for hook in Hook::ALL {
         let result = match hook {
             Hook::Fentry | Hook::Lsm | Hook::Kprobe => probe_extra(hook),
-            _ => probe_main(hook.programs()),
+            _ => probe_main(hook.programs(), features),
         };
         report.hooks.push((hook, result));
     }
     report
 }
 
-fn probe_main(programs: &[&str]) -> Result<(), String> {
-    let _ = take_log();
+/// Opens the main or the compat object, as `features` say, with the feature knobs set and the
+/// maps this kernel cannot have left uncreated.
+fn open_main(features: Features) -> Result<OpenOspreySkel<'static>, libbpf_rs::Error> {
     let obj = leak_object();
-    let mut open = OspreySkelBuilder::default()
-        .open(obj)
-        .map_err(|e| format!("open: {e}"))?;
+    skel::OPEN_COMPAT.set(features.compat());
+    let open = OspreySkelBuilder::default().open(obj);
+    skel::OPEN_COMPAT.set(false);
+    let mut open = open?;
+    if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+        ro.have_task_storage = features.task_storage as u8;
+        ro.have_task_btf = features.task_btf as u8;
+        ro.have_task_pt_regs = features.task_pt_regs as u8;
+    }
+    let storage = features.task_storage;
+    open.maps.task_caches.set_autocreate(storage)?;
+    open.maps.task_stashes.set_autocreate(storage)?;
+    open.maps.task_cache_by_tid.set_autocreate(!storage)?;
+    open.maps.task_stash_by_tid.set_autocreate(!storage)?;
+    Ok(open)
+}
+
+fn probe_main(programs: &[&str], features: Features) -> Result<(), String> {
+    let _ = take_log();
+    let mut open = open_main(features).map_err(|e| format!("open: {e}"))?;
     set_autoload(&mut open, programs);
     shrink_maps(&mut open);
     // Turn every knob on: the verifier prunes branches that frozen .rodata disables, so a probe
@@ -545,27 +595,13 @@ fn probe_main(programs: &[&str]) -> Result<(), String> {
 }
 
 fn probe_extra(hook: Hook) -> Result<(), String> {
-    let _ = take_log();
-    let obj = leak_object();
-    let mut open = probe_skel::ProbeSkelBuilder::default()
-        .open(obj)
-        .map_err(|e| format!("open: {e}"))?;
-    let want = hook.programs()[0];
-    open.progs.probe_fentry.set_autoload(want == "probe_fentry");
-    open.progs.probe_lsm.set_autoload(want == "probe_lsm");
-    open.progs.probe_kprobe.set_autoload(want == "probe_kprobe");
-    let skel = match open.load() {
-        Ok(skel) => skel,
-        Err(e) => return Err(format!("{e}{}", summarize_log(&take_log()))),
-    };
+    let skel = features::load_probe(hook.programs()[0])?;
+    if hook != Hook::Kprobe {
+        return Ok(());
+    }
     // Loading is not enough for kprobes (CONFIG_KPROBES=n loads but cannot attach): attach, and
     // detach at once by dropping the link.
-    let prog = match hook {
-        Hook::Fentry => &skel.progs.probe_fentry,
-        Hook::Lsm => &skel.progs.probe_lsm,
-        _ => &skel.progs.probe_kprobe,
-    };
-    match prog.attach() {
+    match skel.progs.probe_kprobe.attach() {
         Ok(link) => {
             drop(link);
             Ok(())
@@ -638,6 +674,8 @@ pub struct LoadOptions {
     pub capture: Option<CaptureLoad>,
     /// cgroup v2 directory to attach cgroup programs to (the root).
     pub cgroup_root: Option<PathBuf>,
+    /// Kernel features to build for; `None` probes them ([`Features::detect`]).
+    pub features: Option<Features>,
 }
 
 impl Default for LoadOptions {
@@ -661,6 +699,7 @@ impl Default for LoadOptions {
             sys_cfgs: Vec::new(),
             cgroup_root: None,
             capture: None,
+            features: None,
         }
     }
 }
@@ -716,10 +755,8 @@ impl Tracer {
     pub fn load(opts: &LoadOptions) -> Result<Tracer, Error> {
         install_printer();
         let _ = take_log();
-        let obj = leak_object();
-        let mut open = OspreySkelBuilder::default()
-            .open(obj)
-            .map_err(Error::Open)?;
+        let features = opts.features.unwrap_or_else(Features::detect);
+        let mut open = open_main(features).map_err(Error::Open)?;
         let programs: Vec<&str> = opts
             .hooks
             .iter()
