@@ -27,6 +27,9 @@ pub struct Features {
     pub task_btf: bool,
     /// `bpf_task_pt_regs` (5.15+); else the registers at the top of the kernel stack.
     pub task_pt_regs: bool,
+    /// `bpf_get_current_task` in cgroup sock programs; else a socket owner's context comes
+    /// from `/proc` (and is lost when the owner has exited before its packets are read).
+    pub sock_task: bool,
 }
 
 impl Features {
@@ -61,6 +64,7 @@ impl Features {
             task_storage: task_btf && probe_program("probe_task_storage").is_ok(),
             task_btf,
             task_pt_regs: task_btf && probe_program("probe_task_pt_regs").is_ok(),
+            sock_task: probe_program("probe_sock_task").is_ok(),
         }
     }
 
@@ -75,6 +79,7 @@ impl Features {
             task_storage: false,
             task_btf: false,
             task_pt_regs: false,
+            sock_task: false,
         }
     }
 
@@ -92,6 +97,7 @@ impl Features {
             ("task storage", self.task_storage, "hashes keyed by thread ID"),
             ("bpf_get_current_task_btf", self.task_btf, "task pointer read with CO-RE"),
             ("bpf_task_pt_regs", self.task_pt_regs, "registers at the top of the kernel stack"),
+            ("task in socket hooks", self.sock_task, "socket owners' context from /proc"),
         ]
     }
 }

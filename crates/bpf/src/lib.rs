@@ -549,6 +549,7 @@ fn open_main(features: Features) -> Result<OpenOspreySkel<'static>, libbpf_rs::E
         ro.have_task_storage = features.task_storage as u8;
         ro.have_task_btf = features.task_btf as u8;
         ro.have_task_pt_regs = features.task_pt_regs as u8;
+        ro.have_sock_task = features.sock_task as u8;
     }
     let storage = features.task_storage;
     open.maps.task_caches.set_autocreate(storage)?;

@@ -727,6 +727,7 @@ impl Plan {
             sys_cfgs: cfgs.into_iter().collect(),
             cgroup_root: None,
             capture: None,
+            features: None,
         };
         Ok(Plan { opts, wanted })
     }
@@ -884,6 +885,16 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
             out,
             "# not running as root: hooks cannot be probed, availability unknown"
         )?;
+    }
+    if let Some(features) = report.as_ref().and_then(|r| r.features) {
+        writeln!(out, "# kernel features ({features}):")?;
+        for (name, ok, fallback) in features.describe() {
+            if ok {
+                writeln!(out, "#   {name:<40} yes")?;
+            } else {
+                writeln!(out, "#   {name:<40} no: {fallback}")?;
+            }
+        }
     }
     if let Some(r) = &report {
         writeln!(out, "# hooks on this kernel:")?;

@@ -40,5 +40,6 @@ const volatile __u64 cap_wakeup_bytes = 0;
 const volatile __u8 have_task_storage = 0; /* task storage from tracing programs (5.11+) */
 const volatile __u8 have_task_btf = 0;     /* bpf_get_current_task_btf (5.11+) */
 const volatile __u8 have_task_pt_regs = 0; /* bpf_task_pt_regs (5.15+) */
+const volatile __u8 have_sock_task = 0;    /* bpf_get_current_task in cgroup sock programs */
 
 #endif

@@ -24,7 +24,10 @@ static __always_inline void remember_owner(void *ctx, __u64 cookie)
 	    ((__u64 *)cur->comm)[1] == ((__u64 *)o.comm)[1])
 		return;
 	o.netns = bpf_get_netns_cookie(ctx);
-	compute_cache(&o.task, current_task());
+	/* the plain task pointer: the BTF one came to these programs later still; without either,
+	 * the owner's context is left invalid and userspace reads /proc */
+	if (have_sock_task)
+		compute_cache(&o.task, (struct task_struct *)bpf_get_current_task());
 	bpf_map_update_elem(&sock_owners, &cookie, &o, BPF_ANY);
 }
 

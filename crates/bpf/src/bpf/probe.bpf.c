@@ -79,3 +79,9 @@ int BPF_PROG(probe_find_vma)
 {
 	return bpf_find_vma(bpf_get_current_task_btf(), 0, probe_vma, NULL, 0);
 }
+
+SEC("cgroup/sock_create")
+int probe_sock_task(struct bpf_sock *sk)
+{
+	return bpf_get_current_task() != 0;
+}
