@@ -320,12 +320,12 @@ pub enum Hook {
     CgroupSkb,
     /// `cgroup/sock_create`, `cgroup/connect4|6`, `cgroup/sendmsg4|6` (socket owners).
     CgroupSock,
-    /// `fentry`/`fexit` (probed only: no program uses it yet).
-    Fentry,
-    /// BPF LSM (probed only).
+    /// `fentry/security_file_open`: security_file_open at the LSM function (io_uring opens too).
+    FileOpenFentry,
+    /// `kprobe/security_file_open`: the same where fentry is refused.
+    FileOpenKprobe,
+    /// BPF LSM (probed only: fentry and kprobes serve the events without `lsm=...,bpf`).
     Lsm,
-    /// kprobes (probed only).
-    Kprobe,
 }
 
 impl Hook {
@@ -339,9 +339,9 @@ impl Hook {
         Hook::Ext4Unlink,
         Hook::CgroupSkb,
         Hook::CgroupSock,
-        Hook::Fentry,
+        Hook::FileOpenFentry,
+        Hook::FileOpenKprobe,
         Hook::Lsm,
-        Hook::Kprobe,
     ];
 
     /// The hook's name as `--list` shows it.
@@ -355,9 +355,9 @@ impl Hook {
             Hook::Ext4Unlink => "tp_btf/ext4_unlink_enter",
             Hook::CgroupSkb => "cgroup_skb/ingress+egress",
             Hook::CgroupSock => "cgroup/sock_create+connect+sendmsg",
-            Hook::Fentry => "fentry/security_file_open",
+            Hook::FileOpenFentry => "fentry/security_file_open",
+            Hook::FileOpenKprobe => "kprobe/security_file_open",
             Hook::Lsm => "lsm/file_open",
-            Hook::Kprobe => "kprobe/do_sys_openat2",
         }
     }
 
@@ -377,9 +377,9 @@ impl Hook {
                 "cg_sendmsg4",
                 "cg_sendmsg6",
             ],
-            Hook::Fentry => &["probe_fentry"],
+            Hook::FileOpenFentry => &["fentry_file_open"],
+            Hook::FileOpenKprobe => &["kprobe_file_open"],
             Hook::Lsm => &["probe_lsm"],
-            Hook::Kprobe => &["probe_kprobe"],
         }
     }
 }
@@ -488,6 +488,8 @@ const ALL_MAIN_PROGRAMS: &[&str] = &[
     "cg_connect6",
     "cg_sendmsg4",
     "cg_sendmsg6",
+    "fentry_file_open",
+    "kprobe_file_open",
 ];
 
 fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
@@ -509,6 +511,8 @@ fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
         ("cg_connect6", &mut p.cg_connect6),
         ("cg_sendmsg4", &mut p.cg_sendmsg4),
         ("cg_sendmsg6", &mut p.cg_sendmsg6),
+        ("fentry_file_open", &mut p.fentry_file_open),
+        ("kprobe_file_open", &mut p.kprobe_file_open),
     ] {
         prog.set_autoload(wanted.contains(&name));
     }
@@ -529,12 +533,23 @@ pub fn probe_with(features: Features) -> ProbeReport {
     };
     for hook in Hook::ALL {
         let result = match hook {
-            Hook::Fentry | Hook::Lsm | Hook::Kprobe => probe_extra(hook),
+            Hook::Lsm => features::load_probe("probe_lsm").map(drop),
             _ => probe_main(hook.programs(), features),
         };
         report.hooks.push((hook, result));
     }
     report
+}
+
+/// Those of `hooks` whose programs load here (probed like [`probe`], one hook at a time).
+pub fn probe_hooks(hooks: &[Hook]) -> Vec<Hook> {
+    install_printer();
+    let features = Features::detect();
+    hooks
+        .iter()
+        .copied()
+        .filter(|h| probe_main(h.programs(), features).is_ok())
+        .collect()
 }
 
 /// Opens the main or the compat object, as `features` say, with the feature knobs set and the
@@ -589,26 +604,20 @@ fn probe_main(programs: &[&str], features: Features) -> Result<(), String> {
         ro.cap_filter_len[0] = 1;
         ro.cap_wakeup_bytes = 1;
     }
-    match open.load() {
-        Ok(_skel) => Ok(()),
-        Err(e) => Err(format!("{e}{}", summarize_log(&take_log()))),
+    let skel = open
+        .load()
+        .map_err(|e| format!("{e}{}", summarize_log(&take_log())))?;
+    // Loading a kprobe proves nothing (a kernel without CONFIG_KPROBES loads it and cannot
+    // attach it): attach, and detach at once by dropping the link.
+    if programs.contains(&"kprobe_file_open") {
+        let link = skel
+            .progs
+            .kprobe_file_open
+            .attach()
+            .map_err(|e| format!("attach: {e}"))?;
+        drop(link);
     }
-}
-
-fn probe_extra(hook: Hook) -> Result<(), String> {
-    let skel = features::load_probe(hook.programs()[0])?;
-    if hook != Hook::Kprobe {
-        return Ok(());
-    }
-    // Loading is not enough for kprobes (CONFIG_KPROBES=n loads but cannot attach): attach, and
-    // detach at once by dropping the link.
-    match skel.progs.probe_kprobe.attach() {
-        Ok(link) => {
-            drop(link);
-            Ok(())
-        }
-        Err(e) => Err(format!("attach: {e}")),
-    }
+    Ok(())
 }
 
 fn shrink_maps(open: &mut OpenOspreySkel<'_>) {
@@ -924,6 +933,8 @@ impl Tracer {
             "cg_connect6" => &p.cg_connect6,
             "cg_sendmsg4" => &p.cg_sendmsg4,
             "cg_sendmsg6" => &p.cg_sendmsg6,
+            "fentry_file_open" => &p.fentry_file_open,
+            "kprobe_file_open" => &p.kprobe_file_open,
             _ => return None,
         })
     }

@@ -20,6 +20,7 @@
  *   raw_tracepoint/sys_enter, sys_exit         from them; fallback when tp_btf is refused
  *   tp_btf/sched_process_{exec,fork,exit}      process lifecycle
  *   tp_btf/task_rename                         prev_comm of sched_process_exec
+ *   fentry or kprobe/security_file_open        security_file_open, io_uring opens included
  *   tp_btf/ext4_unlink_enter                   inode of security_inode_unlink (ext4 only)
  *   cgroup_skb/{ingress,egress}                packets for net_packet_* (cgroup v2 root)
  *   cgroup/{sock_create,connect4,connect6,sendmsg4,sendmsg6}  socket cookie -> owning process
@@ -88,6 +89,20 @@ SEC("raw_tracepoint/sys_enter")
 int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	return on_sys_enter((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+}
+
+/* security_file_open at the LSM function, where a kernel allows it (the loader prefers fentry,
+ * then kprobe, else derives the event at the syscall's exit). */
+SEC("fentry/security_file_open")
+int BPF_PROG(fentry_file_open, struct file *file)
+{
+	return on_security_file_open(file);
+}
+
+SEC("kprobe/security_file_open")
+int BPF_KPROBE(kprobe_file_open, struct file *file)
+{
+	return on_security_file_open(file);
 }
 
 /* ---- process lifecycle ---- */

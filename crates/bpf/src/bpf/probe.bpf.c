@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Tiny programs whose only job is to find out, at start, what this kernel accepts: the hook
- * types Osprey would prefer (fentry/fexit, BPF LSM, kprobes) and the helpers and map types the
- * tracer has a fallback for (task storage, the BTF task pointer, bpf_task_pt_regs, bpf_loop,
- * bpf_find_vma). Each is loaded alone, with only its own map created; the results decide which
- * object and which ways the tracer uses (compat.h) and what `osprey trace --list` reports.
- * None of them is ever attached, except the kprobe (loading proves nothing there).
+ * Tiny programs whose only job is to find out, at start, what this kernel accepts: BPF LSM, and
+ * the helpers and map types the tracer has a fallback for (task storage, the BTF task pointer,
+ * bpf_task_pt_regs, bpf_loop, bpf_find_vma). Each is loaded alone, with only its own map
+ * created; the results decide which object and which ways the tracer uses (compat.h) and what
+ * `osprey trace --list` reports. None of them is ever attached. (fentry and kprobes are probed
+ * with the real programs of osprey.bpf.c that use them.)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -13,20 +13,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-SEC("fentry/security_file_open")
-int BPF_PROG(probe_fentry, struct file *file)
-{
-	return 0;
-}
-
 SEC("lsm/file_open")
 int BPF_PROG(probe_lsm, struct file *file)
-{
-	return 0;
-}
-
-SEC("kprobe/do_sys_openat2")
-int BPF_KPROBE(probe_kprobe)
 {
 	return 0;
 }

@@ -54,29 +54,71 @@ static __always_inline void put_sys_args(struct event_buf *e, struct sys_cfg *cf
 	}
 }
 
-static __noinline int emit_file_open(struct task_struct *t, long nr, struct pt_regs *regs, long ret)
+/* The user path an open-family syscall was given (NULL for any other syscall). */
+static __always_inline const char *open_upath(long nr, struct pt_regs *regs)
 {
-	struct event_buf *e;
-	struct file *f;
-	const char *upath;
-	if (ret < 0)
-		return 0;
-	f = fd_file(t, ret);
-	if (!f)
-		return 0;
-	e = get_scratch(SLOT_TASK);
-	if (!e)
+	if (nr == NR_OPENAT || nr == NR_OPENAT2)
+		return (const char *)reg_arg(regs, 1);
+	if (nr == NR_OPEN || nr == NR_CREAT)
+		return (const char *)reg_arg(regs, 0);
+	return NULL;
+}
+
+/* security_file_open, whichever hook saw it. The return value is 0 (the LSM check's), as in
+ * Tracee, not the file descriptor that only the syscall's exit knows. */
+static __noinline int put_file_open(struct task_struct *t, long nr, struct file *f,
+				    const char *upath)
+{
+	struct event_buf *e = get_scratch(SLOT_TASK);
+	if (!e || !f)
 		return 0;
 	fill_hdr(&e->hdr, t, REC_FILE_OPEN, EV_SECURITY_FILE_OPEN, nr);
-	e->hdr.ret = ret;
-	upath = (const char *)((nr == NR_OPENAT || nr == NR_OPENAT2) ? reg_arg(regs, 1)
-								      : reg_arg(regs, 0));
 	put_path(0, (__u64)__builtin_preserve_access_index(&f->f_path));
 	put_int(e, 1, BPF_CORE_READ(f, f_flags));
 	put_file_ids(e, f, 2, 3, 4);
 	put_str(e, 5, upath, 1);
 	submit(e);
 	return 0;
+}
+
+/* security_file_open derived at an open-family syscall's exit, where the LSM function cannot be
+ * hooked. O_PATH opens are left out: the kernel does not call security_file_open for them. */
+static __noinline int emit_file_open(struct task_struct *t, long nr, struct pt_regs *regs, long ret)
+{
+	struct file *f;
+	if (ret < 0)
+		return 0;
+	f = fd_file(t, ret);
+	if (!f || (BPF_CORE_READ(f, f_mode) & FMODE_PATH_))
+		return 0;
+	return put_file_open(t, nr, f, open_upath(nr, regs));
+}
+
+/* security_file_open from the LSM function itself (fentry or kprobe, where a kernel allows
+ * them): the opens of the open family, exactly as at their exit, and also the opens io_uring
+ * makes (in io_uring_enter or its io-wq workers), which no syscall exit shows. Other opens
+ * (exec's, the kernel's own) are left out, so that a kernel's choice of hook never changes the
+ * events. */
+static __always_inline int on_security_file_open(struct file *f)
+{
+	struct task_struct *t = current_task();
+	struct pt_regs *regs;
+	const char *upath;
+	__u32 flags;
+	long nr;
+	if (!f)
+		return 0;
+	flags = in_scope(t, bpf_get_current_pid_tgid());
+	if (!flags || (flags & SCOPE_PENDING_EXEC))
+		return 0;
+	if (BPF_CORE_READ(t, flags) & PF_IO_WORKER_)
+		return put_file_open(t, -1, f, NULL);
+	regs = task_regs(t);
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr == NR_IO_URING_ENTER)
+		return put_file_open(t, nr, f, NULL);
+	upath = open_upath(nr, regs);
+	return upath ? put_file_open(t, nr, f, upath) : 0;
 }
 
 static __noinline int emit_magic_write(struct task_struct *t, long nr, struct pt_regs *regs,

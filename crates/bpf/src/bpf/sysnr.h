@@ -30,11 +30,14 @@
 #define NR_OPENAT2 437
 #define NR_EXECVE 59
 #define NR_EXECVEAT 322
+#define NR_IO_URING_ENTER 426
 
 #define S_IFMT 00170000
 #define S_IFREG 0100000
 #define S_IFSOCK 0140000
 #define O_APPEND_ 02000
+#define FMODE_PATH_ 0x4000
+#define PF_IO_WORKER_ 0x10
 #define MAP_ANON_ 0x20
 #define PROT_W 2
 #define PROT_X 4
