@@ -219,6 +219,8 @@ pub mod consts {
     pub const CF_EGRESS: u16 = 4;
     /// The task was stopped (SIGSTOP) and waits to be released.
     pub const CF_HOLD: u16 = 8;
+    /// No data: the kernel copied the range into the file; read it back from there.
+    pub const CF_FROM_FILE: u16 = 16;
 
     /// A packet record's header carries its socket owner's whole context (namespaced IDs,
     /// start times, namespaces, host name), read from the task when it used the socket.
@@ -230,6 +232,8 @@ pub mod consts {
     pub const LOST_UNREADABLE: u32 = 2;
     /// Lost: beyond the per-artifact cap.
     pub const LOST_TOO_BIG: u32 = 3;
+    /// Lost: copied by the kernel into a pipe or socket.
+    pub const LOST_KERNEL_COPY: u32 = 4;
 
     /// Most bytes captured of one memory region or module image.
     pub const CAP_REGION_MAX: u64 = 256 << 20;
@@ -1361,6 +1365,8 @@ mod tests {
         assert_eq!(get("CAP_TRUNC"), CAP_TRUNC as u64);
         assert_eq!(get("CAP_PACKET"), CAP_PACKET as u64);
         assert_eq!(get("CF_HOLD"), CF_HOLD as u64);
+        assert_eq!(get("CF_FROM_FILE"), CF_FROM_FILE as u64);
+        assert_eq!(get("LOST_KERNEL_COPY"), LOST_KERNEL_COPY as u64);
         assert_eq!(get("HDR_OWNER_CONTEXT"), HDR_OWNER_CONTEXT as u64);
         assert_eq!(get("LOST_TOO_BIG"), LOST_TOO_BIG as u64);
         assert_eq!(get("CAP_FILTER_LEN"), CAP_FILTER_LEN as u64);

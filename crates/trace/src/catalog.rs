@@ -196,6 +196,9 @@ pub mod nr {
     pub const PKEY_MPROTECT: u32 = 329;
     pub const OPENAT2: u32 = 437;
     pub const FTRUNCATE: u32 = 77;
+    pub const SENDFILE: u32 = 40;
+    pub const SPLICE: u32 = 275;
+    pub const COPY_FILE_RANGE: u32 = 326;
     pub const INIT_MODULE: u32 = 175;
     pub const FINIT_MODULE: u32 = 313;
 }

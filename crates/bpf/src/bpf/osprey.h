@@ -160,11 +160,15 @@
 #define CF_LOST 2       /* no data: the range could not be captured (cap_chunk.lost_why) */
 #define CF_EGRESS 4     /* packet leaving the host */
 #define CF_HOLD 8       /* REC_CAP_EXEC/REC_CAP_FMODULE: the task was sent SIGSTOP */
+#define CF_FROM_FILE 16 /* CAP_WRITE without data: the kernel copied [offset, offset + len)
+			 * into the file (sendfile, splice, copy_file_range); userspace reads
+			 * it back from the file (cap_chunk.fd of the writer) */
 
 /* Why a range was lost (cap_chunk.lost_why). */
 #define LOST_RING_FULL 1  /* capture_rb had no room: the reader fell behind */
 #define LOST_UNREADABLE 2 /* the user memory could not be read (not resident) */
 #define LOST_TOO_BIG 3    /* beyond the per-artifact cap (memory region, module image) */
+#define LOST_KERNEL_COPY 4 /* copied by the kernel into a pipe or socket: nothing to read back */
 
 #define CAP_DATA_MAX 65536 /* largest chunk */
 #define CAP_MAX_FILTERS 3
@@ -251,7 +255,7 @@ struct cap_chunk {
 	__u16 what;    /* CAP_* */
 	__u16 flags;   /* CF_* */
 	__u32 lost_why;
-	__u32 _pad;
+	__s32 fd; /* CF_FROM_FILE: the writer's file descriptor */
 };
 
 /* Where losses that could not even be reported go: one entry per artifact. */

@@ -455,6 +455,12 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 		if (cap_write && (cfg->derive & DV_CAP_WRITE))
 			cap_write_data(t, nr, regs, ret);
 		break;
+	case NR_SENDFILE:
+	case NR_SPLICE:
+	case NR_COPY_FILE_RANGE:
+		if (cap_write && (cfg->derive & DV_CAP_WRITE))
+			cap_write_copied(t, nr, regs, ret);
+		break;
 	case NR_FTRUNCATE:
 		if (cap_write && (cfg->derive & DV_CAP_WRITE) && ret == 0)
 			cap_truncate(t, fd_file(t, reg_arg(regs, 0)), reg_arg(regs, 1));
