@@ -688,15 +688,10 @@ impl Catalog {
             ),
         ];
         for (id, name, spec, sets, source) in fixed {
-            let mut a = args(spec);
-            if name == "security_socket_bind" {
-                // the record carries sockfd, type, addr (shared with connect)
-                a[1].index = 2;
-            }
             events.push(EventDef {
                 id,
                 name: name.to_string(),
-                args: a,
+                args: args(spec),
                 sets,
                 source,
             });
@@ -783,6 +778,49 @@ impl Catalog {
 
 #[cfg(test)]
 mod tests {
+    /// The C writes each event's arguments by the names of `osprey.h`'s `enum *_arg`, whose
+    /// comment names the event: every name must be the catalog's argument at that index.
+    #[test]
+    fn record_argument_indices_match_the_catalog() {
+        let header = include_str!("../../bpf/src/bpf/osprey.h");
+        let mut checked = 0;
+        for block in header.split("enum ").skip(1) {
+            let Some((head, body)) = block.split_once('{') else {
+                continue;
+            };
+            let Some(prefix) = head.trim().strip_suffix("_arg") else {
+                continue;
+            };
+            let body = body.split("};").next().unwrap();
+            let (comment, body) = body.split_once("*/").unwrap();
+            let event = comment.trim().trim_start_matches("/*").trim();
+            let event = event.split(':').next().unwrap().trim();
+            let def = catalog()
+                .get(event)
+                .unwrap_or_else(|| panic!("enum {prefix}_arg names no event: {event}"));
+            let mut next = 0u8;
+            for item in body.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let (name, index) = match item.split_once('=') {
+                    Some((n, v)) => (n.trim(), v.trim().parse::<u8>().unwrap()),
+                    None => (item, next),
+                };
+                next = index + 1;
+                let arg = name
+                    .strip_prefix(&format!("{}_", prefix.to_uppercase()))
+                    .unwrap_or_else(|| panic!("{name} lacks the prefix of enum {prefix}_arg"))
+                    .to_lowercase();
+                let at = def.args.iter().find(|a| a.index == index);
+                assert_eq!(
+                    at.map(|a| a.name.as_str()),
+                    Some(arg.as_str()),
+                    "{name} = {index} in osprey.h, but {event}'s argument {index} differs"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 60, "only {checked} indices found in osprey.h");
+    }
+
     use super::*;
 
     /// Every event of events.md, with its argument names in order.
