@@ -320,6 +320,8 @@ pub enum Hook {
     SchedExit,
     /// `tp_btf/ext4_unlink_enter` (inode of an unlinked ext4 file).
     Ext4Unlink,
+    /// `raw_tracepoint/ext4_unlink_enter` (fallback: no BTF for modules before 5.11).
+    Ext4UnlinkRaw,
     /// `cgroup_skb/ingress` + `cgroup_skb/egress` on the cgroup v2 root.
     CgroupSkb,
     /// `cgroup/sock_create`, `cgroup/connect4|6`, `cgroup/sendmsg4|6` (socket owners).
@@ -334,13 +336,14 @@ pub enum Hook {
 
 impl Hook {
     /// Every hook, in probe order.
-    pub const ALL: [Hook; 11] = [
+    pub const ALL: [Hook; 12] = [
         Hook::TpBtfSyscalls,
         Hook::RawSyscalls,
         Hook::SchedExec,
         Hook::SchedFork,
         Hook::SchedExit,
         Hook::Ext4Unlink,
+        Hook::Ext4UnlinkRaw,
         Hook::CgroupSkb,
         Hook::CgroupSock,
         Hook::FileOpenFentry,
@@ -357,6 +360,7 @@ impl Hook {
             Hook::SchedFork => "tp_btf/sched_process_fork",
             Hook::SchedExit => "tp_btf/sched_process_exit",
             Hook::Ext4Unlink => "tp_btf/ext4_unlink_enter",
+            Hook::Ext4UnlinkRaw => "raw_tracepoint/ext4_unlink_enter",
             Hook::CgroupSkb => "cgroup_skb/ingress+egress",
             Hook::CgroupSock => "cgroup/sock_create+connect+sendmsg",
             Hook::FileOpenFentry => "fentry/security_file_open",
@@ -373,6 +377,7 @@ impl Hook {
             Hook::SchedFork => &["tp_sched_process_fork"],
             Hook::SchedExit => &["tp_sched_process_exit"],
             Hook::Ext4Unlink => &["tp_ext4_unlink_enter"],
+            Hook::Ext4UnlinkRaw => &["raw_ext4_unlink_enter"],
             Hook::CgroupSkb => &["cg_skb_ingress", "cg_skb_egress"],
             Hook::CgroupSock => &[
                 "cg_sock_create",
@@ -485,6 +490,7 @@ const ALL_MAIN_PROGRAMS: &[&str] = &[
     "tp_sched_process_fork",
     "tp_sched_process_exit",
     "tp_ext4_unlink_enter",
+    "raw_ext4_unlink_enter",
     "cg_skb_ingress",
     "cg_skb_egress",
     "cg_sock_create",
@@ -508,6 +514,7 @@ fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
         ("tp_sched_process_fork", &mut p.tp_sched_process_fork),
         ("tp_sched_process_exit", &mut p.tp_sched_process_exit),
         ("tp_ext4_unlink_enter", &mut p.tp_ext4_unlink_enter),
+        ("raw_ext4_unlink_enter", &mut p.raw_ext4_unlink_enter),
         ("cg_skb_ingress", &mut p.cg_skb_ingress),
         ("cg_skb_egress", &mut p.cg_skb_egress),
         ("cg_sock_create", &mut p.cg_sock_create),
@@ -930,6 +937,7 @@ impl Tracer {
             "tp_sched_process_fork" => &p.tp_sched_process_fork,
             "tp_sched_process_exit" => &p.tp_sched_process_exit,
             "tp_ext4_unlink_enter" => &p.tp_ext4_unlink_enter,
+            "raw_ext4_unlink_enter" => &p.raw_ext4_unlink_enter,
             "cg_skb_ingress" => &p.cg_skb_ingress,
             "cg_skb_egress" => &p.cg_skb_egress,
             "cg_sock_create" => &p.cg_sock_create,

@@ -858,14 +858,15 @@ impl Plan {
         let report = osprey_bpf::probe();
         let mut disabled: Vec<(String, String)> = Vec::new();
         let mut hooks: Vec<Hook> = Vec::new();
-        for h in &self.opts.hooks {
-            let h = if *h == Hook::TpBtfSyscalls
-                && !report.ok(Hook::TpBtfSyscalls)
-                && report.ok(Hook::RawSyscalls)
-            {
-                Hook::RawSyscalls
-            } else {
-                *h
+        // the raw tracepoints stand in for BTF ones a kernel refuses (no module BTF on 5.10)
+        let fallbacks = [
+            (Hook::TpBtfSyscalls, Hook::RawSyscalls),
+            (Hook::Ext4Unlink, Hook::Ext4UnlinkRaw),
+        ];
+        for &h in &self.opts.hooks {
+            let h = match fallbacks.iter().find(|(best, _)| *best == h) {
+                Some(&(best, raw)) if !report.ok(best) && report.ok(raw) => raw,
+                _ => h,
             };
             if report.ok(h) {
                 hooks.push(h);

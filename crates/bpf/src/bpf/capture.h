@@ -353,7 +353,7 @@ static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_r
 			bpf_map_update_elem(&cap_streams, &ikey, &zero, BPF_NOEXIST);
 			p = bpf_map_lookup_elem(&cap_streams, &ikey);
 		}
-		pos = p ? __sync_fetch_and_add(p, ret) : 0;
+		pos = p ? FETCH_ADD(p, ret) : 0;
 	} else if (append) {
 		pos = BPF_CORE_READ(ino, i_size) - ret;
 	} else if (nr == NR_PWRITE64 || nr == NR_PWRITEV ||
@@ -422,7 +422,7 @@ static __noinline int cap_write_copied(struct task_struct *t, long nr, struct pt
 	l->flags = stream ? CF_STREAM : 0;
 	if (stream) {
 		__u64 ikey = (__u64)ino, *p = bpf_map_lookup_elem(&cap_streams, &ikey);
-		l->offset = p ? __sync_fetch_and_add(p, ret) : 0;
+		l->offset = p ? FETCH_ADD(p, ret) : 0;
 		cap_report_loss(l->offset, ret, LOST_KERNEL_COPY);
 		return 0;
 	}

@@ -21,7 +21,7 @@
  *   tp_btf/sched_process_{exec,fork,exit}      process lifecycle
  *   tp_btf/task_rename                         prev_comm of sched_process_exec
  *   fentry or kprobe/security_file_open        security_file_open, io_uring opens included
- *   tp_btf/ext4_unlink_enter                   inode of security_inode_unlink (ext4 only)
+ *   tp_btf or raw_tracepoint/ext4_unlink_enter inode of security_inode_unlink (ext4 only)
  *   cgroup_skb/{ingress,egress}                packets for net_packet_* (cgroup v2 root)
  *   cgroup/{sock_create,connect4,connect6,sendmsg4,sendmsg6}  socket cookie -> owning process
  *
@@ -94,9 +94,13 @@ int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 /* security_file_open at the LSM function, where a kernel allows it (the loader prefers fentry,
  * then kprobe, else derives the event at the syscall's exit). */
 SEC("fentry/security_file_open")
-int BPF_PROG(fentry_file_open, struct file *file)
+int fentry_file_open(unsigned long long *ctx)
 {
-	return on_security_file_open(file);
+	/* the file as a plain number, not the BTF pointer the context types it as: put_path is a
+	 * global function, and those take only scalars */
+	__u64 file = 0;
+	bpf_probe_read_kernel(&file, sizeof(file), &ctx[0]);
+	return on_security_file_open((struct file *)file);
 }
 
 SEC("kprobe/security_file_open")
@@ -261,8 +265,9 @@ int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
 	return 0;
 }
 
-SEC("tp_btf/ext4_unlink_enter")
-int BPF_PROG(tp_ext4_unlink_enter, struct inode *parent, struct dentry *dentry)
+/* The inode an unlink removes, for security_inode_unlink (ext4 only): the BTF tracepoint, or the
+ * raw one where the kernel has no BTF for modules (before 5.11) and ext4 is a module. */
+static __always_inline int on_ext4_unlink(struct dentry *dentry)
 {
 	struct task_struct *t = current_task();
 	struct task_stash *s;
@@ -278,6 +283,18 @@ int BPF_PROG(tp_ext4_unlink_enter, struct inode *parent, struct dentry *dentry)
 	s->unlink_ctime = inode_ctime(ino);
 	s->unlink_valid = 1;
 	return 0;
+}
+
+SEC("tp_btf/ext4_unlink_enter")
+int BPF_PROG(tp_ext4_unlink_enter, struct inode *parent, struct dentry *dentry)
+{
+	return on_ext4_unlink(dentry);
+}
+
+SEC("raw_tracepoint/ext4_unlink_enter")
+int raw_ext4_unlink_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_ext4_unlink((struct dentry *)ctx->args[1]);
 }
 
 /* ---- packets with process context ---- */
