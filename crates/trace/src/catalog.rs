@@ -86,8 +86,8 @@ impl EventDef {
         matches!(self.source, Source::Packet)
     }
 
-    /// A short description of the hook, for `--list`.
-    pub fn hook_detail(&self, chosen: Hook) -> String {
+    /// A short description of the hook, for `--list`; `loads` says which hooks load here.
+    pub fn hook_detail(&self, chosen: Hook, loads: impl Fn(Hook) -> bool) -> String {
         match &self.source {
             Source::Syscall { at_enter, .. } => {
                 let point = if *at_enter { "sys_enter" } else { "sys_exit" };
@@ -112,7 +112,10 @@ impl EventDef {
                     names.join(",")
                 );
                 if self.name == "security_inode_unlink" {
-                    s.push_str(" + tp_btf/ext4_unlink_enter for inode/dev/ctime on ext4");
+                    match [Hook::Ext4Unlink, Hook::Ext4UnlinkRaw].into_iter().find(|h| loads(*h)) {
+                        Some(h) => s.push_str(&format!(" + {h} for inode/dev/ctime on ext4")),
+                        None => s.push_str(" (no inode/dev/ctime: no ext4 hook loads)"),
+                    }
                 }
                 s
             }

@@ -952,7 +952,7 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
     for ev in catalog().events() {
         let sets = ev.sets.join(",");
         let (avail, detail) = match &report {
-            None => ("?", ev.hook_detail(ev.hooks()[0])),
+            None => ("?", ev.hook_detail(ev.hooks()[0], |_| true)),
             Some(r) => {
                 let needs = ev.hooks();
                 let ok: Vec<Hook> = needs.iter().copied().filter(|h| r.ok(*h)).collect();
@@ -962,7 +962,7 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
                     !ok.is_empty()
                 };
                 if usable {
-                    ("yes", ev.hook_detail(ok[0]))
+                    ("yes", ev.hook_detail(ok[0], |h| r.ok(h)))
                 } else {
                     let why = needs
                         .iter()
