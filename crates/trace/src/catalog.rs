@@ -825,6 +825,70 @@ mod tests {
         assert_eq!(openat.args[1].ty, "const char*");
     }
 
+    /// The BPF programs compare syscall numbers from `sysnr.h`; the decoder names syscalls from
+    /// the generated table, and derived events use [`nr`]. All three must agree.
+    #[test]
+    fn syscall_numbers_of_the_bpf_side_and_of_nr_match_the_table() {
+        const SYSNR_H: &str = include_str!("../../bpf/src/bpf/sysnr.h");
+        let by_name: HashMap<&str, u32> =
+            syscalls().iter().map(|s| (s.name.as_str(), s.nr)).collect();
+        let mut checked = 0;
+        for line in SYSNR_H.lines() {
+            let Some(def) = line.trim().strip_prefix("#define NR_") else {
+                continue;
+            };
+            let mut parts = def.split_whitespace();
+            let (Some(upper), Some(value)) = (parts.next(), parts.next()) else {
+                panic!("sysnr.h: cannot read {line:?}");
+            };
+            let n: u32 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("sysnr.h: {line:?} is not a plain number"));
+            let name = upper.to_ascii_lowercase();
+            assert_eq!(
+                by_name.get(name.as_str()),
+                Some(&n),
+                "sysnr.h: NR_{upper} is {n}, the syscall table has {name} at {:?}",
+                by_name.get(name.as_str())
+            );
+            checked += 1;
+        }
+        assert!(
+            checked >= 25,
+            "only {checked} NR_ definitions read from sysnr.h"
+        );
+        for (n, name) in [
+            (nr::WRITE, "write"),
+            (nr::OPEN, "open"),
+            (nr::MMAP, "mmap"),
+            (nr::MPROTECT, "mprotect"),
+            (nr::PWRITE64, "pwrite64"),
+            (nr::WRITEV, "writev"),
+            (nr::CONNECT, "connect"),
+            (nr::ACCEPT, "accept"),
+            (nr::BIND, "bind"),
+            (nr::EXECVE, "execve"),
+            (nr::EXIT, "exit"),
+            (nr::CREAT, "creat"),
+            (nr::UNLINK, "unlink"),
+            (nr::MOUNT, "mount"),
+            (nr::EXIT_GROUP, "exit_group"),
+            (nr::OPENAT, "openat"),
+            (nr::UNLINKAT, "unlinkat"),
+            (nr::ACCEPT4, "accept4"),
+            (nr::PWRITEV, "pwritev"),
+            (nr::EXECVEAT, "execveat"),
+            (nr::PWRITEV2, "pwritev2"),
+            (nr::PKEY_MPROTECT, "pkey_mprotect"),
+            (nr::OPENAT2, "openat2"),
+            (nr::FTRUNCATE, "ftruncate"),
+            (nr::INIT_MODULE, "init_module"),
+            (nr::FINIT_MODULE, "finit_module"),
+        ] {
+            assert_eq!(syscall_name(n), Some(name), "nr:: constant {n}");
+        }
+    }
+
     #[test]
     fn arg_kinds_follow_types() {
         assert_eq!(syscall_arg_kind("pathname", "const char*", None), SK_STR);
