@@ -7,8 +7,8 @@
 //! process has its own PID (PIDs are reused only after 4 million) and start time, and runs an
 //! executable of its own: half exec it (the exec record names it), one in eight is forked by
 //! the process before it (and inherits its executable), the rest are first seen running (only
-//! `/proc/<pid>/exe` names it). Four processes in five share a container with three others;
-//! the rest run on the host. Each process opens four files of its own, and three in four
+//! `/proc/<pid>/exe` names it). Four processes in five share a container with up to three
+//! others; the rest run on the host. Each process opens four files of its own, three in four
 //! exits are traced (as when `sched_process_exit` is not selected, the rest go unseen). A
 //! hundred daemons open files throughout the run.
 //!
