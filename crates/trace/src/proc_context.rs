@@ -8,7 +8,7 @@
 //! millions of processes, so nothing here may grow with the number of processes, nor stop
 //! answering once some budget is spent. The caches, keyed by host PID (the leader's start time
 //! is checked, so a reused PID is read again) and by cgroup ID, hold their strings as
-//! `Arc<str>` in two generations ([`Generations`]): lookups look in the young generation, then
+//! `Arc<str>` in two generations (`Generations`): lookups look in the young generation, then
 //! in the old one, whose hit moves the entry to the young one; inserts go to the young one, and
 //! when it reaches its entry or byte limit ([`Limits`]) the old generation is dropped whole and
 //! the young one becomes old. So the entries used since the last rotation are always kept, at
