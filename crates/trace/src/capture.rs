@@ -1,8 +1,8 @@
 //! The capture driver of `osprey trace --capture`: a thread that drains the kernel's capture
 //! rings (`capture_rb` for data, `cap_ctl_rb` for held tasks and loss reports), completes each
 //! record's process context from `/proc` (with the decoder's [`ProcContext`]), releases held
-//! tasks, and hands everything to
-//! [`osprey_capture::Capturer`], which owns the files. Events keep flowing on the main thread.
+//! tasks, and hands everything to [`osprey_capture::Capturer`], which owns the files. Events
+//! keep flowing on the main thread.
 //!
 //! Held tasks: the kernel stops (SIGSTOP) the first exec of each binary and every
 //! `finit_module` caller before they run another instruction. This thread opens
@@ -59,14 +59,7 @@ impl CaptureThread {
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
             .name("osprey-capture".into())
-            .spawn(move || {
-                run(
-                    maps,
-                    Driver::new(capturer, ProcContext::default()),
-                    drain,
-                    flag,
-                )
-            })?;
+            .spawn(move || run(maps, capturer, drain, flag))?;
         Ok(CaptureThread { stop, handle })
     }
 
@@ -82,11 +75,11 @@ impl CaptureThread {
 
 fn run(
     maps: CaptureMaps,
-    driver: Driver,
+    capturer: Capturer,
     drain: Duration,
     stop: Arc<AtomicBool>,
 ) -> CaptureOutcome {
-    let driver = Rc::new(RefCell::new(driver));
+    let driver = Rc::new(RefCell::new(Driver::new(capturer, ProcContext::default())));
     let (d1, d2) = (driver.clone(), driver.clone());
     let res = maps.ring_buffer(
         move |d: &[u8]| {
@@ -240,7 +233,7 @@ impl Driver {
     }
 
     /// The context of a meta record (its header has everything but the executable and
-    /// container, which come from /proc).
+    /// container, which come from the ProcContext).
     fn proc_from_hdr(&mut self, h: &RecordHdr) -> ProcessInfo {
         ProcessInfo {
             host_pid: h.pid,

@@ -40,7 +40,7 @@ fn fixed_text(b: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(&b[..n])
 }
 
-/// Turns records into events, keeping the per-process and per-cgroup caches.
+/// Turns records into events, with a [`ProcContext`] for what the records do not carry.
 pub struct Decoder {
     boot_to_epoch: i128,
     selected: Vec<bool>,

@@ -14,9 +14,10 @@
 //! the young one becomes old. So the entries used since the last rotation are always kept, at
 //! most two generations are held, and there is no per-hit bookkeeping (as a linked LRU would
 //! need). A dropped string is freed once no event refers to it any more; events borrow it only
-//! while they are written. Exit records remove a process at once, but they are only traced with
-//! `sched_process_exit` or `follow`, so the generations are what bounds memory. An evicted
-//! process that is still running is simply read from `/proc` again: complete, only slower.
+//! while they are written. Exit records remove a process at once, but they are only traced when
+//! `sched_process_exit` is selected (or for `follow`), so the generations are what bounds
+//! memory. An evicted process that is still running is simply read from `/proc` again:
+//! complete, only slower.
 //!
 //! There is no interner shared across processes: the command and host names (16 bytes at most)
 //! are borrowed from the record itself, a forked child shares its parent's executable `Arc`,
