@@ -400,9 +400,9 @@ fn finit_module_files_are_named_by_their_hash_once() {
 }
 
 /// Runs `f` on a thread in a mount namespace of its own, with a tmpfs of `size` bytes mounted
-/// on `at` (nothing outside the thread sees it, and it goes when the thread ends, before `at`
-/// can be removed). Needs
-/// root: without it the test is skipped, unless OSPREY_REQUIRE_BPF=1 (as in CI) forbids that.
+/// on `at`: nothing outside the thread sees it, and it goes with the thread, so that `at` can
+/// be removed afterwards. Needs root: without it the test is skipped, unless
+/// OSPREY_REQUIRE_BPF=1 (as in CI) forbids that.
 fn on_tiny_tmpfs(at: &std::path::Path, size: u64, f: impl FnOnce() + Send) {
     use std::ffi::CString;
     let target = CString::new(at.as_os_str().as_encoded_bytes()).unwrap();
@@ -431,7 +431,7 @@ fn on_tiny_tmpfs(at: &std::path::Path, size: u64, f: impl FnOnce() + Send) {
             if !mounted {
                 let e = io::Error::last_os_error();
                 if std::env::var("OSPREY_REQUIRE_BPF").as_deref() == Ok("1") {
-                    panic!("cannot mount a tmpfs for this test ({e}); OSPREY_REQUIRE_BPF=1 forbids skipping");
+                    panic!("cannot mount a tmpfs ({e}); OSPREY_REQUIRE_BPF=1 forbids skipping");
                 }
                 eprintln!("skipping: cannot mount a tmpfs ({e}); this test needs root");
                 return;
