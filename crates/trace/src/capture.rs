@@ -363,7 +363,7 @@ impl Driver {
                 };
                 if h.flags & CF_HOLD != 0 {
                     let pidfd = pidfd_open(h.pid);
-                    let exe = File::open(format!("/proc/{}/exe", h.pid));
+                    let exe = File::open(format!("{}/{}/exe", self.procs.root(), h.pid));
                     release(h.pid, pidfd.as_ref());
                     self.released += 1;
                     let exe = exe.and_then(|f| {
@@ -371,7 +371,8 @@ impl Driver {
                         let m = f.metadata()?;
                         if m.ino() != info.ino || kernel_dev(m.dev()) != info.dev {
                             return Err(io::Error::other(format!(
-                                "/proc/{}/exe is no longer the executed binary",
+                                "{}/{}/exe is no longer the executed binary",
+                                self.procs.root(),
                                 h.pid
                             )));
                         }
@@ -389,7 +390,7 @@ impl Driver {
                 let fd = rec.int(0).unwrap_or(u64::MAX) as i64;
                 let pidfd = pidfd_open(h.pid);
                 let file = if (0..1 << 20).contains(&fd) {
-                    File::open(format!("/proc/{}/fd/{fd}", h.pid))
+                    File::open(format!("{}/{}/fd/{fd}", self.procs.root(), h.pid))
                 } else {
                     Err(io::Error::from_raw_os_error(libc::EBADF))
                 };
@@ -564,9 +565,10 @@ impl Driver {
                 .unwrap_or(false)
         };
         let path = self.cap.write_path(id).map(str::to_string);
-        let mut candidates = vec![format!("/proc/{pid}/fd/{fd}")];
+        let proc = self.procs.root();
+        let mut candidates = vec![format!("{proc}/{pid}/fd/{fd}")];
         if let Some(p) = &path {
-            candidates.push(format!("/proc/{pid}/root{p}"));
+            candidates.push(format!("{proc}/{pid}/root{p}"));
             candidates.push(p.clone());
         }
         let file = candidates

@@ -185,6 +185,11 @@ impl ProcContext {
         }
     }
 
+    /// The `/proc` tree read: also where the capture opens a process's files (`exe`, `fd/N`).
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
     /// What the caches hold.
     pub fn stats(&self) -> CacheStats {
         CacheStats {
