@@ -40,6 +40,9 @@ pub enum Source {
         syscalls: &'static [u32],
         /// Whether sys_enter must record state first (mprotect's previous protection).
         stash_enter: bool,
+        /// Hooks on the kernel function itself that replace the derivation where they load,
+        /// best first (they also see what no syscall exit shows, such as io_uring's opens).
+        better: &'static [Hook],
     },
     /// A scheduler tracepoint.
     Sched(Hook),
@@ -67,8 +70,11 @@ impl EventDef {
     /// packets need both cgroup hooks (see [`EventDef::needs_all`]).
     pub fn hooks(&self) -> Vec<Hook> {
         match &self.source {
-            Source::Syscall { .. } | Source::Derived { .. } => {
-                vec![Hook::TpBtfSyscalls, Hook::RawSyscalls]
+            Source::Syscall { .. } => vec![Hook::TpBtfSyscalls, Hook::RawSyscalls],
+            Source::Derived { better, .. } => {
+                let mut hooks = better.to_vec();
+                hooks.extend([Hook::TpBtfSyscalls, Hook::RawSyscalls]);
+                hooks
             }
             Source::Sched(h) => vec![*h],
             Source::Packet => vec![Hook::CgroupSkb, Hook::CgroupSock],
@@ -86,6 +92,9 @@ impl EventDef {
             Source::Syscall { at_enter, .. } => {
                 let point = if *at_enter { "sys_enter" } else { "sys_exit" };
                 format!("{} ({point})", chosen.name())
+            }
+            Source::Derived { better, .. } if better.contains(&chosen) => {
+                format!("{} (open family and io_uring opens)", chosen.name())
             }
             Source::Derived {
                 syscalls,
@@ -522,6 +531,7 @@ impl Catalog {
             derive,
             syscalls,
             stash_enter,
+            better: &[],
         };
         let fixed: Vec<(i64, &str, &str, Vec<&'static str>, Source)> = vec![
             (
@@ -550,7 +560,12 @@ impl Catalog {
                 "security_file_open",
                 "pathname:const char*|flags:int|dev:dev_t|inode:unsigned long|ctime:unsigned long|syscall_pathname:const char*",
                 vec!["fs", "lsm_hooks", "default"],
-                d(DV_FILE_OPEN, &[nr::OPEN, nr::OPENAT, nr::OPENAT2, nr::CREAT], false),
+                Source::Derived {
+                    derive: DV_FILE_OPEN,
+                    syscalls: &[nr::OPEN, nr::OPENAT, nr::OPENAT2, nr::CREAT],
+                    stash_enter: false,
+                    better: &[Hook::FileOpenFentry, Hook::FileOpenKprobe],
+                },
             ),
             (
                 ids::MAGIC_WRITE,

@@ -238,7 +238,14 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
                 .with_context(|| format!("starting {}", args.command[0].to_string_lossy()))?,
         )
     };
-    let mut plan = Plan::new(&selected, &scope, &args, child.as_ref().map(|c| c.pid))?;
+    let function_hooks = usable_function_hooks(&selected);
+    let mut plan = Plan::new(
+        &selected,
+        &scope,
+        &args,
+        child.as_ref().map(|c| c.pid),
+        &function_hooks,
+    )?;
     if let Some(c) = &capture_opts {
         plan.add_capture(c, capture_net, &args);
     }
@@ -607,6 +614,24 @@ fn event_name(id: u32) -> Option<String> {
         .or_else(|| catalog::syscall_name(id).map(str::to_string))
 }
 
+/// The hooks on kernel functions (fentry, kprobe) that the selected events could use instead of
+/// deriving them at a syscall's exit, and that load on this kernel.
+fn usable_function_hooks(selected: &[String]) -> Vec<Hook> {
+    let cat = catalog();
+    let candidates: Vec<Hook> = selected
+        .iter()
+        .filter_map(|n| cat.get(n))
+        .flat_map(|ev| match &ev.source {
+            Source::Derived { better, .. } => better.to_vec(),
+            _ => Vec::new(),
+        })
+        .collect();
+    if candidates.is_empty() || !osprey_bpf::have_privileges() {
+        return Vec::new();
+    }
+    osprey_bpf::probe_hooks(&candidates)
+}
+
 /// What to load for a run.
 struct Plan {
     opts: LoadOptions,
@@ -615,11 +640,14 @@ struct Plan {
 }
 
 impl Plan {
+    /// `function_hooks`: hooks on kernel functions known to load here, used instead of a
+    /// derivation at syscall exit where an event has one ([`Source::Derived`]'s `better`).
     fn new(
         selected: &[String],
         scope: &Scope,
         args: &TraceArgs,
         child: Option<u32>,
+        function_hooks: &[Hook],
     ) -> anyhow::Result<Plan> {
         let cat = catalog();
         let wanted: Vec<&'static EventDef> = selected.iter().filter_map(|n| cat.get(n)).collect();
@@ -637,10 +665,17 @@ impl Plan {
                         cfg.kind[i] = syscall_arg_kind(&a.name, &a.ty, next);
                     }
                 }
+                Source::Derived { better, .. }
+                    if better.iter().any(|h| function_hooks.contains(h)) =>
+                {
+                    let best = better.iter().find(|h| function_hooks.contains(h));
+                    hooks.extend(best);
+                }
                 Source::Derived {
                     derive,
                     syscalls,
                     stash_enter,
+                    ..
                 } => {
                     for nr in *syscalls {
                         let cfg = cfgs.entry(*nr).or_default();
@@ -727,6 +762,7 @@ impl Plan {
             sys_cfgs: cfgs.into_iter().collect(),
             cgroup_root: None,
             capture: None,
+            features: None,
         };
         Ok(Plan { opts, wanted })
     }
@@ -885,6 +921,16 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
             "# not running as root: hooks cannot be probed, availability unknown"
         )?;
     }
+    if let Some(features) = report.as_ref().and_then(|r| r.features) {
+        writeln!(out, "# kernel features ({features}):")?;
+        for (name, ok, fallback) in features.describe() {
+            if ok {
+                writeln!(out, "#   {name:<40} yes")?;
+            } else {
+                writeln!(out, "#   {name:<40} no: {fallback}")?;
+            }
+        }
+    }
     if let Some(r) = &report {
         writeln!(out, "# hooks on this kernel:")?;
         for (h, res) in &r.hooks {
@@ -952,6 +998,10 @@ mod tests {
     }
 
     fn plan(args: &[&str]) -> Plan {
+        plan_with(args, &[])
+    }
+
+    fn plan_with(args: &[&str], function_hooks: &[Hook]) -> Plan {
         let cli = Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap();
         let a = cli.trace;
         let words = if a.events.is_empty() {
@@ -962,7 +1012,7 @@ mod tests {
         let sel = catalog().select(&words).unwrap();
         let scope = Scope::parse(&a.scope).unwrap();
         let child = (!a.command.is_empty()).then_some(4242);
-        Plan::new(&sel, &scope, &a, child).unwrap()
+        Plan::new(&sel, &scope, &a, child, function_hooks).unwrap()
     }
 
     #[test]
@@ -977,6 +1027,19 @@ mod tests {
         assert!(p.opts.hooks.contains(&Hook::SchedExec));
         assert!(!p.opts.hooks.contains(&Hook::CgroupSkb));
         assert!(p.opts.exec);
+    }
+
+    #[test]
+    fn security_file_open_takes_the_best_function_hook_that_loads() {
+        let loads = [Hook::FileOpenKprobe, Hook::FileOpenFentry];
+        let p = plan_with(&["-e", "openat,security_file_open"], &loads);
+        assert!(p.opts.hooks.contains(&Hook::FileOpenFentry));
+        assert!(!p.opts.hooks.contains(&Hook::FileOpenKprobe));
+        let cfg = p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == 257).unwrap().1;
+        assert_eq!(cfg.derive & DV_FILE_OPEN, 0, "derived as well as hooked");
+        let p = plan_with(&["-e", "security_file_open"], &[Hook::FileOpenKprobe]);
+        assert!(p.opts.hooks.contains(&Hook::FileOpenKprobe));
+        assert!(!p.opts.hooks.contains(&Hook::TpBtfSyscalls));
     }
 
     #[test]

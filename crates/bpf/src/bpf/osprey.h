@@ -29,6 +29,19 @@
 #define PATH_BUF 8192
 #define PATH_HALF 4096
 #define SYSCALL_SLOTS 512
+/* Bounded loops of the compat object (kernels without bpf_loop, built with -DOSPREY_COMPAT):
+ * path components walked, and chunk steps of one capture run (64 KiB each, so at most 8 MiB of
+ * one write or region is captured there; the rest is reported lost as LOST_TOO_BIG). */
+#define COMPAT_PATH_DEPTH 48
+#define COMPAT_CAP_STEPS 128
+
+/* Slots of the per-CPU `scratch` record buffer. Programs that can interrupt one another on a
+ * CPU never share one: a packet arriving in softirq must not overwrite a record a syscall is
+ * building, nor an ingress packet one of an egress packet. */
+#define SLOT_TASK 0    /* tracepoints and socket hooks: task context */
+#define SLOT_EGRESS 1  /* cgroup_skb/egress: task or softirq context */
+#define SLOT_INGRESS 2 /* cgroup_skb/ingress: softirq context */
+#define SCRATCH_SLOTS 3
 #define EVENT_SLOTS 4096
 #define MAX_SCOPE_UIDS 8
 
