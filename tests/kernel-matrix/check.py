@@ -85,17 +85,25 @@ def kdev(st_dev):
 
 
 def parse_list(text):
-    """`osprey trace --list`: {event: (available, hook or reason)} and [(hook, status)]."""
-    events, hooks = {}, []
+    """`osprey trace --list`: {event: (available, hook or reason)}, and the commented sections
+    above the table ("# kernel features ...:", "# hooks on this kernel:"), each a list of
+    (name, status)."""
+    events, sections, current = {}, OrderedDict(), None
     for line in text.splitlines():
-        m = re.match(r"^#\s{2,}(\S+)\s+(.*)$", line)
+        m = re.match(r"^# (\S.*):$", line)
         if m:
-            hooks.append((m.group(1), m.group(2).strip()))
+            current = sections.setdefault(m.group(1), [])
+            continue
+        m = re.match(r"^#\s{2,}(\S.*?)\s{2,}(\S.*)$", line)
+        if m and current is not None:
+            current.append((m.group(1), m.group(2).strip()))
             continue
         m = re.match(r"^(\S+)\s+(-?\d+)\s+(\S+)\s+(yes|no)\s+(.*)$", line)
         if m:
             events[m.group(1)] = (m.group(4) == "yes", m.group(5).strip())
-    return events, hooks
+    hooks = next((v for k, v in sections.items() if k.startswith("hooks")), [])
+    features = next((v for k, v in sections.items() if k.startswith("kernel features")), [])
+    return events, hooks, features
 
 
 NOISE = re.compile(
@@ -164,7 +172,7 @@ class Guest:
         self.accel = read(os.path.join(self.dir, "accel.txt")).strip()
         self.returned = os.path.exists(os.path.join(g, "trace.rc"))
         self.list_text = read(os.path.join(g, "list.txt"))
-        self.list, self.hooks = parse_list(self.list_text)
+        self.list, self.hooks, self.features = parse_list(self.list_text)
         self.list_stderr = read(os.path.join(g, "list.stderr"))
         self.verifier = verifier_reasons(self.list_stderr)
         self.events, self.bad_event_lines = json_lines(os.path.join(g, "events.json"))
@@ -730,14 +738,18 @@ def table(cols, rows, md=False):
 
 
 def hook_notes(g):
-    """The hooks --list reports unavailable, with the verifier's last word where there is one."""
+    """What --list reports missing on this kernel (features and the fallback taken, hooks that
+    do not load), with the loader's reason for each program or map that failed."""
     out = []
+    for name, status in g.features:
+        if not status.startswith("yes"):
+            out.append(f"feature {name}: {status}")
     for hook, status in g.hooks:
-        if status == "loads":
-            continue
-        out.append(f"{hook}: {status}")
+        if status != "loads":
+            out.append(f"hook {hook}: {status}")
     for what, why in g.verifier.items():
-        out.append(f"  {what}: {why}")
+        probe = " (a feature probe: the fallback above is taken)" if what.startswith("prog probe_") else ""
+        out.append(f"  {what}: {why}{probe}")
     return out
 
 
@@ -757,7 +769,7 @@ def print_report(guests, cols, rows, notes, ldd):
     for g in guests:
         hn = hook_notes(g)
         if hn:
-            print(f"{kernel_name(g)}: hooks that do not load:")
+            print(f"{kernel_name(g)}: missing features (fallback taken), hooks that do not load, why:")
             for line in hn:
                 print(f"    {line}")
     print(static_note(ldd))
@@ -777,21 +789,39 @@ def static_note(ldd):
     return f"release binary: needs only glibc ({' '.join(sorted(set(libs)))})"
 
 
-def hook_table(guests, md=True):
+def md_cell(text):
+    return text.replace("|", "\\|")
+
+
+def section_table(guests, what, rows_of):
+    """NAME × kernel for one commented section of --list (features or hooks)."""
+    names = []
+    for g in guests:
+        for name, _ in rows_of(g):
+            if name not in names:
+                names.append(name)
+    head = [what] + [kernel_name(g) for g in guests]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in names:
+        cells = [md_cell(dict(rows_of(g)).get(name, "-")) for g in guests]
+        lines.append("| " + " | ".join([f"`{name}`"] + cells) + " |")
+    return "\n".join(lines)
+
+
+def hook_table(guests):
     """Event × kernel: the hook --list names, or why the event is unavailable."""
-    names = [e for e in EVENTS]
     head = ["event"] + [kernel_name(g) for g in guests]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for ev in names:
+    for ev in EVENTS:
         cells = []
         for g in guests:
             st = g.list.get(ev)
             if st is None:
                 cells.append("-")
             elif st[0]:
-                cells.append(st[1].replace("|", "\\|"))
+                cells.append(md_cell(st[1]))
             else:
-                cells.append("**no**: " + st[1].replace("|", "\\|"))
+                cells.append("**no**: " + md_cell(st[1]))
         lines.append("| " + " | ".join([f"`{ev}`"] + cells) + " |")
     return "\n".join(lines)
 
@@ -841,13 +871,25 @@ def write_docs(path, guests, cols, rows, notes, ldd):
                f"matrix: {total} s in all for {len(guests)} kernels (downloads and initramfs "
                f"images not counted). {static_note(ldd)}.")
     out.append("")
-    out.append("## Hooks that do not load")
+    out.append("## Kernel features and the fallback taken (`osprey trace --list`)")
+    out.append("")
+    out.append(section_table(guests, "feature", lambda g: g.features))
+    out.append("")
+    out.append("## Hooks (`osprey trace --list`)")
+    out.append("")
+    out.append(section_table(guests, "hook", lambda g: g.hooks))
+    out.append("")
+    out.append("Why a program or map did not load (libbpf's messages with `OSPREY_BPF_DEBUG=1`, "
+               "the verifier's reason):")
     out.append("")
     for g in guests:
-        hn = hook_notes(g)
-        out.append(f"- {kernel_name(g)}: " + ("none" if not hn else ""))
-        for line in hn:
-            out.append(f"    - {line.strip()}")
+        if g.verifier:
+            out.append(f"- {kernel_name(g)}:")
+            for what, why in g.verifier.items():
+                probe = " (a feature probe)" if what.startswith("prog probe_") else ""
+                out.append(f"    - `{what}`: {md_cell(why)}{probe}")
+    if not any(g.verifier for g in guests):
+        out.append("- none")
     out.append("")
     out.append("## Hook per event per kernel (`osprey trace --list`)")
     out.append("")
