@@ -13,14 +13,14 @@
 # private sources list, the kernel .debs (reruns are offline once they are cached), extracted
 # kernels, initramfs images and each guest's results. The machine's apt configuration is never
 # changed. Environment: KM_ACCEL=tcg|kvm (default: kvm only if a test boot works),
-# KM_BOOT_TIMEOUT (seconds per boot, default 900), KM_LISTS_MAX_AGE (hours, default 24).
+# KM_BOOT_TIMEOUT (seconds per boot, default 360), KM_LISTS_MAX_AGE (hours, default 24).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC=$ROOT/tests/kernel-matrix
 WORK=$ROOT/target/kernel-matrix
 OSPREY=$ROOT/target/release/osprey
-BOOT_TIMEOUT=${KM_BOOT_TIMEOUT:-900}
+BOOT_TIMEOUT=${KM_BOOT_TIMEOUT:-360}
 LISTS_MAX_AGE=${KM_LISTS_MAX_AGE:-24}
 CMDLINE="console=ttyS0 panic=-1 lsm=lockdown,capability,landlock,yama,apparmor,bpf loglevel=4"
 # modules each guest loads (with their dependencies): ext4 for the file scenario and
@@ -396,17 +396,38 @@ unpack_results() {
 
 # ---------------------------------------------------------------------------------------------
 
+# One row of the matrix. A kernel that cannot be fetched, extracted or packed is a failed row
+# (results/LABEL/error.txt says why), not the end of the run.
 run_kernel() {
 	local label=$1 pattern=$2
 	VMLINUZ="" MODDIR="" RELEASE=""
-	if ! fetch_kernel "$label" "$pattern" || ! extract_kernel "$label"; then
-		mkdir -p "$WORK/results/$label"
-		echo "no kernel package could be fetched for '$pattern'" > "$WORK/results/$label/error.txt"
-		return
+	if ! fetch_kernel "$label" "$pattern"; then
+		kernel_error "$label" "no kernel package could be fetched for '$pattern'"
+	elif ! extract_kernel "$label"; then
+		kernel_error "$label" "the kernel package could not be extracted ($(cat "$WORK/kernels/$label/debs"))"
+	else
+		[ ${#ACCEL[@]} -gt 0 ] || choose_accel
+		if build_initramfs "$label"; then
+			boot "$label"
+		else
+			kernel_error "$label" "the initramfs could not be built"
+		fi
 	fi
-	[ ${#ACCEL[@]} -gt 0 ] || choose_accel
-	build_initramfs "$label"
-	boot "$label"
+}
+
+kernel_error() {
+	log "$1: $2"
+	mkdir -p "$WORK/results/$1"
+	echo "$2" > "$WORK/results/$1/error.txt"
+}
+
+# .debs no kernel of the matrix uses any more (an older build of the same series)
+prune_debs() {
+	local deb
+	for deb in "$WORK"/debs/*.deb; do
+		[ -e "$deb" ] || continue
+		grep -qxF "$deb" "$WORK"/kernels/*/debs 2> /dev/null || rm -f "$deb"
+	done
 }
 
 main() {
@@ -428,6 +449,7 @@ main() {
 		run_kernel "$label" "$pattern"
 	done < "$SRC/kernels.conf"
 	echo "$(($(date +%s) - start))" > "$WORK/results/total-seconds"
+	[ -n "$ONLY" ] || prune_debs
 	local docs=()
 	[ "$DOCS" -eq 1 ] && docs=(--docs "$ROOT/docs/kernel-support.md")
 	python3 "$SRC/check.py" --results "$WORK/results" --ldd "$WORK/osprey.ldd" \
