@@ -219,6 +219,8 @@ pub mod consts {
     pub const CF_EGRESS: u16 = 4;
     /// The task was stopped (SIGSTOP) and waits to be released.
     pub const CF_HOLD: u16 = 8;
+    /// No data: the kernel copied the range into the file; read it back from there.
+    pub const CF_FROM_FILE: u16 = 16;
 
     /// A packet record's header carries its socket owner's whole context (namespaced IDs,
     /// start times, namespaces, host name), read from the task when it used the socket.
@@ -230,6 +232,8 @@ pub mod consts {
     pub const LOST_UNREADABLE: u32 = 2;
     /// Lost: beyond the per-artifact cap.
     pub const LOST_TOO_BIG: u32 = 3;
+    /// Lost: copied by the kernel into a pipe or socket.
+    pub const LOST_KERNEL_COPY: u32 = 4;
 
     /// Most bytes captured of one memory region or module image.
     pub const CAP_REGION_MAX: u64 = 256 << 20;
@@ -316,6 +320,8 @@ pub enum Hook {
     SchedExit,
     /// `tp_btf/ext4_unlink_enter` (inode of an unlinked ext4 file).
     Ext4Unlink,
+    /// `raw_tracepoint/ext4_unlink_enter` (fallback: no BTF for modules before 5.11).
+    Ext4UnlinkRaw,
     /// `cgroup_skb/ingress` + `cgroup_skb/egress` on the cgroup v2 root.
     CgroupSkb,
     /// `cgroup/sock_create`, `cgroup/connect4|6`, `cgroup/sendmsg4|6` (socket owners).
@@ -330,13 +336,14 @@ pub enum Hook {
 
 impl Hook {
     /// Every hook, in probe order.
-    pub const ALL: [Hook; 11] = [
+    pub const ALL: [Hook; 12] = [
         Hook::TpBtfSyscalls,
         Hook::RawSyscalls,
         Hook::SchedExec,
         Hook::SchedFork,
         Hook::SchedExit,
         Hook::Ext4Unlink,
+        Hook::Ext4UnlinkRaw,
         Hook::CgroupSkb,
         Hook::CgroupSock,
         Hook::FileOpenFentry,
@@ -353,6 +360,7 @@ impl Hook {
             Hook::SchedFork => "tp_btf/sched_process_fork",
             Hook::SchedExit => "tp_btf/sched_process_exit",
             Hook::Ext4Unlink => "tp_btf/ext4_unlink_enter",
+            Hook::Ext4UnlinkRaw => "raw_tracepoint/ext4_unlink_enter",
             Hook::CgroupSkb => "cgroup_skb/ingress+egress",
             Hook::CgroupSock => "cgroup/sock_create+connect+sendmsg",
             Hook::FileOpenFentry => "fentry/security_file_open",
@@ -369,6 +377,7 @@ impl Hook {
             Hook::SchedFork => &["tp_sched_process_fork"],
             Hook::SchedExit => &["tp_sched_process_exit"],
             Hook::Ext4Unlink => &["tp_ext4_unlink_enter"],
+            Hook::Ext4UnlinkRaw => &["raw_ext4_unlink_enter"],
             Hook::CgroupSkb => &["cg_skb_ingress", "cg_skb_egress"],
             Hook::CgroupSock => &[
                 "cg_sock_create",
@@ -481,6 +490,7 @@ const ALL_MAIN_PROGRAMS: &[&str] = &[
     "tp_sched_process_fork",
     "tp_sched_process_exit",
     "tp_ext4_unlink_enter",
+    "raw_ext4_unlink_enter",
     "cg_skb_ingress",
     "cg_skb_egress",
     "cg_sock_create",
@@ -504,6 +514,7 @@ fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
         ("tp_sched_process_fork", &mut p.tp_sched_process_fork),
         ("tp_sched_process_exit", &mut p.tp_sched_process_exit),
         ("tp_ext4_unlink_enter", &mut p.tp_ext4_unlink_enter),
+        ("raw_ext4_unlink_enter", &mut p.raw_ext4_unlink_enter),
         ("cg_skb_ingress", &mut p.cg_skb_ingress),
         ("cg_skb_egress", &mut p.cg_skb_egress),
         ("cg_sock_create", &mut p.cg_sock_create),
@@ -926,6 +937,7 @@ impl Tracer {
             "tp_sched_process_fork" => &p.tp_sched_process_fork,
             "tp_sched_process_exit" => &p.tp_sched_process_exit,
             "tp_ext4_unlink_enter" => &p.tp_ext4_unlink_enter,
+            "raw_ext4_unlink_enter" => &p.raw_ext4_unlink_enter,
             "cg_skb_ingress" => &p.cg_skb_ingress,
             "cg_skb_egress" => &p.cg_skb_egress,
             "cg_sock_create" => &p.cg_sock_create,
@@ -1361,6 +1373,8 @@ mod tests {
         assert_eq!(get("CAP_TRUNC"), CAP_TRUNC as u64);
         assert_eq!(get("CAP_PACKET"), CAP_PACKET as u64);
         assert_eq!(get("CF_HOLD"), CF_HOLD as u64);
+        assert_eq!(get("CF_FROM_FILE"), CF_FROM_FILE as u64);
+        assert_eq!(get("LOST_KERNEL_COPY"), LOST_KERNEL_COPY as u64);
         assert_eq!(get("HDR_OWNER_CONTEXT"), HDR_OWNER_CONTEXT as u64);
         assert_eq!(get("LOST_TOO_BIG"), LOST_TOO_BIG as u64);
         assert_eq!(get("CAP_FILTER_LEN"), CAP_FILTER_LEN as u64);

@@ -161,6 +161,11 @@ pub mod reason {
     pub const MISSING: &str = "not received";
     /// The artifact file could not be written.
     pub const WRITE_ERROR: &str = "write error";
+    /// The kernel copied the bytes into a pipe or socket (splice, sendfile): never in memory
+    /// the tracer can read, nor in a file to read back.
+    pub const KERNEL_COPY: &str = "kernel copy to a stream";
+    /// The kernel copied the bytes into the file, and the file could not be read back.
+    pub const NOT_READ_BACK: &str = "not readable back";
 }
 
 /// Totals of a run, for the exit summary.
@@ -460,6 +465,12 @@ impl Capturer {
         let w = self.writes.get_mut(&id)?;
         w.last_use = tick;
         Some((w, &mut self.out))
+    }
+
+    /// The path a written file had when first written to, if known.
+    pub fn write_path(&self, id: FileId) -> Option<&str> {
+        let path = &self.writes.get(&id)?.meta.path;
+        (!path.is_empty()).then_some(path.as_str())
     }
 
     /// A file is written to for the first time through an open file.

@@ -169,6 +169,7 @@ fn lost_reason(why: u32) -> &'static str {
         LOST_RING_FULL => reason::RING_FULL,
         LOST_UNREADABLE => reason::UNREADABLE,
         LOST_TOO_BIG => reason::TOO_BIG,
+        LOST_KERNEL_COPY => reason::KERNEL_COPY,
         _ => reason::MISSING,
     }
 }
@@ -476,7 +477,8 @@ impl Driver {
             return;
         }
         let lost = c.flags & CF_LOST != 0;
-        let data: &[u8] = if lost {
+        // a lost range, or a kernel copy to read back from the file, carries no bytes
+        let data: &[u8] = if lost || c.flags & CF_FROM_FILE != 0 {
             &[]
         } else {
             match d.get(cl..cl + c.len as usize) {
@@ -511,6 +513,9 @@ impl Driver {
                         lost_reason(c.lost_why),
                         Some(unknown),
                     );
+                } else if c.flags & CF_FROM_FILE != 0 {
+                    let range = (c.offset, len);
+                    self.read_back(id, ts, range, (c.hdr.pid, c.fd), unknown);
                 } else {
                     self.cap.write_data(id, ts, c.offset, data, Some(unknown));
                 }
@@ -552,6 +557,59 @@ impl Driver {
                 self.cap.packet(&proc, &pkt);
             }
             _ => self.bad_records += 1,
+        }
+    }
+}
+
+impl Driver {
+    /// Bytes the kernel copied into a file (sendfile, splice, copy_file_range) never passed
+    /// through memory the kernel side could read: they are read back from the file, through
+    /// the writer's descriptor while it is open, else by the path the file was first written
+    /// under (in the writer's root, then in ours). Identity (device, inode) is checked, so a
+    /// reused descriptor or a replaced path is never read instead.
+    fn read_back(
+        &mut self,
+        id: FileId,
+        ts: u64,
+        (offset, len): (u64, u64),
+        (pid, fd): (u32, i32),
+        unknown: WriteMeta,
+    ) {
+        use std::os::unix::fs::{FileExt, MetadataExt};
+        let same = |f: &File| {
+            f.metadata()
+                .map(|m| kernel_dev(m.dev()) == id.dev && m.ino() == id.ino)
+                .unwrap_or(false)
+        };
+        let path = self.cap.write_path(id).map(str::to_string);
+        let mut candidates = vec![format!("/proc/{pid}/fd/{fd}")];
+        if let Some(p) = &path {
+            candidates.push(format!("/proc/{pid}/root{p}"));
+            candidates.push(p.clone());
+        }
+        let file = candidates
+            .iter()
+            .filter_map(|c| File::open(c).ok())
+            .find(|f| same(f));
+        let mut done = 0u64;
+        if let Some(f) = file {
+            let mut buf = vec![0u8; (len as usize).min(1 << 20)];
+            while done < len {
+                let want = ((len - done) as usize).min(buf.len());
+                match f.read_at(&mut buf[..want], offset + done) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let meta = Some(unknown.clone());
+                        self.cap.write_data(id, ts, offset + done, &buf[..n], meta);
+                        done += n as u64;
+                    }
+                }
+            }
+        }
+        if done < len {
+            let (start, rest) = (offset + done, len - done);
+            let why = reason::NOT_READ_BACK;
+            self.cap.write_lost(id, ts, start, rest, why, Some(unknown));
         }
     }
 }

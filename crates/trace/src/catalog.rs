@@ -86,8 +86,8 @@ impl EventDef {
         matches!(self.source, Source::Packet)
     }
 
-    /// A short description of the hook, for `--list`.
-    pub fn hook_detail(&self, chosen: Hook) -> String {
+    /// A short description of the hook, for `--list`; `loads` says which hooks load here.
+    pub fn hook_detail(&self, chosen: Hook, loads: impl Fn(Hook) -> bool) -> String {
         match &self.source {
             Source::Syscall { at_enter, .. } => {
                 let point = if *at_enter { "sys_enter" } else { "sys_exit" };
@@ -112,7 +112,10 @@ impl EventDef {
                     names.join(",")
                 );
                 if self.name == "security_inode_unlink" {
-                    s.push_str(" + tp_btf/ext4_unlink_enter for inode/dev/ctime on ext4");
+                    match [Hook::Ext4Unlink, Hook::Ext4UnlinkRaw].into_iter().find(|h| loads(*h)) {
+                        Some(h) => s.push_str(&format!(" + {h} for inode/dev/ctime on ext4")),
+                        None => s.push_str(" (no inode/dev/ctime: no ext4 hook loads)"),
+                    }
                 }
                 s
             }
@@ -196,6 +199,9 @@ pub mod nr {
     pub const PKEY_MPROTECT: u32 = 329;
     pub const OPENAT2: u32 = 437;
     pub const FTRUNCATE: u32 = 77;
+    pub const SENDFILE: u32 = 40;
+    pub const SPLICE: u32 = 275;
+    pub const COPY_FILE_RANGE: u32 = 326;
     pub const INIT_MODULE: u32 = 175;
     pub const FINIT_MODULE: u32 = 313;
 }
@@ -685,15 +691,10 @@ impl Catalog {
             ),
         ];
         for (id, name, spec, sets, source) in fixed {
-            let mut a = args(spec);
-            if name == "security_socket_bind" {
-                // the record carries sockfd, type, addr (shared with connect)
-                a[1].index = 2;
-            }
             events.push(EventDef {
                 id,
                 name: name.to_string(),
-                args: a,
+                args: args(spec),
                 sets,
                 source,
             });
@@ -780,6 +781,49 @@ impl Catalog {
 
 #[cfg(test)]
 mod tests {
+    /// The C writes each event's arguments by the names of `osprey.h`'s `enum *_arg`, whose
+    /// comment names the event: every name must be the catalog's argument at that index.
+    #[test]
+    fn record_argument_indices_match_the_catalog() {
+        let header = include_str!("../../bpf/src/bpf/osprey.h");
+        let mut checked = 0;
+        for block in header.split("enum ").skip(1) {
+            let Some((head, body)) = block.split_once('{') else {
+                continue;
+            };
+            let Some(prefix) = head.trim().strip_suffix("_arg") else {
+                continue;
+            };
+            let body = body.split("};").next().unwrap();
+            let (comment, body) = body.split_once("*/").unwrap();
+            let event = comment.trim().trim_start_matches("/*").trim();
+            let event = event.split(':').next().unwrap().trim();
+            let def = catalog()
+                .get(event)
+                .unwrap_or_else(|| panic!("enum {prefix}_arg names no event: {event}"));
+            let mut next = 0u8;
+            for item in body.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let (name, index) = match item.split_once('=') {
+                    Some((n, v)) => (n.trim(), v.trim().parse::<u8>().unwrap()),
+                    None => (item, next),
+                };
+                next = index + 1;
+                let arg = name
+                    .strip_prefix(&format!("{}_", prefix.to_uppercase()))
+                    .unwrap_or_else(|| panic!("{name} lacks the prefix of enum {prefix}_arg"))
+                    .to_lowercase();
+                let at = def.args.iter().find(|a| a.index == index);
+                assert_eq!(
+                    at.map(|a| a.name.as_str()),
+                    Some(arg.as_str()),
+                    "{name} = {index} in osprey.h, but {event}'s argument {index} differs"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 60, "only {checked} indices found in osprey.h");
+    }
+
     use super::*;
 
     /// Every event of events.md, with its argument names in order.

@@ -793,6 +793,9 @@ impl Plan {
                     nr::WRITEV,
                     nr::PWRITEV,
                     nr::PWRITEV2,
+                    nr::SENDFILE,
+                    nr::SPLICE,
+                    nr::COPY_FILE_RANGE,
                 ],
                 DV_CAP_WRITE,
                 false,
@@ -855,14 +858,15 @@ impl Plan {
         let report = osprey_bpf::probe();
         let mut disabled: Vec<(String, String)> = Vec::new();
         let mut hooks: Vec<Hook> = Vec::new();
-        for h in &self.opts.hooks {
-            let h = if *h == Hook::TpBtfSyscalls
-                && !report.ok(Hook::TpBtfSyscalls)
-                && report.ok(Hook::RawSyscalls)
-            {
-                Hook::RawSyscalls
-            } else {
-                *h
+        // the raw tracepoints stand in for BTF ones a kernel refuses (no module BTF on 5.10)
+        let fallbacks = [
+            (Hook::TpBtfSyscalls, Hook::RawSyscalls),
+            (Hook::Ext4Unlink, Hook::Ext4UnlinkRaw),
+        ];
+        for &h in &self.opts.hooks {
+            let h = match fallbacks.iter().find(|(best, _)| *best == h) {
+                Some(&(best, raw)) if !report.ok(best) && report.ok(raw) => raw,
+                _ => h,
             };
             if report.ok(h) {
                 hooks.push(h);
@@ -948,7 +952,7 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
     for ev in catalog().events() {
         let sets = ev.sets.join(",");
         let (avail, detail) = match &report {
-            None => ("?", ev.hook_detail(ev.hooks()[0])),
+            None => ("?", ev.hook_detail(ev.hooks()[0], |_| true)),
             Some(r) => {
                 let needs = ev.hooks();
                 let ok: Vec<Hook> = needs.iter().copied().filter(|h| r.ok(*h)).collect();
@@ -958,7 +962,7 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
                     !ok.is_empty()
                 };
                 if usable {
-                    ("yes", ev.hook_detail(ok[0]))
+                    ("yes", ev.hook_detail(ok[0], |h| r.ok(h)))
                 } else {
                     let why = needs
                         .iter()

@@ -153,14 +153,16 @@ static __always_inline __u64 inode_ctime(struct inode *ino)
 	return 0;
 }
 
-/* dev, inode and ctime of a file as arguments idx_dev, idx_ino, idx_ctime (0xff: no ctime). */
+/* dev, inode and ctime of a file as arguments idx_dev, idx_ino, idx_ctime (NO_ARG: left out). */
 static __always_inline void put_file_ids(struct event_buf *e, struct file *f, __u8 idx_dev,
 					 __u8 idx_ino, __u8 idx_ctime)
 {
 	struct inode *ino = BPF_CORE_READ(f, f_inode);
-	put_int(e, idx_dev, BPF_CORE_READ(ino, i_sb, s_dev));
-	put_int(e, idx_ino, BPF_CORE_READ(ino, i_ino));
-	if (idx_ctime != 0xff)
+	if (idx_dev != NO_ARG)
+		put_int(e, idx_dev, BPF_CORE_READ(ino, i_sb, s_dev));
+	if (idx_ino != NO_ARG)
+		put_int(e, idx_ino, BPF_CORE_READ(ino, i_ino));
+	if (idx_ctime != NO_ARG)
 		put_int(e, idx_ctime, inode_ctime(ino));
 }
 

@@ -72,7 +72,7 @@ static __always_inline void cap_chunk_hdr(struct cap_chunk *c, struct cap_loop *
 	c->what = l->what;
 	c->flags = l->flags;
 	c->lost_why = 0;
-	c->_pad = 0;
+	c->fd = 0;
 }
 
 /* Reports [off, off + len) of the current run's artifact as lost: a record on the control
@@ -301,15 +301,30 @@ static __noinline int cap_write_meta(struct task_struct *t, long nr, struct file
 	return match;
 }
 
+/* Whether writes through `f` are captured: the first one sends the file's meta record and
+ * decides (path filters), later ones find the decision in cap_files. */
+static __always_inline int cap_file_wanted(struct task_struct *t, long nr, struct file *f,
+					   int stream)
+{
+	__u64 fkey = (__u64)f, ino = (__u64)BPF_CORE_READ(f, f_inode);
+	struct cap_file *cf = bpf_map_lookup_elem(&cap_files, &fkey);
+	struct cap_file v = {};
+	if (cf && cf->inode == ino)
+		return cf->match;
+	v.inode = ino;
+	v.match = cap_write_meta(t, nr, f, stream);
+	bpf_map_update_elem(&cap_files, &fkey, &v, BPF_ANY);
+	return v.match;
+}
+
 /* The bytes of a successful write, pwrite64, writev, pwritev or pwritev2, at their offset. */
 static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_regs *regs,
 				     long ret)
 {
 	struct cap_loop *l;
-	struct cap_file *cf;
 	struct file *f;
 	struct inode *ino;
-	__u64 fkey, pos;
+	__u64 pos;
 	__u32 mode, fflags;
 	__u64 rwf = 0;
 	int stream, append, vectored;
@@ -324,18 +339,8 @@ static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_r
 	if (mode == S_IFCHR_ && BPF_CORE_READ(ino, i_rdev) == KDEV_NULL)
 		return 0;
 	stream = !(mode == S_IFREG || mode == S_IFBLK_);
-	fkey = (__u64)f;
-	cf = bpf_map_lookup_elem(&cap_files, &fkey);
-	if (!cf || cf->inode != (__u64)ino) {
-		struct cap_file v = {};
-		v.inode = (__u64)ino;
-		v.match = cap_write_meta(t, nr, f, stream);
-		bpf_map_update_elem(&cap_files, &fkey, &v, BPF_ANY);
-		if (!v.match)
-			return 0;
-	} else if (!cf->match) {
+	if (!cap_file_wanted(t, nr, f, stream))
 		return 0;
-	}
 	vectored = nr == NR_WRITEV || nr == NR_PWRITEV || nr == NR_PWRITEV2;
 	if (nr == NR_PWRITEV2)
 		rwf = reg_arg(regs, 5);
@@ -348,7 +353,7 @@ static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_r
 			bpf_map_update_elem(&cap_streams, &ikey, &zero, BPF_NOEXIST);
 			p = bpf_map_lookup_elem(&cap_streams, &ikey);
 		}
-		pos = p ? __sync_fetch_and_add(p, ret) : 0;
+		pos = p ? FETCH_ADD(p, ret) : 0;
 	} else if (append) {
 		pos = BPF_CORE_READ(ino, i_size) - ret;
 	} else if (nr == NR_PWRITE64 || nr == NR_PWRITEV ||
@@ -377,6 +382,66 @@ static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_r
 		l->left_iov = ret;
 	}
 	return cap_run(l);
+}
+
+/* Bytes the kernel copied into a regular file from another file or a pipe (sendfile, splice,
+ * copy_file_range): they were never in this task's memory, so a chunk without data says which
+ * range to read back from the file (CF_FROM_FILE). A pipe or socket as the destination keeps
+ * nothing to read back: that range is reported lost. */
+static __noinline int cap_write_copied(struct task_struct *t, long nr, struct pt_regs *regs,
+				       long ret)
+{
+	long fd = nr == NR_SENDFILE ? reg_arg(regs, 0) : reg_arg(regs, 2);
+	__u64 off_out = nr == NR_SENDFILE ? 0 : reg_arg(regs, 3);
+	struct cap_loop *l;
+	struct cap_chunk *c;
+	struct file *f;
+	struct inode *ino;
+	__u64 end = 0;
+	__u32 mode;
+	int stream;
+	if (ret <= 0 || cap_paused())
+		return 0;
+	f = fd_file(t, fd);
+	if (!f)
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	mode = BPF_CORE_READ(ino, i_mode) & S_IFMT;
+	if (mode == S_IFCHR_ && BPF_CORE_READ(ino, i_rdev) == KDEV_NULL)
+		return 0;
+	stream = mode != S_IFREG;
+	if (!cap_file_wanted(t, nr, f, stream))
+		return 0;
+	l = cap_begin();
+	if (!l)
+		return 0;
+	l->id[0] = BPF_CORE_READ(ino, i_sb, s_dev);
+	l->id[1] = BPF_CORE_READ(ino, i_ino);
+	l->id[2] = BPF_CORE_READ(ino, i_generation);
+	l->what = CAP_WRITE;
+	l->flags = stream ? CF_STREAM : 0;
+	if (stream) {
+		__u64 ikey = (__u64)ino, *p = bpf_map_lookup_elem(&cap_streams, &ikey);
+		l->offset = p ? FETCH_ADD(p, ret) : 0;
+		cap_report_loss(l->offset, ret, LOST_KERNEL_COPY);
+		return 0;
+	}
+	/* the end of the copy: *off_out when given (the kernel updated it), else the position */
+	if (!off_out || bpf_probe_read_user(&end, sizeof(end), (const void *)off_out))
+		end = BPF_CORE_READ(f, f_pos);
+	l->offset = end - ret;
+	c = bpf_ringbuf_reserve(&capture_rb, sizeof(*c), 0);
+	if (!c) {
+		cap_report_loss(l->offset, ret, LOST_RING_FULL);
+		return 0;
+	}
+	cap_chunk_hdr(c, l);
+	c->len = ret;
+	c->flags |= CF_FROM_FILE;
+	c->fd = fd;
+	cap_stat(CS_CHUNKS, 1);
+	bpf_ringbuf_submit(c, cap_rb_flags());
+	return 0;
 }
 
 /* A regular file truncated (O_TRUNC open, ftruncate): its capture must shrink too. */

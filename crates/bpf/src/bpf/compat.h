@@ -100,6 +100,15 @@ static __always_inline void task_forget(struct task_struct *t)
 #define LOOP(n, compat_max, fn, ctx) bpf_loop((n), fn, (ctx), 0)
 #endif
 
+/* Adds v to *p and returns the old value. Atomic fetch-and-add came with 5.12; before it (the
+ * compat object), the value is read first and added without a fetch, so two CPUs writing one
+ * stream at the same instant may be given the same offset there. */
+#ifdef OSPREY_COMPAT
+#define FETCH_ADD(p, v) ({ __u64 __old = *(p); __sync_fetch_and_add((p), (v)); __old; })
+#else
+#define FETCH_ADD(p, v) __sync_fetch_and_add((p), (v))
+#endif
+
 /* The VMA holding `addr` in the task's address space: its vm_flags and vm_file. */
 struct vma_info {
 	__u64 flags;

@@ -115,7 +115,7 @@ static __always_inline void cap_packet(struct __sk_buff *skb, struct sock_key_ow
 	c->what = CAP_PACKET;
 	c->flags = egress ? CF_EGRESS : 0;
 	c->lost_why = 0;
-	c->_pad = 0;
+	c->fd = 0;
 	cap_stat(CS_BYTES, n);
 	cap_stat(CS_CHUNKS, 1);
 	bpf_ringbuf_submit(c, cap_rb_flags());

@@ -21,7 +21,7 @@
  *   tp_btf/sched_process_{exec,fork,exit}      process lifecycle
  *   tp_btf/task_rename                         prev_comm of sched_process_exec
  *   fentry or kprobe/security_file_open        security_file_open, io_uring opens included
- *   tp_btf/ext4_unlink_enter                   inode of security_inode_unlink (ext4 only)
+ *   tp_btf or raw_tracepoint/ext4_unlink_enter inode of security_inode_unlink (ext4 only)
  *   cgroup_skb/{ingress,egress}                packets for net_packet_* (cgroup v2 root)
  *   cgroup/{sock_create,connect4,connect6,sendmsg4,sendmsg6}  socket cookie -> owning process
  *
@@ -94,9 +94,13 @@ int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 /* security_file_open at the LSM function, where a kernel allows it (the loader prefers fentry,
  * then kprobe, else derives the event at the syscall's exit). */
 SEC("fentry/security_file_open")
-int BPF_PROG(fentry_file_open, struct file *file)
+int fentry_file_open(unsigned long long *ctx)
 {
-	return on_security_file_open(file);
+	/* the file as a plain number, not the BTF pointer the context types it as: put_path is a
+	 * global function, and those take only scalars */
+	__u64 file = 0;
+	bpf_probe_read_kernel(&file, sizeof(file), &ctx[0]);
+	return on_security_file_open((struct file *)file);
 }
 
 SEC("kprobe/security_file_open")
@@ -158,36 +162,40 @@ int BPF_PROG(tp_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	f = BPF_CORE_READ(bprm, file);
 	mm = BPF_CORE_READ(t, mm);
 
-	put_str(e, 0, BPF_CORE_READ(bprm, filename), 0);                          /* cmdpath */
-	put_path(1, (__u64)__builtin_preserve_access_index(&f->f_path));          /* pathname */
-	put_file_ids(e, f, 2, 3, 4);                                              /* dev inode ctime */
-	put_int(e, 5, BPF_CORE_READ(f, f_inode, i_mode));                         /* inode_mode */
+	put_str(e, EXEC_CMDPATH, BPF_CORE_READ(bprm, filename), 0);
+	put_path(EXEC_PATHNAME, (__u64)__builtin_preserve_access_index(&f->f_path));
+	put_file_ids(e, f, EXEC_DEV, EXEC_INODE, EXEC_CTIME);
+	put_int(e, EXEC_INODE_MODE, BPF_CORE_READ(f, f_inode, i_mode));
 	interp = (struct file *)interp_file(t, mm);
 	if (interp) {
-		put_path(6, (__u64)__builtin_preserve_access_index(&interp->f_path));
-		put_file_ids(e, interp, 7, 8, 9);
+		put_path(EXEC_INTERPRETER_PATHNAME,
+			 (__u64)__builtin_preserve_access_index(&interp->f_path));
+		put_file_ids(e, interp, EXEC_INTERPRETER_DEV, EXEC_INTERPRETER_INODE,
+			     EXEC_INTERPRETER_CTIME);
 	}
 	start = BPF_CORE_READ(mm, arg_start);
 	end = BPF_CORE_READ(mm, arg_end);
 	if (end > start)
-		put_bytes(e, 10, ARG_STRLIST | FROM_USER, (void *)start, end - start); /* argv */
-	put_str(e, 11, BPF_CORE_READ(bprm, interp), 0);                           /* interp */
+		put_bytes(e, EXEC_ARGV, ARG_STRLIST | FROM_USER, (void *)start, end - start);
+	put_str(e, EXEC_INTERP, BPF_CORE_READ(bprm, interp), 0);
 	stdin_f = fd_file(t, 0);
 	if (stdin_f) {
-		put_int(e, 12, BPF_CORE_READ(stdin_f, f_inode, i_mode) & S_IFMT);
-		put_path(13, (__u64)__builtin_preserve_access_index(&stdin_f->f_path));
+		put_int(e, EXEC_STDIN_TYPE, BPF_CORE_READ(stdin_f, f_inode, i_mode) & S_IFMT);
+		put_path(EXEC_STDIN_PATH, (__u64)__builtin_preserve_access_index(&stdin_f->f_path));
 	}
-	put_int(e, 14, (BPF_CORE_READ(t, real_parent, flags) & 0x00200000) ? 1 : 0); /* PF_KTHREAD */
+	put_int(e, EXEC_INVOKED_FROM_KERNEL,
+		(BPF_CORE_READ(t, real_parent, flags) & 0x00200000) ? 1 : 0); /* PF_KTHREAD */
 	c = task_cache_get(t, 0);
 	if (c)
-		put_str(e, 15, c->prev_comm, 0);
+		put_str(e, EXEC_PREV_COMM, c->prev_comm, 0);
 	fs = BPF_CORE_READ(t, fs);
-	put_path(17, (__u64)__builtin_preserve_access_index(&fs->pwd));
+	put_path(EXEC_PWD, (__u64)__builtin_preserve_access_index(&fs->pwd));
 	if (exec_env) {
 		start = BPF_CORE_READ(mm, env_start);
 		end = BPF_CORE_READ(mm, env_end);
 		if (end > start)
-			put_bytes(e, 16, ARG_STRLIST | FROM_USER, (void *)start, end - start);
+			put_bytes(e, EXEC_ENV, ARG_STRLIST | FROM_USER, (void *)start,
+				  end - start);
 	}
 	submit(e);
 	return 0;
@@ -219,10 +227,10 @@ int BPF_PROG(tp_sched_process_fork, struct task_struct *parent, struct task_stru
 	e->hdr.ret = cpid;
 	e->hdr.syscall = BPF_CORE_READ(task_regs(t), orig_ax);
 	level = pid_level(BPF_CORE_READ(child, thread_pid));
-	put_task_ids(e, 0, parent, level);                                /* parent_* */
-	put_task_ids(e, 5, child, level);                                 /* child_*, start_time */
-	put_task_ids(e, 10, BPF_CORE_READ(child, real_parent), level);    /* parent_process_* */
-	put_task_ids(e, 15, BPF_CORE_READ(child, group_leader), level);   /* leader_* */
+	put_task_ids(e, FORK_PARENT_TID, parent, level);
+	put_task_ids(e, FORK_CHILD_TID, child, level);
+	put_task_ids(e, FORK_PARENT_PROCESS_TID, BPF_CORE_READ(child, real_parent), level);
+	put_task_ids(e, FORK_LEADER_TID, BPF_CORE_READ(child, group_leader), level);
 	submit(e);
 	return 0;
 }
@@ -245,9 +253,9 @@ int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
 			fill_hdr(&e->hdr, t, REC_EXIT, EV_SCHED_PROCESS_EXIT, 60);
 			code = BPF_CORE_READ(t, exit_code);
 			e->hdr.syscall = BPF_CORE_READ(task_regs(t), orig_ax);
-			put_int(e, 0, (code >> 8) & 0xff);
-			put_int(e, 1, code & 0x7f);
-			put_int(e, 2, dead ? 1 : 0);
+			put_int(e, EXIT_EXIT_CODE, (code >> 8) & 0xff);
+			put_int(e, EXIT_SIGNAL_CODE, code & 0x7f);
+			put_int(e, EXIT_PROCESS_GROUP_EXIT, dead ? 1 : 0);
 			submit(e);
 		}
 	}
@@ -257,8 +265,9 @@ int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
 	return 0;
 }
 
-SEC("tp_btf/ext4_unlink_enter")
-int BPF_PROG(tp_ext4_unlink_enter, struct inode *parent, struct dentry *dentry)
+/* The inode an unlink removes, for security_inode_unlink (ext4 only): the BTF tracepoint, or the
+ * raw one where the kernel has no BTF for modules (before 5.11) and ext4 is a module. */
+static __always_inline int on_ext4_unlink(struct dentry *dentry)
 {
 	struct task_struct *t = current_task();
 	struct task_stash *s;
@@ -274,6 +283,18 @@ int BPF_PROG(tp_ext4_unlink_enter, struct inode *parent, struct dentry *dentry)
 	s->unlink_ctime = inode_ctime(ino);
 	s->unlink_valid = 1;
 	return 0;
+}
+
+SEC("tp_btf/ext4_unlink_enter")
+int BPF_PROG(tp_ext4_unlink_enter, struct inode *parent, struct dentry *dentry)
+{
+	return on_ext4_unlink(dentry);
+}
+
+SEC("raw_tracepoint/ext4_unlink_enter")
+int raw_ext4_unlink_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_ext4_unlink((struct dentry *)ctx->args[1]);
 }
 
 /* ---- packets with process context ---- */

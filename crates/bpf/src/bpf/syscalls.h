@@ -73,10 +73,10 @@ static __noinline int put_file_open(struct task_struct *t, long nr, struct file 
 	if (!e || !f)
 		return 0;
 	fill_hdr(&e->hdr, t, REC_FILE_OPEN, EV_SECURITY_FILE_OPEN, nr);
-	put_path(0, (__u64)__builtin_preserve_access_index(&f->f_path));
-	put_int(e, 1, BPF_CORE_READ(f, f_flags));
-	put_file_ids(e, f, 2, 3, 4);
-	put_str(e, 5, upath, 1);
+	put_path(FILE_OPEN_PATHNAME, (__u64)__builtin_preserve_access_index(&f->f_path));
+	put_int(e, FILE_OPEN_FLAGS, BPF_CORE_READ(f, f_flags));
+	put_file_ids(e, f, FILE_OPEN_DEV, FILE_OPEN_INODE, FILE_OPEN_CTIME);
+	put_str(e, FILE_OPEN_SYSCALL_PATHNAME, upath, 1);
 	submit(e);
 	return 0;
 }
@@ -161,9 +161,9 @@ static __noinline int emit_magic_write(struct task_struct *t, long nr, struct pt
 		return 0;
 	fill_hdr(&e->hdr, t, REC_MAGIC_WRITE, EV_MAGIC_WRITE, nr);
 	e->hdr.ret = ret;
-	put_path(0, (__u64)__builtin_preserve_access_index(&f->f_path));
-	put_bytes(e, 1, ARG_BYTES | FROM_USER, buf, len & 255);
-	put_file_ids(e, f, 2, 3, 0xff);
+	put_path(MAGIC_WRITE_PATHNAME, (__u64)__builtin_preserve_access_index(&f->f_path));
+	put_bytes(e, MAGIC_WRITE_BYTES, ARG_BYTES | FROM_USER, buf, len & 255);
+	put_file_ids(e, f, MAGIC_WRITE_DEV, MAGIC_WRITE_INODE, NO_ARG);
 	submit(e);
 	return 0;
 }
@@ -238,10 +238,16 @@ static __noinline int emit_connect_bind(struct task_struct *t, long nr, struct p
 	fill_hdr(&e->hdr, t, connect ? REC_CONNECT : REC_BIND,
 		 connect ? EV_SECURITY_SOCKET_CONNECT : EV_SECURITY_SOCKET_BIND, nr);
 	e->hdr.ret = ret;
-	put_int(e, 0, fd);
-	put_int(e, 1, sock_type_of(f));
-	put_bytes(e, 2, ARG_SOCKADDR | FROM_USER, (const void *)reg_arg(regs, 1),
-		  len > 128 ? 128 : len);
+	/* connect and bind share the layout but for bind's missing type */
+	put_int(e, CONNECT_SOCKFD, fd);
+	if (connect) {
+		put_int(e, CONNECT_TYPE, sock_type_of(f));
+		put_bytes(e, CONNECT_REMOTE_ADDR, ARG_SOCKADDR | FROM_USER,
+			  (const void *)reg_arg(regs, 1), len > 128 ? 128 : len);
+	} else {
+		put_bytes(e, BIND_LOCAL_ADDR, ARG_SOCKADDR | FROM_USER,
+			  (const void *)reg_arg(regs, 1), len > 128 ? 128 : len);
+	}
 	submit(e);
 	return 0;
 }
@@ -263,8 +269,8 @@ static __noinline int emit_accept(struct task_struct *t, long nr, struct pt_regs
 		return 0;
 	fill_hdr(&e->hdr, t, REC_ACCEPT, EV_SECURITY_SOCKET_ACCEPT, nr);
 	e->hdr.ret = ret;
-	put_int(e, 0, fd);
-	put_sock_local(e, 1, BPF_CORE_READ(sock, sk));
+	put_int(e, ACCEPT_SOCKFD, fd);
+	put_sock_local(e, ACCEPT_LOCAL_ADDR, BPF_CORE_READ(sock, sk));
 	submit(e);
 	return 0;
 }
@@ -324,12 +330,12 @@ static __noinline int emit_mprotect(struct task_struct *t, long nr, struct pt_re
 		if (!e)
 			return 0;
 		fill_hdr(&e->hdr, t, REC_MPROTECT, EV_SECURITY_FILE_MPROTECT, nr);
-		put_file_path_ids(e, f, 0, 0xfe, 0xfe, 2);
-		put_int(e, 1, prot);
-		put_int(e, 3, prev);
-		put_int(e, 4, s->a0);
-		put_int(e, 5, s->a1);
-		put_int(e, 6, nr == NR_PKEY_MPROTECT ? reg_arg(regs, 3) : (__u64)-1);
+		put_file_path_ids(e, f, MPROTECT_PATHNAME, NO_ARG, NO_ARG, MPROTECT_CTIME);
+		put_int(e, MPROTECT_PROT, prot);
+		put_int(e, MPROTECT_PREV_PROT, prev);
+		put_int(e, MPROTECT_ADDR, s->a0);
+		put_int(e, MPROTECT_LEN, s->a1);
+		put_int(e, MPROTECT_PKEY, nr == NR_PKEY_MPROTECT ? reg_arg(regs, 3) : (__u64)-1);
 		submit(e);
 	}
 	if (derive & DV_MEM_ALERT) {
@@ -345,12 +351,13 @@ static __noinline int emit_mprotect(struct task_struct *t, long nr, struct pt_re
 		if (!e)
 			return 0;
 		fill_hdr(&e->hdr, t, REC_MEM_ALERT, EV_MEM_PROT_ALERT, nr);
-		put_int(e, 0, alert);
-		put_int(e, 1, s->a0);
-		put_int(e, 2, s->a1);
-		put_int(e, 3, prot);
-		put_int(e, 4, prev);
-		put_file_path_ids(e, f, 5, 6, 7, 8);
+		put_int(e, MEM_ALERT_ALERT, alert);
+		put_int(e, MEM_ALERT_ADDR, s->a0);
+		put_int(e, MEM_ALERT_LEN, s->a1);
+		put_int(e, MEM_ALERT_PROT, prot);
+		put_int(e, MEM_ALERT_PREV_PROT, prev);
+		put_file_path_ids(e, f, MEM_ALERT_PATHNAME, MEM_ALERT_DEV, MEM_ALERT_INODE,
+				  MEM_ALERT_CTIME);
 		submit(e);
 	}
 	return 0;
@@ -372,12 +379,13 @@ static __noinline int emit_mmap_alert(struct task_struct *t, long nr, struct pt_
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, t, REC_MEM_ALERT, EV_MEM_PROT_ALERT, nr);
-	put_int(e, 0, 1);
-	put_int(e, 1, ret);
-	put_int(e, 2, reg_arg(regs, 1));
-	put_int(e, 3, prot);
-	put_int(e, 4, 0);
-	put_file_path_ids(e, f, 5, 6, 7, 8);
+	put_int(e, MEM_ALERT_ALERT, 1); /* a W+X mapping */
+	put_int(e, MEM_ALERT_ADDR, ret);
+	put_int(e, MEM_ALERT_LEN, reg_arg(regs, 1));
+	put_int(e, MEM_ALERT_PROT, prot);
+	put_int(e, MEM_ALERT_PREV_PROT, 0);
+	put_file_path_ids(e, f, MEM_ALERT_PATHNAME, MEM_ALERT_DEV, MEM_ALERT_INODE,
+			  MEM_ALERT_CTIME);
 	submit(e);
 	return 0;
 }
@@ -389,10 +397,10 @@ static __noinline int emit_mount(struct task_struct *t, long nr, struct pt_regs 
 		return 0;
 	fill_hdr(&e->hdr, t, REC_MOUNT, EV_SECURITY_SB_MOUNT, nr);
 	e->hdr.ret = ret;
-	put_str(e, 0, (const char *)reg_arg(regs, 0), 1);
-	put_str(e, 1, (const char *)reg_arg(regs, 1), 1);
-	put_str(e, 2, (const char *)reg_arg(regs, 2), 1);
-	put_int(e, 3, reg_arg(regs, 3));
+	put_str(e, MOUNT_DEV_NAME, (const char *)reg_arg(regs, 0), 1);
+	put_str(e, MOUNT_PATH, (const char *)reg_arg(regs, 1), 1);
+	put_str(e, MOUNT_TYPE, (const char *)reg_arg(regs, 2), 1);
+	put_int(e, MOUNT_FLAGS, reg_arg(regs, 3));
 	submit(e);
 	return 0;
 }
@@ -454,6 +462,12 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 			emit_magic_write(t, nr, regs, ret);
 		if (cap_write && (cfg->derive & DV_CAP_WRITE))
 			cap_write_data(t, nr, regs, ret);
+		break;
+	case NR_SENDFILE:
+	case NR_SPLICE:
+	case NR_COPY_FILE_RANGE:
+		if (cap_write && (cfg->derive & DV_CAP_WRITE))
+			cap_write_copied(t, nr, regs, ret);
 		break;
 	case NR_FTRUNCATE:
 		if (cap_write && (cfg->derive & DV_CAP_WRITE) && ret == 0)

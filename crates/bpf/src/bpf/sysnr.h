@@ -46,6 +46,9 @@
 #define VM_EXEC_ 4
 
 #define NR_FTRUNCATE 77
+#define NR_SENDFILE 40
+#define NR_SPLICE 275
+#define NR_COPY_FILE_RANGE 326
 #define NR_INIT_MODULE 175
 #define NR_FINIT_MODULE 313
 #define O_TRUNC_ 01000
