@@ -179,6 +179,7 @@ class Guest:
         self.artifacts, self.bad_artifact_lines = json_lines(os.path.join(g, "artifacts.jsonl"))
         self.trace_rc = read(os.path.join(g, "trace.rc")).strip()
         self.trace_seconds = read(os.path.join(g, "trace.seconds")).strip()
+        self.list_seconds = read(os.path.join(g, "list.seconds")).strip()
         self.trace_stderr = read(os.path.join(g, "trace.stderr"))
         self.steps = dict(
             line.split()[:2] for line in read(os.path.join(g, "steps.txt")).splitlines()
@@ -859,11 +860,12 @@ def write_docs(path, guests, cols, rows, notes, ldd):
     out.append("")
     out.append("## Kernels")
     out.append("")
-    out.append("| kernel | Debian packages | boot (s) | trace (s) |")
-    out.append("|---|---|---|---|")
+    out.append("| kernel | Debian packages | boot, all of it (s) | `--list` (s) | `trace` (s) |")
+    out.append("|---|---|---|---|---|")
     for g in guests:
         pk = ", ".join(f"`{p}`" for p in g.packages) or "-"
-        out.append(f"| {kernel_name(g)} | {pk} | {g.boot_seconds or '-'} | {g.trace_seconds or '-'} |")
+        out.append(f"| {kernel_name(g)} | {pk} | {g.boot_seconds or '-'} | "
+                   f"{g.list_seconds or '-'} | {g.trace_seconds or '-'} |")
     out.append("")
     accel = guests[0].accel if guests else ""
     total = sum(int(g.boot_seconds) for g in guests if g.boot_seconds.isdigit())

@@ -48,8 +48,10 @@ mount_ext4() {
 
 run_trace() {
 	# OSPREY_BPF_DEBUG: libbpf's messages (the verifier's reasons) go to list.stderr
+	start=$(date +%s)
 	OSPREY_BPF_DEBUG=1 osprey trace --list > $R/list.txt 2> $R/list.stderr
 	echo $? > $R/list.rc
+	echo $(($(date +%s) - start)) > $R/list.seconds
 	say "tracing the scenario"
 	set -- -e "$(cat /opt/km/events)" -o json:$R/events.json \
 		--buffer-size 32 --capture-buffer-size 32 \

@@ -64,7 +64,7 @@ dns() {
 # written to ext4
 http() {
 	httpd -p 127.0.0.1:8080 -h $KM/www || return 1
-	wget -q -T 20 -O $W/download.txt http://127.0.0.1:8080/osprey-test.txt
+	timeout 30 wget -q -O $W/download.txt http://127.0.0.1:8080/osprey-test.txt
 	rc=$?
 	killall httpd
 	return $rc
