@@ -451,7 +451,8 @@ main() {
 	echo "$(($(date +%s) - start))" > "$WORK/results/total-seconds"
 	[ -n "$ONLY" ] || prune_debs
 	local docs=()
-	[ "$DOCS" -eq 1 ] && docs=(--docs "$ROOT/docs/kernel-support.md")
+	[ "$DOCS" -eq 1 ] && docs=(--docs "$ROOT/docs/kernel-support.md"
+		--revision "$(git -C "$ROOT" describe --always --dirty 2> /dev/null || echo unknown)")
 	python3 "$SRC/check.py" --results "$WORK/results" --ldd "$WORK/osprey.ldd" \
 		"${docs[@]}" "${labels[@]}"
 }

@@ -100,7 +100,7 @@ def parse_list(text):
             continue
         m = re.match(r"^(\S+)\s+(-?\d+)\s+(\S+)\s+(yes|no)\s+(.*)$", line)
         if m:
-            events[m.group(1)] = (m.group(4) == "yes", m.group(5).strip())
+            events[m.group(1)] = (m.group(4) == "yes", m.group(5).strip(), m.group(3).split(","))
     hooks = next((v for k, v in sections.items() if k.startswith("hooks")), [])
     features = next((v for k, v in sections.items() if k.startswith("kernel features")), [])
     return events, hooks, features
@@ -786,8 +786,8 @@ def static_note(ldd):
     glibc = re.compile(r"(linux-vdso|ld-linux|libc\.so|libm\.so|libgcc_s|libpthread|libdl|librt)")
     other = [l for l in libs if not glibc.search(l)]
     if other:
-        return f"release binary: links more than glibc: {' '.join(other)}"
-    return f"release binary: needs only glibc ({' '.join(sorted(set(libs)))})"
+        return f"The release binary links more than glibc: {' '.join(other)}"
+    return f"The release binary needs only glibc (ldd: {' '.join(sorted(set(libs)))})"
 
 
 def md_cell(text):
@@ -809,25 +809,47 @@ def section_table(guests, what, rows_of):
     return "\n".join(lines)
 
 
+def by_value(guests, value_of):
+    """Kernels grouped by a value: "all: V", or "5.10: V1; 6.1, 6.12: V2"."""
+    groups = OrderedDict()
+    for g in guests:
+        groups.setdefault(value_of(g), []).append(g.label)
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{', '.join(labels)}: {v}" for v, labels in groups.items())
+
+
 def hook_table(guests):
-    """Event × kernel: the hook --list names, or why the event is unavailable."""
-    head = ["event"] + [kernel_name(g) for g in guests]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for ev in EVENTS:
-        cells = []
-        for g in guests:
+    """Event → the hook --list names on each kernel (or why the event is unavailable); every
+    event but the plain syscalls, which are summed up in one row."""
+    def value(ev):
+        def of(g):
             st = g.list.get(ev)
             if st is None:
-                cells.append("-")
-            elif st[0]:
-                cells.append(md_cell(st[1]))
-            else:
-                cells.append("**no**: " + md_cell(st[1]))
-        lines.append("| " + " | ".join([f"`{ev}`"] + cells) + " |")
+                return "-"
+            return md_cell(st[1]) if st[0] else "**unavailable**: " + md_cell(st[1])
+        return of
+
+    names, syscalls = [], []
+    for g in guests:
+        for ev, st in g.list.items():
+            bucket = syscalls if "syscalls" in st[2] else names
+            if ev not in bucket:
+                bucket.append(ev)
+    lines = ["| event | hook (the same on every kernel unless the kernels are named) |", "|---|---|"]
+    for ev in names:
+        lines.append(f"| `{ev}` | {by_value(guests, value(ev))} |")
+    if syscalls:
+        def sys_hooks(g):
+            vals = sorted({(g.list[e][0], re.sub(r" \(sys_(enter|exit)\)$", "", g.list[e][1]))
+                           for e in syscalls if e in g.list})
+            return "; ".join(md_cell(h) if ok else "**unavailable**: " + md_cell(h) for ok, h in vals)
+        lines.append(f"| the {len(syscalls)} syscall events | {by_value(guests, sys_hooks)} "
+                     "(at sys_enter for those that do not return, else at sys_exit) |")
     return "\n".join(lines)
 
 
-def write_docs(path, guests, cols, rows, notes, ldd):
+def write_docs(path, guests, cols, rows, notes, ldd, revision=""):
     out = []
     out.append("# Kernel support")
     out.append("")
@@ -845,6 +867,9 @@ def write_docs(path, guests, cols, rows, notes, ldd):
     out.append("")
     out.append("## The matrix")
     out.append("")
+    if revision:
+        out.append(f"Last run: osprey `{revision}`.")
+        out.append("")
     out.append(table(cols, rows, md=True))
     out.append("")
     for why, n in notes.items():
@@ -907,6 +932,7 @@ def main():
     p.add_argument("--results")
     p.add_argument("--ldd")
     p.add_argument("--docs")
+    p.add_argument("--revision", default="", help="what was tested (git describe), for the docs")
     p.add_argument("labels", nargs="*")
     a = p.parse_args()
     if a.print_events:
@@ -919,8 +945,8 @@ def main():
     cols, rows, notes = build(guests)
     print_report(guests, cols, rows, notes, ldd)
     if a.docs:
-        write_docs(a.docs, guests, cols, rows, notes, ldd)
-    bad_binary = static_note(ldd).startswith("release binary: links more")
+        write_docs(a.docs, guests, cols, rows, notes, ldd, a.revision)
+    bad_binary = "links more than glibc" in static_note(ldd)
     return 1 if failed(rows) or bad_binary else 0
 
 
