@@ -32,7 +32,7 @@ OFFLINE=0
 BUILD=1
 DOCS=1
 
-log() { echo "kernel-matrix: $*" >&2; }
+log() { printf 'kernel-matrix [%d:%02d]: %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 die() {
 	log "$*"
 	exit 2
