@@ -863,7 +863,8 @@ def write_docs(path, guests, cols, rows, notes, ldd, revision=""):
         "artifact's SHA-256 against the real file's, that nothing was lost, and that the "
         "normalised event set is the same on every kernel. `bash scripts/kernel-matrix.sh` runs it "
         "(`--kernels 5.10,6.1` for some; `--offline` once the packages are cached); "
-        "`scripts/test.sh` runs it after the cargo tests.")
+        "`scripts/test.sh` runs it after the cargo tests. What broke on which kernel and how it "
+        "was fixed: [kernel-breakage.md](kernel-breakage.md).")
     out.append("")
     out.append("## The matrix")
     out.append("")

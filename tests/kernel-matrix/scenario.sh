@@ -60,14 +60,44 @@ dns() {
 	$A dns-server 127.0.0.1 53 && $A dns-query osprey-test.example 127.0.0.1 53
 }
 
-# one GET to busybox httpd on 127.0.0.1:8080 (it daemonizes once listening); the body is
-# written to ext4
+# one GET to busybox httpd on 127.0.0.1:8080; the body is written to ext4. httpd runs in the
+# foreground (-f) so that its PID is known: it is stopped with kill(1) once it waits in accept
+# again, so the same events happen in the same order on every kernel (killall or pidof would
+# scan /proc, racing with exiting processes)
 http() {
-	httpd -p 127.0.0.1:8080 -h $KM/www || return 1
+	httpd -f -p 127.0.0.1:8080 -h $KM/www &
+	pid=$!
+	wait_listening 0100007F:1F90 || return 1
 	timeout 30 wget -q -O $W/download.txt http://127.0.0.1:8080/osprey-test.txt
 	rc=$?
-	killall httpd
+	wait_in_accept $pid
+	kill $pid
+	wait $pid
 	return $rc
+}
+
+# Until /proc/net/tcp has a listener at ADDR:PORT (hex, as the kernel writes it). Shell builtins
+# only: however many rounds it takes, the events are the same.
+wait_listening() {
+	n=0
+	while [ $n -lt 20000 ]; do
+		while read -r _ local _ state _; do
+			[ "$local" = "$1" ] && [ "$state" = 0A ] && return 0
+		done < /proc/net/tcp
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# Until process PID is blocked in accept (43) or accept4 (288), per /proc/PID/syscall.
+wait_in_accept() {
+	n=0
+	while [ $n -lt 20000 ]; do
+		read -r nr _ < /proc/$1/syscall
+		[ "$nr" = 43 ] || [ "$nr" = 288 ] && return 0
+		n=$((n + 1))
+	done
+	return 1
 }
 
 ptrace_step() {
