@@ -884,6 +884,61 @@ mod tests {
         assert_eq!(openat.args[1].ty, "const char*");
     }
 
+    /// The BPF programs compare syscall numbers from `sysnr.h` (`#define NR_OPENAT2 437`), derived
+    /// events use [`nr`] (`pub const OPENAT2: u32 = 437;`), and the decoder names syscalls from
+    /// the generated table: every number of the first two must be the table's for the name.
+    #[test]
+    fn syscall_numbers_of_sysnr_h_and_of_nr_match_the_table() {
+        const SYSNR_H: &str = include_str!("../../bpf/src/bpf/sysnr.h");
+        const THIS_FILE: &str = include_str!("catalog.rs");
+        let by_name: HashMap<&str, u32> =
+            syscalls().iter().map(|s| (s.name.as_str(), s.nr)).collect();
+        let check = |what: &str, upper: &str, value: &str| {
+            let n: u32 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("{what}: {upper} = {value:?} is not a plain number"));
+            let name = upper.to_ascii_lowercase();
+            assert_eq!(
+                by_name.get(name.as_str()),
+                Some(&n),
+                "{what}: {upper} is {n}, the syscall table has {name} at {:?}",
+                by_name.get(name.as_str())
+            );
+        };
+        let mut in_sysnr = 0;
+        for line in SYSNR_H.lines() {
+            let Some(def) = line.trim().strip_prefix("#define NR_") else {
+                continue;
+            };
+            let mut parts = def.split_whitespace();
+            let (Some(upper), Some(value)) = (parts.next(), parts.next()) else {
+                panic!("sysnr.h: cannot read {line:?}");
+            };
+            check("sysnr.h", upper, value);
+            in_sysnr += 1;
+        }
+        let module = THIS_FILE
+            .split_once("\npub mod nr {\n")
+            .and_then(|(_, rest)| rest.split_once("\n}\n"))
+            .expect("the nr module in catalog.rs")
+            .0;
+        let mut in_nr = 0;
+        for line in module.lines() {
+            let Some(def) = line.trim().strip_prefix("pub const ") else {
+                continue;
+            };
+            let Some((upper, value)) = def.trim_end_matches(';').split_once(": u32 = ") else {
+                panic!("nr: cannot read {line:?}");
+            };
+            check("nr", upper, value);
+            in_nr += 1;
+        }
+        assert!(
+            in_sysnr >= 25 && in_nr >= 26,
+            "only {in_sysnr} NR_ definitions read from sysnr.h and {in_nr} constants from nr"
+        );
+    }
+
     #[test]
     fn arg_kinds_follow_types() {
         assert_eq!(syscall_arg_kind("pathname", "const char*", None), SK_STR);

@@ -6,10 +6,12 @@ The pieces, in the order an event passes through them:
 * [`catalog`]: every event (Tracee's ID, argument names and types, sets, source hook);
 * [`scope`]: `--scope` expressions; PIDs, uids and `new` go to the kernel, the rest stays here;
 * `osprey-bpf` loads the programs, and its ring buffer hands records to
-* [`decode::Decoder`], which adds the context (namespaced PIDs, epoch times, executable,
-  [`container`] ID) and renders arguments by type ([`net`] for packets);
+* [`decode::Decoder`], which adds the context (namespaced PIDs, epoch times, and from
+  [`proc_context`] the executable and [`container`] ID) and renders arguments by type ([`net`]
+  for packets);
 * [`output`] sinks write legacy Tracee JSON, a table, or PcapNG;
-* [`capture`] (with `--capture`) drains the kernel's capture rings on its own thread into an
+* [`capture`] (with `--capture`) drains the kernel's capture rings on its own thread (the
+  process context from [`proc_context`] too) into an
   [`osprey_capture::Capturer`]: written files, executed binaries, memory regions, module
   images, packets, the runtime profile and the artifact index under `<dir>/out/`;
 * [`run`] drives it all, counts what was emitted and lost, and stops cleanly on SIGINT/SIGTERM
@@ -36,6 +38,7 @@ pub mod container;
 pub mod decode;
 pub mod net;
 pub mod output;
+pub mod proc_context;
 pub mod scope;
 pub mod spawn;
 
@@ -261,7 +264,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         .filter(|e| !disabled.iter().any(|(d, _)| d == *e))
         .cloned()
         .collect();
-    let decoder = Decoder::new(&shown, scope.clone());
+    let mut decoder = Decoder::new(&shown, scope.clone());
     install_signal_handlers();
     STOP.store(false, Ordering::SeqCst);
     let capture_thread = match capturer {
@@ -291,8 +294,6 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
 
     let state = RefCell::new(State {
         sinks,
-        decoder,
-        batch: Vec::with_capacity(64),
         json: Vec::with_capacity(2048),
         counts: vec![0; 4097],
         emitted: 0,
@@ -303,7 +304,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     });
     let rb = tracer.ring_buffer(|data: &[u8]| {
         let mut st = state.borrow_mut();
-        st.handle(data);
+        decoder.decode(data, |ev| st.emit(ev));
         if st.error.is_some() {
             1
         } else {
@@ -385,7 +386,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         eprintln!();
     }
     if !args.quiet {
-        summary(&st, &final_drops, &lost_by_event);
+        summary(&st, decoder.bad_records, &final_drops, &lost_by_event);
     }
     if let Some(o) = &capture_outcome {
         capture_summary(o, args.quiet);
@@ -400,8 +401,6 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
 
 struct State {
     sinks: Vec<Box<dyn Sink>>,
-    decoder: Decoder,
-    batch: Vec<Event<'static>>,
     json: Vec<u8>,
     /// Events emitted per event ID (`lost_events` in the last slot).
     counts: Vec<u64>,
@@ -414,16 +413,6 @@ struct State {
 }
 
 impl State {
-    fn handle(&mut self, data: &[u8]) {
-        let mut batch = std::mem::take(&mut self.batch);
-        self.decoder.decode(data, &mut batch);
-        for ev in &batch {
-            self.emit(ev);
-        }
-        batch.clear();
-        self.batch = batch;
-    }
-
     fn flush(&mut self) {
         for s in self.sinks.iter_mut() {
             if let Err(e) = s.flush() {
@@ -564,7 +553,7 @@ fn capture_summary(o: &capture::CaptureOutcome, quiet: bool) {
     }
 }
 
-fn summary(st: &State, drops: &[[u64; 5]], lost_by_event: &[(u32, u64)]) {
+fn summary(st: &State, bad_records: u64, drops: &[[u64; 5]], lost_by_event: &[(u32, u64)]) {
     let lost: u64 = drops.iter().map(|c| c[0]).sum();
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "osprey: {} events emitted, {} lost", st.emitted, lost);
@@ -598,8 +587,8 @@ fn summary(st: &State, drops: &[[u64; 5]], lost_by_event: &[(u32, u64)]) {
         let name = event_name(*id).unwrap_or_else(|| format!("event {id}"));
         let _ = writeln!(err, "  lost {name}: {n}");
     }
-    if st.decoder.bad_records > 0 {
-        let _ = writeln!(err, "  undecodable records: {}", st.decoder.bad_records);
+    if bad_records > 0 {
+        let _ = writeln!(err, "  undecodable records: {bad_records}");
     }
 }
 
