@@ -153,10 +153,13 @@ refresh_lists() {
 		return
 	fi
 	log "updating the private package lists"
-	if timeout 600 apt-get "${APT[@]}" -q update > "$WORK/apt/update.log" 2>&1; then
+	# apt-get update exits 0 when an index could not be fetched (a "W:" line): that is a failure
+	# here too, so that the next run tries again
+	if timeout 600 apt-get "${APT[@]}" -q update > "$WORK/apt/update.log" 2>&1 &&
+		! grep -q '^[WE]: ' "$WORK/apt/update.log"; then
 		touch "$stamp"
 	else
-		log "apt-get update failed (see $WORK/apt/update.log); using what is cached"
+		log "apt-get update failed (see $WORK/apt/update.log); using the lists and .debs cached"
 	fi
 }
 
@@ -209,12 +212,15 @@ fetch_kernel() {
 	local label=$1 pattern=$2 dir=$WORK/kernels/$1 abi pkgs p deb debs=()
 	mkdir -p "$dir"
 	abi=$(newest_abi "$pattern" || true)
-	if [ -n "$abi" ]; then
+	if [ -z "$abi" ]; then
+		log "$label: no package in the lists matches '$pattern'"
+	else
 		pkgs=$(packages_of "$abi")
 		for p in $pkgs; do
 			if deb=$(download "$p"); then
 				debs+=("$deb")
 			else
+				log "$label: $p could not be downloaded"
 				debs=()
 				break
 			fi
@@ -223,9 +229,9 @@ fetch_kernel() {
 	if [ ${#debs[@]} -gt 0 ]; then
 		printf '%s\n' "${debs[@]}" > "$dir/debs"
 	elif [ -s "$dir/debs" ] && all_exist < "$dir/debs"; then
-		log "$label: could not resolve or fetch a kernel; using the cached $(xargs -n1 basename < "$dir/debs" | tr '\n' ' ')"
+		log "$label: using the cached $(xargs -n1 basename < "$dir/debs" | tr '\n' ' ')"
 	else
-		log "$label: no kernel package matches '$pattern' and nothing is cached"
+		log "$label: and no earlier download is cached"
 		return 1
 	fi
 }
