@@ -8,6 +8,11 @@
 #
 #   scripts/kernel-matrix.sh [--kernels 5.10,6.1,...] [--offline] [--no-build] [--no-docs]
 #
+#   --kernels   only these labels of kernels.conf (5.10, 6.1, 6.12, 6.16, 6.18, newest)
+#   --offline   no apt-get update or download: the cached lists and .debs only
+#   --no-build  boot the release binary as it is (no cargo build)
+#   --no-docs   leave docs/kernel-support.md as it is
+#
 # Needs root (apt-get install of qemu & co. when missing; BPF runs in the guests only).
 # Everything downloaded or built stays under target/kernel-matrix/: the package lists of a
 # private sources list, the kernel .debs (reruns are offline once they are cached), extracted
