@@ -18,14 +18,14 @@
 # private sources list, the kernel .debs (reruns are offline once they are cached), extracted
 # kernels, initramfs images and each guest's results. The machine's apt configuration is never
 # changed. Environment: KM_ACCEL=tcg|kvm (default: kvm only if a test boot works),
-# KM_BOOT_TIMEOUT (seconds per boot, default 360), KM_LISTS_MAX_AGE (hours, default 24).
+# KM_BOOT_TIMEOUT (seconds per boot, default 480), KM_LISTS_MAX_AGE (hours, default 24).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC=$ROOT/tests/kernel-matrix
 WORK=$ROOT/target/kernel-matrix
 OSPREY=$ROOT/target/release/osprey
-BOOT_TIMEOUT=${KM_BOOT_TIMEOUT:-360}
+BOOT_TIMEOUT=${KM_BOOT_TIMEOUT:-480}
 LISTS_MAX_AGE=${KM_LISTS_MAX_AGE:-24}
 CMDLINE="console=ttyS0 panic=-1 lsm=lockdown,capability,landlock,yama,apparmor,bpf loglevel=4"
 # modules each guest loads (with their dependencies): ext4 for the file scenario and

@@ -59,7 +59,7 @@ run_trace() {
 		--capture net=lo --capture dir:$CAP
 	echo "osprey trace $*" > $R/trace.cmdline
 	start=$(date +%s)
-	timeout -s INT 240 osprey trace "$@" -- /opt/km/scenario.sh \
+	timeout -s INT 300 osprey trace "$@" -- /opt/km/scenario.sh \
 		> $R/trace.stdout 2> $R/trace.stderr
 	echo $? > $R/trace.rc
 	echo $(($(date +%s) - start)) > $R/trace.seconds
