@@ -357,7 +357,10 @@ choose_accel() {
 	if [ "$want" = kvm ]; then
 		ACCEL=(-accel kvm -cpu host)
 	else
-		ACCEL=(-accel tcg -cpu max)
+		# one host thread for both vCPUs: with multi-threaded TCG, a guest patching its own code
+		# (static keys, BPF trampolines: text_poke with int3) sometimes hit a stale int3 on the
+		# other vCPU ("Oops: int3" in syscall_trace_enter, kernel panic; 1 boot in 3 of 6.18)
+		ACCEL=(-accel tcg,thread=single -cpu max)
 	fi
 	log "accelerator: ${ACCEL[*]}"
 }

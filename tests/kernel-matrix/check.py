@@ -320,6 +320,11 @@ def step_ok(g, *names):
             raise Fail(f"scenario step {n} " + ("did not run" if rc is None else f"exited {rc}"))
 
 
+# scenario.sh's steps, in order
+STEPS = ["exec_binary", "exec_script", "files", "memfd", "mprotect", "sockets", "dns", "http",
+         "ptrace", "kill", "setuid", "module"]
+
+
 def check_run(g):
     if g.error:
         raise Fail(g.error)
@@ -327,6 +332,16 @@ def check_run(g):
         raise Fail("no results came back (boot timeout or panic: see console.log)")
     if not g.list:
         raise Fail("osprey trace --list printed no table: " + first_error(g.list_stderr))
+    hung = read(os.path.join(g.g, "trace.timeout")).strip()
+    if hung:
+        stopped = [l for l in read(os.path.join(g.g, "hang-processes.txt")).splitlines()
+                   if " t (" in l.lower() or "(stopped)" in l or "(tracing stop)" in l]
+        last = list(g.steps)[-1] if g.steps else "none"
+        raise Fail(f"the scenario hung: osprey trace stopped after {hung} s, in the step after "
+                   f"{last}" + (f"; stopped processes: {'; '.join(stopped)}" if stopped else ""))
+    missing = [n for n in STEPS if n not in g.steps]
+    if g.steps and missing:
+        raise Fail(f"the scenario did not finish: no result for {', '.join(missing)}")
     rc = g.trace_rc
     if rc != "0":
         why = first_error(g.trace_stderr)

@@ -59,10 +59,33 @@ run_trace() {
 		--capture net=lo --capture dir:$CAP
 	echo "osprey trace $*" > $R/trace.cmdline
 	start=$(date +%s)
-	timeout -s INT 300 osprey trace "$@" -- /opt/km/scenario.sh \
-		> $R/trace.stdout 2> $R/trace.stderr
+	osprey trace "$@" -- /opt/km/scenario.sh > $R/trace.stdout 2> $R/trace.stderr &
+	watch_trace $! 300
+	wait $!
 	echo $? > $R/trace.rc
 	echo $(($(date +%s) - start)) > $R/trace.seconds
+}
+
+# Waits for the tracer (PID) for at most LIMIT seconds. Past that, records what every process
+# is doing (a hang in the scenario: which process, in which state, where in the kernel) and
+# stops the tracer with SIGINT (SIGKILL 30 s later).
+watch_trace() {
+	n=0
+	while kill -0 "$1" 2> /dev/null; do
+		sleep 1
+		n=$((n + 1))
+		[ $n -eq "$2" ] || continue
+		say "the trace has run for $2 s: stopping it"
+		echo "$2" > $R/trace.timeout
+		for p in /proc/[0-9]*; do
+			[ -r $p/status ] || continue
+			printf '%s %s %s ppid=%s wchan=%s syscall=%s\n' "${p#/proc/}" "$(cat $p/comm)" \
+				"$(grep '^State:' $p/status | cut -f2)" "$(grep '^PPid:' $p/status | cut -f2)" \
+				"$(cat $p/wchan 2> /dev/null)" "$(cut -d' ' -f1 $p/syscall 2> /dev/null)"
+		done > $R/hang-processes.txt 2> /dev/null
+		kill -INT "$1"
+	done
+	[ $n -lt "$2" ] || { sleep 30; kill -KILL "$1" 2> /dev/null; }
 }
 
 # SHA-256 of the real files (those the scenario left, plus what it recorded before deleting)
