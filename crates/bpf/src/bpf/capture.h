@@ -597,11 +597,14 @@ static __noinline int cap_module_enter(struct task_struct *t, long nr, struct pt
 		}
 		put_str(e, 6, (const void *)reg_arg(regs, 1), 1);
 		put_int(e, 7, reg_arg(regs, 2));
+		/* stop first, then tell userspace: its SIGCONT must come after the stop, or the
+		 * stop would land after it and hold the task for good */
+		bpf_send_signal(SIGSTOP_);
 		if (CAP_OUTPUT(&cap_ctl_rb, e, BPF_RB_FORCE_WAKEUP)) {
+			bpf_send_signal(SIGCONT_); /* cancels the pending stop */
 			cap_stat(CS_LOST_UNSENT, 1);
 			return 0;
 		}
-		bpf_send_signal(SIGSTOP_);
 		cap_stat(CS_HOLDS, 1);
 	}
 	return 0;
@@ -644,17 +647,22 @@ static __noinline int cap_exec_binary(struct task_struct *t, struct file *f,
 	put_int(e, 4, BPF_CORE_READ(ino, i_size));
 	put_int(e, 5, BPF_CORE_READ(ino, __i_nlink));
 	put_str(e, 6, BPF_CORE_READ(bprm, filename), 0);
+	/* stop first, then tell userspace: its SIGCONT must come after the stop, or the stop
+	 * would land after it and hold the task for good */
+	if (hold)
+		bpf_send_signal(SIGSTOP_);
 	if (CAP_OUTPUT(&cap_ctl_rb, e, hold ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP)) {
-		/* no stop without a record saying so; a later exec tries again */
-		if (hold)
+		/* no stop without a record saying so (SIGCONT cancels the pending one); a later
+		 * exec tries again */
+		if (hold) {
+			bpf_send_signal(SIGCONT_);
 			bpf_map_delete_elem(&exec_done, &k);
+		}
 		cap_stat(CS_LOST_UNSENT, 1);
 		return 0;
 	}
-	if (hold) {
-		bpf_send_signal(SIGSTOP_);
+	if (hold)
 		cap_stat(CS_HOLDS, 1);
-	}
 	return 0;
 }
 
