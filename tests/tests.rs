@@ -5,6 +5,7 @@ mod util;
 mod artifacts;
 mod bad_input;
 mod dissection;
+mod dns_events;
 mod formats;
 mod interop;
 mod roundtrip;
