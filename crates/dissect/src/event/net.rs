@@ -131,16 +131,13 @@ pub(crate) fn dns_type_number(name: &str) -> Option<u64> {
         .or_else(|| name.parse().ok())
 }
 
-/// DNS class numbers for the names Tracee writes (`"IN"`; gopacket's `"CS"` and `"Any"`).
+/// DNS class numbers for the names Tracee writes (`"IN"`; gopacket's `"Any"`).
 pub(crate) fn dns_class_number(name: &str) -> Option<u64> {
-    match name {
-        "CS" => Some(2),
-        _ => osprey_field::fields::dns::CLASSES
-            .iter()
-            .find(|(_, n)| n.eq_ignore_ascii_case(name))
-            .map(|(v, _)| *v as u64)
-            .or_else(|| name.parse().ok()),
-    }
+    osprey_field::fields::dns::CLASSES
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|(v, _)| *v as u64)
+        .or_else(|| name.parse().ok())
 }
 
 /// Borrows a string value, or renders another value as text.

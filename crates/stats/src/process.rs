@@ -1,0 +1,624 @@
+//! The process model behind the process trees and the per-process view.
+//!
+//! Processes are identified as Tracee identifies them: by `processEntityId` (a hash of the
+//! host PID and the process's start time) when the event has one, else by host PID and start
+//! time (the `threadStartTime` of the process's main thread). So a PID that the kernel reuses
+//! is two processes, never one. A process's parent is, in order of trust: the process whose
+//! `sched_process_fork` created it (when `child_pid == child_tid`, i.e. a process and not a
+//! thread), the process of its `parentEntityId`, and the process its `hostParentProcessId`
+//! named at the time. Parents are resolved at the end, so a process first seen mid-stream is
+//! attached under its parent even when the parent shows up later. Every `sched_process_exec`
+//! is kept, in order; so is every name the process's main thread had (`comm`, which exec and
+//! `prctl(PR_SET_NAME)` change); and the exit code and time of `sched_process_exit` when the
+//! whole process exits (`process_group_exit`).
+//!
+//! Only Tracee events build the model; packets and artifact records are attributed to the
+//! processes it knows ([`ProcessModel::find`]).
+
+use std::collections::HashMap;
+
+use osprey_dissect::prefs::{pid_text, PidFormat};
+use osprey_field::fields::tracee as t;
+use osprey_field::FieldValue;
+use serde::Serialize;
+
+use crate::fields::Args;
+use crate::record::Rec;
+
+/// Index of a process in the model.
+pub type ProcId = u32;
+
+/// One `sched_process_exec`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Exec {
+    /// When, ns since the epoch.
+    pub time: u64,
+    /// The executed file.
+    pub pathname: String,
+    /// argv joined by spaces.
+    pub command_line: String,
+}
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Exit {
+    /// When, ns since the epoch.
+    pub time: u64,
+    /// `exit_code` as Tracee reports it.
+    pub code: Option<i64>,
+    /// `signal_code`, when reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i64>,
+}
+
+/// Where a process's parent link came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ParentLink {
+    /// The process whose fork created it.
+    Fork(ProcId),
+    /// `parentEntityId` / `hostParentProcessId` (and the namespace PPID) of its events.
+    Named,
+}
+
+/// A process as the model knows it.
+#[derive(Clone, Debug)]
+pub struct Process {
+    /// PID in the host namespace.
+    pub host_pid: i64,
+    /// PID in its own namespace (0 when unknown).
+    pub pid: i64,
+    /// Start time (ns since the epoch, or boot-relative in old Tracee), when known.
+    pub start: Option<u64>,
+    /// Tracee's `processEntityId`.
+    pub entity: Option<u64>,
+    link: ParentLink,
+    parent_entity: Option<u64>,
+    host_ppid: i64,
+    ppid: i64,
+    /// Names of the main thread, in order, with the time each was first seen.
+    pub names: Vec<(u64, String)>,
+    /// Every exec, in order.
+    pub execs: Vec<Exec>,
+    /// `executable.path` of its events (when no exec was seen).
+    pub executable: Option<String>,
+    /// How it ended.
+    pub exit: Option<Exit>,
+    /// Container ID, and its label as the container preferences show it.
+    pub container: Option<(String, String)>,
+    /// First and last event.
+    pub first_seen: u64,
+    /// See `first_seen`.
+    pub last_seen: u64,
+    from_fork: bool,
+    own_seen: bool,
+}
+
+impl Process {
+    /// The container ID, empty on the host.
+    pub fn container_id(&self) -> &str {
+        self.container.as_ref().map_or("", |c| c.0.as_str())
+    }
+}
+
+/// A process's parent, resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parent {
+    /// A process of the model.
+    Known(ProcId),
+    /// A process no event came from: only its PIDs are known.
+    Unseen {
+        /// Host PID.
+        host_pid: i64,
+        /// Namespace PID (0 when unknown).
+        pid: i64,
+    },
+    /// None (PID 0, or nothing said).
+    None,
+}
+
+/// The details of a process as views show them (JSON).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProcessInfo {
+    /// Host PID.
+    pub host_pid: i64,
+    /// Namespace PID.
+    pub pid: i64,
+    /// `processEntityId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<u64>,
+    /// Start time, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
+    /// Names, in order.
+    pub names: Vec<String>,
+    /// Execs, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub execs: Vec<Exec>,
+    /// Executable when no exec was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    /// Exit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<Exit>,
+    /// Container ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// False for a parent that no event came from.
+    pub seen: bool,
+}
+
+/// Every process of a run.
+#[derive(Debug)]
+pub struct ProcessModel {
+    procs: Vec<Process>,
+    by_entity: HashMap<u64, ProcId, IdHash>,
+    by_pid: HashMap<i64, Vec<ProcId>, IdHash>,
+    args: Args,
+}
+
+/// The time value of a field (absolute times, or plain integers as fork's `start_time`).
+fn time(rec: &Rec<'_>, field: osprey_field::FieldId) -> Option<u64> {
+    match rec.first(field)? {
+        FieldValue::AbsTime(t) => Some(t),
+        FieldValue::UInt(u) => Some(u),
+        FieldValue::Int(i) => u64::try_from(i).ok(),
+        _ => None,
+    }
+}
+
+impl ProcessModel {
+    pub(crate) fn new(args: Args) -> ProcessModel {
+        ProcessModel {
+            procs: Vec::new(),
+            by_entity: HashMap::default(),
+            by_pid: HashMap::default(),
+            args,
+        }
+    }
+
+    /// The fields the model reads.
+    pub(crate) fn fields(args: &Args) -> Vec<osprey_field::FieldId> {
+        vec![
+            t::TRACEE,
+            t::EVENT_NAME,
+            t::PROCESS_ENTITY_ID,
+            t::PARENT_ENTITY_ID,
+            t::HOST_PROCESS_ID,
+            t::HOST_THREAD_ID,
+            t::HOST_PARENT_PROCESS_ID,
+            t::PROCESS_ID,
+            t::PARENT_PROCESS_ID,
+            t::THREAD_START_TIME,
+            t::PROCESS_NAME,
+            t::EXECUTABLE_PATH,
+            t::CONTAINER_ID,
+            t::CONTAINER_COL,
+            t::COMMAND_LINE,
+            args.fork_child_pid,
+            args.fork_child_tid,
+            args.fork_child_ns_pid,
+            args.fork_start_time,
+            args.exec_pathname,
+            args.exec_cmdpath,
+            args.exit_code,
+            args.exit_signal,
+            args.exit_group,
+        ]
+    }
+
+    /// The processes, by [`ProcId`].
+    pub fn processes(&self) -> &[Process] {
+        &self.procs
+    }
+
+    /// Process `id`.
+    pub fn get(&self, id: ProcId) -> &Process {
+        &self.procs[id as usize]
+    }
+
+    /// Takes in one event; returns the process it came from (`None` for a frame that is not an
+    /// event, or an event without a process, host PID 0).
+    pub fn observe(&mut self, rec: &Rec<'_>) -> Option<ProcId> {
+        if !rec.is_event() {
+            return None;
+        }
+        let host_pid = rec.int(t::HOST_PROCESS_ID).filter(|p| *p != 0)?;
+        let ts = rec.meta.ts;
+        let host_tid = rec.int(t::HOST_THREAD_ID).unwrap_or(host_pid);
+        let main = host_tid == host_pid;
+        let id = self.resolve(rec, host_pid, main, ts);
+        let comm = rec.str(t::PROCESS_NAME).unwrap_or("");
+        let p = &mut self.procs[id as usize];
+        p.own_seen = true;
+        p.first_seen = p.first_seen.min(ts);
+        p.last_seen = p.last_seen.max(ts);
+        if !comm.is_empty()
+            && (p.names.is_empty() || (main && p.names.last().is_some_and(|(_, n)| n != comm)))
+        {
+            p.names.push((ts, comm.to_string()));
+        }
+        if let Some(exe) = rec.str(t::EXECUTABLE_PATH).filter(|e| !e.is_empty()) {
+            if p.executable.as_deref() != Some(exe) {
+                p.executable = Some(exe.to_string());
+            }
+        }
+        if let Some(cid) = rec.str(t::CONTAINER_ID).filter(|c| !c.is_empty()) {
+            if p.container.as_ref().is_none_or(|(id, _)| id != cid) {
+                let label = rec
+                    .str(t::CONTAINER_COL)
+                    .filter(|l| !l.is_empty())
+                    .map_or_else(|| cid.chars().take(12).collect(), str::to_string);
+                p.container = Some((cid.to_string(), label));
+            }
+        }
+        if p.pid == 0 {
+            p.pid = rec.int(t::PROCESS_ID).unwrap_or(0);
+        }
+        if p.parent_entity.is_none() {
+            p.parent_entity = rec.uint(t::PARENT_ENTITY_ID).filter(|e| *e != 0);
+        }
+        if p.host_ppid == 0 {
+            p.host_ppid = rec.int(t::HOST_PARENT_PROCESS_ID).unwrap_or(0);
+            p.ppid = rec.int(t::PARENT_PROCESS_ID).unwrap_or(0);
+        }
+        match rec.str(t::EVENT_NAME).unwrap_or("") {
+            "sched_process_fork" => self.fork(rec, id, ts),
+            "sched_process_exec" => {
+                let a = self.args;
+                let pathname = rec
+                    .str(a.exec_pathname)
+                    .filter(|s| !s.is_empty())
+                    .or_else(|| rec.str(a.exec_cmdpath))
+                    .unwrap_or("");
+                let command_line = rec.str(t::COMMAND_LINE).unwrap_or("");
+                self.procs[id as usize].execs.push(Exec {
+                    time: ts,
+                    pathname: pathname.to_string(),
+                    command_line: command_line.to_string(),
+                });
+            }
+            "sched_process_exit" => {
+                let a = self.args;
+                let group = rec.bool(a.exit_group).unwrap_or(main);
+                if group {
+                    self.procs[id as usize].exit = Some(Exit {
+                        time: ts,
+                        code: rec.int(a.exit_code),
+                        signal: rec.int(a.exit_signal),
+                    });
+                }
+            }
+            _ => {}
+        }
+        Some(id)
+    }
+
+    /// The process an event comes from, created if new.
+    fn resolve(&mut self, rec: &Rec<'_>, host_pid: i64, main: bool, ts: u64) -> ProcId {
+        let entity = rec.uint(t::PROCESS_ENTITY_ID).filter(|e| *e != 0);
+        if let Some(e) = entity {
+            if let Some(&id) = self.by_entity.get(&e) {
+                return id;
+            }
+        }
+        let thread_start = time(rec, t::THREAD_START_TIME).filter(|t| *t != 0);
+        let found = self.candidate(host_pid, main, thread_start, entity);
+        let id = match found {
+            Some(id) => {
+                let p = &mut self.procs[id as usize];
+                if main && p.start != thread_start && thread_start.is_some() {
+                    // A process first seen from another thread (start unknown), or created by
+                    // a fork whose start time is on another clock.
+                    p.start = thread_start;
+                }
+                if p.entity.is_none() {
+                    p.entity = entity;
+                }
+                id
+            }
+            None => self.create(Process {
+                host_pid,
+                pid: rec.int(t::PROCESS_ID).unwrap_or(0),
+                start: if main { thread_start } else { None },
+                entity,
+                link: ParentLink::Named,
+                parent_entity: None,
+                host_ppid: 0,
+                ppid: 0,
+                names: Vec::new(),
+                execs: Vec::new(),
+                executable: None,
+                exit: None,
+                container: None,
+                first_seen: ts,
+                last_seen: ts,
+                from_fork: false,
+                own_seen: true,
+            }),
+        };
+        if let Some(e) = entity {
+            self.by_entity.insert(e, id);
+        }
+        id
+    }
+
+    /// An existing process a new (entity, thread) belongs to.
+    fn candidate(
+        &self,
+        host_pid: i64,
+        main: bool,
+        thread_start: Option<u64>,
+        entity: Option<u64>,
+    ) -> Option<ProcId> {
+        let cands = self.by_pid.get(&host_pid)?;
+        let compatible = |p: &Process| p.entity.is_none() || p.entity == entity || entity.is_none();
+        if main {
+            if let Some(start) = thread_start {
+                if let Some(&id) = cands.iter().rev().find(|&&id| {
+                    let p = &self.procs[id as usize];
+                    p.start == Some(start) && compatible(p)
+                }) {
+                    return Some(id);
+                }
+                // Adopt a process whose start was not known: first seen from another thread,
+                // or made by a fork that nothing of its own has confirmed yet.
+                return cands.iter().rev().copied().find(|&id| {
+                    let p = &self.procs[id as usize];
+                    compatible(p)
+                        && p.entity.is_none()
+                        && (p.start.is_none() || (p.from_fork && !p.own_seen))
+                        && p.start.is_none_or(|s| s <= start || p.from_fork)
+                });
+            }
+        }
+        // Another thread (or no start time): the latest process of this PID that started no
+        // later than the thread.
+        cands.iter().rev().copied().find(|&id| {
+            let p = &self.procs[id as usize];
+            compatible(p)
+                && match (p.start, thread_start) {
+                    (Some(s), Some(t)) => s <= t,
+                    _ => true,
+                }
+        })
+    }
+
+    fn create(&mut self, p: Process) -> ProcId {
+        let id = self.procs.len() as ProcId;
+        self.by_pid.entry(p.host_pid).or_default().push(id);
+        self.procs.push(p);
+        id
+    }
+
+    /// `sched_process_fork` from process `parent`: a new process when `child_pid == child_tid`.
+    fn fork(&mut self, rec: &Rec<'_>, parent: ProcId, ts: u64) {
+        let a = self.args;
+        let (Some(child_pid), Some(child_tid)) =
+            (rec.int(a.fork_child_pid), rec.int(a.fork_child_tid))
+        else {
+            return;
+        };
+        if child_pid != child_tid || child_pid == 0 {
+            return;
+        }
+        let start = time(rec, a.fork_start_time).filter(|s| *s != 0);
+        // The child's own events may have come first (events of different CPUs interleave).
+        let existing = self.by_pid.get(&child_pid).and_then(|cands| {
+            cands.iter().rev().copied().find(|&id| {
+                let p = &self.procs[id as usize];
+                !p.from_fork && (p.start == start || p.start.is_none())
+            })
+        });
+        let (names, container) = {
+            let p = &self.procs[parent as usize];
+            (
+                p.names.last().cloned().map(|(_, n)| vec![(ts, n)]),
+                p.container.clone(),
+            )
+        };
+        match existing {
+            Some(id) => {
+                let p = &mut self.procs[id as usize];
+                p.link = ParentLink::Fork(parent);
+                p.from_fork = true;
+                if p.start.is_none() {
+                    p.start = start;
+                }
+            }
+            None => {
+                self.create(Process {
+                    host_pid: child_pid,
+                    pid: rec.int(a.fork_child_ns_pid).unwrap_or(0),
+                    start,
+                    entity: None,
+                    link: ParentLink::Fork(parent),
+                    parent_entity: None,
+                    host_ppid: 0,
+                    ppid: 0,
+                    names: names.unwrap_or_default(),
+                    execs: Vec::new(),
+                    executable: None,
+                    exit: None,
+                    container,
+                    first_seen: ts,
+                    last_seen: ts,
+                    from_fork: true,
+                    own_seen: false,
+                });
+            }
+        }
+    }
+
+    /// The parent of process `id`.
+    pub fn parent(&self, id: ProcId) -> Parent {
+        let p = &self.procs[id as usize];
+        if let ParentLink::Fork(parent) = p.link {
+            return Parent::Known(parent);
+        }
+        if let Some(e) = p.parent_entity {
+            if let Some(&parent) = self.by_entity.get(&e) {
+                if parent != id {
+                    return Parent::Known(parent);
+                }
+            }
+        }
+        if p.host_ppid == 0 {
+            return Parent::None;
+        }
+        // The process of that PID that was there when this one started: the latest to have
+        // started before it (it may be seen only later in the recording).
+        let started_before = |c: &Process| match (c.start, p.start) {
+            (Some(cs), Some(ps)) => cs <= ps,
+            _ => c.first_seen <= p.last_seen,
+        };
+        let found = self.by_pid.get(&p.host_ppid).and_then(|cands| {
+            cands
+                .iter()
+                .copied()
+                .filter(|&c| c != id && started_before(&self.procs[c as usize]))
+                .max_by_key(|&c| {
+                    let cp = &self.procs[c as usize];
+                    (cp.start.unwrap_or(0), cp.first_seen)
+                })
+        });
+        match found {
+            Some(parent) => Parent::Known(parent),
+            None => Parent::Unseen {
+                host_pid: p.host_ppid,
+                pid: p.ppid,
+            },
+        }
+    }
+
+    /// The processes a frame that is not an event (a packet of a per-process capture, an
+    /// artifact record) belongs to: by host PID, at the frame's time.
+    pub fn find(&self, host_pid: i64, thread_start: Option<u64>, ts: u64) -> Option<ProcId> {
+        let cands = self.by_pid.get(&host_pid)?;
+        if let Some(start) = thread_start {
+            if let Some(&id) = cands
+                .iter()
+                .rev()
+                .find(|&&id| self.procs[id as usize].start == Some(start))
+            {
+                return Some(id);
+            }
+        }
+        // The latest process of that PID that was there at `ts`.
+        cands
+            .iter()
+            .rev()
+            .copied()
+            .find(|&id| {
+                let p = &self.procs[id as usize];
+                p.start.map_or(p.first_seen, |s| s.min(p.first_seen)) <= ts
+            })
+            .or_else(|| cands.first().copied())
+    }
+
+    /// The label of a process in a process tree: `<pid> (<names>): <images>`, where the PID
+    /// follows the PID format preference, the names are every name the process had (`bash ->
+    /// python3`), and the images every exec (`<exe>: <command line>`, or the command line alone
+    /// when it starts with the executable) joined by ` -> `.
+    pub fn label(&self, id: ProcId, format: PidFormat) -> String {
+        let p = &self.procs[id as usize];
+        let mut label = pid_text(format, p.pid, p.host_pid);
+        if !p.names.is_empty() {
+            label.push_str(" (");
+            for (i, (_, n)) in p.names.iter().enumerate() {
+                if i > 0 {
+                    label.push_str(" -> ");
+                }
+                label.push_str(n);
+            }
+            label.push(')');
+        }
+        let mut images = p
+            .execs
+            .iter()
+            .map(|e| (e.pathname.as_str(), e.command_line.as_str()));
+        let context_image = p.executable.as_deref().map(|e| (e, ""));
+        let mut first = true;
+        let mut push = |label: &mut String, (exe, cmd): (&str, &str)| {
+            label.push_str(if first { ": " } else { " -> " });
+            first = false;
+            if !exe.is_empty() && !cmd.starts_with(exe) {
+                label.push_str(exe);
+                if !cmd.is_empty() {
+                    label.push_str(": ");
+                }
+            }
+            label.push_str(cmd);
+        };
+        match images.next() {
+            Some(img) => {
+                push(&mut label, img);
+                for img in images {
+                    push(&mut label, img);
+                }
+            }
+            None => {
+                if let Some(img) = context_image {
+                    push(&mut label, img);
+                }
+            }
+        }
+        label
+    }
+
+    /// The label of a parent no event came from: its PID alone.
+    pub fn unseen_label(host_pid: i64, pid: i64, format: PidFormat) -> String {
+        pid_text(format, pid, host_pid)
+    }
+
+    /// The details of process `id`.
+    pub fn info(&self, id: ProcId) -> ProcessInfo {
+        let p = &self.procs[id as usize];
+        ProcessInfo {
+            host_pid: p.host_pid,
+            pid: p.pid,
+            entity_id: p.entity,
+            start_time: p.start,
+            names: p.names.iter().map(|(_, n)| n.clone()).collect(),
+            execs: p.execs.clone(),
+            executable: p.executable.clone(),
+            exit: p.exit,
+            container: p.container.as_ref().map(|(id, _)| id.clone()),
+            seen: p.own_seen,
+        }
+    }
+}
+
+/// Hashing for integer keys (PIDs, entity IDs): one multiply, no SipHash (the lookup runs for
+/// every event).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IdHash;
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+/// See [`IdHash`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+}
