@@ -10,3 +10,4 @@ mod formats;
 mod interop;
 mod roundtrip;
 mod sample;
+mod stats_tshark;

@@ -190,6 +190,13 @@ impl Records {
         for item in tree.items() {
             if let Some(d) = skip_below {
                 if item.depth > d {
+                    // Wireshark puts what the quoted packet's transport carries (DNS, data...)
+                    // at the top of the frame's tree, after ICMP: so does the hierarchy.
+                    if let Some(protos) = protocols {
+                        if protos.contains(item.field) && is_application(item.field) {
+                            self.protocols.push(item.field);
+                        }
+                    }
                     continue;
                 }
                 skip_below = None;
@@ -381,6 +388,14 @@ impl<'b> Rec<'b> {
     pub fn counts(&self, bit: Option<u8>) -> bool {
         self.meta.passes && bit.is_none_or(|b| self.meta.filters & (1u128 << b) != 0)
     }
+}
+
+/// True for a protocol above the transport layer (`dns`, `http`, `data`): not a network or
+/// transport header, nor a part of one (`tcp.options.mss`).
+fn is_application(id: FieldId) -> bool {
+    let info = osprey_field::registry().info(id);
+    let name: &str = &info.abbrev;
+    !name.contains('.') && !matches!(name, "ip" | "ipv6" | "tcp" | "udp" | "icmp" | "icmpv6")
 }
 
 /// Every static protocol field, for the protocol hierarchy.
