@@ -10,4 +10,5 @@ mod formats;
 mod interop;
 mod roundtrip;
 mod sample;
+mod stats_tracee;
 mod stats_tshark;

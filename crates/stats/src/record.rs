@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use osprey_dissect::Tree;
-use osprey_field::fields::{frame, icmp, tracee};
+use osprey_field::fields::{frame, icmp, ip, tcp, tracee, udp};
 use osprey_field::{FieldId, FieldType, FieldValue};
 use osprey_source::FrameKind;
 
@@ -185,8 +185,10 @@ impl Records {
         let pstart = self.protocols.len();
         // Depth of an ICMP item whose subtree is being skipped.
         let mut skip_below: Option<u8> = None;
-        // Depth of the `tracee` item while inside it (its network protocols are hidden items).
+        // Depth of the `tracee` item while inside it (its network protocols are hidden items),
+        // and where they start in the path.
         let mut in_tracee: Option<u8> = None;
+        let mut tracee_start = pstart;
         for item in tree.items() {
             if let Some(d) = skip_below {
                 if item.depth > d {
@@ -204,6 +206,7 @@ impl Records {
             if let Some(d) = in_tracee {
                 if item.depth <= d {
                     in_tracee = None;
+                    self.order_layers(tracee_start);
                 }
             }
             let id = item.field;
@@ -217,6 +220,7 @@ impl Records {
             }
             if id == tracee::TRACEE && item.depth == 0 {
                 in_tracee = Some(0);
+                tracee_start = self.protocols.len();
             }
             if (id == icmp::ICMP || id == icmp::ICMPV6) && in_tracee.is_none() {
                 skip_below = Some(item.depth);
@@ -226,6 +230,9 @@ impl Records {
             }
             let val = self.store(&item.value);
             self.items.push(Item { field: id, val });
+        }
+        if in_tracee.is_some() {
+            self.order_layers(tracee_start);
         }
         // Sorted by field (stably: a field's values keep their order) for lookups.
         self.items[start..].sort_by_key(|i| i.field);
@@ -240,6 +247,20 @@ impl Records {
             items: (start as u32, self.items.len() as u32),
             protocols: (pstart as u32, self.protocols.len() as u32),
         });
+    }
+
+    /// Puts the protocols an event maps onto (`protocols[from..]`, in the order its arguments
+    /// gave them) in the order of their layers: network, transport, application.
+    fn order_layers(&mut self, from: usize) {
+        let rank = |id: &FieldId| match *id {
+            tracee::TRACEE => 0,
+            ip::IP | ip::IPV6 => 1,
+            tcp::TCP | udp::UDP | icmp::ICMP | icmp::ICMPV6 => 2,
+            _ => 3,
+        };
+        if let Some(seg) = self.protocols.get_mut(from..) {
+            seg.sort_by_key(rank);
+        }
     }
 
     fn store(&mut self, v: &FieldValue<'_>) -> Val {
@@ -413,7 +434,6 @@ pub(crate) fn protocol_fields() -> FieldSet {
 mod tests {
     use super::*;
     use osprey_dissect::Want;
-    use osprey_field::fields::{ip, udp};
 
     #[test]
     fn records_only_wanted_values_outside_icmp_errors() {

@@ -316,6 +316,10 @@ fn pktmeta<'a>(v: &'a Value<'a>, tree: &mut Tree<'a>, findings: &mut Findings<'a
         let v6 = src.or(dst).is_some_and(|a| a.contains(':'));
         let proto = get(v, &["protocol"]).and_then(Value::as_i64).unwrap_or(-1);
         net::ip_proto(tree, proto, v6);
+        // The packet's length, for statistics that count bytes (conversations, endpoints).
+        if let Some(len) = get(v, &["packet_len", "packetLen"]).and_then(Value::as_u64) {
+            net::ip_len(tree, len, v6);
+        }
         if let Some(transport) = Transport::from_ip_proto(proto) {
             net::ports(
                 tree,
@@ -994,6 +998,10 @@ fn ip_header<'a>(v6: bool, v: &'a Value<'a>, tree: &mut Tree<'a>, findings: &mut
             .and_then(net::ip_proto_number)
             .unwrap_or(-1);
         net::ip_proto(tree, proto, v6);
+        if let Some(len) = get(v, &["length"]).and_then(Value::as_u64) {
+            // IPv4's length is the whole packet's, IPv6's the payload's.
+            net::ip_len(tree, if v6 { len + 40 } else { len }, v6);
+        }
         if !v6 {
             if let Some(ttl) = get(v, &["TTL", "ttl"]).and_then(Value::as_u64) {
                 tree.add_hidden(osprey_field::fields::ip::TTL, FieldValue::UInt(ttl));

@@ -72,6 +72,18 @@ pub(crate) fn ip_proto(tree: &mut Tree<'_>, proto: i64, v6: bool) {
     }
 }
 
+/// Adds the length of the packet an event describes: `ip.len`, or for IPv6 `ipv6.plen` (the
+/// payload after the 40-byte header).
+pub(crate) fn ip_len(tree: &mut Tree<'_>, packet_len: u64, v6: bool) {
+    if v6 {
+        if let Some(plen) = packet_len.checked_sub(40) {
+            tree.add_hidden(ip::IPV6_PLEN, FieldValue::UInt(plen));
+        }
+    } else {
+        tree.add_hidden(ip::LEN, FieldValue::UInt(packet_len));
+    }
+}
+
 /// Adds ports on `tcp.*`, `udp.*` or both.
 pub(crate) fn ports(tree: &mut Tree<'_>, transport: Transport, src: Option<u16>, dst: Option<u16>) {
     if src.is_none() && dst.is_none() {
