@@ -802,3 +802,153 @@ fn names_of(v: &Value) -> Vec<String> {
         .map(|c| c["name"].as_str().unwrap().to_string())
         .collect()
 }
+
+#[test]
+fn the_process_view_joins_a_capture_directory() {
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(out.join("pcap/processes/host")).unwrap();
+    let parent = P::new(200, 1, "bash");
+    let mut dropped = P::new(300, 200, "bash");
+    dropped.entity = None;
+    let mut dns = dropped.ev(
+        5,
+        "net_packet_dns_request",
+        json!([
+            {"name": "metadata", "type": "trace.PktMeta", "value": {"src_ip": "127.0.0.1", "dst_ip": "127.0.0.1", "src_port": 40000, "dst_port": 53, "protocol": 17, "packet_len": 60, "iface": "lo"}},
+            {"name": "dns_questions", "type": "[]trace.DnsQueryData", "value": [{"query": "c2.example", "query_type": "A", "query_class": "IN"}]},
+        ]),
+    );
+    dns["processName"] = json!("dropped");
+    let events = [
+        parent.fork(1, &dropped, 300),
+        dropped.write(2, "/tmp/dropped", "f0VMRgIBAQ=="),
+        dropped.exec(3, "/tmp/dropped", &["/tmp/dropped", "-x"], "dropped"),
+        dns,
+    ];
+    let lines: Vec<String> = events.iter().map(Value::to_string).collect();
+    std::fs::write(out.join("events.json"), lines.join("\n") + "\n").unwrap();
+    let artifact = |ts: u64, kind: &str, stored: &str, sha: &str| {
+        json!({"timestamp": T0 + ts * SEC, "kind": kind, "path": stored, "size": 8, "sha256": sha,
+            "original_path": "/tmp/dropped",
+            "process": {"hostProcessId": 300, "hostThreadId": 300, "processId": 300, "threadId": 300,
+                        "processName": "dropped", "executable": "/tmp/dropped", "userId": 0},
+            "container_id": "", "first_seen": T0 + ts * SEC, "last_seen": T0 + ts * SEC,
+            "lost": [], "complete": true, "event": kind})
+        .to_string()
+    };
+    std::fs::write(
+        out.join("artifacts.jsonl"),
+        [
+            artifact(2, "write", "host/write.dev-1.inode-2", "11aa"),
+            artifact(3, "exec", "host/exec.3.dropped", "22bb"),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    // Its per-process capture: two DNS queries of its own.
+    let context = json!({"version": "1.0", "container": {}, "kubernetes": {}, "hostName": "h",
+        "processName": "dropped",
+        "process": {"threadStartTime": dropped.start, "processId": 300, "cgroupId": 1, "threadId": 300,
+                    "parentProcessId": 200, "hostProcessId": 300, "hostThreadId": 300,
+                    "hostParentProcessId": 200, "userId": 0, "mountNamespace": 1, "pidNamespace": 1,
+                    "executable": ""}})
+    .to_string();
+    let packets = [
+        (
+            T0 + 6 * SEC,
+            null_udp_packet(40001, 53, &dns_query_bytes(1, "c2.example")),
+        ),
+        (
+            T0 + 7 * SEC,
+            null_udp_packet(40002, 53, &dns_query_bytes(2, "update.example")),
+        ),
+    ];
+    std::fs::write(
+        out.join(format!(
+            "pcap/processes/host/dropped_300_{}.pcap",
+            dropped.start
+        )),
+        pcapng_with_context(&[], &packets, &context),
+    )
+    .unwrap();
+
+    let r = results(&out, &["-z", "tracee,process,300"]);
+    let p = &r[0]["processes"][0];
+    assert_eq!(r[0]["processes"].as_array().unwrap().len(), 1);
+    assert_eq!(p["execs"][0]["pathname"], "/tmp/dropped");
+    assert_eq!(
+        p["execs"][0]["sha256"], "22bb",
+        "the captured binary's hash"
+    );
+    assert_eq!(p["files_written"][0]["path"], "/tmp/dropped");
+    assert_eq!(p["files_written"][0]["file_type"], "ELF");
+    assert_eq!(p["files_written"][0]["sha256"], json!(["11aa"]));
+    assert_eq!(p["artifacts"].as_array().unwrap().len(), 2);
+    assert_eq!(p["packets"], 2);
+    let dns: Vec<(String, u64)> = p["dns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_string(),
+                d["messages"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        dns,
+        [
+            ("c2.example".to_string(), 2),
+            ("update.example".to_string(), 1)
+        ],
+        "the event's query and its own packets'"
+    );
+    assert_eq!(p["peers"][0]["address"], "127.0.0.1:53");
+    assert_eq!(p["peers"][0]["frames"], 3);
+    assert_eq!(p["process"]["names"], json!(["bash", "dropped"]));
+}
+
+#[test]
+fn malformed_z_arguments_say_what_is_wrong_and_the_valid_forms() {
+    let dir = tempdir();
+    let path = file(dir.path(), "scenario.json", &scenario());
+    let p = path.to_str().unwrap();
+    for (z, says) in [
+        (
+            "tracee,proces_tree",
+            "unknown Tracee view \"tracee,proces_tree\"",
+        ),
+        (
+            "tracee,timeline,soon",
+            "tracee,timeline: \"soon\" is not an interval",
+        ),
+        ("conv,sctp", "unknown conv type \"sctp\""),
+        (
+            "io,stat,1,SUM(nosuch.field)",
+            "\"nosuch.field\" is not a valid field",
+        ),
+        (
+            "io,stat,1,SUM(tracee.processName)",
+            "doesn't have integral values",
+        ),
+        ("conv,tcp,tcp.port ==", "display filter error"),
+    ] {
+        let out = osprey(&["read", "-q", "-r", p, "-z", z]);
+        assert_eq!(out.status.code(), Some(2), "{z}");
+        let err = stderr(&out);
+        assert!(err.contains(&format!("-z {z}: ")), "{z}: {err}");
+        assert!(err.contains(says), "{z}: {err}");
+        if !says.contains("filter") && !says.contains("field") && !says.contains("integral") {
+            assert!(err.contains("valid forms of -z"), "{z}: {err}");
+        }
+        assert!(stdout(&out).is_empty(), "{z}: nothing is printed");
+    }
+    let help = osprey(&["read", "-z", "help"]);
+    assert!(help.status.success());
+    assert!(stdout(&help).contains(
+        "tracee,process_tree[,opened_files|written_files|network|signatures][,container][,FILTER]"
+    ));
+}

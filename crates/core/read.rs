@@ -99,7 +99,7 @@ pub struct ReadArgs {
         short = 'r',
         long = "read-file",
         value_name = "FILE",
-        required_unless_present = "glossary"
+        required_unless_present_any = ["glossary", "stats"]
     )]
     files: Vec<String>,
 
@@ -423,6 +423,9 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     if args.stats.iter().any(|z| z == "help") {
         println!("-z takes:\n{}", osprey_stats::spec::FORMS);
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.files.is_empty() {
+        bail!("nothing to read: give a recording with -r FILE (or -r - for standard input)");
     }
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
     let inputs = Inputs::open(&args.files, diag.clone())?;
