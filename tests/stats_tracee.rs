@@ -952,3 +952,125 @@ fn malformed_z_arguments_say_what_is_wrong_and_the_valid_forms() {
         "tracee,process_tree[,opened_files|written_files|network|signatures][,container][,FILTER]"
     ));
 }
+
+// ---- the real Tracee fixtures (counts worked out with Python over the raw JSON) ----
+
+#[test]
+fn fixtures_event_counts() {
+    let docs = fixture(DOCS);
+    assert_eq!(
+        tree(&docs, "tracee,event_counts", &[]),
+        [
+            "Events 77",
+            "  net_packet_dns 11",
+            "  net_packet_tcp 10",
+            "  net_packet_ipv6 6",
+            "  net_packet_ipv4 6",
+            "  net_packet_icmpv6 6",
+            "  net_packet_icmp 6",
+            "  net_packet_udp 5",
+            "  net_packet_http 5",
+            "  net_packet_http_response 4",
+            "  net_packet_http_request 4",
+            "  net_packet_dns_response 3",
+            "  net_packet_dns_request 3",
+            "  vfs_read 2",
+            "  security_file_open 2",
+            "  openat 1",
+            "  execve 1",
+            "  close 1",
+            "  clone 1",
+            "Signatures 1",
+            "  Other Severities 1",
+            "    mine 1",
+        ]
+    );
+    let per_container = tree(&docs, "tracee,event_counts,container", &[]);
+    assert_eq!(per_container[0], "Host 72");
+    let c = per_container
+        .iter()
+        .position(|l| l == "95e88e281c4b 6")
+        .unwrap();
+    assert_eq!(
+        per_container[c..],
+        [
+            "95e88e281c4b 6",
+            "  Events 6",
+            "    net_packet_http_response 3",
+            "    net_packet_http 3",
+        ]
+    );
+}
+
+#[test]
+fn fixtures_process_tree_and_dns() {
+    let action = fixture(ACTION);
+    assert_eq!(
+        tree(&action, "tracee,process_tree", &[]),
+        [
+            "1 13",
+            "  493 (systemd-resolve) 13",
+            "78447 8",
+            "  79275 (ping) 8",
+            "18679 2",
+            "  21607 (ls): /usr/bin/ls: ls --color=auto y 1",
+            "  21497 (ls): /usr/bin/ls: ls --color=auto x 1",
+            "9824 1",
+            "  90623 (touch) 1",
+        ]
+    );
+    // DNS statistics over the net_packet_dns events, through dns.* fields.
+    let dns = tree(&action, "dns,tree", &[]);
+    for line in [
+        "Total Packets 21",
+        "  Query/Response 21",
+        "    Response 11",
+        "    Query 10",
+        "  Query Type 21",
+        "    PTR (domain name PoinTeR) 10",
+        "    AAAA (IPv6 Address) 6",
+        "    A (Host Address) 5",
+        "  Class 21",
+        "    IN 21",
+        "  Qname Len 10",
+        "    4th Level or more 5",
+        "    2nd Level 5",
+    ] {
+        assert!(dns.contains(&line.to_string()), "{line}: {dns:?}");
+    }
+    let r = results(&action, &["-z", "dns,tree"]);
+    let qname = &r[0]["nodes"][2]["children"][0];
+    assert_eq!(qname["name"], "Qname Len");
+    assert_eq!(qname["values"]["average"], 16.5);
+    // Conversations of the same events, by their addresses and ports (no length: 0 bytes).
+    let r = results(&action, &["-z", "conv,udp"]);
+    let convs: Vec<(String, u64, u64)> = r[0]["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}:{} <-> {}:{}",
+                    c["address_a"].as_str().unwrap(),
+                    c["port_a"],
+                    c["address_b"].as_str().unwrap(),
+                    c["port_b"]
+                ),
+                c["frames_a_to_b"].as_u64().unwrap(),
+                c["frames_b_to_a"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        convs,
+        [
+            ("127.0.0.1:39055 <-> 127.0.0.53:53".to_string(), 3, 4),
+            ("127.0.0.1:43644 <-> 127.0.0.53:53".to_string(), 2, 2),
+            ("127.0.0.1:41732 <-> 127.0.0.53:53".to_string(), 2, 2),
+            ("10.0.2.15:34831 <-> 10.0.2.3:53".to_string(), 1, 1),
+            ("10.0.2.15:33164 <-> 10.0.2.3:53".to_string(), 1, 1),
+            ("10.0.2.15:53022 <-> 10.0.2.3:53".to_string(), 1, 1),
+        ]
+    );
+}

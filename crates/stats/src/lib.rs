@@ -435,3 +435,40 @@ impl Collector {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use osprey_field::fields::{dns, ip, tracee as t};
+
+    fn build(z: &[&str]) -> (Extractor, Collector) {
+        let specs = z.iter().map(|s| ViewSpec::parse(s).unwrap()).collect();
+        let compile =
+            |f: &str| Filter::compile(f, &osprey_filter::Macros::new()).map_err(|e| e.to_string());
+        Engine::build(specs, &Preferences::default(), &compile).unwrap()
+    }
+
+    #[test]
+    fn dissection_is_primed_with_the_views_fields_only() {
+        let (x, _) = build(&["tracee,event_counts"]);
+        let mut want = Want::none();
+        x.want(&mut want);
+        assert!(want.has(t::EVENT_NAME) && want.has(t::IS_SIGNATURE));
+        assert!(!want.has(ip::SRC), "event counts read no addresses");
+        assert!(!want.is_all() && !want.columns);
+        assert!(!x.needs_every_event());
+
+        let (x, _) = build(&[
+            "tracee,process_tree,opened_files",
+            "conv,ip,dns.qry.name == \"x\"",
+        ]);
+        let mut want = Want::none();
+        x.want(&mut want);
+        assert!(want.has(t::HOST_PROCESS_ID) && want.has(t::PROCESS_ENTITY_ID));
+        assert!(want.wants_args_of("security_file_open"));
+        assert!(want.wants_args_of("sched_process_fork"));
+        assert!(want.has(ip::SRC), "conversations read addresses");
+        assert!(want.has(dns::QRY_NAME), "and a view's filter its fields");
+        assert!(x.needs_every_event(), "the process model sees every event");
+    }
+}
