@@ -1074,3 +1074,55 @@ fn fixtures_process_tree_and_dns() {
         ]
     );
 }
+
+#[test]
+fn deep_chains_and_parent_loops_stay_bounded() {
+    let dir = tempdir();
+    // 600 processes, each the parent of the next.
+    let procs: Vec<P> = (0..600u64)
+        .map(|i| {
+            let mut p = P::new(1000 + i, if i == 0 { 1 } else { 999 + i }, "sh");
+            p.start = T0 + i;
+            p
+        })
+        .collect();
+    let events: Vec<Value> = procs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p.ev(i as u64 / 100, "getpid", json!([])))
+        .collect();
+    let path = file(dir.path(), "chain.json", &events);
+    let r = results(&path, &["-z", "tracee,process_tree"]);
+    let tops = r[0]["nodes"].as_array().unwrap();
+    // The unseen PID 1 and 59 levels under it, then chains of 60 from new top nodes.
+    let mut heads: Vec<(String, u64)> = tops
+        .iter()
+        .map(|n| (n["name"].as_str().unwrap().to_string(), n["count"].as_u64().unwrap()))
+        .collect();
+    heads.sort();
+    let mut expected = vec![("1".to_string(), 59)];
+    for i in 0..9 {
+        expected.push((format!("{} (sh)", 1059 + 60 * i), 60));
+    }
+    expected.push(("1599 (sh)".to_string(), 1));
+    expected.sort();
+    assert_eq!(heads, expected);
+    fn depth(n: &Value) -> usize {
+        1 + n["children"]
+            .as_array()
+            .map_or(0, |c| c.iter().map(depth).max().unwrap_or(0))
+    }
+    assert_eq!(tops.iter().map(depth).max(), Some(60));
+    let lines = shape(&r[0]["nodes"]).len();
+    assert_eq!(lines, 601);
+
+    // Two processes naming each other as parent.
+    let mut a = P::new(2000, 2001, "a");
+    let mut b = P::new(2001, 2000, "b");
+    a.parent_entity = b.entity;
+    b.parent_entity = a.entity;
+    let path = file(dir.path(), "loop.json", &[a.ev(1, "getpid", json!([])), b.ev(2, "getpid", json!([]))]);
+    let t = tree(&path, "tracee,process_tree", &[]);
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert!(t[0].ends_with(" 2") && t[1].starts_with("  "), "{t:?}");
+}

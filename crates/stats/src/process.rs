@@ -147,6 +147,24 @@ pub struct ProcessInfo {
     pub seen: bool,
 }
 
+impl ProcessInfo {
+    /// A parent no event came from: its PIDs alone.
+    pub fn unseen(host_pid: i64, pid: i64) -> ProcessInfo {
+        ProcessInfo {
+            host_pid,
+            pid,
+            entity_id: None,
+            start_time: None,
+            names: Vec::new(),
+            execs: Vec::new(),
+            executable: None,
+            exit: None,
+            container: None,
+            seen: false,
+        }
+    }
+}
+
 /// Every process of a run.
 #[derive(Debug)]
 pub struct ProcessModel {
@@ -402,11 +420,12 @@ impl ProcessModel {
             return;
         }
         let start = time(rec, a.fork_start_time).filter(|s| *s != 0);
-        // The child's own events may have come first (events of different CPUs interleave).
+        // The child's own events may have come first (events of different CPUs interleave),
+        // and a (PID, start time) is one process however often its fork is reported.
         let existing = self.by_pid.get(&child_pid).and_then(|cands| {
             cands.iter().rev().copied().find(|&id| {
                 let p = &self.procs[id as usize];
-                !p.from_fork && (p.start == start || p.start.is_none())
+                (start.is_some() && p.start == start) || (p.start.is_none() && !p.from_fork)
             })
         });
         let (names, container) = {
@@ -419,7 +438,9 @@ impl ProcessModel {
         match existing {
             Some(id) => {
                 let p = &mut self.procs[id as usize];
-                p.link = ParentLink::Fork(parent);
+                if id != parent {
+                    p.link = ParentLink::Fork(parent);
+                }
                 p.from_fork = true;
                 if p.start.is_none() {
                     p.start = start;
@@ -518,49 +539,33 @@ impl ProcessModel {
     /// The label of a process in a process tree: `<pid> (<names>): <images>`, where the PID
     /// follows the PID format preference, the names are every name the process had (`bash ->
     /// python3`), and the images every exec (`<exe>: <command line>`, or the command line alone
-    /// when it starts with the executable) joined by ` -> `.
+    /// when it starts with the executable) joined by ` -> `. Beyond [`LABEL_ITEMS`] names or
+    /// images, the first and the last are shown around `... (N more)`: a label sets the width
+    /// of a tree's name column (the process's details keep them all).
     pub fn label(&self, id: ProcId, format: PidFormat) -> String {
         let p = &self.procs[id as usize];
         let mut label = pid_text(format, p.pid, p.host_pid);
         if !p.names.is_empty() {
             label.push_str(" (");
-            for (i, (_, n)) in p.names.iter().enumerate() {
-                if i > 0 {
-                    label.push_str(" -> ");
-                }
-                label.push_str(n);
-            }
+            join_capped(&mut label, p.names.iter().map(|(_, n)| n.as_str()), p.names.len());
             label.push(')');
         }
-        let mut images = p
-            .execs
-            .iter()
-            .map(|e| (e.pathname.as_str(), e.command_line.as_str()));
-        let context_image = p.executable.as_deref().map(|e| (e, ""));
-        let mut first = true;
-        let mut push = |label: &mut String, (exe, cmd): (&str, &str)| {
-            label.push_str(if first { ": " } else { " -> " });
-            first = false;
-            if !exe.is_empty() && !cmd.starts_with(exe) {
-                label.push_str(exe);
-                if !cmd.is_empty() {
-                    label.push_str(": ");
-                }
+        let image = |exe: &str, cmd: &str| -> String {
+            match (exe.is_empty() || cmd.starts_with(exe), cmd.is_empty()) {
+                (true, _) => cmd.to_string(),
+                (false, true) => exe.to_string(),
+                (false, false) => format!("{exe}: {cmd}"),
             }
-            label.push_str(cmd);
         };
-        match images.next() {
-            Some(img) => {
-                push(&mut label, img);
-                for img in images {
-                    push(&mut label, img);
-                }
+        if p.execs.is_empty() {
+            if let Some(exe) = &p.executable {
+                label.push_str(": ");
+                label.push_str(exe);
             }
-            None => {
-                if let Some(img) = context_image {
-                    push(&mut label, img);
-                }
-            }
+        } else {
+            label.push_str(": ");
+            let images = p.execs.iter().map(|e| image(&e.pathname, &e.command_line));
+            join_capped(&mut label, images, p.execs.len());
         }
         label
     }
@@ -584,6 +589,28 @@ impl ProcessModel {
             exit: p.exit,
             container: p.container.as_ref().map(|(id, _)| id.clone()),
             seen: p.own_seen,
+        }
+    }
+}
+
+/// Names or images a process-tree label shows in full; beyond, the first and last ones.
+pub const LABEL_ITEMS: usize = 8;
+
+/// Joins `items` (`len` of them) with ` -> `, eliding the middle of more than [`LABEL_ITEMS`].
+fn join_capped<S: AsRef<str>>(out: &mut String, items: impl Iterator<Item = S>, len: usize) {
+    let (head, tail) = if len > LABEL_ITEMS {
+        (LABEL_ITEMS / 2, LABEL_ITEMS / 2)
+    } else {
+        (len, 0)
+    };
+    for (i, item) in items.enumerate() {
+        if i < head || i >= len - tail {
+            if i > 0 {
+                out.push_str(" -> ");
+            }
+            out.push_str(item.as_ref());
+        } else if i == head {
+            out.push_str(&format!(" -> ... ({} more)", len - head - tail));
         }
     }
 }
@@ -620,5 +647,21 @@ impl std::hash::Hasher for IdHasher {
     }
     fn write_i64(&mut self, n: i64) {
         self.write_u64(n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_label_lists_keep_their_ends() {
+        let items: Vec<String> = (0..10).map(|i| format!("a{i}")).collect();
+        let mut s = String::new();
+        join_capped(&mut s, items.iter(), items.len());
+        assert_eq!(s, "a0 -> a1 -> a2 -> a3 -> ... (2 more) -> a6 -> a7 -> a8 -> a9");
+        let mut s = String::new();
+        join_capped(&mut s, items[..8].iter(), 8);
+        assert_eq!(s.matches(" -> ").count(), 7);
     }
 }

@@ -238,7 +238,8 @@ struct Node {
 #[derive(Clone, Debug)]
 pub struct StatsTree {
     nodes: Vec<Node>,
-    by_name: HashMap<(usize, String), usize>,
+    /// Each node's children by name (looked up with a borrowed name: no allocation per tick).
+    by_name: Vec<HashMap<Box<str>, usize>>,
     start: Option<f64>,
     now: f64,
 }
@@ -268,7 +269,7 @@ impl StatsTree {
                 top: false,
                 burst: BurstCalc::default(),
             }],
-            by_name: HashMap::new(),
+            by_name: vec![HashMap::new()],
             start: None,
             now: 0.0,
         }
@@ -283,7 +284,7 @@ impl StatsTree {
 
     /// The node `name` under `parent`, created (with no count) if it does not exist.
     pub fn node(&mut self, name: &str, parent: usize) -> usize {
-        if let Some(id) = self.by_name.get(&(parent, name.to_string())) {
+        if let Some(id) = self.by_name[parent].get(name) {
             return *id;
         }
         let id = self.nodes.len();
@@ -300,7 +301,8 @@ impl StatsTree {
             burst: BurstCalc::default(),
         });
         self.nodes[parent].children.push(id);
-        self.by_name.insert((parent, name.to_string()), id);
+        self.by_name[parent].insert(name.into(), id);
+        self.by_name.push(HashMap::new());
         id
     }
 

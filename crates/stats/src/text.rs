@@ -71,13 +71,17 @@ const HEADINGS: [&str; 8] = [
     "Burst Start",
 ];
 
+/// The width of the name column: the longest name plus its indentation (without recursion:
+/// a process tree may be thousands of levels deep).
 fn max_name_len(nodes: &[StatNode], indent: usize) -> usize {
-    let indent = indent.min(INDENT_MAX);
-    nodes
-        .iter()
-        .map(|n| (n.name.len() + indent).max(max_name_len(&n.children, indent + 1)))
-        .max()
-        .unwrap_or(0)
+    let mut max = 0;
+    let mut stack: Vec<(&StatNode, usize)> = nodes.iter().rev().map(|n| (n, indent)).collect();
+    while let Some((n, i)) = stack.pop() {
+        let i = i.min(INDENT_MAX);
+        max = max.max(n.name.len() + i);
+        stack.extend(n.children.iter().rev().map(|c| (c, i + 1)));
+    }
+    max
 }
 
 fn number(n: &Number) -> String {
@@ -110,10 +114,8 @@ fn stat_row(out: &mut String, n: &StatNode, indent: usize, width: usize, top: bo
     let (burst, start) = match n.burst {
         None => (String::new(), String::new()),
         Some(b) => (
-            b.rate
-                .map_or_else(|| "-".to_string(), |r| format!("{r:.4}")),
-            b.start
-                .map_or_else(|| "-".to_string(), |s| format!("{s:.3}")),
+            b.rate.map_or_else(|| "-".to_string(), |r| format!("{r:.4}")),
+            b.start.map_or_else(|| "-".to_string(), |s| format!("{s:.3}")),
         ),
     };
     let values = [
@@ -131,9 +133,16 @@ fn stat_row(out: &mut String, n: &StatNode, indent: usize, width: usize, top: bo
         pad_right(out, v, COLUMN + 1);
     }
     out.push('\n');
-    for c in &n.children {
-        stat_row(out, c, (indent + 1).min(INDENT_MAX), width, false);
-    }
+}
+
+/// Every node of a tree, depth first, with its depth (without recursion).
+fn rows(nodes: &[StatNode]) -> impl Iterator<Item = (&StatNode, usize)> {
+    let mut stack: Vec<(&StatNode, usize)> = nodes.iter().rev().map(|n| (n, 0)).collect();
+    std::iter::from_fn(move || {
+        let (n, d) = stack.pop()?;
+        stack.extend(n.children.iter().rev().map(|c| (c, d + 1)));
+        Some((n, d))
+    })
 }
 
 /// A stats tree in tshark's plain layout.
@@ -154,8 +163,8 @@ pub fn stats_tree(r: &StatsTreeResult, out: &mut String) {
     out.push('\n');
     repeat(out, '-', sep);
     out.push('\n');
-    for n in &r.nodes {
-        stat_row(out, n, 0, width, true);
+    for (n, depth) in rows(&r.nodes) {
+        stat_row(out, n, depth.min(INDENT_MAX), width, depth == 0);
     }
     out.push('\n');
     repeat(out, '-', sep);

@@ -434,17 +434,23 @@ impl View for ProcessTree {
     }
 }
 
+/// Levels of processes under one top node at most; a deeper chain continues from a new top
+/// node. Deeper nesting is beyond any real process tree, and JSON readers limit nesting
+/// (serde_json to 128 arrays and objects: 60 levels and the result's wrappers fit).
+const MAX_DEPTH: usize = 60;
+
 /// A node of a process tree being assembled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Key {
     Proc(ProcId),
-    /// A parent no event came from, by host PID (and container group).
-    Unseen(i64, u32),
+    /// A parent no event came from, by host PID and container group (with its namespace PID).
+    Unseen(i64, u32, i64),
 }
 
 /// Assembles a process tree: the processes with a counted event and their ancestors (in the
 /// per-container form, ancestors in the same container), each counting its own events plus
-/// its descendants', with its leaves.
+/// its descendants', with its leaves. Linear in the processes shown, and without recursion:
+/// a recording may hold chains of thousands of processes.
 fn build_tree(
     model: &ProcessModel,
     own: &[u64],
@@ -454,50 +460,49 @@ fn build_tree(
     elapsed: f64,
 ) -> Vec<StatNode> {
     let procs = model.processes();
-    // Container groups, by container ID ("" = host), with their labels.
-    let mut groups: Vec<(String, String)> = Vec::new();
-    let mut group_of = |id: &str, label: &str| -> u32 {
+    // Container groups, by container ID ("" = the host), with their labels.
+    let mut groups: Vec<(&str, &str)> = Vec::new();
+    let mut group_of = |id: ProcId| -> u32 {
         if !per_container {
             return 0;
         }
-        match groups.iter().position(|(g, _)| g == id) {
+        let (id, label) = procs[id as usize]
+            .container
+            .as_ref()
+            .map_or(("", ""), |(c, l)| (c.as_str(), l.as_str()));
+        match groups.iter().position(|(g, _)| *g == id) {
             Some(i) => i as u32,
             None => {
-                groups.push((id.to_string(), label.to_string()));
+                groups.push((id, label));
                 (groups.len() - 1) as u32
             }
         }
     };
+    // Every node shown, with its parent, found by walking up from each counted process until
+    // a node already known.
     let mut parent_of: HashMap<Key, Option<Key>> = HashMap::new();
     let mut group: HashMap<Key, u32> = HashMap::new();
-    let mut unseen: HashMap<Key, (i64, i64)> = HashMap::new();
     for (i, &n) in own.iter().enumerate() {
         if n == 0 {
             continue;
         }
         let mut key = Key::Proc(i as ProcId);
-        let mut guard = 0;
-        while !parent_of.contains_key(&key) && guard <= procs.len() {
-            guard += 1;
+        while !parent_of.contains_key(&key) {
             let Key::Proc(id) = key else {
                 parent_of.insert(key, None);
                 break;
             };
             let p = &procs[id as usize];
-            let (cid, clabel) = p
-                .container
-                .as_ref()
-                .map_or(("", ""), |(c, l)| (c.as_str(), l.as_str()));
-            let g = group_of(cid, clabel);
+            let g = group_of(id);
             group.insert(key, g);
             let parent = match model.parent(id) {
                 Parent::Known(pp) => {
-                    let same = !per_container || procs[pp as usize].container_id() == cid;
+                    let same = !per_container
+                        || procs[pp as usize].container_id() == p.container_id();
                     same.then_some(Key::Proc(pp))
                 }
                 Parent::Unseen { host_pid, pid } => {
-                    let k = Key::Unseen(host_pid, g);
-                    unseen.insert(k, (host_pid, pid));
+                    let k = Key::Unseen(host_pid, g, pid);
                     group.insert(k, g);
                     Some(k)
                 }
@@ -509,134 +514,143 @@ fn build_tree(
                 None => break,
             }
         }
-        // Placeholders have no parent of their own.
-        for k in unseen.keys() {
-            parent_of.entry(*k).or_insert(None);
-        }
     }
-    // Break any cycle (a parent link pointing back down): the node where it closes is a root.
+    // A parent link that leads back to where it started (hostile or inconsistent data) is
+    // cut where the loop closes.
+    let mut state: HashMap<Key, u8> = HashMap::with_capacity(parent_of.len());
     let keys: Vec<Key> = parent_of.keys().copied().collect();
     for k in keys {
-        let mut seen = vec![k];
+        let mut path = Vec::new();
         let mut cur = k;
-        while let Some(Some(p)) = parent_of.get(&cur).copied() {
-            if seen.contains(&p) {
-                parent_of.insert(cur, None);
-                break;
+        loop {
+            match state.get(&cur) {
+                Some(2) => break,
+                Some(1) => {
+                    // `cur` is on the path being walked: the last step closed a loop.
+                    if let Some(&last) = path.last() {
+                        parent_of.insert(last, None);
+                    }
+                    break;
+                }
+                _ => {}
             }
-            seen.push(p);
-            cur = p;
+            state.insert(cur, 1);
+            path.push(cur);
+            match parent_of.get(&cur).copied().flatten() {
+                Some(p) => cur = p,
+                None => break,
+            }
+        }
+        for p in path {
+            state.insert(p, 2);
         }
     }
     let mut children: HashMap<Option<Key>, Vec<Key>> = HashMap::new();
     for (k, p) in &parent_of {
         children.entry(*p).or_default().push(*k);
     }
-    fn node(
-        k: Key,
-        model: &ProcessModel,
-        own: &[u64],
-        leaves: &HashMap<ProcId, HashMap<String, u64>>,
-        children: &HashMap<Option<Key>, Vec<Key>>,
-        unseen: &HashMap<Key, (i64, i64)>,
-        format: PidFormat,
-    ) -> StatNode {
+    // Nodes in an order where children come before their parents (an iterative depth-first
+    // walk from the roots, reversed). A chain deeper than MAX_DEPTH goes on from a new root:
+    // the results nest, and nesting must stay bounded.
+    let mut roots = children.get(&None).cloned().unwrap_or_default();
+    let mut cut: std::collections::HashSet<Key> = std::collections::HashSet::new();
+    let mut order = Vec::with_capacity(parent_of.len());
+    let mut stack: Vec<(Key, usize)> = roots.iter().map(|r| (*r, 0)).collect();
+    while let Some((k, depth)) = stack.pop() {
+        order.push(k);
+        for c in children.get(&Some(k)).map(Vec::as_slice).unwrap_or(&[]) {
+            if depth + 1 >= MAX_DEPTH {
+                cut.insert(*c);
+                roots.push(*c);
+                stack.push((*c, 0));
+            } else {
+                stack.push((*c, depth + 1));
+            }
+        }
+    }
+    let mut built: HashMap<Key, StatNode> = HashMap::with_capacity(order.len());
+    for &k in order.iter().rev() {
         let (mut n, own_count) = match k {
             Key::Proc(id) => {
                 let mut n = StatNode::new(model.label(id, format), 0);
                 n.process = Some(model.info(id));
                 (n, own.get(id as usize).copied().unwrap_or(0))
             }
-            Key::Unseen(host_pid, _) => {
-                let (hp, pid) = unseen[&k];
-                debug_assert_eq!(hp, host_pid);
-                let mut n = StatNode::new(ProcessModel::unseen_label(hp, pid, format), 0);
-                n.process = Some(crate::process::ProcessInfo {
-                    host_pid: hp,
-                    pid,
-                    entity_id: None,
-                    start_time: None,
-                    names: Vec::new(),
-                    execs: Vec::new(),
-                    executable: None,
-                    exit: None,
-                    container: None,
-                    seen: false,
-                });
+            Key::Unseen(host_pid, _, pid) => {
+                let mut n = StatNode::new(ProcessModel::unseen_label(host_pid, pid, format), 0);
+                n.process = Some(crate::process::ProcessInfo::unseen(host_pid, pid));
                 (n, 0)
             }
         };
-        let mut total = own_count;
         if let Key::Proc(id) = k {
-            if let Some(ls) = leaves.get(&id) {
-                for (name, c) in ls {
-                    n.children.push(StatNode::new(name.clone(), *c));
-                }
+            for (name, c) in leaves.get(&id).into_iter().flatten() {
+                n.children.push(StatNode::new(name.clone(), *c));
             }
         }
         for c in children.get(&Some(k)).map(Vec::as_slice).unwrap_or(&[]) {
-            let child = node(*c, model, own, leaves, children, unseen, format);
-            total += child.count;
-            n.children.push(child);
+            if cut.contains(c) {
+                continue;
+            }
+            if let Some(child) = built.remove(c) {
+                n.children.push(child);
+            }
         }
-        n.count = total;
         n.own = Some(own_count);
-        n
+        n.count = own_count
+            + n.children
+                .iter()
+                .filter(|c| c.process.is_some())
+                .map(|c| c.count)
+                .sum::<u64>();
+        finish_level(&mut n.children, Some(n.count), elapsed);
+        built.insert(k, n);
     }
-    let roots = children.get(&None).cloned().unwrap_or_default();
     let mut top: Vec<StatNode> = Vec::new();
     if per_container {
         let mut by_group: Vec<StatNode> = groups
             .iter()
-            .map(|(id, label)| {
-                StatNode::new(
-                    if id.is_empty() {
-                        "Host"
-                    } else {
-                        label.as_str()
-                    },
-                    0,
-                )
-            })
+            .map(|(id, label)| StatNode::new(if id.is_empty() { "Host" } else { *label }, 0))
             .collect();
         for r in roots {
-            let g = group.get(&r).copied().unwrap_or(0) as usize;
-            let n = node(r, model, own, leaves, &children, &unseen, format);
-            by_group[g].count += n.count;
-            by_group[g].children.push(n);
-        }
-        stats_tree::sort_nodes(&mut by_group);
-        // The host on top, as Traceeshark keeps it.
-        if let Some(i) = groups.iter().position(|(id, _)| id.is_empty()) {
-            let label = "Host";
-            if let Some(pos) = by_group.iter().position(|n| n.name == label) {
-                let host = by_group.remove(pos);
-                by_group.insert(0, host);
+            if let Some(n) = built.remove(&r) {
+                let g = group.get(&r).copied().unwrap_or(0) as usize;
+                by_group[g].count += n.count;
+                by_group[g].children.push(n);
             }
-            let _ = i;
+        }
+        for g in &mut by_group {
+            let count = g.count;
+            finish_level(&mut g.children, Some(count), elapsed);
+        }
+        // The host on top, as Traceeshark keeps it; containers by count.
+        let host = groups
+            .iter()
+            .position(|(id, _)| id.is_empty())
+            .map(|i| by_group.remove(i));
+        finish_level(&mut by_group, None, elapsed);
+        if let Some(mut h) = host {
+            finish_level(std::slice::from_mut(&mut h), None, elapsed);
+            by_group.insert(0, h);
         }
         top = by_group;
     } else {
         for r in roots {
-            top.push(node(r, model, own, leaves, &children, &unseen, format));
+            if let Some(n) = built.remove(&r) {
+                top.push(n);
+            }
         }
-        stats_tree::sort_nodes(&mut top);
-    }
-    for n in &mut top {
-        finish_counts(n, None, elapsed);
+        finish_level(&mut top, None, elapsed);
     }
     top
 }
 
-/// Percentages, rates and the order of children, once counts are known.
-fn finish_counts(n: &mut StatNode, parent: Option<u64>, elapsed: f64) {
-    n.percent = stats_tree::percent(n.count, parent);
-    n.rate = stats_tree::rate(n.count, elapsed);
-    stats_tree::sort_nodes(&mut n.children);
-    let count = n.count;
-    for c in &mut n.children {
-        finish_counts(c, Some(count), elapsed);
+/// Percentages, rates and the order of one level, once its parent's count is known.
+fn finish_level(nodes: &mut [StatNode], parent: Option<u64>, elapsed: f64) {
+    for n in nodes.iter_mut() {
+        n.percent = stats_tree::percent(n.count, parent);
+        n.rate = stats_tree::rate(n.count, elapsed);
     }
+    stats_tree::sort_nodes(nodes);
 }
 
 #[cfg(test)]
