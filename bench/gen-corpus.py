@@ -42,7 +42,7 @@ def identity(host_pid, ts):
 
 def parent_of(pid):
     """Daemons (PIDs below 1000) are children of init; the short-lived processes of a daemon."""
-    return 1 if pid < 1000 else 100 + pid % 300
+    return 1 if pid < 1000 else 100 + (pid - 1000) % 300
 
 
 def ctx(ts, name, eid, comm, pid, in_container, syscall, ret=0):
@@ -105,8 +105,11 @@ def event(ts):
                      a("interp", "const char*", "/usr/bin/" + comm), a("stdin_type", "string", "S_IFCHR"), a("stdin_path", "char*", "/dev/pts/1"),
                      a("invoked_from_kernel", "int", 0), a("env", "const char**", ["PATH=/usr/bin:/bin", "HOME=/root", "LANG=C.UTF-8"])]
     elif r < 0.55:
+        # Daemons fork the short-lived processes.
+        pid = rnd.randrange(100, 400)
+        comm = COMMS[pid % len(COMMS)]
         e = ctx(ts, "sched_process_fork", 711, comm, pid, cont, "clone")
-        child = pid + 1
+        child = 1000 + (pid - 100) + 300 * rnd.randrange(34)
         e["args"] = [a("parent_tid", "int", pid), a("parent_ns_tid", "int", pid), a("parent_pid", "int", pid), a("parent_ns_pid", "int", pid),
                      a("child_tid", "int", child), a("child_ns_tid", "int", child), a("child_pid", "int", child), a("child_ns_pid", "int", child),
                      a("start_time", "unsigned long", identity(child + (100000 if cont else 0), ts)[0])]

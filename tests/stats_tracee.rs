@@ -441,6 +441,47 @@ fn process_tree_variants_have_their_leaves() {
 }
 
 #[test]
+fn views_in_one_run_are_what_each_gives_alone() {
+    // Process trees of one variant and filter, global and per container, count once for both;
+    // the same tree with another filter, or another variant, counts on its own. Whatever is
+    // shared, each result is what that view gives alone, and results come in the order asked.
+    let dir = tempdir();
+    let path = file(dir.path(), "scenario.json", &scenario());
+    let z = [
+        "tracee,process_tree,container",
+        "tracee,event_counts",
+        "tracee,process_tree",
+        "tracee,process_tree,container,tracee.hostProcessId != 801",
+        "tracee,process_tree,opened_files",
+        "tracee,process_tree,opened_files,container",
+        "tracee,event_counts,container",
+    ];
+    let mut args = Vec::new();
+    for v in z {
+        args.extend(["-z", v]);
+    }
+    let together = results(&path, &args);
+    assert_eq!(together.len(), z.len());
+    for (v, r) in z.iter().zip(&together) {
+        let alone = results(&path, &["-z", v]);
+        assert_eq!(r, &alone[0], "{v}");
+    }
+    // Without 801's two events, the container counts 800's alone.
+    let filtered = shape(&together[3]["nodes"]);
+    assert_eq!(
+        filtered[filtered.len() - 2..],
+        [
+            "c0ffee000000 2",
+            "  1 (bash -> nginx): /usr/sbin/nginx: nginx -g daemon off; 2",
+        ]
+    );
+    assert_eq!(
+        shape(&together[0]["nodes"]).last().unwrap(),
+        "    2 (nginx) 2"
+    );
+}
+
+#[test]
 fn per_container_trees_and_counts_split_at_containers() {
     let dir = tempdir();
     let path = file(dir.path(), "scenario.json", &scenario());
@@ -1097,7 +1138,12 @@ fn deep_chains_and_parent_loops_stay_bounded() {
     // The unseen PID 1 and 59 levels under it, then chains of 60 from new top nodes.
     let mut heads: Vec<(String, u64)> = tops
         .iter()
-        .map(|n| (n["name"].as_str().unwrap().to_string(), n["count"].as_u64().unwrap()))
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_string(),
+                n["count"].as_u64().unwrap(),
+            )
+        })
         .collect();
     heads.sort();
     let mut expected = vec![("1".to_string(), 59)];
@@ -1121,7 +1167,11 @@ fn deep_chains_and_parent_loops_stay_bounded() {
     let mut b = P::new(2001, 2000, "b");
     a.parent_entity = b.entity;
     b.parent_entity = a.entity;
-    let path = file(dir.path(), "loop.json", &[a.ev(1, "getpid", json!([])), b.ev(2, "getpid", json!([]))]);
+    let path = file(
+        dir.path(),
+        "loop.json",
+        &[a.ev(1, "getpid", json!([])), b.ev(2, "getpid", json!([]))],
+    );
     let t = tree(&path, "tracee,process_tree", &[]);
     assert_eq!(t.len(), 2, "{t:?}");
     assert!(t[0].ends_with(" 2") && t[1].starts_with("  "), "{t:?}");

@@ -455,12 +455,21 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         Ok(())
     })();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // The statistics' record buffers go back and forth between the workers and the consumer,
+    // so that their memory is reused from batch to batch rather than grown anew each time.
+    let spare_records = std::sync::Mutex::new(Vec::<osprey_stats::Records>::new());
     let render_batch = |b: &pipeline::Batch| -> RenderedBatch {
         let mut out = Vec::with_capacity(b.frames.len() * 256);
-        let mut records = plan
-            .stats
-            .as_ref()
-            .map(|_| osprey_stats::Records::new(b.first_ts));
+        let mut records = plan.stats.as_ref().map(|_| {
+            let spare = spare_records.lock().ok().and_then(|mut s| s.pop());
+            match spare {
+                Some(mut r) => {
+                    r.reset(b.first_ts);
+                    r
+                }
+                None => osprey_stats::Records::new(b.first_ts),
+            }
+        });
         let frames = b
             .frames
             .iter()
@@ -517,6 +526,9 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
             }
         }
         feed(batch.frames.len());
+        if let (Some(r), Ok(mut spare)) = (rendered.records, spare_records.lock()) {
+            spare.push(r);
+        }
         if flush_each_batch {
             out.flush()?;
         }
@@ -652,19 +664,16 @@ fn stats_json(args: &ReadArgs) -> bool {
 }
 
 /// Prints the -z results: as tshark prints them, or as one JSON array.
-fn write_stats(
-    out: &mut impl Write,
-    results: Vec<osprey_stats::ViewResult>,
-    json: bool,
-) -> io::Result<()> {
+fn write_stats(out: &mut impl Write, results: osprey_stats::Results, json: bool) -> io::Result<()> {
     if json {
-        return out.write_all(osprey_stats::json(&results).as_bytes());
+        return osprey_stats::write_json(out, results);
     }
-    let mut text = String::new();
-    for r in &results {
-        osprey_stats::text::render(r, &mut text);
+    // One view at a time, written as it is rendered: a large run's results are never all in
+    // memory at once.
+    for r in results {
+        osprey_stats::text::write(&r, out)?;
     }
-    out.write_all(text.as_bytes())
+    Ok(())
 }
 
 /// `-G`: fields (tshark's glossary format), the profile, or the preferences.

@@ -4,8 +4,9 @@
 //! time per event of each half, the results' size, and the heap the views and the process model
 //! hold at the end and at most (a counting allocator around the system one).
 //!
-//! usage: cargo run --release -p osprey-stats --example views -- FILE [EVENTS] [-z VIEW]...
-//! (without -z: the fourteen Tracee views)
+//! usage: cargo run --release -p osprey-stats --example views -- FILE [EVENTS] [--phases]
+//! [-z VIEW]... (without -z: the fourteen Tracee views; with --phases, every event is recorded
+//! before any is fed, for a profile of one half: the memory figures then include the records)
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,11 +45,16 @@ fn mb(b: usize) -> f64 {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: views FILE [EVENTS] [-z VIEW]...");
+    let path = args
+        .next()
+        .expect("usage: views FILE [EVENTS] [-z VIEW]...");
     let mut limit = usize::MAX;
     let mut z: Vec<String> = Vec::new();
+    let mut phases = false;
     while let Some(a) = args.next() {
-        if a == "-z" {
+        if a == "--phases" {
+            phases = true;
+        } else if a == "-z" {
             z.push(args.next().expect("-z VIEW"));
         } else {
             limit = a.parse().expect("EVENTS");
@@ -94,10 +100,7 @@ fn main() {
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
 
-    let mut dissect_ns = 0u128;
-    let mut feed_ns = 0u128;
-    for chunk in frames.chunks(256) {
-        let start = Instant::now();
+    let record = |chunk: &[Frame]| {
         let mut records = Records::new(first_ts);
         for frame in chunk {
             let decoded = osprey_dissect::decode(frame);
@@ -110,19 +113,46 @@ fn main() {
             let tree = osprey_dissect::dissect(&info, &decoded, &prefs, &want);
             extractor.record(frame, &tree, true, &mut records);
         }
+        records
+    };
+    let mut dissect_ns = 0u128;
+    let mut feed_ns = 0u128;
+    if phases {
+        // Every batch recorded first, then every batch fed: a profile of either half alone.
+        let start = Instant::now();
+        let all: Vec<Records> = frames.chunks(256).map(record).collect();
         let mid = Instant::now();
-        collector.feed(&records);
-        drop(records);
+        for records in &all {
+            collector.feed(records);
+        }
         feed_ns += mid.elapsed().as_nanos();
         dissect_ns += (mid - start).as_nanos();
+    } else {
+        for chunk in frames.chunks(256) {
+            let start = Instant::now();
+            let records = record(chunk);
+            let mid = Instant::now();
+            collector.feed(&records);
+            drop(records);
+            feed_ns += mid.elapsed().as_nanos();
+            dissect_ns += (mid - start).as_nanos();
+        }
     }
     let held = LIVE.load(Ordering::Relaxed) - base;
-    let start = Instant::now();
-    let results = collector.finish();
-    let finish = start.elapsed();
+    let mut text = 0;
     let mut out = String::new();
-    for r in &results {
-        osprey_stats::text::render(r, &mut out);
+    let (mut finish, mut render) = (0u128, 0u128);
+    let mut results = collector.finish();
+    loop {
+        let start = Instant::now();
+        let Some(r) = results.next() else { break };
+        let mid = Instant::now();
+        out.clear();
+        osprey_stats::text::render(&r, &mut out);
+        drop(r);
+        text += out.len();
+        finish += (mid - start).as_nanos();
+        render += mid.elapsed().as_nanos();
     }
     println!("{n} events, {} views", z.len());
     println!(
@@ -133,7 +163,12 @@ fn main() {
         "feed the views: {:.0} ns/event (the in-order thread)",
         feed_ns as f64 / n as f64
     );
-    println!("finish: {:.3} s, text {:.1} MB", finish.as_secs_f64(), mb(out.len()));
+    println!(
+        "finish: {:.3} s; render as text: {:.3} s, {:.1} MB",
+        finish as f64 / 1e9,
+        render as f64 / 1e9,
+        mb(text)
+    );
     println!(
         "heap held by the views and the process model after the last event: {:.1} MB; peak of the run above the frames: {:.1} MB",
         mb(held),

@@ -9,7 +9,6 @@
 //! which Traceeshark puts on both `ip.src` and `ip.dst`: such an event counts once for that
 //! endpoint (received, for a connect; sent, for a bind or accept), and not as a conversation.
 
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use osprey_field::fields::{eth, ip, tcp, tracee as t, udp};
@@ -19,6 +18,7 @@ use serde::Serialize;
 use crate::process::ProcessModel;
 use crate::spec::{Layer, ViewSpec};
 use crate::{Cx, Rec, Setup, Span, View, ViewResult};
+use osprey_field::hash::FastMap;
 
 /// An address of a conversation end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -225,9 +225,9 @@ pub(crate) struct Conv {
     endpoints: bool,
     bit: Option<u8>,
     convs: Vec<ConvItem>,
-    conv_index: HashMap<Key, usize>,
+    conv_index: FastMap<Key, usize>,
     ends: Vec<EndpointItem>,
-    end_index: HashMap<(Addr, u32), usize>,
+    end_index: FastMap<(Addr, u32), usize>,
 }
 
 impl Conv {
@@ -262,9 +262,9 @@ impl Conv {
             endpoints,
             bit,
             convs: Vec::new(),
-            conv_index: HashMap::new(),
+            conv_index: FastMap::default(),
             ends: Vec::new(),
-            end_index: HashMap::new(),
+            end_index: FastMap::default(),
         }
     }
 

@@ -2,8 +2,6 @@
 //! DNS and HTTP packets and the Tracee events that carry DNS and HTTP (`net_packet_dns*`,
 //! `net_packet_http*`) through the same `dns.*` and `http.*` fields.
 
-use std::collections::HashMap;
-
 use osprey_field::fields::{dns, http, tcp, udp};
 use osprey_field::registry;
 
@@ -12,6 +10,7 @@ use crate::process::ProcessModel;
 use crate::spec::{Layer, ViewSpec};
 use crate::stats_tree::{StatsTree, StatsTreeResult, ROOT};
 use crate::{Cx, Rec, Setup, Span, View, ViewResult};
+use osprey_field::hash::FastMap;
 
 /// A value's name in a table, or tshark's "Unknown ..." text.
 fn name_of(table: &[(i64, &str)], v: i64, unknown: &str) -> String {
@@ -39,7 +38,7 @@ pub(crate) struct DnsTree {
     qclasses: usize,
     rcodes: usize,
     opcodes: usize,
-    transactions: HashMap<(Conversation, u64), Transaction>,
+    transactions: FastMap<(Conversation, u64), Transaction>,
 }
 
 /// Both ends of a DNS conversation, in a fixed order (`None` when the frame has no ports).
@@ -119,7 +118,7 @@ impl DnsTree {
             qclasses,
             rcodes,
             opcodes,
-            transactions: HashMap::new(),
+            transactions: FastMap::default(),
         }
     }
 }

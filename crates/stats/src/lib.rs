@@ -30,7 +30,7 @@ let mut want = osprey_dissect::Want::none();
 extractor.want(&mut want);
 // ... dissect each frame with `want`, then `extractor.record(...)` into `Records`, and
 // `collector.feed(&records)` in frame order ...
-let results = collector.finish();
+let results: Vec<ViewResult> = collector.finish().collect();
 assert!(matches!(results[0], ViewResult::StatsTree(_)));
 ```
 */
@@ -53,6 +53,7 @@ mod tracee;
 
 use osprey_dissect::{Preferences, Tree, Want};
 use osprey_field::fields::{frame as fframe, icmp};
+use osprey_field::hash::FastMap;
 use osprey_field::FieldId;
 use osprey_filter::Filter;
 use osprey_source::Frame;
@@ -117,14 +118,33 @@ pub(crate) struct Cx<'m> {
     pub process: Option<ProcId>,
     /// The process model.
     pub model: Option<&'m ProcessModel>,
+    /// A number for the event's name, the same for every event of that name in the run (when
+    /// a view asked for names to be numbered, [`Setup::number_event_names`]).
+    pub name_id: Option<u32>,
 }
 
 /// What a view does with frames.
 pub(crate) trait View: Send {
     /// Takes in one frame (every frame, in order: a view checks [`Rec::counts`] itself).
     fn observe(&mut self, rec: &Rec<'_>, cx: &Cx<'_>);
-    /// The result, once every frame was seen. `end` has the run's time span.
+    /// The result, once every frame was seen. `span` has the run's time span.
     fn finish(&mut self, model: Option<&ProcessModel>, span: &Span) -> ViewResult;
+    /// Takes on `spec` too when it counts exactly what this view counts and differs only in
+    /// how the result is laid out (a process tree global and per container): returns the
+    /// number of its output.
+    fn share(&mut self, _spec: &ViewSpec) -> Option<usize> {
+        None
+    }
+    /// The result of output `output` (0 is the view's own spec, see [`View::share`]).
+    fn finish_output(
+        &mut self,
+        output: usize,
+        model: Option<&ProcessModel>,
+        span: &Span,
+    ) -> ViewResult {
+        debug_assert_eq!(output, 0);
+        self.finish(model, span)
+    }
 }
 
 /// The run's time span: first and last frame (all frames read, as tshark's capture duration).
@@ -146,6 +166,7 @@ pub(crate) struct Setup<'a> {
     arg: &'a str,
     phs: bool,
     model: bool,
+    names: bool,
 }
 
 impl Setup<'_> {
@@ -188,6 +209,13 @@ impl Setup<'_> {
         Ok(id)
     }
 
+    /// Has the collector number event names once per event ([`Cx::name_id`]), for views
+    /// that look nodes up by name.
+    pub(crate) fn number_event_names(&mut self) {
+        self.names = true;
+        self.read(osprey_field::fields::tracee::EVENT_NAME);
+    }
+
     /// An error about this view.
     pub(crate) fn error(&self, message: String) -> StatsError {
         StatsError::View {
@@ -217,15 +245,27 @@ impl Engine {
             arg: "",
             phs: false,
             model: false,
+            names: false,
         };
         // ICMP's subtree is skipped when recording (the quoted packet of an error is not the
         // frame's own), so it must be in the tree.
         setup.read(icmp::ICMP);
         setup.read(icmp::ICMPV6);
         let mut views: Vec<Box<dyn View>> = Vec::new();
+        // Which view and which of its outputs each spec's result comes from.
+        let mut outputs = Vec::with_capacity(specs.len());
         for spec in &specs {
+            if let Some(o) = views
+                .iter_mut()
+                .enumerate()
+                .find_map(|(i, v)| Some((i, v.share(spec)?)))
+            {
+                outputs.push(o);
+                continue;
+            }
             setup.arg = &spec.text;
             views.push(build_view(spec, &mut setup)?);
+            outputs.push((views.len() - 1, 0));
         }
         let model = setup.model.then(|| {
             for f in ProcessModel::fields(&setup.args) {
@@ -234,6 +274,7 @@ impl Engine {
             ProcessModel::new(setup.args)
         });
         let extractor = Extractor {
+            slots: std::sync::Arc::new(setup.fields.slots()),
             fields: setup.fields,
             protocols: setup.phs.then(record::protocol_fields),
             filters: setup.filters,
@@ -242,7 +283,9 @@ impl Engine {
         Ok((
             extractor,
             Collector {
+                names: setup.names.then(FastMap::default),
                 views,
+                outputs,
                 model,
                 span: Span::default(),
                 last: 0,
@@ -317,6 +360,7 @@ fn build_view(spec: &ViewSpec, s: &mut Setup<'_>) -> Result<Box<dyn View>, Stats
 /// The dissecting side: what to dissect, and recording it. Shared by the worker threads.
 pub struct Extractor {
     fields: FieldSet,
+    slots: std::sync::Arc<record::Slots>,
     protocols: Option<FieldSet>,
     filters: Vec<Filter>,
     needs_every_event: bool,
@@ -364,7 +408,7 @@ impl Extractor {
             passes,
             bits,
             tree,
-            &self.fields,
+            &self.slots,
             self.protocols.as_ref(),
         );
     }
@@ -382,18 +426,55 @@ impl Extractor {
 
 /// The in-order side: the views and the process model.
 pub struct Collector {
+    /// Event names by number, when a view wants them numbered.
+    names: Option<FastMap<Box<str>, u32>>,
     views: Vec<Box<dyn View>>,
+    outputs: Vec<(usize, usize)>,
     model: Option<ProcessModel>,
     span: Span,
     last: u64,
 }
 
-/// The results as one JSON array (pretty-printed, with a final newline).
-pub fn json(results: &[ViewResult]) -> String {
-    let mut s = serde_json::to_string_pretty(results).expect("results serialize");
-    s.push('\n');
-    s
+/// Writes results as one JSON array (pretty-printed, with a final newline), each result as it
+/// comes: a run's results need not be held all at once.
+pub fn write_json(
+    out: &mut impl std::io::Write,
+    results: impl IntoIterator<Item = ViewResult>,
+) -> std::io::Result<()> {
+    use serde::Serializer as _;
+    serde_json::Serializer::pretty(&mut *out).collect_seq(results)?;
+    out.write_all(b"\n")
 }
+
+/// The results of a run, in the order of the views, each computed when it is asked for.
+pub struct Results {
+    views: Vec<Box<dyn View>>,
+    outputs: std::vec::IntoIter<(usize, usize)>,
+    model: Option<ProcessModel>,
+    span: Span,
+}
+
+impl Results {
+    /// The process model of the run, when a view needed one.
+    pub fn model(&self) -> Option<&ProcessModel> {
+        self.model.as_ref()
+    }
+}
+
+impl Iterator for Results {
+    type Item = ViewResult;
+
+    fn next(&mut self) -> Option<ViewResult> {
+        let (v, o) = self.outputs.next()?;
+        Some(self.views[v].finish_output(o, self.model.as_ref(), &self.span))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.outputs.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Results {}
 
 impl Collector {
     /// Feeds a batch of records, in frame order.
@@ -413,11 +494,26 @@ impl Collector {
             }
             let process = self.model.as_mut().and_then(|m| m.observe(&rec));
             let rel_ns = ts.saturating_sub(first);
+            let name_id = match (
+                &mut self.names,
+                rec.str(osprey_field::fields::tracee::EVENT_NAME),
+            ) {
+                (Some(names), Some(name)) if rec.is_event() => Some(match names.get(name) {
+                    Some(&id) => id,
+                    None => {
+                        let id = names.len() as u32;
+                        names.insert(name.into(), id);
+                        id
+                    }
+                }),
+                _ => None,
+            };
             let cx = Cx {
                 rel_ms: rel_ns as f64 / 1_000_000.0,
                 rel_ns,
                 process,
                 model: self.model.as_ref(),
+                name_id,
             };
             for v in &mut self.views {
                 v.observe(&rec, &cx);
@@ -425,14 +521,15 @@ impl Collector {
         }
     }
 
-    /// The results, in the order of the views.
-    pub fn finish(mut self) -> Vec<ViewResult> {
-        let model = self.model.as_ref();
-        let span = self.span;
-        self.views
-            .iter_mut()
-            .map(|v| v.finish(model, &span))
-            .collect()
+    /// The results, in the order of the views: an iterator that finishes one view at a time
+    /// (so that a caller can print each and let it go before the next).
+    pub fn finish(self) -> Results {
+        Results {
+            views: self.views,
+            outputs: self.outputs.into_iter(),
+            model: self.model,
+            span: self.span,
+        }
     }
 }
 
@@ -446,6 +543,21 @@ mod tests {
         let compile =
             |f: &str| Filter::compile(f, &osprey_filter::Macros::new()).map_err(|e| e.to_string());
         Engine::build(specs, &Preferences::default(), &compile).unwrap()
+    }
+
+    #[test]
+    fn trees_that_count_alike_count_once() {
+        let (_, c) = build(&[
+            "tracee,process_tree",
+            "tracee,event_counts",
+            "tracee,process_tree,container",
+            "tracee,process_tree,container,frame.len > 1",
+            "tracee,process_tree,network,container",
+            "tracee,process_tree,network",
+        ]);
+        assert_eq!(c.views.len(), 4);
+        assert_eq!(c.outputs, [(0, 0), (1, 0), (0, 1), (2, 0), (3, 0), (3, 1)]);
+        assert_eq!(c.finish().count(), 6);
     }
 
     #[test]

@@ -15,8 +15,6 @@
 //! Only Tracee events build the model; packets and artifact records are attributed to the
 //! processes it knows ([`ProcessModel::find`]).
 
-use std::collections::HashMap;
-
 use osprey_dissect::prefs::{pid_text, PidFormat};
 use osprey_field::fields::tracee as t;
 use osprey_field::FieldValue;
@@ -24,6 +22,7 @@ use serde::Serialize;
 
 use crate::fields::Args;
 use crate::record::Rec;
+use osprey_field::hash::FastMap;
 
 /// Index of a process in the model.
 pub type ProcId = u32;
@@ -169,9 +168,14 @@ impl ProcessInfo {
 #[derive(Debug)]
 pub struct ProcessModel {
     procs: Vec<Process>,
-    by_entity: HashMap<u64, ProcId, IdHash>,
-    by_pid: HashMap<i64, Vec<ProcId>, IdHash>,
+    by_entity: FastMap<u64, ProcId>,
+    by_pid: FastMap<i64, Vec<ProcId>>,
     args: Args,
+    /// Labels already made, for one PID format (every process tree of a run shows the same
+    /// processes with the same labels).
+    labels: std::cell::RefCell<(PidFormat, Vec<Option<Box<str>>>)>,
+    /// Details already made, shared by the nodes that show the process.
+    infos: std::cell::RefCell<Vec<Option<std::sync::Arc<ProcessInfo>>>>,
 }
 
 /// The time value of a field (absolute times, or plain integers as fork's `start_time`).
@@ -188,9 +192,11 @@ impl ProcessModel {
     pub(crate) fn new(args: Args) -> ProcessModel {
         ProcessModel {
             procs: Vec::new(),
-            by_entity: HashMap::default(),
-            by_pid: HashMap::default(),
+            by_entity: FastMap::default(),
+            by_pid: FastMap::default(),
             args,
+            labels: Default::default(),
+            infos: Default::default(),
         }
     }
 
@@ -541,13 +547,33 @@ impl ProcessModel {
     /// python3`), and the images every exec (`<exe>: <command line>`, or the command line alone
     /// when it starts with the executable) joined by ` -> `. Beyond [`LABEL_ITEMS`] names or
     /// images, the first and the last are shown around `... (N more)`: a label sets the width
-    /// of a tree's name column (the process's details keep them all).
+    /// of a tree's name column (the process's details keep them all). Labels are made once
+    /// the events are all in (the model is reachable only then) and kept for the next tree.
     pub fn label(&self, id: ProcId, format: PidFormat) -> String {
+        let mut cache = self.labels.borrow_mut();
+        let (f, labels) = &mut *cache;
+        if *f != format {
+            *f = format;
+            labels.clear();
+        }
+        if labels.len() < self.procs.len() {
+            labels.resize(self.procs.len(), None);
+        }
+        labels[id as usize]
+            .get_or_insert_with(|| self.make_label(id, format).into())
+            .to_string()
+    }
+
+    fn make_label(&self, id: ProcId, format: PidFormat) -> String {
         let p = &self.procs[id as usize];
         let mut label = pid_text(format, p.pid, p.host_pid);
         if !p.names.is_empty() {
             label.push_str(" (");
-            join_capped(&mut label, p.names.iter().map(|(_, n)| n.as_str()), p.names.len());
+            join_capped(
+                &mut label,
+                p.names.iter().map(|(_, n)| n.as_str()),
+                p.names.len(),
+            );
             label.push(')');
         }
         let image = |exe: &str, cmd: &str| -> String {
@@ -573,6 +599,18 @@ impl ProcessModel {
     /// The label of a parent no event came from: its PID alone.
     pub fn unseen_label(host_pid: i64, pid: i64, format: PidFormat) -> String {
         pid_text(format, pid, host_pid)
+    }
+
+    /// The details of process `id`, made once and shared (every process tree of a run shows
+    /// the same processes). Like labels, they are made once the events are all in.
+    pub fn shared_info(&self, id: ProcId) -> std::sync::Arc<ProcessInfo> {
+        let mut infos = self.infos.borrow_mut();
+        if infos.len() < self.procs.len() {
+            infos.resize(self.procs.len(), None);
+        }
+        infos[id as usize]
+            .get_or_insert_with(|| std::sync::Arc::new(self.info(id)))
+            .clone()
     }
 
     /// The details of process `id`.
@@ -615,41 +653,6 @@ fn join_capped<S: AsRef<str>>(out: &mut String, items: impl Iterator<Item = S>, 
     }
 }
 
-/// Hashing for integer keys (PIDs, entity IDs): one multiply, no SipHash (the lookup runs for
-/// every event).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct IdHash;
-
-impl std::hash::BuildHasher for IdHash {
-    type Hasher = IdHasher;
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher(0)
-    }
-}
-
-/// See [`IdHash`].
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29);
-    }
-    fn write_i64(&mut self, n: i64) {
-        self.write_u64(n as u64);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,7 +662,10 @@ mod tests {
         let items: Vec<String> = (0..10).map(|i| format!("a{i}")).collect();
         let mut s = String::new();
         join_capped(&mut s, items.iter(), items.len());
-        assert_eq!(s, "a0 -> a1 -> a2 -> a3 -> ... (2 more) -> a6 -> a7 -> a8 -> a9");
+        assert_eq!(
+            s,
+            "a0 -> a1 -> a2 -> a3 -> ... (2 more) -> a6 -> a7 -> a8 -> a9"
+        );
         let mut s = String::new();
         join_capped(&mut s, items[..8].iter(), 8);
         assert_eq!(s.matches(" -> ").count(), 7);

@@ -7,8 +7,6 @@
 //! The number is a host PID or a `processEntityId`; a PID the kernel reused is every process
 //! that had it, each reported on its own.
 
-use std::collections::HashMap;
-
 use osprey_dissect::prefs::PidFormat;
 use osprey_field::fields::{artifact as a, dns, ip, tracee as t};
 use osprey_field::FieldValue;
@@ -19,6 +17,7 @@ use crate::process::{Parent, ProcId, ProcessInfo, ProcessModel};
 use crate::spec::{Layer, ProcessTarget, ViewSpec};
 use crate::tracee::{open_mode, signature_leaf, socket_leaf};
 use crate::{Cx, Rec, Setup, Span, View, ViewResult};
+use osprey_field::hash::FastMap;
 
 /// A name and how often it was seen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -155,7 +154,7 @@ pub struct ProcessReport {
 }
 
 #[derive(Default)]
-struct Counter(HashMap<String, (u64, u64)>);
+struct Counter(FastMap<String, (u64, u64)>);
 
 impl Counter {
     fn add(&mut self, name: &str, ts: u64) {
@@ -200,7 +199,7 @@ struct Written {
 struct Acc {
     events: Counter,
     opened: Counter,
-    written: HashMap<String, Written>,
+    written: FastMap<String, Written>,
     connections: Counter,
     dns: Vec<Resolved>,
     peers: Vec<Peer>,
@@ -317,7 +316,7 @@ pub(crate) struct ProcessView {
     format: PidFormat,
     prefs: osprey_dissect::Preferences,
     args: crate::fields::Args,
-    accs: HashMap<ProcId, Acc>,
+    accs: FastMap<ProcId, Acc>,
     pending: Vec<Pending>,
 }
 
@@ -379,7 +378,7 @@ impl ProcessView {
             format: s.prefs.pid_format,
             prefs: s.prefs.clone(),
             args,
-            accs: HashMap::new(),
+            accs: FastMap::default(),
             pending: Vec::new(),
         }
     }

@@ -61,6 +61,62 @@ impl FieldSet {
     }
 }
 
+/// Where each field of a [`FieldSet`] is in a frame's slot table: static fields by ID, argument
+/// fields in a short list. A frame records, for every slot, the index of the field's first
+/// value, so that a view finds a value without a search.
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    by_id: Vec<u16>,
+    dynamic: Vec<FieldId>,
+    len: usize,
+}
+
+/// The slots of a run that recorded nothing but skipped frames.
+static NO_SLOTS: Slots = Slots {
+    by_id: Vec::new(),
+    dynamic: Vec::new(),
+    len: 0,
+};
+
+/// A slot with no value in the frame.
+const EMPTY: u32 = u32::MAX;
+
+impl Slots {
+    /// The slot of `id`, if the set has it.
+    #[inline]
+    fn of(&self, id: FieldId) -> Option<usize> {
+        if id.is_dynamic() {
+            let i = self.dynamic.iter().position(|d| *d == id)?;
+            return Some(self.len - self.dynamic.len() + i);
+        }
+        match self.by_id.get(id.0 as usize) {
+            Some(&s) if s != 0 => Some(s as usize - 1),
+            _ => None,
+        }
+    }
+}
+
+impl FieldSet {
+    /// The slot table of the set's fields.
+    pub(crate) fn slots(&self) -> Slots {
+        let mut by_id = Vec::new();
+        let mut n = 0usize;
+        for id in self.iter().filter(|id| !id.is_dynamic()) {
+            let i = id.0 as usize;
+            if by_id.len() <= i {
+                by_id.resize(i + 1, 0u16);
+            }
+            n += 1;
+            by_id[i] = u16::try_from(n).expect("fewer than 65535 fields");
+        }
+        Slots {
+            by_id,
+            dynamic: self.dynamic.clone(),
+            len: n + self.dynamic.len(),
+        }
+    }
+}
+
 /// A value as recorded: text and bytes are ranges of the batch's arena.
 #[derive(Clone, Copy, Debug)]
 enum Val {
@@ -104,6 +160,8 @@ pub struct FrameMeta {
     pub dissected: bool,
     items: (u32, u32),
     protocols: (u32, u32),
+    /// Where the frame's slot table starts in the batch's.
+    slots: u32,
 }
 
 /// The frames of one batch, as the views will read them.
@@ -116,6 +174,10 @@ pub struct Records {
     arena: String,
     bytes: Vec<u8>,
     protocols: Vec<FieldId>,
+    /// The slot tables of the frames, `map.len` entries each: the index (from the frame's
+    /// first item) of each field's first value, or [`EMPTY`].
+    slots: Vec<u32>,
+    map: Option<std::sync::Arc<Slots>>,
 }
 
 impl Records {
@@ -125,6 +187,18 @@ impl Records {
             first_ts,
             ..Records::default()
         }
+    }
+
+    /// Empties the batch for reuse (keeping its memory), for a run whose first frame was at
+    /// `first_ts`.
+    pub fn reset(&mut self, first_ts: u64) {
+        self.first_ts = first_ts;
+        self.frames.clear();
+        self.items.clear();
+        self.arena.clear();
+        self.bytes.clear();
+        self.protocols.clear();
+        self.slots.clear();
     }
 
     /// The number of frames recorded.
@@ -139,12 +213,19 @@ impl Records {
 
     /// The recorded frames, in order.
     pub fn iter(&self) -> impl Iterator<Item = Rec<'_>> {
+        let map: &Slots = self.map.as_deref().unwrap_or(&NO_SLOTS);
         self.frames.iter().map(move |meta| Rec {
             meta,
             items: &self.items[meta.items.0 as usize..meta.items.1 as usize],
             protocols: &self.protocols[meta.protocols.0 as usize..meta.protocols.1 as usize],
             arena: &self.arena,
             bytes: &self.bytes,
+            map,
+            slots: if meta.dissected {
+                &self.slots[meta.slots as usize..meta.slots as usize + map.len]
+            } else {
+                &[]
+            },
         })
     }
 
@@ -162,6 +243,7 @@ impl Records {
             dissected: false,
             items: (i, i),
             protocols: (p, p),
+            slots: 0,
         });
     }
 
@@ -178,9 +260,17 @@ impl Records {
         passes: bool,
         filters: u128,
         tree: &Tree<'_>,
-        wanted: &FieldSet,
+        wanted: &std::sync::Arc<Slots>,
         protocols: Option<&FieldSet>,
     ) {
+        if !self
+            .map
+            .as_ref()
+            .is_some_and(|m| std::sync::Arc::ptr_eq(m, wanted))
+        {
+            self.map = Some(wanted.clone());
+        }
+        let map: &Slots = wanted;
         let start = self.items.len();
         let pstart = self.protocols.len();
         // Depth of an ICMP item whose subtree is being skipped.
@@ -225,7 +315,7 @@ impl Records {
             if (id == icmp::ICMP || id == icmp::ICMPV6) && in_tracee.is_none() {
                 skip_below = Some(item.depth);
             }
-            if !wanted.contains(id) {
+            if map.of(id).is_none() {
                 continue;
             }
             let val = self.store(&item.value);
@@ -236,6 +326,13 @@ impl Records {
         }
         // Sorted by field (stably: a field's values keep their order) for lookups.
         self.items[start..].sort_by_key(|i| i.field);
+        let slots = self.slots.len();
+        self.slots.resize(slots + map.len, EMPTY);
+        for (i, item) in self.items[start..].iter().enumerate().rev() {
+            if let Some(s) = map.of(item.field) {
+                self.slots[slots + s] = i as u32;
+            }
+        }
         self.frames.push(FrameMeta {
             number,
             ts,
@@ -246,6 +343,7 @@ impl Records {
             dissected: true,
             items: (start as u32, self.items.len() as u32),
             protocols: (pstart as u32, self.protocols.len() as u32),
+            slots: slots as u32,
         });
     }
 
@@ -298,13 +396,26 @@ pub struct Rec<'b> {
     protocols: &'b [FieldId],
     arena: &'b str,
     bytes: &'b [u8],
+    map: &'b Slots,
+    slots: &'b [u32],
 }
 
 impl<'b> Rec<'b> {
+    /// The values of `field` (the items are sorted by field: its values are together).
+    #[inline]
     fn range(&self, field: FieldId) -> &'b [Item] {
-        let lo = self.items.partition_point(|i| i.field < field);
-        let hi = lo + self.items[lo..].partition_point(|i| i.field == field);
-        &self.items[lo..hi]
+        let Some(&lo) = self.map.of(field).and_then(|s| self.slots.get(s)) else {
+            return &[];
+        };
+        if lo == EMPTY {
+            return &[];
+        }
+        let lo = lo as usize;
+        let n = self.items[lo..]
+            .iter()
+            .take_while(|i| i.field == field)
+            .count();
+        &self.items[lo..lo + n]
     }
 
     fn value(&self, v: Val) -> FieldValue<'b> {
@@ -454,6 +565,7 @@ mod tests {
         wanted.insert(ip::SRC);
         wanted.insert(udp::SRCPORT);
         let protos = protocol_fields();
+        let wanted = std::sync::Arc::new(wanted.slots());
         let mut r = Records::new(0);
         r.record(
             1,

@@ -8,9 +8,9 @@
 //! descending), which the text renderer prints in tshark's layout and JSON serializes as they
 //! are.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
+
+use osprey_field::hash::FastMap;
 
 /// Burst windows: tshark's defaults (`statistics.st_burst_resolution`, `st_burst_windowlen`).
 const BURST_RESOLUTION_MS: f64 = 5.0;
@@ -29,7 +29,7 @@ pub struct StatNode {
     pub own: Option<u64>,
     /// Average, minimum and maximum of the values added, for nodes that take values.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<Values>,
+    pub values: Option<Box<Values>>,
     /// Count per millisecond of the view's elapsed time, when any time elapsed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
@@ -40,12 +40,23 @@ pub struct StatNode {
     /// The busiest 100 ms window, for nodes whose ticks are timed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub burst: Option<Burst>,
-    /// Details of a process node (process trees).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub process: Option<crate::process::ProcessInfo>,
+    /// Details of a process node (process trees), shared with the other nodes and trees that
+    /// show the process.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shared_process"
+    )]
+    pub process: Option<std::sync::Arc<crate::process::ProcessInfo>>,
     /// Child nodes, in display order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<StatNode>,
+}
+
+fn shared_process<S: serde::Serializer>(
+    p: &Option<std::sync::Arc<crate::process::ProcessInfo>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    p.as_deref().serialize(s)
 }
 
 impl StatNode {
@@ -138,6 +149,25 @@ impl BurstCalc {
     /// `update_burst_calc`: `now` is the tick's time in ms since the first frame.
     fn update(&mut self, now: f64, value: u64) {
         let current = (now / BURST_RESOLUTION_MS).floor();
+        match self.buckets.back_mut() {
+            // The usual tick: in the latest bucket.
+            Some(b) if b.no == current => {
+                b.count += value;
+                if b.start > now {
+                    b.start = now;
+                }
+                self.bcount += value;
+            }
+            _ => self.place(current, now, value),
+        }
+        if self.bcount > self.max_burst {
+            self.max_burst = self.bcount;
+            self.burst_time = self.buckets.front().map_or(now, |b| b.start);
+        }
+    }
+
+    /// A tick in bucket `current` that is not the latest one.
+    fn place(&mut self, current: f64, now: f64, value: u64) {
         let window = BURST_WINDOW_MS / BURST_RESOLUTION_MS;
         // tshark starts each list with a dummy bucket numbered 0.
         if self.buckets.is_empty() {
@@ -199,10 +229,6 @@ impl BurstCalc {
             }
             self.bcount += value;
         }
-        if self.bcount > self.max_burst {
-            self.max_burst = self.bcount;
-            self.burst_time = self.buckets.front().map_or(now, |b| b.start);
-        }
     }
 
     fn result(&self) -> Burst {
@@ -239,7 +265,9 @@ struct Node {
 pub struct StatsTree {
     nodes: Vec<Node>,
     /// Each node's children by name (looked up with a borrowed name: no allocation per tick).
-    by_name: Vec<HashMap<Box<str>, usize>>,
+    by_name: Vec<FastMap<Box<str>, usize>>,
+    /// Nodes a view also finds by a number of its own under their parent ([`StatsTree::keyed`]).
+    by_key: FastMap<(usize, u64), usize>,
     start: Option<f64>,
     now: f64,
 }
@@ -269,7 +297,8 @@ impl StatsTree {
                 top: false,
                 burst: BurstCalc::default(),
             }],
-            by_name: vec![HashMap::new()],
+            by_name: vec![FastMap::default()],
+            by_key: FastMap::default(),
             start: None,
             now: 0.0,
         }
@@ -302,7 +331,19 @@ impl StatsTree {
         });
         self.nodes[parent].children.push(id);
         self.by_name[parent].insert(name.into(), id);
-        self.by_name.push(HashMap::new());
+        self.by_name.push(FastMap::default());
+        id
+    }
+
+    /// The node `name` under `parent`, as [`StatsTree::node`], found by `key` (a number the
+    /// caller gives each name, such as an event name's [`crate::Cx::name_id`]) rather than by
+    /// its text: no string is hashed once the node exists.
+    pub fn keyed(&mut self, parent: usize, key: u64, name: &str) -> usize {
+        if let Some(&id) = self.by_key.get(&(parent, key)) {
+            return id;
+        }
+        let id = self.node(name, parent);
+        self.by_key.insert((parent, key), id);
         id
     }
 
@@ -392,24 +433,27 @@ impl StatsTree {
 
     fn finish_node(&self, id: usize, parent_count: Option<u64>, elapsed: f64) -> StatNode {
         let n = &self.nodes[id];
-        let values = n.average.then(|| {
-            if n.counter == 0 {
-                return Values {
-                    average: None,
-                    min: None,
-                    max: None,
+        let values = n
+            .average
+            .then(|| {
+                if n.counter == 0 {
+                    return Values {
+                        average: None,
+                        min: None,
+                        max: None,
+                    };
+                }
+                let average = match n.min {
+                    Some(Number::Float(_)) => (n.total_float as f32 / n.counter as f32) as f64,
+                    _ => (n.total_int as f32 / n.counter as f32) as f64,
                 };
-            }
-            let average = match n.min {
-                Some(Number::Float(_)) => (n.total_float as f32 / n.counter as f32) as f64,
-                _ => (n.total_int as f32 / n.counter as f32) as f64,
-            };
-            Values {
-                average: Some(average),
-                min: n.min,
-                max: n.max,
-            }
-        });
+                Values {
+                    average: Some(average),
+                    min: n.min,
+                    max: n.max,
+                }
+            })
+            .map(Box::new);
         let mut children: Vec<usize> = n.children.clone();
         children.sort_by(|&a, &b| sort_order(&self.nodes[a], &self.nodes[b]));
         StatNode {

@@ -17,28 +17,91 @@ use crate::ViewResult;
 /// Appends `s`, then spaces up to `width` bytes (`%-*s`).
 fn pad_right(out: &mut String, s: &str, width: usize) {
     out.push_str(s);
-    for _ in s.len()..width {
-        out.push(' ');
-    }
+    spaces(out, width.saturating_sub(s.len()));
 }
 
 /// Spaces up to `width` bytes, then `s` (`%*s`).
 fn pad_left(out: &mut String, s: &str, width: usize) {
-    for _ in s.len()..width {
-        out.push(' ');
-    }
+    spaces(out, width.saturating_sub(s.len()));
     out.push_str(s);
 }
 
 fn spaces(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
     }
 }
 
 fn repeat(out: &mut String, c: char, n: usize) {
-    for _ in 0..n {
-        out.push(c);
+    out.extend(std::iter::repeat_n(c, n));
+}
+
+/// Writes `n` in decimal, with leading zeros up to `width` digits.
+fn uint(out: &mut String, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 24];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    i = i.min(buf.len() - width.min(buf.len()));
+    out.extend(buf[i..].iter().map(|&d| char::from(d)));
+}
+
+/// Writes `v` with `decimals` digits after the point, exactly as `{v:.N}` does (the decimal
+/// nearest the binary value), without the formatting machinery for the usual case: a value
+/// below 10^9 whose scaled fraction is not within a hair of one half rounds the same scaled
+/// in floating point (one rounding, relative error 2^-53) as exactly.
+fn fixed(out: &mut String, v: f64, decimals: usize) {
+    const SCALE: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+    if decimals < SCALE.len() && v.is_finite() && v.is_sign_positive() && v < 1e9 {
+        let x = v * SCALE[decimals];
+        let frac = x - x.floor();
+        if (frac - 0.5).abs() > 1e-6 {
+            let r = x.round() as u64;
+            let unit = SCALE[decimals] as u64;
+            uint(out, r / unit, 1);
+            if decimals > 0 {
+                out.push('.');
+                uint(out, r % unit, decimals);
+            }
+            return;
+        }
+    }
+    let _ = write!(out, "{v:.decimals$}");
+}
+
+/// Writes what `write` appends, then spaces up to `width` bytes (`%-*s` without a
+/// temporary string).
+fn cell(out: &mut String, width: usize, write: impl FnOnce(&mut String)) {
+    let start = out.len();
+    write(out);
+    let len = out.len() - start;
+    spaces(out, width.saturating_sub(len));
+}
+
+/// Writes one view result as text to `w`, a piece at a time (a process tree of a large
+/// recording prints hundreds of megabytes: it is never all in memory).
+pub fn write(result: &ViewResult, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut out = String::new();
+    match result {
+        ViewResult::StatsTree(r) => stats_tree_to(r, &mut out, &mut |out: &mut String| {
+            let r = w.write_all(out.as_bytes());
+            out.clear();
+            r
+        }),
+        _ => {
+            render(result, &mut out);
+            w.write_all(out.as_bytes())
+        }
     }
 }
 
@@ -84,54 +147,70 @@ fn max_name_len(nodes: &[StatNode], indent: usize) -> usize {
     max
 }
 
-fn number(n: &Number) -> String {
+fn number(out: &mut String, n: &Number) {
     match n {
-        Number::Int(i) => i.to_string(),
-        Number::Float(f) => format!("{f:.6}"),
+        Number::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Number::Float(f) => fixed(out, *f, 6),
     }
 }
 
 fn stat_row(out: &mut String, n: &StatNode, indent: usize, width: usize, top: bool) {
     spaces(out, indent);
     pad_right(out, &n.name, width.saturating_sub(indent));
-    let (avg, min, max) = match &n.values {
-        None => (String::new(), String::new(), String::new()),
-        Some(v) => match v.average {
-            None => ("-".into(), "-".into(), "-".into()),
-            Some(a) => (
-                format!("{a:.2}"),
-                v.min.as_ref().map(number).unwrap_or_default(),
-                v.max.as_ref().map(number).unwrap_or_default(),
-            ),
-        },
-    };
-    let rate = n.rate.map(|r| format!("{r:.4}")).unwrap_or_default();
-    let percent = if top {
-        "100%".to_string()
-    } else {
-        n.percent.map(|p| format!("{p:.2}%")).unwrap_or_default()
-    };
-    let (burst, start) = match n.burst {
-        None => (String::new(), String::new()),
-        Some(b) => (
-            b.rate.map_or_else(|| "-".to_string(), |r| format!("{r:.4}")),
-            b.start.map_or_else(|| "-".to_string(), |s| format!("{s:.3}")),
-        ),
-    };
-    let values = [
-        n.count.to_string(),
-        avg,
-        min,
-        max,
-        rate,
-        percent,
-        burst,
-        start,
-    ];
-    for v in &values {
+    // Each value left-aligned in its column, written in place.
+    let w = COLUMN + 1;
+    out.push(' ');
+    cell(out, w, |o| uint(o, n.count, 1));
+    let dash = |o: &mut String| o.push('-');
+    for i in 0..3 {
         out.push(' ');
-        pad_right(out, v, COLUMN + 1);
+        cell(out, w, |o| match &n.values {
+            None => {}
+            Some(v) => match v.average {
+                None => dash(o),
+                Some(a) => match i {
+                    0 => {
+                        fixed(o, a, 2);
+                    }
+                    1 => v.min.iter().for_each(|m| number(o, m)),
+                    _ => v.max.iter().for_each(|m| number(o, m)),
+                },
+            },
+        });
     }
+    out.push(' ');
+    cell(out, w, |o| {
+        if let Some(r) = n.rate {
+            fixed(o, r, 4);
+        }
+    });
+    out.push(' ');
+    cell(out, w, |o| {
+        if top {
+            o.push_str("100%");
+        } else if let Some(p) = n.percent {
+            fixed(o, p, 2);
+            o.push('%');
+        }
+    });
+    out.push(' ');
+    cell(out, w, |o| match n.burst.and_then(|b| b.rate) {
+        Some(r) => {
+            fixed(o, r, 4);
+        }
+        None if n.burst.is_some() => dash(o),
+        None => {}
+    });
+    out.push(' ');
+    cell(out, w, |o| match n.burst.and_then(|b| b.start) {
+        Some(s) => {
+            fixed(o, s, 3);
+        }
+        None if n.burst.is_some() => dash(o),
+        None => {}
+    });
     out.push('\n');
 }
 
@@ -147,6 +226,17 @@ fn rows(nodes: &[StatNode]) -> impl Iterator<Item = (&StatNode, usize)> {
 
 /// A stats tree in tshark's plain layout.
 pub fn stats_tree(r: &StatsTreeResult, out: &mut String) {
+    let _ = stats_tree_to(r, out, &mut |_: &mut String| {
+        Ok::<(), std::convert::Infallible>(())
+    });
+}
+
+/// [`stats_tree`], handing `out` to `flush` whenever it holds a megabyte or more.
+fn stats_tree_to<E>(
+    r: &StatsTreeResult,
+    out: &mut String,
+    flush: &mut dyn FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
     let width = max_name_len(&r.nodes, 1);
     let sep = width + HEADINGS.len() * (COLUMN + 2);
     out.push('\n');
@@ -165,10 +255,14 @@ pub fn stats_tree(r: &StatsTreeResult, out: &mut String) {
     out.push('\n');
     for (n, depth) in rows(&r.nodes) {
         stat_row(out, n, depth.min(INDENT_MAX), width, depth == 0);
+        if out.len() >= 1 << 20 {
+            flush(out)?;
+        }
     }
     out.push('\n');
     repeat(out, '-', sep);
     out.push('\n');
+    flush(out)
 }
 
 // ---- conversations and endpoints ----
@@ -837,6 +931,36 @@ pub fn process(r: &ProcessReport, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_point_as_format() {
+        let mut values = vec![
+            0.0,
+            0.5,
+            1.0,
+            0.125,
+            0.00005,
+            2.675,
+            1.005,
+            99.995,
+            123456.78949,
+        ];
+        // Rates and percentages as the views compute them, and values around rounding ties.
+        for n in 1..2000u64 {
+            values.push(n as f64 / 7.0);
+            values.push(n as f64 * 100.0 / 3001.0);
+            values.push(n as f64 / 1000.0 + 0.00005);
+            values.push(n as f64 * 0.125);
+        }
+        values.extend([1e9, 3.5e12, f64::NAN, f64::INFINITY, -0.0, -1.25]);
+        for v in values {
+            for d in [0, 2, 3, 4, 6, 9] {
+                let mut s = String::new();
+                fixed(&mut s, v, d);
+                assert_eq!(s, format!("{v:.d$}"), "{v} with {d} decimals");
+            }
+        }
+    }
 
     #[test]
     fn sizes_as_tshark() {

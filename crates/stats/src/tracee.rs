@@ -1,15 +1,14 @@
 //! Traceeshark's statistics (analyzer.md §10): event counts, file types and the process trees,
 //! each global or per container.
 
-use std::collections::HashMap;
-
 use osprey_dissect::prefs::PidFormat;
 use osprey_field::fields::tracee as t;
 
 use crate::process::{Parent, ProcId, ProcessModel};
-use crate::spec::{TreeVariant, ViewSpec};
+use crate::spec::{TreeVariant, ViewKind, ViewSpec};
 use crate::stats_tree::{self, StatNode, StatsTree, StatsTreeResult, ROOT};
 use crate::{Cx, Rec, Setup, Span, View, ViewResult};
+use osprey_field::hash::FastMap;
 
 /// The top node of an event in a per-container view: its container, or `Host`.
 fn container_node(tree: &mut StatsTree, rec: &Rec<'_>) -> usize {
@@ -42,6 +41,10 @@ fn severity_name(rec: &Rec<'_>) -> String {
     }
 }
 
+/// Keys of the `Events` and `Signatures` nodes (beyond any event name's number).
+const EVENTS: u64 = 1 << 32;
+const SIGNATURES: u64 = (1 << 32) + 1;
+
 /// `Events / <name>` and `Signatures / Severity N / <name>`.
 pub(crate) struct EventCounts {
     spec: ViewSpec,
@@ -66,6 +69,7 @@ impl EventCounts {
         ] {
             s.read(f);
         }
+        s.number_event_names();
         EventCounts {
             spec: spec.clone(),
             per_container,
@@ -88,14 +92,20 @@ impl View for EventCounts {
         } else {
             ROOT
         };
-        if rec.bool(t::IS_SIGNATURE).unwrap_or(false) {
-            let sigs = st.tick("Signatures", top);
-            let sev = st.tick(&severity_name(rec), sigs);
-            st.tick(name, sev);
+        let parent = if rec.bool(t::IS_SIGNATURE).unwrap_or(false) {
+            let sigs = st.keyed(top, SIGNATURES, "Signatures");
+            st.tick_id(sigs);
+            st.tick(&severity_name(rec), sigs)
         } else {
-            let events = st.tick("Events", top);
-            st.tick(name, events);
-        }
+            let events = st.keyed(top, EVENTS, "Events");
+            st.tick_id(events);
+            events
+        };
+        let node = match cx.name_id {
+            Some(id) => st.keyed(parent, u64::from(id), name),
+            None => st.node(name, parent),
+        };
+        st.tick_id(node);
     }
 
     fn finish(&mut self, _: Option<&ProcessModel>, _: &Span) -> ViewResult {
@@ -266,17 +276,19 @@ pub(crate) fn signature_leaf(rec: &Rec<'_>) -> String {
     }
 }
 
-/// Traceeshark's process trees, over the process model.
+/// Traceeshark's process trees, over the process model. The global and per-container forms
+/// of one variant and filter count the same events: one view counts them for both
+/// ([`View::share`]), each output laying the tree out its way.
 pub(crate) struct ProcessTree {
-    spec: ViewSpec,
+    /// The specs shown, and whether each is per container.
+    outputs: Vec<(ViewSpec, bool)>,
     variant: TreeVariant,
-    per_container: bool,
     bit: Option<u8>,
     pid_format: PidFormat,
     prefs: osprey_dissect::Preferences,
     args: crate::fields::Args,
     own: Vec<u64>,
-    leaves: HashMap<ProcId, HashMap<String, u64>>,
+    leaves: FastMap<ProcId, FastMap<Box<str>, u64>>,
     first: Option<f64>,
     last: f64,
     leaf: String,
@@ -313,15 +325,14 @@ impl ProcessTree {
             s.read(*f);
         }
         ProcessTree {
-            spec: spec.clone(),
+            outputs: vec![(spec.clone(), per_container)],
             variant,
-            per_container,
             bit,
             pid_format: s.prefs.pid_format,
             prefs: s.prefs.clone(),
             args: a,
             own: Vec::new(),
-            leaves: HashMap::new(),
+            leaves: FastMap::default(),
             first: None,
             last: 0.0,
             leaf: String::new(),
@@ -399,20 +410,45 @@ impl View for ProcessTree {
             match leaves.get_mut(self.leaf.as_str()) {
                 Some(n) => *n += 1,
                 None => {
-                    leaves.insert(self.leaf.clone(), 1);
+                    leaves.insert(self.leaf.as_str().into(), 1);
                 }
             }
         }
     }
 
-    fn finish(&mut self, model: Option<&ProcessModel>, _: &Span) -> ViewResult {
+    fn finish(&mut self, model: Option<&ProcessModel>, span: &Span) -> ViewResult {
+        self.finish_output(0, model, span)
+    }
+
+    fn share(&mut self, spec: &ViewSpec) -> Option<usize> {
+        let ViewKind::ProcessTree {
+            variant,
+            per_container,
+        } = spec.kind
+        else {
+            return None;
+        };
+        if variant != self.variant || spec.filter != self.outputs[0].0.filter {
+            return None;
+        }
+        self.outputs.push((spec.clone(), per_container));
+        Some(self.outputs.len() - 1)
+    }
+
+    fn finish_output(
+        &mut self,
+        output: usize,
+        model: Option<&ProcessModel>,
+        _: &Span,
+    ) -> ViewResult {
         let model = model.expect("process trees run with the process model");
         let elapsed = self.first.map_or(0.0, |f| self.last - f);
+        let (spec, per_container) = &self.outputs[output];
         let nodes = build_tree(
             model,
             &self.own,
             &self.leaves,
-            self.per_container,
+            *per_container,
             self.pid_format,
             elapsed,
         );
@@ -424,10 +460,10 @@ impl View for ProcessTree {
             TreeVariant::Signatures => ("With Signatures", "Process/Signature"),
         };
         ViewResult::StatsTree(StatsTreeResult {
-            view: self.spec.text.clone(),
-            title: title(&format!("Process Tree/{menu}"), self.per_container),
+            view: spec.text.clone(),
+            title: title(&format!("Process Tree/{menu}"), *per_container),
             first_column: column.into(),
-            filter: self.spec.filter.clone(),
+            filter: spec.filter.clone(),
             elapsed_ms: elapsed,
             nodes,
         })
@@ -439,27 +475,26 @@ impl View for ProcessTree {
 /// (serde_json to 128 arrays and objects: 60 levels and the result's wrappers fit).
 const MAX_DEPTH: usize = 60;
 
-/// A node of a process tree being assembled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Key {
-    Proc(ProcId),
-    /// A parent no event came from, by host PID and container group (with its namespace PID).
-    Unseen(i64, u32, i64),
-}
+/// No node (a root's parent).
+const NIL: u32 = u32::MAX;
 
 /// Assembles a process tree: the processes with a counted event and their ancestors (in the
 /// per-container form, ancestors in the same container), each counting its own events plus
 /// its descendants', with its leaves. Linear in the processes shown, and without recursion:
 /// a recording may hold chains of thousands of processes.
+///
+/// Nodes are numbered: processes by [`ProcId`], then the parents no event came from (by host
+/// PID, container group and namespace PID), so that the bookkeeping is in plain vectors.
 fn build_tree(
     model: &ProcessModel,
     own: &[u64],
-    leaves: &HashMap<ProcId, HashMap<String, u64>>,
+    leaves: &FastMap<ProcId, FastMap<Box<str>, u64>>,
     per_container: bool,
     format: PidFormat,
     elapsed: f64,
 ) -> Vec<StatNode> {
     let procs = model.processes();
+    let np = procs.len();
     // Container groups, by container ID ("" = the host), with their labels.
     let mut groups: Vec<(&str, &str)> = Vec::new();
     let mut group_of = |id: ProcId| -> u32 {
@@ -478,132 +513,160 @@ fn build_tree(
             }
         }
     };
-    // Every node shown, with its parent, found by walking up from each counted process until
-    // a node already known.
-    let mut parent_of: HashMap<Key, Option<Key>> = HashMap::new();
-    let mut group: HashMap<Key, u32> = HashMap::new();
+    let mut unseen: FastMap<(i64, u32, i64), u32> = FastMap::default();
+    let mut unseen_keys: Vec<(i64, u32, i64)> = Vec::new();
+    // Every node shown, with its parent and group, found by walking up from each counted
+    // process until a node already shown.
+    let mut parent: Vec<u32> = vec![NIL; np];
+    let mut shown: Vec<bool> = vec![false; np];
+    let mut group: Vec<u32> = vec![0; np];
+    let mut nodes: Vec<u32> = Vec::new();
     for (i, &n) in own.iter().enumerate() {
         if n == 0 {
             continue;
         }
-        let mut key = Key::Proc(i as ProcId);
-        while !parent_of.contains_key(&key) {
-            let Key::Proc(id) = key else {
-                parent_of.insert(key, None);
+        let mut node = i as u32;
+        while !shown[node as usize] {
+            shown[node as usize] = true;
+            nodes.push(node);
+            if node as usize >= np {
                 break;
-            };
-            let p = &procs[id as usize];
+            }
+            let id = node as ProcId;
             let g = group_of(id);
-            group.insert(key, g);
-            let parent = match model.parent(id) {
+            group[node as usize] = g;
+            let p = match model.parent(id) {
                 Parent::Known(pp) => {
                     let same = !per_container
-                        || procs[pp as usize].container_id() == p.container_id();
-                    same.then_some(Key::Proc(pp))
+                        || procs[pp as usize].container_id() == procs[id as usize].container_id();
+                    if same {
+                        pp
+                    } else {
+                        NIL
+                    }
                 }
                 Parent::Unseen { host_pid, pid } => {
-                    let k = Key::Unseen(host_pid, g, pid);
-                    group.insert(k, g);
-                    Some(k)
+                    let key = (host_pid, g, pid);
+                    *unseen.entry(key).or_insert_with(|| {
+                        unseen_keys.push(key);
+                        parent.push(NIL);
+                        shown.push(false);
+                        group.push(g);
+                        (np + unseen_keys.len() - 1) as u32
+                    })
                 }
-                Parent::None => None,
+                Parent::None => NIL,
             };
-            parent_of.insert(key, parent);
-            match parent {
-                Some(pk) => key = pk,
-                None => break,
+            parent[node as usize] = p;
+            if p == NIL {
+                break;
             }
+            node = p;
         }
     }
     // A parent link that leads back to where it started (hostile or inconsistent data) is
     // cut where the loop closes.
-    let mut state: HashMap<Key, u8> = HashMap::with_capacity(parent_of.len());
-    let keys: Vec<Key> = parent_of.keys().copied().collect();
-    for k in keys {
-        let mut path = Vec::new();
-        let mut cur = k;
+    let mut state = vec![0u8; parent.len()];
+    let mut path = Vec::new();
+    for &start in &nodes {
+        path.clear();
+        let mut cur = start;
         loop {
-            match state.get(&cur) {
-                Some(2) => break,
-                Some(1) => {
+            match state[cur as usize] {
+                2 => break,
+                1 => {
                     // `cur` is on the path being walked: the last step closed a loop.
                     if let Some(&last) = path.last() {
-                        parent_of.insert(last, None);
+                        parent[last as usize] = NIL;
                     }
                     break;
                 }
                 _ => {}
             }
-            state.insert(cur, 1);
+            state[cur as usize] = 1;
             path.push(cur);
-            match parent_of.get(&cur).copied().flatten() {
-                Some(p) => cur = p,
-                None => break,
+            match parent[cur as usize] {
+                NIL => break,
+                p => cur = p,
             }
         }
-        for p in path {
-            state.insert(p, 2);
+        for &p in &path {
+            state[p as usize] = 2;
         }
     }
-    let mut children: HashMap<Option<Key>, Vec<Key>> = HashMap::new();
-    for (k, p) in &parent_of {
-        children.entry(*p).or_default().push(*k);
+    // Children of each node, as ranges of one vector.
+    let mut first = vec![0u32; parent.len() + 1];
+    for &n in &nodes {
+        if let Some(p) = parent.get(n as usize).filter(|p| **p != NIL) {
+            first[*p as usize + 1] += 1;
+        }
     }
+    for i in 1..first.len() {
+        first[i] += first[i - 1];
+    }
+    let mut fill = first.clone();
+    let mut kids = vec![0u32; first[parent.len()] as usize];
+    let mut roots: Vec<u32> = Vec::new();
+    for &n in &nodes {
+        match parent[n as usize] {
+            NIL => roots.push(n),
+            p => {
+                kids[fill[p as usize] as usize] = n;
+                fill[p as usize] += 1;
+            }
+        }
+    }
+    let children = |n: u32| &kids[first[n as usize] as usize..first[n as usize + 1] as usize];
     // Nodes in an order where children come before their parents (an iterative depth-first
     // walk from the roots, reversed). A chain deeper than MAX_DEPTH goes on from a new root:
     // the results nest, and nesting must stay bounded.
-    let mut roots = children.get(&None).cloned().unwrap_or_default();
-    let mut cut: std::collections::HashSet<Key> = std::collections::HashSet::new();
-    let mut order = Vec::with_capacity(parent_of.len());
-    let mut stack: Vec<(Key, usize)> = roots.iter().map(|r| (*r, 0)).collect();
-    while let Some((k, depth)) = stack.pop() {
-        order.push(k);
-        for c in children.get(&Some(k)).map(Vec::as_slice).unwrap_or(&[]) {
+    let mut cut = vec![false; parent.len()];
+    let mut order = Vec::with_capacity(nodes.len());
+    let mut stack: Vec<(u32, usize)> = roots.iter().map(|r| (*r, 0)).collect();
+    while let Some((n, depth)) = stack.pop() {
+        order.push(n);
+        for &c in children(n) {
             if depth + 1 >= MAX_DEPTH {
-                cut.insert(*c);
-                roots.push(*c);
-                stack.push((*c, 0));
+                cut[c as usize] = true;
+                roots.push(c);
+                stack.push((c, 0));
             } else {
-                stack.push((*c, depth + 1));
+                stack.push((c, depth + 1));
             }
         }
     }
-    let mut built: HashMap<Key, StatNode> = HashMap::with_capacity(order.len());
+    let mut built: Vec<Option<StatNode>> = vec![None; parent.len()];
     for &k in order.iter().rev() {
-        let (mut n, own_count) = match k {
-            Key::Proc(id) => {
-                let mut n = StatNode::new(model.label(id, format), 0);
-                n.process = Some(model.info(id));
-                (n, own.get(id as usize).copied().unwrap_or(0))
-            }
-            Key::Unseen(host_pid, _, pid) => {
-                let mut n = StatNode::new(ProcessModel::unseen_label(host_pid, pid, format), 0);
-                n.process = Some(crate::process::ProcessInfo::unseen(host_pid, pid));
-                (n, 0)
-            }
-        };
-        if let Key::Proc(id) = k {
+        let (mut n, own_count) = if (k as usize) < np {
+            let id = k as ProcId;
+            let mut n = StatNode::new(model.label(id, format), 0);
+            n.process = Some(model.shared_info(id));
             for (name, c) in leaves.get(&id).into_iter().flatten() {
-                n.children.push(StatNode::new(name.clone(), *c));
+                n.children.push(StatNode::new(&**name, *c));
             }
-        }
-        for c in children.get(&Some(k)).map(Vec::as_slice).unwrap_or(&[]) {
-            if cut.contains(c) {
+            (n, own.get(id as usize).copied().unwrap_or(0))
+        } else {
+            let (host_pid, _, pid) = unseen_keys[k as usize - np];
+            let mut n = StatNode::new(ProcessModel::unseen_label(host_pid, pid, format), 0);
+            n.process = Some(std::sync::Arc::new(crate::process::ProcessInfo::unseen(
+                host_pid, pid,
+            )));
+            (n, 0)
+        };
+        let mut sum = own_count;
+        for &c in children(k) {
+            if cut[c as usize] {
                 continue;
             }
-            if let Some(child) = built.remove(c) {
+            if let Some(child) = built[c as usize].take() {
+                sum += child.count;
                 n.children.push(child);
             }
         }
         n.own = Some(own_count);
-        n.count = own_count
-            + n.children
-                .iter()
-                .filter(|c| c.process.is_some())
-                .map(|c| c.count)
-                .sum::<u64>();
+        n.count = sum;
         finish_level(&mut n.children, Some(n.count), elapsed);
-        built.insert(k, n);
+        built[k as usize] = Some(n);
     }
     let mut top: Vec<StatNode> = Vec::new();
     if per_container {
@@ -612,8 +675,8 @@ fn build_tree(
             .map(|(id, label)| StatNode::new(if id.is_empty() { "Host" } else { *label }, 0))
             .collect();
         for r in roots {
-            if let Some(n) = built.remove(&r) {
-                let g = group.get(&r).copied().unwrap_or(0) as usize;
+            if let Some(n) = built[r as usize].take() {
+                let g = group[r as usize] as usize;
                 by_group[g].count += n.count;
                 by_group[g].children.push(n);
             }
@@ -635,7 +698,7 @@ fn build_tree(
         top = by_group;
     } else {
         for r in roots {
-            if let Some(n) = built.remove(&r) {
+            if let Some(n) = built[r as usize].take() {
                 top.push(n);
             }
         }
