@@ -5,8 +5,9 @@ compact and in Tracee's key order, for the analyzer benchmarks.
 The mix follows what a host trace looks like: mostly file opens and syscalls, some process
 lifecycle, network and security events, 20% of events in containers, 1% signatures. A process
 (a host PID) keeps its name, start time and entity IDs across its events; 80% of events come
-from 300 long-lived daemons (children of init), the rest (and every exec) from some 10,000
-short-lived processes (children of a daemon), a fifth of them in a container.
+from 300 long-lived daemons (children of init), the rest (and every exec and exit) from
+short-lived processes (children of a daemon that forks them) on 10,000 PIDs, a fifth of them
+in a container; after a process exits, its PID goes to a new process.
 
 usage: gen-corpus.py N OUT [SEED]
 """
@@ -114,8 +115,12 @@ def event(ts):
                      a("child_tid", "int", child), a("child_ns_tid", "int", child), a("child_pid", "int", child), a("child_ns_pid", "int", child),
                      a("start_time", "unsigned long", identity(child + (100000 if cont else 0), ts)[0])]
     elif r < 0.60:
+        # Short-lived processes exit, and their PID is later reused by a new process.
+        pid = rnd.randrange(1000, 11000)
+        comm = COMMS[pid % len(COMMS)]
         e = ctx(ts, "sched_process_exit", 712, comm, pid, cont, "exit_group")
         e["args"] = [a("exit_code", "long", 0), a("process_group_exit", "bool", True)]
+        PROCESSES.pop(pid + (100000 if cont else 0), None)
     elif r < 0.66:
         e = ctx(ts, "security_socket_connect", 731, comm, pid, cont, "connect")
         if rnd.random() < 0.3:

@@ -20,10 +20,12 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: forwards to the system allocator and only counts sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        TOTAL.fetch_add(l.size(), Ordering::Relaxed);
         let live = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
         PEAK.fetch_max(live, Ordering::Relaxed);
         // SAFETY: the caller's layout, passed on.
@@ -120,11 +122,18 @@ fn main() {
     if phases {
         // Every batch recorded first, then every batch fed: a profile of either half alone.
         let start = Instant::now();
+        let t0 = TOTAL.load(Ordering::Relaxed);
         let all: Vec<Records> = frames.chunks(256).map(record).collect();
+        let t1 = TOTAL.load(Ordering::Relaxed);
         let mid = Instant::now();
         for records in &all {
             collector.feed(records);
         }
+        println!(
+            "allocated: {:.1} MB recording, {:.1} MB feeding",
+            mb(t1 - t0),
+            mb(TOTAL.load(Ordering::Relaxed) - t1)
+        );
         feed_ns += mid.elapsed().as_nanos();
         dissect_ns += (mid - start).as_nanos();
     } else {

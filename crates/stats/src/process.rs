@@ -90,6 +90,11 @@ pub struct Process {
     pub last_seen: u64,
     from_fork: bool,
     own_seen: bool,
+    /// Fingerprints of the last name, the executable and the container ID, so that an event
+    /// that repeats them (nearly all do) is checked without reading the strings.
+    name_fp: u64,
+    exe_fp: u64,
+    container_fp: u64,
 }
 
 impl Process {
@@ -171,6 +176,8 @@ pub struct ProcessModel {
     by_entity: FastMap<u64, ProcId>,
     by_pid: FastMap<i64, Vec<ProcId>>,
     args: Args,
+    /// Hashes names into [`Process`] fingerprints.
+    hash: osprey_field::hash::FastHash,
     /// Labels already made, for one PID format (every process tree of a run shows the same
     /// processes with the same labels).
     labels: std::cell::RefCell<(PidFormat, Vec<Option<Box<str>>>)>,
@@ -195,6 +202,7 @@ impl ProcessModel {
             by_entity: FastMap::default(),
             by_pid: FastMap::default(),
             args,
+            hash: Default::default(),
             labels: Default::default(),
             infos: Default::default(),
         }
@@ -252,28 +260,31 @@ impl ProcessModel {
         let main = host_tid == host_pid;
         let id = self.resolve(rec, host_pid, main, ts);
         let comm = rec.str(t::PROCESS_NAME).unwrap_or("");
+        let fp = |s: &str| std::hash::BuildHasher::hash_one(&self.hash, s) | 1;
+        let comm_fp = fp(comm);
+        let exe = rec.str(t::EXECUTABLE_PATH).filter(|e| !e.is_empty());
+        let exe_fp = exe.map_or(0, fp);
+        let cid = rec.str(t::CONTAINER_ID).filter(|c| !c.is_empty());
+        let cid_fp = cid.map_or(0, fp);
         let p = &mut self.procs[id as usize];
         p.own_seen = true;
         p.first_seen = p.first_seen.min(ts);
         p.last_seen = p.last_seen.max(ts);
-        if !comm.is_empty()
-            && (p.names.is_empty() || (main && p.names.last().is_some_and(|(_, n)| n != comm)))
-        {
+        if !comm.is_empty() && (p.names.is_empty() || (main && p.name_fp != comm_fp)) {
             p.names.push((ts, comm.to_string()));
+            p.name_fp = comm_fp;
         }
-        if let Some(exe) = rec.str(t::EXECUTABLE_PATH).filter(|e| !e.is_empty()) {
-            if p.executable.as_deref() != Some(exe) {
-                p.executable = Some(exe.to_string());
-            }
+        if let Some(exe) = exe.filter(|_| p.exe_fp != exe_fp) {
+            p.executable = Some(exe.to_string());
+            p.exe_fp = exe_fp;
         }
-        if let Some(cid) = rec.str(t::CONTAINER_ID).filter(|c| !c.is_empty()) {
-            if p.container.as_ref().is_none_or(|(id, _)| id != cid) {
-                let label = rec
-                    .str(t::CONTAINER_COL)
-                    .filter(|l| !l.is_empty())
-                    .map_or_else(|| cid.chars().take(12).collect(), str::to_string);
-                p.container = Some((cid.to_string(), label));
-            }
+        if let Some(cid) = cid.filter(|_| p.container_fp != cid_fp) {
+            let label = rec
+                .str(t::CONTAINER_COL)
+                .filter(|l| !l.is_empty())
+                .map_or_else(|| cid.chars().take(12).collect(), str::to_string);
+            p.container = Some((cid.to_string(), label));
+            p.container_fp = cid_fp;
         }
         if p.pid == 0 {
             p.pid = rec.int(t::PROCESS_ID).unwrap_or(0);
@@ -358,6 +369,9 @@ impl ProcessModel {
                 last_seen: ts,
                 from_fork: false,
                 own_seen: true,
+                name_fp: 0,
+                exe_fp: 0,
+                container_fp: 0,
             }),
         };
         if let Some(e) = entity {
@@ -434,11 +448,13 @@ impl ProcessModel {
                 (start.is_some() && p.start == start) || (p.start.is_none() && !p.from_fork)
             })
         });
-        let (names, container) = {
+        let (names, container, name_fp, container_fp) = {
             let p = &self.procs[parent as usize];
             (
                 p.names.last().cloned().map(|(_, n)| vec![(ts, n)]),
                 p.container.clone(),
+                p.name_fp,
+                p.container_fp,
             )
         };
         match existing {
@@ -471,6 +487,9 @@ impl ProcessModel {
                     last_seen: ts,
                     from_fork: true,
                     own_seen: false,
+                    name_fp,
+                    exe_fp: 0,
+                    container_fp,
                 });
             }
         }

@@ -41,19 +41,13 @@ fn repeat(out: &mut String, c: char, n: usize) {
 }
 
 /// Writes `n` in decimal, with leading zeros up to `width` digits.
-fn uint(out: &mut String, mut n: u64, width: usize) {
-    let mut buf = [b'0'; 24];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+fn uint(out: &mut String, n: u64, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n);
+    for _ in digits.len()..width {
+        out.push('0');
     }
-    i = i.min(buf.len() - width.min(buf.len()));
-    out.extend(buf[i..].iter().map(|&d| char::from(d)));
+    out.push_str(digits);
 }
 
 /// Writes `v` with `decimals` digits after the point, exactly as `{v:.N}` does (the decimal
