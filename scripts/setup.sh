@@ -12,6 +12,10 @@ APT_PACKAGES=(
   iproute2 procps util-linux bpftool gzip python3 curl
   # capture tests and benchmark: test programs built with cc (gcc above), bc and time for the figures
   bc time
+  # the kernel matrix (scripts/kernel-matrix.sh): qemu, a static busybox for the guests, static
+  # helpers (libc6-dev), initramfs and ext4 images, Debian's kernel packages (xz/zstd modules,
+  # depmod)
+  qemu-system-x86 busybox-static libc6-dev cpio e2fsprogs xz-utils zstd kmod
 )
 
 SUDO=""

@@ -3,7 +3,9 @@ Osprey's eBPF side: the programs (C under `src/bpf/`, compiled with clang and CO
 `build.rs`) and the loader that probes, loads, attaches and drains them. This is the only crate
 that needs root (or `CAP_BPF` + `CAP_PERFMON` + `CAP_NET_ADMIN`).
 
-* [`probe`] finds which hook types this kernel accepts ([`Hook`], [`ProbeReport`]).
+* [`probe`] finds which hook types this kernel accepts ([`Hook`], [`ProbeReport`]), and
+  [`Features`] which helpers and map types, which decides between the main object and the
+  compat one (for kernels before 5.17) and the fallbacks in it.
 * [`Tracer::load`] opens the skeleton, writes the scope knobs into `.rodata`, sizes the ring
   buffer, loads and attaches the chosen programs. Dropping the [`Tracer`] detaches everything.
 * [`Tracer::ring_buffer`] hands each record to a callback; [`record::Record::parse`] checks its
@@ -24,7 +26,10 @@ use std::time::Duration;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, OpenObject, PrintLevel};
 
+mod features;
 pub mod record;
+
+pub use features::Features;
 
 #[allow(
     clippy::all,
@@ -37,6 +42,23 @@ pub mod record;
 )]
 mod skel {
     include!(concat!(env!("OUT_DIR"), "/osprey.skel.rs"));
+
+    /// `osprey.bpf.c` built with `-DOSPREY_COMPAT` (build.rs): same maps, programs, globals.
+    static COMPAT_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/osprey_compat.bpf.o"));
+
+    std::thread_local! {
+        /// Whether the next skeleton this thread opens takes the compat object.
+        pub(super) static OPEN_COMPAT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// The object bytes the (patched) skeleton opens: build.rs routes it here.
+    fn object_bytes(main: &'static [u8]) -> &'static [u8] {
+        if OPEN_COMPAT.get() {
+            COMPAT_OBJECT
+        } else {
+            main
+        }
+    }
 }
 
 #[allow(
@@ -197,6 +219,8 @@ pub mod consts {
     pub const CF_EGRESS: u16 = 4;
     /// The task was stopped (SIGSTOP) and waits to be released.
     pub const CF_HOLD: u16 = 8;
+    /// No data: the kernel copied the range into the file; read it back from there.
+    pub const CF_FROM_FILE: u16 = 16;
 
     /// A packet record's header carries its socket owner's whole context (namespaced IDs,
     /// start times, namespaces, host name), read from the task when it used the socket.
@@ -208,6 +232,8 @@ pub mod consts {
     pub const LOST_UNREADABLE: u32 = 2;
     /// Lost: beyond the per-artifact cap.
     pub const LOST_TOO_BIG: u32 = 3;
+    /// Lost: copied by the kernel into a pipe or socket.
+    pub const LOST_KERNEL_COPY: u32 = 4;
 
     /// Most bytes captured of one memory region or module image.
     pub const CAP_REGION_MAX: u64 = 256 << 20;
@@ -294,32 +320,35 @@ pub enum Hook {
     SchedExit,
     /// `tp_btf/ext4_unlink_enter` (inode of an unlinked ext4 file).
     Ext4Unlink,
+    /// `raw_tracepoint/ext4_unlink_enter` (fallback: no BTF for modules before 5.11).
+    Ext4UnlinkRaw,
     /// `cgroup_skb/ingress` + `cgroup_skb/egress` on the cgroup v2 root.
     CgroupSkb,
     /// `cgroup/sock_create`, `cgroup/connect4|6`, `cgroup/sendmsg4|6` (socket owners).
     CgroupSock,
-    /// `fentry`/`fexit` (probed only: no program uses it yet).
-    Fentry,
-    /// BPF LSM (probed only).
+    /// `fentry/security_file_open`: security_file_open at the LSM function (io_uring opens too).
+    FileOpenFentry,
+    /// `kprobe/security_file_open`: the same where fentry is refused.
+    FileOpenKprobe,
+    /// BPF LSM (probed only: fentry and kprobes serve the events without `lsm=...,bpf`).
     Lsm,
-    /// kprobes (probed only).
-    Kprobe,
 }
 
 impl Hook {
     /// Every hook, in probe order.
-    pub const ALL: [Hook; 11] = [
+    pub const ALL: [Hook; 12] = [
         Hook::TpBtfSyscalls,
         Hook::RawSyscalls,
         Hook::SchedExec,
         Hook::SchedFork,
         Hook::SchedExit,
         Hook::Ext4Unlink,
+        Hook::Ext4UnlinkRaw,
         Hook::CgroupSkb,
         Hook::CgroupSock,
-        Hook::Fentry,
+        Hook::FileOpenFentry,
+        Hook::FileOpenKprobe,
         Hook::Lsm,
-        Hook::Kprobe,
     ];
 
     /// The hook's name as `--list` shows it.
@@ -331,11 +360,12 @@ impl Hook {
             Hook::SchedFork => "tp_btf/sched_process_fork",
             Hook::SchedExit => "tp_btf/sched_process_exit",
             Hook::Ext4Unlink => "tp_btf/ext4_unlink_enter",
+            Hook::Ext4UnlinkRaw => "raw_tracepoint/ext4_unlink_enter",
             Hook::CgroupSkb => "cgroup_skb/ingress+egress",
             Hook::CgroupSock => "cgroup/sock_create+connect+sendmsg",
-            Hook::Fentry => "fentry/security_file_open",
+            Hook::FileOpenFentry => "fentry/security_file_open",
+            Hook::FileOpenKprobe => "kprobe/security_file_open",
             Hook::Lsm => "lsm/file_open",
-            Hook::Kprobe => "kprobe/do_sys_openat2",
         }
     }
 
@@ -347,6 +377,7 @@ impl Hook {
             Hook::SchedFork => &["tp_sched_process_fork"],
             Hook::SchedExit => &["tp_sched_process_exit"],
             Hook::Ext4Unlink => &["tp_ext4_unlink_enter"],
+            Hook::Ext4UnlinkRaw => &["raw_ext4_unlink_enter"],
             Hook::CgroupSkb => &["cg_skb_ingress", "cg_skb_egress"],
             Hook::CgroupSock => &[
                 "cg_sock_create",
@@ -355,9 +386,9 @@ impl Hook {
                 "cg_sendmsg4",
                 "cg_sendmsg6",
             ],
-            Hook::Fentry => &["probe_fentry"],
+            Hook::FileOpenFentry => &["fentry_file_open"],
+            Hook::FileOpenKprobe => &["kprobe_file_open"],
             Hook::Lsm => &["probe_lsm"],
-            Hook::Kprobe => &["probe_kprobe"],
         }
     }
 }
@@ -373,6 +404,8 @@ impl fmt::Display for Hook {
 pub struct ProbeReport {
     /// Per hook: `Ok(())` when its programs load, else why not.
     pub hooks: Vec<(Hook, Result<(), String>)>,
+    /// The kernel features the hooks were probed with.
+    pub features: Option<Features>,
 }
 
 impl ProbeReport {
@@ -457,6 +490,7 @@ const ALL_MAIN_PROGRAMS: &[&str] = &[
     "tp_sched_process_fork",
     "tp_sched_process_exit",
     "tp_ext4_unlink_enter",
+    "raw_ext4_unlink_enter",
     "cg_skb_ingress",
     "cg_skb_egress",
     "cg_sock_create",
@@ -464,6 +498,8 @@ const ALL_MAIN_PROGRAMS: &[&str] = &[
     "cg_connect6",
     "cg_sendmsg4",
     "cg_sendmsg6",
+    "fentry_file_open",
+    "kprobe_file_open",
 ];
 
 fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
@@ -478,6 +514,7 @@ fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
         ("tp_sched_process_fork", &mut p.tp_sched_process_fork),
         ("tp_sched_process_exit", &mut p.tp_sched_process_exit),
         ("tp_ext4_unlink_enter", &mut p.tp_ext4_unlink_enter),
+        ("raw_ext4_unlink_enter", &mut p.raw_ext4_unlink_enter),
         ("cg_skb_ingress", &mut p.cg_skb_ingress),
         ("cg_skb_egress", &mut p.cg_skb_egress),
         ("cg_sock_create", &mut p.cg_sock_create),
@@ -485,6 +522,8 @@ fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
         ("cg_connect6", &mut p.cg_connect6),
         ("cg_sendmsg4", &mut p.cg_sendmsg4),
         ("cg_sendmsg6", &mut p.cg_sendmsg6),
+        ("fentry_file_open", &mut p.fentry_file_open),
+        ("kprobe_file_open", &mut p.kprobe_file_open),
     ] {
         prog.set_autoload(wanted.contains(&name));
     }
@@ -493,24 +532,62 @@ fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
 /// Tries to load the programs of every hook, one hook at a time, and reports which load.
 /// Nothing is attached. Needs root (or CAP_BPF + CAP_PERFMON).
 pub fn probe() -> ProbeReport {
+    probe_with(Features::detect())
+}
+
+/// [`probe`] with the given features (the object and fallbacks they select).
+pub fn probe_with(features: Features) -> ProbeReport {
     install_printer();
-    let mut report = ProbeReport::default();
+    let mut report = ProbeReport {
+        features: Some(features),
+        ..ProbeReport::default()
+    };
     for hook in Hook::ALL {
         let result = match hook {
-            Hook::Fentry | Hook::Lsm | Hook::Kprobe => probe_extra(hook),
-            _ => probe_main(hook.programs()),
+            Hook::Lsm => features::load_probe("probe_lsm").map(drop),
+            _ => probe_main(hook.programs(), features),
         };
         report.hooks.push((hook, result));
     }
     report
 }
 
-fn probe_main(programs: &[&str]) -> Result<(), String> {
-    let _ = take_log();
+/// Those of `hooks` whose programs load here (probed like [`probe`], one hook at a time).
+pub fn probe_hooks(hooks: &[Hook]) -> Vec<Hook> {
+    install_printer();
+    let features = Features::detect();
+    hooks
+        .iter()
+        .copied()
+        .filter(|h| probe_main(h.programs(), features).is_ok())
+        .collect()
+}
+
+/// Opens the main or the compat object, as `features` say, with the feature knobs set and the
+/// maps this kernel cannot have left uncreated.
+fn open_main(features: Features) -> Result<OpenOspreySkel<'static>, libbpf_rs::Error> {
     let obj = leak_object();
-    let mut open = OspreySkelBuilder::default()
-        .open(obj)
-        .map_err(|e| format!("open: {e}"))?;
+    skel::OPEN_COMPAT.set(features.compat());
+    let open = OspreySkelBuilder::default().open(obj);
+    skel::OPEN_COMPAT.set(false);
+    let mut open = open?;
+    if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+        ro.have_task_storage = features.task_storage as u8;
+        ro.have_task_btf = features.task_btf as u8;
+        ro.have_task_pt_regs = features.task_pt_regs as u8;
+        ro.have_sock_task = features.sock_task as u8;
+    }
+    let storage = features.task_storage;
+    open.maps.task_caches.set_autocreate(storage)?;
+    open.maps.task_stashes.set_autocreate(storage)?;
+    open.maps.task_cache_by_tid.set_autocreate(!storage)?;
+    open.maps.task_stash_by_tid.set_autocreate(!storage)?;
+    Ok(open)
+}
+
+fn probe_main(programs: &[&str], features: Features) -> Result<(), String> {
+    let _ = take_log();
+    let mut open = open_main(features).map_err(|e| format!("open: {e}"))?;
     set_autoload(&mut open, programs);
     shrink_maps(&mut open);
     // Turn every knob on: the verifier prunes branches that frozen .rodata disables, so a probe
@@ -538,40 +615,20 @@ fn probe_main(programs: &[&str]) -> Result<(), String> {
         ro.cap_filter_len[0] = 1;
         ro.cap_wakeup_bytes = 1;
     }
-    match open.load() {
-        Ok(_skel) => Ok(()),
-        Err(e) => Err(format!("{e}{}", summarize_log(&take_log()))),
+    let skel = open
+        .load()
+        .map_err(|e| format!("{e}{}", summarize_log(&take_log())))?;
+    // Loading a kprobe proves nothing (a kernel without CONFIG_KPROBES loads it and cannot
+    // attach it): attach, and detach at once by dropping the link.
+    if programs.contains(&"kprobe_file_open") {
+        let link = skel
+            .progs
+            .kprobe_file_open
+            .attach()
+            .map_err(|e| format!("attach: {e}"))?;
+        drop(link);
     }
-}
-
-fn probe_extra(hook: Hook) -> Result<(), String> {
-    let _ = take_log();
-    let obj = leak_object();
-    let mut open = probe_skel::ProbeSkelBuilder::default()
-        .open(obj)
-        .map_err(|e| format!("open: {e}"))?;
-    let want = hook.programs()[0];
-    open.progs.probe_fentry.set_autoload(want == "probe_fentry");
-    open.progs.probe_lsm.set_autoload(want == "probe_lsm");
-    open.progs.probe_kprobe.set_autoload(want == "probe_kprobe");
-    let skel = match open.load() {
-        Ok(skel) => skel,
-        Err(e) => return Err(format!("{e}{}", summarize_log(&take_log()))),
-    };
-    // Loading is not enough for kprobes (CONFIG_KPROBES=n loads but cannot attach): attach, and
-    // detach at once by dropping the link.
-    let prog = match hook {
-        Hook::Fentry => &skel.progs.probe_fentry,
-        Hook::Lsm => &skel.progs.probe_lsm,
-        _ => &skel.progs.probe_kprobe,
-    };
-    match prog.attach() {
-        Ok(link) => {
-            drop(link);
-            Ok(())
-        }
-        Err(e) => Err(format!("attach: {e}")),
-    }
+    Ok(())
 }
 
 fn shrink_maps(open: &mut OpenOspreySkel<'_>) {
@@ -638,6 +695,8 @@ pub struct LoadOptions {
     pub capture: Option<CaptureLoad>,
     /// cgroup v2 directory to attach cgroup programs to (the root).
     pub cgroup_root: Option<PathBuf>,
+    /// Kernel features to build for; `None` probes them ([`Features::detect`]).
+    pub features: Option<Features>,
 }
 
 impl Default for LoadOptions {
@@ -661,6 +720,7 @@ impl Default for LoadOptions {
             sys_cfgs: Vec::new(),
             cgroup_root: None,
             capture: None,
+            features: None,
         }
     }
 }
@@ -716,10 +776,8 @@ impl Tracer {
     pub fn load(opts: &LoadOptions) -> Result<Tracer, Error> {
         install_printer();
         let _ = take_log();
-        let obj = leak_object();
-        let mut open = OspreySkelBuilder::default()
-            .open(obj)
-            .map_err(Error::Open)?;
+        let features = opts.features.unwrap_or_else(Features::detect);
+        let mut open = open_main(features).map_err(Error::Open)?;
         let programs: Vec<&str> = opts
             .hooks
             .iter()
@@ -879,6 +937,7 @@ impl Tracer {
             "tp_sched_process_fork" => &p.tp_sched_process_fork,
             "tp_sched_process_exit" => &p.tp_sched_process_exit,
             "tp_ext4_unlink_enter" => &p.tp_ext4_unlink_enter,
+            "raw_ext4_unlink_enter" => &p.raw_ext4_unlink_enter,
             "cg_skb_ingress" => &p.cg_skb_ingress,
             "cg_skb_egress" => &p.cg_skb_egress,
             "cg_sock_create" => &p.cg_sock_create,
@@ -886,6 +945,8 @@ impl Tracer {
             "cg_connect6" => &p.cg_connect6,
             "cg_sendmsg4" => &p.cg_sendmsg4,
             "cg_sendmsg6" => &p.cg_sendmsg6,
+            "fentry_file_open" => &p.fentry_file_open,
+            "kprobe_file_open" => &p.kprobe_file_open,
             _ => return None,
         })
     }
@@ -1312,6 +1373,8 @@ mod tests {
         assert_eq!(get("CAP_TRUNC"), CAP_TRUNC as u64);
         assert_eq!(get("CAP_PACKET"), CAP_PACKET as u64);
         assert_eq!(get("CF_HOLD"), CF_HOLD as u64);
+        assert_eq!(get("CF_FROM_FILE"), CF_FROM_FILE as u64);
+        assert_eq!(get("LOST_KERNEL_COPY"), LOST_KERNEL_COPY as u64);
         assert_eq!(get("HDR_OWNER_CONTEXT"), HDR_OWNER_CONTEXT as u64);
         assert_eq!(get("LOST_TOO_BIG"), LOST_TOO_BIG as u64);
         assert_eq!(get("CAP_FILTER_LEN"), CAP_FILTER_LEN as u64);

@@ -161,6 +161,11 @@ pub mod reason {
     pub const MISSING: &str = "not received";
     /// The artifact file could not be written.
     pub const WRITE_ERROR: &str = "write error";
+    /// The kernel copied the bytes into a pipe or socket (splice, sendfile): never in memory
+    /// the tracer can read, nor in a file to read back.
+    pub const KERNEL_COPY: &str = "kernel copy to a stream";
+    /// The kernel copied the bytes into the file, and the file could not be read back.
+    pub const NOT_READ_BACK: &str = "not readable back";
 }
 
 /// Totals of a run, for the exit summary.
@@ -267,6 +272,21 @@ pub struct Capturer {
     budget_reported: bool,
 }
 
+/// Writes `data` at `offset` like `write_all_at`, but also says how many bytes reached the file
+/// before an error stopped it, so that only those are charged to the budget.
+fn write_at_counted(f: &File, data: &[u8], offset: u64) -> (u64, Option<io::Error>) {
+    let mut done = 0;
+    while done < data.len() {
+        match f.write_at(&data[done..], offset + done as u64) {
+            Ok(0) => return (done as u64, Some(io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (done as u64, Some(e)),
+        }
+    }
+    (done as u64, None)
+}
+
 fn hex_digest(h: Sha256) -> String {
     name::hex(&h.finalize())
 }
@@ -362,6 +382,12 @@ impl Capturer {
             ));
         }
         false
+    }
+
+    /// Gives back bytes charged for a write that did not reach the file.
+    fn refund(&mut self, n: u64) {
+        self.budget.used = self.budget.used.saturating_sub(n);
+        self.summary.bytes = self.summary.bytes.saturating_sub(n);
     }
 
     fn error(&mut self, what: String) {
@@ -462,6 +488,12 @@ impl Capturer {
         Some((w, &mut self.out))
     }
 
+    /// The path a written file had when first written to, if known.
+    pub fn write_path(&self, id: FileId) -> Option<&str> {
+        let path = &self.writes.get(&id)?.meta.path;
+        (!path.is_empty()).then_some(path.as_str())
+    }
+
     /// A file is written to for the first time through an open file.
     pub fn write_meta(&mut self, id: FileId, meta: WriteMeta) {
         let ts = meta.ts;
@@ -506,22 +538,24 @@ impl Capturer {
             return;
         }
         let Some((w, _)) = self.write_file(id) else {
+            self.refund(len);
             return;
         };
-        let res = w
+        let (written, err) = w
             .file
             .as_ref()
-            .map(|f| f.write_all_at(data, offset))
-            .unwrap_or(Ok(()));
+            .map(|f| write_at_counted(f, data, offset))
+            .unwrap_or((len, None));
         w.last = ts;
-        match res {
-            Ok(()) => {
+        match err {
+            None => {
                 w.lost.remove(offset, offset + len);
                 w.size = w.size.max(offset + len);
             }
-            Err(e) => {
+            Some(e) => {
                 w.lost.add(offset, offset + len, reason::WRITE_ERROR);
                 let rel = w.rel.clone();
+                self.refund(len - written);
                 self.error(format!("writing {rel}: {e}"));
             }
         }
@@ -604,7 +638,7 @@ impl Capturer {
         };
         let store = self.opts.exec && !self.budget.exhausted;
         let fname = name::component(format!("exec.{}.{}", info.ts, base).as_bytes());
-        let mut dst = if store {
+        let dst = if store {
             match self.out.create(&[&cdir], &fname) {
                 Ok((f, rel)) => Some((f, rel)),
                 Err(e) => {
@@ -632,13 +666,15 @@ impl Capturer {
                 }
             };
             h.update(&buf[..n]);
-            if let Some((f, _)) = dst.as_mut() {
+            if let Some((f, _)) = dst.as_ref() {
                 if !cut && self.charge(n as u64) {
-                    if let Err(e) = f.write_all(&buf[..n]) {
+                    let (written, write_err) = write_at_counted(f, &buf[..n], stored);
+                    stored += written;
+                    if let Some(e) = write_err {
+                        self.refund(n as u64 - written);
+                        self.error(format!("writing the copy of {}: {e}", info.path));
                         err = Some(format!("writing the copy: {e}"));
                         cut = true;
-                    } else {
-                        stored += n as u64;
                     }
                 } else {
                     cut = true;
@@ -688,8 +724,7 @@ impl Capturer {
                 if let Some(existing) = self.by_hash.get(&hash).cloned() {
                     // the same bytes under another name or ctime: keep one copy
                     let _ = self.out.remove(&rel);
-                    self.summary.bytes = self.summary.bytes.saturating_sub(stored);
-                    self.budget.used = self.budget.used.saturating_sub(stored);
+                    self.refund(stored);
                     rec.path = existing.clone();
                     rec.note = Some(format!("same content as {existing}"));
                 } else {
@@ -775,20 +810,22 @@ impl Capturer {
             return;
         }
         if self.blob_file(key).is_none() {
+            self.refund(len);
             return;
         }
         let Some(b) = self.blobs.get_mut(&key) else {
             return;
         };
-        let res = b
+        let (written, err) = b
             .file
             .as_ref()
-            .map(|f| f.write_all_at(data, offset))
-            .unwrap_or(Ok(()));
-        match res {
-            Ok(()) => b.got.add(offset, offset + len, "got"),
-            Err(e) => {
+            .map(|f| write_at_counted(f, data, offset))
+            .unwrap_or((len, None));
+        match err {
+            None => b.got.add(offset, offset + len, "got"),
+            Some(e) => {
                 b.lost.add(offset, offset + len, reason::WRITE_ERROR);
+                self.refund(len - written);
                 self.error(format!("writing a captured region: {e}"));
             }
         }
@@ -933,7 +970,7 @@ impl Capturer {
         let tmp = name::component(
             format!("module.dev-{}.inode-{}.partial", info.dev, info.ino).as_bytes(),
         );
-        let (mut dst, rel) = match self.out.create(&[&cdir], &tmp) {
+        let (dst, rel) = match self.out.create(&[&cdir], &tmp) {
             Ok(x) => x,
             Err(e) => {
                 self.error(format!("creating the copy of {}: {e}", info.path));
@@ -945,6 +982,10 @@ impl Capturer {
         let mut h = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
         let (mut total, mut stored) = (0u64, 0u64);
+        // why the copy stopped before the end: the budget, or a write error (the rest is still
+        // read, for the hash of the whole file)
+        let mut cut: Option<&'static str> = None;
+        let mut read_failed = false;
         loop {
             let n = match src.read(&mut buf) {
                 Ok(0) => break,
@@ -952,12 +993,24 @@ impl Capturer {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     rec.note = Some(format!("reading the module file: {e}"));
+                    read_failed = true;
                     break;
                 }
             };
             h.update(&buf[..n]);
-            if stored == total && self.charge(n as u64) && dst.write_all(&buf[..n]).is_ok() {
-                stored += n as u64;
+            if cut.is_none() {
+                if self.charge(n as u64) {
+                    let (written, err) = write_at_counted(&dst, &buf[..n], stored);
+                    stored += written;
+                    if let Some(e) = err {
+                        self.refund(n as u64 - written);
+                        self.error(format!("writing the copy of {}: {e}", info.path));
+                        rec.note = Some(format!("writing the copy: {e}"));
+                        cut = Some(reason::WRITE_ERROR);
+                    }
+                } else {
+                    cut = Some(reason::BUDGET);
+                }
             }
             total += n as u64;
         }
@@ -966,20 +1019,15 @@ impl Capturer {
         self.summary.modules += 1;
         rec.sha256 = hash.clone();
         rec.size = stored;
-        if stored < total {
+        if let Some(why) = cut {
             rec.lost.push(LostRange {
                 start: stored,
                 end: total,
-                reason: reason::BUDGET.into(),
+                reason: why.into(),
             });
             self.summary.lost_bytes += total - stored;
         }
-        rec.complete = stored == total
-            && rec
-                .note
-                .as_deref()
-                .map(|n| !n.starts_with("reading"))
-                .unwrap_or(true);
+        rec.complete = cut.is_none() && !read_failed;
         if let (Some(existing), true) = (self.by_hash.get(&hash).cloned(), rec.complete) {
             let _ = self.out.remove(&rel);
             rec.path = existing.clone();

@@ -27,16 +27,19 @@ impl Run {
     }
     fn finish(&mut self) -> (CaptureSummary, Vec<Value>) {
         let s = self.cap.take().unwrap().finish(&[]);
-        let text = std::fs::read_to_string(self.dir.path().join("out/artifacts.jsonl")).unwrap();
-        let recs = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        (s, recs)
+        (s, index(self.dir.path()))
     }
     fn read(&self, rel: &str) -> Vec<u8> {
         std::fs::read(self.dir.path().join("out").join(rel)).unwrap()
     }
+}
+
+/// The records of `<dir>/out/artifacts.jsonl`.
+fn index(dir: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("out/artifacts.jsonl")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn sha(b: &[u8]) -> String {
@@ -394,4 +397,138 @@ fn finit_module_files_are_named_by_their_hash_once() {
     assert_eq!(recs[0]["path"], format!("host/module.dev-8.inode-44.{h}"));
     assert_eq!(recs[1]["path"], recs[0]["path"]);
     assert_eq!(r.read(recs[0]["path"].as_str().unwrap()), b"module image");
+}
+
+/// Runs `f` on a thread in a mount namespace of its own, with a tmpfs of `size` bytes mounted
+/// on `at`: nothing outside the thread sees it, and it goes with the thread, so that `at` can
+/// be removed afterwards. Needs root: without it the test is skipped, unless
+/// OSPREY_REQUIRE_BPF=1 (as in CI) forbids that.
+fn on_tiny_tmpfs(at: &std::path::Path, size: u64, f: impl FnOnce() + Send) {
+    use std::ffi::CString;
+    let target = CString::new(at.as_os_str().as_encoded_bytes()).unwrap();
+    let opts = CString::new(format!("size={size}")).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: unshare and mount take valid NUL-terminated strings or null where
+            // allowed; they only change this thread's mount namespace.
+            let mounted = unsafe {
+                libc::unshare(libc::CLONE_NEWNS) == 0
+                    && libc::mount(
+                        std::ptr::null(),
+                        c"/".as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_REC | libc::MS_PRIVATE,
+                        std::ptr::null(),
+                    ) == 0
+                    && libc::mount(
+                        c"tmpfs".as_ptr(),
+                        target.as_ptr(),
+                        c"tmpfs".as_ptr(),
+                        0,
+                        opts.as_ptr().cast(),
+                    ) == 0
+            };
+            if !mounted {
+                let e = io::Error::last_os_error();
+                if std::env::var("OSPREY_REQUIRE_BPF").as_deref() == Ok("1") {
+                    panic!("cannot mount a tmpfs ({e}); OSPREY_REQUIRE_BPF=1 forbids skipping");
+                }
+                eprintln!("skipping: cannot mount a tmpfs ({e}); this test needs root");
+                return;
+            }
+            f();
+        });
+    });
+}
+
+#[test]
+fn write_errors_are_reported_as_such_and_charge_only_the_bytes_written() {
+    // out/host, where host artifacts go, is a 64 KiB filesystem: a 1 MiB module image fills
+    // it, and later artifacts cannot write a byte. The budget (1 GiB) is never the reason.
+    let dir = tempfile::tempdir().unwrap();
+    let host = dir.path().join("out/host");
+    std::fs::create_dir_all(&host).unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let image: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    let ko = src.path().join("big.ko");
+    std::fs::write(&ko, &image).unwrap();
+    let bin = src.path().join("tool");
+    std::fs::write(&bin, vec![0x7fu8; 100 << 10]).unwrap();
+    on_tiny_tmpfs(&host, 64 << 10, || {
+        let d = format!("dir:{}", dir.path().display());
+        let opts = CaptureOptions::parse(&[d.as_str(), "module", "exec", "write", "max-size=1G"])
+            .unwrap()
+            .unwrap();
+        let mut cap = Capturer::new(&opts).unwrap();
+        let info = ModuleFileInfo {
+            ts: 1,
+            path: "/lib/modules/big.ko".into(),
+            dev: 8,
+            ino: 44,
+            ..ModuleFileInfo::default()
+        };
+        cap.module_file(&info, File::open(&ko));
+        let id = FileId {
+            dev: 8,
+            ino: 45,
+            gen: 0,
+        };
+        cap.write_meta(id, meta("/tmp/log"));
+        cap.write_data(id, 2, 0, &[b'x'; 4096], None);
+        let exec = ExecInfo {
+            ts: 3,
+            path: "/usr/bin/tool".into(),
+            dev: 8,
+            ino: 46,
+            ctime: 1,
+            ..ExecInfo::default()
+        };
+        cap.exec(&exec, Some(File::open(&bin)));
+        let msgs = cap.take_messages();
+        let budget = cap.budget();
+        // what really is on the small filesystem
+        let on_disk: u64 = std::fs::read_dir(&host)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        let s = cap.finish(&[]);
+        let recs = index(dir.path());
+
+        assert!(on_disk > 0 && on_disk < image.len() as u64, "{on_disk}");
+        assert_eq!(budget.used, on_disk, "only the bytes written are charged");
+        assert_eq!(s.bytes, on_disk);
+        assert!(!budget.exhausted && !s.budget_hit);
+        assert_eq!(s.errors, 3, "{msgs:?}");
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("writing the copy of /lib/modules/big.ko: No space left"),
+            "{msgs:?}"
+        );
+        assert!(msgs[1].contains("No space left"), "{msgs:?}");
+        assert!(
+            msgs[2].starts_with("writing the copy of /usr/bin/tool: No space left"),
+            "{msgs:?}"
+        );
+
+        let m = recs.iter().find(|v| v["kind"] == "module").unwrap();
+        assert_eq!(m["size"], on_disk);
+        assert_eq!(
+            m["lost"],
+            serde_json::json!([{"start": on_disk, "end": image.len(), "reason": "write error"}])
+        );
+        assert_eq!(m["complete"], false);
+        assert_eq!(m["sha256"], sha(&image), "the hash is of the whole file");
+        assert!(m["note"].as_str().unwrap().contains("No space left"), "{m}");
+        let w = recs.iter().find(|v| v["kind"] == "write").unwrap();
+        assert_eq!(
+            w["lost"],
+            serde_json::json!([{"start": 0, "end": 4096, "reason": "write error"}])
+        );
+        let e = recs.iter().find(|v| v["kind"] == "exec").unwrap();
+        assert_eq!(
+            e["lost"],
+            serde_json::json!([{"start": 0, "end": 100 << 10, "reason": "write error"}])
+        );
+        assert!(e["note"].as_str().unwrap().contains("No space left"), "{e}");
+    });
 }

@@ -1,7 +1,8 @@
 //! The capture driver of `osprey trace --capture`: a thread that drains the kernel's capture
 //! rings (`capture_rb` for data, `cap_ctl_rb` for held tasks and loss reports), completes each
-//! record's process context from `/proc`, releases held tasks, and hands everything to
-//! [`osprey_capture::Capturer`], which owns the files. Events keep flowing on the main thread.
+//! record's process context from `/proc` (with the decoder's [`ProcContext`]), releases held
+//! tasks, and hands everything to [`osprey_capture::Capturer`], which owns the files. Events
+//! keep flowing on the main thread.
 //!
 //! Held tasks: the kernel stops (SIGSTOP) the first exec of each binary and every
 //! `finit_module` caller before they run another instruction. This thread opens
@@ -28,7 +29,7 @@ use osprey_capture::{
 };
 
 use crate::catalog::syscall_name;
-use crate::container::{container_from_cgroup, unified_path};
+use crate::proc_context::ProcContext;
 
 /// What the capture thread reports when it ends.
 #[derive(Debug, Default)]
@@ -78,7 +79,7 @@ fn run(
     drain: Duration,
     stop: Arc<AtomicBool>,
 ) -> CaptureOutcome {
-    let driver = Rc::new(RefCell::new(Driver::new(capturer)));
+    let driver = Rc::new(RefCell::new(Driver::new(capturer, ProcContext::default())));
     let (d1, d2) = (driver.clone(), driver.clone());
     let res = maps.ring_buffer(
         move |d: &[u8]| {
@@ -155,8 +156,7 @@ fn run(
 struct Driver {
     cap: Capturer,
     boot_to_epoch: i128,
-    exes: HashMap<(u32, u64), String>,
-    cgroups: HashMap<u64, String>,
+    procs: ProcContext,
     owners: HashMap<(u32, u32), ProcessInfo>,
     bad_records: u64,
     released: u64,
@@ -169,6 +169,7 @@ fn lost_reason(why: u32) -> &'static str {
         LOST_RING_FULL => reason::RING_FULL,
         LOST_UNREADABLE => reason::UNREADABLE,
         LOST_TOO_BIG => reason::TOO_BIG,
+        LOST_KERNEL_COPY => reason::KERNEL_COPY,
         _ => reason::MISSING,
     }
 }
@@ -213,12 +214,11 @@ fn release(pid: u32, pidfd: Option<&OwnedFd>) {
 }
 
 impl Driver {
-    fn new(cap: Capturer) -> Driver {
+    fn new(cap: Capturer, procs: ProcContext) -> Driver {
         Driver {
             cap,
             boot_to_epoch: osprey_bpf::boot_to_epoch_ns(),
-            exes: HashMap::new(),
-            cgroups: HashMap::new(),
+            procs,
             owners: HashMap::new(),
             bad_records: 0,
             released: 0,
@@ -233,41 +233,8 @@ impl Driver {
         (boot as i128 + self.boot_to_epoch).max(0) as u64
     }
 
-    fn executable(&mut self, pid: u32, start: u64) -> String {
-        if let Some(e) = self.exes.get(&(pid, start)) {
-            return e.clone();
-        }
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if self.exes.len() > 65536 {
-            self.exes.clear();
-        }
-        self.exes.insert((pid, start), exe.clone());
-        exe
-    }
-
-    fn container(&mut self, pid: u32, cgroup: u64) -> String {
-        if let Some(c) = self.cgroups.get(&cgroup) {
-            return c.clone();
-        }
-        let id = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-            .ok()
-            .and_then(|t| {
-                unified_path(&t)
-                    .and_then(container_from_cgroup)
-                    .map(|c| c.id)
-            })
-            .unwrap_or_default();
-        if self.cgroups.len() > 65536 {
-            self.cgroups.clear();
-        }
-        self.cgroups.insert(cgroup, id.clone());
-        id
-    }
-
     /// The context of a meta record (its header has everything but the executable and
-    /// container, which come from /proc).
+    /// container, which come from the ProcContext).
     fn proc_from_hdr(&mut self, h: &RecordHdr) -> ProcessInfo {
         ProcessInfo {
             host_pid: h.pid,
@@ -278,12 +245,22 @@ impl Driver {
             host_ppid: h.ppid,
             uid: h.uid,
             comm: c_chars(&h.comm),
-            executable: self.executable(h.pid, h.leader_start_time),
+            executable: self
+                .procs
+                .executable(h.pid, h.leader_start_time)
+                .as_deref()
+                .unwrap_or_default()
+                .to_string(),
             thread_start_time: self.epoch(h.start_time),
             cgroup_id: h.cgroup_id,
             mnt_ns: h.mnt_ns as u64,
             pid_ns: h.pid_ns as u64,
-            container_id: self.container(h.pid, h.cgroup_id),
+            container_id: self
+                .procs
+                .container_id(h.pid, h.cgroup_id)
+                .as_deref()
+                .unwrap_or_default()
+                .to_string(),
             host_name: c_chars(&h.uts_name),
         }
     }
@@ -304,7 +281,7 @@ impl Driver {
         let mut full = *h;
         full.ns_pid = h.pid;
         full.ns_tid = h.tid;
-        crate::decode::complete_from_proc("/proc", &mut full);
+        self.procs.complete(&mut full);
         let p = self.proc_from_hdr(&full);
         if self.owners.len() > 16384 {
             self.owners.clear();
@@ -367,6 +344,12 @@ impl Driver {
             }
             REC_CAP_EXEC => {
                 let path = rec.string(0).unwrap_or_default();
+                // the process runs another executable now (its leader's start time is the same)
+                self.procs.exec(
+                    h.pid,
+                    h.leader_start_time,
+                    (!path.is_empty()).then_some(path.as_str()),
+                );
                 let mut proc = self.proc_from_hdr(&h);
                 proc.executable = path.clone();
                 let info = ExecInfo {
@@ -380,7 +363,7 @@ impl Driver {
                 };
                 if h.flags & CF_HOLD != 0 {
                     let pidfd = pidfd_open(h.pid);
-                    let exe = File::open(format!("/proc/{}/exe", h.pid));
+                    let exe = File::open(format!("{}/{}/exe", self.procs.root(), h.pid));
                     release(h.pid, pidfd.as_ref());
                     self.released += 1;
                     let exe = exe.and_then(|f| {
@@ -388,7 +371,8 @@ impl Driver {
                         let m = f.metadata()?;
                         if m.ino() != info.ino || kernel_dev(m.dev()) != info.dev {
                             return Err(io::Error::other(format!(
-                                "/proc/{}/exe is no longer the executed binary",
+                                "{}/{}/exe is no longer the executed binary",
+                                self.procs.root(),
                                 h.pid
                             )));
                         }
@@ -406,7 +390,7 @@ impl Driver {
                 let fd = rec.int(0).unwrap_or(u64::MAX) as i64;
                 let pidfd = pidfd_open(h.pid);
                 let file = if (0..1 << 20).contains(&fd) {
-                    File::open(format!("/proc/{}/fd/{fd}", h.pid))
+                    File::open(format!("{}/{}/fd/{fd}", self.procs.root(), h.pid))
                 } else {
                     Err(io::Error::from_raw_os_error(libc::EBADF))
                 };
@@ -476,7 +460,8 @@ impl Driver {
             return;
         }
         let lost = c.flags & CF_LOST != 0;
-        let data: &[u8] = if lost {
+        // a lost range, or a kernel copy to read back from the file, carries no bytes
+        let data: &[u8] = if lost || c.flags & CF_FROM_FILE != 0 {
             &[]
         } else {
             match d.get(cl..cl + c.len as usize) {
@@ -511,6 +496,9 @@ impl Driver {
                         lost_reason(c.lost_why),
                         Some(unknown),
                     );
+                } else if c.flags & CF_FROM_FILE != 0 {
+                    let range = (c.offset, len);
+                    self.read_back(id, ts, range, (c.hdr.pid, c.fd), unknown);
                 } else {
                     self.cap.write_data(id, ts, c.offset, data, Some(unknown));
                 }
@@ -552,6 +540,60 @@ impl Driver {
                 self.cap.packet(&proc, &pkt);
             }
             _ => self.bad_records += 1,
+        }
+    }
+}
+
+impl Driver {
+    /// Bytes the kernel copied into a file (sendfile, splice, copy_file_range) never passed
+    /// through memory the kernel side could read: they are read back from the file, through
+    /// the writer's descriptor while it is open, else by the path the file was first written
+    /// under (in the writer's root, then in ours). Identity (device, inode) is checked, so a
+    /// reused descriptor or a replaced path is never read instead.
+    fn read_back(
+        &mut self,
+        id: FileId,
+        ts: u64,
+        (offset, len): (u64, u64),
+        (pid, fd): (u32, i32),
+        unknown: WriteMeta,
+    ) {
+        use std::os::unix::fs::{FileExt, MetadataExt};
+        let same = |f: &File| {
+            f.metadata()
+                .map(|m| kernel_dev(m.dev()) == id.dev && m.ino() == id.ino)
+                .unwrap_or(false)
+        };
+        let path = self.cap.write_path(id).map(str::to_string);
+        let proc = self.procs.root();
+        let mut candidates = vec![format!("{proc}/{pid}/fd/{fd}")];
+        if let Some(p) = &path {
+            candidates.push(format!("{proc}/{pid}/root{p}"));
+            candidates.push(p.clone());
+        }
+        let file = candidates
+            .iter()
+            .filter_map(|c| File::open(c).ok())
+            .find(|f| same(f));
+        let mut done = 0u64;
+        if let Some(f) = file {
+            let mut buf = vec![0u8; (len as usize).min(1 << 20)];
+            while done < len {
+                let want = ((len - done) as usize).min(buf.len());
+                match f.read_at(&mut buf[..want], offset + done) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let meta = Some(unknown.clone());
+                        self.cap.write_data(id, ts, offset + done, &buf[..n], meta);
+                        done += n as u64;
+                    }
+                }
+            }
+        }
+        if done < len {
+            let (start, rest) = (offset + done, len - done);
+            let why = reason::NOT_READ_BACK;
+            self.cap.write_lost(id, ts, start, rest, why, Some(unknown));
         }
     }
 }
@@ -598,6 +640,89 @@ fn netns_cookie() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proc_context::tests::{container, FakeProc};
+    use osprey_bpf::record::RecordBuilder;
+    use osprey_capture::CaptureOptions;
+
+    /// Both kinds of capture records get the executable, the container ID and the rest of the
+    /// context from the ProcContext's root, not from the real /proc.
+    #[test]
+    fn process_context_comes_from_the_given_proc_root() {
+        let fake = FakeProc::new();
+        let cid = container(7);
+        // pids far above pid_max: the real /proc cannot have them
+        let (writer, chunker) = (1 << 23, (1 << 23) + 1);
+        fake.process(writer, "/opt/writer", &format!("/docker/{cid}"));
+        fake.process(chunker, "/opt/chunker", "/user.slice");
+        std::fs::write(
+            fake.0.path().join(format!("{chunker}/status")),
+            "NStgid:\t8388609\t5\nNSpid:\t8388609\t5\nPPid:\t1\n",
+        )
+        .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dir = format!("dir:{}", out.path().display());
+        let opts = CaptureOptions::parse(&["write", dir.as_str()])
+            .unwrap()
+            .unwrap();
+        let mut d = Driver::new(Capturer::new(&opts).unwrap(), ProcContext::new(fake.root()));
+
+        let h = RecordHdr {
+            kind: REC_CAP_WRITE,
+            pid: writer,
+            tid: writer,
+            cgroup_id: 70,
+            leader_start_time: 1,
+            ..RecordHdr::default()
+        };
+        let meta = RecordBuilder::new(h)
+            .str(0, "/tmp/out.log")
+            .int(1, 8)
+            .int(2, 100)
+            .int(3, 0)
+            .finish();
+        d.record(&meta);
+        // a chunk of a file whose meta record was lost, from a task the kernel could not read
+        let c = CapChunk {
+            hdr: RecordHdr {
+                kind: REC_CAP_CHUNK,
+                pid: chunker,
+                tid: chunker,
+                cgroup_id: 71,
+                ..RecordHdr::default()
+            },
+            what: CAP_WRITE,
+            id: [8, 101, 0],
+            len: 4,
+            ..CapChunk::default()
+        };
+        // SAFETY: CapChunk is Plain: viewing it as bytes reads initialized memory.
+        let mut chunk = unsafe { plain::as_bytes(&c) }.to_vec();
+        chunk.extend_from_slice(b"data");
+        d.record(&chunk);
+        assert_eq!(d.bad_records, 0);
+        d.cap.finish(&[]);
+
+        let index = std::fs::read_to_string(out.path().join("out/artifacts.jsonl")).unwrap();
+        let recs: Vec<serde_json::Value> = index
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let by_inode = |ino: &str| {
+            recs.iter()
+                .find(|r| r["path"].as_str().unwrap().ends_with(ino))
+                .unwrap()
+        };
+        let w = by_inode("inode-100");
+        assert_eq!(w["process"]["executable"], "/opt/writer");
+        assert_eq!(w["container_id"], cid);
+        let c = by_inode("inode-101");
+        assert_eq!(c["process"]["executable"], "/opt/chunker");
+        assert_eq!(c["container_id"], "");
+        assert_eq!(
+            c["process"]["processId"], 5,
+            "completed from <root>/<pid>/status"
+        );
+    }
 
     #[test]
     fn kernel_dev_encoding() {

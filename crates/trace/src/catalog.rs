@@ -40,6 +40,9 @@ pub enum Source {
         syscalls: &'static [u32],
         /// Whether sys_enter must record state first (mprotect's previous protection).
         stash_enter: bool,
+        /// Hooks on the kernel function itself that replace the derivation where they load,
+        /// best first (they also see what no syscall exit shows, such as io_uring's opens).
+        better: &'static [Hook],
     },
     /// A scheduler tracepoint.
     Sched(Hook),
@@ -67,8 +70,11 @@ impl EventDef {
     /// packets need both cgroup hooks (see [`EventDef::needs_all`]).
     pub fn hooks(&self) -> Vec<Hook> {
         match &self.source {
-            Source::Syscall { .. } | Source::Derived { .. } => {
-                vec![Hook::TpBtfSyscalls, Hook::RawSyscalls]
+            Source::Syscall { .. } => vec![Hook::TpBtfSyscalls, Hook::RawSyscalls],
+            Source::Derived { better, .. } => {
+                let mut hooks = better.to_vec();
+                hooks.extend([Hook::TpBtfSyscalls, Hook::RawSyscalls]);
+                hooks
             }
             Source::Sched(h) => vec![*h],
             Source::Packet => vec![Hook::CgroupSkb, Hook::CgroupSock],
@@ -80,12 +86,15 @@ impl EventDef {
         matches!(self.source, Source::Packet)
     }
 
-    /// A short description of the hook, for `--list`.
-    pub fn hook_detail(&self, chosen: Hook) -> String {
+    /// A short description of the hook, for `--list`; `loads` says which hooks load here.
+    pub fn hook_detail(&self, chosen: Hook, loads: impl Fn(Hook) -> bool) -> String {
         match &self.source {
             Source::Syscall { at_enter, .. } => {
                 let point = if *at_enter { "sys_enter" } else { "sys_exit" };
                 format!("{} ({point})", chosen.name())
+            }
+            Source::Derived { better, .. } if better.contains(&chosen) => {
+                format!("{} (open family and io_uring opens)", chosen.name())
             }
             Source::Derived {
                 syscalls,
@@ -103,7 +112,10 @@ impl EventDef {
                     names.join(",")
                 );
                 if self.name == "security_inode_unlink" {
-                    s.push_str(" + tp_btf/ext4_unlink_enter for inode/dev/ctime on ext4");
+                    match [Hook::Ext4Unlink, Hook::Ext4UnlinkRaw].into_iter().find(|h| loads(*h)) {
+                        Some(h) => s.push_str(&format!(" + {h} for inode/dev/ctime on ext4")),
+                        None => s.push_str(" (no inode/dev/ctime: no ext4 hook loads)"),
+                    }
                 }
                 s
             }
@@ -187,6 +199,9 @@ pub mod nr {
     pub const PKEY_MPROTECT: u32 = 329;
     pub const OPENAT2: u32 = 437;
     pub const FTRUNCATE: u32 = 77;
+    pub const SENDFILE: u32 = 40;
+    pub const SPLICE: u32 = 275;
+    pub const COPY_FILE_RANGE: u32 = 326;
     pub const INIT_MODULE: u32 = 175;
     pub const FINIT_MODULE: u32 = 313;
 }
@@ -522,6 +537,7 @@ impl Catalog {
             derive,
             syscalls,
             stash_enter,
+            better: &[],
         };
         let fixed: Vec<(i64, &str, &str, Vec<&'static str>, Source)> = vec![
             (
@@ -550,7 +566,12 @@ impl Catalog {
                 "security_file_open",
                 "pathname:const char*|flags:int|dev:dev_t|inode:unsigned long|ctime:unsigned long|syscall_pathname:const char*",
                 vec!["fs", "lsm_hooks", "default"],
-                d(DV_FILE_OPEN, &[nr::OPEN, nr::OPENAT, nr::OPENAT2, nr::CREAT], false),
+                Source::Derived {
+                    derive: DV_FILE_OPEN,
+                    syscalls: &[nr::OPEN, nr::OPENAT, nr::OPENAT2, nr::CREAT],
+                    stash_enter: false,
+                    better: &[Hook::FileOpenFentry, Hook::FileOpenKprobe],
+                },
             ),
             (
                 ids::MAGIC_WRITE,
@@ -670,15 +691,10 @@ impl Catalog {
             ),
         ];
         for (id, name, spec, sets, source) in fixed {
-            let mut a = args(spec);
-            if name == "security_socket_bind" {
-                // the record carries sockfd, type, addr (shared with connect)
-                a[1].index = 2;
-            }
             events.push(EventDef {
                 id,
                 name: name.to_string(),
-                args: a,
+                args: args(spec),
                 sets,
                 source,
             });
@@ -765,6 +781,49 @@ impl Catalog {
 
 #[cfg(test)]
 mod tests {
+    /// The C writes each event's arguments by the names of `osprey.h`'s `enum *_arg`, whose
+    /// comment names the event: every name must be the catalog's argument at that index.
+    #[test]
+    fn record_argument_indices_match_the_catalog() {
+        let header = include_str!("../../bpf/src/bpf/osprey.h");
+        let mut checked = 0;
+        for block in header.split("enum ").skip(1) {
+            let Some((head, body)) = block.split_once('{') else {
+                continue;
+            };
+            let Some(prefix) = head.trim().strip_suffix("_arg") else {
+                continue;
+            };
+            let body = body.split("};").next().unwrap();
+            let (comment, body) = body.split_once("*/").unwrap();
+            let event = comment.trim().trim_start_matches("/*").trim();
+            let event = event.split(':').next().unwrap().trim();
+            let def = catalog()
+                .get(event)
+                .unwrap_or_else(|| panic!("enum {prefix}_arg names no event: {event}"));
+            let mut next = 0u8;
+            for item in body.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let (name, index) = match item.split_once('=') {
+                    Some((n, v)) => (n.trim(), v.trim().parse::<u8>().unwrap()),
+                    None => (item, next),
+                };
+                next = index + 1;
+                let arg = name
+                    .strip_prefix(&format!("{}_", prefix.to_uppercase()))
+                    .unwrap_or_else(|| panic!("{name} lacks the prefix of enum {prefix}_arg"))
+                    .to_lowercase();
+                let at = def.args.iter().find(|a| a.index == index);
+                assert_eq!(
+                    at.map(|a| a.name.as_str()),
+                    Some(arg.as_str()),
+                    "{name} = {index} in osprey.h, but {event}'s argument {index} differs"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 60, "only {checked} indices found in osprey.h");
+    }
+
     use super::*;
 
     /// Every event of events.md, with its argument names in order.
@@ -823,6 +882,61 @@ mod tests {
         let openat = catalog().get("openat").unwrap();
         assert_eq!(openat.id, 257);
         assert_eq!(openat.args[1].ty, "const char*");
+    }
+
+    /// The BPF programs compare syscall numbers from `sysnr.h` (`#define NR_OPENAT2 437`), derived
+    /// events use [`nr`] (`pub const OPENAT2: u32 = 437;`), and the decoder names syscalls from
+    /// the generated table: every number of the first two must be the table's for the name.
+    #[test]
+    fn syscall_numbers_of_sysnr_h_and_of_nr_match_the_table() {
+        const SYSNR_H: &str = include_str!("../../bpf/src/bpf/sysnr.h");
+        const THIS_FILE: &str = include_str!("catalog.rs");
+        let by_name: HashMap<&str, u32> =
+            syscalls().iter().map(|s| (s.name.as_str(), s.nr)).collect();
+        let check = |what: &str, upper: &str, value: &str| {
+            let n: u32 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("{what}: {upper} = {value:?} is not a plain number"));
+            let name = upper.to_ascii_lowercase();
+            assert_eq!(
+                by_name.get(name.as_str()),
+                Some(&n),
+                "{what}: {upper} is {n}, the syscall table has {name} at {:?}",
+                by_name.get(name.as_str())
+            );
+        };
+        let mut in_sysnr = 0;
+        for line in SYSNR_H.lines() {
+            let Some(def) = line.trim().strip_prefix("#define NR_") else {
+                continue;
+            };
+            let mut parts = def.split_whitespace();
+            let (Some(upper), Some(value)) = (parts.next(), parts.next()) else {
+                panic!("sysnr.h: cannot read {line:?}");
+            };
+            check("sysnr.h", upper, value);
+            in_sysnr += 1;
+        }
+        let module = THIS_FILE
+            .split_once("\npub mod nr {\n")
+            .and_then(|(_, rest)| rest.split_once("\n}\n"))
+            .expect("the nr module in catalog.rs")
+            .0;
+        let mut in_nr = 0;
+        for line in module.lines() {
+            let Some(def) = line.trim().strip_prefix("pub const ") else {
+                continue;
+            };
+            let Some((upper, value)) = def.trim_end_matches(';').split_once(": u32 = ") else {
+                panic!("nr: cannot read {line:?}");
+            };
+            check("nr", upper, value);
+            in_nr += 1;
+        }
+        assert!(
+            in_sysnr >= 25 && in_nr >= 26,
+            "only {in_sysnr} NR_ definitions read from sysnr.h and {in_nr} constants from nr"
+        );
     }
 
     #[test]

@@ -3,11 +3,15 @@
 //!
 //! Everything here treats the record as hostile: missing arguments get Tracee's zero value,
 //! strings are converted lossily, and nothing panics on odd bytes.
+//!
+//! An event's per-process strings (executable, container ID, command and host names) are
+//! borrowed, not copied: from the [`ProcContext`]'s cache and from the record, for as long as
+//! the event is handed to the caller. Building an event allocates nothing for them.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-
+use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use base64::Engine;
 use osprey_bpf::consts::*;
@@ -16,67 +20,37 @@ use osprey_bpf::RecordHdr;
 use osprey_event::{Arg, Container, ContextFlags, Event, Value};
 
 use crate::catalog::{catalog, ids, syscall_name, ArgDef, EventDef, Source};
-use crate::container::{container_from_cgroup, unified_path};
 use crate::net;
+use crate::proc_context::ProcContext;
 use crate::scope::Scope;
-
-/// What the decoder knows about a process (by host PID).
-#[derive(Debug, Clone, Default)]
-struct ProcInfo {
-    start: u64,
-    exe: Option<&'static str>,
-}
-
-/// Strings seen in events (comm, hostnames, executables, container IDs) repeat endlessly: they
-/// are interned once, up to a budget, so building an event allocates nothing for them.
-#[derive(Default)]
-struct Interner {
-    map: HashMap<Box<str>, &'static str>,
-    budget: usize,
-}
-
-impl Interner {
-    const BUDGET: usize = 16 << 20;
-
-    fn get(&mut self, s: &str) -> Cow<'static, str> {
-        if let Some(v) = self.map.get(s) {
-            return Cow::Borrowed(v);
-        }
-        if self.budget + s.len() > Self::BUDGET {
-            return Cow::Owned(s.to_string());
-        }
-        self.budget += s.len();
-        let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
-        self.map.insert(s.into(), leaked);
-        Cow::Borrowed(leaked)
-    }
-
-    fn get_static(&mut self, s: &str) -> Option<&'static str> {
-        match self.get(s) {
-            Cow::Borrowed(b) => Some(b),
-            Cow::Owned(_) => None,
-        }
-    }
-}
 
 const ID_SLOTS: usize = 4096;
 
-/// Turns records into events, keeping the per-process and per-cgroup caches.
+/// The per-process strings of one record's events, which the events borrow.
+struct Names {
+    exe: Option<Arc<str>>,
+    container: Option<Arc<str>>,
+    comm: [u8; 16],
+    host: [u8; 16],
+}
+
+/// The text of a NUL-padded fixed array (`comm`, the UTS name), borrowed when it is UTF-8.
+fn fixed_text(b: &[u8]) -> Cow<'_, str> {
+    let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..n])
+}
+
+/// Turns records into events, with a [`ProcContext`] for what the records do not carry.
 pub struct Decoder {
     boot_to_epoch: i128,
     selected: Vec<bool>,
     by_id: Vec<Option<&'static EventDef>>,
     by_nr: Vec<Option<&'static EventDef>>,
-    procs: HashMap<u32, ProcInfo>,
-    cgroups: HashMap<u64, Option<&'static str>>,
-    strings: Interner,
-    /// The last process seen, (pid, start, exe), for storms from one process.
-    last: Option<(u32, u64, Option<&'static str>)>,
+    procs: ProcContext,
     scope: Scope,
     followed: HashSet<u32>,
     /// Records that could not be decoded (counted, reported at exit).
     pub bad_records: u64,
-    proc_root: String,
 }
 
 impl Decoder {
@@ -106,15 +80,23 @@ impl Decoder {
             selected: sel,
             by_id,
             by_nr,
-            procs: HashMap::new(),
-            cgroups: HashMap::new(),
-            strings: Interner::default(),
-            last: None,
+            procs: ProcContext::default(),
             scope,
             followed: HashSet::new(),
             bad_records: 0,
-            proc_root: "/proc".to_string(),
         }
+    }
+
+    /// Takes processes' executables and containers from `procs` (another `/proc` root, other
+    /// cache limits) instead of the default.
+    pub fn with_proc_context(mut self, procs: ProcContext) -> Decoder {
+        self.procs = procs;
+        self
+    }
+
+    /// The process context and its caches.
+    pub fn proc_context(&self) -> &ProcContext {
+        &self.procs
     }
 
     /// Marks a process as followed (its descendants join it).
@@ -129,8 +111,9 @@ impl Decoder {
         (boot_ns as i128 + self.boot_to_epoch).max(0) as u64
     }
 
-    /// Decodes one record into zero or more events (packets may give several).
-    pub fn decode(&mut self, data: &[u8], out: &mut Vec<Event<'static>>) {
+    /// Decodes one record into zero or more events (packets may give several), each handed to
+    /// `emit`.
+    pub fn decode(&mut self, data: &[u8], mut emit: impl FnMut(&Event<'_>)) {
         let rec = match Record::parse(data) {
             Ok(r) => r,
             Err(_) => {
@@ -142,11 +125,12 @@ impl Decoder {
         // bookkeeping that happens whether or not the event is shown
         match hdr.kind {
             REC_EXEC => {
-                let exe = rec.string(1).and_then(|e| self.strings.get_static(&e));
-                let info = self.procs.entry(hdr.pid).or_default();
-                info.start = hdr.leader_start_time;
-                info.exe = exe;
-                self.last = None;
+                let exe = rec
+                    .arg(1)
+                    .and_then(RawArg::bytes)
+                    .map(String::from_utf8_lossy);
+                self.procs
+                    .exec(hdr.pid, hdr.leader_start_time, exe.as_deref());
             }
             REC_FORK => {
                 let child = rec.int(7).unwrap_or(0) as u32;
@@ -154,22 +138,16 @@ impl Decoder {
                 if self.scope.follow && parent_allowed && child != 0 && child != hdr.pid {
                     self.followed.insert(child);
                 }
-                // a new process inherits the parent's executable until it execs
                 if child != hdr.pid {
-                    let exe = self.executable(&hdr);
-                    self.procs.insert(
-                        child,
-                        ProcInfo {
-                            start: rec.int(9).unwrap_or(0),
-                            exe,
-                        },
-                    );
+                    let child_start = rec.int(9).unwrap_or(0);
+                    self.procs
+                        .fork(hdr.pid, hdr.leader_start_time, child, child_start);
                 }
             }
             _ => {}
         }
         if hdr.kind == REC_PACKET {
-            self.decode_packet(&rec, out);
+            self.decode_packet(&rec, emit);
             return;
         }
         let table = if hdr.kind == REC_SYSCALL {
@@ -185,13 +163,13 @@ impl Decoder {
         if hdr.kind == REC_EXIT && rec.int(2).unwrap_or(0) != 0 {
             // the whole process is gone
             self.followed.remove(&hdr.pid);
-            self.procs.remove(&hdr.pid);
-            self.last = None;
+            self.procs.exit(hdr.pid);
         }
         if !shown {
             return;
         }
-        let mut ev = self.context(&hdr);
+        let names = self.names(&hdr);
+        let mut ev = self.context(&hdr, &names);
         ev.event_id = def.id;
         ev.event_name = Cow::Borrowed(def.name.as_str());
         ev.return_value = match hdr.kind {
@@ -207,7 +185,7 @@ impl Decoder {
                 .collect()
         };
         ev.args_num = ev.args.len() as i64;
-        out.push(ev);
+        emit(&ev);
     }
 
     fn is_selected(&self, id: i64) -> bool {
@@ -227,84 +205,30 @@ impl Decoder {
         }
         let comm = c_chars(&hdr.comm);
         let exe = if self.scope.executable.is_some() {
-            self.executable(hdr)
+            self.procs.executable(hdr.pid, hdr.leader_start_time)
         } else {
             None
         };
         let container = if self.scope.container.is_some() {
-            self.container_id(hdr).is_some()
+            self.procs.container_id(hdr.pid, hdr.cgroup_id).is_some()
         } else {
             false
         };
-        self.scope.user_allows(&comm, exe, container)
+        self.scope.user_allows(&comm, exe.as_deref(), container)
     }
 
-    fn executable(&mut self, hdr: &RecordHdr) -> Option<&'static str> {
-        if let Some((pid, start, exe)) = self.last {
-            if pid == hdr.pid && start == hdr.leader_start_time {
-                return exe;
-            }
-        }
-        if let Some(info) = self.procs.get(&hdr.pid) {
-            if info.exe.is_some()
-                && (info.start == 0
-                    || info.start == hdr.leader_start_time
-                    || hdr.leader_start_time == 0)
-            {
-                let exe = info.exe;
-                self.last = Some((hdr.pid, hdr.leader_start_time, exe));
-                return exe;
-            }
-        }
-        let exe = std::fs::read_link(format!("{}/{}/exe", self.proc_root, hdr.pid))
-            .ok()
-            .and_then(|p| self.strings.get_static(&p.to_string_lossy()));
-        self.procs.insert(
-            hdr.pid,
-            ProcInfo {
-                start: hdr.leader_start_time,
-                exe,
-            },
-        );
-        self.last = Some((hdr.pid, hdr.leader_start_time, exe));
-        exe
-    }
-
-    fn container_id(&mut self, hdr: &RecordHdr) -> Option<&'static str> {
-        if let Some(c) = self.cgroups.get(&hdr.cgroup_id) {
-            return *c;
-        }
-        let text =
-            std::fs::read_to_string(format!("{}/{}/cgroup", self.proc_root, hdr.pid)).ok()?;
-        let id = unified_path(&text)
-            .and_then(container_from_cgroup)
-            .and_then(|c| self.strings.get_static(&c.id));
-        self.cgroups.insert(hdr.cgroup_id, id);
-        id
-    }
-
-    fn chars(&mut self, chars: &[i8]) -> Cow<'static, str> {
-        let mut buf = [0u8; 16];
-        let mut n = 0;
-        for &c in chars.iter().take(16) {
-            if c == 0 {
-                break;
-            }
-            buf[n] = c as u8;
-            n += 1;
-        }
-        match std::str::from_utf8(&buf[..n]) {
-            Ok(s) => self.strings.get(s),
-            Err(_) => Cow::Owned(String::from_utf8_lossy(&buf[..n]).into_owned()),
+    fn names(&mut self, hdr: &RecordHdr) -> Names {
+        Names {
+            exe: self.procs.executable(hdr.pid, hdr.leader_start_time),
+            container: self.procs.container_id(hdr.pid, hdr.cgroup_id),
+            comm: hdr.comm.map(|c| c as u8),
+            host: hdr.uts_name.map(|c| c as u8),
         }
     }
 
     /// The context of an event (everything but its name and arguments).
-    fn context(&mut self, hdr: &RecordHdr) -> Event<'static> {
-        let exe = self.executable(hdr);
-        let container = self.container_id(hdr).unwrap_or("");
-        let process_name = self.chars(&hdr.comm);
-        let host_name = self.chars(&hdr.uts_name);
+    fn context<'n>(&self, hdr: &RecordHdr, names: &'n Names) -> Event<'n> {
+        let container = names.container.as_deref().unwrap_or("");
         Event {
             timestamp: self.epoch(hdr.ts),
             thread_start_time: self.epoch(hdr.start_time),
@@ -319,9 +243,9 @@ impl Decoder {
             mount_namespace: hdr.mnt_ns as u64,
             pid_namespace: hdr.pid_ns as u64,
             cgroup_id: hdr.cgroup_id,
-            process_name,
-            executable_path: Some(Cow::Borrowed(exe.unwrap_or(""))),
-            host_name,
+            process_name: fixed_text(&names.comm),
+            executable_path: Some(Cow::Borrowed(names.exe.as_deref().unwrap_or(""))),
+            host_name: fixed_text(&names.host),
             context_flags: ContextFlags {
                 container_started: !container.is_empty(),
                 is_compat: hdr.flags & 1 != 0,
@@ -339,12 +263,12 @@ impl Decoder {
         }
     }
 
-    fn decode_packet(&mut self, rec: &Record, out: &mut Vec<Event<'static>>) {
+    fn decode_packet(&mut self, rec: &Record, mut emit: impl FnMut(&Event<'_>)) {
         let mut hdr = rec.hdr;
         // The socket hooks read the owner's whole context from its task; when they could not,
         // complete it from /proc (while the owner still exists).
         if hdr.flags & HDR_OWNER_CONTEXT == 0 {
-            complete_from_proc(&self.proc_root, &mut hdr);
+            self.procs.complete(&mut hdr);
         }
         if !self.user_scope_allows(&hdr) {
             return;
@@ -355,6 +279,7 @@ impl Decoder {
             return;
         };
         let packets = net::decode(bytes, egress, len);
+        let mut names = None;
         for (id, args) in packets {
             if !self.is_selected(id) {
                 continue;
@@ -362,7 +287,8 @@ impl Decoder {
             let Some(def) = self.by_id.get(id as usize).copied().flatten() else {
                 continue;
             };
-            let mut ev = self.context(&hdr);
+            let names = &*names.get_or_insert_with(|| self.names(&hdr));
+            let mut ev = self.context(&hdr, names);
             ev.event_id = id;
             ev.event_name = Cow::Borrowed(def.name.as_str());
             ev.args = args
@@ -375,67 +301,7 @@ impl Decoder {
                 })
                 .collect();
             ev.args_num = ev.args.len() as i64;
-            out.push(ev);
-        }
-    }
-}
-
-/// Completes a header that carries only pid, tid, uid, comm and cgroup (a packet whose owner's
-/// task could not be read) from `/proc`: namespaced IDs, parent, namespaces, thread start time,
-/// host name. Whatever /proc no longer has (the task exited) stays as it was.
-pub(crate) fn complete_from_proc(proc_root: &str, hdr: &mut RecordHdr) {
-    let base = format!("{proc_root}/{}", hdr.pid);
-    if let Ok(status) = std::fs::read_to_string(format!("{base}/task/{}/status", hdr.tid))
-        .or_else(|_| std::fs::read_to_string(format!("{base}/status")))
-    {
-        for line in status.lines() {
-            let last = |l: &str| {
-                l.split_whitespace()
-                    .last()
-                    .and_then(|v| v.parse::<u32>().ok())
-            };
-            if let Some(v) = line.strip_prefix("NStgid:") {
-                hdr.ns_pid = last(v).unwrap_or(hdr.pid);
-            } else if let Some(v) = line.strip_prefix("NSpid:") {
-                hdr.ns_tid = last(v).unwrap_or(hdr.tid);
-            } else if let Some(v) = line.strip_prefix("PPid:") {
-                hdr.ppid = last(v).unwrap_or(0);
-            }
-        }
-        hdr.ns_ppid = if hdr.ns_pid == hdr.pid { hdr.ppid } else { 0 };
-    }
-    let ns = |name: &str| -> u32 {
-        std::fs::read_link(format!("{base}/ns/{name}"))
-            .ok()
-            .and_then(|p| {
-                let s = p.to_string_lossy().into_owned();
-                s.split('[').nth(1)?.trim_end_matches(']').parse().ok()
-            })
-            .unwrap_or(0)
-    };
-    hdr.mnt_ns = ns("mnt");
-    hdr.pid_ns = ns("pid");
-    if let Ok(stat) = std::fs::read_to_string(format!("{base}/task/{}/stat", hdr.tid)) {
-        // field 22 (starttime, clock ticks since boot), counted after the comm's ')'
-        if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
-            if let Some(ticks) = rest
-                .split_whitespace()
-                .nth(19)
-                .and_then(|v| v.parse::<u64>().ok())
-            {
-                // SAFETY: sysconf has no preconditions.
-                let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-                hdr.start_time = ticks * (1_000_000_000 / hz);
-            }
-        }
-    }
-    let mut host = [0u8; 64];
-    // SAFETY: `host` is a writable buffer of the given length; gethostname NUL-terminates
-    // when the name fits.
-    if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
-        let n = host.iter().position(|&b| b == 0).unwrap_or(0).min(15);
-        for (i, b) in host[..n].iter().enumerate() {
-            hdr.uts_name[i] = *b as i8;
+            emit(&ev);
         }
     }
 }
@@ -680,75 +546,158 @@ mod tests {
         h
     }
 
+    /// A decoder reading a `/proc` that does not exist.
+    fn decoder(events: &[&str]) -> Decoder {
+        let selected: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+        Decoder::new(&selected, Scope::default())
+            .with_proc_context(ProcContext::new("/nonexistent"))
+    }
+
+    /// Decodes `bytes`, checks each event with `check`, and returns how many there were.
+    fn decode_each(d: &mut Decoder, bytes: &[u8], mut check: impl FnMut(&Event<'_>)) -> usize {
+        let mut n = 0;
+        d.decode(bytes, |ev| {
+            n += 1;
+            check(ev);
+        });
+        n
+    }
+
     #[test]
     fn syscall_record_decodes_with_tracee_names_and_types() {
-        let mut d = Decoder::new(&["openat".into()], Scope::default());
-        d.proc_root = "/nonexistent".into();
+        let mut d = decoder(&["openat"]);
         let bytes = RecordBuilder::new(hdr(REC_SYSCALL, 257))
             .int(0, (-100i64) as u64)
             .str(1, "/etc/passwd")
             .int(2, 0o2000001)
             .int(3, 0o644)
             .finish();
-        let mut out = Vec::new();
-        d.decode(&bytes, &mut out);
-        assert_eq!(out.len(), 1);
-        let ev = &out[0];
-        assert_eq!(ev.event_name, "openat");
-        assert_eq!(ev.event_id, 257);
-        assert_eq!(ev.syscall, "openat");
-        assert_eq!(ev.return_value, 3);
-        assert_eq!(ev.process_name, "cat");
-        assert_eq!((ev.host_process_id, ev.process_id), (4242, 1));
-        assert_eq!(ev.arg("dirfd").unwrap().value, Value::Int(-100));
-        assert_eq!(ev.arg("dirfd").unwrap().ty, "int");
-        assert_eq!(
-            ev.arg("pathname").unwrap().value.as_str(),
-            Some("/etc/passwd")
-        );
-        assert_eq!(ev.arg("mode").unwrap().value, Value::Int(0o644));
-        // and it round-trips through the reader
-        let mut json = Vec::new();
-        ev.write_legacy_json(&mut json);
-        let back = osprey_event::parse_event(&json).unwrap();
-        assert_eq!(
-            back.arg("pathname").unwrap().value.as_str(),
-            Some("/etc/passwd")
-        );
+        let n = decode_each(&mut d, &bytes, |ev| {
+            assert_eq!(ev.event_name, "openat");
+            assert_eq!(ev.event_id, 257);
+            assert_eq!(ev.syscall, "openat");
+            assert_eq!(ev.return_value, 3);
+            assert_eq!(ev.process_name, "cat");
+            assert_eq!((ev.host_process_id, ev.process_id), (4242, 1));
+            assert_eq!(ev.arg("dirfd").unwrap().value, Value::Int(-100));
+            assert_eq!(ev.arg("dirfd").unwrap().ty, "int");
+            assert_eq!(
+                ev.arg("pathname").unwrap().value.as_str(),
+                Some("/etc/passwd")
+            );
+            assert_eq!(ev.arg("mode").unwrap().value, Value::Int(0o644));
+            // and it round-trips through the reader
+            let mut json = Vec::new();
+            ev.write_legacy_json(&mut json);
+            let back = osprey_event::parse_event(&json).unwrap();
+            assert_eq!(
+                back.arg("pathname").unwrap().value.as_str(),
+                Some("/etc/passwd")
+            );
+        });
+        assert_eq!(n, 1);
     }
 
     #[test]
     fn unselected_and_garbage_records_produce_nothing() {
-        let mut d = Decoder::new(&["connect".into()], Scope::default());
-        d.proc_root = "/nonexistent".into();
-        let mut out = Vec::new();
+        let mut d = decoder(&["connect"]);
         let bytes = RecordBuilder::new(hdr(REC_SYSCALL, 257)).finish();
-        d.decode(&bytes, &mut out);
-        assert!(out.is_empty());
+        assert_eq!(decode_each(&mut d, &bytes, |_| {}), 0);
         for junk in [&b""[..], &b"\x01\x02\x03"[..], &[0xffu8; 300][..]] {
-            d.decode(junk, &mut out);
+            assert_eq!(decode_each(&mut d, junk, |_| {}), 0);
         }
-        assert!(out.is_empty());
         assert!(d.bad_records >= 2);
     }
 
     #[test]
     fn missing_arguments_get_zero_values_and_invalid_utf8_is_lossy() {
-        let mut d = Decoder::new(&["security_file_open".into()], Scope::default());
-        d.proc_root = "/nonexistent".into();
+        let mut d = decoder(&["security_file_open"]);
         let bytes = RecordBuilder::new(hdr(REC_FILE_OPEN, 730))
             .blob(0, ARG_STR, b"/tmp/\xff\xfe")
             .finish();
-        let mut out = Vec::new();
-        d.decode(&bytes, &mut out);
-        let ev = &out[0];
-        assert_eq!(ev.args.len(), 6);
-        assert_eq!(
-            ev.arg("pathname").unwrap().value.as_str(),
-            Some("/tmp/\u{fffd}\u{fffd}")
-        );
-        assert_eq!(ev.arg("inode").unwrap().value, Value::Int(0));
-        assert_eq!(ev.arg("syscall_pathname").unwrap().value.as_str(), Some(""));
+        let n = decode_each(&mut d, &bytes, |ev| {
+            assert_eq!(ev.args.len(), 6);
+            assert_eq!(
+                ev.arg("pathname").unwrap().value.as_str(),
+                Some("/tmp/\u{fffd}\u{fffd}")
+            );
+            assert_eq!(ev.arg("inode").unwrap().value, Value::Int(0));
+            assert_eq!(ev.arg("syscall_pathname").unwrap().value.as_str(), Some(""));
+        });
+        assert_eq!(n, 1);
+    }
+
+    /// The old interner stopped interning at its budget and cached `None` from then on: every
+    /// later process had an empty executable and container ID.
+    #[test]
+    fn events_stay_complete_when_a_tiny_cache_is_exceeded_many_times_over() {
+        use crate::proc_context::tests::{container, FakeProc};
+        use crate::proc_context::Limits;
+        let fake = FakeProc::new();
+        let limits = Limits {
+            entries: 4,
+            bytes: 128,
+        };
+        let mut d =
+            decoder(&["openat"]).with_proc_context(ProcContext::with_limits(fake.root(), limits));
+        let exec_id = catalog().get("sched_process_exec").unwrap().id as u32;
+        let fork_id = catalog().get("sched_process_fork").unwrap().id as u32;
+        let exit_id = catalog().get("sched_process_exit").unwrap().id as u32;
+        let mut parent: Option<(u32, u64, String)> = None;
+        for n in 0..3000u64 {
+            let (pid, start, cgroup) = (100 + (n % 64) as u32, n + 1, n);
+            let mut h = hdr(REC_SYSCALL, 257);
+            (h.pid, h.leader_start_time, h.cgroup_id) = (pid, start, cgroup);
+            let cid = container(n);
+            // one process in three execs, one is forked by the last one (when it lives), the
+            // rest are only in /proc; /proc's executable is stale where a record says better
+            let exe = match (n % 3, &parent) {
+                (1, _) => {
+                    let exe = format!("/usr/libexec/tool-{n}");
+                    fake.process(pid, "/stale", &format!("/docker/{cid}"));
+                    let mut e = h;
+                    (e.kind, e.event_id) = (REC_EXEC, exec_id);
+                    d.decode(&RecordBuilder::new(e).str(1, &exe).finish(), |_| {});
+                    exe
+                }
+                (0, _) | (_, None) => {
+                    let exe = format!("/opt/app-{n}/bin/server-{n}");
+                    fake.process(pid, &exe, &format!("/docker/{cid}"));
+                    exe
+                }
+                (_, Some((ppid, pstart, pexe))) => {
+                    fake.process(pid, "/stale", &format!("/docker/{cid}"));
+                    let mut f = hdr(REC_FORK, fork_id);
+                    (f.pid, f.leader_start_time) = (*ppid, *pstart);
+                    let fork = RecordBuilder::new(f)
+                        .int(7, pid as u64)
+                        .int(9, start)
+                        .finish();
+                    d.decode(&fork, |_| {});
+                    pexe.clone()
+                }
+            };
+            let open = RecordBuilder::new(h)
+                .str(1, &format!("/var/lib/data/{n}/file"))
+                .finish();
+            let seen = decode_each(&mut d, &open, |ev| {
+                assert_eq!(ev.executable_path.as_deref(), Some(exe.as_str()), "{n}");
+                assert_eq!(ev.container.id, cid, "{n}");
+                assert_eq!(ev.process_name, "cat");
+            });
+            assert_eq!(seen, 1);
+            if n % 5 == 0 {
+                let mut x = h;
+                (x.kind, x.event_id) = (REC_EXIT, exit_id);
+                d.decode(&RecordBuilder::new(x).int(2, 1).finish(), |_| {});
+                parent = None;
+            } else {
+                parent = Some((pid, start, exe));
+            }
+            let s = d.proc_context().stats();
+            assert!(s.processes <= 2 * limits.entries && s.cgroups <= 2 * limits.entries);
+            assert!(s.bytes <= 4 * limits.bytes, "{s:?}");
+        }
     }
 
     #[test]

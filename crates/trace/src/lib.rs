@@ -6,10 +6,12 @@ The pieces, in the order an event passes through them:
 * [`catalog`]: every event (Tracee's ID, argument names and types, sets, source hook);
 * [`scope`]: `--scope` expressions; PIDs, uids and `new` go to the kernel, the rest stays here;
 * `osprey-bpf` loads the programs, and its ring buffer hands records to
-* [`decode::Decoder`], which adds the context (namespaced PIDs, epoch times, executable,
-  [`container`] ID) and renders arguments by type ([`net`] for packets);
+* [`decode::Decoder`], which adds the context (namespaced PIDs, epoch times, and from
+  [`proc_context`] the executable and [`container`] ID) and renders arguments by type ([`net`]
+  for packets);
 * [`output`] sinks write legacy Tracee JSON, a table, or PcapNG;
-* [`capture`] (with `--capture`) drains the kernel's capture rings on its own thread into an
+* [`capture`] (with `--capture`) drains the kernel's capture rings on its own thread (the
+  process context from [`proc_context`] too) into an
   [`osprey_capture::Capturer`]: written files, executed binaries, memory regions, module
   images, packets, the runtime profile and the artifact index under `<dir>/out/`;
 * [`run`] drives it all, counts what was emitted and lost, and stops cleanly on SIGINT/SIGTERM
@@ -36,6 +38,7 @@ pub mod container;
 pub mod decode;
 pub mod net;
 pub mod output;
+pub mod proc_context;
 pub mod scope;
 pub mod spawn;
 
@@ -238,7 +241,14 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
                 .with_context(|| format!("starting {}", args.command[0].to_string_lossy()))?,
         )
     };
-    let mut plan = Plan::new(&selected, &scope, &args, child.as_ref().map(|c| c.pid))?;
+    let function_hooks = usable_function_hooks(&selected);
+    let mut plan = Plan::new(
+        &selected,
+        &scope,
+        &args,
+        child.as_ref().map(|c| c.pid),
+        &function_hooks,
+    )?;
     if let Some(c) = &capture_opts {
         plan.add_capture(c, capture_net, &args);
     }
@@ -254,7 +264,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         .filter(|e| !disabled.iter().any(|(d, _)| d == *e))
         .cloned()
         .collect();
-    let decoder = Decoder::new(&shown, scope.clone());
+    let mut decoder = Decoder::new(&shown, scope.clone());
     install_signal_handlers();
     STOP.store(false, Ordering::SeqCst);
     let capture_thread = match capturer {
@@ -284,8 +294,6 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
 
     let state = RefCell::new(State {
         sinks,
-        decoder,
-        batch: Vec::with_capacity(64),
         json: Vec::with_capacity(2048),
         counts: vec![0; 4097],
         emitted: 0,
@@ -296,7 +304,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     });
     let rb = tracer.ring_buffer(|data: &[u8]| {
         let mut st = state.borrow_mut();
-        st.handle(data);
+        decoder.decode(data, |ev| st.emit(ev));
         if st.error.is_some() {
             1
         } else {
@@ -378,7 +386,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         eprintln!();
     }
     if !args.quiet {
-        summary(&st, &final_drops, &lost_by_event);
+        summary(&st, decoder.bad_records, &final_drops, &lost_by_event);
     }
     if let Some(o) = &capture_outcome {
         capture_summary(o, args.quiet);
@@ -393,8 +401,6 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
 
 struct State {
     sinks: Vec<Box<dyn Sink>>,
-    decoder: Decoder,
-    batch: Vec<Event<'static>>,
     json: Vec<u8>,
     /// Events emitted per event ID (`lost_events` in the last slot).
     counts: Vec<u64>,
@@ -407,16 +413,6 @@ struct State {
 }
 
 impl State {
-    fn handle(&mut self, data: &[u8]) {
-        let mut batch = std::mem::take(&mut self.batch);
-        self.decoder.decode(data, &mut batch);
-        for ev in &batch {
-            self.emit(ev);
-        }
-        batch.clear();
-        self.batch = batch;
-    }
-
     fn flush(&mut self) {
         for s in self.sinks.iter_mut() {
             if let Err(e) = s.flush() {
@@ -557,7 +553,7 @@ fn capture_summary(o: &capture::CaptureOutcome, quiet: bool) {
     }
 }
 
-fn summary(st: &State, drops: &[[u64; 5]], lost_by_event: &[(u32, u64)]) {
+fn summary(st: &State, bad_records: u64, drops: &[[u64; 5]], lost_by_event: &[(u32, u64)]) {
     let lost: u64 = drops.iter().map(|c| c[0]).sum();
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "osprey: {} events emitted, {} lost", st.emitted, lost);
@@ -591,8 +587,8 @@ fn summary(st: &State, drops: &[[u64; 5]], lost_by_event: &[(u32, u64)]) {
         let name = event_name(*id).unwrap_or_else(|| format!("event {id}"));
         let _ = writeln!(err, "  lost {name}: {n}");
     }
-    if st.decoder.bad_records > 0 {
-        let _ = writeln!(err, "  undecodable records: {}", st.decoder.bad_records);
+    if bad_records > 0 {
+        let _ = writeln!(err, "  undecodable records: {bad_records}");
     }
 }
 
@@ -607,6 +603,24 @@ fn event_name(id: u32) -> Option<String> {
         .or_else(|| catalog::syscall_name(id).map(str::to_string))
 }
 
+/// The hooks on kernel functions (fentry, kprobe) that the selected events could use instead of
+/// deriving them at a syscall's exit, and that load on this kernel.
+fn usable_function_hooks(selected: &[String]) -> Vec<Hook> {
+    let cat = catalog();
+    let candidates: Vec<Hook> = selected
+        .iter()
+        .filter_map(|n| cat.get(n))
+        .flat_map(|ev| match &ev.source {
+            Source::Derived { better, .. } => better.to_vec(),
+            _ => Vec::new(),
+        })
+        .collect();
+    if candidates.is_empty() || !osprey_bpf::have_privileges() {
+        return Vec::new();
+    }
+    osprey_bpf::probe_hooks(&candidates)
+}
+
 /// What to load for a run.
 struct Plan {
     opts: LoadOptions,
@@ -615,11 +629,14 @@ struct Plan {
 }
 
 impl Plan {
+    /// `function_hooks`: hooks on kernel functions known to load here, used instead of a
+    /// derivation at syscall exit where an event has one ([`Source::Derived`]'s `better`).
     fn new(
         selected: &[String],
         scope: &Scope,
         args: &TraceArgs,
         child: Option<u32>,
+        function_hooks: &[Hook],
     ) -> anyhow::Result<Plan> {
         let cat = catalog();
         let wanted: Vec<&'static EventDef> = selected.iter().filter_map(|n| cat.get(n)).collect();
@@ -637,10 +654,17 @@ impl Plan {
                         cfg.kind[i] = syscall_arg_kind(&a.name, &a.ty, next);
                     }
                 }
+                Source::Derived { better, .. }
+                    if better.iter().any(|h| function_hooks.contains(h)) =>
+                {
+                    let best = better.iter().find(|h| function_hooks.contains(h));
+                    hooks.extend(best);
+                }
                 Source::Derived {
                     derive,
                     syscalls,
                     stash_enter,
+                    ..
                 } => {
                     for nr in *syscalls {
                         let cfg = cfgs.entry(*nr).or_default();
@@ -727,6 +751,7 @@ impl Plan {
             sys_cfgs: cfgs.into_iter().collect(),
             cgroup_root: None,
             capture: None,
+            features: None,
         };
         Ok(Plan { opts, wanted })
     }
@@ -757,6 +782,9 @@ impl Plan {
                     nr::WRITEV,
                     nr::PWRITEV,
                     nr::PWRITEV2,
+                    nr::SENDFILE,
+                    nr::SPLICE,
+                    nr::COPY_FILE_RANGE,
                 ],
                 DV_CAP_WRITE,
                 false,
@@ -819,14 +847,15 @@ impl Plan {
         let report = osprey_bpf::probe();
         let mut disabled: Vec<(String, String)> = Vec::new();
         let mut hooks: Vec<Hook> = Vec::new();
-        for h in &self.opts.hooks {
-            let h = if *h == Hook::TpBtfSyscalls
-                && !report.ok(Hook::TpBtfSyscalls)
-                && report.ok(Hook::RawSyscalls)
-            {
-                Hook::RawSyscalls
-            } else {
-                *h
+        // the raw tracepoints stand in for BTF ones a kernel refuses (no module BTF on 5.10)
+        let fallbacks = [
+            (Hook::TpBtfSyscalls, Hook::RawSyscalls),
+            (Hook::Ext4Unlink, Hook::Ext4UnlinkRaw),
+        ];
+        for &h in &self.opts.hooks {
+            let h = match fallbacks.iter().find(|(best, _)| *best == h) {
+                Some(&(best, raw)) if !report.ok(best) && report.ok(raw) => raw,
+                _ => h,
             };
             if report.ok(h) {
                 hooks.push(h);
@@ -885,6 +914,16 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
             "# not running as root: hooks cannot be probed, availability unknown"
         )?;
     }
+    if let Some(features) = report.as_ref().and_then(|r| r.features) {
+        writeln!(out, "# kernel features ({features}):")?;
+        for (name, ok, fallback) in features.describe() {
+            if ok {
+                writeln!(out, "#   {name:<40} yes")?;
+            } else {
+                writeln!(out, "#   {name:<40} no: {fallback}")?;
+            }
+        }
+    }
     if let Some(r) = &report {
         writeln!(out, "# hooks on this kernel:")?;
         for (h, res) in &r.hooks {
@@ -902,7 +941,7 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
     for ev in catalog().events() {
         let sets = ev.sets.join(",");
         let (avail, detail) = match &report {
-            None => ("?", ev.hook_detail(ev.hooks()[0])),
+            None => ("?", ev.hook_detail(ev.hooks()[0], |_| true)),
             Some(r) => {
                 let needs = ev.hooks();
                 let ok: Vec<Hook> = needs.iter().copied().filter(|h| r.ok(*h)).collect();
@@ -912,7 +951,7 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
                     !ok.is_empty()
                 };
                 if usable {
-                    ("yes", ev.hook_detail(ok[0]))
+                    ("yes", ev.hook_detail(ok[0], |h| r.ok(h)))
                 } else {
                     let why = needs
                         .iter()
@@ -952,6 +991,10 @@ mod tests {
     }
 
     fn plan(args: &[&str]) -> Plan {
+        plan_with(args, &[])
+    }
+
+    fn plan_with(args: &[&str], function_hooks: &[Hook]) -> Plan {
         let cli = Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap();
         let a = cli.trace;
         let words = if a.events.is_empty() {
@@ -962,7 +1005,7 @@ mod tests {
         let sel = catalog().select(&words).unwrap();
         let scope = Scope::parse(&a.scope).unwrap();
         let child = (!a.command.is_empty()).then_some(4242);
-        Plan::new(&sel, &scope, &a, child).unwrap()
+        Plan::new(&sel, &scope, &a, child, function_hooks).unwrap()
     }
 
     #[test]
@@ -977,6 +1020,19 @@ mod tests {
         assert!(p.opts.hooks.contains(&Hook::SchedExec));
         assert!(!p.opts.hooks.contains(&Hook::CgroupSkb));
         assert!(p.opts.exec);
+    }
+
+    #[test]
+    fn security_file_open_takes_the_best_function_hook_that_loads() {
+        let loads = [Hook::FileOpenKprobe, Hook::FileOpenFentry];
+        let p = plan_with(&["-e", "openat,security_file_open"], &loads);
+        assert!(p.opts.hooks.contains(&Hook::FileOpenFentry));
+        assert!(!p.opts.hooks.contains(&Hook::FileOpenKprobe));
+        let cfg = p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == 257).unwrap().1;
+        assert_eq!(cfg.derive & DV_FILE_OPEN, 0, "derived as well as hooked");
+        let p = plan_with(&["-e", "security_file_open"], &[Hook::FileOpenKprobe]);
+        assert!(p.opts.hooks.contains(&Hook::FileOpenKprobe));
+        assert!(!p.opts.hooks.contains(&Hook::TpBtfSyscalls));
     }
 
     #[test]

@@ -210,6 +210,55 @@ with open(d + '/cut', 'w') as f:
 }
 
 #[test]
+fn files_the_kernel_copies_into_are_read_back_whole() {
+    if !bpf_available() {
+        return;
+    }
+    // sendfile, copy_file_range and splice copy inside the kernel: the bytes are never in the
+    // writer's memory, so the capture reads them back from the file; mixed with plain writes
+    let w = work_dir();
+    let d = w.path().canonicalize().unwrap();
+    let code = format!(
+        r#"
+import os
+d = {d:?}
+src = d + '/source'
+with open(src, 'wb') as f:
+    f.write(bytes((i * 7) % 256 for i in range(300000)))
+s = os.open(src, os.O_RDONLY)
+# sendfile from the current position, then at an offset, after a plain write
+o = os.open(d + '/sent', os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(o, b'header:')
+os.sendfile(o, s, 0, 100000)
+os.sendfile(o, s, 200000, 100000)
+os.close(o)
+# copy_file_range with an explicit destination offset, leaving a plain-written gap before it
+o = os.open(d + '/ranged', os.O_CREAT | os.O_WRONLY, 0o644)
+os.copy_file_range(s, o, 50000, 0, 1000)
+os.pwrite(o, b'x' * 1000, 50000)
+os.copy_file_range(s, o, 70000, 0, 51000)
+os.close(o)
+# splice from a pipe (the bytes came from this process, but through the pipe)
+r, wp = os.pipe()
+o = os.open(d + '/spliced', os.O_CREAT | os.O_WRONLY, 0o644)
+for i in range(5):
+    os.write(wp, b'chunk %d ' % i * 1000)
+    os.splice(r, o, len(b'chunk %d ' % i * 1000))
+os.close(o)
+"#
+    );
+    let run = capture(&["write"], &[PY, "-c", &code]);
+    assert_eq!(run.status, 0);
+    for name in ["sent", "ranged", "spliced"] {
+        let real = d.join(name);
+        let rec = run.by_original(&real);
+        assert_eq!(rec["sha256"], sha_file(&real), "{name}: {rec}");
+        assert_eq!(rec["complete"], true, "{name}: {rec}");
+        assert_eq!(rec["lost"], serde_json::json!([]), "{name}");
+    }
+}
+
+#[test]
 fn a_100_mb_file_is_captured_whole() {
     if !bpf_available() {
         return;

@@ -29,6 +29,19 @@
 #define PATH_BUF 8192
 #define PATH_HALF 4096
 #define SYSCALL_SLOTS 512
+/* Bounded loops of the compat object (kernels without bpf_loop, built with -DOSPREY_COMPAT):
+ * path components walked, and chunk steps of one capture run (64 KiB each, so at most 8 MiB of
+ * one write or region is captured there; the rest is reported lost as LOST_TOO_BIG). */
+#define COMPAT_PATH_DEPTH 48
+#define COMPAT_CAP_STEPS 128
+
+/* Slots of the per-CPU `scratch` record buffer. Programs that can interrupt one another on a
+ * CPU never share one: a packet arriving in softirq must not overwrite a record a syscall is
+ * building, nor an ingress packet one of an egress packet. */
+#define SLOT_TASK 0    /* tracepoints and socket hooks: task context */
+#define SLOT_EGRESS 1  /* cgroup_skb/egress: task or softirq context */
+#define SLOT_INGRESS 2 /* cgroup_skb/ingress: softirq context */
+#define SCRATCH_SLOTS 3
 #define EVENT_SLOTS 4096
 #define MAX_SCOPE_UIDS 8
 
@@ -63,6 +76,66 @@
 #define REC_MEM_ALERT 12  /* mem_prot_alert */
 #define REC_MOUNT 13      /* security_sb_mount */
 #define REC_PACKET 14     /* a packet from cgroup_skb, with its socket owner's context */
+
+/*
+ * Argument indices of the event records, named after the Tracee argument at that position of
+ * the event (crates/trace/src/catalog.rs, which the decoder reads). A test of osprey-trace
+ * (catalog::tests::record_argument_indices_match_the_catalog) checks every name here against
+ * the catalog, so the two sides cannot drift.
+ */
+enum exec_arg { /* sched_process_exec */
+	EXEC_CMDPATH, EXEC_PATHNAME, EXEC_DEV, EXEC_INODE, EXEC_CTIME, EXEC_INODE_MODE,
+	EXEC_INTERPRETER_PATHNAME, EXEC_INTERPRETER_DEV, EXEC_INTERPRETER_INODE,
+	EXEC_INTERPRETER_CTIME, EXEC_ARGV, EXEC_INTERP, EXEC_STDIN_TYPE, EXEC_STDIN_PATH,
+	EXEC_INVOKED_FROM_KERNEL, EXEC_PREV_COMM, EXEC_ENV, EXEC_PWD,
+};
+
+enum fork_arg { /* sched_process_fork: four runs of tid, ns tid, pid, ns pid, start time */
+	FORK_PARENT_TID = 0, FORK_CHILD_TID = 5, FORK_PARENT_PROCESS_TID = 10, FORK_LEADER_TID = 15,
+};
+
+enum exit_arg { /* sched_process_exit */
+	EXIT_EXIT_CODE, EXIT_SIGNAL_CODE, EXIT_PROCESS_GROUP_EXIT,
+};
+
+enum file_open_arg { /* security_file_open */
+	FILE_OPEN_PATHNAME, FILE_OPEN_FLAGS, FILE_OPEN_DEV, FILE_OPEN_INODE, FILE_OPEN_CTIME,
+	FILE_OPEN_SYSCALL_PATHNAME,
+};
+
+enum magic_write_arg { /* magic_write */
+	MAGIC_WRITE_PATHNAME, MAGIC_WRITE_BYTES, MAGIC_WRITE_DEV, MAGIC_WRITE_INODE,
+};
+
+enum connect_arg { /* security_socket_connect */
+	CONNECT_SOCKFD, CONNECT_TYPE, CONNECT_REMOTE_ADDR,
+};
+
+enum bind_arg { /* security_socket_bind */
+	BIND_SOCKFD, BIND_LOCAL_ADDR,
+};
+
+enum accept_arg { /* security_socket_accept */
+	ACCEPT_SOCKFD, ACCEPT_LOCAL_ADDR,
+};
+
+enum mem_alert_arg { /* mem_prot_alert */
+	MEM_ALERT_ALERT, MEM_ALERT_ADDR, MEM_ALERT_LEN, MEM_ALERT_PROT, MEM_ALERT_PREV_PROT,
+	MEM_ALERT_PATHNAME, MEM_ALERT_DEV, MEM_ALERT_INODE, MEM_ALERT_CTIME,
+};
+
+enum mprotect_arg { /* security_file_mprotect */
+	MPROTECT_PATHNAME, MPROTECT_PROT, MPROTECT_CTIME, MPROTECT_PREV_PROT, MPROTECT_ADDR,
+	MPROTECT_LEN, MPROTECT_PKEY,
+};
+
+enum mount_arg { /* security_sb_mount */
+	MOUNT_DEV_NAME, MOUNT_PATH, MOUNT_TYPE, MOUNT_FLAGS,
+};
+
+/* Not an argument: put_file_ids' "no such argument" (a file's ctime or dev and inode the event
+ * does not have). */
+#define NO_ARG 0xff
 
 /* Tracee event IDs of the non-syscall events (Tracee v0.2x numbering). */
 #define EV_SCHED_PROCESS_FORK 712
@@ -147,11 +220,15 @@
 #define CF_LOST 2       /* no data: the range could not be captured (cap_chunk.lost_why) */
 #define CF_EGRESS 4     /* packet leaving the host */
 #define CF_HOLD 8       /* REC_CAP_EXEC/REC_CAP_FMODULE: the task was sent SIGSTOP */
+#define CF_FROM_FILE 16 /* CAP_WRITE without data: the kernel copied [offset, offset + len)
+			 * into the file (sendfile, splice, copy_file_range); userspace reads
+			 * it back from the file (cap_chunk.fd of the writer) */
 
 /* Why a range was lost (cap_chunk.lost_why). */
 #define LOST_RING_FULL 1  /* capture_rb had no room: the reader fell behind */
 #define LOST_UNREADABLE 2 /* the user memory could not be read (not resident) */
 #define LOST_TOO_BIG 3    /* beyond the per-artifact cap (memory region, module image) */
+#define LOST_KERNEL_COPY 4 /* copied by the kernel into a pipe or socket: nothing to read back */
 
 #define CAP_DATA_MAX 65536 /* largest chunk */
 #define CAP_MAX_FILTERS 3
@@ -238,7 +315,7 @@ struct cap_chunk {
 	__u16 what;    /* CAP_* */
 	__u16 flags;   /* CF_* */
 	__u32 lost_why;
-	__u32 _pad;
+	__s32 fd; /* CF_FROM_FILE: the writer's file descriptor */
 };
 
 /* Where losses that could not even be reported go: one entry per artifact. */

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Tiny programs whose only job is to find out, at start, whether this kernel accepts the hook
- * types Osprey would prefer (fentry/fexit, BPF LSM, kprobes, classic tracepoints). Each is loaded
- * alone; the result decides what `osprey trace --list` reports. None of them is ever attached.
+ * Tiny programs whose only job is to find out, at start, what this kernel accepts: BPF LSM, and
+ * the helpers and map types the tracer has a fallback for (task storage, the BTF task pointer,
+ * bpf_task_pt_regs, bpf_loop, bpf_find_vma). Each is loaded alone, with only its own map
+ * created; the results decide which object and which ways the tracer uses (compat.h) and what
+ * `osprey trace --list` reports. None of them is ever attached. (fentry and kprobes are probed
+ * with the real programs of osprey.bpf.c that use them.)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -10,20 +13,63 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-SEC("fentry/security_file_open")
-int BPF_PROG(probe_fentry, struct file *file)
-{
-	return 0;
-}
-
 SEC("lsm/file_open")
 int BPF_PROG(probe_lsm, struct file *file)
 {
 	return 0;
 }
 
-SEC("kprobe/do_sys_openat2")
-int BPF_KPROBE(probe_kprobe)
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} probe_tasks SEC(".maps");
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(probe_task_btf)
+{
+	return bpf_get_current_task_btf() != 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(probe_task_storage)
+{
+	__u64 *v = bpf_task_storage_get(&probe_tasks, bpf_get_current_task_btf(), 0,
+					BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return v != 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(probe_task_pt_regs)
+{
+	return bpf_task_pt_regs(bpf_get_current_task_btf()) != 0;
+}
+
+static long probe_step(__u32 i, void *ctx)
+{
+	return 1;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(probe_loop)
+{
+	return bpf_loop(1, probe_step, NULL, 0);
+}
+
+static long probe_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
 	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(probe_find_vma)
+{
+	return bpf_find_vma(bpf_get_current_task_btf(), 0, probe_vma, NULL, 0);
+}
+
+SEC("cgroup/sock_create")
+int probe_sock_task(struct bpf_sock *sk)
+{
+	return bpf_get_current_task() != 0;
 }

@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Artifact capture (--capture): data in chunks on capture_rb, losses accounted by byte range,
+ * held tasks for executed binaries and module files. ARCHITECTURE.md, "Capture", has the flow. */
+#ifndef OSPREY_CAPTURE_H
+#define OSPREY_CAPTURE_H
+
+static __always_inline int cap_paused(void)
+{
+	__u32 zero = 0;
+	__u32 *p = bpf_map_lookup_elem(&cap_ctl, &zero);
+	return p && *p;
+}
+
+static __always_inline void cap_stat(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&cap_stats, &idx);
+	if (c)
+		*c += v;
+}
+
+/* Submit flags for capture data: no wakeup, unless the ring is filling (at most once a ms). */
+static __always_inline __u64 cap_rb_flags(void)
+{
+	__u32 zero = 0;
+	__u64 *last, now;
+	if (!cap_wakeup_bytes || bpf_ringbuf_query(&capture_rb, BPF_RB_AVAIL_DATA) < cap_wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	last = bpf_map_lookup_elem(&cap_last_wakeup, &zero);
+	now = bpf_ktime_get_boot_ns();
+	if (last && now - *last > 1000000) {
+		*last = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* The capture run of this CPU, cleared for a new run. */
+static __always_inline struct cap_loop *cap_begin(void)
+{
+	__u32 zero = 0;
+	struct cap_loop *l = bpf_map_lookup_elem(&cap_loops, &zero);
+	if (l)
+		__builtin_memset(l, 0, sizeof(*l));
+	return l;
+}
+
+static __always_inline struct cap_loop *cap_current(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&cap_loops, &zero);
+}
+
+static __always_inline void cap_chunk_hdr(struct cap_chunk *c, struct cap_loop *l)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	__builtin_memset(&c->hdr, 0, sizeof(c->hdr));
+	c->hdr.ts = bpf_ktime_get_boot_ns();
+	c->hdr.pid = pid_tgid >> 32;
+	c->hdr.tid = (__u32)pid_tgid;
+	c->hdr.uid = (__u32)uid_gid;
+	c->hdr.gid = uid_gid >> 32;
+	c->hdr.cgroup_id = bpf_get_current_cgroup_id();
+	c->hdr.cpu = bpf_get_smp_processor_id();
+	c->hdr.kind = REC_CAP_CHUNK;
+	c->hdr.syscall = -1;
+	bpf_get_current_comm(c->hdr.comm, sizeof(c->hdr.comm));
+	c->id[0] = l->id[0];
+	c->id[1] = l->id[1];
+	c->id[2] = l->id[2];
+	c->offset = l->offset;
+	c->what = l->what;
+	c->flags = l->flags;
+	c->lost_why = 0;
+	c->fd = 0;
+}
+
+/* Reports [off, off + len) of the current run's artifact as lost: a record on the control
+ * ring, or, when even that is full, a per-artifact aggregate userspace reads at the end. */
+__noinline int cap_report_loss(__u64 off, __u64 len, __u32 why)
+{
+	struct cap_loop *l = cap_current();
+	struct cap_chunk *c;
+	struct cap_loss_key k = {};
+	struct cap_loss_val *v;
+	if (!l || !len)
+		return 0;
+	cap_stat(CS_LOST_BYTES, len);
+	c = bpf_ringbuf_reserve(&cap_ctl_rb, sizeof(*c), 0);
+	if (c) {
+		__u64 save = l->offset;
+		l->offset = off;
+		cap_chunk_hdr(c, l);
+		l->offset = save;
+		c->flags = l->flags | CF_LOST;
+		c->len = len > 0xffffffffULL ? 0xffffffff : (__u32)len;
+		c->lost_why = why;
+		bpf_ringbuf_submit(c, 0);
+		return 0;
+	}
+	cap_stat(CS_LOST_UNSENT, 1);
+	k.id[0] = l->id[0];
+	k.id[1] = l->id[1];
+	k.id[2] = l->id[2];
+	k.what = l->what;
+	v = bpf_map_lookup_elem(&cap_loss_agg, &k);
+	if (!v) {
+		struct cap_loss_val init = { .start = off, .end = off + len, .bytes = len };
+		bpf_map_update_elem(&cap_loss_agg, &k, &init, BPF_NOEXIST);
+		return 0;
+	}
+	if (off < v->start)
+		v->start = off;
+	if (off + len > v->end)
+		v->end = off + len;
+	__sync_fetch_and_add(&v->bytes, len);
+	return 0;
+}
+
+static __always_inline void cap_flush_loss(struct cap_loop *l)
+{
+	if (l->lost_len) {
+		cap_report_loss(l->lost_off, l->lost_len, l->lost_why);
+		l->lost_len = 0;
+	}
+}
+
+/* Adds [l->offset, l->offset + n) to the pending lost run (one record per contiguous run). */
+static __always_inline void cap_lose(struct cap_loop *l, __u64 n, __u32 why)
+{
+	if (l->lost_len && (l->lost_off + l->lost_len != l->offset || l->lost_why != why))
+		cap_flush_loss(l);
+	if (!l->lost_len) {
+		l->lost_off = l->offset;
+		l->lost_why = why;
+	}
+	l->lost_len += n;
+}
+
+#define CAP_CLASS(SZ)                                                                          \
+	do {                                                                                   \
+		c = bpf_ringbuf_reserve(&capture_rb, sizeof(struct cap_chunk) + (SZ), 0);      \
+		if (c)                                                                         \
+			err = bpf_probe_read_user((void *)(c + 1), MASKED(n - 1, (SZ) - 1) + 1,   \
+						  (const void *)l->uptr);                     \
+	} while (0)
+
+/* Emits the next n bytes (1 <= n <= CAP_DATA_MAX) of the current run, at l->uptr. Returns 1
+ * when the read failed on a multi-page chunk (the caller retries page by page), else 0 (sent,
+ * or counted lost). */
+__noinline int cap_emit_user(__u32 n)
+{
+	struct cap_loop *l = cap_current();
+	struct cap_chunk *c = NULL;
+	long err = 0;
+	if (!l || n == 0 || n > CAP_DATA_MAX)
+		return 0;
+	if (n <= 256)
+		CAP_CLASS(256);
+	else if (n <= 2048)
+		CAP_CLASS(2048);
+	else if (n <= 16384)
+		CAP_CLASS(16384);
+	else
+		CAP_CLASS(CAP_DATA_MAX);
+	if (!c) {
+		cap_lose(l, n, LOST_RING_FULL);
+		return 0;
+	}
+	if (err) {
+		bpf_ringbuf_discard(c, BPF_RB_NO_WAKEUP);
+		if (n > 4096 - (l->uptr & 4095) && !l->small)
+			return 1;
+		cap_lose(l, n, LOST_UNREADABLE);
+		return 0;
+	}
+	cap_flush_loss(l);
+	cap_chunk_hdr(c, l);
+	c->len = n;
+	cap_stat(CS_BYTES, n);
+	cap_stat(CS_CHUNKS, 1);
+	bpf_ringbuf_submit(c, cap_rb_flags());
+	return 0;
+}
+
+static long cap_step(__u32 i, void *unused)
+{
+	struct cap_loop *l = cap_current();
+	__u64 n;
+	if (!l || l->left == 0)
+		return 1;
+	if (l->left_iov == 0) {
+		struct iovec iov = {};
+		if (!l->iov || !l->iov_left ||
+		    bpf_probe_read_user(&iov, sizeof(iov), (const void *)l->iov)) {
+			cap_lose(l, l->left, LOST_UNREADABLE);
+			l->left = 0;
+			return 1;
+		}
+		l->iov += sizeof(iov);
+		l->iov_left -= 1;
+		l->uptr = (__u64)iov.iov_base;
+		l->left_iov = iov.iov_len < l->left ? iov.iov_len : l->left;
+		return 0;
+	}
+	n = l->left_iov < CAP_DATA_MAX ? l->left_iov : CAP_DATA_MAX;
+	if (l->small) {
+		__u64 page_left = 4096 - (l->uptr & 4095);
+		if (n > page_left)
+			n = page_left;
+	}
+	if (cap_emit_user(n)) {
+		l->small = 1;
+		return 0;
+	}
+	l->uptr += n;
+	l->left_iov -= n;
+	l->left -= n;
+	l->offset += n;
+	return 0;
+}
+
+/* Sends everything the current run describes, then reports what could not be sent. */
+static __noinline int cap_run(struct cap_loop *l)
+{
+	__u64 loops;
+	if (!l)
+		return 0;
+	loops = (l->left >> 12) + 2 * l->iov_left + 16;
+	if (loops > (1 << 23))
+		loops = 1 << 23;
+	LOOP(loops, COMPAT_CAP_STEPS, cap_step, NULL);
+	if (l->left) {
+		cap_lose(l, l->left, LOST_TOO_BIG);
+		l->left = 0;
+	}
+	cap_flush_loss(l);
+	return 0;
+}
+
+/* Output of a meta record (an event_buf) to one of the capture rings. */
+#define CAP_OUTPUT(rb, e, flags)                                                               \
+	((e)->hdr.args_size >= ARGS_SIZE * 2                                                   \
+		 ? -1                                                                          \
+		 : bpf_ringbuf_output(rb, e,                                                   \
+				      sizeof(struct record_hdr) +                              \
+					      MASKED((e)->hdr.args_size, ARGS_SIZE * 2 - 1),   \
+				      flags))
+
+/* True when the path written as the record's first argument starts with one of the filters. */
+static __noinline int cap_filter_match(struct event_buf *e)
+{
+	__u32 plen = 0;
+	if (!e)
+		return 1;
+	__builtin_memcpy(&plen, &e->args[2], 4);
+	for (int i = 0; i < CAP_MAX_FILTERS; i++) {
+		__u32 flen;
+		int ok = 1;
+		if (i >= cap_nfilters)
+			break;
+		flen = cap_filter_len[i];
+		if (flen > CAP_FILTER_LEN || flen > plen)
+			continue;
+		for (int j = 0; j < CAP_FILTER_LEN; j++) {
+			if (j >= flen)
+				break;
+			if (e->args[6 + j] != cap_filters[i][j]) {
+				ok = 0;
+				break;
+			}
+		}
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
+/* First write through an open file: its path and identity, and whether the filters match. */
+static __noinline int cap_write_meta(struct task_struct *t, long nr, struct file *f, int stream)
+{
+	struct event_buf *e = get_scratch(SLOT_TASK);
+	struct inode *ino;
+	int match = 1;
+	if (!e || !f)
+		return 1;
+	ino = BPF_CORE_READ(f, f_inode);
+	fill_hdr(&e->hdr, t, REC_CAP_WRITE, 0, nr);
+	e->hdr.flags = stream ? CF_STREAM : 0;
+	put_path(0, (__u64)__builtin_preserve_access_index(&f->f_path));
+	put_int(e, 1, BPF_CORE_READ(ino, i_sb, s_dev));
+	put_int(e, 2, BPF_CORE_READ(ino, i_ino));
+	put_int(e, 3, BPF_CORE_READ(ino, i_generation));
+	put_int(e, 4, inode_ctime(ino));
+	put_int(e, 5, BPF_CORE_READ(ino, i_mode));
+	put_int(e, 6, BPF_CORE_READ(ino, i_size));
+	if (cap_nfilters)
+		match = cap_filter_match(e);
+	if (match && CAP_OUTPUT(&capture_rb, e, BPF_RB_NO_WAKEUP))
+		cap_stat(CS_LOST_UNSENT, 1);
+	return match;
+}
+
+/* Whether writes through `f` are captured: the first one sends the file's meta record and
+ * decides (path filters), later ones find the decision in cap_files. */
+static __always_inline int cap_file_wanted(struct task_struct *t, long nr, struct file *f,
+					   int stream)
+{
+	__u64 fkey = (__u64)f, ino = (__u64)BPF_CORE_READ(f, f_inode);
+	struct cap_file *cf = bpf_map_lookup_elem(&cap_files, &fkey);
+	struct cap_file v = {};
+	if (cf && cf->inode == ino)
+		return cf->match;
+	v.inode = ino;
+	v.match = cap_write_meta(t, nr, f, stream);
+	bpf_map_update_elem(&cap_files, &fkey, &v, BPF_ANY);
+	return v.match;
+}
+
+/* The bytes of a successful write, pwrite64, writev, pwritev or pwritev2, at their offset. */
+static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_regs *regs,
+				     long ret)
+{
+	struct cap_loop *l;
+	struct file *f;
+	struct inode *ino;
+	__u64 pos;
+	__u32 mode, fflags;
+	__u64 rwf = 0;
+	int stream, append, vectored;
+	if (ret <= 0 || cap_paused())
+		return 0;
+	f = fd_file(t, reg_arg(regs, 0));
+	if (!f)
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	mode = BPF_CORE_READ(ino, i_mode) & S_IFMT;
+	/* /dev/null keeps nothing: neither do we */
+	if (mode == S_IFCHR_ && BPF_CORE_READ(ino, i_rdev) == KDEV_NULL)
+		return 0;
+	stream = !(mode == S_IFREG || mode == S_IFBLK_);
+	if (!cap_file_wanted(t, nr, f, stream))
+		return 0;
+	vectored = nr == NR_WRITEV || nr == NR_PWRITEV || nr == NR_PWRITEV2;
+	if (nr == NR_PWRITEV2)
+		rwf = reg_arg(regs, 5);
+	fflags = BPF_CORE_READ(f, f_flags);
+	append = ((fflags & O_APPEND_) && !(rwf & RWF_NOAPPEND_)) || (rwf & RWF_APPEND_);
+	if (stream) {
+		__u64 ikey = (__u64)ino, zero = 0, *p;
+		p = bpf_map_lookup_elem(&cap_streams, &ikey);
+		if (!p) {
+			bpf_map_update_elem(&cap_streams, &ikey, &zero, BPF_NOEXIST);
+			p = bpf_map_lookup_elem(&cap_streams, &ikey);
+		}
+		pos = p ? FETCH_ADD(p, ret) : 0;
+	} else if (append) {
+		pos = BPF_CORE_READ(ino, i_size) - ret;
+	} else if (nr == NR_PWRITE64 || nr == NR_PWRITEV ||
+		   (nr == NR_PWRITEV2 && (long)reg_arg(regs, 3) != -1)) {
+		pos = reg_arg(regs, 3);
+	} else {
+		pos = BPF_CORE_READ(f, f_pos) - ret;
+	}
+	l = cap_begin();
+	if (!l)
+		return 0;
+	l->id[0] = BPF_CORE_READ(ino, i_sb, s_dev);
+	l->id[1] = BPF_CORE_READ(ino, i_ino);
+	l->id[2] = BPF_CORE_READ(ino, i_generation);
+	l->offset = pos;
+	l->left = ret;
+	l->what = CAP_WRITE;
+	l->flags = stream ? CF_STREAM : 0;
+	if (vectored) {
+		l->iov = reg_arg(regs, 1);
+		l->iov_left = reg_arg(regs, 2);
+		if (l->iov_left > 1024)
+			l->iov_left = 1024;
+	} else {
+		l->uptr = reg_arg(regs, 1);
+		l->left_iov = ret;
+	}
+	return cap_run(l);
+}
+
+/* Bytes the kernel copied into a regular file from another file or a pipe (sendfile, splice,
+ * copy_file_range): they were never in this task's memory, so a chunk without data says which
+ * range to read back from the file (CF_FROM_FILE). A pipe or socket as the destination keeps
+ * nothing to read back: that range is reported lost. */
+static __noinline int cap_write_copied(struct task_struct *t, long nr, struct pt_regs *regs,
+				       long ret)
+{
+	long fd = nr == NR_SENDFILE ? reg_arg(regs, 0) : reg_arg(regs, 2);
+	__u64 off_out = nr == NR_SENDFILE ? 0 : reg_arg(regs, 3);
+	struct cap_loop *l;
+	struct cap_chunk *c;
+	struct file *f;
+	struct inode *ino;
+	__u64 end = 0;
+	__u32 mode;
+	int stream;
+	if (ret <= 0 || cap_paused())
+		return 0;
+	f = fd_file(t, fd);
+	if (!f)
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	mode = BPF_CORE_READ(ino, i_mode) & S_IFMT;
+	if (mode == S_IFCHR_ && BPF_CORE_READ(ino, i_rdev) == KDEV_NULL)
+		return 0;
+	stream = mode != S_IFREG;
+	if (!cap_file_wanted(t, nr, f, stream))
+		return 0;
+	l = cap_begin();
+	if (!l)
+		return 0;
+	l->id[0] = BPF_CORE_READ(ino, i_sb, s_dev);
+	l->id[1] = BPF_CORE_READ(ino, i_ino);
+	l->id[2] = BPF_CORE_READ(ino, i_generation);
+	l->what = CAP_WRITE;
+	l->flags = stream ? CF_STREAM : 0;
+	if (stream) {
+		__u64 ikey = (__u64)ino, *p = bpf_map_lookup_elem(&cap_streams, &ikey);
+		l->offset = p ? FETCH_ADD(p, ret) : 0;
+		cap_report_loss(l->offset, ret, LOST_KERNEL_COPY);
+		return 0;
+	}
+	/* the end of the copy: *off_out when given (the kernel updated it), else the position */
+	if (!off_out || bpf_probe_read_user(&end, sizeof(end), (const void *)off_out))
+		end = BPF_CORE_READ(f, f_pos);
+	l->offset = end - ret;
+	c = bpf_ringbuf_reserve(&capture_rb, sizeof(*c), 0);
+	if (!c) {
+		cap_report_loss(l->offset, ret, LOST_RING_FULL);
+		return 0;
+	}
+	cap_chunk_hdr(c, l);
+	c->len = ret;
+	c->flags |= CF_FROM_FILE;
+	c->fd = fd;
+	cap_stat(CS_CHUNKS, 1);
+	bpf_ringbuf_submit(c, cap_rb_flags());
+	return 0;
+}
+
+/* A regular file truncated (O_TRUNC open, ftruncate): its capture must shrink too. */
+static __noinline int cap_truncate(struct task_struct *t, struct file *f, __u64 size)
+{
+	struct cap_loop *l;
+	struct cap_chunk *c;
+	struct inode *ino;
+	if (!f || cap_paused())
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	if ((BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFREG)
+		return 0;
+	c = bpf_ringbuf_reserve(&capture_rb, sizeof(*c), 0);
+	if (!c) {
+		cap_stat(CS_LOST_UNSENT, 1);
+		return 0;
+	}
+	l = cap_begin();
+	if (!l) {
+		bpf_ringbuf_discard(c, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	l->id[0] = BPF_CORE_READ(ino, i_sb, s_dev);
+	l->id[1] = BPF_CORE_READ(ino, i_ino);
+	l->id[2] = BPF_CORE_READ(ino, i_generation);
+	l->offset = size;
+	l->what = CAP_TRUNC;
+	cap_chunk_hdr(c, l);
+	c->len = 0;
+	bpf_ringbuf_submit(c, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+static __noinline int cap_open_trunc(struct task_struct *t, long nr, struct pt_regs *regs,
+				     long ret)
+{
+	__u64 flags = 0;
+	if (ret < 0)
+		return 0;
+	if (nr == NR_OPENAT)
+		flags = reg_arg(regs, 2);
+	else if (nr == NR_OPEN)
+		flags = reg_arg(regs, 1);
+	else if (nr == NR_CREAT)
+		flags = O_TRUNC_;
+	else if (nr == NR_OPENAT2)
+		bpf_probe_read_user(&flags, sizeof(flags), (const void *)reg_arg(regs, 2));
+	if (!(flags & O_TRUNC_))
+		return 0;
+	return cap_truncate(t, fd_file(t, ret), 0);
+}
+
+/* mprotect from W+X to X: the region's bytes at that moment. */
+static __noinline int cap_mem_region(struct task_struct *t, long nr, struct task_stash *s,
+				     struct file *f)
+{
+	struct cap_loop *l;
+	struct event_buf *e;
+	__u64 addr, len;
+	__u32 prot, prev;
+	if (!s || cap_paused())
+		return 0;
+	addr = s->a0;
+	len = s->a1;
+	prot = s->a2;
+	prev = s->prev_prot;
+	if (!len)
+		return 0;
+	e = get_scratch(SLOT_TASK);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, t, REC_CAP_MEM, EV_MEM_PROT_ALERT, nr);
+	put_int(e, 0, addr);
+	put_int(e, 1, len);
+	put_int(e, 2, prot);
+	put_int(e, 3, prev);
+	if (f) {
+		put_path(4, (__u64)__builtin_preserve_access_index(&f->f_path));
+		put_file_ids(e, f, 5, 6, 7);
+	}
+	l = cap_begin();
+	if (!l)
+		return 0;
+	l->id[0] = e->hdr.pid;
+	l->id[1] = e->hdr.ts;
+	l->id[2] = addr;
+	if (CAP_OUTPUT(&capture_rb, e, BPF_RB_NO_WAKEUP))
+		cap_stat(CS_LOST_UNSENT, 1);
+	l->what = CAP_MEM;
+	l->uptr = addr;
+	l->left = len < CAP_REGION_MAX ? len : CAP_REGION_MAX;
+	l->left_iov = l->left;
+	cap_run(l);
+	if (len > CAP_REGION_MAX) {
+		l->offset = CAP_REGION_MAX;
+		cap_report_loss(CAP_REGION_MAX, len - CAP_REGION_MAX, LOST_TOO_BIG);
+	}
+	return 0;
+}
+
+/* init_module: the image from the caller's buffer. finit_module: the file behind the fd; the
+ * task is stopped on its way back to user space so userspace can read the file through
+ * /proc/<pid>/fd/<fd> before the fd goes away. Both at sys_enter: on a kernel without module
+ * support the call fails, but the image is still captured. */
+static __noinline int cap_module_enter(struct task_struct *t, long nr, struct pt_regs *regs)
+{
+	struct cap_loop *l;
+	struct event_buf *e;
+	if (cap_paused())
+		return 0;
+	e = get_scratch(SLOT_TASK);
+	if (!e)
+		return 0;
+	if (nr == NR_INIT_MODULE) {
+		__u64 len = reg_arg(regs, 1);
+		fill_hdr(&e->hdr, t, REC_CAP_MODULE, NR_INIT_MODULE, nr);
+		put_int(e, 0, len);
+		put_str(e, 1, (const void *)reg_arg(regs, 2), 1);
+		put_int(e, 2, reg_arg(regs, 0));
+		l = cap_begin();
+		if (!l)
+			return 0;
+		l->id[0] = e->hdr.pid;
+		l->id[1] = e->hdr.ts;
+		if (CAP_OUTPUT(&capture_rb, e, BPF_RB_NO_WAKEUP))
+			cap_stat(CS_LOST_UNSENT, 1);
+		l->what = CAP_MODULE;
+		l->uptr = reg_arg(regs, 0);
+		l->left = len < CAP_REGION_MAX ? len : CAP_REGION_MAX;
+		l->left_iov = l->left;
+		cap_run(l);
+		if (len > CAP_REGION_MAX)
+			cap_report_loss(CAP_REGION_MAX, len - CAP_REGION_MAX, LOST_TOO_BIG);
+		return 0;
+	}
+	{
+		long fd = (int)reg_arg(regs, 0);
+		struct file *f = fd_file(t, fd);
+		fill_hdr(&e->hdr, t, REC_CAP_FMODULE, NR_FINIT_MODULE, nr);
+		e->hdr.flags = CF_HOLD;
+		put_int(e, 0, fd);
+		if (f) {
+			put_path(1, (__u64)__builtin_preserve_access_index(&f->f_path));
+			put_file_ids(e, f, 2, 3, 4);
+			put_int(e, 5, BPF_CORE_READ(f, f_inode, i_size));
+		}
+		put_str(e, 6, (const void *)reg_arg(regs, 1), 1);
+		put_int(e, 7, reg_arg(regs, 2));
+		if (CAP_OUTPUT(&cap_ctl_rb, e, BPF_RB_FORCE_WAKEUP)) {
+			cap_stat(CS_LOST_UNSENT, 1);
+			return 0;
+		}
+		bpf_send_signal(SIGSTOP_);
+		cap_stat(CS_HOLDS, 1);
+	}
+	return 0;
+}
+
+/*
+ * An executed binary. The first exec of each binary (device, inode, ctime) stops the task
+ * (SIGSTOP, delivered before its first user instruction) and tells userspace, which opens
+ * /proc/<pid>/exe — which works for deleted files and memfds too — and lets it go on. Later
+ * execs of the same binary only count (the runtime profile).
+ */
+static __noinline int cap_exec_binary(struct task_struct *t, struct file *f,
+				      struct linux_binprm *bprm, long nr)
+{
+	struct exec_key k = {};
+	struct event_buf *e;
+	struct inode *ino;
+	__u32 one = 1;
+	int hold = 0;
+	if (!f)
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	k.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(ino, i_ino);
+	k.ctime = inode_ctime(ino);
+	if (!bpf_map_lookup_elem(&exec_done, &k) && !cap_paused())
+		hold = bpf_map_update_elem(&exec_done, &k, &one, BPF_NOEXIST) == 0;
+	e = get_scratch(SLOT_TASK);
+	if (!e) {
+		if (hold)
+			bpf_map_delete_elem(&exec_done, &k);
+		return 0;
+	}
+	fill_hdr(&e->hdr, t, REC_CAP_EXEC, EV_SCHED_PROCESS_EXEC, nr);
+	e->hdr.flags = hold ? CF_HOLD : 0;
+	put_path(0, (__u64)__builtin_preserve_access_index(&f->f_path));
+	put_int(e, 1, k.dev);
+	put_int(e, 2, k.ino);
+	put_int(e, 3, k.ctime);
+	put_int(e, 4, BPF_CORE_READ(ino, i_size));
+	put_int(e, 5, BPF_CORE_READ(ino, __i_nlink));
+	put_str(e, 6, BPF_CORE_READ(bprm, filename), 0);
+	if (CAP_OUTPUT(&cap_ctl_rb, e, hold ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP)) {
+		/* no stop without a record saying so; a later exec tries again */
+		if (hold)
+			bpf_map_delete_elem(&exec_done, &k);
+		cap_stat(CS_LOST_UNSENT, 1);
+		return 0;
+	}
+	if (hold) {
+		bpf_send_signal(SIGSTOP_);
+		cap_stat(CS_HOLDS, 1);
+	}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,144 @@
+//! What this kernel offers the programs, beyond the hooks: each feature the tracer has a
+//! fallback for is probed by loading a tiny program of `probe.bpf.c` that uses it (libbpf's own
+//! helper probes do not cover tracing programs). The answers pick the object (main or compat,
+//! see `build.rs`) and set the feature knobs of `knobs.h`; `compat.h` holds the ways taken.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::libbpf_sys;
+
+use crate::probe_skel::{ProbeSkel, ProbeSkelBuilder};
+use crate::{leak_object, summarize_log, take_log};
+
+/// The kernel features the programs adapt to (`knobs.h`, `compat.h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// `BPF_MAP_TYPE_RINGBUF` (5.8+): the tracer cannot run without it.
+    pub ring_buffer: bool,
+    /// `bpf_loop` (5.17+); without it (or `bpf_find_vma`) the compat object is used.
+    pub bpf_loop: bool,
+    /// `bpf_find_vma` (5.17+).
+    pub find_vma: bool,
+    /// Task storage from tracing programs (5.11+); else hashes keyed by thread ID.
+    pub task_storage: bool,
+    /// `bpf_get_current_task_btf` (5.11+); else the plain task pointer read with CO-RE.
+    pub task_btf: bool,
+    /// `bpf_task_pt_regs` (5.15+); else the registers at the top of the kernel stack.
+    pub task_pt_regs: bool,
+    /// `bpf_get_current_task` in cgroup sock programs; else a socket owner's context comes
+    /// from `/proc` (and is lost when the owner has exited before its packets are read).
+    pub sock_task: bool,
+}
+
+impl Features {
+    /// Probes the running kernel, unless `OSPREY_BPF_COMPAT=1` asks for [`Features::oldest`].
+    /// Needs root (or `CAP_BPF` + `CAP_PERFMON`).
+    /// The answer is kept for the rest of the process.
+    pub fn detect() -> Features {
+        static DETECTED: OnceLock<Features> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            if std::env::var("OSPREY_BPF_COMPAT").as_deref() == Ok("1") {
+                Features::oldest()
+            } else {
+                Features::probe()
+            }
+        })
+    }
+
+    /// Loads one probe program per feature.
+    pub fn probe() -> Features {
+        let ring_buffer = unsafe {
+            // SAFETY: a plain FFI call with a null options pointer, which libbpf accepts.
+            libbpf_sys::libbpf_probe_bpf_map_type(
+                libbpf_sys::BPF_MAP_TYPE_RINGBUF,
+                std::ptr::null(),
+            ) == 1
+        };
+        let task_btf = probe_program("probe_task_btf").is_ok();
+        Features {
+            ring_buffer,
+            bpf_loop: probe_program("probe_loop").is_ok(),
+            find_vma: task_btf && probe_program("probe_find_vma").is_ok(),
+            task_storage: task_btf && probe_program("probe_task_storage").is_ok(),
+            task_btf,
+            task_pt_regs: task_btf && probe_program("probe_task_pt_regs").is_ok(),
+            sock_task: probe_program("probe_sock_task").is_ok(),
+        }
+    }
+
+    /// A 5.10 kernel's answers: every fallback (and the compat object) at once. Set
+    /// `OSPREY_BPF_COMPAT=1` to run the tracer this way on a newer kernel, which is how the tests
+    /// cover the old kernels' paths on the machine at hand.
+    pub fn oldest() -> Features {
+        Features {
+            ring_buffer: true,
+            bpf_loop: false,
+            find_vma: false,
+            task_storage: false,
+            task_btf: false,
+            task_pt_regs: false,
+            sock_task: false,
+        }
+    }
+
+    /// True when the compat object (bounded loops, no callbacks) must be used.
+    pub fn compat(&self) -> bool {
+        !(self.bpf_loop && self.find_vma)
+    }
+
+    /// Each feature with whether it is there and the way taken when it is not, for `--list`.
+    pub fn describe(&self) -> Vec<(&'static str, bool, &'static str)> {
+        vec![
+            ("ring buffer", self.ring_buffer, "none: the tracer needs 5.8 or newer"),
+            ("bpf_loop", self.bpf_loop, "bounded loops: paths 48 deep, 8 MiB captured per call"),
+            ("bpf_find_vma", self.find_vma, "walk of the VMA red-black tree"),
+            ("task storage", self.task_storage, "hashes keyed by thread ID"),
+            ("bpf_get_current_task_btf", self.task_btf, "task pointer read with CO-RE"),
+            ("bpf_task_pt_regs", self.task_pt_regs, "registers at the top of the kernel stack"),
+            ("task in socket hooks", self.sock_task, "socket owners' context from /proc"),
+        ]
+    }
+}
+
+impl fmt::Display for Features {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let missing: Vec<&str> = self
+            .describe()
+            .into_iter()
+            .filter(|(_, ok, _)| !ok)
+            .map(|(name, _, _)| name)
+            .collect();
+        let object = if self.compat() { "compat" } else { "main" };
+        if missing.is_empty() {
+            write!(f, "{object} object, every feature")
+        } else {
+            write!(f, "{object} object, without {}", missing.join(", "))
+        }
+    }
+}
+
+/// Loads the probe program `name` alone.
+fn probe_program(name: &str) -> Result<(), String> {
+    load_probe(name).map(drop)
+}
+
+/// Loads the probe program `name` alone (with only the map it uses created).
+pub(crate) fn load_probe(name: &str) -> Result<ProbeSkel<'static>, String> {
+    let _ = take_log();
+    let obj = leak_object();
+    let mut open = ProbeSkelBuilder::default()
+        .open(obj)
+        .map_err(|e| format!("open: {e}"))?;
+    for mut prog in open.open_object_mut().progs_mut() {
+        let wanted = prog.name() == name;
+        prog.set_autoload(wanted);
+    }
+    for mut map in open.open_object_mut().maps_mut() {
+        let used = map.name() == "probe_tasks" && name == "probe_task_storage";
+        map.set_autocreate(used).map_err(|e| format!("autocreate: {e}"))?;
+    }
+    open.load()
+        .map_err(|e| format!("{e}{}", summarize_log(&take_log())))
+}
