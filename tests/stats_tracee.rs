@@ -741,6 +741,48 @@ fn the_text_is_a_tshark_stats_tree() {
 }
 
 #[test]
+fn a_long_span_keeps_a_million_intervals_and_says_what_is_left_out() {
+    // Two events 1,999,999 s (23 days) apart (a clock gone wrong, or merged files) in 1 s
+    // intervals: 1,999,999 rows, of which the first million are kept; the second event, in
+    // an interval left out, is reported.
+    let dir = tempdir();
+    let p = P::new(100, 1, "bash");
+    let events = vec![
+        p.ev(1, "openat", json!([])),
+        p.ev(1 + 1_999_999, "openat", json!([])),
+    ];
+    let path = file(dir.path(), "span.json", &events);
+    let r = results(&path, &["-z", "io,stat,1", "-z", "tracee,timeline,1"]);
+    assert_eq!(r[0]["starts_us"].as_array().unwrap().len(), 1_000_000);
+    assert_eq!(r[0]["omitted_intervals"], 999_999);
+    assert_eq!(r[0]["omitted_frames"], json!([1]));
+    assert_eq!(r[0]["columns"][0]["cells"][0]["frames"], 1);
+    assert_eq!(r[1]["omitted_intervals"], 999_999);
+    assert_eq!(r[1]["omitted_frames"], 1);
+    assert_eq!(r[1]["groups"][0]["counts"][0], 1);
+    let out = osprey(&[
+        "read",
+        "-q",
+        "-r",
+        path.to_str().unwrap(),
+        "-z",
+        "io,stat,1",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.trim_end().ends_with(
+            "999999 later intervals (1 frames) are not shown: a table keeps 1000000 intervals at most; choose a longer interval"
+        ),
+        "{}",
+        &text[text.len().saturating_sub(300)..]
+    );
+    // Within the limit, nothing is said.
+    let r = results(&path, &["-z", "io,stat,10"]);
+    assert!(r[0].get("omitted_intervals").is_none());
+    assert_eq!(r[0]["starts_us"].as_array().unwrap().len(), 200_000);
+}
+
+#[test]
 fn timeline_counts_groups_per_interval() {
     let dir = tempdir();
     let path = file(dir.path(), "scenario.json", &scenario());

@@ -60,7 +60,25 @@ pub struct IoStatResult {
     pub starts_us: Vec<u64>,
     /// The columns.
     pub columns: Vec<IoColumnResult>,
+    /// Intervals after the first [`MAX_INTERVALS`] that are not in the table (and the frames
+    /// in them, per column, in `omitted_frames`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted_intervals: u64,
+    /// Frames of each column in the intervals left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub omitted_frames: Vec<u64>,
 }
+
+/// For serde: leaves out a count that is zero.
+pub(crate) fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Intervals a table keeps at most (`io,stat` and the timeline). A recording whose frames
+/// span years (a clock gone wrong, a hostile timestamp, files merged from different days)
+/// would otherwise ask for hundreds of millions of rows, which tshark tries to print; the rows
+/// beyond are counted and reported instead.
+pub const MAX_INTERVALS: usize = 1_000_000;
 
 /// How tshark lays the table out in time: the effective interval and precision, the duration
 /// rounded to that precision, and the widths that depend on them.
@@ -161,6 +179,8 @@ struct Col {
     field: Option<FieldId>,
     kind: ValueKind,
     cells: Vec<Cell>,
+    /// Frames beyond [`MAX_INTERVALS`].
+    late: u64,
 }
 
 /// `io,stat`.
@@ -219,6 +239,7 @@ impl IoStat {
                 field,
                 kind,
                 cells: Vec::new(),
+                late: 0,
             });
         }
         Ok(IoStat {
@@ -253,6 +274,10 @@ impl View for IoStat {
         };
         for col in &mut self.cols {
             if !rec.counts(col.bit) {
+                continue;
+            }
+            if index >= MAX_INTERVALS {
+                col.late += 1;
                 continue;
             }
             if col.cells.len() <= index {
@@ -315,8 +340,8 @@ impl View for IoStat {
     fn finish(&mut self, _: Option<&ProcessModel>, span: &Span) -> ViewResult {
         let duration_us = (span.duration_ns + 500) / 1000;
         let g = geometry(duration_us, self.interval.us, self.interval.precision);
-        let starts_us: Vec<u64> = (0..g.rows).map(|i| i * g.interval).collect();
-        let rows = g.rows as usize;
+        let rows = (g.rows as usize).min(MAX_INTERVALS);
+        let starts_us: Vec<u64> = (0..rows as u64).map(|i| i * g.interval).collect();
         let columns = self
             .cols
             .iter()
@@ -358,6 +383,12 @@ impl View for IoStat {
             duration_us,
             starts_us,
             columns,
+            omitted_intervals: g.rows - rows as u64,
+            omitted_frames: if g.rows > rows as u64 {
+                self.cols.iter().map(|c| c.late).collect()
+            } else {
+                Vec::new()
+            },
         })
     }
 }

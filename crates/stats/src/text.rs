@@ -433,7 +433,17 @@ fn interval_cell(out: &mut String, g: &Geometry, t: u64, last: bool) {
     }
 }
 
-fn io_table(out: &mut String, title: &str, g: &Geometry, cols: &[IoCol<'_>]) {
+/// An I/O table of `shown` intervals (fewer than the geometry's when the recording spans
+/// more than [`crate::iostat::MAX_INTERVALS`]: `omitted` says how many more, and how many
+/// frames they hold).
+fn io_table(
+    out: &mut String,
+    title: &str,
+    g: &Geometry,
+    cols: &[IoCol<'_>],
+    shown: usize,
+    omitted: Option<(u64, u64)>,
+) {
     // Widths of the interval column and of each stat column.
     let invl_col_w = if g.prec == 0 {
         2 * g.dur_mag as usize + 8
@@ -636,7 +646,7 @@ fn io_table(out: &mut String, title: &str, g: &Geometry, cols: &[IoCol<'_>]) {
         out.push('|');
     }
     out.push('\n');
-    for row in 0..g.rows as usize {
+    for row in 0..shown.min(g.rows as usize) {
         let t = row as u64 * g.interval;
         interval_cell(out, g, t, row + 1 == g.rows as usize);
         for (c, (fr, val)) in cols.iter().zip(&widths) {
@@ -680,6 +690,13 @@ fn io_table(out: &mut String, title: &str, g: &Geometry, cols: &[IoCol<'_>]) {
     }
     repeat(out, '=', borderlen);
     out.push('\n');
+    if let Some((intervals, frames)) = omitted {
+        let _ = writeln!(
+            out,
+            "{intervals} later intervals ({frames} frames) are not shown: a table keeps {} intervals at most; choose a longer interval",
+            crate::iostat::MAX_INTERVALS
+        );
+    }
 }
 
 /// The largest char boundary of `s` at or below `i`.
@@ -704,7 +721,9 @@ pub fn io_stat(r: &IoStatResult, out: &mut String) {
             values: c.cells.iter().map(|x| x.value).collect(),
         })
         .collect();
-    io_table(out, "IO Statistics", &g, &cols);
+    let omitted =
+        (r.omitted_intervals > 0).then(|| (r.omitted_intervals, r.omitted_frames.iter().sum()));
+    io_table(out, "IO Statistics", &g, &cols, r.starts_us.len(), omitted);
 }
 
 /// `-z tracee,timeline` in `io,stat`'s layout, a column of frames per group.
@@ -725,7 +744,8 @@ pub fn timeline(r: &TimelineResult, out: &mut String) {
         Some(f) => format!("Tracee Timeline ({f})"),
         None => "Tracee Timeline".to_string(),
     };
-    io_table(out, &title, &g, &cols);
+    let omitted = (r.omitted_intervals > 0).then_some((r.omitted_intervals, r.omitted_frames));
+    io_table(out, &title, &g, &cols, r.starts_us.len(), omitted);
 }
 
 // ---- protocol hierarchy ----

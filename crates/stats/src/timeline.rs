@@ -5,7 +5,7 @@
 use osprey_field::fields::tracee as t;
 use serde::Serialize;
 
-use crate::iostat::geometry;
+use crate::iostat::{geometry, is_zero, MAX_INTERVALS};
 use crate::process::ProcessModel;
 use crate::spec::{Interval, ViewSpec};
 use crate::{Cx, Rec, Setup, Span, View, ViewResult};
@@ -179,6 +179,13 @@ pub struct TimelineResult {
     pub starts_us: Vec<u64>,
     /// The groups that had any frame.
     pub groups: Vec<TimelineGroup>,
+    /// Intervals after the first [`crate::iostat::MAX_INTERVALS`] that are not counted, and
+    /// the frames in them (of every group).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted_intervals: u64,
+    /// See `omitted_intervals`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted_frames: u64,
 }
 
 /// The timeline view.
@@ -187,6 +194,8 @@ pub(crate) struct Timeline {
     interval: Interval,
     bit: Option<u8>,
     counts: Vec<[u64; GROUPS.len()]>,
+    /// Frames beyond the last interval kept.
+    late: u64,
 }
 
 impl Timeline {
@@ -203,6 +212,7 @@ impl Timeline {
             interval,
             bit,
             counts: Vec::new(),
+            late: 0,
         }
     }
 }
@@ -222,6 +232,10 @@ impl View for Timeline {
         };
         let rel_us = (cx.rel_ns + 500) / 1000;
         let i = self.interval.us.map_or(0, |iv| (rel_us / iv) as usize);
+        if i >= MAX_INTERVALS {
+            self.late += 1;
+            return;
+        }
         if self.counts.len() <= i {
             self.counts.resize(i + 1, [0; GROUPS.len()]);
         }
@@ -231,7 +245,7 @@ impl View for Timeline {
     fn finish(&mut self, _: Option<&ProcessModel>, span: &Span) -> ViewResult {
         let duration_us = (span.duration_ns + 500) / 1000;
         let g = geometry(duration_us, self.interval.us, self.interval.precision);
-        let rows = g.rows as usize;
+        let rows = (g.rows as usize).min(MAX_INTERVALS);
         let groups = GROUPS
             .iter()
             .enumerate()
@@ -249,8 +263,10 @@ impl View for Timeline {
             interval_us: self.interval.us,
             precision: self.interval.precision,
             duration_us,
-            starts_us: (0..g.rows).map(|i| i * g.interval).collect(),
+            starts_us: (0..rows as u64).map(|i| i * g.interval).collect(),
             groups,
+            omitted_intervals: g.rows - rows as u64,
+            omitted_frames: self.late,
         })
     }
 }
