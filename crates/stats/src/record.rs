@@ -401,16 +401,27 @@ pub struct Rec<'b> {
 }
 
 impl<'b> Rec<'b> {
+    /// Where the first value of `field` is among the frame's items.
+    #[inline]
+    fn first_index(&self, field: FieldId) -> Option<usize> {
+        match self.map.of(field).and_then(|s| self.slots.get(s)) {
+            Some(&i) if i != EMPTY => Some(i as usize),
+            _ => None,
+        }
+    }
+
+    /// The first value of `field`, as recorded.
+    #[inline]
+    fn first_val(&self, field: FieldId) -> Option<Val> {
+        self.first_index(field).map(|i| self.items[i].val)
+    }
+
     /// The values of `field` (the items are sorted by field: its values are together).
     #[inline]
     fn range(&self, field: FieldId) -> &'b [Item] {
-        let Some(&lo) = self.map.of(field).and_then(|s| self.slots.get(s)) else {
+        let Some(lo) = self.first_index(field) else {
             return &[];
         };
-        if lo == EMPTY {
-            return &[];
-        }
-        let lo = lo as usize;
         let n = self.items[lo..]
             .iter()
             .take_while(|i| i.field == field)
@@ -439,7 +450,7 @@ impl<'b> Rec<'b> {
 
     /// The first value of `field`.
     pub fn first(&self, field: FieldId) -> Option<FieldValue<'b>> {
-        self.range(field).first().map(|i| self.value(i.val))
+        self.first_val(field).map(|v| self.value(v))
     }
 
     /// Every value of `field`, in order.
@@ -449,12 +460,12 @@ impl<'b> Rec<'b> {
 
     /// True when the frame has `field`.
     pub fn has(&self, field: FieldId) -> bool {
-        !self.range(field).is_empty()
+        self.first_index(field).is_some()
     }
 
     /// The first value of a text field.
     pub fn str(&self, field: FieldId) -> Option<&'b str> {
-        match self.range(field).first()?.val {
+        match self.first_val(field)? {
             Val::Str(s, e) => Some(&self.arena[s as usize..e as usize]),
             _ => None,
         }
@@ -470,7 +481,7 @@ impl<'b> Rec<'b> {
 
     /// The first value of an integer (or boolean) field, signed.
     pub fn int(&self, field: FieldId) -> Option<i64> {
-        match self.range(field).first()?.val {
+        match self.first_val(field)? {
             Val::Int(i) => Some(i),
             Val::UInt(u) => i64::try_from(u).ok(),
             Val::Bool(b) => Some(b as i64),
@@ -481,7 +492,7 @@ impl<'b> Rec<'b> {
 
     /// The first value of an integer (or boolean) field, unsigned.
     pub fn uint(&self, field: FieldId) -> Option<u64> {
-        match self.range(field).first()?.val {
+        match self.first_val(field)? {
             Val::UInt(u) => Some(u),
             Val::Int(i) => u64::try_from(i).ok(),
             Val::Bool(b) => Some(b as u64),
@@ -492,7 +503,7 @@ impl<'b> Rec<'b> {
 
     /// The first value of a boolean field.
     pub fn bool(&self, field: FieldId) -> Option<bool> {
-        match self.range(field).first()?.val {
+        match self.first_val(field)? {
             Val::Bool(b) => Some(b),
             Val::Int(i) => Some(i != 0),
             Val::UInt(u) => Some(u != 0),

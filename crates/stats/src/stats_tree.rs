@@ -497,18 +497,79 @@ fn sort_order(a: &Node, b: &Node) -> std::cmp::Ordering {
         .then_with(|| b.name.as_bytes().cmp(a.name.as_bytes()))
 }
 
-/// Sorts finished nodes as tshark sorts a level: by count, then name, both descending.
+/// Sorts finished nodes as tshark sorts a level: by count, then name, both descending (nodes
+/// alike keep their order). The order is found on indices and then applied by swaps, so that
+/// a level of a hundred thousand processes is neither copied nor given a scratch buffer of
+/// nodes.
 pub fn sort_nodes(nodes: &mut [StatNode]) {
-    nodes.sort_by(|a, b| {
+    if nodes.len() < 2 {
+        return;
+    }
+    let mut order: Vec<u32> = (0..nodes.len() as u32).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&nodes[a as usize], &nodes[b as usize]);
         b.count
             .cmp(&a.count)
             .then_with(|| b.name.as_bytes().cmp(a.name.as_bytes()))
     });
+    // Position i takes the node at order[i]: each cycle of the permutation by swaps.
+    const DONE: u32 = u32::MAX;
+    for i in 0..nodes.len() {
+        let mut j = i;
+        while order[j] != DONE {
+            let k = order[j] as usize;
+            order[j] = DONE;
+            if k == i {
+                break;
+            }
+            nodes.swap(j, k);
+            j = k;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_sort_by_count_then_name_keeping_equals_in_order() {
+        let mut nodes: Vec<StatNode> = [(3, "b"), (5, "a"), (3, "c"), (5, "a"), (1, "z"), (3, "b")]
+            .iter()
+            .enumerate()
+            .map(|(i, (c, n))| {
+                let mut node = StatNode::new(*n, *c);
+                node.own = Some(i as u64);
+                node
+            })
+            .collect();
+        sort_nodes(&mut nodes);
+        let got: Vec<(u64, &str, u64)> = nodes
+            .iter()
+            .map(|n| (n.count, n.name.as_str(), n.own.unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (5, "a", 1),
+                (5, "a", 3),
+                (3, "c", 2),
+                (3, "b", 0),
+                (3, "b", 5),
+                (1, "z", 4)
+            ]
+        );
+        // Any permutation comes out the same.
+        for rot in 0..7 {
+            let mut v: Vec<StatNode> = (0..7u64)
+                .map(|i| StatNode::new(format!("n{}", (i + rot) % 7), (i * 3 + rot) % 4))
+                .collect();
+            let mut want = v.clone();
+            want.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| b.name.cmp(&a.name)));
+            sort_nodes(&mut v);
+            assert_eq!(v, want);
+        }
+    }
 
     #[test]
     fn pivots_count_the_parent_and_the_value() {

@@ -15,8 +15,9 @@ fn container_node(tree: &mut StatsTree, rec: &Rec<'_>) -> usize {
     match rec.str(t::CONTAINER_COL).filter(|c| !c.is_empty()) {
         Some(label) => tree.tick(label, ROOT),
         None => {
-            let host = tree.tick("Host", ROOT);
+            let host = tree.keyed(ROOT, HOST, "Host");
             tree.keep_on_top(host);
+            tree.tick_id(host);
             host
         }
     }
@@ -44,6 +45,8 @@ fn severity_name(rec: &Rec<'_>) -> String {
 /// Keys of the `Events` and `Signatures` nodes (beyond any event name's number).
 const EVENTS: u64 = 1 << 32;
 const SIGNATURES: u64 = (1 << 32) + 1;
+/// Key of the `Host` node of per-container views.
+const HOST: u64 = (1 << 32) + 2;
 
 /// `Events / <name>` and `Signatures / Severity N / <name>`.
 pub(crate) struct EventCounts {
@@ -641,7 +644,9 @@ fn build_tree(
             let id = k as ProcId;
             let mut n = StatNode::new(model.label(id, format), 0);
             n.process = Some(model.shared_info(id));
-            for (name, c) in leaves.get(&id).into_iter().flatten() {
+            let own_leaves = leaves.get(&id);
+            n.children = Vec::with_capacity(own_leaves.map_or(0, |l| l.len()) + children(k).len());
+            for (name, c) in own_leaves.into_iter().flatten() {
                 n.children.push(StatNode::new(&**name, *c));
             }
             (n, own.get(id as usize).copied().unwrap_or(0))
@@ -674,6 +679,13 @@ fn build_tree(
             .iter()
             .map(|(id, label)| StatNode::new(if id.is_empty() { "Host" } else { *label }, 0))
             .collect();
+        let mut per_group = vec![0usize; groups.len()];
+        for &r in &roots {
+            per_group[group[r as usize] as usize] += 1;
+        }
+        for (g, n) in by_group.iter_mut().zip(per_group) {
+            g.children.reserve_exact(n);
+        }
         for r in roots {
             if let Some(n) = built[r as usize].take() {
                 let g = group[r as usize] as usize;
@@ -697,6 +709,7 @@ fn build_tree(
         }
         top = by_group;
     } else {
+        top.reserve_exact(roots.len());
         for r in roots {
             if let Some(n) = built[r as usize].take() {
                 top.push(n);
