@@ -300,7 +300,6 @@ impl View for Conv {
             return;
         };
         let bytes = frame_bytes(rec);
-        let ports = self.layer.has_ports();
         let one_sided = one_sided(rec, &f);
         if self.endpoints {
             match one_sided {
@@ -315,7 +314,6 @@ impl View for Conv {
         if one_sided.is_some() {
             return;
         }
-        let _ = ports;
         let ts = cx.rel_ns;
         let fwd = (f.src, f.sport, f.dst, f.dport);
         let (i, forward) = if let Some(&i) = self.conv_index.get(&fwd) {
