@@ -3,7 +3,11 @@
 compact and in Tracee's key order, for the analyzer benchmarks.
 
 The mix follows what a host trace looks like: mostly file opens and syscalls, some process
-lifecycle, network and security events, 20% of events in containers, 1% signatures.
+lifecycle, network and security events, 20% of events in containers, 1% signatures. A process
+(a host PID) keeps its name, start time and entity IDs across its events; 80% of events come
+from 300 long-lived daemons (children of init), the rest (and every exec and exit) from
+short-lived processes (children of a daemon that forks them) on 10,000 PIDs, a fifth of them
+in a container; after a process exits, its PID goes to a new process.
 
 usage: gen-corpus.py N OUT [SEED]
 """
@@ -23,12 +27,35 @@ CONTAINER = "ae95a93ce0c2f1b824ac4b205e4d1a3c8f724d663626c1ad23576efec64318de"
 DOMAINS = ["example.com", "api.github.com", "deb.debian.org", "registry-1.docker.io", "evil.example.net"]
 
 
+# Each process keeps its identity from event to event, as in real output: its start time and
+# Tracee's entity IDs (a hash of the host PID and the start time).
+PROCESSES = {}
+
+
+def identity(host_pid, ts):
+    p = PROCESSES.get(host_pid)
+    if p is None:
+        start = ts - rnd.randrange(10**9, 10**12)
+        p = (start, (host_pid * 2654435761 + start) % 2**32)
+        PROCESSES[host_pid] = p
+    return p
+
+
+def parent_of(pid):
+    """Daemons (PIDs below 1000) are children of init; the short-lived processes of a daemon."""
+    return 1 if pid < 1000 else 100 + (pid - 1000) % 300
+
+
 def ctx(ts, name, eid, comm, pid, in_container, syscall, ret=0):
     host_pid = pid + (100000 if in_container else 0)
+    ppid = parent_of(pid)
+    host_ppid = ppid + (100000 if in_container and ppid != 1 else 0)
+    start, entity = identity(host_pid, ts)
+    parent_start, parent_entity = identity(host_ppid, ts)
     return {
-        "timestamp": ts, "threadStartTime": ts - rnd.randrange(10**9, 10**12), "processorId": rnd.randrange(2),
-        "processId": pid, "cgroupId": 5000 + pid % 40, "threadId": pid, "parentProcessId": max(1, pid - 7),
-        "hostProcessId": host_pid, "hostThreadId": host_pid, "hostParentProcessId": max(1, host_pid - 7),
+        "timestamp": ts, "threadStartTime": start, "processorId": rnd.randrange(2),
+        "processId": pid, "cgroupId": 5000 + pid % 40, "threadId": pid, "parentProcessId": ppid,
+        "hostProcessId": host_pid, "hostThreadId": host_pid, "hostParentProcessId": host_ppid,
         "userId": rnd.choice([0, 0, 1000, 33]), "mountNamespace": 4026531841 + (10 if in_container else 0),
         "pidNamespace": 4026531836 + (10 if in_container else 0), "processName": comm,
         "executable": {"path": "/usr/bin/" + comm}, "hostName": "buildhost", "containerId": CONTAINER if in_container else "",
@@ -36,7 +63,7 @@ def ctx(ts, name, eid, comm, pid, in_container, syscall, ret=0):
         "kubernetes": {}, "eventId": str(eid), "eventName": name, "matchedPolicies": ["default"], "argsNum": 0,
         "returnValue": ret, "syscall": syscall, "stackAddresses": None,
         "contextFlags": {"containerStarted": in_container, "isCompat": False},
-        "threadEntityId": rnd.randrange(2**32), "processEntityId": rnd.randrange(2**32), "parentEntityId": rnd.randrange(2**32),
+        "threadEntityId": entity, "processEntityId": entity, "parentEntityId": parent_entity,
         "args": [],
     }
 
@@ -47,8 +74,9 @@ def a(name, ty, value):
 
 def event(ts):
     r = rnd.random()
-    comm = rnd.choice(COMMS)
-    pid = rnd.randrange(2, 60000)
+    # Most events come from 300 long-lived daemons, the rest from short-lived processes.
+    pid = rnd.randrange(100, 400) if rnd.random() < 0.8 else rnd.randrange(1000, 11000)
+    comm = COMMS[pid % len(COMMS)]
     cont = rnd.random() < 0.2
     path = rnd.choice(PATHS)
     if r < 0.25:
@@ -66,6 +94,9 @@ def event(ts):
         else:
             e["args"] = [a("fd", "int", rnd.randrange(3, 64))] + ([a("buf", "void*", hex(rnd.randrange(2**47))), a("count", "size_t", 4096)] if sc in ("read", "write") else [])
     elif r < 0.50:
+        # Short-lived processes exec; daemons do not.
+        pid = rnd.randrange(1000, 11000)
+        comm = COMMS[pid % len(COMMS)]
         e = ctx(ts, "sched_process_exec", 710, comm, pid, cont, "execve")
         argv = [comm] + rnd.sample(["-l", "-a", "--color=auto", "/tmp", "-c", "echo hi", "install", "-j2"], rnd.randrange(0, 4))
         e["args"] = [a("cmdpath", "const char*", "/usr/bin/" + comm), a("pathname", "const char*", "/usr/bin/" + comm), a("dev", "dev_t", 271581185),
@@ -75,14 +106,21 @@ def event(ts):
                      a("interp", "const char*", "/usr/bin/" + comm), a("stdin_type", "string", "S_IFCHR"), a("stdin_path", "char*", "/dev/pts/1"),
                      a("invoked_from_kernel", "int", 0), a("env", "const char**", ["PATH=/usr/bin:/bin", "HOME=/root", "LANG=C.UTF-8"])]
     elif r < 0.55:
+        # Daemons fork the short-lived processes.
+        pid = rnd.randrange(100, 400)
+        comm = COMMS[pid % len(COMMS)]
         e = ctx(ts, "sched_process_fork", 711, comm, pid, cont, "clone")
-        child = pid + 1
+        child = 1000 + (pid - 100) + 300 * rnd.randrange(34)
         e["args"] = [a("parent_tid", "int", pid), a("parent_ns_tid", "int", pid), a("parent_pid", "int", pid), a("parent_ns_pid", "int", pid),
                      a("child_tid", "int", child), a("child_ns_tid", "int", child), a("child_pid", "int", child), a("child_ns_pid", "int", child),
-                     a("start_time", "unsigned long", ts)]
+                     a("start_time", "unsigned long", identity(child + (100000 if cont else 0), ts)[0])]
     elif r < 0.60:
+        # Short-lived processes exit, and their PID is later reused by a new process.
+        pid = rnd.randrange(1000, 11000)
+        comm = COMMS[pid % len(COMMS)]
         e = ctx(ts, "sched_process_exit", 712, comm, pid, cont, "exit_group")
         e["args"] = [a("exit_code", "long", 0), a("process_group_exit", "bool", True)]
+        PROCESSES.pop(pid + (100000 if cont else 0), None)
     elif r < 0.66:
         e = ctx(ts, "security_socket_connect", 731, comm, pid, cont, "connect")
         if rnd.random() < 0.3:

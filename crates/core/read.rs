@@ -34,6 +34,15 @@ pub enum OutputFormat {
     Ndjson,
 }
 
+/// How `-z` statistics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    /// As tshark prints them (stats trees, tables).
+    Text,
+    /// One JSON array with a result per -z, for machines.
+    Json,
+}
+
 /// When to color the summary lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorWhen {
@@ -80,7 +89,9 @@ Examples:
   osprey read -r events.json -T fields -E header=y -e frame.number -e tracee.processName
   osprey read -r events.json -r capture.pcap -w merged.pcapng
   osprey read -r merged.pcapng -w events.json        (events back to Tracee JSON)
-  zcat events.json.gz | osprey read -r - -V -c 1")]
+  zcat events.json.gz | osprey read -r - -V -c 1
+  osprey read -r events.json -z tracee,process_tree -z tracee,event_counts,container
+  osprey read -r capture.pcapng -z conv,tcp -z io,stat,1,tcp,udp -T json")]
 pub struct ReadArgs {
     /// Read from FILE: Tracee JSON, PcapNG, pcap, a gzip of any of them, `-` for standard
     /// input, or a capture directory. Repeat to merge several inputs in time order.
@@ -88,7 +99,7 @@ pub struct ReadArgs {
         short = 'r',
         long = "read-file",
         value_name = "FILE",
-        required_unless_present = "glossary"
+        required_unless_present_any = ["glossary", "stats"]
     )]
     files: Vec<String>,
 
@@ -131,6 +142,20 @@ pub struct ReadArgs {
     #[arg(short = 'C', long = "config-profile", value_name = "FILE")]
     profile: Option<PathBuf>,
 
+    /// Compute statistics VIEW[,FILTER] over the frames (repeatable; all in one pass), printed
+    /// at the end instead of the frames (add -P to print the frames too). -Y narrows every
+    /// view; a view's own FILTER narrows that view. Tracee views: tracee,event_counts,
+    /// tracee,file_types, tracee,process_tree[,opened_files|written_files|network|signatures]
+    /// (each [,container]), tracee,process,PID, tracee,timeline,INTERVAL; Wireshark's:
+    /// conv,TYPE, endpoints,TYPE, io,stat,INTERVAL[,COLUMN]..., io,phs, dns,tree, http,tree.
+    /// `-z help` lists the forms.
+    #[arg(short = 'z', value_name = "VIEW[,FILTER]")]
+    stats: Vec<String>,
+
+    /// How -z statistics are printed; -T json with -z means json.
+    #[arg(long = "stats-format", value_enum, value_name = "FORMAT")]
+    stats_format: Option<StatsFormat>,
+
     /// List fields, the profile or the preferences, and exit.
     #[arg(short = 'G', long = "glossary", value_enum, value_name = "WHAT")]
     glossary: Option<Glossary>,
@@ -140,7 +165,7 @@ pub struct ReadArgs {
     #[arg(short = 'w', long = "write", value_name = "OUT")]
     write: Option<PathBuf>,
 
-    /// With -w, print the frames on standard output as well.
+    /// With -w or -z, print the frames on standard output as well.
     #[arg(short = 'P', long = "print")]
     print: bool,
 
@@ -180,6 +205,8 @@ struct Plan {
     fields_format: FieldsFormat,
     color: bool,
     names: Vec<String>,
+    /// The dissecting side of the -z statistics.
+    stats: Option<osprey_stats::Extractor>,
 }
 
 /// What rendering one frame produced.
@@ -198,6 +225,8 @@ enum Rendered {
 struct RenderedBatch {
     out: Vec<u8>,
     frames: Vec<Rendered>,
+    /// What the statistics keep of each frame (one record per frame, in order).
+    records: Option<osprey_stats::Records>,
 }
 
 fn load_profile(path: Option<&PathBuf>) -> anyhow::Result<Profile> {
@@ -226,7 +255,10 @@ fn compile_filter(text: &str, profile: &Profile) -> anyhow::Result<Filter> {
     })
 }
 
-fn plan(args: &ReadArgs, names: Vec<String>) -> anyhow::Result<Plan> {
+fn plan(
+    args: &ReadArgs,
+    names: Vec<String>,
+) -> anyhow::Result<(Plan, Option<osprey_stats::Collector>)> {
     let profile = load_profile(args.profile.as_ref())?;
     let mut preferences = profile.preferences.clone();
     for p in &args.preferences {
@@ -238,9 +270,25 @@ fn plan(args: &ReadArgs, names: Vec<String>) -> anyhow::Result<Plan> {
     for o in &args.fields_options {
         fields_format.set(o).map_err(|e| anyhow::anyhow!(e))?;
     }
-    let printing = args.write.is_none()
-        || (args.print && args.write.as_ref().is_some_and(|w| w.as_os_str() != "-"));
-    let view = match (printing, args.format, args.verbose) {
+    let specs = args
+        .stats
+        .iter()
+        .map(|z| osprey_stats::ViewSpec::parse(z))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stats_json = !specs.is_empty() && stats_json(args);
+    // With -z, frames are printed only when asked for with -P (as with -w).
+    let printing = if !specs.is_empty() {
+        args.print && args.write.as_ref().is_none_or(|w| w.as_os_str() != "-")
+    } else {
+        args.write.is_none()
+            || (args.print && args.write.as_ref().is_some_and(|w| w.as_os_str() != "-"))
+    };
+    let format = if stats_json && args.format == OutputFormat::Json {
+        OutputFormat::Text
+    } else {
+        args.format
+    };
+    let view = match (printing, format, args.verbose) {
         (false, _, _) => View::None,
         (true, OutputFormat::Fields, _) => {
             if args.fields.is_empty() {
@@ -269,7 +317,19 @@ fn plan(args: &ReadArgs, names: Vec<String>) -> anyhow::Result<Plan> {
         .as_deref()
         .map(|f| compile_filter(f, &profile))
         .transpose()?;
-    let prefilter = filter.as_ref().map(Filter::event_prefilter);
+    let (stats, collector) = if specs.is_empty() {
+        (None, None)
+    } else {
+        let compile = |text: &str| compile_filter(text, &profile).map_err(|e| format!("{e:#}"));
+        let (extractor, collector) = osprey_stats::Engine::build(specs, &preferences, &compile)?;
+        (Some(extractor), Some(collector))
+    };
+    // A byte prefilter skips events before they are parsed, which the process model cannot
+    // afford: it needs every fork, exec and name, counted or not.
+    let prefilter = filter
+        .as_ref()
+        .filter(|_| !stats.as_ref().is_some_and(|s| s.needs_every_event()))
+        .map(Filter::event_prefilter);
     let color = view == View::Summary
         && match args.color {
             ColorWhen::Always => true,
@@ -312,8 +372,11 @@ fn plan(args: &ReadArgs, names: Vec<String>) -> anyhow::Result<Plan> {
             }
         }
     }
-    let dissect = filter.is_some() || !matches!(view, View::None | View::Ndjson);
-    Ok(Plan {
+    if let Some(s) = &stats {
+        s.want(&mut want);
+    }
+    let dissect = filter.is_some() || stats.is_some() || !matches!(view, View::None | View::Ndjson);
+    let plan = Plan {
         view,
         filter,
         prefilter,
@@ -325,7 +388,9 @@ fn plan(args: &ReadArgs, names: Vec<String>) -> anyhow::Result<Plan> {
         fields_format,
         color,
         names,
-    })
+        stats,
+    };
+    Ok((plan, collector))
 }
 
 fn open_sink(path: &PathBuf) -> anyhow::Result<Box<dyn FrameSink>> {
@@ -355,10 +420,17 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     if let Some(what) = args.glossary {
         return glossary(what, &args);
     }
+    if args.stats.iter().any(|z| z == "help") {
+        println!("-z takes:\n{}", osprey_stats::spec::FORMS);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.files.is_empty() {
+        bail!("nothing to read: give a recording with -r FILE (or -r - for standard input)");
+    }
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
     let inputs = Inputs::open(&args.files, diag.clone())?;
     let names: Vec<String> = inputs.files().iter().map(|f| f.name.clone()).collect();
-    let plan = plan(&args, names)?;
+    let (plan, mut collector) = plan(&args, names)?;
     let (bytes_read, total) = inputs.progress();
     let progress = (!args.quiet).then(|| Progress::start(bytes_read, total));
     let mut sink = args.write.as_ref().map(open_sink).transpose()?;
@@ -383,18 +455,52 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         Ok(())
     })();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // The statistics' record buffers go back and forth between the workers and the consumer,
+    // so that their memory is reused from batch to batch rather than grown anew each time.
+    let spare_records = std::sync::Mutex::new(Vec::<osprey_stats::Records>::new());
     let render_batch = |b: &pipeline::Batch| -> RenderedBatch {
         let mut out = Vec::with_capacity(b.frames.len() * 256);
+        let mut records = plan.stats.as_ref().map(|_| {
+            let spare = spare_records.lock().ok().and_then(|mut s| s.pop());
+            match spare {
+                Some(mut r) => {
+                    r.reset(b.first_ts);
+                    r
+                }
+                None => osprey_stats::Records::new(b.first_ts),
+            }
+        });
         let frames = b
             .frames
             .iter()
             .enumerate()
-            .map(|(i, f)| render(f, b.prev_ts(i), b.first_ts, &plan, &mut out))
+            .map(|(i, f)| {
+                render(
+                    f,
+                    b.prev_ts(i),
+                    b.first_ts,
+                    &plan,
+                    &mut out,
+                    records.as_mut(),
+                )
+            })
             .collect();
-        RenderedBatch { out, frames }
+        RenderedBatch {
+            out,
+            frames,
+            records,
+        }
     };
     let mut consume = |batch: pipeline::Batch, rendered: RenderedBatch| -> io::Result<bool> {
-        for (frame, r) in batch.frames.iter().zip(rendered.frames) {
+        // With -c, the statistics stop where the output does.
+        let mut fed = 0;
+        let mut feed = |upto: usize| {
+            if let (Some(c), Some(r)) = (collector.as_mut(), rendered.records.as_ref()) {
+                c.feed_range(r, fed..upto);
+                fed = upto;
+            }
+        };
+        for (i, (frame, r)) in batch.frames.iter().zip(rendered.frames).enumerate() {
             let bytes = match r {
                 Rendered::Damaged(message) => {
                     diag.damaged_later(frame.input, frame.kind, frame.location, message);
@@ -415,8 +521,13 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
             }
             shown += 1;
             if shown >= limit {
+                feed(i + 1);
                 return Ok(false);
             }
+        }
+        feed(batch.frames.len());
+        if let (Some(r), Ok(mut spare)) = (rendered.records, spare_records.lock()) {
+            spare.push(r);
         }
         if flush_each_batch {
             out.flush()?;
@@ -441,6 +552,9 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         write_result = (|| {
             if plan.view == View::Json {
                 out.write_all(if shown > 0 { b"\n]\n" } else { b"]\n" })?;
+            }
+            if let Some(c) = collector.take() {
+                write_stats(&mut out, c.finish(), stats_json(&args))?;
             }
             out.flush()?;
             if let Some(sink) = sink.as_mut() {
@@ -480,15 +594,22 @@ fn render(
     first_ts: u64,
     plan: &Plan,
     out: &mut Vec<u8>,
+    records: Option<&mut osprey_stats::Records>,
 ) -> Rendered {
     // A cheap byte test first: most events a filter rejects are never parsed.
     if let Some(pre) = &plan.prefilter {
         if frame.kind == FrameKind::Event && !pre.may_match(&frame.data) {
+            if let (Some(s), Some(r)) = (&plan.stats, records) {
+                s.skip(frame, r);
+            }
             return Rendered::Hidden;
         }
     }
     let decoded = osprey_dissect::decode(frame);
     if let (Some(e), None) = (decoded.malformed(), &frame.capture) {
+        if let (Some(s), Some(r)) = (&plan.stats, records) {
+            s.skip(frame, r);
+        }
         return Rendered::Damaged(e);
     }
     let start = out.len();
@@ -506,10 +627,12 @@ fn render(
         prev_ts,
     };
     let tree = osprey_dissect::dissect(&info, &decoded, &plan.preferences, &plan.want);
-    if let Some(f) = &plan.filter {
-        if !f.matches(&tree) {
-            return Rendered::Hidden;
-        }
+    let passes = plan.filter.as_ref().is_none_or(|f| f.matches(&tree));
+    if let (Some(s), Some(r)) = (&plan.stats, records) {
+        s.record(frame, &tree, passes, r);
+    }
+    if !passes {
+        return Rendered::Hidden;
     }
     match &plan.view {
         View::None => {}
@@ -532,6 +655,35 @@ fn render(
         }
     }
     Rendered::Shown(start..out.len())
+}
+
+/// True when -z statistics are printed as JSON (--stats-format json, or -T json).
+fn stats_json(args: &ReadArgs) -> bool {
+    args.stats_format == Some(StatsFormat::Json)
+        || (args.stats_format.is_none() && args.format == OutputFormat::Json)
+}
+
+/// Prints the -z results: as tshark prints them, or as one JSON array.
+fn write_stats(out: &mut impl Write, results: osprey_stats::Results, json: bool) -> io::Result<()> {
+    // One view at a time, written as it is rendered: a large run's results are never all in
+    // memory at once. The next view is finished on another thread while this one is written.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for r in results {
+                if tx.send(r).is_err() {
+                    break;
+                }
+            }
+        });
+        if json {
+            return osprey_stats::write_json(out, rx);
+        }
+        for r in rx {
+            osprey_stats::text::write(&r, out)?;
+        }
+        Ok(())
+    })
 }
 
 /// `-G`: fields (tshark's glossary format), the profile, or the preferences.

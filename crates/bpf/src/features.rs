@@ -6,8 +6,8 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::libbpf_sys;
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
 use crate::probe_skel::{ProbeSkel, ProbeSkelBuilder};
 use crate::{leak_object, summarize_log, take_log};
@@ -92,13 +92,41 @@ impl Features {
     /// Each feature with whether it is there and the way taken when it is not, for `--list`.
     pub fn describe(&self) -> Vec<(&'static str, bool, &'static str)> {
         vec![
-            ("ring buffer", self.ring_buffer, "none: the tracer needs 5.8 or newer"),
-            ("bpf_loop", self.bpf_loop, "bounded loops: paths 48 deep, 8 MiB captured per call"),
-            ("bpf_find_vma", self.find_vma, "walk of the VMA red-black tree"),
-            ("task storage", self.task_storage, "hashes keyed by thread ID"),
-            ("bpf_get_current_task_btf", self.task_btf, "task pointer read with CO-RE"),
-            ("bpf_task_pt_regs", self.task_pt_regs, "registers at the top of the kernel stack"),
-            ("task in socket hooks", self.sock_task, "socket owners' context from /proc"),
+            (
+                "ring buffer",
+                self.ring_buffer,
+                "none: the tracer needs 5.8 or newer",
+            ),
+            (
+                "bpf_loop",
+                self.bpf_loop,
+                "bounded loops: paths 48 deep, 8 MiB captured per call",
+            ),
+            (
+                "bpf_find_vma",
+                self.find_vma,
+                "walk of the VMA red-black tree",
+            ),
+            (
+                "task storage",
+                self.task_storage,
+                "hashes keyed by thread ID",
+            ),
+            (
+                "bpf_get_current_task_btf",
+                self.task_btf,
+                "task pointer read with CO-RE",
+            ),
+            (
+                "bpf_task_pt_regs",
+                self.task_pt_regs,
+                "registers at the top of the kernel stack",
+            ),
+            (
+                "task in socket hooks",
+                self.sock_task,
+                "socket owners' context from /proc",
+            ),
         ]
     }
 }
@@ -138,7 +166,8 @@ pub(crate) fn load_probe(name: &str) -> Result<ProbeSkel<'static>, String> {
     }
     for mut map in open.open_object_mut().maps_mut() {
         let used = map.name() == "probe_tasks" && name == "probe_task_storage";
-        map.set_autocreate(used).map_err(|e| format!("autocreate: {e}"))?;
+        map.set_autocreate(used)
+            .map_err(|e| format!("autocreate: {e}"))?;
     }
     open.load()
         .map_err(|e| format!("{e}{}", summarize_log(&take_log())))

@@ -6,10 +6,9 @@
 //! what lets a filter over a million events run at reading speed. Dissectors that compute
 //! something expensive ask [`Tree::wants`] first.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
+use osprey_field::hash::FastMap;
 use osprey_field::{FieldId, FieldSource, FieldValue};
+use std::borrow::Cow;
 
 /// The fields a consumer will read.
 #[derive(Clone, Debug, Default)]
@@ -19,7 +18,7 @@ pub struct Want {
     bits: Vec<u64>,
     /// Argument fields by event and argument name (both sanitized), and the fields named
     /// `tracee.args.<event>.detected_from.<arg>` under the key `(<event>, detected_from.<arg>)`.
-    args: HashMap<String, HashMap<String, FieldId>>,
+    args: FastMap<String, FastMap<String, FieldId>>,
     /// Argument fields wanted for every event (e.g. `tracee.args.command_line` is static, so
     /// this is for consumers that want all arguments, such as statistics).
     any_arg: bool,

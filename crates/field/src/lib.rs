@@ -31,6 +31,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, LazyLock, RwLock};
 
 pub mod fields;
+pub mod hash;
 mod value;
 
 pub use value::FieldValue;

@@ -730,10 +730,17 @@ t.join()
         if let Some(i) = path.strip_prefix("/nonexistent-osprey-race/") {
             assert!(opened.insert(i.parse::<u32>().unwrap()), "twice: {path}");
         } else {
-            assert!(path.starts_with('/') || !path.contains('\u{fffd}'), "damaged: {e}");
+            assert!(
+                path.starts_with('/') || !path.contains('\u{fffd}'),
+                "damaged: {e}"
+            );
         }
     }
-    assert_eq!(opened, (0..3000).collect(), "openat records damaged or missing");
+    assert_eq!(
+        opened,
+        (0..3000).collect(),
+        "openat records damaged or missing"
+    );
     // on loopback each query is seen leaving and arriving
     let mut queried = std::collections::BTreeMap::<u32, u32>::new();
     for e in named(&evs, "net_packet_dns_request") {

@@ -182,7 +182,7 @@ pub(crate) fn dissect<'a>(
             );
         }
         Complex::Icmp | Complex::Icmpv6 => icmp_header(kind == Complex::Icmpv6, v, tree),
-        Complex::Dns => proto_dns(v, tree),
+        Complex::Dns => proto_dns(v, tree, findings),
         Complex::Lineage => lineage(v, tree),
         Complex::RootCause => {
             let origin = match v {
@@ -316,6 +316,10 @@ fn pktmeta<'a>(v: &'a Value<'a>, tree: &mut Tree<'a>, findings: &mut Findings<'a
         let v6 = src.or(dst).is_some_and(|a| a.contains(':'));
         let proto = get(v, &["protocol"]).and_then(Value::as_i64).unwrap_or(-1);
         net::ip_proto(tree, proto, v6);
+        // The packet's length, for statistics that count bytes (conversations, endpoints).
+        if let Some(len) = get(v, &["packet_len", "packetLen"]).and_then(Value::as_u64) {
+            net::ip_len(tree, len, v6);
+        }
         if let Some(transport) = Transport::from_ip_proto(proto) {
             net::ports(
                 tree,
@@ -426,8 +430,51 @@ fn dns_answer<'a>(
     }
 }
 
-/// `trace.ProtoDNS`: the whole message, header, questions and resource records.
-fn proto_dns<'a>(v: &'a Value<'a>, tree: &mut Tree<'a>) {
+/// gopacket's opcode names (Tracee lowercases them) to DNS opcodes.
+fn dns_opcode(v: &Value<'_>) -> u16 {
+    if let Some(n) = v.as_u64() {
+        return (n & 0xf) as u16;
+    }
+    match v.as_str().unwrap_or("").to_ascii_lowercase().as_str() {
+        "inverse query" | "iquery" => 1,
+        "status" => 2,
+        "notify" => 4,
+        "update" => 5,
+        _ => 0,
+    }
+}
+
+/// gopacket's response code names (Tracee lowercases them) to DNS reply codes.
+fn dns_rcode(v: &Value<'_>) -> u16 {
+    if let Some(n) = v.as_u64() {
+        return (n & 0xf) as u16;
+    }
+    const NAMES: &[(&str, u16)] = &[
+        ("no error", 0),
+        ("format error", 1),
+        ("server failure", 2),
+        ("non-existent domain", 3),
+        ("not implemented", 4),
+        ("query refused", 5),
+        ("name exists when it should not", 6),
+        ("rr set exists when it should not", 7),
+        ("rr set that should exist does not", 8),
+        ("server not authoritative for zone", 9),
+        ("name not contained in zone", 10),
+    ];
+    let name = v.as_str().unwrap_or("").to_ascii_lowercase();
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(0, |(_, c)| *c)
+}
+
+/// `trace.ProtoDNS` (gopacket's `layers.DNS`): the whole message, on Tracee's own
+/// `tracee.proto_dns.*` fields and on every `dns.*` field Wireshark fills for the same message,
+/// with Wireshark's Info text (`Standard query response 0x2a7c A ebpf.io A 104.198.14.52 ...`).
+fn proto_dns<'a>(v: &'a Value<'a>, tree: &mut Tree<'a>, findings: &mut Findings<'a>) {
+    use crate::packet::dns as wire;
+
     uint_field(tree, t::DNS_ID, v, &["ID", "id"]);
     uint_field(tree, t::DNS_QR, v, &["QR", "qr"]);
     str_field(tree, t::DNS_OPCODE, v, &["opCode", "op_code"]);
@@ -446,9 +493,78 @@ fn proto_dns<'a>(v: &'a Value<'a>, tree: &mut Tree<'a>) {
     uint_field(tree, t::DNS_ANCOUNT, v, &["ANCount", "an_count"]);
     uint_field(tree, t::DNS_NSCOUNT, v, &["NSCount", "ns_count"]);
     uint_field(tree, t::DNS_ARCOUNT, v, &["ARCount", "ar_count"]);
+
+    // The header as Wireshark reads it from the wire: gopacket keeps each flag, and `Z` holds
+    // the three bits Z, AD and CD.
+    let bit = |keys: &[&str]| get(v, keys).and_then(Value::as_u64).unwrap_or(0) & 1;
+    let id = get(v, &["ID", "id"]).and_then(Value::as_u64).unwrap_or(0) as u16;
+    let response = bit(&["QR", "qr"]) == 1;
+    let opcode = get(v, &["opCode", "op_code"]).map_or(0, dns_opcode);
+    let rcode = get(v, &["responseCode", "response_code"]).map_or(0, dns_rcode);
+    let z3 = get(v, &["Z", "z"]).and_then(Value::as_u64).unwrap_or(0) & 7;
+    let flags: u64 = (u64::from(response) << 15)
+        | (u64::from(opcode) << 11)
+        | (bit(&["AA", "aa"]) << 10)
+        | (bit(&["TC", "tc"]) << 9)
+        | (bit(&["RD", "rd"]) << 8)
+        | (bit(&["RA", "ra"]) << 7)
+        | (z3 << 4)
+        | u64::from(rcode);
+    let set = |b: u64| FieldValue::Bool(flags & b != 0);
     tree.add_hidden(dns::DNS, FieldValue::None);
-    let is_response = get(v, &["QR", "qr"]).and_then(Value::as_i64) == Some(1);
-    tree.add_hidden(dns::FLAGS_RESPONSE, FieldValue::Bool(is_response));
+    tree.add_hidden(dns::ID, FieldValue::UInt(id.into()));
+    tree.add_hidden(dns::FLAGS, FieldValue::UInt(flags));
+    tree.add_hidden(dns::FLAGS_RESPONSE, FieldValue::Bool(response));
+    tree.add_hidden(dns::FLAGS_OPCODE, FieldValue::UInt(opcode.into()));
+    if response {
+        tree.add_hidden(dns::FLAGS_AUTHORITATIVE, set(0x400));
+    }
+    tree.add_hidden(dns::FLAGS_TRUNCATED, set(0x200));
+    tree.add_hidden(dns::FLAGS_RECDESIRED, set(0x100));
+    if response {
+        tree.add_hidden(dns::FLAGS_RECAVAIL, set(0x80));
+    }
+    tree.add_hidden(dns::FLAGS_Z, set(0x40));
+    // Queries show the AD bit only when it is set, as Wireshark does.
+    if response || flags & 0x20 != 0 {
+        tree.add_hidden(dns::FLAGS_AUTHENTICATED, set(0x20));
+    }
+    tree.add_hidden(dns::FLAGS_CHECKDISABLE, set(0x10));
+    if response {
+        tree.add_hidden(dns::FLAGS_RCODE, FieldValue::UInt(rcode.into()));
+    }
+    let count_fields = if opcode == 5 {
+        [
+            dns::COUNT_ZONES,
+            dns::COUNT_PREREQUISITES,
+            dns::COUNT_UPDATES,
+            dns::COUNT_ADD_RR,
+        ]
+    } else {
+        [
+            dns::COUNT_QUERIES,
+            dns::COUNT_ANSWERS,
+            dns::COUNT_AUTH_RR,
+            dns::COUNT_ADD_RR,
+        ]
+    };
+    let count_keys: [&[&str]; 4] = [
+        &["QDCount", "qd_count"],
+        &["ANCount", "an_count"],
+        &["NSCount", "ns_count"],
+        &["ARCount", "ar_count"],
+    ];
+    for (field, keys) in count_fields.into_iter().zip(count_keys) {
+        if let Some(n) = get(v, keys).and_then(Value::as_u64) {
+            tree.add_hidden(field, FieldValue::UInt(n));
+        }
+    }
+
+    let mut info = tree.wants_columns().then(|| {
+        let mut s = String::with_capacity(64);
+        wire::info_header(&mut s, opcode, response, id, rcode);
+        s
+    });
     for q in get(v, &["questions"])
         .and_then(Value::as_array)
         .unwrap_or(&[])
@@ -456,11 +572,24 @@ fn proto_dns<'a>(v: &'a Value<'a>, tree: &mut Tree<'a>) {
         str_field(tree, t::DNS_QUESTION_NAME, q, &["name"]);
         str_field(tree, t::DNS_QUESTION_TYPE, q, &["type"]);
         str_field(tree, t::DNS_QUESTION_CLASS, q, &["class"]);
-        if let Some(name) = as_str(q, &["name"]) {
-            tree.add_hidden(dns::QRY_NAME, FieldValue::Str(Cow::Borrowed(name)));
+        let name = dns_name(as_str(q, &["name"]).unwrap_or(""));
+        let ty = as_str(q, &["type"]).and_then(net::dns_type_number);
+        if let Some(s) = info.as_mut() {
+            wire::info_question(s, ty.unwrap_or(0) as u16, &name);
         }
-        if let Some(ty) = as_str(q, &["type"]).and_then(net::dns_type_number) {
+        let labels = if name == "<Root>" {
+            0
+        } else {
+            name.split('.').count() as u64
+        };
+        tree.add_hidden(dns::QRY_NAME_LEN, FieldValue::UInt(name.len() as u64));
+        tree.add_hidden(dns::COUNT_LABELS, FieldValue::UInt(labels));
+        tree.add_hidden(dns::QRY_NAME, FieldValue::Str(name));
+        if let Some(ty) = ty {
             tree.add_hidden(dns::QRY_TYPE, FieldValue::UInt(ty));
+        }
+        if let Some(c) = as_str(q, &["class"]).and_then(net::dns_class_number) {
+            tree.add_hidden(dns::QRY_CLASS, FieldValue::UInt(c));
         }
     }
     for section in ["answers", "authorities", "additionals"] {
@@ -474,17 +603,130 @@ fn proto_dns<'a>(v: &'a Value<'a>, tree: &mut Tree<'a>) {
             if let Some(d) = &data {
                 tree.add(t::DNS_RR_DATA, FieldValue::Str(d.clone()));
             }
-            if section == "answers" {
-                let ty = as_str(rr, &["type"]).unwrap_or("");
-                let data_str = match ty.to_ascii_uppercase().as_str() {
-                    "A" | "AAAA" => as_str(rr, &["IP", "ip"]),
-                    "CNAME" => as_str(rr, &["CNAME", "cname"]),
-                    _ => None,
-                };
-                let ttl = get(rr, &["TTL", "ttl"]).and_then(Value::as_i64);
-                dns_answer(tree, as_str(rr, &["name"]), ty, ttl, data_str);
+            proto_dns_record(rr, tree, info.as_mut());
+        }
+    }
+    if let Some(s) = info {
+        findings.info = Some(s);
+    }
+}
+
+/// A name as Wireshark shows it: the root (gopacket's empty name) is `<Root>`.
+fn dns_name(name: &str) -> Cow<'_, str> {
+    if name.is_empty() {
+        Cow::Borrowed("<Root>")
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// One resource record of `trace.ProtoDNS` on Wireshark's `dns.resp.*` and data fields (all
+/// three sections, as Wireshark fills them), and its part of the Info text.
+fn proto_dns_record<'a>(rr: &'a Value<'a>, tree: &mut Tree<'a>, info: Option<&mut String>) {
+    use crate::packet::dns::{self as wire, RData};
+
+    let ty_name = as_str(rr, &["type"]).unwrap_or("");
+    let Some(rtype) = net::dns_type_number(ty_name) else {
+        return;
+    };
+    let name = dns_name(as_str(rr, &["name"]).unwrap_or(""));
+    let nonempty = |keys: &[&str]| as_str(rr, keys).filter(|s| !s.is_empty());
+    let mut info = info;
+    if let Some(s) = info.as_deref_mut() {
+        wire::info_record_type(s, rtype as u16);
+    }
+    tree.add_hidden(dns::RESP_NAME, FieldValue::Str(name));
+    tree.add_hidden(dns::RESP_TYPE, FieldValue::UInt(rtype));
+    if rtype == 41 {
+        // OPT: gopacket keeps neither the payload size (the class) nor the extended flags (the
+        // TTL) in a form Wireshark's fields could be filled from.
+        return;
+    }
+    if let Some(c) = as_str(rr, &["class"]).and_then(net::dns_class_number) {
+        tree.add_hidden(dns::RESP_CLASS, FieldValue::UInt(c));
+    }
+    if let Some(ttl) = get(rr, &["TTL", "ttl"]).and_then(Value::as_u64) {
+        tree.add_hidden(dns::RESP_TTL, FieldValue::UInt(ttl));
+    }
+    let mut rdata: Option<RData<'a>> = None;
+    match rtype {
+        1 | 28 => {
+            if let Some(ip) = nonempty(&["IP", "ip"]).and_then(|a| a.parse().ok()) {
+                match ip {
+                    std::net::IpAddr::V4(a) => tree.add_hidden(dns::A, FieldValue::Ipv4(a)),
+                    std::net::IpAddr::V6(a) => tree.add_hidden(dns::AAAA, FieldValue::Ipv6(a)),
+                }
+                rdata = Some(RData::Addr(ip));
             }
         }
+        2 | 5 | 12 => {
+            let (keys, field): (&[&str], _) = match rtype {
+                2 => (&["NS", "ns"], dns::NS),
+                5 => (&["CNAME", "cname"], dns::CNAME),
+                _ => (&["PTR", "ptr"], dns::PTR_DOMAIN_NAME),
+            };
+            if let Some(n) = nonempty(keys) {
+                tree.add_hidden(field, FieldValue::Str(Cow::Borrowed(n)));
+                rdata = Some(RData::Name(n));
+            }
+        }
+        6 => {
+            if let Some(soa) = get(rr, &["SOA", "soa"]) {
+                let mname = as_str(soa, &["MName", "mname"]).unwrap_or("");
+                let rname = as_str(soa, &["RName", "rname"]).unwrap_or("");
+                tree.add_hidden(dns::SOA_MNAME, FieldValue::Str(dns_name(mname)));
+                tree.add_hidden(dns::SOA_RNAME, FieldValue::Str(dns_name(rname)));
+                for (field, key) in [
+                    (dns::SOA_SERIAL_NUMBER, "serial"),
+                    (dns::SOA_REFRESH_INTERVAL, "refresh"),
+                    (dns::SOA_RETRY_INTERVAL, "retry"),
+                    (dns::SOA_EXPIRE_LIMIT, "expire"),
+                    (dns::SOA_MINIMUM_TTL, "minimum"),
+                ] {
+                    if let Some(n) = soa.get(key).and_then(Value::as_u64) {
+                        tree.add_hidden(field, FieldValue::UInt(n));
+                    }
+                }
+                rdata = Some(RData::Name(if mname.is_empty() { "<Root>" } else { mname }));
+            }
+        }
+        15 => {
+            if let Some(mx) = get(rr, &["MX", "mx"]) {
+                let pref = mx.get("preference").and_then(Value::as_u64).unwrap_or(0) as u16;
+                let n = as_str(mx, &["name"]).unwrap_or("");
+                tree.add_hidden(dns::MX_PREFERENCE, FieldValue::UInt(pref.into()));
+                tree.add_hidden(dns::MX_MAIL_EXCHANGE, FieldValue::Str(dns_name(n)));
+                rdata = Some(RData::Mx(pref, if n.is_empty() { "<Root>" } else { n }));
+            }
+        }
+        16 => {
+            for txt in get(rr, &["TXTs", "txts"])
+                .and_then(Value::as_array)
+                .unwrap_or(&[])
+            {
+                if let Some(t) = txt.as_str() {
+                    tree.add_hidden(dns::TXT_LENGTH, FieldValue::UInt(t.len() as u64));
+                    tree.add_hidden(dns::TXT, FieldValue::Str(Cow::Borrowed(t)));
+                }
+            }
+        }
+        33 => {
+            if let Some(srv) = get(rr, &["SRV", "srv"]) {
+                let n16 = |k: &str| srv.get(k).and_then(Value::as_u64).unwrap_or(0) as u16;
+                let (prio, weight, port) = (n16("priority"), n16("weight"), n16("port"));
+                let target = as_str(srv, &["name"]).unwrap_or("");
+                tree.add_hidden(dns::SRV_PRIORITY, FieldValue::UInt(prio.into()));
+                tree.add_hidden(dns::SRV_WEIGHT, FieldValue::UInt(weight.into()));
+                tree.add_hidden(dns::SRV_PORT, FieldValue::UInt(port.into()));
+                tree.add_hidden(dns::SRV_TARGET, FieldValue::Str(dns_name(target)));
+                let target = if target.is_empty() { "<Root>" } else { target };
+                rdata = Some(RData::Srv(prio, weight, port, target));
+            }
+        }
+        _ => {}
+    }
+    if let (Some(s), Some(d)) = (info, rdata) {
+        wire::info_rdata(s, &d);
     }
 }
 
@@ -756,6 +998,10 @@ fn ip_header<'a>(v6: bool, v: &'a Value<'a>, tree: &mut Tree<'a>, findings: &mut
             .and_then(net::ip_proto_number)
             .unwrap_or(-1);
         net::ip_proto(tree, proto, v6);
+        if let Some(len) = get(v, &["length"]).and_then(Value::as_u64) {
+            // IPv4's length is the whole packet's, IPv6's the payload's.
+            net::ip_len(tree, if v6 { len + 40 } else { len }, v6);
+        }
         if !v6 {
             if let Some(ttl) = get(v, &["TTL", "ttl"]).and_then(Value::as_u64) {
                 tree.add_hidden(osprey_field::fields::ip::TTL, FieldValue::UInt(ttl));

@@ -48,6 +48,9 @@ pub(crate) struct Findings<'a> {
     sockaddr: Option<complex::SockAddr<'a>>,
     /// `http.content_type` of an HTTP event.
     content_type: Option<Cow<'a, str>>,
+    /// An Info text a complex argument composed in full (`trace.ProtoDNS`: Wireshark's DNS
+    /// summary), which replaces the per-event enrichments.
+    info: Option<String>,
 }
 
 /// Dissects a parsed event into `tree`. `raw_packet` is the payload of a `net_packet_raw`
@@ -91,7 +94,10 @@ pub fn dissect<'a>(
 
     if tree.wants_columns() {
         tree.columns.protocol = if is_sig { "TRACEE/SIG" } else { "TRACEE" }.into();
-        tree.columns.info = enrich::info(event, &findings);
+        tree.columns.info = match findings.info.take() {
+            Some(info) => info,
+            None => enrich::info(event, &findings),
+        };
         tree.columns.source = findings.source.as_deref().unwrap_or("").to_string();
         tree.columns.destination = findings.destination.as_deref().unwrap_or("").to_string();
     }

@@ -72,6 +72,18 @@ pub(crate) fn ip_proto(tree: &mut Tree<'_>, proto: i64, v6: bool) {
     }
 }
 
+/// Adds the length of the packet an event describes: `ip.len`, or for IPv6 `ipv6.plen` (the
+/// payload after the 40-byte header).
+pub(crate) fn ip_len(tree: &mut Tree<'_>, packet_len: u64, v6: bool) {
+    if v6 {
+        if let Some(plen) = packet_len.checked_sub(40) {
+            tree.add_hidden(ip::IPV6_PLEN, FieldValue::UInt(plen));
+        }
+    } else {
+        tree.add_hidden(ip::LEN, FieldValue::UInt(packet_len));
+    }
+}
+
 /// Adds ports on `tcp.*`, `udp.*` or both.
 pub(crate) fn ports(tree: &mut Tree<'_>, transport: Transport, src: Option<u16>, dst: Option<u16>) {
     if src.is_none() && dst.is_none() {
@@ -121,32 +133,23 @@ pub(crate) fn port(v: Option<&osprey_event::Value>) -> Option<u16> {
         .and_then(|p| u16::try_from(p).ok())
 }
 
-/// DNS record type numbers for the names Tracee writes.
+/// DNS record type numbers for the names Tracee writes (`"AAAA"`), from the `dns.*` type
+/// table, or a number.
 pub(crate) fn dns_type_number(name: &str) -> Option<u64> {
-    Some(match name.to_ascii_uppercase().as_str() {
-        "A" => 1,
-        "NS" => 2,
-        "CNAME" => 5,
-        "SOA" => 6,
-        "PTR" => 12,
-        "HINFO" => 13,
-        "MX" => 15,
-        "TXT" => 16,
-        "AAAA" => 28,
-        "SRV" => 33,
-        "NAPTR" => 35,
-        "OPT" => 41,
-        "DS" => 43,
-        "RRSIG" => 46,
-        "NSEC" => 47,
-        "DNSKEY" => 48,
-        "HTTPS" => 65,
-        "SVCB" => 64,
-        "CAA" => 257,
-        "ANY" => 255,
-        "URI" => 256,
-        n => return n.parse().ok(),
-    })
+    osprey_field::fields::dns::TYPES
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|(v, _)| *v as u64)
+        .or_else(|| name.parse().ok())
+}
+
+/// DNS class numbers for the names Tracee writes (`"IN"`; gopacket's `"Any"`).
+pub(crate) fn dns_class_number(name: &str) -> Option<u64> {
+    osprey_field::fields::dns::CLASSES
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|(v, _)| *v as u64)
+        .or_else(|| name.parse().ok())
 }
 
 /// Borrows a string value, or renders another value as text.

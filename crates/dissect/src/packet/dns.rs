@@ -100,28 +100,7 @@ fn message<'a>(cx: &mut Cx<'a, '_>, outer: Tvb<'a>, kind: Kind, tcp: bool) -> Re
     let response = flags & 0x8000 != 0;
     let opcode = (flags >> 11) & 0xf;
     let rcode = flags & 0xf;
-    cx.info(|s| {
-        match name_of(f::OPCODES, opcode.into()) {
-            Some(n) => s.push_str(n),
-            None => {
-                let _ = write!(s, "Unknown operation ({opcode})");
-            }
-        }
-        if response {
-            s.push_str(" response");
-        }
-        let _ = write!(s, " 0x{id:04x}");
-        if response && rcode != 0 {
-            match name_of(f::RCODES, rcode.into()) {
-                Some(n) => {
-                    let _ = write!(s, " {n}");
-                }
-                None => {
-                    let _ = write!(s, " Unknown error ({rcode})");
-                }
-            }
-        }
-    });
+    cx.info(|s| info_header(s, opcode, response, id, rcode));
     let counts = [msg.be16(4)?, msg.be16(6)?, msg.be16(8)?, msg.be16(10)?];
     let count_fields = if opcode == 5 {
         [
@@ -295,14 +274,15 @@ fn looping(len_here: Option<usize>, pos: usize, off: usize) -> Name {
 }
 
 /// The type's mnemonic for Info and labels.
-fn type_name(t: u16) -> std::borrow::Cow<'static, str> {
+pub(crate) fn type_name(t: u16) -> std::borrow::Cow<'static, str> {
     match name_of(f::TYPES, t.into()) {
         Some(n) => n.into(),
         None => format!("Unknown ({t})").into(),
     }
 }
 
-fn class_name(c: u16) -> std::borrow::Cow<'static, str> {
+/// The class's mnemonic for labels.
+pub(crate) fn class_name(c: u16) -> std::borrow::Cow<'static, str> {
     match name_of(f::CLASSES, c.into()) {
         Some(n) => n.into(),
         None => format!("Unknown ({c})").into(),
@@ -331,7 +311,7 @@ fn query<'a>(cx: &mut Cx<'a, '_>, msg: &Tvb<'a>, off: usize, kind: Kind) -> Resu
     let raw_len = name.raw_len;
     let labels = name.text.bytes().filter(|&b| b == b'.').count() + 1;
     cx.info_append(|s| {
-        let _ = write!(s, " {} {}", type_name(qtype), name.text);
+        info_question(s, qtype, &name.text);
         if qu {
             s.push_str(", \"QU\" question");
         }
@@ -384,7 +364,7 @@ fn record<'a>(cx: &mut Cx<'a, '_>, msg: &Tvb<'a>, off: usize, kind: Kind) -> Res
         }
     });
     cx.info_append(|s| {
-        let _ = write!(s, " {}", type_name(rtype));
+        info_record_type(s, rtype);
         if flush {
             s.push_str(", cache flush");
         }
@@ -447,16 +427,12 @@ fn rdata<'a>(cx: &mut Cx<'a, '_>, msg: &Tvb<'a>, rtype: u16, off: usize, rdlen: 
         1 => {
             let a = Ipv4Addr::from(msg.array::<4>(off)?);
             cx.add(f::A, FieldValue::Ipv4(a), msg, off, 4);
-            cx.info_append(|s| {
-                let _ = write!(s, " {a}");
-            });
+            cx.info_append(|s| info_rdata(s, &RData::Addr(a.into())));
         }
         28 => {
             let a = Ipv6Addr::from(msg.array::<16>(off)?);
             cx.add(f::AAAA, FieldValue::Ipv6(a), msg, off, 16);
-            cx.info_append(|s| {
-                let _ = write!(s, " {a}");
-            });
+            cx.info_append(|s| info_rdata(s, &RData::Addr(a.into())));
         }
         2 | 5 | 12 => {
             let field = match rtype {
@@ -465,18 +441,14 @@ fn rdata<'a>(cx: &mut Cx<'a, '_>, msg: &Tvb<'a>, rtype: u16, off: usize, rdlen: 
                 _ => f::PTR_DOMAIN_NAME,
             };
             let n = read_name(msg, off)?;
-            cx.info_append(|s| {
-                let _ = write!(s, " {}", n.text);
-            });
+            cx.info_append(|s| info_rdata(s, &RData::Name(&n.text)));
             cx.add(field, FieldValue::Str(n.text.into()), msg, off, n.len);
         }
         15 => {
             let pref = msg.be16(off)?;
             cx.uint(f::MX_PREFERENCE, pref, msg, off, 2);
             let n = read_name(msg, off + 2)?;
-            cx.info_append(|s| {
-                let _ = write!(s, " {pref} {}", n.text);
-            });
+            cx.info_append(|s| info_rdata(s, &RData::Mx(pref, &n.text)));
             cx.add(
                 f::MX_MAIL_EXCHANGE,
                 FieldValue::Str(n.text.into()),
@@ -505,9 +477,7 @@ fn rdata<'a>(cx: &mut Cx<'a, '_>, msg: &Tvb<'a>, rtype: u16, off: usize, rdlen: 
             let mname = read_name(msg, off)?;
             let rname = read_name(msg, off + mname.len)?;
             let at = off + mname.len + rname.len;
-            cx.info_append(|s| {
-                let _ = write!(s, " {}", mname.text);
-            });
+            cx.info_append(|s| info_rdata(s, &RData::Name(&mname.text)));
             cx.add(
                 f::SOA_MNAME,
                 FieldValue::Str(mname.text.into()),
@@ -540,9 +510,7 @@ fn rdata<'a>(cx: &mut Cx<'a, '_>, msg: &Tvb<'a>, rtype: u16, off: usize, rdlen: 
             cx.uint(f::SRV_WEIGHT, weight, msg, off + 2, 2);
             cx.uint(f::SRV_PORT, port, msg, off + 4, 2);
             let n = read_name(msg, off + 6)?;
-            cx.info_append(|s| {
-                let _ = write!(s, " {prio} {weight} {port} {}", n.text);
-            });
+            cx.info_append(|s| info_rdata(s, &RData::Srv(prio, weight, port, &n.text)));
             cx.add(
                 f::SRV_TARGET,
                 FieldValue::Str(n.text.into()),
@@ -556,4 +524,61 @@ fn rdata<'a>(cx: &mut Cx<'a, '_>, msg: &Tvb<'a>, rtype: u16, off: usize, rdlen: 
         }
     }
     Ok(())
+}
+
+/// The data of a resource record as far as the Info column shows it.
+pub(crate) enum RData<'s> {
+    /// A or AAAA.
+    Addr(std::net::IpAddr),
+    /// NS, CNAME, PTR, and SOA's primary name server.
+    Name(&'s str),
+    /// MX: preference and exchange.
+    Mx(u16, &'s str),
+    /// SRV: priority, weight, port and target.
+    Srv(u16, u16, u16, &'s str),
+}
+
+/// The start of a DNS message's Info: `Standard query response 0x2a7c No such name`.
+/// Shared by packets and Tracee's `trace.ProtoDNS`, so both read alike.
+pub(crate) fn info_header(s: &mut String, opcode: u16, response: bool, id: u16, rcode: u16) {
+    match name_of(f::OPCODES, opcode.into()) {
+        Some(n) => s.push_str(n),
+        None => {
+            let _ = write!(s, "Unknown operation ({opcode})");
+        }
+    }
+    if response {
+        s.push_str(" response");
+    }
+    let _ = write!(s, " 0x{id:04x}");
+    if response && rcode != 0 {
+        match name_of(f::RCODES, rcode.into()) {
+            Some(n) => {
+                let _ = write!(s, " {n}");
+            }
+            None => {
+                let _ = write!(s, " Unknown error ({rcode})");
+            }
+        }
+    }
+}
+
+/// A question in the Info column: ` A example.com`.
+pub(crate) fn info_question(s: &mut String, qtype: u16, name: &str) {
+    let _ = write!(s, " {} {}", type_name(qtype), name);
+}
+
+/// A resource record's type in the Info column: ` OPT`.
+pub(crate) fn info_record_type(s: &mut String, rtype: u16) {
+    let _ = write!(s, " {}", type_name(rtype));
+}
+
+/// A resource record's data in the Info column, after its type.
+pub(crate) fn info_rdata(s: &mut String, data: &RData<'_>) {
+    let _ = match data {
+        RData::Addr(a) => write!(s, " {a}"),
+        RData::Name(n) => write!(s, " {n}"),
+        RData::Mx(pref, n) => write!(s, " {pref} {n}"),
+        RData::Srv(prio, weight, port, n) => write!(s, " {prio} {weight} {port} {n}"),
+    };
 }

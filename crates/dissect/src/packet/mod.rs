@@ -24,7 +24,7 @@ use osprey_field::{FieldId, FieldValue};
 use crate::Tree;
 
 mod arp;
-mod dns;
+pub(crate) mod dns;
 mod http;
 mod icmp;
 mod ip;
