@@ -306,15 +306,20 @@ static __noinline int cap_write_meta(struct task_struct *t, long nr, struct file
 static __always_inline int cap_file_wanted(struct task_struct *t, long nr, struct file *f,
 					   int stream)
 {
-	__u64 fkey = (__u64)f, ino = (__u64)BPF_CORE_READ(f, f_inode);
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	__u64 fkey = (__u64)f, ino = (__u64)inode;
+	__u32 gen = BPF_CORE_READ(inode, i_generation);
 	struct cap_file *cf = bpf_map_lookup_elem(&cap_files, &fkey);
 	struct cap_file v = {};
-	if (cf && cf->inode == ino)
+	int match;
+	if (cf && cf->inode == ino && cf->generation == gen)
 		return cf->match;
+	match = cap_write_meta(t, nr, f, stream);
 	v.inode = ino;
-	v.match = cap_write_meta(t, nr, f, stream);
+	v.generation = gen;
+	v.match = match;
 	bpf_map_update_elem(&cap_files, &fkey, &v, BPF_ANY);
-	return v.match;
+	return match;
 }
 
 /* The file behind `fd` when writes to it are captured (not /dev/null, which keeps nothing;

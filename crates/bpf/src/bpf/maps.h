@@ -229,8 +229,9 @@ struct {
 /* Per open file (struct file *): its inode when first seen, and whether the filters match. */
 struct cap_file {
 	__u64 inode;
+	__u32 generation; /* with the inode pointer: a struct file and an inode of a deleted file
+			   * can both be reused for a new file, whose meta record is then due */
 	__u32 match;
-	__u32 _pad;
 };
 
 struct {
