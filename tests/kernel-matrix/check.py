@@ -543,6 +543,8 @@ def check_artifacts(g):
         expect(stored == r.get("sha256"), f"{what}: stored file's sha256 != the index's")
         expect(r.get("complete") is True and not r.get("lost"), f"{what} incomplete: {r.get('lost')}")
         orig = r.get("original_path")
+        expect(orig or r.get("kind") not in ("write", "exec"),
+               f"{what}: no original path ({r.get('note') or 'no note'})")
         if orig and orig in g.real and r.get("kind") in ("write", "exec", "module"):
             expect(g.real[orig] == r.get("sha256"), f"{what}: sha256 != the real {orig}'s")
     pcaps = [r for r in g.artifacts if r.get("kind") == "pcap"]

@@ -59,7 +59,12 @@ fn every_fallback_loads() {
         find_vma: false,
         ..here
     };
-    for features in [Features::oldest(), kernel_5_15] {
+    // and without the task pointer in socket hooks, which no kernel of the matrix lacks
+    let no_sock_task = Features {
+        sock_task: false,
+        ..Features::oldest()
+    };
+    for features in [Features::oldest(), kernel_5_15, no_sock_task] {
         let report = probe_with(features);
         assert_core_hooks_load(&report, &format!("with {features}"));
     }

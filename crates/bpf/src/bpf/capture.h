@@ -317,6 +317,32 @@ static __always_inline int cap_file_wanted(struct task_struct *t, long nr, struc
 	return v.match;
 }
 
+/* The file behind `fd` when writes to it are captured (not /dev/null, which keeps nothing;
+ * the path filters), and whether it is a stream (offsets count the bytes written). */
+static __always_inline struct file *cap_write_target(struct task_struct *t, long nr, long fd,
+						     int *stream)
+{
+	struct file *f = fd_file(t, fd);
+	struct inode *ino;
+	__u32 mode;
+	if (!f)
+		return NULL;
+	ino = BPF_CORE_READ(f, f_inode);
+	mode = BPF_CORE_READ(ino, i_mode) & S_IFMT;
+	if (mode == S_IFCHR_ && BPF_CORE_READ(ino, i_rdev) == KDEV_NULL)
+		return NULL;
+	*stream = !(mode == S_IFREG || mode == S_IFBLK_);
+	return cap_file_wanted(t, nr, f, *stream) ? f : NULL;
+}
+
+/* A written file's identity in the run: device, inode, generation. */
+static __always_inline void cap_file_id(struct cap_loop *l, struct inode *ino)
+{
+	l->id[0] = BPF_CORE_READ(ino, i_sb, s_dev);
+	l->id[1] = BPF_CORE_READ(ino, i_ino);
+	l->id[2] = BPF_CORE_READ(ino, i_generation);
+}
+
 /* The bytes of a successful write, pwrite64, writev, pwritev or pwritev2, at their offset. */
 static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_regs *regs,
 				     long ret)
@@ -325,22 +351,15 @@ static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_r
 	struct file *f;
 	struct inode *ino;
 	__u64 pos;
-	__u32 mode, fflags;
+	__u32 fflags;
 	__u64 rwf = 0;
 	int stream, append, vectored;
 	if (ret <= 0 || cap_paused())
 		return 0;
-	f = fd_file(t, reg_arg(regs, 0));
+	f = cap_write_target(t, nr, reg_arg(regs, 0), &stream);
 	if (!f)
 		return 0;
 	ino = BPF_CORE_READ(f, f_inode);
-	mode = BPF_CORE_READ(ino, i_mode) & S_IFMT;
-	/* /dev/null keeps nothing: neither do we */
-	if (mode == S_IFCHR_ && BPF_CORE_READ(ino, i_rdev) == KDEV_NULL)
-		return 0;
-	stream = !(mode == S_IFREG || mode == S_IFBLK_);
-	if (!cap_file_wanted(t, nr, f, stream))
-		return 0;
 	vectored = nr == NR_WRITEV || nr == NR_PWRITEV || nr == NR_PWRITEV2;
 	if (nr == NR_PWRITEV2)
 		rwf = reg_arg(regs, 5);
@@ -365,9 +384,7 @@ static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_r
 	l = cap_begin();
 	if (!l)
 		return 0;
-	l->id[0] = BPF_CORE_READ(ino, i_sb, s_dev);
-	l->id[1] = BPF_CORE_READ(ino, i_ino);
-	l->id[2] = BPF_CORE_READ(ino, i_generation);
+	cap_file_id(l, ino);
 	l->offset = pos;
 	l->left = ret;
 	l->what = CAP_WRITE;
@@ -384,7 +401,7 @@ static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_r
 	return cap_run(l);
 }
 
-/* Bytes the kernel copied into a regular file from another file or a pipe (sendfile, splice,
+/* Bytes the kernel copied into a file from another file or a pipe (sendfile, splice,
  * copy_file_range): they were never in this task's memory, so a chunk without data says which
  * range to read back from the file (CF_FROM_FILE). A pipe or socket as the destination keeps
  * nothing to read back: that range is reported lost. */
@@ -398,26 +415,17 @@ static __noinline int cap_write_copied(struct task_struct *t, long nr, struct pt
 	struct file *f;
 	struct inode *ino;
 	__u64 end = 0;
-	__u32 mode;
 	int stream;
 	if (ret <= 0 || cap_paused())
 		return 0;
-	f = fd_file(t, fd);
+	f = cap_write_target(t, nr, fd, &stream);
 	if (!f)
 		return 0;
 	ino = BPF_CORE_READ(f, f_inode);
-	mode = BPF_CORE_READ(ino, i_mode) & S_IFMT;
-	if (mode == S_IFCHR_ && BPF_CORE_READ(ino, i_rdev) == KDEV_NULL)
-		return 0;
-	stream = mode != S_IFREG;
-	if (!cap_file_wanted(t, nr, f, stream))
-		return 0;
 	l = cap_begin();
 	if (!l)
 		return 0;
-	l->id[0] = BPF_CORE_READ(ino, i_sb, s_dev);
-	l->id[1] = BPF_CORE_READ(ino, i_ino);
-	l->id[2] = BPF_CORE_READ(ino, i_generation);
+	cap_file_id(l, ino);
 	l->what = CAP_WRITE;
 	l->flags = stream ? CF_STREAM : 0;
 	if (stream) {
@@ -465,9 +473,7 @@ static __noinline int cap_truncate(struct task_struct *t, struct file *f, __u64 
 		bpf_ringbuf_discard(c, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
-	l->id[0] = BPF_CORE_READ(ino, i_sb, s_dev);
-	l->id[1] = BPF_CORE_READ(ino, i_ino);
-	l->id[2] = BPF_CORE_READ(ino, i_generation);
+	cap_file_id(l, ino);
 	l->offset = size;
 	l->what = CAP_TRUNC;
 	cap_chunk_hdr(c, l);
@@ -591,11 +597,14 @@ static __noinline int cap_module_enter(struct task_struct *t, long nr, struct pt
 		}
 		put_str(e, 6, (const void *)reg_arg(regs, 1), 1);
 		put_int(e, 7, reg_arg(regs, 2));
+		/* stop first, then tell userspace: its SIGCONT must come after the stop, or the
+		 * stop would land after it and hold the task for good */
+		bpf_send_signal(SIGSTOP_);
 		if (CAP_OUTPUT(&cap_ctl_rb, e, BPF_RB_FORCE_WAKEUP)) {
+			bpf_send_signal(SIGCONT_); /* cancels the pending stop */
 			cap_stat(CS_LOST_UNSENT, 1);
 			return 0;
 		}
-		bpf_send_signal(SIGSTOP_);
 		cap_stat(CS_HOLDS, 1);
 	}
 	return 0;
@@ -638,17 +647,22 @@ static __noinline int cap_exec_binary(struct task_struct *t, struct file *f,
 	put_int(e, 4, BPF_CORE_READ(ino, i_size));
 	put_int(e, 5, BPF_CORE_READ(ino, __i_nlink));
 	put_str(e, 6, BPF_CORE_READ(bprm, filename), 0);
+	/* stop first, then tell userspace: its SIGCONT must come after the stop, or the stop
+	 * would land after it and hold the task for good */
+	if (hold)
+		bpf_send_signal(SIGSTOP_);
 	if (CAP_OUTPUT(&cap_ctl_rb, e, hold ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP)) {
-		/* no stop without a record saying so; a later exec tries again */
-		if (hold)
+		/* no stop without a record saying so (SIGCONT cancels the pending one); a later
+		 * exec tries again */
+		if (hold) {
+			bpf_send_signal(SIGCONT_);
 			bpf_map_delete_elem(&exec_done, &k);
+		}
 		cap_stat(CS_LOST_UNSENT, 1);
 		return 0;
 	}
-	if (hold) {
-		bpf_send_signal(SIGSTOP_);
+	if (hold)
 		cap_stat(CS_HOLDS, 1);
-	}
 	return 0;
 }
 

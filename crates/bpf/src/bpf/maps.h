@@ -95,6 +95,20 @@ struct {
 	__type(value, struct task_stash);
 } task_stash_by_tid SEC(".maps");
 
+/* A thread's comm before its last rename (exec's prev_comm), from task_rename to
+ * sched_process_exec. A hash by thread ID, not task storage: the rename runs under the task's
+ * lock, where 7.x kernels may refuse to create a task's storage. */
+struct comm_buf {
+	char comm[TASK_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct comm_buf);
+} prev_comms SEC(".maps");
+
 /* A task's identity computed when it has no cache entry (storage full, or never created). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

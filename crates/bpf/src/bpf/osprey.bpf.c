@@ -115,12 +115,17 @@ SEC("tp_btf/task_rename")
 int BPF_PROG(tp_task_rename, struct task_struct *task, const char *comm)
 {
 	struct task_struct *t = current_task();
-	struct task_cache *c;
+	struct comm_buf *old;
+	__u32 tid = bpf_get_current_pid_tgid();
 	if (!en_exec || !task || (__u64)task != (__u64)t)
 		return 0;
-	c = task_cache_get(t, 1);
-	if (c)
-		bpf_probe_read_kernel_str(c->prev_comm, sizeof(c->prev_comm),
+	old = zero_value();
+	if (!old)
+		return 0;
+	bpf_map_update_elem(&prev_comms, &tid, old, BPF_ANY);
+	old = bpf_map_lookup_elem(&prev_comms, &tid);
+	if (old)
+		bpf_probe_read_kernel_str(old->comm, sizeof(old->comm),
 					  __builtin_preserve_access_index(&task->comm));
 	return 0;
 }
@@ -130,9 +135,10 @@ int BPF_PROG(tp_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	struct task_struct *t = current_task();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = pid_tgid;
 	struct event_buf *e;
-	struct task_cache *c;
+	struct comm_buf *old_comm;
 	struct file *f, *stdin_f, *interp;
 	struct fs_struct *fs;
 	struct mm_struct *mm;
@@ -185,9 +191,11 @@ int BPF_PROG(tp_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	}
 	put_int(e, EXEC_INVOKED_FROM_KERNEL,
 		(BPF_CORE_READ(t, real_parent, flags) & 0x00200000) ? 1 : 0); /* PF_KTHREAD */
-	c = task_cache_get(t, 0);
-	if (c)
-		put_str(e, EXEC_PREV_COMM, c->prev_comm, 0);
+	old_comm = bpf_map_lookup_elem(&prev_comms, &tid);
+	if (old_comm) {
+		put_str(e, EXEC_PREV_COMM, old_comm->comm, 0);
+		bpf_map_delete_elem(&prev_comms, &tid);
+	}
 	fs = BPF_CORE_READ(t, fs);
 	put_path(EXEC_PWD, (__u64)__builtin_preserve_access_index(&fs->pwd));
 	if (exec_env) {

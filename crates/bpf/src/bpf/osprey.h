@@ -289,7 +289,6 @@ struct task_cache {
 	__u32 valid;
 	__u32 _pad;
 	char uts_name[UTS_LEN];
-	char prev_comm[TASK_COMM_LEN]; /* comm before the last rename (exec's prev_comm) */
 };
 
 /* State carried from a syscall's entry to its exit, per task. */

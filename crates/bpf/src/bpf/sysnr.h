@@ -57,6 +57,7 @@
 #define S_IFCHR_ 0020000
 #define S_IFBLK_ 0060000
 #define SIGSTOP_ 19
+#define SIGCONT_ 18
 #define KDEV_NULL ((1 << 20) | 3) /* /dev/null in the kernel's dev_t encoding */
 
 static __always_inline __u64 reg_arg(struct pt_regs *regs, int i)
