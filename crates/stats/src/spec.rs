@@ -363,6 +363,21 @@ fn filter_of(rest: Option<&str>, view: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// The filter of a Tracee view, where a lone word that is no field (`opened_file`,
+/// `containers`) is a mistyped option, not a filter that can never match.
+fn tracee_filter(rest: Option<&str>, view: &str, options: &str) -> Result<Option<String>, String> {
+    let filter = filter_of(rest, view)?;
+    if let Some(f) = filter.as_deref().map(str::trim) {
+        let word = f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if word && osprey_field::registry().resolve(f).is_none() {
+            return Err(format!(
+                "{view}: \"{f}\" is not {options} (nor a field to filter on)"
+            ));
+        }
+    }
+    Ok(filter)
+}
+
 impl ViewSpec {
     /// Parses one `-z` argument.
     pub fn parse(arg: &str) -> Result<ViewSpec, SpecError> {
@@ -405,7 +420,7 @@ fn parse_kind(arg: &str) -> Result<(ViewKind, Option<String>), String> {
                     } else {
                         ViewKind::FileTypes { per_container }
                     };
-                    Ok((kind, filter_of(rest, &name)?))
+                    Ok((kind, tracee_filter(rest, &name, "container")?))
                 }
                 "process_tree" => {
                     let (variant, rest) = match rest.map(split) {
@@ -422,7 +437,11 @@ fn parse_kind(arg: &str) -> Result<(ViewKind, Option<String>), String> {
                             variant,
                             per_container,
                         },
-                        filter_of(rest, "tracee,process_tree")?,
+                        tracee_filter(
+                            rest,
+                            "tracee,process_tree",
+                            "a variant (standard, opened_files, written_files, network, signatures) or container",
+                        )?,
                     ))
                 }
                 "process" => {
@@ -572,6 +591,16 @@ mod tests {
                 None
             )
         );
+        // A lone word that is a protocol or field is a filter.
+        assert_eq!(
+            kind("tracee,event_counts,container,dns"),
+            (
+                ViewKind::EventCounts {
+                    per_container: true
+                },
+                Some("dns".into())
+            )
+        );
         assert_eq!(
             kind("tracee,process_tree,tracee.processName == \"sh\""),
             (
@@ -690,6 +719,14 @@ mod tests {
                 "conv,tcp: a comma must be followed by a filter",
             ),
             ("flows", "unknown view \"flows\""),
+            (
+                "tracee,process_tree,opened_file",
+                "tracee,process_tree: \"opened_file\" is not a variant (standard, opened_files, written_files, network, signatures) or container (nor a field to filter on)",
+            ),
+            (
+                "tracee,event_counts,containers",
+                "tracee,event_counts: \"containers\" is not container (nor a field to filter on)",
+            ),
         ] {
             let e = ViewSpec::parse(arg).unwrap_err();
             let text = e.to_string();
