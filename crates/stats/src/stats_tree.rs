@@ -281,22 +281,29 @@ impl Default for StatsTree {
     }
 }
 
+impl Node {
+    /// A node with nothing counted yet.
+    fn named(name: String) -> Node {
+        Node {
+            name,
+            children: Vec::new(),
+            counter: 0,
+            total_int: 0,
+            total_float: 0.0,
+            min: None,
+            max: None,
+            average: false,
+            top: false,
+            burst: BurstCalc::default(),
+        }
+    }
+}
+
 impl StatsTree {
     /// An empty tree.
     pub fn new() -> StatsTree {
         StatsTree {
-            nodes: vec![Node {
-                name: String::new(),
-                children: Vec::new(),
-                counter: 0,
-                total_int: 0,
-                total_float: 0.0,
-                min: None,
-                max: None,
-                average: false,
-                top: false,
-                burst: BurstCalc::default(),
-            }],
+            nodes: vec![Node::named(String::new())],
             by_name: vec![FastMap::default()],
             by_key: FastMap::default(),
             start: None,
@@ -317,18 +324,7 @@ impl StatsTree {
             return *id;
         }
         let id = self.nodes.len();
-        self.nodes.push(Node {
-            name: name.to_string(),
-            children: Vec::new(),
-            counter: 0,
-            total_int: 0,
-            total_float: 0.0,
-            min: None,
-            max: None,
-            average: false,
-            top: false,
-            burst: BurstCalc::default(),
-        });
+        self.nodes.push(Node::named(name.to_string()));
         self.nodes[parent].children.push(id);
         self.by_name[parent].insert(name.into(), id);
         self.by_name.push(FastMap::default());
