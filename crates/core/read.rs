@@ -230,11 +230,7 @@ struct RenderedBatch {
 }
 
 fn load_profile(path: Option<&PathBuf>) -> anyhow::Result<Profile> {
-    let from_env = std::env::var_os("OSPREY_PROFILE").map(PathBuf::from);
-    match path.or(from_env.as_ref()) {
-        Some(p) => Ok(Profile::load(p)?),
-        None => Ok(Profile::bundled()),
-    }
+    Ok(Profile::load_or_bundled(path.map(PathBuf::as_path))?)
 }
 
 /// Compiles a display filter, reporting errors with a caret under the position.
@@ -341,36 +337,15 @@ fn plan(
         _ => Want::none(),
     };
     match &view {
-        View::Summary => {
-            want.columns();
-            for c in &profile.columns {
-                want.field(c.field);
-            }
-        }
-        View::Fields(ids) => {
-            for id in ids {
-                want.field(*id);
-                if registry().info(*id).abbrev.starts_with("_ws.col.") {
-                    want.columns();
-                }
-            }
-        }
+        View::Summary => profile.want_columns(&mut want),
+        View::Fields(ids) => osprey_print::want_fields(&mut want, ids.iter().copied()),
         _ => {}
     }
     if let Some(f) = &filter {
-        for id in f.fields() {
-            want.field(id);
-            if registry().info(id).abbrev.starts_with("_ws.col.") {
-                want.columns();
-            }
-        }
+        osprey_print::want_fields(&mut want, f.fields());
     }
     if color {
-        for rule in &profile.colors {
-            for id in rule.filter.fields() {
-                want.field(id);
-            }
-        }
+        profile.want_colors(&mut want);
     }
     if let Some(s) = &stats {
         s.want(&mut want);

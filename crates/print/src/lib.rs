@@ -21,3 +21,17 @@ pub mod text;
 
 pub use profile::Profile;
 pub use sinks::{FrameSink, NdjsonSink, PcapNgSink};
+
+use osprey_dissect::Want;
+use osprey_field::{registry, FieldId};
+
+/// Adds fields a consumer reads (a filter's, `-e` fields) to `want`; a `_ws.col.*` field also
+/// wants the summary columns, which dissectors fill only when asked.
+pub fn want_fields(want: &mut Want, ids: impl IntoIterator<Item = FieldId>) {
+    for id in ids {
+        want.field(id);
+        if registry().info(id).abbrev.starts_with("_ws.col.") {
+            want.columns();
+        }
+    }
+}

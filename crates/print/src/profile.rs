@@ -154,6 +154,33 @@ impl Profile {
         Profile::from_toml(BUNDLED, "bundled profile").unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The profile a command runs with: `path` (`-C FILE`), else the file named by
+    /// `$OSPREY_PROFILE`, else the bundled one.
+    pub fn load_or_bundled(path: Option<&Path>) -> Result<Profile, ProfileError> {
+        let from_env = std::env::var_os("OSPREY_PROFILE").map(std::path::PathBuf::from);
+        match path.or(from_env.as_deref()) {
+            Some(p) => Profile::load(p),
+            None => Ok(Profile::bundled()),
+        }
+    }
+
+    /// Adds what the summary columns read to `want`.
+    pub fn want_columns(&self, want: &mut osprey_dissect::Want) {
+        want.columns();
+        for c in &self.columns {
+            want.field(c.field);
+        }
+    }
+
+    /// Adds what the coloring rules read to `want`.
+    pub fn want_colors(&self, want: &mut osprey_dissect::Want) {
+        for rule in &self.colors {
+            for id in rule.filter.fields() {
+                want.field(id);
+            }
+        }
+    }
+
     /// Loads a profile file.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
         let name = path.display().to_string();
@@ -257,6 +284,11 @@ impl Profile {
     /// The first coloring rule matching a dissected frame.
     pub fn color_of(&self, frame: &dyn osprey_field::FieldSource) -> Option<&ColorRule> {
         self.colors.iter().find(|r| r.filter.matches(frame))
+    }
+
+    /// The index in [`Profile::colors`] of the first coloring rule matching a dissected frame.
+    pub fn color_index(&self, frame: &dyn osprey_field::FieldSource) -> Option<usize> {
+        self.colors.iter().position(|r| r.filter.matches(frame))
     }
 }
 

@@ -113,6 +113,19 @@ impl Summary {
         out.push(b'\n');
     }
 
+    /// The text of every column of a frame, unpadded and unescaped (values of a column with
+    /// several joined by commas): for views that lay the cells out themselves.
+    pub fn cells(&self, tree: &Tree<'_>) -> Vec<String> {
+        let located = self.locate(tree);
+        (0..self.columns.len())
+            .map(|i| {
+                let mut cell = String::new();
+                self.cell(&mut cell, i, &located, tree);
+                cell
+            })
+            .collect()
+    }
+
     /// Finds where each column's values are, in one pass over the items.
     fn locate(&self, tree: &Tree<'_>) -> Located {
         let mut located = Located {
