@@ -12,6 +12,7 @@ mod allocator;
 mod pipeline;
 mod progress;
 mod read;
+mod view;
 
 /// Runtime-security tracer and forensic analyzer for Linux.
 ///
@@ -30,6 +31,7 @@ enum Command {
     Read(read::ReadArgs),
     /// Trace processes with eBPF and write Tracee-compatible events (JSON, table, PcapNG).
     Trace(osprey_trace::TraceArgs),
+    View(view::ViewArgs),
     /// Work with runtime profiles (`--capture profile`): `osprey profile diff OLD NEW`.
     Profile(osprey_capture::profile::ProfileArgs),
 }
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Read(args) => read::run(args),
         Command::Trace(args) => osprey_trace::run(args),
+        Command::View(args) => view::run(args),
         Command::Profile(args) => Ok(osprey_capture::profile::run(args)),
     };
     match result {

@@ -1,0 +1,164 @@
+/*!
+`osprey view`: the web UI's server.
+
+[`open`] opens the inputs (the same [`osprey_source::Inputs`] as `osprey read`) and starts one
+pass that builds the [`index::Index`]: 32 bytes per frame (where its bytes are, its time, kind,
+event name and coloring rule), the bytes themselves going to a temporary *store* file so any
+frame can be read again with one `pread`. The API is usable at once and sees the index grow.
+
+The API ([`api`], documented in `docs/view-api.md`) serves, as JSON over HTTP:
+
+- windows of rows (`offset`, `limit`): the frame numbers are a slice of the index or of a view,
+  the frames one read of the store, and the profile's columns are rendered for those rows only
+  ([`render::RowRenderer`], with `osprey-print`'s summary cells), so a window costs the same at
+  row 0 and row 900,000;
+- filtered *views* ([`views`]): a display filter (compiled by `osprey-filter`, as for `osprey
+  read -Y`) is run over the index in parallel with rayon, its byte prefilter first, giving the
+  sorted frame numbers that match; views are cached by filter text, can be cancelled, and
+  report progress;
+- the detail tree of a frame with each item's byte span ([`render::detail`]): packet fields
+  carry the dissectors' spans, and event fields are located in the raw JSON line by
+  [`spans`], which only gives a span whose bytes denote the item's value;
+- the raw bytes of a frame, and one server-sent event stream of progress.
+
+The server listens on 127.0.0.1 only and refuses requests whose `Host` or `Origin` is not that
+address (DNS rebinding). The UI's files (`ui/`, built by Vite) are embedded with rust-embed
+([`assets`]); a binary built without them says how to build them.
+*/
+
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod assets;
+pub mod index;
+pub mod render;
+pub mod spans;
+pub mod views;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use osprey_dissect::Preferences;
+use osprey_print::Profile;
+
+/// Why the view could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input could not be opened.
+    #[error(transparent)]
+    Open(#[from] osprey_source::OpenError),
+    /// The profile could not be loaded.
+    #[error(transparent)]
+    Profile(#[from] osprey_print::profile::ProfileError),
+    /// The frame store (a temporary file) could not be made.
+    #[error("cannot create the frame store (a temporary file): {0}")]
+    Store(std::io::Error),
+    /// The server could not listen or serve.
+    #[error("cannot serve on 127.0.0.1: {0}")]
+    Serve(std::io::Error),
+}
+
+/// What `osprey view` was asked to open.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Files, directories or `-`.
+    pub files: Vec<String>,
+    /// A configuration profile (`-C`); else `$OSPREY_PROFILE`, else the bundled one.
+    pub profile: Option<PathBuf>,
+    /// The port on 127.0.0.1 (0: any free port).
+    pub port: u16,
+}
+
+/// Everything the handlers share.
+pub struct ViewState {
+    /// The index of the frames.
+    pub index: Arc<index::Index>,
+    /// The profile: columns, colors, macros.
+    pub profile: Arc<Profile>,
+    /// Its preferences.
+    pub prefs: Preferences,
+    /// The filtered views.
+    pub views: views::Views,
+    /// The row renderer.
+    pub rows: render::RowRenderer,
+    /// The port the server listens on, once it does (for the Host check).
+    pub port: OnceLock<u16>,
+}
+
+/// Opens the inputs and starts indexing them; the state is ready to serve at once.
+pub fn open(options: &Options) -> Result<Arc<ViewState>, Error> {
+    let profile = Arc::new(Profile::load_or_bundled(options.profile.as_deref())?);
+    let prefs = profile.preferences.clone();
+    let index = index::Index::open(&options.files, profile.clone(), prefs.clone())?;
+    Ok(Arc::new(ViewState {
+        rows: render::RowRenderer::new(&profile, prefs.clone()),
+        index,
+        profile,
+        prefs,
+        views: views::Views::default(),
+        port: OnceLock::new(),
+    }))
+}
+
+/// The router: the API, the assets, and the Host/Origin check in front of them.
+pub fn app(state: Arc<ViewState>) -> axum::Router {
+    api::router(state.clone()).layer(axum::middleware::from_fn_with_state(state, local_only))
+}
+
+/// Refuses requests whose `Host` or `Origin` names anything but this server on the loopback
+/// address: a web page elsewhere cannot reach the API through DNS rebinding.
+async fn local_only(State(s): State<Arc<ViewState>>, req: Request, next: Next) -> Response {
+    let port = s.port.get().copied();
+    let allowed = |host: &str| -> bool {
+        let Some(port) = port else { return true };
+        ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .any(|h| host == format!("{h}:{port}"))
+    };
+    let headers = req.headers();
+    if let Some(host) = headers.get(header::HOST) {
+        if !host.to_str().is_ok_and(allowed) {
+            return (StatusCode::FORBIDDEN, "Host must be this server's address").into_response();
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let ok = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.strip_prefix("http://"))
+            .is_some_and(allowed);
+        if !ok {
+            return (StatusCode::FORBIDDEN, "cross-origin requests are refused").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Opens the inputs and serves the UI on 127.0.0.1 until the process ends. `ready` is called
+/// with the URL once the server listens.
+pub fn serve(options: &Options, ready: impl FnOnce(&str)) -> Result<(), Error> {
+    let state = open(options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Serve)?;
+    runtime.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port)))
+                .await
+                .map_err(Error::Serve)?;
+        let addr = listener.local_addr().map_err(Error::Serve)?;
+        let _ = state.port.set(addr.port());
+        ready(&format!("http://{addr}/"));
+        axum::serve(listener, app(state))
+            .await
+            .map_err(Error::Serve)
+    })
+}

@@ -1,0 +1,576 @@
+//! The view's HTTP API, driven through the router (no socket) on the repository's fixtures.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+const DOCS: &str = "../../tests/fixtures/tracee/tracee-docs-v0.23.jsonl";
+const ACTION: &str = "../../tests/fixtures/tracee/tracee-action-trace.jsonl";
+const DEMO: &str = "../../samples/demo.pcapng";
+
+fn open(files: &[&str]) -> Arc<osprey_view::ViewState> {
+    let options = osprey_view::Options {
+        files: files.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let state = osprey_view::open(&options).expect("fixtures open");
+    let start = Instant::now();
+    while !state.index.is_done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "index pass hangs"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    state
+}
+
+async fn call(
+    state: &Arc<osprey_view::ViewState>,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (StatusCode, Vec<u8>) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let resp = osprey_view::app(state.clone())
+        .oneshot(req)
+        .await
+        .expect("infallible");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, bytes.to_vec())
+}
+
+async fn get_json(state: &Arc<osprey_view::ViewState>, uri: &str) -> (StatusCode, Value) {
+    let (status, body) = call(state, "GET", uri, "").await;
+    let v = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
+    (status, v)
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Makes the view of `filter` and waits until it is done; returns its state.
+async fn view_of(state: &Arc<osprey_view::ViewState>, filter: &str) -> Value {
+    let body = serde_json::json!({ "filter": filter }).to_string();
+    let (status, created) = call(state, "POST", "/api/views", &body).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&created)
+    );
+    let start = Instant::now();
+    loop {
+        let (status, v) = get_json(state, &format!("/api/views?filter={}", enc(filter))).await;
+        assert_eq!(status, StatusCode::OK);
+        if v["done"] == true {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "view never finishes"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The frame numbers `osprey read -Y` selects, computed the way read.rs does (decode, dissect,
+/// match), independently of the view's index and store.
+fn read_matches(files: &[&str], filter: &str) -> Vec<u64> {
+    let profile = osprey_print::Profile::bundled();
+    let f = osprey_filter::Filter::compile(filter, &profile.macros).expect("filter compiles");
+    let mut want = osprey_dissect::Want::none();
+    osprey_print::want_fields(&mut want, f.fields());
+    let diag = Arc::new(osprey_source::Diagnostics::silent());
+    let files: Vec<String> = files.iter().map(|s| s.to_string()).collect();
+    let inputs = osprey_source::Inputs::open(&files, diag).expect("open");
+    let mut first = None;
+    let mut prev = None;
+    let mut out = Vec::new();
+    for frame in inputs.frames() {
+        let first_ts = *first.get_or_insert(frame.ts);
+        let decoded = osprey_dissect::decode(&frame);
+        let info = osprey_dissect::FrameInfo {
+            frame: &frame,
+            input_name: "",
+            first_ts,
+            prev_ts: prev,
+        };
+        let tree = osprey_dissect::dissect(&info, &decoded, &profile.preferences, &want);
+        if f.matches(&tree) {
+            out.push(frame.number);
+        }
+        prev = Some(frame.ts);
+    }
+    out
+}
+
+#[tokio::test]
+async fn status_and_index_size() {
+    let s = open(&[DOCS]);
+    let (status, v) = get_json(&s, "/api/status").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["index"]["frames"], 78);
+    assert_eq!(v["index"]["done"], true);
+    assert_eq!(v["entry_bytes"], 32);
+    // JSON inputs keep no side table: 32 bytes per frame.
+    assert_eq!(v["index"]["index_bytes"], 78 * 32);
+    let (_, p) = get_json(&s, "/api/profile").await;
+    assert_eq!(p["columns"][0]["title"], "No.");
+    assert!(p["colors"].as_array().unwrap().len() > 10);
+}
+
+#[tokio::test]
+async fn windows_at_the_start_middle_and_end() {
+    let s = open(&[DOCS]);
+    let (_, all) = get_json(&s, "/api/rows?offset=0&limit=1000").await;
+    let all = all["rows"].as_array().unwrap().clone();
+    assert_eq!(all.len(), 78);
+    for (offset, limit) in [(0, 10), (30, 7), (70, 20), (78, 5), (1000, 5)] {
+        let (status, w) = get_json(&s, &format!("/api/rows?offset={offset}&limit={limit}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(w["total"], 78);
+        let rows = w["rows"].as_array().unwrap();
+        let expect: Vec<_> = all.iter().skip(offset).take(limit).collect();
+        assert_eq!(rows.len(), expect.len(), "window {offset}+{limit}");
+        for (r, e) in rows.iter().zip(expect) {
+            assert_eq!(
+                r, e,
+                "a window's rows equal the same rows of a bigger window"
+            );
+        }
+    }
+    // The columns are the profile's, rendered like osprey read's summary line.
+    let first = &all[0];
+    assert_eq!(first["number"], 1);
+    let cells: Vec<&str> = first["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(cells.len(), 13);
+    assert_eq!(cells[2], "TRACEE");
+    assert_eq!(cells[6], "bash");
+    assert_eq!(cells[8], "security_file_open");
+    assert_eq!(cells[12], "Open /tmp/testing.txt");
+    // The delta time reference is the previous shown frame.
+    assert_eq!(all[1]["prev_shown_ts"], all[0]["ts"]);
+    // Some rows are colored, by the profile's rules.
+    assert!(all.iter().any(|r| r["color"].is_number()));
+}
+
+#[tokio::test]
+async fn a_window_costs_its_rows_not_its_offset() {
+    let s = open(&[DOCS, ACTION]);
+    // Whatever the offset, a window loads exactly its rows from the store.
+    for offset in [0u64, 50, 95] {
+        let w = osprey_view::api::window(&s, None, offset, 5).unwrap();
+        assert_eq!(w.rows.len(), 5.min(102 - offset as usize));
+        assert_eq!(w.rows[0].number, offset + 1);
+    }
+}
+
+#[tokio::test]
+async fn filter_views_select_what_osprey_read_selects() {
+    let files = [DOCS, ACTION];
+    let s = open(&files);
+    for filter in [
+        "tracee.eventName == \"security_file_open\"",
+        "${important}",
+        "tracee.processName contains \"a\" && !(tracee.returnValue == 0)",
+        "frame.number > 50",
+        "dns || tracee.eventName matches \"^net_\"",
+    ] {
+        let state = view_of(&s, filter).await;
+        let expect = read_matches(&files, filter);
+        assert_eq!(state["matched"], expect.len(), "{filter}");
+        assert_eq!(state["scanned"], 102);
+        let (status, w) = get_json(
+            &s,
+            &format!("/api/rows?offset=0&limit=1000&filter={}", enc(filter)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let numbers: Vec<u64> = w["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["number"].as_u64().unwrap())
+            .collect();
+        assert_eq!(numbers, expect, "{filter}");
+        assert_eq!(w["complete"], true);
+    }
+    // The cache: the same text gives the same view.
+    assert_eq!(s.views.all().len(), 5);
+    view_of(&s, "${important}").await;
+    assert_eq!(s.views.all().len(), 5);
+}
+
+#[tokio::test]
+async fn filter_check_reports_the_compilers_errors_with_positions() {
+    let s = open(&[DOCS]);
+    let (status, v) = get_json(
+        &s,
+        &format!("/api/check?filter={}", enc("tracee.processName == \"x\"")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["ok"], true);
+    let bad = "tracee.processName == \"x\" && no.such.field";
+    let (status, v) = get_json(&s, &format!("/api/check?filter={}", enc(bad))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let expect = osprey_filter::Filter::compile(bad, &s.profile.macros).unwrap_err();
+    assert_eq!(v["error"]["position"], expect.position);
+    assert_eq!(v["error"]["length"], expect.length);
+    assert_eq!(v["error"]["message"], expect.message);
+    assert_eq!(expect.position, 29);
+    // A bad filter makes no view.
+    let (status, _) = call(
+        &s,
+        "POST",
+        "/api/views",
+        &serde_json::json!({"filter": bad}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn views_can_be_cancelled() {
+    let s = open(&[DOCS, ACTION]);
+    let filter = "tracee.processName != \"zzz\"";
+    let body = serde_json::json!({ "filter": filter }).to_string();
+    let (status, _) = call(&s, "POST", "/api/views", &body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, v) = call(
+        &s,
+        "DELETE",
+        &format!("/api/views?filter={}", enc(filter)),
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&v));
+    // Cancelled or already finished: either way the view ends, and asking again starts over
+    // when it was cancelled.
+    let v = view_of(&s, filter).await;
+    assert_eq!(v["matched"], 102);
+    assert_eq!(v["cancelled"], false);
+}
+
+/// Every detail item with a JSON span: the bytes are the value, and the filter string selects
+/// the frame.
+#[tokio::test]
+async fn detail_spans_are_the_values_raw_json() {
+    let s = open(&[DOCS, ACTION]);
+    let mut located = 0;
+    for n in 1..=102 {
+        let (status, d) = get_json(&s, &format!("/api/frames/{n}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, raw) = call(&s, "GET", &format!("/api/frames/{n}/bytes?source=json"), "").await;
+        for node in d["tree"].as_array().unwrap() {
+            let Some(span) = node["span"].as_object() else {
+                continue;
+            };
+            assert_eq!(span["source"], "json");
+            let start = span["start"].as_u64().unwrap() as usize;
+            let len = span["len"].as_u64().unwrap() as usize;
+            let bytes = &raw[start..start + len];
+            let value = node["value"].as_str().unwrap();
+            if node["depth"] == 0 {
+                assert_eq!(bytes, &raw[..], "a top-level protocol spans the line");
+                continue;
+            }
+            let text = String::from_utf8_lossy(bytes);
+            if let Ok(s) = serde_json::from_slice::<String>(bytes) {
+                assert_eq!(s, value, "frame {n} {}: span {text}", node["field"]);
+            } else if bytes.starts_with(b"{") || bytes.starts_with(b"[") {
+                assert_eq!(node["value"], "", "only labels span containers");
+            } else if text == "true" || text == "false" {
+                assert_eq!(value, if text == "true" { "1" } else { "0" });
+            } else if node["field"].as_str().unwrap().ends_with("imestamp")
+                || node["field"].as_str().unwrap().ends_with("Time")
+            {
+                assert!(text.chars().all(|c| c.is_ascii_digit()), "{text}");
+            } else if let Some(hex) = value.strip_prefix("0x") {
+                assert_eq!(
+                    u64::from_str_radix(hex, 16).ok(),
+                    text.parse().ok(),
+                    "frame {n}"
+                );
+            } else {
+                assert_eq!(text, value, "frame {n} {}", node["field"]);
+            }
+            located += 1;
+        }
+    }
+    assert!(
+        located > 1500,
+        "most event fields have their bytes ({located})"
+    );
+}
+
+#[tokio::test]
+async fn detail_filters_select_their_frame() {
+    let s = open(&[DOCS, ACTION]);
+    let macros = &s.profile.macros;
+    let want = osprey_dissect::Want::all();
+    for n in [1u32, 2, 40, 79, 90, 102] {
+        let (_, d) = get_json(&s, &format!("/api/frames/{n}")).await;
+        let loaded = s.index.load(&[n - 1]).unwrap();
+        let decoded = osprey_dissect::decode(&loaded[0].frame);
+        let info = s.index.info(&loaded[0], s.index.first_ts().unwrap());
+        let tree = osprey_dissect::dissect(&info, &decoded, &s.prefs, &want);
+        for node in d["tree"].as_array().unwrap() {
+            let text = node["filter"].as_str().unwrap();
+            let f = osprey_filter::Filter::compile(text, macros)
+                .unwrap_or_else(|e| panic!("frame {n}: {text}: {}", e.message));
+            assert!(f.matches(&tree), "frame {n}: {text} does not select it");
+        }
+    }
+}
+
+/// A pcap with one UDP packet (Ethernet, IPv4 10.1.2.3 → 10.4.5.6, ports 1234 → 53).
+fn udp_pcap() -> tempfile::NamedTempFile {
+    let mut pkt = Vec::new();
+    pkt.extend_from_slice(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00]);
+    let payload = b"hello";
+    let ip_len = 20 + 8 + payload.len() as u16;
+    pkt.extend_from_slice(&[
+        0x45,
+        0,
+        (ip_len >> 8) as u8,
+        ip_len as u8,
+        0,
+        1,
+        0,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ]);
+    pkt.extend_from_slice(&[10, 1, 2, 3, 10, 4, 5, 6]);
+    let udp_len = 8 + payload.len() as u16;
+    pkt.extend_from_slice(&[0x04, 0xd2, 0, 53, 0, udp_len as u8, 0, 0]);
+    pkt.extend_from_slice(payload);
+    let mut file = Vec::new();
+    for v in [0xa1b2c3d4u32] {
+        file.extend_from_slice(&v.to_le_bytes());
+    }
+    file.extend_from_slice(&2u16.to_le_bytes());
+    file.extend_from_slice(&4u16.to_le_bytes());
+    file.extend_from_slice(&0i32.to_le_bytes());
+    file.extend_from_slice(&0u32.to_le_bytes());
+    file.extend_from_slice(&65535u32.to_le_bytes());
+    file.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+    file.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+    file.extend_from_slice(&0u32.to_le_bytes());
+    file.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+    file.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+    file.extend_from_slice(&pkt);
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), &file).unwrap();
+    f
+}
+
+#[tokio::test]
+async fn packet_spans_are_the_packets_bytes() {
+    let pcap = udp_pcap();
+    let path = pcap.path().to_str().unwrap().to_string();
+    let s = open(&[&path]);
+    let (status, d) = get_json(&s, "/api/frames/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(d["kind"], "packet");
+    assert_eq!(d["sources"][0]["name"], "frame");
+    let (_, raw) = call(&s, "GET", "/api/frames/1/bytes?source=frame", "").await;
+    let span_of = |field: &str| -> Vec<u8> {
+        let node = d["tree"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["field"] == field)
+            .unwrap_or_else(|| panic!("{field} in the tree"));
+        assert_eq!(node["span"]["source"], "frame");
+        let start = node["span"]["start"].as_u64().unwrap() as usize;
+        let len = node["span"]["len"].as_u64().unwrap() as usize;
+        raw[start..start + len].to_vec()
+    };
+    assert_eq!(span_of("ip.src"), [10, 1, 2, 3]);
+    assert_eq!(span_of("ip.dst"), [10, 4, 5, 6]);
+    assert_eq!(span_of("udp.srcport"), [0x04, 0xd2]);
+    assert_eq!(span_of("udp.dstport"), [0, 53]);
+    // The index keeps a capture file's details beside the 32-byte entries.
+    let (_, st) = get_json(&s, "/api/status").await;
+    assert!(st["index"]["index_bytes"].as_u64().unwrap() > 32);
+    // And the filter view agrees with osprey read.
+    let v = view_of(&s, "udp.dstport == 53").await;
+    assert_eq!(v["matched"], 1);
+}
+
+#[tokio::test]
+async fn events_in_pcapng_are_indexed_and_detailed() {
+    let s = open(&[DEMO]);
+    let (_, st) = get_json(&s, "/api/status").await;
+    assert_eq!(st["index"]["frames"], 213);
+    let (status, d) = get_json(&s, "/api/frames/213").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(d["kind"], "event");
+    let expect = read_matches(&[DEMO], "${important}");
+    let v = view_of(&s, "${important}").await;
+    assert_eq!(v["matched"], expect.len());
+}
+
+#[tokio::test]
+async fn hostile_requests_are_refused_not_panicked_on() {
+    let s = open(&[DOCS]);
+    for (method, uri, body, want) in [
+        ("GET", "/api/frames/0", "", StatusCode::NOT_FOUND),
+        ("GET", "/api/frames/79", "", StatusCode::NOT_FOUND),
+        (
+            "GET",
+            "/api/frames/18446744073709551615",
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "GET",
+            "/api/frames/99999999999999999999999",
+            "",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("GET", "/api/frames/-1", "", StatusCode::BAD_REQUEST),
+        ("GET", "/api/frames/abc/bytes", "", StatusCode::BAD_REQUEST),
+        (
+            "GET",
+            "/api/frames/1/bytes?source=../../etc/passwd",
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "GET",
+            "/api/rows?offset=18446744073709551615&limit=18446744073709551615",
+            "",
+            StatusCode::OK,
+        ),
+        ("GET", "/api/rows?offset=-5", "", StatusCode::BAD_REQUEST),
+        (
+            "GET",
+            "/api/rows?filter=never.made",
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        ("POST", "/api/views", "not json", StatusCode::BAD_REQUEST),
+        (
+            "POST",
+            "/api/views",
+            "{\"filter\": 5}",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/api/views",
+            "{\"filter\": \"\"}",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/api/views",
+            "{\"filter\": \"((((((((((((((((((((\"}",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/api/views?filter=nothing",
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "DELETE",
+            "/api/views?filter=nothing",
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        ("GET", "/api/nope", "", StatusCode::NOT_FOUND),
+        ("GET", "/../../etc/passwd", "", StatusCode::NOT_FOUND),
+        (
+            "GET",
+            "/%2e%2e/%2e%2e/etc/passwd",
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, body) = call(&s, method, uri, body).await;
+        assert_eq!(
+            status,
+            want,
+            "{method} {uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let (status, w) = get_json(
+        &s,
+        "/api/rows?offset=18446744073709551615&limit=18446744073709551615",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(w["rows"].as_array().unwrap().len(), 0);
+    let long = "a".repeat(osprey_view::api::MAX_FILTER + 1);
+    let (status, _) = call(&s, "GET", &format!("/api/check?filter={long}"), "").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+    let (status, _) = call(&s, "GET", &format!("/api/check?filter={}", enc(&deep)), "").await;
+    assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn other_hosts_and_origins_are_refused() {
+    let s = open(&[DOCS]);
+    let _ = s.port.set(4242);
+    let send = |host: &'static str, origin: Option<&'static str>| {
+        let s = s.clone();
+        async move {
+            let mut req = Request::builder().uri("/api/status").header("host", host);
+            if let Some(o) = origin {
+                req = req.header("origin", o);
+            }
+            osprey_view::app(s)
+                .oneshot(req.body(Body::empty()).unwrap())
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(send("127.0.0.1:4242", None).await, StatusCode::OK);
+    assert_eq!(
+        send("localhost:4242", Some("http://localhost:4242")).await,
+        StatusCode::OK
+    );
+    assert_eq!(send("evil.example:4242", None).await, StatusCode::FORBIDDEN);
+    assert_eq!(send("127.0.0.1:4243", None).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send("127.0.0.1:4242", Some("http://evil.example")).await,
+        StatusCode::FORBIDDEN
+    );
+}
