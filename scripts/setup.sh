@@ -16,6 +16,9 @@ APT_PACKAGES=(
   # helpers (libc6-dev), initramfs and ext4 images, Debian's kernel packages (xz/zstd modules,
   # depmod)
   qemu-system-x86 busybox-static libc6-dev cpio e2fsprogs xz-utils zstd kmod
+  # the web UI's browser test (ui/tests/browser.mjs) drives Debian's chromium through
+  # playwright-core (no browser download)
+  chromium
 )
 
 SUDO=""
@@ -23,6 +26,10 @@ if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null 2>&1 || { echo "setup: run as root or install sudo" >&2; exit 1; }
   SUDO="sudo"
 fi
+
+# Node and npm build the web UI (ui/, Vite): Debian's, unless a Node with npm is there already
+# (a NodeSource nodejs bundles npm and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -40,3 +47,8 @@ command -v cargo >/dev/null 2>&1 || {
   echo "setup: cargo not found; install the Rust toolchain (stable, 1.85 or later)" >&2
   exit 1
 }
+
+# The web UI's assets, embedded in the osprey binary at build time (crates/view/build.rs):
+# end users need no Node, but building does. PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: the tests use
+# Debian's chromium.
+(cd "$(dirname "$0")/../ui" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >/dev/null && npm run build >/dev/null)

@@ -10,6 +10,12 @@ export CARGO_TERM_COLOR=never
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked --no-fail-fast
 
+# The web UI in a real browser (ui/tests/browser.mjs): the release binary serving the fixtures
+# and a generated recording of a million events, driven in Debian's chromium. setup.sh built
+# ui/dist, which the binary embeds. Type-checked first.
+cargo build --release -p osprey --locked
+(cd ui && npm run typecheck && OSPREY_BIN=../target/release/osprey node tests/browser.mjs)
+
 # The ways older kernels are served (the compat object without bpf_loop, hashes instead of task
 # storage, the plain task pointer, registers from the kernel stack), run on this kernel too.
 # Three tests are left to the kernel matrix: they need the VMA holding an address, which the

@@ -83,6 +83,7 @@ async fn status(State(s): State<Arc<AppState>>) -> Response {
     let damaged: u64 = stats.iter().map(|i| i.damaged).sum();
     Json(json!({
         "files": s.index.input_names(),
+        "first_ts": s.index.first_ts().map(|t| t.to_string()),
         "index": index,
         "entry_bytes": std::mem::size_of::<crate::index::Entry>(),
         "damaged": damaged,
@@ -384,22 +385,25 @@ fn progress(s: &AppState) -> serde_json::Value {
     })
 }
 
-/// Progress of the index and the views, every 200 ms while something runs, then every few
-/// seconds.
+/// Progress of the index and the views: checked every 100 ms, sent when it changed (and at
+/// least every 5 s, which also keeps the connection alive).
 async fn events(
     State(s): State<Arc<AppState>>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let stream = futures_util::stream::unfold((s, true), |(s, first)| async move {
-        if !first {
-            let busy = !s.index.is_done() || s.views.all().iter().any(|v| !v.is_done());
-            let pause = if busy { 200 } else { 2000 };
-            tokio::time::sleep(Duration::from_millis(pause)).await;
-        }
-        let event = SseEvent::default()
-            .event("progress")
-            .json_data(progress(&s))
-            .unwrap_or_else(|_| SseEvent::default().comment("unserializable"));
-        Some((Ok(event), (s, false)))
-    });
+    let stream = futures_util::stream::unfold(
+        (s, String::new(), 0u32),
+        |(s, mut last, mut quiet)| async move {
+            loop {
+                let now = progress(&s).to_string();
+                if now != last || quiet >= 50 {
+                    let event = SseEvent::default().event("progress").data(now.clone());
+                    last = now;
+                    return Some((Ok(event), (s, last, 0)));
+                }
+                quiet += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        },
+    );
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -16,10 +16,12 @@ use crate::spans;
 pub struct Row {
     /// Frame number (1-based).
     pub number: u64,
-    /// Nanoseconds since the Unix epoch.
-    pub ts: u64,
-    /// Timestamp of the frame shown before it (in this view), for the delta time format.
-    pub prev_shown_ts: Option<u64>,
+    /// Nanoseconds since the Unix epoch, as a decimal string (JSON numbers lose precision
+    /// beyond 2^53 in JavaScript).
+    pub ts: String,
+    /// Timestamp of the frame shown before it (in this view), for the delta time format; a
+    /// string like `ts`.
+    pub prev_shown_ts: Option<String>,
     /// Index of the coloring rule that matched (see the profile's `colors`), if any.
     pub color: Option<usize>,
     /// The text of each column of the profile.
@@ -61,8 +63,8 @@ impl RowRenderer {
                     .map(usize::from);
                 Row {
                     number: l.frame.number,
-                    ts: l.frame.ts,
-                    prev_shown_ts: *prev,
+                    ts: l.frame.ts.to_string(),
+                    prev_shown_ts: prev.map(|p| p.to_string()),
                     color,
                     cells: self.summary.cells(&tree),
                 }
