@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# `osprey view` benchmark: index pass time and bytes per event, window fetch latency at the
+# start and deep in the file, filter view time, server memory, over the generated corpus of
+# bench/read.sh (1,000,000 varied legacy events, about 1 GB). Not a test: figures go to
+# BENCHMARKS.md with the machine they were measured on.
+#
+# usage: bench/view.sh [EVENTS]      (default 1000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000000}
+OUT=bench/out
+mkdir -p "$OUT"
+cargo build --release --locked --bin osprey 2>/dev/null
+BIN=./target/release/osprey
+CORPUS="$OUT/corpus-$N.json"
+[ -f "$CORPUS" ] || python3 bench/gen-corpus.py "$N" "$CORPUS"
+SIZE=$(stat -c %s "$CORPUS")
+echo "corpus: $CORPUS, $N events, $((SIZE / 1000000)) MB, machine: $(nproc) CPUs, $(uname -r)"
+cat "$CORPUS" > /dev/null   # page cache: measure the index pass, not the disk
+
+"$BIN" view --no-browser --port 0 "$CORPUS" > "$OUT/view.url" 2>/dev/null &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -s "$OUT/view.url" ] && break; sleep 0.05; done
+URL=$(head -1 "$OUT/view.url")
+
+# Index pass: from the server's own clock (the pass starts when the inputs are opened).
+while :; do
+  S=$(curl -s "${URL}api/status")
+  python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["index"]["done"] else 1)' "$S" && break
+  sleep 0.1
+done
+python3 - "$S" <<'PY'
+import json, sys
+s = json.loads(sys.argv[1])["index"]
+print(f"index pass: {s['frames']} frames in {s['elapsed_ms'] / 1000:.2f} s; "
+      f"index {s['index_bytes'] / 1e6:.1f} MB = {s['index_bytes'] / s['frames']:.1f} B/frame; "
+      f"store {s['store_bytes'] / 1e6:.0f} MB (temporary file)")
+PY
+echo "server memory after the pass: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status) resident, peak $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status)"
+
+# Windows of 50 rows (the columns rendered), 20 requests each, median latency.
+window() {
+  local offset=$1
+  for _ in $(seq 1 20); do
+    curl -s -o /dev/null -w '%{time_total}\n' "${URL}api/rows?offset=$offset&limit=50"
+  done | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] * 1000 }'
+}
+for offset in 0 450000 900000 $((N - 50)); do
+  echo "window of 50 rows at offset $offset: median $(window "$offset") ms"
+done
+
+# Filter views: created, then polled until done; the time is the server's.
+view() {
+  local filter=$1
+  local q; q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$filter")
+  curl -s -o /dev/null -X POST -H 'content-type: application/json' \
+    --data "$(python3 -c 'import json, sys; print(json.dumps({"filter": sys.argv[1]}))' "$filter")" "${URL}api/views"
+  while :; do
+    V=$(curl -s "${URL}api/views?filter=$q")
+    python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["done"] else 1)' "$V" && break
+    sleep 0.05
+  done
+  python3 - "$filter" "$V" <<'PY'
+import json, sys
+v = json.loads(sys.argv[2])
+print(f"filter view {sys.argv[1]!r}: {v['matched']} of {v['scanned']} frames in {v['elapsed_ms'] / 1000:.2f} s")
+PY
+  echo "  first window of the view: $(curl -s -o /dev/null -w '%{time_total}' "${URL}api/rows?offset=0&limit=50&filter=$q" | awk '{printf "%.1f ms", $1 * 1000}')"
+}
+view '${important}'
+view 'tracee.eventName == "security_file_open"'
+view 'tracee.processName contains "py"'
+echo "server memory at the end: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status) resident, peak $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status)"
