@@ -9,7 +9,7 @@
 // OSPREY_VIEW_TEST_EVENTS the size of the generated recording (default 1,000,000).
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,6 +206,48 @@ await test('selecting a row and a field highlights exactly its bytes', async () 
   await page.focus('#list-scroll');
   await page.keyboard.press('ArrowDown');
   await page.waitForFunction(() => document.getElementById('detail-title').textContent.startsWith('Frame 2 '));
+});
+
+/** A classic pcap holding one UDP packet, 10.1.2.3:1234 -> 10.4.5.6:53. */
+function udpPcap(path) {
+  const payload = Buffer.from('hello');
+  const eth = Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00]);
+  const ipLen = 20 + 8 + payload.length;
+  const ip = Buffer.from([0x45, 0, 0, ipLen, 0, 1, 0, 0, 64, 17, 0, 0, 10, 1, 2, 3, 10, 4, 5, 6]);
+  const udp = Buffer.from([0x04, 0xd2, 0, 53, 0, 8 + payload.length, 0, 0]);
+  const pkt = Buffer.concat([eth, ip, udp, payload]);
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt32LE(0xa1b2c3d4, 0); hdr.writeUInt16LE(2, 4); hdr.writeUInt16LE(4, 6);
+  hdr.writeUInt32LE(65535, 16); hdr.writeUInt32LE(1, 20);
+  const rec = Buffer.alloc(16);
+  rec.writeUInt32LE(1_700_000_000, 0); rec.writeUInt32LE(pkt.length, 8); rec.writeUInt32LE(pkt.length, 12);
+  writeFileSync(path, Buffer.concat([hdr, rec, pkt]));
+}
+
+await test('a packet shows in hex and ASCII with the field bytes highlighted', async () => {
+  const pcap = join(scratch, 'udp.pcap');
+  udpPcap(pcap);
+  const u = await serve([pcap]);
+  await page.goto(u);
+  await page.click('.row[data-number="1"]');
+  await page.waitForSelector('.node[data-field="ip.src"]');
+  await page.click('.node[data-field="ip.src"] .t');
+  const hl = await page.$$eval('.hex .hl', (s) => s.map((e) => e.textContent));
+  assert.deepEqual(hl, ['0a', '01', '02', '03', '.', '.', '.', '.']);
+  await page.click('.node[data-field="udp.dstport"] .t');
+  const port = await page.$$eval('.hex .hl', (s) => s.map((e) => e.textContent));
+  assert.deepEqual(port, ['00', '35', '.', '5']);
+  await page.screenshot({ path: join(shots, 'packet.png') });
+});
+
+await test('Ctrl-G goes to a frame', async () => {
+  await page.goto(url);
+  await page.waitForSelector('.row[data-number="1"]');
+  await waitComplete(page);
+  page.once('dialog', (d) => d.accept('90'));
+  await page.keyboard.press('Control+g');
+  await page.waitForFunction(() => document.getElementById('detail-title').textContent.startsWith('Frame 90 '));
+  await page.waitForSelector('.row.sel[data-number="90"]');
 });
 
 let bigUrl;

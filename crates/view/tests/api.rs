@@ -376,9 +376,7 @@ fn udp_pcap() -> tempfile::NamedTempFile {
     pkt.extend_from_slice(&[0x04, 0xd2, 0, 53, 0, udp_len as u8, 0, 0]);
     pkt.extend_from_slice(payload);
     let mut file = Vec::new();
-    for v in [0xa1b2c3d4u32] {
-        file.extend_from_slice(&v.to_le_bytes());
-    }
+    file.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
     file.extend_from_slice(&2u16.to_le_bytes());
     file.extend_from_slice(&4u16.to_le_bytes());
     file.extend_from_slice(&0i32.to_le_bytes());
