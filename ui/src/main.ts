@@ -100,7 +100,8 @@ function buildHeader() {
   const p = state.profile!;
   head.replaceChildren();
   state.widths = p.columns.map((c) => {
-    const chars = c.field.startsWith('frame.time') ? 20 : Math.max(c.width || 12, c.title.length + 1);
+    // Room for a time with nanoseconds, and for frame numbers in the millions.
+    const chars = c.field.startsWith('frame.time') ? 20 : c.field === 'frame.number' ? 9 : Math.max(c.width || 12, c.title.length + 1);
     return Math.max(40, Math.min(600, chars * 7.3 + 10));
   });
   p.columns.forEach((c, i) => {
