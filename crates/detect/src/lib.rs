@@ -113,7 +113,9 @@ fn natives() -> Vec<(Meta, Box<dyn Native>)> {
     let n = |m: Meta, imp: Box<dyn Native>| -> (Meta, Box<dyn Native>) {
         let mut m = m;
         m.events = imp.events().iter().map(|e| e.to_string()).collect();
-        m.events.push("sched_process_exit".into());
+        if imp.stateful() {
+            m.events.push("sched_process_exit".into());
+        }
         (m, imp)
     };
     vec![
@@ -606,4 +608,28 @@ fn run_rule(run: &mut RuleRun, ev: &Event<'_>, tree: &Tree<'_>) -> bool {
         }
     }
     fired
+}
+
+impl Config {
+    /// The configuration of `--signatures SELECTION` and `-R FILE`s: reads the rules files
+    /// (an unreadable one is an error naming it).
+    pub fn load(
+        selection: Option<&str>,
+        rule_files: &[std::path::PathBuf],
+    ) -> Result<Config, ConfigError> {
+        let mut files = Vec::new();
+        for path in rule_files {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| RuleError {
+                file: name.clone(),
+                line: None,
+                reason: format!("cannot read the rules file: {e}"),
+            })?;
+            files.push((name, text));
+        }
+        Ok(Config {
+            selection: selection.map(Selection::parse).unwrap_or_default(),
+            rule_files: files,
+        })
+    }
 }

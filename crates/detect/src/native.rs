@@ -22,6 +22,10 @@ pub trait Native: Send {
     fn events(&self) -> &'static [&'static str];
     /// Looks at one event; returns the finding's data when it fires.
     fn on_event(&mut self, ev: &Event<'_>) -> Option<Data>;
+    /// True when it keeps per-process state (and so reads `sched_process_exit`).
+    fn stateful(&self) -> bool {
+        false
+    }
     /// The process `pid` (host PID) exited.
     fn forget(&mut self, _pid: i64) {}
 }
@@ -211,6 +215,10 @@ impl Native for StdioOverSocket {
         }
     }
 
+    fn stateful(&self) -> bool {
+        true
+    }
+
     fn forget(&mut self, pid: i64) {
         self.socks.remove(pid);
     }
@@ -290,6 +298,10 @@ impl Native for IllegitimateShell {
         }
     }
 
+    fn stateful(&self) -> bool {
+        true
+    }
+
     fn forget(&mut self, pid: i64) {
         self.program.remove(pid);
     }
@@ -350,6 +362,10 @@ impl Native for K8sApiConnection {
             }
             _ => None,
         }
+    }
+
+    fn stateful(&self) -> bool {
+        true
     }
 
     fn forget(&mut self, pid: i64) {
