@@ -168,11 +168,10 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         return list(&config);
     }
     let mut detector = Detector::new(&config)?;
-    let wanted: std::collections::HashSet<Vec<u8>> = detector
-        .events()
-        .iter()
-        .map(|e| e.as_bytes().to_vec())
-        .collect();
+    // events no signature reads are skipped before they are parsed
+    let wanted: Option<std::collections::HashSet<Vec<u8>>> = detector
+        .reads()
+        .map(|names| names.into_iter().map(String::into_bytes).collect());
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
     let inputs = Inputs::open(&args.files, diag.clone())?;
     let mut sink = match &args.write {
@@ -191,7 +190,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         events += 1;
-        if let Some(name) = peek_event_name(&frame.data) {
+        if let (Some(wanted), Some(name)) = (&wanted, peek_event_name(&frame.data)) {
             if !wanted.contains(name) {
                 continue;
             }

@@ -429,6 +429,9 @@ impl Detector {
             }
             let target = Target::Native(d.natives.len());
             d.route(&m.events, target);
+            for e in imp.optional_events() {
+                d.by_event.entry(e.to_string()).or_default().push(target);
+            }
             d.natives.push((d.sigs.len(), imp));
             d.sigs.push(Signature {
                 event_id: builtin_event_id(&m.id),
@@ -461,6 +464,19 @@ impl Detector {
     /// The events the signatures read (sorted): `osprey trace` enables them.
     pub fn events(&self) -> &[String] {
         &self.events
+    }
+
+    /// Every event name some signature looks at, when that is a closed set (`None` when a rule
+    /// reads every event): a reader may skip the rest without parsing them.
+    pub fn reads(&self) -> Option<Vec<String>> {
+        if !self.every_event.is_empty() {
+            return None;
+        }
+        let mut names: Vec<String> = self.by_event.keys().cloned().collect();
+        names.push("sched_process_exit".into());
+        names.sort();
+        names.dedup();
+        Some(names)
     }
 
     /// True when no signature runs.

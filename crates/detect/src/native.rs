@@ -22,6 +22,11 @@ pub trait Native: Send {
     fn events(&self) -> &'static [&'static str];
     /// Looks at one event; returns the finding's data when it fires.
     fn on_event(&mut self, ev: &Event<'_>) -> Option<Data>;
+    /// Events it uses when a recording has them, without asking the tracer for them (too
+    /// frequent to enable for what they add).
+    fn optional_events(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// True when it keeps per-process state (and so reads `sched_process_exit`).
     fn stateful(&self) -> bool {
         false
@@ -142,9 +147,13 @@ impl Native for StdioOverSocket {
             "dup",
             "dup2",
             "dup3",
-            "close",
             "sched_process_fork",
         ]
+    }
+
+    fn optional_events(&self) -> &'static [&'static str] {
+        // a closed socket's descriptor is forgotten (a dup2 of a reused number is no finding)
+        &["close"]
     }
 
     fn on_event(&mut self, ev: &Event<'_>) -> Option<Data> {
