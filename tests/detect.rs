@@ -42,6 +42,13 @@ fn findings_of_a_recording_in_tracees_layout() {
         stderr(&out)
     );
 
+    // the same recording as PcapNG (the Traceeshark layout) gives the same finding
+    let pcapng = dir.path().join("events.pcapng");
+    crate::util::convert(&rec, &pcapng);
+    let again = osprey(&["detect", "-q", "-r", pcapng.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), text);
+
     // none selected: nothing
     let none = osprey(&[
         "detect",
