@@ -13,6 +13,8 @@ use osprey_detect::{Config, Detector, Kind};
 use osprey_print::{FrameSink, NdjsonSink, PcapNgSink};
 use osprey_source::{Diagnostics, Frame, FrameKind, Inputs, Location};
 
+use crate::pipeline;
+
 /// Run the detections (Tracee's signatures and rules written as display filters) over
 /// recordings and write the findings as Tracee events.
 ///
@@ -168,6 +170,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         return list(&config);
     }
     let mut detector = Detector::new(&config)?;
+    let signatures = detector.signatures().len();
     // events no signature reads are skipped before they are parsed
     let wanted: Option<std::collections::HashSet<Vec<u8>>> = detector
         .reads()
@@ -185,40 +188,72 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let mut by_sig: BTreeMap<String, u64> = BTreeMap::new();
     let mut line = Vec::with_capacity(4096);
     let mut number = 0u64;
-    for frame in inputs.frames() {
-        if frame.kind != FrameKind::Event {
-            continue;
-        }
-        events += 1;
-        if let (Some(wanted), Some(name)) = (&wanted, peek_event_name(&frame.data)) {
-            if !wanted.contains(name) {
+    let mut write_error: Option<io::Error> = None;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (shared, mut finisher) = detector.split();
+    // workers parse the events some signature reads and run the stateless signatures; this
+    // thread runs the stateful ones and writes the findings, in frame order
+    let check = |batch: &pipeline::Batch| -> (u64, Vec<(usize, osprey_detect::Hits)>) {
+        let mut n = 0;
+        let mut out = Vec::new();
+        for (i, frame) in batch.frames.iter().enumerate() {
+            if frame.kind != FrameKind::Event {
                 continue;
             }
-        }
-        let Ok(event) = osprey_event::parse_event(&frame.data) else {
-            continue; // counted by `osprey read`; a damaged line is no finding
-        };
-        for finding in detector.on_event(&event) {
-            line.clear();
-            finding.write_legacy_json(&mut line);
-            number += 1;
-            *by_sig.entry(finding.event_name.to_string()).or_default() += 1;
-            let out = Frame {
-                number,
-                ts: finding.timestamp,
-                input: 0,
-                location: Location::Line(number),
-                kind: FrameKind::Event,
-                data: line.clone().into(),
-                capture: None,
-            };
-            if let Err(e) = sink.write_frame(&out) {
-                if e.kind() == io::ErrorKind::BrokenPipe {
-                    return Ok(ExitCode::SUCCESS);
+            n += 1;
+            if let (Some(wanted), Some(name)) = (&wanted, peek_event_name(&frame.data)) {
+                if !wanted.contains(name) {
+                    continue;
                 }
-                return Err(e).context("writing findings");
+            }
+            // a damaged line is no finding (`osprey read` reports it)
+            let Ok(event) = osprey_event::parse_event(&frame.data) else {
+                continue;
+            };
+            if let Some(hits) = shared.check(&event).filter(|h| h.needs_event()) {
+                out.push((i, hits));
             }
         }
+        (n, out)
+    };
+    pipeline::run(
+        inputs.frames().batches(pipeline::BATCH),
+        workers,
+        check,
+        |batch, (n, checked)| {
+            events += n;
+            for (i, hits) in checked {
+                let Ok(event) = osprey_event::parse_event(&batch.frames[i].data) else {
+                    continue;
+                };
+                for finding in finisher.finish(shared, &event, hits) {
+                    line.clear();
+                    finding.write_legacy_json(&mut line);
+                    number += 1;
+                    *by_sig.entry(finding.event_name.to_string()).or_default() += 1;
+                    let out = Frame {
+                        number,
+                        ts: finding.timestamp,
+                        input: 0,
+                        location: Location::Line(number),
+                        kind: FrameKind::Event,
+                        data: line.clone().into(),
+                        capture: None,
+                    };
+                    if let Err(e) = sink.write_frame(&out) {
+                        write_error = Some(e);
+                        return false;
+                    }
+                }
+            }
+            true
+        },
+    );
+    if let Some(e) = write_error {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(e).context("writing findings");
     }
     match sink.finish() {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
@@ -247,7 +282,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         let detail: Vec<String> = by_sig.iter().map(|(k, v)| format!("{k} {v}")).collect();
         eprintln!(
             "osprey: {events} events, {total} finding(s) from {} signature(s){}{}",
-            detector.signatures().len(),
+            signatures,
             if detail.is_empty() { "" } else { ": " },
             detail.join(", ")
         );

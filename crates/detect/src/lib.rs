@@ -269,12 +269,10 @@ pub struct Config {
     pub rule_files: Vec<(String, String)>,
 }
 
-/// A rule's run-time state.
+/// A compiled rule and the signature it reports as.
 struct RuleRun {
     sig: usize,
     rule: Rule,
-    /// Pending first steps of a sequence, per process (host PID; 0 for host scope).
-    pending: ProcMap<Vec<Pending>>,
 }
 
 #[derive(Debug, Clone)]
@@ -288,12 +286,44 @@ const PENDING_PER_PROCESS: usize = 32;
 
 #[derive(Clone, Copy)]
 enum Target {
+    /// A rule without a second step (no state).
     Rule(usize),
+    /// A sequence rule (pending first steps in the state).
+    Sequence(usize),
+    /// A Rust signature without state.
     Native(usize),
+    /// A Rust signature with per-process state.
+    StateNative(usize),
 }
 
-/// The detection engine: feed it events in time order, it returns findings.
-pub struct Detector {
+impl Target {
+    fn stateful(self) -> bool {
+        matches!(self, Target::Sequence(_) | Target::StateNative(_))
+    }
+}
+
+/// What the stateless signatures found in one event, computed by [`Shared::check`] (on any
+/// thread) and completed by [`Detector::finish`] (in event order).
+#[derive(Debug, Default)]
+pub struct Hits {
+    /// (position among the event's signatures, finding data)
+    found: Vec<(usize, native::Data)>,
+    /// A stateful signature reads this event.
+    needs_state: bool,
+}
+
+impl Hits {
+    /// True when [`Detector::finish`] must see the event: something was found, or a stateful
+    /// signature reads it.
+    pub fn needs_event(&self) -> bool {
+        self.needs_state || !self.found.is_empty()
+    }
+}
+
+/// The part of a [`Detector`] that holds no state: compiled rules, the stateless Rust
+/// signatures and the routing. It is `Sync`, so several threads can [`Shared::check`] events
+/// while one thread [`Detector::finish`]es them in order.
+pub struct Shared {
     sigs: Vec<Signature>,
     rules: Vec<RuleRun>,
     natives: Vec<(usize, Box<dyn Native>)>,
@@ -302,14 +332,28 @@ pub struct Detector {
     want: Want,
     prefs: Preferences,
     events: Vec<String>,
+}
+
+/// The per-process state of the stateful signatures.
+struct State {
+    /// Pending first steps of each sequence rule, per process (host PID; 0 for host scope),
+    /// by rule index (`None` for rules without a second step).
+    pending: Vec<Option<ProcMap<Vec<Pending>>>>,
+    natives: Vec<(usize, Box<dyn Native>)>,
+}
+
+/// The detection engine: feed it events in time order, it returns findings.
+pub struct Detector {
+    shared: Shared,
+    state: State,
     findings: u64,
 }
 
 impl std::fmt::Debug for Detector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Detector")
-            .field("signatures", &self.sigs.len())
-            .field("events", &self.events)
+            .field("signatures", &self.shared.sigs.len())
+            .field("events", &self.shared.events)
             .finish()
     }
 }
@@ -369,7 +413,7 @@ impl Detector {
                 }
             }
         }
-        let mut d = Detector {
+        let mut d = Shared {
             sigs: Vec::new(),
             rules: Vec::new(),
             natives: Vec::new(),
@@ -378,7 +422,10 @@ impl Detector {
             want: Want::none(),
             prefs: Preferences::default(),
             events: Vec::new(),
-            findings: 0,
+        };
+        let mut state = State {
+            pending: Vec::new(),
+            natives: Vec::new(),
         };
         let mut rules: Vec<(i64, Rule, String)> = builtin_rules
             .into_iter()
@@ -404,35 +451,44 @@ impl Detector {
                     d.want.field(*b);
                 }
             }
-            let target = Target::Rule(d.rules.len());
+            let target = if rule.then.is_some() {
+                state.pending.push(Some(ProcMap::new(4096)));
+                Target::Sequence(d.rules.len())
+            } else {
+                state.pending.push(None);
+                Target::Rule(d.rules.len())
+            };
             d.route(&rule.meta.events, target);
-            d.rules.push(RuleRun {
-                sig: d.sigs.len(),
-                rule: Rule {
-                    meta: rule.meta.clone(),
-                    filter: rule.filter,
-                    then: rule.then,
-                    origin: rule.origin,
-                },
-                pending: ProcMap::new(4096),
-            });
             d.sigs.push(Signature {
-                meta: rule.meta,
+                meta: rule.meta.clone(),
                 event_id,
                 kind: Kind::Rule,
                 origin,
+            });
+            d.rules.push(RuleRun {
+                sig: d.sigs.len() - 1,
+                rule,
             });
         }
         for (m, imp) in natives() {
             if !config.selection.wants(&m) {
                 continue;
             }
-            let target = Target::Native(d.natives.len());
+            let sig = d.sigs.len();
+            let target = if imp.stateful() {
+                Target::StateNative(state.natives.len())
+            } else {
+                Target::Native(d.natives.len())
+            };
             d.route(&m.events, target);
             for e in imp.optional_events() {
                 d.by_event.entry(e.to_string()).or_default().push(target);
             }
-            d.natives.push((d.sigs.len(), imp));
+            if imp.stateful() {
+                state.natives.push((sig, imp));
+            } else {
+                d.natives.push((sig, imp));
+            }
             d.sigs.push(Signature {
                 event_id: builtin_event_id(&m.id),
                 meta: m,
@@ -442,9 +498,136 @@ impl Detector {
         }
         d.events.sort();
         d.events.dedup();
-        Ok(d)
+        Ok(Detector {
+            shared: d,
+            state,
+            findings: 0,
+        })
     }
 
+    /// The stateless part, to [`Shared::check`] events on other threads.
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The signatures that run, with the event IDs of their findings.
+    pub fn signatures(&self) -> &[Signature] {
+        &self.shared.sigs
+    }
+
+    /// The events the signatures read (sorted): `osprey trace` enables them.
+    pub fn events(&self) -> &[String] {
+        &self.shared.events
+    }
+
+    /// Every event name some signature looks at, when that is a closed set (`None` when a rule
+    /// reads every event): a reader may skip the rest without parsing them.
+    pub fn reads(&self) -> Option<Vec<String>> {
+        if !self.shared.every_event.is_empty() {
+            return None;
+        }
+        let mut names: Vec<String> = self.shared.by_event.keys().cloned().collect();
+        names.push("sched_process_exit".into());
+        names.sort();
+        names.dedup();
+        Some(names)
+    }
+
+    /// True when no signature runs.
+    pub fn is_empty(&self) -> bool {
+        self.shared.sigs.is_empty()
+    }
+
+    /// Findings returned so far.
+    pub fn findings(&self) -> u64 {
+        self.findings
+    }
+
+    /// Looks at one event (events must come in time order, as a recording or the tracer gives
+    /// them) and returns the findings it triggers. Findings themselves are never input.
+    /// The same as [`Shared::check`] followed by [`Detector::finish`].
+    pub fn on_event(&mut self, ev: &Event<'_>) -> Vec<Event<'static>> {
+        match self.shared.check(ev) {
+            Some(hits) => self.finish(ev, hits),
+            None => Vec::new(),
+        }
+    }
+
+    /// Completes [`Shared::check`]'s `hits` for `ev`: runs the stateful signatures (events must
+    /// come in time order) and builds the findings, in the order of the signatures.
+    pub fn finish(&mut self, ev: &Event<'_>, hits: Hits) -> Vec<Event<'static>> {
+        let (shared, mut finisher) = self.split();
+        finisher.finish(shared, ev, hits)
+    }
+
+    /// The stateless part (for [`Shared::check`] on worker threads) and the stateful one (for
+    /// [`Finisher::finish`] in event order), borrowed at once.
+    pub fn split(&mut self) -> (&Shared, Finisher<'_>) {
+        (
+            &self.shared,
+            Finisher {
+                state: &mut self.state,
+                findings: &mut self.findings,
+            },
+        )
+    }
+}
+
+/// The stateful half of a [`Detector`] (see [`Detector::split`]).
+pub struct Finisher<'d> {
+    state: &'d mut State,
+    findings: &'d mut u64,
+}
+
+impl Finisher<'_> {
+    /// [`Detector::finish`]; `shared` is the other half of the same [`Detector::split`].
+    pub fn finish(&mut self, shared: &Shared, ev: &Event<'_>, hits: Hits) -> Vec<Event<'static>> {
+        let mut out = Vec::new();
+        if !hits.needs_event() {
+            return out;
+        }
+        let state = &mut *self.state;
+        let mut found = hits.found.into_iter().peekable();
+        let mut tree: Option<Tree<'_>> = None;
+        for (pos, t) in shared.targets(ev).enumerate() {
+            let mut take = |sig: usize| match found.peek() {
+                Some((p, _)) if *p == pos => found.next().map(|(_, d)| (sig, d)),
+                _ => None,
+            };
+            let hit: Option<(usize, native::Data)> = match t {
+                Target::Rule(i) => take(shared.rules[i].sig),
+                Target::Native(i) => take(shared.natives[i].0),
+                Target::StateNative(i) => {
+                    let (sig, imp) = &mut state.natives[i];
+                    imp.on_event(ev).map(|d| (*sig, d))
+                }
+                Target::Sequence(i) => {
+                    let tree = tree.get_or_insert_with(|| shared.dissect(ev));
+                    let run = &shared.rules[i];
+                    let pending = state.pending[i].as_mut().expect("a sequence rule's state");
+                    run_sequence(run, pending, ev, tree).then(|| (run.sig, Vec::new()))
+                }
+            };
+            if let Some((sig, data)) = hit {
+                let s = &shared.sigs[sig];
+                out.push(finding::build(&s.meta, s.event_id, ev, data));
+            }
+        }
+        if ev.event_name == "sched_process_exit" && process_exited(ev) {
+            let pid = ev.host_process_id;
+            for (_, imp) in state.natives.iter_mut() {
+                imp.forget(pid);
+            }
+            for p in state.pending.iter_mut().flatten() {
+                p.remove(pid);
+            }
+        }
+        *self.findings += out.len() as u64;
+        out
+    }
+}
+
+impl Shared {
     fn route(&mut self, events: &[String], target: Target) {
         if events.is_empty() {
             self.every_event.push(target);
@@ -456,100 +639,54 @@ impl Detector {
         }
     }
 
-    /// The signatures that run, with the event IDs of their findings.
-    pub fn signatures(&self) -> &[Signature] {
-        &self.sigs
-    }
-
-    /// The events the signatures read (sorted): `osprey trace` enables them.
-    pub fn events(&self) -> &[String] {
-        &self.events
-    }
-
-    /// Every event name some signature looks at, when that is a closed set (`None` when a rule
-    /// reads every event): a reader may skip the rest without parsing them.
-    pub fn reads(&self) -> Option<Vec<String>> {
-        if !self.every_event.is_empty() {
-            return None;
-        }
-        let mut names: Vec<String> = self.by_event.keys().cloned().collect();
-        names.push("sched_process_exit".into());
-        names.sort();
-        names.dedup();
-        Some(names)
-    }
-
-    /// True when no signature runs.
-    pub fn is_empty(&self) -> bool {
-        self.sigs.is_empty()
-    }
-
-    /// Findings returned so far.
-    pub fn findings(&self) -> u64 {
-        self.findings
-    }
-
-    /// Looks at one event (events must come in time order, as a recording or the tracer gives
-    /// them) and returns the findings it triggers. Findings themselves are never input.
-    pub fn on_event(&mut self, ev: &Event<'_>) -> Vec<Event<'static>> {
-        let mut out = Vec::new();
-        if ev.is_signature() || self.sigs.is_empty() {
-            return out;
-        }
-        let routed = self.by_event.get(ev.event_name.as_ref());
-        let exit = ev.event_name == "sched_process_exit" && process_exited(ev);
-        if routed.is_none() && self.every_event.is_empty() && !exit {
-            return out;
-        }
-        let targets: Vec<Target> = routed
+    /// The signatures that read `ev`, in a fixed order.
+    fn targets<'s>(&'s self, ev: &Event<'_>) -> impl Iterator<Item = Target> + 's {
+        self.by_event
+            .get(ev.event_name.as_ref())
             .into_iter()
             .flatten()
             .chain(self.every_event.iter())
             .copied()
-            .collect();
-        let Detector {
-            sigs,
-            rules,
-            natives,
-            want,
-            prefs,
-            ..
-        } = self;
+    }
+
+    fn dissect<'a>(&'a self, ev: &'a Event<'a>) -> Tree<'a> {
+        let mut tree = Tree::new(&self.want);
+        osprey_dissect::event::dissect(ev, None, &self.prefs, &mut tree);
+        tree
+    }
+
+    /// Runs the signatures that need no state on `ev` (any thread, any order); `None` when no
+    /// signature reads it, so [`Detector::finish`] need not see it.
+    pub fn check(&self, ev: &Event<'_>) -> Option<Hits> {
+        if ev.is_signature() || self.sigs.is_empty() {
+            return None;
+        }
+        let exit = ev.event_name == "sched_process_exit";
+        let mut hits = Hits {
+            needs_state: exit,
+            ..Hits::default()
+        };
+        let mut any = exit;
         let mut tree: Option<Tree<'_>> = None;
-        for t in targets {
-            match t {
-                Target::Native(i) => {
-                    let (sig, imp) = &mut natives[i];
-                    if let Some(data) = imp.on_event(ev) {
-                        let s = &sigs[*sig];
-                        out.push(finding::build(&s.meta, s.event_id, ev, data));
-                    }
-                }
+        for (pos, t) in self.targets(ev).enumerate() {
+            any = true;
+            if t.stateful() {
+                hits.needs_state = true;
+                continue;
+            }
+            let data = match t {
                 Target::Rule(i) => {
-                    let tree = tree.get_or_insert_with(|| {
-                        let mut tree = Tree::new(want);
-                        osprey_dissect::event::dissect(ev, None, prefs, &mut tree);
-                        tree
-                    });
-                    let run = &mut rules[i];
-                    if run_rule(run, ev, tree) {
-                        let s = &sigs[run.sig];
-                        out.push(finding::build(&s.meta, s.event_id, ev, Vec::new()));
-                    }
+                    let tree = tree.get_or_insert_with(|| self.dissect(ev));
+                    self.rules[i].rule.filter.matches(tree).then(Vec::new)
                 }
+                Target::Native(i) => self.natives[i].1.check(ev),
+                Target::Sequence(_) | Target::StateNative(_) => None,
+            };
+            if let Some(d) = data {
+                hits.found.push((pos, d));
             }
         }
-        if exit {
-            let pid = ev.host_process_id;
-            for (_, imp) in natives.iter_mut() {
-                imp.forget(pid);
-            }
-            for r in rules.iter_mut() {
-                r.pending.remove(pid);
-            }
-        }
-        self.findings += out.len() as u64;
-        out
+        any.then_some(hits)
     }
 }
 
@@ -582,10 +719,15 @@ fn first_text(tree: &Tree<'_>, field: osprey_field::FieldId) -> Option<String> {
     out
 }
 
-/// Runs one rule on one event; true when it fires.
-fn run_rule(run: &mut RuleRun, ev: &Event<'_>, tree: &Tree<'_>) -> bool {
+/// Runs a sequence rule on one event; true when its second step completes a first.
+fn run_sequence(
+    run: &RuleRun,
+    pending_by_process: &mut ProcMap<Vec<Pending>>,
+    ev: &Event<'_>,
+    tree: &Tree<'_>,
+) -> bool {
     let Some(then) = &run.rule.then else {
-        return run.rule.filter.matches(tree);
+        return false;
     };
     let key = match then.scope {
         rules::Scope::Process => ev.host_process_id,
@@ -599,7 +741,7 @@ fn run_rule(run: &mut RuleRun, ev: &Event<'_>, tree: &Tree<'_>) -> bool {
             .iter()
             .map(|(_, b)| first_text(tree, *b))
             .collect();
-        if let (Some(keys), Some(pending)) = (keys, run.pending.get_mut(key)) {
+        if let (Some(keys), Some(pending)) = (keys, pending_by_process.get_mut(key)) {
             pending.retain(|p| ts.saturating_sub(p.ts) <= then.within_ns);
             if let Some(i) = pending.iter().position(|p| p.ts <= ts && p.keys == keys) {
                 pending.remove(i);
@@ -615,7 +757,7 @@ fn run_rule(run: &mut RuleRun, ev: &Event<'_>, tree: &Tree<'_>) -> bool {
             .collect();
         if let Some(keys) = keys {
             let within = then.within_ns;
-            let pending = run.pending.entry(key, Vec::new);
+            let pending = pending_by_process.entry(key, Vec::new);
             pending.retain(|p| ts.saturating_sub(p.ts) <= within && p.keys != keys);
             if pending.len() >= PENDING_PER_PROCESS {
                 pending.remove(0);

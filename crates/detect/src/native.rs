@@ -17,11 +17,18 @@ use crate::state::ProcMap;
 pub type Data = Vec<(&'static str, Value<'static>)>;
 
 /// A signature written in Rust.
-pub trait Native: Send {
+pub trait Native: Send + Sync {
     /// The events it reads (besides `sched_process_exit`, which every signature gets).
     fn events(&self) -> &'static [&'static str];
-    /// Looks at one event; returns the finding's data when it fires.
-    fn on_event(&mut self, ev: &Event<'_>) -> Option<Data>;
+    /// A signature without state: looks at one event; returns the finding's data when it
+    /// fires.
+    fn check(&self, _ev: &Event<'_>) -> Option<Data> {
+        None
+    }
+    /// A signature with state ([`Native::stateful`]): looks at one event, in time order.
+    fn on_event(&mut self, ev: &Event<'_>) -> Option<Data> {
+        self.check(ev)
+    }
     /// Events it uses when a recording has them, without asking the tracer for them (too
     /// frequent to enable for what they add).
     fn optional_events(&self) -> &'static [&'static str] {
@@ -412,7 +419,7 @@ impl Native for ProcMem {
         &["security_file_open"]
     }
 
-    fn on_event(&mut self, ev: &Event<'_>) -> Option<Data> {
+    fn check(&self, ev: &Event<'_>) -> Option<Data> {
         let path = arg_str(ev, "pathname")?;
         let pid = proc_mem_pid(path)?;
         if !is_other_process(ev, pid) {
@@ -437,7 +444,7 @@ impl Native for ProcessVmWrite {
         &["process_vm_writev"]
     }
 
-    fn on_event(&mut self, ev: &Event<'_>) -> Option<Data> {
+    fn check(&self, ev: &Event<'_>) -> Option<Data> {
         let pid = arg_i64(ev, "pid")?;
         (pid > 0 && is_other_process(ev, pid)).then(|| vec![("pid", Value::Int(pid))])
     }
