@@ -108,8 +108,8 @@ fn list(config: &Config) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         out,
-        "{:<9} {:<26} {:>3}  {:<6} {:<34} {}",
-        "ID", "NAME", "SEV", "KIND", "EVENTS", "AVAILABILITY"
+        "{:<9} {:<26} {:>3}  {:<6} {:<34} AVAILABILITY",
+        "ID", "NAME", "SEV", "KIND", "EVENTS"
     )?;
     for s in &sigs {
         let kind = match s.kind {

@@ -199,21 +199,8 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         args.events.clone()
     };
     let mut selected = cat.select(&words).map_err(anyhow::Error::msg)?;
-    // detections: the events they read are traced too, but written only when selected
     let config = osprey_detect::Config::load(args.signatures.as_deref(), &args.rules)?;
     let detector = osprey_detect::Detector::new(&config)?;
-    let mut hidden = vec![false; 4097];
-    for ev in detector.events() {
-        if let Some(def) = cat.get(ev) {
-            if !selected.iter().any(|s| s == ev) {
-                selected.push(ev.clone());
-                if let Some(slot) = hidden.get_mut(def.id as usize) {
-                    *slot = true;
-                }
-            }
-        }
-    }
-    let detector = (!detector.is_empty()).then_some(detector);
     let mut capture_net = None;
     let mut capturer = None;
     if let Some(c) = &capture_opts {
@@ -237,6 +224,19 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     if selected.is_empty() {
         bail!("no events selected");
     }
+    // detections: the events they read are traced too, but written only when selected
+    let mut hidden = vec![false; 4097];
+    for ev in detector.events() {
+        if let Some(def) = cat.get(ev) {
+            if !selected.iter().any(|s| s == ev) {
+                selected.push(ev.clone());
+                if let Some(slot) = hidden.get_mut(def.id as usize) {
+                    *slot = true;
+                }
+            }
+        }
+    }
+    let detector = (!detector.is_empty()).then_some(detector);
     let scope = Scope::parse(&args.scope)?;
     if !args.command.is_empty() && scope.pid.is_some() {
         bail!("--scope pid= cannot be combined with a command to run");

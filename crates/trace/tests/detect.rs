@@ -614,3 +614,30 @@ fn a_benign_build_and_install_gives_no_finding() {
     let found: Vec<&str> = findings(&evs).into_iter().map(sig_id).collect();
     assert!(found.is_empty(), "{found:?}");
 }
+
+#[test]
+fn events_enabled_for_the_signatures_are_not_written_unless_selected() {
+    clean_env();
+    if !bpf_available() {
+        return;
+    }
+    let dir = tempdir();
+    let code = format!("{PTRACE}libc.ptrace(0, 0, 0, 0)");
+    let evs = trace_in(dir.path(), &["-e", "execve"], &[PY, "-c", &code]);
+    let names: Vec<&str> = evs
+        .iter()
+        .map(|e| e["eventName"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"execve"), "{names:?}");
+    assert!(!names.contains(&"ptrace"), "{names:?}");
+    let found: Vec<&str> = findings(&evs).into_iter().map(sig_id).collect();
+    assert_eq!(found, vec!["TRC-102"]);
+    // and with --signatures none, nothing is added
+    let evs = trace_in(
+        dir.path(),
+        &["-e", "execve", "--signatures", "none"],
+        &[PY, "-c", &code],
+    );
+    assert!(findings(&evs).is_empty());
+    assert!(evs.iter().all(|e| e["eventName"] == "execve"));
+}
