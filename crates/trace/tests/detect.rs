@@ -641,3 +641,67 @@ fn events_enabled_for_the_signatures_are_not_written_unless_selected() {
     assert!(findings(&evs).is_empty());
     assert!(evs.iter().all(|e| e["eventName"] == "execve"));
 }
+
+/// Runs `script` in a cgroup named like a Docker container's (`docker/<64 hex digits>` on the
+/// cgroup v2 hierarchy), so its events carry that container ID, as a container's would; the
+/// cgroup is removed afterwards. `None` when there is no writable cgroup v2 hierarchy.
+fn in_container_cgroup(id: &str, trigger: &str, script: &str) -> Option<Value> {
+    let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .into_iter()
+        .find(|r| Path::new(r).join("cgroup.procs").exists())?;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("{:016x}{n:048x}", std::process::id());
+    let cg = Path::new(root).join("docker").join(&name);
+    std::fs::create_dir_all(&cg).ok()?;
+    let full = format!("echo $$ > {}/cgroup.procs && {script}", cg.display());
+    let f = one_finding(id, trigger, &["/bin/sh", "-c", &full]);
+    let _ = std::fs::remove_dir(&cg);
+    // the parent too, when this left it empty (never a runtime's own: that is not empty)
+    let _ = std::fs::remove_dir(cg.parent().unwrap());
+    assert_eq!(f["container"]["id"], name.as_str(), "{f}");
+    Some(f)
+}
+
+#[test]
+fn container_signatures_in_a_container_cgroup() {
+    clean_env();
+    if !bpf_available() {
+        return;
+    }
+    let dir = tempdir();
+    let elf = dir.path().join("dropped");
+    let sock = dir.path().join("docker.sock");
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let ran = [
+        in_container_cgroup(
+            "TRC-1022",
+            "magic_write",
+            &format!(
+                "exec {PY} -c \"open('{}', 'wb').write(open('/bin/true', 'rb').read())\"",
+                elf.display()
+            ),
+        ),
+        in_container_cgroup(
+            "TRC-1019",
+            "security_file_open",
+            &format!(
+                "exec {PY} -c \"import os; os.close(os.open('{}', os.O_WRONLY | os.O_CREAT))\"",
+                sock.display()
+            ),
+        ),
+        // tmpfs takes any source name: a /dev path, mounted in a private mount namespace
+        in_container_cgroup(
+            "TRC-1014",
+            "security_sb_mount",
+            &format!(
+                "exec unshare -m --propagation private mount -t tmpfs /dev/osprey-test {}",
+                mnt.display()
+            ),
+        ),
+    ];
+    if ran.iter().any(Option::is_none) {
+        eprintln!("skipping: no writable cgroup v2 hierarchy");
+    }
+}
