@@ -14,6 +14,7 @@ use osprey_print::{FrameSink, NdjsonSink, PcapNgSink};
 use osprey_source::{Diagnostics, Frame, FrameKind, Inputs, Location};
 
 use crate::pipeline;
+use crate::progress::Progress;
 
 /// Run the detections (Tracee's signatures and rules written as display filters) over
 /// recordings and write the findings as Tracee events.
@@ -61,7 +62,7 @@ pub struct DetectArgs {
     #[arg(long)]
     list: bool,
 
-    /// No summary on standard error.
+    /// No progress bar and no summary on standard error.
     #[arg(short, long)]
     quiet: bool,
 }
@@ -177,6 +178,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         .map(|names| names.into_iter().map(String::into_bytes).collect());
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
     let inputs = Inputs::open(&args.files, diag.clone())?;
+    let (bytes_read, total) = inputs.progress();
+    let progress = (!args.quiet).then(|| Progress::start(bytes_read, total));
     let mut sink = match &args.write {
         Some(path) => open_sink(path)?,
         None => Box::new(NdjsonSink::new(BufWriter::with_capacity(
@@ -249,6 +252,9 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
             true
         },
     );
+    if let Some(p) = progress {
+        p.finish();
+    }
     if let Some(e) = write_error {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return Ok(ExitCode::SUCCESS);

@@ -791,3 +791,16 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stateless_half_is_shared_between_threads() {
+        fn check<T: Send + Sync>() {}
+        check::<Shared>();
+        check::<Hits>();
+        check::<Detector>();
+    }
+}
