@@ -190,3 +190,32 @@ fn user_rules_and_their_errors() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("/nonexistent.toml: cannot read the rules file"));
 }
+
+#[test]
+fn damaged_lines_are_reported_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = recording(dir.path());
+    let mut text = std::fs::read_to_string(&rec).unwrap();
+    text.insert_str(
+        0,
+        "{\"timestamp\":1,\"eventName\":\"security_file_open\",\"args\":[\n",
+    );
+    std::fs::write(&rec, text).unwrap();
+    let out = osprey(&["detect", "-r", rec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 damaged record(s) skipped"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out).lines().count(), 1);
+    let unknown = osprey(&[
+        "detect",
+        "-r",
+        rec.to_str().unwrap(),
+        "--signatures",
+        "TRC-999",
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("unknown signature \"TRC-999\""));
+}
