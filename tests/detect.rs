@@ -49,6 +49,14 @@ fn findings_of_a_recording_in_tracees_layout() {
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(stdout(&again), text);
 
+    // and as a capture directory (its out/events.json)
+    let capdir = dir.path().join("case");
+    std::fs::create_dir_all(capdir.join("out")).unwrap();
+    std::fs::copy(&rec, capdir.join("out/events.json")).unwrap();
+    let from_dir = osprey(&["detect", "-q", "-r", capdir.to_str().unwrap()]);
+    assert!(from_dir.status.success(), "{}", stderr(&from_dir));
+    assert_eq!(stdout(&from_dir), text);
+
     // none selected: nothing
     let none = osprey(&[
         "detect",
