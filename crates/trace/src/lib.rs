@@ -122,6 +122,16 @@ pub struct TraceArgs {
     #[arg(short = 'c', long = "capture", value_name = "OPTION")]
     pub capture: Vec<String>,
 
+    /// Detections run on the event stream (osprey detect --list shows them): all, none, or a
+    /// comma-separated list of IDs and names. The events they read are enabled (and not
+    /// written unless selected); findings go to the same outputs as the events. Default: all.
+    #[arg(long = "signatures", value_name = "all|none|LIST")]
+    pub signatures: Option<String>,
+
+    /// Also run the detection rules of this TOML rules file (repeatable).
+    #[arg(short = 'R', long = "rules", value_name = "FILE")]
+    pub rules: Vec<std::path::PathBuf>,
+
     /// Capture data ring buffer size in MiB (rounded up to a power of two): what absorbs
     /// bursts of written bytes while the capture thread writes them out.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
@@ -189,6 +199,8 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         args.events.clone()
     };
     let mut selected = cat.select(&words).map_err(anyhow::Error::msg)?;
+    let config = osprey_detect::Config::load(args.signatures.as_deref(), &args.rules)?;
+    let detector = osprey_detect::Detector::new(&config)?;
     let mut capture_net = None;
     let mut capturer = None;
     if let Some(c) = &capture_opts {
@@ -212,6 +224,19 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     if selected.is_empty() {
         bail!("no events selected");
     }
+    // detections: the events they read are traced too, but written only when selected
+    let mut hidden = vec![false; 4097];
+    for ev in detector.events() {
+        if let Some(def) = cat.get(ev) {
+            if !selected.iter().any(|s| s == ev) {
+                selected.push(ev.clone());
+                if let Some(slot) = hidden.get_mut(def.id as usize) {
+                    *slot = true;
+                }
+            }
+        }
+    }
+    let detector = (!detector.is_empty()).then_some(detector);
     let scope = Scope::parse(&args.scope)?;
     if !args.command.is_empty() && scope.pid.is_some() {
         bail!("--scope pid= cannot be combined with a command to run");
@@ -296,6 +321,10 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         sinks,
         json: Vec::with_capacity(2048),
         counts: vec![0; 4097],
+        hidden,
+        detector,
+        findings: Vec::new(),
+        found: BTreeMap::new(),
         emitted: 0,
         first: None,
         last: None,
@@ -411,6 +440,12 @@ struct State {
     json: Vec<u8>,
     /// Events emitted per event ID (`lost_events` in the last slot).
     counts: Vec<u64>,
+    /// Events traced only for the detections, by event ID: not written.
+    hidden: Vec<bool>,
+    detector: Option<osprey_detect::Detector>,
+    findings: Vec<Event<'static>>,
+    /// Findings written, per signature.
+    found: BTreeMap<String, u64>,
     emitted: u64,
     /// When the first and the last event were written (delivery rate in the summary).
     first: Option<Instant>,
@@ -429,6 +464,23 @@ impl State {
     }
 
     fn emit(&mut self, ev: &Event<'_>) {
+        if let Some(d) = self.detector.as_mut() {
+            self.findings = d.on_event(ev);
+        }
+        let hidden = usize::try_from(ev.event_id)
+            .ok()
+            .and_then(|i| self.hidden.get(i))
+            .copied()
+            .unwrap_or(false);
+        if !hidden {
+            self.write(ev);
+        }
+        for f in std::mem::take(&mut self.findings) {
+            self.write(&f);
+        }
+    }
+
+    fn write(&mut self, ev: &Event<'_>) {
         if self.error.is_some() {
             return;
         }
@@ -446,6 +498,10 @@ impl State {
             let now = Instant::now();
             self.first.get_or_insert(now);
             self.last = Some(now);
+        }
+        if ev.metadata.is_some() {
+            *self.found.entry(ev.event_name.to_string()).or_default() += 1;
+            return;
         }
         let slot = usize::try_from(ev.event_id)
             .unwrap_or(usize::MAX)
@@ -595,6 +651,9 @@ fn summary(
     for (id, n) in st.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
         let name = event_name(id as u32).unwrap_or_else(|| "lost_events".to_string());
         let _ = writeln!(err, "  {name:<28} {n}");
+    }
+    for (name, n) in &st.found {
+        let _ = writeln!(err, "  finding {name:<20} {n}");
     }
     for (cause, name) in osprey_bpf::DROP_CAUSES.iter().enumerate() {
         let per_cpu: Vec<String> = drops
