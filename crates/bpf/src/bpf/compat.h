@@ -177,9 +177,10 @@ static __always_inline int vma_lookup(struct task_struct *t, __u64 addr, struct 
  * cgroup programs run with migration disabled but, on kernels with full or lazy preemption
  * (Debian's 7.x), may be preempted: the task that runs next on the CPU can take the buffer
  * half-way. Where the kernel has bpf_preempt_disable (6.10+) and lets global functions be
- * called with preemption off (6.14+), the loader sets pin_cpu and a program keeps its CPU from
- * start to end. Elsewhere each buffer names its runner, and a record or capture run that changed
- * hands is dropped and counted (DROP_PREEMPTED, LOST_PREEMPTED), never sent half-overwritten.
+ * called with preemption off (6.14+), the loader sets pin_cpu and a program keeps its CPU while
+ * it builds and sends its records (the checks before that need no buffer and run unpinned).
+ * Elsewhere each buffer names its runner, and a record or capture run that changed hands is
+ * dropped and counted (DROP_PREEMPTED, LOST_PREEMPTED), never sent half-overwritten.
  */
 #ifndef OSPREY_COMPAT
 extern void bpf_preempt_disable(void) __weak __ksym;

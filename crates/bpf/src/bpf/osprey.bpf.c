@@ -26,8 +26,9 @@
  *   cgroup_skb/{ingress,egress}                packets for net_packet_* (cgroup v2 root)
  *   cgroup/{sock_create,connect4,connect6,sendmsg4,sendmsg6}  socket cookie -> owning process
  *
- * Task-context programs keep their CPU from start to end where the kernel allows (PINNED,
- * compat.h): their buffers are per CPU.
+ * Programs keep their CPU while they build records where the kernel allows (PINNED, compat.h):
+ * their buffers are per CPU. The syscall programs and fentry/security_file_open run in several
+ * copies on kernels that can preempt them (context.h, "Spare copies").
  *
  * Every call chain keeps to the classic 512 bytes of stack (no private stacks): record buffers,
  * path buffers, the capture run and task identities live in per-CPU maps. Functions take at
