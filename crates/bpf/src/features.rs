@@ -44,16 +44,23 @@ pub struct Features {
 }
 
 impl Features {
-    /// Probes the running kernel, unless `OSPREY_BPF_COMPAT=1` asks for [`Features::oldest`].
-    /// Needs root (or `CAP_BPF` + `CAP_PERFMON`).
+    /// Probes the running kernel, unless `OSPREY_BPF_COMPAT=1` asks for [`Features::oldest`];
+    /// `OSPREY_BPF_PREEMPTIBLE=1` takes the kernel for one that preempts programs (the copies of
+    /// context.h, "Spare copies", on a kernel that would not need them: how the tests cover
+    /// them here). Needs root (or `CAP_BPF` + `CAP_PERFMON`).
     /// The answer is kept for the rest of the process.
     pub fn detect() -> Features {
         static DETECTED: OnceLock<Features> = OnceLock::new();
+        let set = |name: &str| std::env::var(name).as_deref() == Ok("1");
         *DETECTED.get_or_init(|| {
-            if std::env::var("OSPREY_BPF_COMPAT").as_deref() == Ok("1") {
+            let features = if set("OSPREY_BPF_COMPAT") {
                 Features::oldest()
             } else {
                 Features::probe()
+            };
+            Features {
+                preemptible: features.preemptible || set("OSPREY_BPF_PREEMPTIBLE"),
+                ..features
             }
         })
     }
@@ -188,11 +195,16 @@ impl fmt::Display for Features {
 /// Whether the running kernel can preempt a task inside a BPF program, from what it says of its
 /// preemption model: the dynamic mode in debugfs, `preempt=` on the command line, else the
 /// build (`uname -v`: PREEMPT_RT, PREEMPT_LAZY, PREEMPT; PREEMPT_DYNAMIC's default mode from the
-/// kernel's config in /boot). `None` when nothing says.
+/// kernel's config, in /boot or /proc/config.gz). `None` when nothing says.
 fn preemptible_kernel() -> Option<bool> {
     let read = |p: &str| std::fs::read_to_string(p).ok();
     let release = read("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let config = read(&format!("/boot/config-{}", release.trim()));
+    let config = read(&format!("/boot/config-{}", release.trim())).or_else(|| {
+        let gz = std::fs::File::open("/proc/config.gz").ok()?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).ok()?;
+        Some(text)
+    });
     preemption_from(
         read("/sys/kernel/debug/sched/preempt").as_deref(),
         read("/proc/cmdline").as_deref(),
