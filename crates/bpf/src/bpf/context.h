@@ -245,34 +245,11 @@ static __always_inline __u32 in_scope_tgid(__u32 tgid, __u32 uid)
  * work; a later copy does the work only where no earlier copy did (no mark) and marks it, and the
  * last one clears the mark. Only a task that finds every copy busy loses its event: the loader
  * counts those as the last copy's skips less the calls an earlier copy had done (copies_covered).
- * A copy whose predecessor is free on this CPU returns at once (AS_COPY): each copy still costs
- * a program run per syscall (about 70 ns on the project's VM, BENCHMARKS.md), so kernels that
- * never preempt a program get none.
+ * Each copy costs a program run per syscall (about 70 ns on the project's VM, BENCHMARKS.md), so
+ * kernels that never preempt a program get none. (A copy cannot return at once by looking
+ * whether the copy before it is busy on this CPU: the task may have moved to another CPU
+ * between two programs of one tracepoint; the mark lives with the task.)
  */
-static __always_inline struct copies_busy *copies_busy_here(void)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&copies_busy, &zero);
-}
-
-/* Runs copy `copy` of a copied program's body (`call`): at once back when the copy before it is
- * free on this CPU (so it ran for this call: the kernel skips only a busy program), else the
- * body, marked busy meanwhile. The mark is cleared after the body, past its last preemption
- * point (PINNED's end). */
-#define AS_COPY(copy, call)                                                                    \
-	({                                                                                     \
-		struct copies_busy *__b = nr_copies > 1 ? copies_busy_here() : NULL;            \
-		int __r = 0;                                                                   \
-		if (!__b || (copy) == 0 || __b->busy[(copy) ? (copy) - 1 : 0]) {               \
-			if (__b)                                                               \
-				__b->busy[copy] = 1;                                           \
-			__r = (call);                                                          \
-			if (__b)                                                               \
-				__b->busy[copy] = 0;                                           \
-		}                                                                              \
-		__r;                                                                           \
-	})
-
 static __always_inline int handled_by_earlier_copy(struct task_struct *t, __u32 mark, int copy)
 {
 	int last = copy >= nr_copies - 1;

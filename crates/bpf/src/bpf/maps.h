@@ -141,19 +141,6 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* Which copies of the copied programs a task is inside on this CPU (context.h, "Spare copies"):
- * a copy whose predecessor is free here knows the predecessor ran, and returns at once. */
-struct copies_busy {
-	__u8 busy[MAX_COPIES];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct copies_busy);
-} copies_busy SEC(".maps");
-
 /* Per MARK_* bit index: calls whose last copy the kernel skipped after an earlier copy had done
  * the work (the first copy of the task's next call finds the mark still set). The loader
  * subtracts them from the last copy's skips: the rest were lost (context.h, "Spare copies"). */

@@ -76,13 +76,13 @@ struct exec_key _exec_key = {};
 	{                                                                                      \
 		if (!regs)                                                                     \
 			return 0;                                                              \
-		return AS_COPY(copy, on(regs, arg, copy));                                     \
+		return on(regs, arg, copy);                                                    \
 	}                                                                                      \
 	SEC("raw_tracepoint/sys_" #name)                                                       \
 	int raw_sys_##name##suffix(struct bpf_raw_tracepoint_args *ctx)                        \
 	{                                                                                      \
 		struct pt_regs *regs = (struct pt_regs *)ctx->args[0];                         \
-		return AS_COPY(copy, on(regs, (long)ctx->args[1], copy));                      \
+		return on(regs, (long)ctx->args[1], copy);                                     \
 	}
 
 SYSCALL_PROGRAMS(exit, on_sys_exit, , 0)
@@ -113,7 +113,7 @@ static __always_inline struct file *file_of(unsigned long long *ctx)
 	SEC("fentry/security_file_open")                                                       \
 	int fentry_file_open##suffix(unsigned long long *ctx)                                  \
 	{                                                                                      \
-		return AS_COPY(copy, on_security_file_open(file_of(ctx), copy));               \
+		return on_security_file_open(file_of(ctx), copy);                              \
 	}
 
 FILE_OPEN_FENTRY(, 0)
