@@ -175,6 +175,7 @@ function setColumns() {
   const w = state.widths;
   if (w.length === 0) return;
   list.style.setProperty('--cols', w.slice(0, -1).map((x) => `${x}px`).concat(`minmax(${w[w.length - 1]}px, 1fr)`).join(' '));
+  head.style.width = '100%';
   rowsEl.style.width = `${Math.max(scroller.clientWidth, w.reduce((a, b) => a + b, 0))}px`;
 }
 
@@ -400,8 +401,8 @@ function scheduleRender() {
   renderQueued = true;
   requestAnimationFrame(() => { renderQueued = false; render(); });
 }
-scroller.addEventListener('scroll', scheduleRender, { passive: true });
-window.addEventListener('resize', scheduleRender);
+scroller.addEventListener('scroll', () => { head.scrollLeft = scroller.scrollLeft; scheduleRender(); }, { passive: true });
+window.addEventListener('resize', () => { setColumns(); scheduleRender(); });
 
 /** Scrolls so that view offset `i` is visible. */
 function scrollToOffset(i: number) {

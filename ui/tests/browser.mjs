@@ -138,6 +138,14 @@ page.on('pageerror', (e) => pageErrors.push(String(e)));
 const fixtures = [DOCS, ACTION];
 const url = await serve(fixtures);
 
+/** A smaller screenshot for docs/ui.md (copied to docs/img/ by hand when the UI changes). */
+async function docShot(name) {
+  await page.setViewportSize({ width: 1100, height: 620 });
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: join(shots, name) });
+  await page.setViewportSize({ width: 1400, height: 900 });
+}
+
 async function waitComplete(p, timeout = 120_000) {
   await p.waitForFunction(() => document.getElementById('status-left')?.dataset.complete === 'true', null, { timeout });
 }
@@ -229,6 +237,7 @@ await test('selecting a row and a field highlights exactly its bytes', async () 
   await page.click('#expand');
   await page.click('.node[data-field="tracee.args.security_file_open.pathname"] .t');
   await page.screenshot({ path: join(shots, 'detail.png') });
+  await docShot('view-detail.png');
   // Keyboard: down selects the next frame.
   await page.focus('#list-scroll');
   await page.keyboard.press('ArrowDown');
@@ -465,6 +474,7 @@ await test('Ctrl-G and marks inside a filtered view; time reference', async () =
   const want = `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
   assert.equal(await page.$eval(`.row[data-number="${rows[2].number}"] .c:nth-child(2)`, (c) => c.textContent), want);
   await page.screenshot({ path: join(shots, 'marks.png') });
+  await docShot('view-marks.png');
   await menu(`.row[data-number="${rows[1].number}"]`, 'Unset Time Reference');
 });
 
