@@ -658,6 +658,71 @@ await test(`a recording of ${EVENTS} events scrolls to its end; hostile strings 
   await page.screenshot({ path: join(shots, 'end-of-large.png') });
 });
 
+await test(`on ${EVENTS} events: scrolling, a filter, Ctrl-G in it, a sort (timings logged)`, async () => {
+  // Scrolling: 3 s of one wheel-sized step per animation frame; frames drawn, and how many
+  // showed rows not yet loaded.
+  await page.$eval('#list-scroll', (s) => { s.scrollTop = 0; });
+  const scroll = await page.evaluate(() => new Promise((resolve) => {
+    const s = document.getElementById('list-scroll');
+    let frames = 0;
+    let blank = 0;
+    const t0 = performance.now();
+    const step = () => {
+      frames++;
+      if (document.querySelector('.row.loading')) blank++;
+      s.scrollTop += 120;
+      if (performance.now() - t0 < 3000) requestAnimationFrame(step);
+      else resolve({ fps: (frames * 1000) / (performance.now() - t0), blank, frames });
+    };
+    requestAnimationFrame(step);
+  }));
+  console.log(`# scrolling: ${scroll.fps.toFixed(0)} frames/s, ${scroll.blank} of ${scroll.frames} frames with rows still loading`);
+  assert.ok(scroll.frames > 10);
+  // A filter over the whole recording: the count of osprey read -Y.
+  const filter = 'tracee.processName == "proc5"';
+  const t0 = Date.now();
+  await page.fill('#filter', filter);
+  await page.waitForSelector('#filter-wrap.ok');
+  await page.press('#filter', 'Enter');
+  await waitComplete(page, 600_000);
+  console.log(`# filter ${filter} complete after ${Date.now() - t0} ms`);
+  const big = join(scratch, 'big.json');
+  const expect = readFrames([big], filter);
+  assert.equal(Number(await page.$eval('#status-left', (s) => s.dataset.displayed)), expect.length);
+  // Go to a frame in the middle of the view.
+  const target = expect[Math.floor(expect.length / 2)];
+  page.once('dialog', (d) => d.accept(String(target)));
+  const t1 = Date.now();
+  await page.keyboard.press('Control+g');
+  await page.waitForSelector(`.row.sel[data-number="${target}"]`);
+  console.log(`# Ctrl-G to frame ${target} in the filtered view: ${Date.now() - t1} ms`);
+  // Sort the view by PID, descending (click twice), then every frame by PID.
+  const t2 = Date.now();
+  await page.click('#list-head .h[data-key="#5"]');
+  await page.waitForSelector('#list-head .h.sorted-asc[data-key="#5"]');
+  await page.waitForSelector('.row.sel');
+  console.log(`# sort of the filtered view by PID: ${Date.now() - t2} ms`);
+  await page.click('#list-head .h[data-key="#5"]');
+  await page.click('#list-head .h[data-key="#5"]');
+  await page.click('#clear');
+  await page.waitForFunction((n) => document.getElementById('status-left').dataset.displayed === String(n), EVENTS);
+  const t3 = Date.now();
+  await page.click('#list-head .h[data-key="#5"]');
+  await page.waitForSelector('#list-head .h.sorted-asc[data-key="#5"]');
+  await page.waitForFunction(() => { document.getElementById('list-scroll').scrollTop = 0; const r = document.querySelector('.row[data-offset="0"]'); return r && r.dataset.number; });
+  console.log(`# sort of all ${EVENTS} frames by PID: first rows after ${Date.now() - t3} ms`);
+  // The rows on screen: PID cells in order, equal cells in frame order (a stable sort).
+  const first = await page.$$eval('.row[data-number]', (rs) => rs.map((r) => [Number(r.dataset.number), r.children[5].textContent]));
+  const rows = (await apiJson(bigUrl, 'api/rows?offset=0&limit=1000')).rows;
+  const lowest = rows.map((r) => r.cells[5]).sort((a, b) => (/^\d+$/.test(a) && /^\d+$/.test(b) ? a - b : a < b ? -1 : a > b ? 1 : 0))[0];
+  assert.equal(first[0][1], lowest, 'the first row has the lowest PID');
+  for (let i = 1; i < first.length; i++) {
+    if (first[i][1] === first[i - 1][1]) assert.ok(first[i][0] > first[i - 1][0], `stable: ${JSON.stringify(first.slice(0, i + 1))}`);
+  }
+  await page.click('#list-head .h[data-key="#5"]');
+  await page.click('#list-head .h[data-key="#5"]');
+});
+
 await test('nothing was fetched from outside the binary, no script error', async () => {
   assert.deepEqual(outside, []);
   assert.deepEqual(pageErrors, []);
