@@ -264,8 +264,7 @@ async fn rows(State(s): State<Arc<AppState>>, Query(q): Query<OrderQuery>) -> Re
     let state = s.clone();
     // Reading and dissecting a window (and sorting, the first time) is blocking work.
     let result = tokio::task::spawn_blocking(move || {
-        let frames = frames_of(&state, &order)
-            .map_err(std::io::Error::other)?;
+        let frames = frames_of(&state, &order).map_err(std::io::Error::other)?;
         window_in(&state, &order, &frames, offset, limit)
     })
     .await;
