@@ -473,6 +473,15 @@ await test('Ctrl-G and marks inside a filtered view; time reference', async () =
   const ns = BigInt(rows[2].ts) - BigInt(rows[1].ts);
   const want = `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
   assert.equal(await page.$eval(`.row[data-number="${rows[2].number}"] .c:nth-child(2)`, (c) => c.textContent), want);
+  // Copy a row's summary as CSV and JSON: the cells shown, in the columns' order.
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
+  const shownCells = await page.$$eval(`.row[data-number="${rows[3].number}"] .c`, (cs) => cs.map((c) => c.textContent));
+  const titles = await page.$$eval('#list-head .h', (hs) => hs.map((h) => h.textContent));
+  await menu(`.row[data-number="${rows[3].number}"]`, 'Copy', 'Summary as CSV');
+  await page.waitForFunction((w) => navigator.clipboard.readText().then((t) => t === w), shownCells.map((c) => `"${c.replace(/"/g, '""')}"`).join(','));
+  await menu(`.row[data-number="${rows[3].number}"]`, 'Copy', 'Summary as JSON');
+  await page.waitForFunction((w) => navigator.clipboard.readText().then((t) => t === w), JSON.stringify(Object.fromEntries(titles.map((t, i) => [t, shownCells[i]]))));
+  await page.click(`.row[data-number="${rows[1].number}"]`);
   await page.screenshot({ path: join(shots, 'marks.png') });
   await docShot('view-marks.png');
   await menu(`.row[data-number="${rows[1].number}"]`, 'Unset Time Reference');
@@ -502,6 +511,9 @@ await test('Export Specified Frames writes what osprey read -w writes', async ()
   const sel = `frame.number in {${marked.join(', ')}}`;
   const got = await exportVia('marked', 'pcapng');
   assert.ok(got.equals(readWritten(fixtures, sel, 'pcapng')), 'marked');
+  const selected = Number(await page.$eval('.row.sel', (r) => r.dataset.number));
+  const one = await exportVia('selected', 'json');
+  assert.ok(one.equals(readWritten(fixtures, `frame.number == ${selected}`, 'json')), 'selected');
   const all = await exportVia('all', 'json');
   assert.ok(all.equals(readWritten(fixtures, null, 'json')), 'all');
   // A range, only what is displayed.
