@@ -973,3 +973,67 @@ async fn fields_for_completion_include_the_files_event_arguments() {
     assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, distinct");
     assert!(f["macros"]["important"].is_string());
 }
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_net_packet_raw_event_has_its_packet_as_a_data_source() {
+    // The UDP packet of udp_pcap, from its IP header on (net_packet_raw carries raw IP).
+    let pcap = std::fs::read(udp_pcap().path()).unwrap();
+    let ip = pcap[24 + 16 + 14..].to_vec();
+    let line = std::fs::read_to_string(DOCS).unwrap();
+    let mut e: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    e["eventName"] = "net_packet_raw".into();
+    e["argsNum"] = 1.into();
+    e["args"] = serde_json::json!([{"name": "data", "type": "bytes", "value": base64(&ip)}]);
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), format!("{e}\n")).unwrap();
+    let s = open(&[f.path().to_str().unwrap()]);
+    let (status, d) = get_json(&s, "/api/frames/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(d["sources"][1]["name"], "packet");
+    assert_eq!(d["sources"][1]["len"], ip.len());
+    let (_, packet) = call(&s, "GET", "/api/frames/1/bytes?source=packet", "").await;
+    assert_eq!(packet, ip);
+    let node = |f: &str| {
+        d["tree"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["field"] == f)
+            .unwrap_or_else(|| panic!("{f} in the tree"))
+            .clone()
+    };
+    assert_eq!(
+        node("ip.src")["span"],
+        serde_json::json!({"start": 12, "len": 4, "source": "packet"})
+    );
+    assert_eq!(
+        node("udp.dstport")["span"],
+        serde_json::json!({"start": 22, "len": 2, "source": "packet"})
+    );
+    let name = node("tracee.eventName")["span"].clone();
+    assert_eq!(name["source"], "json");
+    let (_, json) = call(&s, "GET", "/api/frames/1/bytes?source=json", "").await;
+    let (a, n) = (
+        name["start"].as_u64().unwrap() as usize,
+        name["len"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&json[a..a + n], b"\"net_packet_raw\"");
+}
