@@ -1029,7 +1029,7 @@ function openExport() {
   const radios = exportDialog.querySelectorAll<HTMLInputElement>('input[name="which"]');
   radios.forEach((r) => {
     if (r.value === 'displayed') r.disabled = !state.filter;
-    if (r.value === 'marked') r.disabled = state.marked.size === 0;
+    if (r.value === 'marked' || r.value === 'firstlast') r.disabled = state.marked.size === 0;
     if (r.value === 'selected') r.disabled = state.selected === null;
   });
   $('export-count').textContent = `${state.frames} captured, ${state.total} displayed, ${state.marked.size} marked`;
@@ -1044,6 +1044,11 @@ $('export-ok').addEventListener('click', async (ev) => {
   if (which === 'marked') { body.which = 'frames'; body.frames = [...state.marked]; }
   if (which === 'selected') { body.which = 'frames'; body.frames = state.selected === null ? [] : [state.selected]; }
   if (which === 'range') body.range = $<HTMLInputElement>('export-range').value;
+  if (which === 'firstlast') {
+    const m = [...state.marked];
+    body.which = 'range';
+    body.range = m.length ? `${Math.min(...m)}-${Math.max(...m)}` : '';
+  }
   body.displayed_only = $<HTMLInputElement>('export-displayed').checked && !!state.filter;
   const r = await fetch('/api/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (r.status !== 200) {

@@ -541,6 +541,10 @@ await test('Export Specified Frames writes what osprey read -w writes', async ()
   const sel = `frame.number in {${marked.join(', ')}}`;
   const got = await exportVia('marked', 'pcapng');
   assert.ok(got.equals(readWritten(fixtures, sel, 'pcapng')), 'marked');
+  const span = await exportVia('firstlast', 'pcapng');
+  assert.ok(span.equals(readWritten(fixtures, `frame.number >= ${marked[0]} && frame.number <= ${marked[1]}`, 'pcapng')), 'first to last marked');
+  const spanShown = await exportVia('firstlast', 'json', { displayedOnly: true });
+  assert.ok(spanShown.equals(readWritten(fixtures, `(${filter}) && frame.number >= ${marked[0]} && frame.number <= ${marked[1]}`, 'json')), 'first to last marked, displayed');
   const selected = Number(await page.$eval('.row.sel', (r) => r.dataset.number));
   const one = await exportVia('selected', 'json');
   assert.ok(one.equals(readWritten(fixtures, `frame.number == ${selected}`, 'json')), 'selected');
@@ -739,7 +743,8 @@ await test(`on ${EVENTS} events: scrolling, a filter, Ctrl-G in it, a sort (timi
   await page.fill('#filter', filter);
   await page.waitForSelector('#filter-wrap.ok');
   await page.press('#filter', 'Enter');
-  await waitComplete(page, 600_000);
+  await page.waitForFunction((f) => document.getElementById('status-left').dataset.complete === 'true'
+    && location.hash.includes(new URLSearchParams({ filter: f }).toString()), filter, { timeout: 600_000 });
   console.log(`# filter ${filter} complete after ${Date.now() - t0} ms`);
   const big = join(scratch, 'big.json');
   const expect = readFrames([big], filter);
