@@ -119,13 +119,6 @@ module() {
 	{ printf '\177ELF'; seq 1 3000; } > $W/fake.ko && $A module $W/fake.ko
 }
 
-# 4 tasks on 2 CPUs creating, writing and unlinking files at full speed: on kernels with full
-# or lazy preemption they preempt each other inside the tracer's programs, whose buffers are per
-# CPU. Off ext4, so that none of it is captured.
-storm() {
-	$A storm /tmp/storm 4 300
-}
-
 step exec_binary exec_binary
 step exec_script exec_script
 step files files
@@ -138,5 +131,4 @@ step ptrace ptrace_step
 step kill kill_step
 step setuid setuid_step
 step module module
-step storm storm
 exit $failed
