@@ -12,6 +12,7 @@ mod allocator;
 mod pipeline;
 mod progress;
 mod read;
+mod receive;
 mod view;
 
 /// Runtime-security tracer and forensic analyzer for Linux.
@@ -32,6 +33,7 @@ enum Command {
     /// Trace processes with eBPF and write Tracee-compatible events (JSON, table, PcapNG).
     Trace(osprey_trace::TraceArgs),
     View(view::ViewArgs),
+    Receive(receive::ReceiveArgs),
     /// Work with runtime profiles (`--capture profile`): `osprey profile diff OLD NEW`.
     Profile(osprey_capture::profile::ProfileArgs),
 }
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Read(args) => read::run(args),
         Command::Trace(args) => osprey_trace::run(args),
         Command::View(args) => view::run(args),
+        Command::Receive(args) => receive::run(args),
         Command::Profile(args) => Ok(osprey_capture::profile::run(args)),
     };
     match result {

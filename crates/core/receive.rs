@@ -1,0 +1,395 @@
+//! `osprey receive`: a Fluent Forward server for events of remote tracers (Osprey or Tracee).
+//!
+//! `osprey-forward` serves the connections; this module decides where the events go. With
+//! `-w FILE` alone they are written straight to the file (NDJSON, each event's exact bytes, or
+//! PcapNG when FILE ends in .pcapng/.pcap) and flushed before the frame is acked. Otherwise
+//! the events, as NDJSON, feed `osprey read`'s own pipeline through a pipe, so `-Y`, `-T`,
+//! `-e`, `-V` (and `-w` with a filter) behave exactly as they do on a recording.
+
+use std::collections::{HashSet, VecDeque};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::fd::FromRawFd;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Parser};
+use osprey_forward::proto::Events;
+use osprey_forward::receiver::{self, Handler, Listener, ServerConfig};
+use osprey_forward::record;
+use osprey_pcapng::{Interface, PcapNgWriter};
+
+use crate::read;
+
+/// Receive events over Fluent Forward (from `osprey trace -o forward:...` or Tracee's forward
+/// output) and write them to a file or print them like `osprey read`.
+///
+/// All four Forward modes are accepted (Message, Forward, PackedForward, CompressedPacked-
+/// Forward), acks are sent once the events are written, and with --shared-key the HELO/PING/
+/// PONG handshake is required. Records in Tracee's layout ({"event": "<json>"}) and in Osprey's
+/// `format=record` layout (the event as a map) are understood. Malformed frames are logged
+/// with their reason and never affect other connections. Events a resend delivers twice
+/// (same osprey_id) are written once.
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  osprey receive --listen 127.0.0.1:24224 -w events.json
+  osprey receive --listen 127.0.0.1:4000 -Y 'tracee.eventName == \"sched_process_exec\"'
+  osprey receive --shared-key s3cret -T fields -e tracee.processName -e tracee.eventName
+  osprey trace -o 'forward:tcp://127.0.0.1:24224?tag=tracee'   (on the traced host)")]
+pub struct ReceiveArgs {
+    /// Address to listen on: HOST:PORT or unix:PATH. Binds loopback unless told otherwise.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:24224")]
+    listen: String,
+
+    /// Write the events to FILE: NDJSON (exact bytes), or PcapNG when FILE ends in .pcapng or
+    /// .pcap. With -Y, only the matching events.
+    #[arg(short = 'w', value_name = "FILE")]
+    write: Option<PathBuf>,
+
+    /// Require the shared-key handshake with this key.
+    #[arg(long, value_name = "KEY")]
+    shared_key: Option<String>,
+
+    /// With --shared-key, also require this user (repeatable).
+    #[arg(long = "user", value_name = "USER:PASS", requires = "shared_key")]
+    users: Vec<String>,
+
+    /// Print only events matching FILTER (display-filter syntax, as in osprey read).
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    filter: Option<String>,
+
+    /// Output format on stdout, as in osprey read: text, fields, json, ndjson.
+    #[arg(short = 'T', long = "format", value_name = "FORMAT")]
+    format: Option<String>,
+
+    /// A field for -T fields (repeatable).
+    #[arg(short = 'e', long = "field", value_name = "FIELD")]
+    fields: Vec<String>,
+
+    /// Print the detail tree of each event.
+    #[arg(short = 'V', long = "verbose")]
+    verbose: bool,
+
+    /// Stop after receiving N events.
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    count: Option<u64>,
+
+    /// Largest frame accepted, in bytes (K, M suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "32M")]
+    max_frame: String,
+
+    /// No counters on stderr at the end.
+    #[arg(short = 'q', long = "quiet")]
+    quiet: bool,
+}
+
+#[derive(Parser)]
+struct ReadCli {
+    #[command(flatten)]
+    args: read::ReadArgs,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+    }
+}
+
+enum Out {
+    Ndjson(BufWriter<Box<dyn Write + Send>>),
+    Pcapng(PcapNgWriter<BufWriter<File>>, u32),
+    /// After the server ended: the file is flushed and closed, the pipe's reader sees its end.
+    Closed,
+}
+
+struct Writer {
+    out: Mutex<Out>,
+    seen: Mutex<(HashSet<String>, VecDeque<String>)>,
+    events: AtomicU64,
+    duplicates: AtomicU64,
+    unreadable: AtomicU64,
+    limit: Option<u64>,
+    stop: Arc<AtomicBool>,
+}
+
+/// Ids remembered for dropping resent duplicates.
+const DEDUP_WINDOW: usize = 1 << 20;
+
+impl Writer {
+    fn fresh(&self, id: Option<&str>) -> bool {
+        let Some(id) = id else { return true };
+        let mut s = self.seen.lock().expect("seen");
+        let (set, order) = &mut *s;
+        if set.contains(id) {
+            return false;
+        }
+        set.insert(id.to_string());
+        order.push_back(id.to_string());
+        if order.len() > DEDUP_WINDOW {
+            if let Some(old) = order.pop_front() {
+                set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+impl Handler for Writer {
+    fn events(&self, peer: &str, ev: &Events) -> Result<(), String> {
+        let mut out = self.out.lock().expect("out");
+        for e in &ev.entries {
+            if let Some(limit) = self.limit {
+                if self.events.load(Ordering::SeqCst) >= limit {
+                    break;
+                }
+            }
+            let json = match record::event_json(&e.record) {
+                Ok(j) => j,
+                Err(r) => {
+                    if self.unreadable.fetch_add(1, Ordering::SeqCst) < 20 {
+                        eprintln!(
+                            "osprey: receive: {peer}: tag {}: record skipped: {r}",
+                            ev.tag
+                        );
+                    }
+                    continue;
+                }
+            };
+            if !self.fresh(record::event_id(&e.record)) {
+                self.duplicates.fetch_add(1, Ordering::SeqCst);
+                continue;
+            }
+            let r = match &mut *out {
+                Out::Ndjson(w) => w.write_all(&json).and_then(|_| w.write_all(b"\n")),
+                Out::Pcapng(w, iface) => {
+                    let ts = osprey_event::peek_timestamp(&json).unwrap_or(e.time_ns);
+                    w.write_event(*iface, ts, &json)
+                }
+                Out::Closed => Err(io::Error::other("closed")),
+            };
+            r.map_err(|e| format!("writing: {e}"))?;
+            self.events.fetch_add(1, Ordering::SeqCst);
+        }
+        let r = match &mut *out {
+            Out::Ndjson(w) => w.flush(),
+            Out::Pcapng(w, _) => w.flush(),
+            Out::Closed => Ok(()),
+        };
+        r.map_err(|e| format!("writing: {e}"))?;
+        if self
+            .limit
+            .is_some_and(|l| self.events.load(Ordering::SeqCst) >= l)
+        {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+/// `osprey read`'s arguments for printing what arrives on `input`.
+fn read_argv(args: &ReceiveArgs, input: &str) -> Vec<String> {
+    let mut argv: Vec<String> = vec![
+        "read".into(),
+        "-r".into(),
+        input.to_string(),
+        "-l".into(),
+        "-q".into(),
+    ];
+    if let Some(f) = &args.filter {
+        argv.extend(["-Y".into(), f.clone()]);
+    }
+    if let Some(t) = &args.format {
+        argv.extend(["-T".into(), t.clone()]);
+    }
+    for e in &args.fields {
+        argv.extend(["-e".into(), e.clone()]);
+    }
+    if args.verbose {
+        argv.push("-V".into());
+    }
+    if let Some(w) = &args.write {
+        argv.extend(["-w".into(), w.display().to_string()]);
+    }
+    argv
+}
+
+/// Flushes and closes the output (the pipe's reader then sees the end of its input).
+fn close(w: &Writer) -> io::Result<()> {
+    let mut out = w.out.lock().map_err(|_| io::Error::other("poisoned"))?;
+    let r = match &mut *out {
+        Out::Ndjson(w) => w.flush(),
+        Out::Pcapng(w, _) => w.flush(),
+        Out::Closed => Ok(()),
+    };
+    *out = Out::Closed;
+    r
+}
+
+fn parse_size(s: &str) -> anyhow::Result<usize> {
+    let v = s.trim();
+    let (num, mul) = match v.chars().last() {
+        Some('k' | 'K') => (&v[..v.len() - 1], 1usize << 10),
+        Some('m' | 'M') => (&v[..v.len() - 1], 1 << 20),
+        _ => (v, 1),
+    };
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .filter(|n| (64..=(1usize << 30)).contains(n))
+        .with_context(|| format!("--max-frame {s}: expected a size between 64 bytes and 1G"))
+}
+
+pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
+    let mut users = Vec::new();
+    for u in &args.users {
+        let Some((name, pass)) = u.split_once(':') else {
+            bail!("--user {u}: expected USER:PASS");
+        };
+        users.push((name.to_string(), pass.to_string()));
+    }
+    let mut limits = osprey_forward::frame::Limits::default();
+    limits.max_frame = parse_size(&args.max_frame)?;
+    let cfg = Arc::new(ServerConfig {
+        shared_key: args.shared_key.clone(),
+        users,
+        limits,
+        ..ServerConfig::default()
+    });
+    let printing = args.filter.is_some()
+        || args.format.is_some()
+        || !args.fields.is_empty()
+        || args.verbose
+        || args.write.is_none();
+    if printing {
+        // a bad -T (or other argument) is reported before anything listens
+        ReadCli::try_parse_from(read_argv(&args, "/dev/null"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let listener = Listener::bind(&args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    if !args.quiet {
+        eprintln!(
+            "osprey: receive: listening on {}{}",
+            listener.local_addr(),
+            if args.shared_key.is_some() {
+                " (shared key required)"
+            } else {
+                ""
+            }
+        );
+    }
+    install_signal_handlers();
+    let stop = Arc::new(AtomicBool::new(false));
+
+    // the read pipeline's argv, when it prints (or filters into -w)
+    let mut read_fd = None;
+    let out = if printing {
+        let mut fds = [0; 2];
+        // SAFETY: pipe fills two descriptors we then own.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error()).context("creating a pipe");
+        }
+        read_fd = Some(fds[0]);
+        // SAFETY: fds[1] is ours alone.
+        let w: Box<dyn Write + Send> = Box::new(unsafe { File::from_raw_fd(fds[1]) });
+        Out::Ndjson(BufWriter::with_capacity(1 << 16, w))
+    } else {
+        let path = args.write.as_ref().expect("not printing: -w given");
+        let name = path.display().to_string();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let f = File::create(path).with_context(|| format!("cannot create {name}"))?;
+        if matches!(ext.as_str(), "pcapng" | "pcap") {
+            let mut w = PcapNgWriter::new(BufWriter::new(f), "osprey receive")?;
+            let iface = w.add_interface(&Interface::tracee_events())?;
+            Out::Pcapng(w, iface)
+        } else {
+            let w: Box<dyn Write + Send> = Box::new(f);
+            Out::Ndjson(BufWriter::with_capacity(1 << 16, w))
+        }
+    };
+    let writer = Arc::new(Writer {
+        out: Mutex::new(out),
+        seen: Mutex::new((HashSet::new(), VecDeque::new())),
+        events: AtomicU64::new(0),
+        duplicates: AtomicU64::new(0),
+        unreadable: AtomicU64::new(0),
+        limit: args.count,
+        stop: stop.clone(),
+    });
+    // the signal flag reaches the server's flag
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || loop {
+            if STOP.load(Ordering::SeqCst) {
+                stop.store(true, Ordering::SeqCst);
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        });
+    }
+    let server = {
+        let (cfg, handler, stop) = (cfg.clone(), writer.clone(), stop.clone());
+        let handler_out = writer.clone();
+        std::thread::spawn(move || {
+            receiver::serve(
+                &listener,
+                cfg,
+                handler as Arc<dyn Handler>,
+                stop,
+                Arc::new(|m: &str| eprintln!("osprey: receive: {m}")),
+            );
+            close(&handler_out)
+        })
+    };
+
+    let mut code = ExitCode::SUCCESS;
+    if let Some(fd) = read_fd {
+        let read_args = ReadCli::try_parse_from(read_argv(&args, &format!("/dev/fd/{fd}")))
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .args;
+        // The reader runs here until the server ends and the pipe closes. It waits for the
+        // first event to recognise the stream; with no event at all there is nothing to read.
+        let result = read::run(read_args);
+        let _ = server.join();
+        let written = writer.events.load(Ordering::SeqCst);
+        match result {
+            Ok(c) => code = c,
+            // nothing came: the reader found no recording in an empty stream
+            Err(_) if written == 0 => {}
+            Err(e) => return Err(e),
+        }
+    } else {
+        server
+            .join()
+            .map_err(|_| anyhow::anyhow!("the server thread panicked"))?
+            .context("writing the events")?;
+    }
+    if !args.quiet {
+        eprintln!(
+            "osprey: receive: {} events written, {} duplicates dropped, {} records without an event skipped",
+            writer.events.load(Ordering::SeqCst),
+            writer.duplicates.load(Ordering::SeqCst),
+            writer.unreadable.load(Ordering::SeqCst)
+        );
+    }
+    Ok(code)
+}
