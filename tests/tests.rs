@@ -7,6 +7,7 @@ mod bad_input;
 mod dissection;
 mod dns_events;
 mod formats;
+mod forward;
 mod interop;
 mod roundtrip;
 mod sample;

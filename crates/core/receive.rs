@@ -369,12 +369,20 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
         // The reader runs here until the server ends and the pipe closes. It waits for the
         // first event to recognise the stream; with no event at all there is nothing to read.
         let result = read::run(read_args);
+        let asked_to_stop = stop.load(Ordering::SeqCst);
+        // The reader is done (the server ended, or the reader failed): stop serving, and
+        // close our end of the pipe so that nothing more is acked into it.
+        stop.store(true, Ordering::SeqCst);
+        // SAFETY: fd is the pipe's read end, ours, not used after this.
+        unsafe {
+            libc::close(fd);
+        }
         let _ = server.join();
         let written = writer.events.load(Ordering::SeqCst);
         match result {
             Ok(c) => code = c,
-            // nothing came: the reader found no recording in an empty stream
-            Err(_) if written == 0 => {}
+            // stopped before anything came: the reader found no recording in an empty stream
+            Err(_) if written == 0 && asked_to_stop => {}
             Err(e) => return Err(e),
         }
     } else {
