@@ -255,3 +255,22 @@ fn trace_forwards_the_same_bytes_it_writes() {
     assert!(!direct.is_empty());
     assert_eq!(std::fs::read(&got).unwrap(), direct);
 }
+
+#[test]
+fn bad_print_options_are_refused_before_listening() {
+    let out = osprey(&[
+        "receive",
+        "--listen",
+        "127.0.0.1:0",
+        "-T",
+        "fields",
+        "-e",
+        "tracee.nope",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tracee.nope") && !err.contains("listening"),
+        "{err}"
+    );
+}

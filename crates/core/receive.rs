@@ -276,9 +276,10 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
         || args.verbose
         || args.write.is_none();
     if printing {
-        // a bad -T (or other argument) is reported before anything listens
-        ReadCli::try_parse_from(read_argv(&args, "/dev/null"))
+        // a bad -Y, -T or -e is reported before anything listens (and acks)
+        let check = ReadCli::try_parse_from(read_argv(&args, "/dev/null"))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        read::check(&check.args)?;
     }
     let listener = Listener::bind(&args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
