@@ -6,6 +6,7 @@ mod artifacts;
 mod bad_input;
 mod dissection;
 mod dns_events;
+mod extcap;
 mod formats;
 mod forward;
 mod interop;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
 
 mod allocator;
+mod extcap;
 mod pipeline;
 mod progress;
 mod read;
@@ -34,6 +35,7 @@ enum Command {
     Trace(osprey_trace::TraceArgs),
     View(view::ViewArgs),
     Receive(receive::ReceiveArgs),
+    Extcap(extcap::ExtcapArgs),
     /// Work with runtime profiles (`--capture profile`): `osprey profile diff OLD NEW`.
     Profile(osprey_capture::profile::ProfileArgs),
 }
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => osprey_trace::run(args),
         Command::View(args) => view::run(args),
         Command::Receive(args) => receive::run(args),
+        Command::Extcap(args) => extcap::run(args),
         Command::Profile(args) => Ok(osprey_capture::profile::run(args)),
     };
     match result {
