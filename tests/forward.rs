@@ -274,3 +274,36 @@ fn bad_print_options_are_refused_before_listening() {
         "{err}"
     );
 }
+
+#[test]
+fn ring_buffer_files_hold_every_event_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("live.json");
+    let (child, addr) = receive(&["-w", base.to_str().unwrap(), "-b", "filesize:16"]);
+    let evs = lines(DOCS);
+    send_like_tracee(&addr, &evs);
+    stop(child);
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() > 2, "{files:?}");
+    let mut all = Vec::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.starts_with("live_") && name.ends_with(".json"),
+            "{name}"
+        );
+        let bytes = std::fs::read(f).unwrap();
+        assert!(bytes.len() <= 16_000 || bytes.iter().filter(|b| **b == b'\n').count() == 1);
+        all.extend(bytes);
+    }
+    let mut want = Vec::new();
+    for e in &evs {
+        want.extend_from_slice(e);
+        want.push(b'\n');
+    }
+    assert_eq!(all, want);
+}

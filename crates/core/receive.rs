@@ -10,10 +10,11 @@ use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::FromRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser};
@@ -57,6 +58,11 @@ pub struct ReceiveArgs {
     /// With --shared-key, also require this user (repeatable).
     #[arg(long = "user", value_name = "USER:PASS", requires = "shared_key")]
     users: Vec<String>,
+
+    /// Switch output files like dumpcap's ring buffer: filesize:KB, duration:SECONDS, files:N
+    /// (keep the last N), repeatable; files are named FILE's STEM_NNNNN_YYYYMMDDhhmmss.EXT.
+    #[arg(short = 'b', long = "ring-buffer", value_name = "COND:VALUE")]
+    ring_buffer: Vec<String>,
 
     /// Print only events matching FILTER (display-filter syntax, as in osprey read).
     #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
@@ -113,8 +119,184 @@ fn install_signal_handlers() {
 enum Out {
     Ndjson(BufWriter<Box<dyn Write + Send>>),
     Pcapng(PcapNgWriter<BufWriter<File>>, u32),
+    /// Files switched by size or time (`-b`).
+    Rotating(Box<Rotator>),
     /// After the server ended: the file is flushed and closed, the pipe's reader sees its end.
     Closed,
+}
+
+impl Out {
+    /// Creates `path`: PcapNG when it ends in .pcapng or .pcap, NDJSON otherwise.
+    fn create(path: &Path) -> anyhow::Result<Out> {
+        let name = path.display().to_string();
+        let f = File::create(path).with_context(|| format!("cannot create {name}"))?;
+        Ok(if is_pcapng(path) {
+            let mut w = PcapNgWriter::new(BufWriter::new(f), "osprey receive")?;
+            let iface = w.add_interface(&Interface::tracee_events())?;
+            Out::Pcapng(w, iface)
+        } else {
+            let w: Box<dyn Write + Send> = Box::new(f);
+            Out::Ndjson(BufWriter::with_capacity(1 << 16, w))
+        })
+    }
+
+    fn write_event(&mut self, json: &[u8], ts: u64) -> io::Result<()> {
+        match self {
+            Out::Ndjson(w) => w.write_all(json).and_then(|_| w.write_all(b"\n")),
+            Out::Pcapng(w, iface) => w.write_event(*iface, ts, json),
+            Out::Rotating(r) => r.write_event(json, ts),
+            Out::Closed => Err(io::Error::other("closed")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Out::Ndjson(w) => w.flush(),
+            Out::Pcapng(w, _) => w.flush(),
+            Out::Rotating(r) => r.current.flush(),
+            Out::Closed => Ok(()),
+        }
+    }
+}
+
+fn is_pcapng(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(ext.as_str(), "pcapng" | "pcap")
+}
+
+/// When to switch files, as dumpcap's `-b`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct RotateWhen {
+    /// After this many bytes.
+    bytes: Option<u64>,
+    /// After this long.
+    duration: Option<Duration>,
+    /// Keep only this many files (a ring buffer).
+    files: Option<usize>,
+}
+
+fn parse_rotation(specs: &[String]) -> anyhow::Result<Option<RotateWhen>> {
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let mut r = RotateWhen::default();
+    for s in specs {
+        let (k, v) = s.split_once(':').with_context(|| {
+            format!("-b {s}: expected filesize:KB, duration:SECONDS or files:N")
+        })?;
+        let n: u64 = v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .with_context(|| format!("-b {s}: expected a positive number"))?;
+        match k {
+            "filesize" => r.bytes = Some(n * 1000),
+            "duration" => r.duration = Some(Duration::from_secs(n)),
+            "files" => r.files = Some(n as usize),
+            _ => bail!("-b {s}: expected filesize:KB, duration:SECONDS or files:N"),
+        }
+    }
+    if r.bytes.is_none() && r.duration.is_none() {
+        bail!("-b: files:N needs filesize:KB or duration:SECONDS to switch files");
+    }
+    Ok(Some(r))
+}
+
+/// Writes `STEM_NNNNN_YYYYMMDDhhmmss.EXT` files, switching as `when` says.
+struct Rotator {
+    base: PathBuf,
+    when: RotateWhen,
+    current: Out,
+    number: u32,
+    opened: Instant,
+    written: u64,
+    kept: VecDeque<PathBuf>,
+}
+
+impl Rotator {
+    fn start(base: &Path, when: RotateWhen) -> anyhow::Result<Rotator> {
+        let path = rotated_name(base, 1);
+        let current = Out::create(&path)?;
+        Ok(Rotator {
+            base: base.to_path_buf(),
+            when,
+            current,
+            number: 1,
+            opened: Instant::now(),
+            written: 0,
+            kept: VecDeque::from([path]),
+        })
+    }
+
+    fn write_event(&mut self, json: &[u8], ts: u64) -> io::Result<()> {
+        let full = self
+            .when
+            .bytes
+            .is_some_and(|b| self.written > 0 && self.written + json.len() as u64 > b);
+        let old = self
+            .when
+            .duration
+            .is_some_and(|d| self.written > 0 && self.opened.elapsed() >= d);
+        if full || old {
+            self.current.flush()?;
+            self.number += 1;
+            let path = rotated_name(&self.base, self.number);
+            self.current = Out::create(&path).map_err(|e| io::Error::other(format!("{e:#}")))?;
+            self.kept.push_back(path);
+            if let Some(n) = self.when.files {
+                while self.kept.len() > n {
+                    if let Some(p) = self.kept.pop_front() {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+            }
+            self.opened = Instant::now();
+            self.written = 0;
+        }
+        self.written += json.len() as u64 + 1;
+        self.current.write_event(json, ts)
+    }
+}
+
+/// `dir/stem_00001_20261206101500.ext`, as dumpcap names ring-buffer files.
+fn rotated_name(base: &Path, n: u32) -> PathBuf {
+    let stem = base
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("events");
+    let ext = base.extension().and_then(|s| s.to_str());
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (y, mo, d) = civil(secs / 86_400);
+    let t = secs % 86_400;
+    let name = format!(
+        "{stem}_{n:05}_{y:04}{mo:02}{d:02}{:02}{:02}{:02}{}",
+        t / 3600,
+        t / 60 % 60,
+        t % 60,
+        ext.map(|e| format!(".{e}")).unwrap_or_default()
+    );
+    base.with_file_name(name)
+}
+
+/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's algorithm).
+fn civil(days: u64) -> (u64, u64, u64) {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y as u64, m as u64, d as u64)
 }
 
 struct Writer {
@@ -174,23 +356,12 @@ impl Handler for Writer {
                 self.duplicates.fetch_add(1, Ordering::SeqCst);
                 continue;
             }
-            let r = match &mut *out {
-                Out::Ndjson(w) => w.write_all(&json).and_then(|_| w.write_all(b"\n")),
-                Out::Pcapng(w, iface) => {
-                    let ts = osprey_event::peek_timestamp(&json).unwrap_or(e.time_ns);
-                    w.write_event(*iface, ts, &json)
-                }
-                Out::Closed => Err(io::Error::other("closed")),
-            };
-            r.map_err(|e| format!("writing: {e}"))?;
+            let ts = osprey_event::peek_timestamp(&json).unwrap_or(e.time_ns);
+            out.write_event(&json, ts)
+                .map_err(|e| format!("writing: {e}"))?;
             self.events.fetch_add(1, Ordering::SeqCst);
         }
-        let r = match &mut *out {
-            Out::Ndjson(w) => w.flush(),
-            Out::Pcapng(w, _) => w.flush(),
-            Out::Closed => Ok(()),
-        };
-        r.map_err(|e| format!("writing: {e}"))?;
+        out.flush().map_err(|e| format!("writing: {e}"))?;
         if self
             .limit
             .is_some_and(|l| self.events.load(Ordering::SeqCst) >= l)
@@ -231,11 +402,7 @@ fn read_argv(args: &ReceiveArgs, input: &str) -> Vec<String> {
 /// Flushes and closes the output (the pipe's reader then sees the end of its input).
 fn close(w: &Writer) -> io::Result<()> {
     let mut out = w.out.lock().map_err(|_| io::Error::other("poisoned"))?;
-    let r = match &mut *out {
-        Out::Ndjson(w) => w.flush(),
-        Out::Pcapng(w, _) => w.flush(),
-        Out::Closed => Ok(()),
-    };
+    let r = out.flush();
     *out = Out::Closed;
     r
 }
@@ -262,6 +429,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
         };
         users.push((name.to_string(), pass.to_string()));
     }
+    let rotation = parse_rotation(&args.ring_buffer)?;
     let mut limits = osprey_forward::frame::Limits::default();
     limits.max_frame = parse_size(&args.max_frame)?;
     let cfg = Arc::new(ServerConfig {
@@ -275,6 +443,9 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
         || !args.fields.is_empty()
         || args.verbose
         || args.write.is_none();
+    if rotation.is_some() && (printing || args.write.is_none()) {
+        bail!("-b needs -w FILE (and no -Y, -T, -e or -V)");
+    }
     if printing {
         // a bad -Y, -T or -e is reported before anything listens (and acks)
         let check = ReadCli::try_parse_from(read_argv(&args, "/dev/null"))
@@ -311,20 +482,9 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
         Out::Ndjson(BufWriter::with_capacity(1 << 16, w))
     } else {
         let path = args.write.as_ref().expect("not printing: -w given");
-        let name = path.display().to_string();
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let f = File::create(path).with_context(|| format!("cannot create {name}"))?;
-        if matches!(ext.as_str(), "pcapng" | "pcap") {
-            let mut w = PcapNgWriter::new(BufWriter::new(f), "osprey receive")?;
-            let iface = w.add_interface(&Interface::tracee_events())?;
-            Out::Pcapng(w, iface)
-        } else {
-            let w: Box<dyn Write + Send> = Box::new(f);
-            Out::Ndjson(BufWriter::with_capacity(1 << 16, w))
+        match rotation {
+            Some(when) => Out::Rotating(Box::new(Rotator::start(path, when)?)),
+            None => Out::create(path)?,
         }
     };
     let writer = Arc::new(Writer {
@@ -401,4 +561,27 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_specs_and_names() {
+        assert_eq!(parse_rotation(&[]).unwrap(), None);
+        let r = parse_rotation(&["filesize:10".into(), "files:3".into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.bytes, Some(10_000));
+        assert_eq!(r.files, Some(3));
+        assert!(parse_rotation(&["files:3".into()]).is_err());
+        assert!(parse_rotation(&["size:3".into()]).is_err());
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(20_428), (2025, 12, 6));
+        let n = rotated_name(Path::new("/d/ev.json"), 7);
+        let s = n.to_str().unwrap();
+        assert!(s.starts_with("/d/ev_00007_") && s.ends_with(".json"), "{s}");
+        assert_eq!(s.len(), "/d/ev_00007_20261206101500.json".len());
+    }
 }
