@@ -8,7 +8,9 @@ scripts/setup.sh
 
 export CARGO_TERM_COLOR=never
 cargo build --workspace --all-targets --locked
-cargo test --workspace --locked --no-fail-fast
+# OSPREY_EXTCAP_SYSTEM_TEST=1: tests/extcap.rs puts a wrapper into Wireshark's global extcap
+# folder for one `tshark -i osprey` test (Wireshark 4.0 has no other) and removes it after.
+OSPREY_EXTCAP_SYSTEM_TEST=1 cargo test --workspace --locked --no-fail-fast
 
 # Fluent Forward interop with real peers (tests/forward/interop.mjs): osprey's sender (the
 # forward_send example, and as root `osprey trace -o forward:`) into @fluent-org/logger's

@@ -43,13 +43,23 @@ pub struct ExtcapArgs {
     /// Where the PcapNG stream goes.
     #[arg(long, value_name = "PATH")]
     fifo: Option<PathBuf>,
+    /// Install: write a wrapper that runs this osprey into Wireshark's extcap folder (the
+    /// personal one when Wireshark has one, else the global one; --extcap-dir chooses).
+    #[arg(long)]
+    install: bool,
+    /// With --install: the folder.
+    #[arg(long = "extcap-dir", value_name = "DIR", requires = "install")]
+    extcap_dir: Option<PathBuf>,
+    /// Wireshark asks to reload a selector's values (none here).
+    #[arg(long = "extcap-reload-option", value_name = "OPTION")]
+    reload_option: Option<String>,
     /// A capture filter, not supported (use display filters).
     #[arg(long = "extcap-capture-filter", value_name = "FILTER")]
     capture_filter: Option<String>,
-    /// Toolbar control pipes (accepted; this interface declares no toolbar controls).
+    /// The toolbar's pipe from Wireshark (button presses).
     #[arg(long = "extcap-control-in", value_name = "PATH")]
     control_in: Option<PathBuf>,
-    /// Toolbar control pipes (accepted; this interface declares no toolbar controls).
+    /// The toolbar's pipe to Wireshark (the log, status messages).
     #[arg(long = "extcap-control-out", value_name = "PATH")]
     control_out: Option<PathBuf>,
 
@@ -97,6 +107,106 @@ arg {number=4}{call=--network}{display=Network interface}{type=string}{tooltip=C
 arg {number=5}{call=--preset}{display=Preset file}{type=fileselect}{mustexist=true}{tooltip=A file of osprey trace options}{group=Presets}
 ";
 
+/// The toolbar's controls.
+const CTRL_STOP: u8 = 1;
+const CTRL_LOG: u8 = 2;
+/// "No control" (status bar messages).
+const CTRL_NONE: u8 = 255;
+/// Control pipe commands (Wireshark's extcap_control commands).
+const CMD_INITIALIZED: u8 = 0;
+const CMD_SET: u8 = 1;
+const CMD_ADD: u8 = 2;
+const CMD_STATUS: u8 = 6;
+
+/// One control-pipe message: 'T', a 3-byte big-endian length, control, command, payload.
+fn control_message(control: u8, command: u8, payload: &[u8]) -> Vec<u8> {
+    let payload = &payload[..payload.len().min(0xff_fff0)];
+    let len = payload.len() + 2;
+    let mut m = vec![
+        b'T',
+        (len >> 16) as u8,
+        (len >> 8) as u8,
+        len as u8,
+        control,
+        command,
+    ];
+    m.extend_from_slice(payload);
+    m
+}
+
+/// Sends everything written to stderr from now on to the toolbar's Log (and still to the
+/// real stderr, which Wireshark shows when the capture fails).
+fn toolbar_log(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    use std::os::fd::FromRawFd;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("--extcap-control-out {}", path.display()))?;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors we own; dup/dup2 on valid descriptors.
+    let (read, real_err) = unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return Err(std::io::Error::last_os_error()).context("creating the log pipe");
+        }
+        let real = libc::dup(2);
+        if real < 0 || libc::dup2(fds[1], 2) < 0 {
+            return Err(std::io::Error::last_os_error()).context("redirecting the log");
+        }
+        libc::close(fds[1]);
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(real),
+        )
+    };
+    let _ = out.write_all(&control_message(
+        CTRL_LOG,
+        CMD_SET,
+        b"osprey: capture started\n",
+    ));
+    let _ = out.write_all(&control_message(CTRL_NONE, CMD_STATUS, b"osprey: tracing"));
+    std::thread::spawn(move || {
+        let mut real_err = real_err;
+        for line in std::io::BufReader::new(read).split(b'\n') {
+            let Ok(mut line) = line else { break };
+            let _ = real_err.write_all(&line);
+            let _ = real_err.write_all(b"\n");
+            line.push(b'\n');
+            let _ = out.write_all(&control_message(CTRL_LOG, CMD_ADD, &line));
+        }
+    });
+    Ok(())
+}
+
+/// Reads button presses from the toolbar: Stop ends the tracer as SIGTERM would.
+fn toolbar_buttons(path: PathBuf) {
+    use std::io::Read;
+    std::thread::spawn(move || {
+        let Ok(mut f) = std::fs::File::open(&path) else {
+            return;
+        };
+        let mut head = [0u8; 6];
+        while f.read_exact(&mut head).is_ok() {
+            if head[0] != b'T' {
+                return; // not the control protocol: stop listening rather than guess
+            }
+            let len = ((head[1] as usize) << 16) | ((head[2] as usize) << 8) | head[3] as usize;
+            let mut payload = vec![0u8; len.saturating_sub(2).min(1 << 16)];
+            if f.read_exact(&mut payload).is_err() {
+                return;
+            }
+            // a button press comes as its control number (Wireshark sends "set")
+            if head[4] == CTRL_STOP && head[5] != CMD_INITIALIZED {
+                eprintln!("osprey: Stop pressed: stopping the tracer");
+                // SAFETY: raising a signal whose handler only stores to an atomic.
+                unsafe {
+                    libc::raise(libc::SIGTERM);
+                }
+            }
+        }
+    });
+}
+
 /// The `osprey trace` arguments for a capture into `fifo`.
 fn trace_argv(args: &ExtcapArgs, fifo: &std::path::Path) -> anyhow::Result<Vec<OsString>> {
     let mut argv: Vec<OsString> = vec!["trace".into(), "-q".into()];
@@ -130,13 +240,69 @@ fn trace_argv(args: &ExtcapArgs, fifo: &std::path::Path) -> anyhow::Result<Vec<O
     Ok(argv)
 }
 
+/// Wireshark's extcap folder, as `tshark -G folders` tells it: the personal one if listed.
+fn wireshark_extcap_dir() -> anyhow::Result<PathBuf> {
+    let out = std::process::Command::new("tshark")
+        .args(["-G", "folders"])
+        .output()
+        .context(
+            "running tshark -G folders to find Wireshark's extcap folder (or give --extcap-dir)",
+        )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let find = |label: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(label))
+            .map(|rest| PathBuf::from(rest.trim()))
+    };
+    find("Personal Extcap path:")
+        .or_else(|| find("Extcap path:"))
+        .context("tshark -G folders lists no extcap folder; give --extcap-dir")
+}
+
+fn install(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match dir {
+        Some(d) => d,
+        None => wireshark_extcap_dir()?,
+    };
+    let exe = std::env::current_exe().context("finding this osprey binary")?;
+    let exe = exe
+        .to_str()
+        .context("the osprey binary's path is not UTF-8")?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(INTERFACE);
+    let script = format!(
+        "#!/bin/sh\n# Wireshark extcap interface of Osprey (osprey extcap --install)\nexec '{}' extcap \"$@\"\n",
+        exe.replace('\'', "'\\''")
+    );
+    std::fs::write(&path, script).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    println!(
+        "installed {}: capture with tshark -i {INTERFACE} (tracing needs root)",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: ExtcapArgs) -> anyhow::Result<ExitCode> {
+    if args.install {
+        return install(args.extcap_dir);
+    }
     if args.interfaces {
         println!(
             "extcap {{version={}}}{{help=https://example.invalid/osprey/docs/forward.md}}",
             env!("CARGO_PKG_VERSION")
         );
         println!("interface {{value={INTERFACE}}}{{display=Osprey: live Tracee events (eBPF)}}");
+        // the toolbar Wireshark shows while capturing on the interface
+        println!(
+            "control {{number={CTRL_STOP}}}{{type=button}}{{display=Stop}}\
+             {{tooltip=Stop the tracer (the capture file stays complete)}}"
+        );
+        println!(
+            "control {{number={CTRL_LOG}}}{{type=button}}{{role=logger}}{{display=Log}}\
+             {{tooltip=The tracer's log}}"
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if args.dlts {
@@ -163,6 +329,12 @@ pub fn run(args: ExtcapArgs) -> anyhow::Result<ExitCode> {
         let fifo = args.fifo.as_ref().context("--capture needs --fifo PATH")?;
         let argv = trace_argv(&args, fifo)?;
         let cli = TraceCli::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(out) = &args.control_out {
+            toolbar_log(out)?;
+        }
+        if let Some(input) = &args.control_in {
+            toolbar_buttons(input.clone());
+        }
         return osprey_trace::run(cli.trace);
     }
     bail!("nothing to do: Wireshark calls this with --extcap-interfaces, --extcap-dlts, --extcap-config or --capture")
@@ -171,6 +343,14 @@ pub fn run(args: ExtcapArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_messages_are_framed_as_wireshark_reads_them() {
+        assert_eq!(
+            control_message(CTRL_LOG, CMD_ADD, b"hi\n"),
+            vec![b'T', 0, 0, 5, CTRL_LOG, CMD_ADD, b'h', b'i', b'\n']
+        );
+    }
 
     #[test]
     fn options_become_trace_arguments() {
