@@ -276,6 +276,10 @@ fn connection(
     }
     let mut logged = 0u32;
     while let Some(frame) = next(&mut reader, &mut *c, stop, None)? {
+        if stop.load(Ordering::SeqCst) {
+            // stopping: this frame is not taken (nor acked), the sender sends it again
+            break;
+        }
         match proto::decode(&frame, &cfg.limits) {
             Ok(Message::Events(ev)) => match handler.events(peer, &ev) {
                 Ok(()) => {
