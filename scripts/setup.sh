@@ -10,8 +10,8 @@ APT_PACKAGES=(
   tshark wireshark-common
   # tests: network namespaces, process tools, BPF inspection, gzip
   iproute2 procps util-linux bpftool gzip python3 curl
-  # Fluent Forward interop (tests/forward/): Python's fluent-logger in a venv
-  python3-venv
+  # Fluent Forward interop (tests/forward/): Python's fluent-logger in a venv, test certificates
+  python3-venv openssl
   # capture tests and benchmark: test programs built with cc (gcc above), bc and time for the figures
   bc time
   # the kernel matrix (scripts/kernel-matrix.sh): qemu, a static busybox for the guests, static

@@ -55,6 +55,14 @@ pub struct ReceiveArgs {
     #[arg(long, value_name = "KEY")]
     shared_key: Option<String>,
 
+    /// Serve TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
     /// With --shared-key, also require this user (repeatable).
     #[arg(long = "user", value_name = "USER:PASS", requires = "shared_key")]
     users: Vec<String>,
@@ -452,16 +460,20 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         read::check(&check.args)?;
     }
-    let listener = Listener::bind(&args.listen)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Listener::bind_tls(&args.listen, cert, key),
+        _ => Listener::bind(&args.listen),
+    }
+    .with_context(|| format!("cannot listen on {}", args.listen))?;
     if !args.quiet {
         eprintln!(
             "osprey: receive: listening on {}{}",
             listener.local_addr(),
-            if args.shared_key.is_some() {
-                " (shared key required)"
-            } else {
-                ""
+            match (args.tls_cert.is_some(), args.shared_key.is_some()) {
+                (true, true) => " (TLS, shared key required)",
+                (true, false) => " (TLS)",
+                (false, true) => " (shared key required)",
+                (false, false) => "",
             }
         );
     }

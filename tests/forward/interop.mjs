@@ -1,10 +1,10 @@
 // Interop of osprey's Fluent Forward sender and receiver with real peers:
 //   * osprey's sender (crates/forward/examples/forward_send, the code behind
 //     `osprey trace -o forward:`) -> @fluent-org/logger's FluentServer, with and without a
-//     shared key, with user authentication, gzip, acks on and off;
+//     shared key, with user authentication, gzip, acks on and off, and over TLS;
 //   * as root, `osprey trace -o forward:` itself -> FluentServer, compared with `-o json:FILE`;
 //   * @fluent-org/logger's FluentClient -> `osprey receive`, in all four event modes, with and
-//     without a shared key and acks;
+//     without a shared key and acks, and over TLS into `osprey receive --tls-cert`;
 //   * Python's fluent-logger (FluentSender, Message mode with EventTime) -> `osprey receive`,
 //     when PYTHON points at an interpreter that has it (scripts/test.sh makes a venv).
 // The events are real Tracee output (tests/fixtures/tracee, see its NOTICE); every check is
@@ -13,7 +13,7 @@
 // Env: OSPREY (the osprey binary), FORWARD_SEND (the example binary), PYTHON (optional).
 
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, mkdtempSync, rmSync, existsSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +35,22 @@ const lines = fixtures.flatMap((f) =>
 );
 const ndjson = lines.map((l) => l + "\n").join("");
 const work = mkdtempSync(join(tmpdir(), "osprey-forward-interop-"));
+// a CA and a certificate for localhost signed by it (openssl, from scripts/setup.sh)
+const caPem = join(work, "ca.pem");
+const caKey = join(work, "ca.key");
+const certPem = join(work, "cert.pem");
+const keyPem = join(work, "key.pem");
+const csr = join(work, "cert.csr");
+const ext = join(work, "ext.cnf");
+writeFileSync(ext, "subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n");
+for (const args of [
+  ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", caPem, "-days", "2", "-subj", "/CN=osprey test CA"],
+  ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", keyPem, "-out", csr, "-subj", "/CN=localhost"],
+  ["x509", "-req", "-in", csr, "-CA", caPem, "-CAkey", caKey, "-CAcreateserial", "-out", certPem, "-days", "2", "-extfile", ext],
+]) {
+  const made = spawnSync("openssl", args);
+  if (made.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${made.stderr}`);
+}
 let failures = 0;
 let passed = 0;
 
@@ -63,8 +79,8 @@ function run(cmd, args, input) {
 
 // ---- osprey -> FluentServer ----
 
-async function toFluentServer(security, url) {
-  const server = new FluentServer({ security, listenOptions: { host: "127.0.0.1", port: 0 } });
+async function toFluentServer(security, url, tlsOptions) {
+  const server = new FluentServer({ security, tlsOptions, listenOptions: { host: "127.0.0.1", port: 0 } });
   const got = [];
   server.on("entry", (tag, time, record) => got.push({ tag, time, record }));
   await server.listen();
@@ -119,6 +135,16 @@ await test("osprey sender -> FluentServer with a shared key", async () => {
 await test("osprey sender -> FluentServer with a shared key and a user", async () => {
   const sec = { ...security, authorize: true, userDict: { alice: "p@ss" } };
   const { r, got } = await toFluentServer(sec, "tcp://alice:p%40ss@127.0.0.1:PORT?shared_key=s3cret");
+  checkServerEntries(got, r);
+});
+
+await test("osprey sender -> FluentServer over TLS with a shared key", async () => {
+  const tlsOptions = { key: readFileSync(keyPem), cert: readFileSync(certPem) };
+  const { r, got } = await toFluentServer(
+    security,
+    `tls://localhost:PORT?ca=${caPem}&shared_key=s3cret&compress=gzip`,
+    tlsOptions,
+  );
   checkServerEntries(got, r);
 });
 
@@ -236,6 +262,22 @@ for (const eventMode of ["Message", "Forward", "PackedForward", "CompressedPacke
     });
   }
 }
+
+await test("FluentClient over TLS (PackedForward, shared key, acks) -> osprey receive --tls-cert", async () => {
+  const out = join(work, "recv-tls.json");
+  const recv = await startReceive(["-w", out, "--shared-key", "s3cret", "--tls-cert", certPem, "--tls-key", keyPem]);
+  const client = new FluentClient("tracee", {
+    eventMode: "PackedForward",
+    socket: { host: "localhost", port: recv.port, tls: { ca: readFileSync(caPem) } },
+    ack: { ackTimeout: 5000 },
+    security: { clientHostname: "node-client", sharedKey: "s3cret" },
+  });
+  for (const l of lines) await client.emit({ event: l }, eventTime(l));
+  await client.shutdown();
+  const r = await recv.stop();
+  assert.equal(r.code, 0, r.err);
+  assert.equal(readFileSync(out, "utf8"), ndjson, r.err);
+});
 
 await test("FluentClient with a wrong shared key is refused by osprey receive", async () => {
   const out = join(work, "recv-wrong.json");

@@ -16,7 +16,8 @@ answers PING with a sha512 digest of the key, the server closes the handshake wi
   a msgpack map, and back to the exact JSON;
 * [`sender`] is an at-least-once client: batches, chunk ids and acks, resend on timeout,
   reconnect with backoff, heartbeats, and a bounded on-disk spool, with counters;
-* [`receiver`] serves connections (TCP or a Unix socket), one thread each, answers the
+* [`tls`] builds rustls configurations for `tls://` and TLS listeners;
+* [`receiver`] serves connections (TCP, TLS or a Unix socket), one thread each, answers the
   handshake and acks after the handler has taken the events, and rejects a malformed frame
   with a reason without touching other connections.
 
@@ -36,6 +37,7 @@ pub mod proto;
 pub mod receiver;
 pub mod record;
 pub mod sender;
+pub mod tls;
 
 /// Why a peer's bytes were refused: a plain-English reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

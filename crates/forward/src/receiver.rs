@@ -58,6 +58,8 @@ pub enum Listener {
     Tcp(TcpListener),
     /// A Unix socket (removed when the listener is dropped).
     Unix(UnixListener, PathBuf),
+    /// TLS over TCP.
+    Tls(TcpListener, Arc<rustls::ServerConfig>),
 }
 
 impl Listener {
@@ -77,6 +79,20 @@ impl Listener {
         Ok(Listener::Tcp(l))
     }
 
+    /// Binds `HOST:PORT` for TLS with a PEM certificate chain and key.
+    pub fn bind_tls(
+        addr: &str,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> io::Result<Listener> {
+        let cfg = crate::tls::server_config(cert, key)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let addr = addr.strip_prefix("tls://").unwrap_or(addr);
+        let l = TcpListener::bind(addr)?;
+        l.set_nonblocking(true)?;
+        Ok(Listener::Tls(l, cfg))
+    }
+
     /// The bound address (`127.0.0.1:24224`, `unix:/path`).
     pub fn local_addr(&self) -> String {
         match self {
@@ -85,6 +101,10 @@ impl Listener {
                 .map(|a| a.to_string())
                 .unwrap_or_else(|_| "?".into()),
             Listener::Unix(_, p) => format!("unix:{}", p.display()),
+            Listener::Tls(l, _) => l
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| "?".into()),
         }
     }
 }
@@ -104,6 +124,12 @@ impl Conn for TcpStream {
     fn timeout(&self, t: Duration) -> io::Result<()> {
         self.set_nonblocking(false)?;
         self.set_read_timeout(Some(t))
+    }
+}
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn timeout(&self, t: Duration) -> io::Result<()> {
+        self.sock.set_nonblocking(false)?;
+        self.sock.set_read_timeout(Some(t))
     }
 }
 impl Conn for UnixStream {
@@ -133,6 +159,13 @@ pub fn serve(
                     Box::new(s) as Box<dyn Conn>,
                     format!("unix:{}", p.display()),
                 )
+            }),
+            Listener::Tls(l, cfg) => l.accept().and_then(|(s, a)| {
+                let conn = rustls::ServerConnection::new(cfg.clone()).map_err(io::Error::other)?;
+                Ok((
+                    Box::new(rustls::StreamOwned::new(conn, s)) as Box<dyn Conn>,
+                    format!("tls://{a}"),
+                ))
             }),
         };
         match accepted {

@@ -32,6 +32,8 @@ pub enum Endpoint {
     Tcp(String),
     /// A Unix stream socket.
     Unix(PathBuf),
+    /// `host:port` over TLS.
+    Tls(String),
 }
 
 impl std::fmt::Display for Endpoint {
@@ -39,6 +41,7 @@ impl std::fmt::Display for Endpoint {
         match self {
             Endpoint::Tcp(a) => write!(f, "tcp://{a}"),
             Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
+            Endpoint::Tls(a) => write!(f, "tls://{a}"),
         }
     }
 }
@@ -102,6 +105,10 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// How long [`Sender::finish`] keeps trying to deliver what is queued.
     pub drain_timeout: Duration,
+    /// With `tls://`: the CA certificates (PEM) to trust instead of the system's.
+    pub tls_ca: Option<PathBuf>,
+    /// With `tls://`: the name to verify the certificate against (default: the host).
+    pub tls_name: Option<String>,
 }
 
 impl Config {
@@ -127,6 +134,8 @@ impl Config {
             max_backoff: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(30),
+            tls_ca: None,
+            tls_name: None,
         }
     }
 
@@ -145,7 +154,7 @@ impl Config {
         };
         let mut user = None;
         let endpoint = match scheme {
-            "tcp" => {
+            "tcp" | "tls" => {
                 let host = match target.rsplit_once('@') {
                     Some((cred, host)) => {
                         let (u, p) = cred.split_once(':').unwrap_or((cred, ""));
@@ -158,7 +167,11 @@ impl Config {
                 if !host.contains(':') {
                     return Err(format!("'{url}': the address needs a port (HOST:PORT)"));
                 }
-                Endpoint::Tcp(host.to_string())
+                if scheme == "tls" {
+                    Endpoint::Tls(host.to_string())
+                } else {
+                    Endpoint::Tcp(host.to_string())
+                }
             }
             "unix" => {
                 if target.is_empty() {
@@ -166,13 +179,16 @@ impl Config {
                 }
                 Endpoint::Unix(PathBuf::from(pct_decode(target)?))
             }
-            "tls" => {
+            "udp" => {
                 return Err(format!(
-                    "'{url}': tls:// is not supported yet; use tcp:// (through a TLS proxy such as stunnel) or unix://"
+                    "'{url}': Forward over UDP carries no events (only heartbeats); use tcp://"
                 ))
             }
-            "udp" => return Err(format!("'{url}': Forward over UDP carries no events (only heartbeats); use tcp://")),
-            other => return Err(format!("'{url}': unknown scheme '{other}' (tcp or unix)")),
+            other => {
+                return Err(format!(
+                    "'{url}': unknown scheme '{other}' (tcp, tls or unix)"
+                ))
+            }
         };
         let mut c = Config::new(endpoint);
         c.user = user;
@@ -219,6 +235,8 @@ impl Config {
                 "memory" => c.memory_limit = size(&v).ok_or_else(|| bad("expected a size"))?,
                 "spool" => c.spool_limit = size(&v).ok_or_else(|| bad("expected a size"))?,
                 "spool_dir" => c.spool_dir = Some(v.into()),
+                "ca" | "tls_ca" => c.tls_ca = Some(v.into()),
+                "sni" | "tls_name" => c.tls_name = Some(v),
                 "heartbeat" => c.heartbeat = secs(&v).ok_or_else(|| bad("expected seconds"))?,
                 "backoff" => c.max_backoff = secs(&v).ok_or_else(|| bad("expected seconds"))?,
                 "connectionTimeout" | "connect_timeout" => {
@@ -582,6 +600,7 @@ pub struct Conn {
 enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
 
 impl Read for Stream {
@@ -589,6 +608,7 @@ impl Read for Stream {
         match self {
             Stream::Tcp(s) => s.read(b),
             Stream::Unix(s) => s.read(b),
+            Stream::Tls(s) => s.read(b),
         }
     }
 }
@@ -598,10 +618,14 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(b),
             Stream::Unix(s) => s.write(b),
+            Stream::Tls(s) => s.write(b),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Stream::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -610,38 +634,61 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.set_read_timeout(t),
             Stream::Unix(s) => s.set_read_timeout(t),
+            Stream::Tls(s) => s.sock.set_read_timeout(t),
         }
     }
     fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.set_nonblocking(on),
             Stream::Unix(s) => s.set_nonblocking(on),
+            Stream::Tls(s) => s.sock.set_nonblocking(on),
         }
     }
+}
+
+fn tcp_connect(addr: &str, timeout: Duration) -> Result<TcpStream, String> {
+    let addrs: Vec<_> = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("resolving {addr}: {e}"))?
+        .collect();
+    let mut last = format!("{addr}: no address");
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last = format!("{a}: {e}"),
+        }
+    }
+    Err(last)
 }
 
 impl Conn {
     /// Connects and, with a shared key, runs the client half of the handshake.
     pub fn open(cfg: &Config) -> Result<Conn, String> {
         let stream = match &cfg.endpoint {
-            Endpoint::Tcp(addr) => {
-                let addrs: Vec<_> = addr
-                    .to_socket_addrs()
-                    .map_err(|e| format!("resolving {addr}: {e}"))?
-                    .collect();
-                let mut last = format!("{addr}: no address");
-                let mut found = None;
-                for a in addrs {
-                    match TcpStream::connect_timeout(&a, cfg.connect_timeout) {
-                        Ok(s) => {
-                            let _ = s.set_nodelay(true);
-                            found = Some(s);
-                            break;
-                        }
-                        Err(e) => last = format!("{a}: {e}"),
-                    }
+            Endpoint::Tcp(addr) => Stream::Tcp(tcp_connect(addr, cfg.connect_timeout)?),
+            Endpoint::Tls(addr) => {
+                let tcp = tcp_connect(addr, cfg.connect_timeout)?;
+                let tls = crate::tls::client_config(cfg.tls_ca.as_deref())?;
+                let host = cfg.tls_name.clone().unwrap_or_else(|| {
+                    let h = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
+                    h.trim_start_matches('[').trim_end_matches(']').to_string()
+                });
+                let name = rustls::pki_types::ServerName::try_from(host.clone())
+                    .map_err(|e| format!("TLS name {host:?}: {e}"))?;
+                let conn = rustls::ClientConnection::new(tls, name).map_err(|e| e.to_string())?;
+                let mut s = rustls::StreamOwned::new(conn, tcp);
+                s.sock
+                    .set_read_timeout(Some(cfg.connect_timeout))
+                    .map_err(|e| e.to_string())?;
+                while s.conn.is_handshaking() {
+                    s.conn
+                        .complete_io(&mut s.sock)
+                        .map_err(|e| format!("TLS handshake with {addr}: {e}"))?;
                 }
-                Stream::Tcp(found.ok_or(last)?)
+                Stream::Tls(Box::new(s))
             }
             Endpoint::Unix(p) => {
                 Stream::Unix(UnixStream::connect(p).map_err(|e| format!("{}: {e}", p.display()))?)
@@ -755,6 +802,8 @@ impl Conn {
         let mut b = [0u8; 1];
         let r = match &self.stream {
             Stream::Tcp(s) => s.peek(&mut b),
+            // pending TLS records (a close_notify included) count as alive; a closed socket not
+            Stream::Tls(s) => s.sock.peek(&mut b),
             Stream::Unix(s) => {
                 // UnixStream has no stable peek: a read of pending bytes (an unexpected
                 // message) is buffered by the frame reader on the next read anyway
@@ -965,8 +1014,9 @@ mod tests {
         assert!(u.require_ack);
         assert!(Config::from_url("tcp://host").is_err());
         assert!(Config::from_url("tcp://h:1?bogus=1").is_err());
-        assert!(Config::from_url("tls://h:1")
-            .unwrap_err()
-            .contains("not supported"));
+        let t = Config::from_url("tls://h.example:1?ca=/x.pem&sni=n").unwrap();
+        assert_eq!(t.endpoint, Endpoint::Tls("h.example:1".into()));
+        assert_eq!(t.tls_ca, Some("/x.pem".into()));
+        assert_eq!(t.tls_name.as_deref(), Some("n"));
     }
 }

@@ -301,3 +301,62 @@ fn a_unix_socket_works_too() {
     assert_eq!(stats.delivered, 50);
     assert_eq!(srv.got.0.lock().unwrap().len(), 50);
 }
+
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, c.cert.pem()).unwrap();
+    std::fs::write(&key, c.key_pair.serialize_pem()).unwrap();
+    (cert, key)
+}
+
+#[test]
+fn tls_delivers_with_the_right_ca_and_refuses_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let l = Listener::bind_tls("127.0.0.1:0", &cert, &key).unwrap();
+    let port = l.local_addr().rsplit_once(':').unwrap().1.to_string();
+    let got = Arc::new(Collect::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let t = {
+        let (g, s, lg) = (got.clone(), stop.clone(), log.clone());
+        std::thread::spawn(move || {
+            receiver::serve(
+                &l,
+                Arc::new(ServerConfig {
+                    shared_key: Some("k".into()),
+                    ..ServerConfig::default()
+                }),
+                g,
+                s,
+                Arc::new(move |m: &str| lg.lock().unwrap().push(m.to_string())),
+            )
+        })
+    };
+    let evs = events(500);
+    let url = format!(
+        "tls://localhost:{port}?ca={}&shared_key=k&compress=gzip&batch=50",
+        cert.display()
+    );
+    let stats = send_all(Config::from_url(&url).unwrap(), &evs);
+    assert_eq!(stats.delivered, 500, "{stats:?}");
+    // another CA: the certificate is not trusted, nothing is sent
+    let other = tempfile::tempdir().unwrap();
+    let (other_cert, _) = self_signed(other.path());
+    let mut cfg = Config::from_url(&format!(
+        "tls://localhost:{port}?ca={}&shared_key=k",
+        other_cert.display()
+    ))
+    .unwrap();
+    cfg.drain_timeout = Duration::from_millis(500);
+    let bad = send_all(cfg, &events(3));
+    assert_eq!(bad.delivered, 0);
+    assert_eq!(bad.undelivered, 3);
+    stop.store(true, Ordering::SeqCst);
+    t.join().unwrap();
+    let got = got.0.lock().unwrap();
+    assert_eq!(got.len(), 500);
+    assert!(got.iter().zip(&evs).all(|(g, e)| g.0 == e.1));
+}

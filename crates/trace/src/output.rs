@@ -21,7 +21,7 @@ pub enum OutputSpec {
     Table,
     /// PcapNG with one USER0 events interface.
     Pcapng(PathBuf),
-    /// Fluent Forward to `tcp://` or `unix://` (the URL, checked when parsed).
+    /// Fluent Forward to `tcp://`, `tls://` or `unix://` (the URL, checked when parsed).
     Forward(String),
 }
 
