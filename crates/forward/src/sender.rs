@@ -81,6 +81,8 @@ pub struct Config {
     pub require_ack: bool,
     /// How long to wait for an ack before reconnecting and resending.
     pub ack_timeout: Duration,
+    /// Chunks sent before their acks come back.
+    pub window: usize,
     /// Shared key of the handshake (the client then waits for the server's HELO).
     pub shared_key: Option<String>,
     /// User name and password of the handshake's user authentication.
@@ -122,6 +124,7 @@ impl Config {
             compress: false,
             require_ack: true,
             ack_timeout: Duration::from_secs(10),
+            window: 4,
             shared_key: None,
             user: None,
             hostname: crate::hostname(),
@@ -223,6 +226,13 @@ impl Config {
                     c.require_ack = parse_bool(&v).ok_or_else(|| bad("expected true or false"))?
                 }
                 "ack_timeout" => c.ack_timeout = secs(&v).ok_or_else(|| bad("expected seconds"))?,
+                "window" => {
+                    c.window = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1024).contains(n))
+                        .ok_or_else(|| bad("expected 1 to 1024 chunks"))?
+                }
                 "shared_key" => c.shared_key = Some(v),
                 "hostname" => c.hostname = v,
                 "batch" => {
@@ -827,88 +837,65 @@ impl Conn {
     }
 }
 
-fn frame_for(cfg: &Config, c: &Chunk, payload: &[u8]) -> Vec<u8> {
+fn frame_for(cfg: &Config, id: &str, events: u64, payload: &[u8]) -> Vec<u8> {
     let opts = Options {
-        chunk: cfg.require_ack.then(|| c.id.clone()),
-        size: Some(c.events),
+        chunk: cfg.require_ack.then(|| id.to_string()),
+        size: Some(events),
         compressed: cfg.compress.then(|| "gzip".to_string()),
     };
     match cfg.mode {
         SendMode::Forward if !cfg.compress => {
-            proto::encode_forward(&cfg.tag, payload, c.events as u32, &opts)
+            proto::encode_forward(&cfg.tag, payload, events as u32, &opts)
         }
         _ => proto::encode_packed(&cfg.tag, payload, &opts),
     }
 }
 
+/// The sending thread. Up to `cfg.window` chunks are in flight (sent, not yet acked); acks
+/// come back in order, each for the oldest chunk in flight. A timeout or a failed connection
+/// sends every unacked chunk again on a new connection, in order, with the same ids.
 fn run(cfg: Config, shared: Arc<Shared>, log: Arc<dyn Fn(&str) + Send + Sync>) {
     let mut conn: Option<Conn> = None;
     let mut backoff = Duration::from_millis(100);
     let mut next_attempt = Instant::now();
     let mut failing = false;
     let mut connected_once = false;
+    // chunks at the front of the queue that are in flight on `conn`
+    let mut inflight = 0usize;
+    let window = cfg.window.max(1);
     loop {
-        // the next chunk, or an idle heartbeat
-        let next = {
-            let mut q = shared.q.lock().expect("queue");
+        let closing = shared.q.lock().expect("queue").closing;
+        if closing.is_some_and(|d| Instant::now() >= d) {
+            return;
+        }
+        // nothing queued: wait (an idle connection is checked at each heartbeat)
+        {
+            let q = shared.q.lock().expect("queue");
             if q.items.is_empty() {
                 if q.closing.is_some() {
                     return;
                 }
-                let (g, _) = shared.cv.wait_timeout(q, cfg.heartbeat).expect("queue");
-                q = g;
-                if q.items.is_empty() {
-                    drop(q);
+                let (q, _) = shared.cv.wait_timeout(q, cfg.heartbeat).expect("queue");
+                let empty = q.items.is_empty();
+                drop(q);
+                if empty {
                     if let Some(c) = conn.as_mut() {
                         if !c.alive() {
                             log("the receiver closed the connection; reconnecting when there is more to send");
                             conn = None;
                         }
                     }
-                    continue;
                 }
-            }
-            if let Some(deadline) = q.closing {
-                if Instant::now() >= deadline {
-                    return;
-                }
-            }
-            let c = q.items.front_mut().expect("not empty");
-            c.sends += 1;
-            let body = match &c.body {
-                Body::Mem(d) => Ok(d.clone()),
-                Body::Disk(p) => std::fs::read(p)
-                    .map(Arc::new)
-                    .map_err(|e| format!("{}: {e}", p.display())),
-            };
-            (c.id.clone(), c.events, c.len, c.sends, body)
-        };
-        let (id, events, len, sends, body) = next;
-        let undo_send = |shared: &Shared| {
-            let mut q = shared.q.lock().expect("queue");
-            if let Some(c) = q.items.front_mut() {
-                c.sends -= 1;
-            }
-        };
-        let body = match body {
-            Ok(b) => b,
-            Err(e) => {
-                log(&format!(
-                    "spooled chunk unreadable ({e}): its {events} events are dropped"
-                ));
-                let mut q = shared.q.lock().expect("queue");
-                q.stats.dropped += events;
-                pop_front(&mut q);
                 continue;
             }
-        };
+        }
+        // connect
         if conn.is_none() {
+            inflight = 0;
             let now = Instant::now();
             if now < next_attempt {
-                undo_send(&shared);
-                let closing = shared.q.lock().expect("queue").closing;
                 let wait = (next_attempt - now).min(Duration::from_millis(100));
-                if closing.is_some_and(|d| Instant::now() + wait >= d) {
+                if closing.is_some_and(|d| now + wait >= d) {
                     return;
                 }
                 std::thread::sleep(wait);
@@ -928,7 +915,6 @@ fn run(cfg: Config, shared: Arc<Shared>, log: Arc<dyn Fn(&str) + Send + Sync>) {
                     conn = Some(c);
                 }
                 Err(e) => {
-                    undo_send(&shared);
                     shared.q.lock().expect("queue").stats.connect_failures += 1;
                     if !failing {
                         log(&format!(
@@ -943,39 +929,104 @@ fn run(cfg: Config, shared: Arc<Shared>, log: Arc<dyn Fn(&str) + Send + Sync>) {
             }
         }
         let c = conn.as_mut().expect("connected");
-        let chunk_meta = Chunk {
-            id: id.clone(),
-            events,
-            len,
-            body: Body::Mem(Arc::new(Vec::new())),
-            sends,
-        };
-        let frame = frame_for(&cfg, &chunk_meta, &body);
-        let result = c.send(&frame).map_err(|e| e.to_string()).and_then(|_| {
-            if cfg.require_ack {
-                c.wait_ack(&id, cfg.ack_timeout)
-            } else {
-                Ok(())
-            }
-        });
-        match result {
-            Ok(()) => {
+        // fill the window
+        let mut error = None;
+        while inflight < window {
+            let next = {
                 let mut q = shared.q.lock().expect("queue");
-                q.stats.delivered += events;
-                q.stats.chunks += 1;
-                if sends > 1 {
-                    q.stats.resent += (sends - 1) as u64;
+                match q.items.get_mut(inflight) {
+                    None => None,
+                    Some(ch) => {
+                        ch.sends += 1;
+                        let body = match &ch.body {
+                            Body::Mem(d) => Ok(d.clone()),
+                            Body::Disk(p) => std::fs::read(p)
+                                .map(Arc::new)
+                                .map_err(|e| format!("{}: {e}", p.display())),
+                        };
+                        Some((ch.id.clone(), ch.events, body))
+                    }
                 }
-                pop_front(&mut q);
+            };
+            let Some((id, events, body)) = next else {
+                break;
+            };
+            let body = match body {
+                Ok(b) => b,
+                Err(e) => {
+                    log(&format!(
+                        "spooled chunk unreadable ({e}): its {events} events are dropped"
+                    ));
+                    let mut q = shared.q.lock().expect("queue");
+                    q.stats.dropped += events;
+                    remove_at(&mut q, inflight);
+                    continue;
+                }
+            };
+            if let Err(e) = c.send(&frame_for(&cfg, &id, events, &body)) {
+                error = Some(format!("chunk {id}: {e}"));
+                break;
             }
-            Err(e) => {
-                if !failing {
-                    log(&format!("chunk {id}: {e}; reconnecting to send it again"));
+            if cfg.require_ack {
+                inflight += 1;
+            } else {
+                let mut q = shared.q.lock().expect("queue");
+                delivered(&mut q);
+            }
+        }
+        // wait for the oldest chunk's ack
+        if error.is_none() && inflight > 0 {
+            let id = {
+                let q = shared.q.lock().expect("queue");
+                q.items.front().map(|c| c.id.clone()).unwrap_or_default()
+            };
+            match c.wait_ack(&id, cfg.ack_timeout) {
+                Ok(()) => {
+                    let mut q = shared.q.lock().expect("queue");
+                    delivered(&mut q);
+                    inflight -= 1;
                 }
-                failing = true;
-                conn = None;
-                next_attempt = Instant::now() + backoff;
-                backoff = (backoff * 2).min(cfg.max_backoff);
+                Err(e) => error = Some(format!("chunk {id}: {e}")),
+            }
+        }
+        if let Some(e) = error {
+            if !failing {
+                log(&format!(
+                    "{e}; reconnecting to send the unacknowledged chunks again"
+                ));
+            }
+            failing = true;
+            conn = None;
+            inflight = 0;
+            next_attempt = Instant::now() + backoff;
+            backoff = (backoff * 2).min(cfg.max_backoff);
+        }
+    }
+}
+
+/// The front chunk was delivered.
+fn delivered(q: &mut Queue) {
+    if let Some(c) = q.items.front() {
+        let (events, sends) = (c.events, c.sends);
+        q.stats.delivered += events;
+        q.stats.chunks += 1;
+        q.stats.resent += sends.saturating_sub(1) as u64;
+    }
+    pop_front(q);
+}
+
+fn remove_at(q: &mut Queue, i: usize) {
+    if i == 0 {
+        pop_front(q);
+        return;
+    }
+    if let Some(c) = q.items.remove(i) {
+        match c.body {
+            Body::Mem(_) => q.mem_bytes -= c.len,
+            Body::Disk(p) => {
+                let _ = std::fs::remove_file(p);
+                q.disk_bytes -= c.len;
+                q.disk_items -= 1;
             }
         }
     }
