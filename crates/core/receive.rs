@@ -317,8 +317,9 @@ struct Writer {
     stop: Arc<AtomicBool>,
 }
 
-/// Ids remembered for dropping resent duplicates.
-const DEDUP_WINDOW: usize = 1 << 20;
+/// Ids remembered for dropping resent duplicates: a resend repeats at most the sender's window
+/// of chunks (4 × 4096 events by default), so the last 256K ids cover it many times over.
+const DEDUP_WINDOW: usize = 1 << 18;
 
 impl Writer {
     fn fresh(&self, id: Option<&str>) -> bool {
