@@ -439,8 +439,10 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
         users.push((name.to_string(), pass.to_string()));
     }
     let rotation = parse_rotation(&args.ring_buffer)?;
-    let mut limits = osprey_forward::frame::Limits::default();
-    limits.max_frame = parse_size(&args.max_frame)?;
+    let limits = osprey_forward::frame::Limits {
+        max_frame: parse_size(&args.max_frame)?,
+        ..Default::default()
+    };
     let cfg = Arc::new(ServerConfig {
         shared_key: args.shared_key.clone(),
         users,
