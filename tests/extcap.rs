@@ -219,6 +219,8 @@ fn the_toolbar_shows_the_log_and_its_stop_button_ends_the_capture() {
             "--events",
             "sched_process_exec",
         ])
+        .arg("--artifacts")
+        .arg(format!("exec dir:{}", dir.path().join("cap").display()))
         .arg("--fifo")
         .arg(&fifo)
         .arg("--extcap-control-in")
@@ -238,6 +240,18 @@ fn the_toolbar_shows_the_log_and_its_stop_button_ends_the_capture() {
         child.try_wait().unwrap().is_none(),
         "still capturing before Stop"
     );
+    // "Copy to" a folder (control 3), then "Copy output" (control 4)
+    let dest = dir.path().join("copies");
+    std::fs::create_dir(&dest).unwrap();
+    let d = dest.to_str().unwrap().as_bytes();
+    let len = d.len() + 2;
+    let mut m = vec![b'T', 0, (len >> 8) as u8, len as u8, 3, 1];
+    m.extend_from_slice(d);
+    w.write_all(&m).unwrap();
+    Command::new("/bin/true").status().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    w.write_all(&[b'T', 0, 0, 2, 4, 1]).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
     w.write_all(&[b'T', 0, 0, 2, 1, 1]).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let status = loop {
@@ -260,6 +274,18 @@ fn the_toolbar_shows_the_log_and_its_stop_button_ends_the_capture() {
     let text = String::from_utf8_lossy(&log);
     assert!(text.contains("capture started"), "{text}");
     assert!(text.contains("Stop pressed"), "{text}");
+    assert!(text.contains("Copy output:"), "{text}");
+    let copies: Vec<_> = std::fs::read_dir(&dest)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(copies.len(), 1, "{text}");
+    let name = copies[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(name.starts_with("cap-"), "{name}");
+    assert!(
+        copies[0].join("events.json").is_file() || copies[0].join("out").is_dir(),
+        "{text}"
+    );
 }
 
 #[test]

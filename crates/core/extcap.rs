@@ -110,6 +110,8 @@ arg {number=5}{call=--preset}{display=Preset file}{type=fileselect}{mustexist=tr
 /// The toolbar's controls.
 const CTRL_STOP: u8 = 1;
 const CTRL_LOG: u8 = 2;
+const CTRL_COPY_TO: u8 = 3;
+const CTRL_COPY: u8 = 4;
 /// "No control" (status bar messages).
 const CTRL_NONE: u8 = 255;
 /// Control pipe commands (Wireshark's extcap_control commands).
@@ -178,33 +180,114 @@ fn toolbar_log(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads button presses from the toolbar: Stop ends the tracer as SIGTERM would.
-fn toolbar_buttons(path: PathBuf) {
+/// Reads the toolbar's messages: Stop ends the tracer as SIGTERM would; Copy output copies the
+/// capture's output directory into the folder typed in "Copy to".
+fn toolbar_buttons(path: PathBuf, output_dir: Option<PathBuf>) {
     use std::io::Read;
     std::thread::spawn(move || {
         let Ok(mut f) = std::fs::File::open(&path) else {
             return;
         };
+        let mut copy_to = String::new();
         let mut head = [0u8; 6];
         while f.read_exact(&mut head).is_ok() {
             if head[0] != b'T' {
                 return; // not the control protocol: stop listening rather than guess
             }
             let len = ((head[1] as usize) << 16) | ((head[2] as usize) << 8) | head[3] as usize;
-            let mut payload = vec![0u8; len.saturating_sub(2).min(1 << 16)];
+            let mut payload = vec![0u8; len.saturating_sub(2)];
             if f.read_exact(&mut payload).is_err() {
                 return;
             }
-            // a button press comes as its control number (Wireshark sends "set")
-            if head[4] == CTRL_STOP && head[5] != CMD_INITIALIZED {
-                eprintln!("osprey: Stop pressed: stopping the tracer");
-                // SAFETY: raising a signal whose handler only stores to an atomic.
-                unsafe {
-                    libc::raise(libc::SIGTERM);
+            if head[5] == CMD_INITIALIZED {
+                continue;
+            }
+            match head[4] {
+                // a button press comes as its control number (Wireshark sends "set")
+                CTRL_STOP => {
+                    eprintln!("osprey: Stop pressed: stopping the tracer");
+                    // SAFETY: raising a signal whose handler only stores to an atomic.
+                    unsafe {
+                        libc::raise(libc::SIGTERM);
+                    }
                 }
+                CTRL_COPY_TO => {
+                    copy_to = String::from_utf8_lossy(&payload)
+                        .trim_end_matches('\0')
+                        .trim()
+                        .to_string();
+                }
+                CTRL_COPY => match (&output_dir, copy_to.is_empty()) {
+                    (None, _) => eprintln!(
+                        "osprey: Copy output: this capture has no output directory (choose artifacts)"
+                    ),
+                    (_, true) => eprintln!("osprey: Copy output: type a folder in \"Copy to\" first"),
+                    (Some(src), false) => match copy_output(src, std::path::Path::new(&copy_to)) {
+                        Ok((dst, files)) => eprintln!(
+                            "osprey: Copy output: {files} files of {} copied to {}",
+                            src.display(),
+                            dst.display()
+                        ),
+                        Err(e) => eprintln!("osprey: Copy output: {e:#}"),
+                    },
+                },
+                _ => {}
             }
         }
     });
+}
+
+/// Copies `src` (regular files and folders; links are not followed) to a new folder
+/// `DEST/<name of src>-<unix time>`; returns it and the number of files.
+fn copy_output(src: &std::path::Path, dest: &std::path::Path) -> anyhow::Result<(PathBuf, u64)> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = src
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    let target = dest.join(format!("{name}-{secs}"));
+    fn walk(from: &std::path::Path, to: &std::path::Path, files: &mut u64) -> anyhow::Result<()> {
+        std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+        for entry in
+            std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))?
+        {
+            let entry = entry?;
+            let ty = entry.file_type()?;
+            let dst = to.join(entry.file_name());
+            if ty.is_dir() {
+                walk(&entry.path(), &dst, files)?;
+            } else if ty.is_file() {
+                std::fs::copy(entry.path(), &dst)
+                    .with_context(|| format!("copying {}", entry.path().display()))?;
+                *files += 1;
+            }
+        }
+        Ok(())
+    }
+    let mut files = 0;
+    walk(src, &target, &mut files)?;
+    Ok((target, files))
+}
+
+/// The output directory of a capture's `osprey trace` arguments: `--capture dir:PATH`, or the
+/// default when any `--capture` option is given.
+fn output_dir(argv: &[OsString]) -> Option<PathBuf> {
+    let mut any = false;
+    let mut dir = None;
+    for w in argv.windows(2) {
+        if w[0] == "--capture" {
+            any = true;
+            let v = w[1].to_string_lossy();
+            let v = v.strip_prefix("artifact:").unwrap_or(&v);
+            if let Some(d) = v.strip_prefix("dir:") {
+                dir = Some(PathBuf::from(d));
+            }
+        }
+    }
+    dir.or_else(|| any.then(|| PathBuf::from(osprey_capture::options::DEFAULT_DIR)))
 }
 
 /// The `osprey trace` arguments for a capture into `fifo`.
@@ -303,6 +386,14 @@ pub fn run(args: ExtcapArgs) -> anyhow::Result<ExitCode> {
             "control {{number={CTRL_LOG}}}{{type=button}}{{role=logger}}{{display=Log}}\
              {{tooltip=The tracer's log}}"
         );
+        println!(
+            "control {{number={CTRL_COPY_TO}}}{{type=string}}{{display=Copy to}}\
+             {{tooltip=A folder for Copy output}}{{placeholder=/path/to/folder}}"
+        );
+        println!(
+            "control {{number={CTRL_COPY}}}{{type=button}}{{display=Copy output}}\
+             {{tooltip=Copy the capture's output directory (artifacts, events) into the Copy to folder}}"
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if args.dlts {
@@ -333,7 +424,7 @@ pub fn run(args: ExtcapArgs) -> anyhow::Result<ExitCode> {
             toolbar_log(out)?;
         }
         if let Some(input) = &args.control_in {
-            toolbar_buttons(input.clone());
+            toolbar_buttons(input.clone(), output_dir(&argv));
         }
         return osprey_trace::run(cli.trace);
     }
