@@ -12,6 +12,8 @@ APT_PACKAGES=(
   iproute2 procps util-linux bpftool gzip python3 curl
   # Fluent Forward interop (tests/forward/): Python's fluent-logger in a venv, test certificates
   python3-venv openssl
+  # osprey trace --remote is tested against Debian's OpenSSH server on loopback (tests/remote.rs)
+  openssh-server openssh-client
   # capture tests and benchmark: test programs built with cc (gcc above), bc and time for the figures
   bc time
   # the kernel matrix (scripts/kernel-matrix.sh): qemu, a static busybox for the guests, static

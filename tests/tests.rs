@@ -10,6 +10,7 @@ mod extcap;
 mod formats;
 mod forward;
 mod interop;
+mod remote;
 mod roundtrip;
 mod sample;
 mod stats_tracee;

@@ -14,6 +14,7 @@ mod pipeline;
 mod progress;
 mod read;
 mod receive;
+mod remote;
 mod view;
 
 /// Runtime-security tracer and forensic analyzer for Linux.
@@ -28,11 +29,20 @@ struct Cli {
     command: Command,
 }
 
+/// `osprey trace`: the tracer's own arguments, and --remote (crates/core/remote.rs).
+#[derive(clap::Args)]
+struct TraceCmd {
+    #[command(flatten)]
+    remote: remote::RemoteArgs,
+    #[command(flatten)]
+    trace: osprey_trace::TraceArgs,
+}
+
 #[derive(Subcommand)]
 enum Command {
     Read(read::ReadArgs),
     /// Trace processes with eBPF and write Tracee-compatible events (JSON, table, PcapNG).
-    Trace(osprey_trace::TraceArgs),
+    Trace(TraceCmd),
     View(view::ViewArgs),
     Receive(receive::ReceiveArgs),
     Extcap(extcap::ExtcapArgs),
@@ -44,7 +54,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Read(args) => read::run(args),
-        Command::Trace(args) => osprey_trace::run(args),
+        Command::Trace(args) => match args.remote.remote {
+            Some(_) => remote::run(args.remote, args.trace),
+            None => osprey_trace::run(args.trace),
+        },
         Command::View(args) => view::run(args),
         Command::Receive(args) => receive::run(args),
         Command::Extcap(args) => extcap::run(args),
