@@ -102,6 +102,10 @@ fn trace_runs_on_the_remote_host_and_streams_events_back() {
         .args(["--remote-osprey", env!("CARGO_BIN_EXE_osprey")])
         .args(["-e", "sched_process_exec", "-o"])
         .arg(format!("json:{}", out.display()))
+        .args(["--capture", "exec", "--capture"])
+        .arg(format!("dir:{}", path(&s, "remote-out").display()))
+        .arg("--remote-copy")
+        .arg(path(&s, "copies"))
         .args(["--", "/bin/sh", "-c", "echo 'remote osprey' >/dev/null"])
         .output()
         .unwrap();
@@ -118,6 +122,15 @@ fn trace_runs_on_the_remote_host_and_streams_events_back() {
         err.contains("remote: "),
         "the remote tracer's log is shown: {err}"
     );
+    // the remote output directory came back (its out/events.json holds the same events)
+    let copies: Vec<_> = std::fs::read_dir(path(&s, "copies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(copies.len(), 1, "{err}");
+    assert!(copies[0].file_name().unwrap().to_str().unwrap().starts_with("127.0.0.1-"));
+    let copied = std::fs::read_to_string(copies[0].join("out/events.json")).unwrap();
+    assert_eq!(copied, events, "{err}");
     // every line parses as an event
     for l in events.lines() {
         serde_json::from_str::<serde_json::Value>(l).unwrap();

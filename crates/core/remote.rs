@@ -37,6 +37,10 @@ pub struct RemoteArgs {
     /// else this binary copied to /tmp/osprey-VERSION).
     #[arg(long, value_name = "PATH", requires = "remote")]
     pub remote_osprey: Option<String>,
+    /// With --remote and --capture: when the tracer stops, copy the remote output directory
+    /// into a new folder HOST-UNIXTIME under DIR (streamed with tar over the channel).
+    #[arg(long, value_name = "DIR", requires = "remote")]
+    pub remote_copy: Option<PathBuf>,
 }
 
 struct Target {
@@ -105,6 +109,7 @@ fn remote_trace_args(argv: &[OsString]) -> anyhow::Result<Vec<String>> {
             "--identity",
             "--known-hosts",
             "--remote-osprey",
+            "--remote-copy",
             "-o",
             "--output",
         ];
@@ -212,7 +217,75 @@ pub fn run(remote: RemoteArgs, trace: osprey_trace::TraceArgs) -> anyhow::Result
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(session(remote, target, forwarded, outputs))
+    let capture_dir = capture_dir(&trace.capture);
+    rt.block_on(session(remote, target, forwarded, outputs, capture_dir))
+}
+
+/// The output directory `--capture` options name (`dir:PATH`, else the default when any is
+/// given).
+fn capture_dir(capture: &[String]) -> Option<String> {
+    let mut dir = None;
+    for c in capture {
+        let c = c.strip_prefix("artifact:").unwrap_or(c);
+        if let Some(d) = c.strip_prefix("dir:") {
+            dir = Some(d.to_string());
+        }
+    }
+    dir.or_else(|| (!capture.is_empty()).then(|| osprey_capture::options::DEFAULT_DIR.to_string()))
+}
+
+/// Streams the remote directory `dir` (tar over an exec channel) into a new local folder.
+async fn copy_back(
+    session: &client::Handle<Client>,
+    host: &str,
+    dir: &str,
+    dest: &std::path::Path,
+) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let target = dest.join(format!("{host}-{secs}"));
+    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+    // what comes from the remote host is hostile: GNU tar keeps members inside the target
+    // (no absolute names, no ..), and owners and modes are not taken from the archive
+    let mut tar = std::process::Command::new("tar")
+        .args([
+            "-x",
+            "--no-same-owner",
+            "--no-same-permissions",
+            "-f",
+            "-",
+            "-C",
+        ])
+        .arg(&target)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .context("running tar to unpack the copy")?;
+    let mut stdin = tar.stdin.take().expect("piped");
+    let mut ch = session.channel_open_session().await?;
+    ch.exec(true, format!("tar -C {} -cf - .", sh_quote(dir)).as_bytes())
+        .await?;
+    let mut code = None;
+    let mut err = Vec::new();
+    while let Some(msg) = ch.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => stdin.write_all(&data)?,
+            ChannelMsg::ExtendedData { data, .. } => err.extend_from_slice(&data),
+            ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
+            _ => {}
+        }
+    }
+    drop(stdin);
+    let status = tar.wait()?;
+    if code != Some(0) || !status.success() {
+        bail!(
+            "copying {host}:{dir}: {}",
+            String::from_utf8_lossy(&err).trim()
+        );
+    }
+    Ok(target)
 }
 
 async fn session(
@@ -220,6 +293,7 @@ async fn session(
     target: Target,
     forwarded: Vec<String>,
     outputs: Vec<osprey_trace::output::OutputSpec>,
+    capture_dir: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let known_hosts = remote
         .known_hosts
@@ -434,6 +508,19 @@ async fn session(
         s.flush()?;
     }
     drop(sinks);
+    if let Some(dest) = &remote.remote_copy {
+        match &capture_dir {
+            None => eprintln!("osprey: --remote-copy: nothing to copy without --capture"),
+            Some(dir) => match copy_back(&session, &target.host, dir, dest).await {
+                Ok(to) => eprintln!(
+                    "osprey: --remote: {}:{dir} copied to {}",
+                    target.host,
+                    to.display()
+                ),
+                Err(e) => eprintln!("osprey: --remote-copy: {e:#}"),
+            },
+        }
+    }
     let _ = session
         .disconnect(russh::Disconnect::ByApplication, "", "en")
         .await;
