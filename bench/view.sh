@@ -22,7 +22,11 @@ cat "$CORPUS" > /dev/null   # page cache: measure the index pass, not the disk
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s "$OUT/view.url" ] && break; sleep 0.05; done
-URL=$(head -1 "$OUT/view.url")
+PRINTED=$(head -1 "$OUT/view.url")
+URL=${PRINTED%%\?token=*}
+TOKEN=${PRINTED##*token=}
+# Every request carries the server's token (docs/view-api.md).
+curl() { command curl -H "X-Osprey-Token: $TOKEN" "$@"; }
 
 # Index pass: from the server's own clock (the pass starts when the inputs are opened).
 while :; do
@@ -71,4 +75,20 @@ PY
 view '${important}'
 view 'tracee.eventName == "security_file_open"'
 view 'tracee.processName contains "py"'
+
+# A jump inside a filtered view (Go to frame: /api/find, then the window there), median of 20.
+q=$(python3 -c 'import urllib.parse; print(urllib.parse.quote("${important}"))')
+jump() {
+  for _ in $(seq 1 20); do
+    curl -s -o /dev/null -w '%{time_total}\n' "${URL}api/find?frame=$1&filter=$q"
+  done | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] * 1000 }'
+}
+echo "jump to frame $((N / 2)) in the \${important} view (find): median $(jump $((N / 2))) ms"
+
+# Sorting a view by a column: the first window sorted (the order computed), then another.
+sorted() {
+  curl -s -o /dev/null -w '%{time_total}' "${URL}api/rows?offset=$2&limit=50&sort=$1&filter=$q" | awk '{printf "%.2f s", $1}'
+}
+echo "sort the \${important} view by Process Name (column 6): first window $(sorted 6 0), a later window $(sorted 6 100000)"
+echo "sort every frame by Info (column 12): first window $(curl -s -o /dev/null -w '%{time_total}' "${URL}api/rows?offset=0&limit=50&sort=12" | awk '{printf "%.2f s", $1}')"
 echo "server memory at the end: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status) resident, peak $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status)"

@@ -36,6 +36,12 @@ OSPREY_BPF_COMPAT=1 cargo test -p osprey-trace --locked --no-fail-fast --tests -
   --skip ptrace_mprotect_wx_to_x_memfd_exec_and_kill \
   --skip a_region_going_from_wx_to_x_is_captured_exactly
 
+# The copies of the busiest programs that kernels preempting BPF programs get (7.x; context.h,
+# "Spare copies"), attached here too: each event still written exactly once.
+OSPREY_BPF_PREEMPTIBLE=1 cargo test -p osprey-trace --locked --no-fail-fast --test trace -- \
+  file_open_magic_write_and_unlink syscall_storm_loses_nothing \
+  exec_reports_argv_env_file_identity_and_prev_comm sockets_connect_bind_accept_over_ipv4_ipv6_and_unix
+
 # The kernel matrix (docs/kernel-support.md): the release binary under Debian's kernels 5.10 to
 # the newest, each booted in qemu, one scenario checked per kernel. The first run downloads about
 # 600 MB of kernel packages into target/kernel-matrix/; later runs are offline. (Run alone,

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
 
 mod allocator;
+mod detect;
 mod extcap;
 mod pipeline;
 mod progress;
@@ -46,6 +47,7 @@ enum Command {
     View(view::ViewArgs),
     Receive(receive::ReceiveArgs),
     Extcap(extcap::ExtcapArgs),
+    Detect(detect::DetectArgs),
     /// Work with runtime profiles (`--capture profile`): `osprey profile diff OLD NEW`.
     Profile(osprey_capture::profile::ProfileArgs),
 }
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::View(args) => view::run(args),
         Command::Receive(args) => receive::run(args),
         Command::Extcap(args) => extcap::run(args),
+        Command::Detect(args) => detect::run(args),
         Command::Profile(args) => Ok(osprey_capture::profile::run(args)),
     };
     match result {

@@ -322,7 +322,10 @@ def step_ok(g, *names):
 
 # scenario.sh's steps, in order
 STEPS = ["exec_binary", "exec_script", "files", "memfd", "mprotect", "sockets", "dns", "http",
-         "ptrace", "kill", "setuid", "module"]
+         "ptrace", "kill", "setuid", "module", "storm"]
+
+# scenario.sh's storm: children storm-0..N-1, each creating, writing and unlinking ROUNDS files
+STORM_DIR, STORM_CHILDREN, STORM_ROUNDS = "/tmp/storm", 4, 300
 
 
 def check_run(g):
@@ -531,6 +534,37 @@ def check_module(g):
     same_as_real(g, artifact(g, "module", "", "init_module"), p)
 
 
+def check_preempt(g):
+    """Every record of the storm whole: the path it names is its own task's (child K, named
+    storm-K, only touches cK-*), each event exactly once per file, and none dropped as
+    preempted (the loss column counts those too)."""
+    # (the storm's unlink(2) is not among the traced events: security_inode_unlink stands for it)
+    need(g, "openat", "security_file_open", "magic_write", "security_inode_unlink")
+    step_ok(g, "storm")
+    name_re = re.compile(re.escape(STORM_DIR) + r"/c(\d+)-(\d+)$")
+    seen = Counter()
+    for ev in g.events:
+        path = arg(ev, "pathname")
+        if not isinstance(path, str) or not path.startswith(STORM_DIR + "/"):
+            continue
+        m = name_re.match(path)
+        expect(m is not None, f"{ev.get('eventName')} names a path no task used: {path!r}")
+        k, i = int(m.group(1)), int(m.group(2))
+        expect(ev.get("processName") == f"storm-{k}",
+               f"{ev.get('eventName')} of {path} by {ev.get('processName')!r} "
+               f"(pid {ev.get('processId')}): a record mixed from two tasks")
+        expect(k < STORM_CHILDREN and i < STORM_ROUNDS, f"{path}: no such storm file")
+        seen[(ev.get("eventName"), k, i)] += 1
+    for name in ("openat", "security_file_open", "magic_write", "security_inode_unlink"):
+        for k in range(STORM_CHILDREN):
+            got = [seen[(name, k, i)] for i in range(STORM_ROUNDS)]
+            bad = [i for i, n in enumerate(got) if n != 1]
+            expect(not bad, f"{name} of c{k}-{bad[0] if bad else 0}: {got[bad[0]] if bad else 0} "
+                            f"records (want 1; {len(bad)} files wrong)")
+    stolen = [l.strip() for l in g.trace_stderr.splitlines() if "preempted" in l]
+    expect(not stolen, "; ".join(stolen))
+
+
 def check_artifacts(g):
     expect(g.artifacts, "no artifact index")
     expect(not g.bad_artifact_lines, f"{g.bad_artifact_lines} unreadable index lines")
@@ -578,6 +612,7 @@ GROUPS = [
     ("kill", "kill(SIGTERM) of a child, and its exit by that signal", check_kill),
     ("setuid", "setuid(65534) in a child", check_setuid),
     ("module", "init_module and finit_module of a non-module (both fail; the image captured twice)", check_module),
+    ("preempt", "4 tasks on 2 CPUs opening, writing and unlinking files at once: every record whole, none dropped as preempted", check_preempt),
     ("artifacts", "every artifact stored, complete, its SHA-256 equal to the index's and the real file's; packets captured", check_artifacts),
     ("loss", "nothing lost (exit summary, lost_events, artifact ranges)", check_loss),
 ]

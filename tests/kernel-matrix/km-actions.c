@@ -21,6 +21,9 @@
  *   km-actions setuid UID            a child calls setuid(UID)
  *   km-actions module FILE           init_module(FILE's bytes) and finit_module(FILE's fd);
  *                                    both are expected to fail (FILE is not a module)
+ *   km-actions storm DIR N ROUNDS    N children at once (more than the CPUs, so they preempt
+ *                                    each other), child K named "storm-K", each creating,
+ *                                    writing and unlinking DIR/cK-I for I in 0..ROUNDS-1
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -347,6 +351,40 @@ static int module(const char *file)
 	return 0;
 }
 
+static int storm_child(const char *dir, int k, int rounds)
+{
+	char name[32], path[4096];
+	snprintf(name, sizeof(name), "storm-%d", k);
+	prctl(PR_SET_NAME, name);
+	for (int i = 0; i < rounds; i++) {
+		snprintf(path, sizeof(path), "%s/c%d-%d", dir, k, i);
+		int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return fail(path);
+		if (write_all(fd, path, strlen(path)) || close(fd) || unlink(path))
+			return fail(path);
+	}
+	return 0;
+}
+
+static int storm(const char *dir, int n, int rounds)
+{
+	pid_t pids[64];
+	int failed = 0;
+	if (n < 1 || n > 64 || (mkdir(dir, 0755) && errno != EEXIST))
+		return fail(dir);
+	for (int k = 0; k < n; k++) {
+		pids[k] = fork();
+		if (pids[k] < 0)
+			return fail("fork");
+		if (pids[k] == 0)
+			_exit(storm_child(dir, k, rounds));
+	}
+	for (int k = 0; k < n; k++)
+		failed |= wait_ok(pids[k]);
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -373,6 +411,8 @@ int main(int argc, char **argv)
 		return do_setuid((uid_t)atoi(argv[2]));
 	if (!strcmp(a, "module") && argc == 3)
 		return module(argv[2]);
+	if (!strcmp(a, "storm") && argc == 5)
+		return storm(argv[2], atoi(argv[3]), atoi(argv[4]));
 	fprintf(stderr, "km-actions: unknown action or arguments: %s\n", a);
 	return 2;
 }

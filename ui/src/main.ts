@@ -56,7 +56,75 @@ const state = {
   sourceBytes: new Map<string, Uint8Array>(),
   tab: 'json',
   selectedNode: null as number | null,
+  precision: 9,
+  extra: [] as string[],             // applied columns (field names), after the profile's
+  order: [] as string[],             // column keys in display order (hidden ones left out)
+  widthByKey: new Map<string, number>(),
+  sort: null as { col: number; desc: boolean } | null,
+  marked: new Set<number>(),
+  timeRef: null as { number: number; ts: bigint } | null,
+  fields: [] as { field: string; name: string }[],
+  macros: {} as Record<string, string>,
 };
+
+// ---------- columns: profile's then applied ones; order, hidden, widths kept in localStorage ----------
+const COLS_KEY = 'osprey.view.columns';
+/** The key of column i (of the profile's then the applied ones). */
+function colKey(i: number): string {
+  const n = state.profile!.columns.length;
+  return i < n ? `#${i}` : `f:${state.extra[i - n]}`;
+}
+function allColumns(): Column[] {
+  const p = state.profile!;
+  return p.columns.concat(state.extra.map((f) => ({ title: f, field: f, right: false, width: 14 })));
+}
+function colIndex(key: string): number {
+  const n = state.profile!.columns.length;
+  if (key.startsWith('#')) return Number(key.slice(1));
+  const i = state.extra.indexOf(key.slice(2));
+  return i < 0 ? -1 : n + i;
+}
+/** The displayed columns, as indexes into allColumns(), in order. */
+function shownColumns(): number[] {
+  return state.order.map(colIndex).filter((i) => i >= 0 && i < allColumns().length);
+}
+function saveColumns() {
+  const all = allColumns().map((_, i) => colKey(i));
+  localStorage.setItem(COLS_KEY, JSON.stringify({
+    extra: state.extra, order: state.order, hidden: all.filter((k) => !state.order.includes(k)),
+    widths: Object.fromEntries(state.widthByKey),
+  }));
+}
+function loadColumns() {
+  const n = state.profile!.columns.length;
+  let saved: { extra?: string[]; order?: string[]; hidden?: string[]; widths?: Record<string, number> } = {};
+  try { saved = JSON.parse(localStorage.getItem(COLS_KEY) ?? '{}'); } catch { saved = {}; }
+  state.extra = Array.isArray(saved.extra) ? saved.extra.filter((f) => typeof f === 'string') : [];
+  const all = Array.from({ length: n + state.extra.length }, (_, i) => colKey(i));
+  const hidden = new Set(saved.hidden ?? []);
+  const order = (saved.order ?? []).filter((k) => all.includes(k));
+  for (const k of all) if (!order.includes(k) && !hidden.has(k)) order.push(k);
+  state.order = order;
+  state.widthByKey = new Map(Object.entries(saved.widths ?? {}));
+}
+/** Query parameters for the rows of the current view and order. */
+function orderParams(extra: Record<string, string> = {}): URLSearchParams {
+  const q = new URLSearchParams(extra);
+  if (state.filter) q.set('filter', state.filter);
+  if (state.extra.length) q.set('columns', state.extra.join(','));
+  if (state.sort) { q.set('sort', String(state.sort.col)); if (state.sort.desc) q.set('desc', '1'); }
+  return q;
+}
+/** The row list changes (columns, order): rows are fetched again, the selection kept. */
+function reorder() {
+  state.generation++;
+  state.cache.clear();
+  state.pending.clear();
+  saveColumns();
+  buildHeader();
+  const n = state.selected;
+  if (n !== null) goToFrame(n, false); else scheduleRender();
+}
 
 // ---------- time formats ----------
 function fmtSeconds(ns: bigint): string {
@@ -73,12 +141,25 @@ function fmtAbsolute(ns: bigint): string {
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${frac}`;
 }
+/** Cuts a time's nanoseconds to the chosen precision. */
+function precise(t: string): string {
+  const dot = t.lastIndexOf('.');
+  if (dot < 0 || state.precision >= 9) return t;
+  return state.precision === 0 ? t.slice(0, dot) : t.slice(0, dot + 1 + state.precision);
+}
 function timeCell(row: Row): string {
   const ts = BigInt(row.ts);
+  const ref = state.timeRef;
+  if (ref && row.number === ref.number && state.timefmt !== 'absolute' && state.timefmt !== 'epoch') return '*REF*';
   switch (state.timefmt) {
-    case 'absolute': return fmtAbsolute(ts);
-    case 'delta': return fmtSeconds(row.prev_shown_ts === null ? 0n : ts - BigInt(row.prev_shown_ts));
-    default: return fmtSeconds(state.firstTs === null ? 0n : ts - state.firstTs);
+    case 'absolute': return precise(fmtAbsolute(ts));
+    case 'epoch': return precise(fmtSeconds(ts));
+    case 'delta': return precise(fmtSeconds(row.prev_shown_ts === null ? 0n : ts - BigInt(row.prev_shown_ts)));
+    default: {
+      // Frames after a time reference count from it, as in Wireshark.
+      const base = ref && row.number > ref.number ? ref.ts : state.firstTs;
+      return precise(fmtSeconds(base === null ? 0n : ts - base));
+    }
   }
 }
 
@@ -90,30 +171,66 @@ const head = $<HTMLDivElement>('list-head');
 
 function setColumns() {
   const list = $<HTMLDivElement>('list');
-  // The last column (Info) takes the room that is left.
+  // The last column takes the room that is left.
   const w = state.widths;
+  if (w.length === 0) return;
   list.style.setProperty('--cols', w.slice(0, -1).map((x) => `${x}px`).concat(`minmax(${w[w.length - 1]}px, 1fr)`).join(' '));
+  head.style.width = '100%';
   rowsEl.style.width = `${Math.max(scroller.clientWidth, w.reduce((a, b) => a + b, 0))}px`;
 }
 
+function defaultWidth(c: Column): number {
+  // Room for a time with nanoseconds, and for frame numbers in the millions.
+  const chars = c.field.startsWith('frame.time') ? 20 : c.field === 'frame.number' ? 9 : Math.max(c.width || 12, c.title.length + 1);
+  return Math.max(40, Math.min(600, chars * 7.3 + 10));
+}
+
+let dragKey: string | null = null;
 function buildHeader() {
-  const p = state.profile!;
+  const cols = allColumns();
+  const shown = shownColumns();
   head.replaceChildren();
-  state.widths = p.columns.map((c) => {
-    // Room for a time with nanoseconds, and for frame numbers in the millions.
-    const chars = c.field.startsWith('frame.time') ? 20 : c.field === 'frame.number' ? 9 : Math.max(c.width || 12, c.title.length + 1);
-    return Math.max(40, Math.min(600, chars * 7.3 + 10));
-  });
-  p.columns.forEach((c, i) => {
+  state.widths = shown.map((i) => state.widthByKey.get(colKey(i)) ?? defaultWidth(cols[i]));
+  shown.forEach((i, pos) => {
+    const c = cols[i];
+    const key = colKey(i);
     const h = el('div', 'h', c.title);
-    h.title = c.field;
+    h.title = `${c.field} (click to sort, drag to move, right-click for more)`;
+    h.dataset.key = key;
+    h.dataset.col = String(i);
+    if (state.sort?.col === i) h.classList.add(state.sort.desc ? 'sorted-desc' : 'sorted-asc');
+    h.draggable = true;
+    h.addEventListener('dragstart', (ev) => { dragKey = key; ev.dataTransfer?.setData('text/plain', key); });
+    h.addEventListener('dragover', (ev) => { ev.preventDefault(); h.classList.add('drop'); });
+    h.addEventListener('dragleave', () => h.classList.remove('drop'));
+    h.addEventListener('drop', (ev) => {
+      ev.preventDefault();
+      h.classList.remove('drop');
+      const from = dragKey ?? ev.dataTransfer?.getData('text/plain') ?? '';
+      dragKey = null;
+      moveColumn(from, key);
+    });
+    h.addEventListener('click', (ev) => {
+      if ((ev.target as HTMLElement).classList.contains('grip')) return;
+      // Ascending, descending, then frame order, as Wireshark cycles.
+      if (state.sort?.col !== i) setSort({ col: i, desc: false });
+      else if (!state.sort.desc) setSort({ col: i, desc: true });
+      else setSort(null);
+    });
+    h.addEventListener('contextmenu', (ev) => { ev.preventDefault(); headerMenu(ev, i); });
     const grip = el('div', 'grip');
+    grip.addEventListener('click', (ev) => ev.stopPropagation());
     grip.addEventListener('mousedown', (ev) => {
       ev.preventDefault();
+      ev.stopPropagation();
       const x0 = ev.clientX;
-      const w0 = state.widths[i];
-      const move = (e: MouseEvent) => { state.widths[i] = Math.max(24, w0 + e.clientX - x0); setColumns(); };
-      const up = () => { window.removeEventListener('mousemove', move); window.removeEventListener('mouseup', up); };
+      const w0 = state.widths[pos];
+      const move = (e: MouseEvent) => {
+        state.widths[pos] = Math.max(24, w0 + e.clientX - x0);
+        state.widthByKey.set(key, state.widths[pos]);
+        setColumns();
+      };
+      const up = () => { window.removeEventListener('mousemove', move); window.removeEventListener('mouseup', up); saveColumns(); };
       window.addEventListener('mousemove', move);
       window.addEventListener('mouseup', up);
     });
@@ -121,6 +238,80 @@ function buildHeader() {
     head.appendChild(h);
   });
   setColumns();
+}
+
+/** Puts column `from` before column `to` (keys). */
+function moveColumn(from: string, to: string) {
+  if (!from || from === to || !state.order.includes(from)) return;
+  const order = state.order.filter((k) => k !== from);
+  order.splice(order.indexOf(to), 0, from);
+  state.order = order;
+  saveColumns();
+  buildHeader();
+  scheduleRender();
+}
+
+function setSort(sort: { col: number; desc: boolean } | null) {
+  state.sort = sort;
+  reorder();
+}
+
+function headerMenu(ev: MouseEvent, i: number) {
+  const key = colKey(i);
+  const cols = allColumns();
+  const pos = state.order.indexOf(key);
+  const n = state.profile!.columns.length;
+  showMenu(ev.clientX, ev.clientY, [
+    { label: 'Sort Ascending', action: () => setSort({ col: i, desc: false }) },
+    { label: 'Sort Descending', action: () => setSort({ col: i, desc: true }) },
+    { label: 'Remove Sorting', action: () => setSort(null) },
+    { sep: true },
+    { label: 'Move Left', action: () => { if (pos > 0) moveColumn(key, state.order[pos - 1]); } },
+    { label: 'Move Right', action: () => { if (pos + 1 < state.order.length) moveColumn(state.order[pos + 1], key); } },
+    { label: `Hide "${cols[i].title}"`, action: () => { state.order = state.order.filter((k) => k !== key); if (state.sort?.col === i) state.sort = null; reorder(); } },
+    ...(i >= n ? [{ label: `Remove Column "${cols[i].title}"`, action: () => removeColumn(i) }] : []),
+    { sep: true },
+    { label: 'Displayed Columns', sub: cols.map((c, k) => ({
+      label: c.title, checked: state.order.includes(colKey(k)),
+      action: () => {
+        const kk = colKey(k);
+        if (state.order.includes(kk)) { state.order = state.order.filter((x) => x !== kk); if (state.sort?.col === k) state.sort = null; }
+        else state.order.push(kk);
+        reorder();
+      },
+    })) },
+    { label: 'Reset Columns', action: () => {
+      state.extra = [];
+      state.order = state.profile!.columns.map((_, k) => `#${k}`);
+      state.widthByKey.clear();
+      state.sort = null;
+      reorder();
+    } },
+  ]);
+}
+
+function applyAsColumn(field: string) {
+  if (!state.extra.includes(field)) {
+    state.extra.push(field);
+    state.order.push(`f:${field}`);
+  } else if (!state.order.includes(`f:${field}`)) {
+    state.order.push(`f:${field}`);
+  }
+  reorder();
+}
+
+function removeColumn(i: number) {
+  const n = state.profile!.columns.length;
+  const key = colKey(i);
+  const field = state.extra[i - n];
+  // Keys of applied columns are their fields: removing one renumbers the others only.
+  if (state.sort) {
+    if (state.sort.col === i) state.sort = null;
+    else if (state.sort.col > i) state.sort = { col: state.sort.col - 1, desc: state.sort.desc };
+  }
+  state.extra = state.extra.filter((f) => f !== field);
+  state.order = state.order.filter((k) => k !== key);
+  reorder();
 }
 
 /** Total scroll height, capped; and the mapping from scrollTop to the first row. */
@@ -166,10 +357,13 @@ function render() {
       div.classList.add('plain');
     }
     if (row.number === state.selected) div.classList.add('sel');
-    p.columns.forEach((c, k) => {
-      const text = c.field.startsWith('frame.time') ? timeCell(row) : row.cells[k] ?? '';
+    if (state.marked.has(row.number)) div.classList.add('marked');
+    const cols = allColumns();
+    for (const k of shownColumns()) {
+      const c = cols[k];
+      const text = c.field.startsWith('frame.time') && k < p.columns.length ? timeCell(row) : row.cells[k] ?? '';
       div.appendChild(el('div', c.right ? 'c r' : 'c', text));
-    });
+    }
     nodes.push(div);
   }
   rowsEl.replaceChildren(...nodes);
@@ -185,8 +379,7 @@ function fetchMissing(first: number, count: number) {
     if (!missing || state.pending.has(c)) continue;
     state.pending.add(c);
     const gen = state.generation;
-    const q = new URLSearchParams({ offset: String(c), limit: String(CHUNK) });
-    if (state.filter) q.set('filter', state.filter);
+    const q = orderParams({ offset: String(c), limit: String(CHUNK) });
     api<Window>(`/api/rows?${q}`).then(({ status, body }) => {
       if (gen !== state.generation) return;
       state.pending.delete(c);
@@ -208,8 +401,8 @@ function scheduleRender() {
   renderQueued = true;
   requestAnimationFrame(() => { renderQueued = false; render(); });
 }
-scroller.addEventListener('scroll', scheduleRender, { passive: true });
-window.addEventListener('resize', scheduleRender);
+scroller.addEventListener('scroll', () => { head.scrollLeft = scroller.scrollLeft; scheduleRender(); }, { passive: true });
+window.addEventListener('resize', () => { setColumns(); scheduleRender(); });
 
 /** Scrolls so that view offset `i` is visible. */
 function scrollToOffset(i: number) {
@@ -231,6 +424,64 @@ rowsEl.addEventListener('click', (ev) => {
   if (!row || !row.dataset.number) return;
   select(Number(row.dataset.number), Number(row.dataset.offset));
 });
+rowsEl.addEventListener('contextmenu', (ev) => {
+  const div = (ev.target as HTMLElement).closest('.row') as HTMLElement | null;
+  if (!div || !div.dataset.number) return;
+  ev.preventDefault();
+  const number = Number(div.dataset.number);
+  const row = state.cache.get(Number(div.dataset.offset));
+  if (state.selected !== number) select(number, Number(div.dataset.offset));
+  rowMenu(ev.clientX, ev.clientY, number, row ?? null);
+});
+
+function rowText(row: Row, how: 'text' | 'csv' | 'json'): string {
+  const cols = allColumns();
+  const shown = shownColumns();
+  const cells = shown.map((k) => (cols[k].field.startsWith('frame.time') && k < state.profile!.columns.length ? timeCell(row) : row.cells[k] ?? ''));
+  if (how === 'json') return JSON.stringify(Object.fromEntries(shown.map((k, j) => [cols[k].title, cells[j]])));
+  if (how === 'csv') return cells.map((c) => `"${c.replace(/"/g, '""')}"`).join(',');
+  return cells.join('\t');
+}
+
+function rowMenu(x: number, y: number, number: number, row: Row | null) {
+  showMenu(x, y, [
+    { label: state.marked.has(number) ? 'Unmark Frame' : 'Mark Frame', key: 'Ctrl+M', action: () => toggleMark(number) },
+    { label: state.timeRef?.number === number ? 'Unset Time Reference' : 'Set Time Reference', key: 'Ctrl+T', action: () => toggleTimeRef(number, row) },
+    { label: 'Next Marked Frame', key: 'Ctrl+Shift+N', action: () => nextMarked(1), disabled: state.marked.size === 0 },
+    { label: 'Previous Marked Frame', key: 'Ctrl+Shift+B', action: () => nextMarked(-1), disabled: state.marked.size === 0 },
+    { sep: true },
+    { label: 'Copy', sub: row ? [
+      { label: 'Summary as Text', action: () => copy(rowText(row, 'text')) },
+      { label: 'Summary as CSV', action: () => copy(rowText(row, 'csv')) },
+      { label: 'Summary as JSON', action: () => copy(rowText(row, 'json')) },
+    ] : [] },
+    { sep: true },
+    { label: 'Export Specified Frames…', action: () => openExport() },
+  ]);
+}
+
+// ---------- marks and time reference ----------
+function toggleMark(number: number) {
+  if (state.marked.has(number)) state.marked.delete(number); else state.marked.add(number);
+  updateStatus();
+  scheduleRender();
+}
+function toggleTimeRef(number: number, row: Row | null) {
+  if (state.timeRef?.number === number) state.timeRef = null;
+  else if (row) state.timeRef = { number, ts: BigInt(row.ts) };
+  scheduleRender();
+}
+/** Goes to the next (or previous) marked frame the view shows. */
+async function nextMarked(dir: 1 | -1) {
+  const cur = state.selected ?? (dir === 1 ? 0 : Number.MAX_SAFE_INTEGER);
+  const list = [...state.marked].sort((a, b) => a - b).filter((n) => (dir === 1 ? n > cur : n < cur));
+  if (dir === -1) list.reverse();
+  for (const n of list) {
+    const { status, body } = await api<{ offset: number; number: number; exact: boolean }>(`/api/find?${orderParams({ frame: String(n) })}`);
+    if (status === 200 && body.exact) { selectOffset(body.offset); return; }
+  }
+  message(dir === 1 ? 'No next marked frame' : 'No previous marked frame');
+}
 
 scroller.addEventListener('keydown', (ev) => {
   if (state.total === 0) return;
@@ -253,9 +504,10 @@ async function selectOffset(i: number) {
   scrollToOffset(i);
   let row = state.cache.get(i);
   if (!row) {
-    const q = new URLSearchParams({ offset: String(i), limit: '1' });
-    if (state.filter) q.set('filter', state.filter);
+    const gen = state.generation;
+    const q = orderParams({ offset: String(i), limit: '1' });
     const { body } = await api<Window>(`/api/rows?${q}`);
+    if (gen !== state.generation) return;
     row = body.rows[0];
     if (row) state.cache.set(i, row);
   }
@@ -271,6 +523,7 @@ async function select(number: number, offset: number) {
   state.selectedOffset = offset;
   state.selectedNode = null;
   scheduleRender();
+  saveHash();
   const { status, body } = await api<Detail>(`/api/frames/${number}`);
   if (status !== 200 || state.selected !== number) return;
   state.detail = body;
@@ -338,6 +591,64 @@ tree.addEventListener('click', (ev) => {
   if (span && state.sourceBytes.has(span.source)) state.tab = span.source;
   renderBytes();
 });
+
+tree.addEventListener('contextmenu', (ev) => {
+  const div = (ev.target as HTMLElement).closest('.node') as HTMLElement | null;
+  const node = div && state.detail?.tree[Number(div.dataset.i)];
+  if (!div || !node) return;
+  ev.preventDefault();
+  div.click();
+  fieldMenu(ev.clientX, ev.clientY, node);
+});
+
+/** The filter bar's text combined with `sel` as Wireshark's Apply/Prepare as Filter do. */
+function combine(how: string, sel: string): string {
+  const cur = input.value.trim();
+  const not = `!(${sel})`;
+  switch (how) {
+    case 'not': return not;
+    case 'and': return cur ? `(${cur}) && (${sel})` : sel;
+    case 'or': return cur ? `(${cur}) || (${sel})` : sel;
+    case 'andnot': return cur ? `(${cur}) && ${not}` : not;
+    case 'ornot': return cur ? `(${cur}) || ${not}` : not;
+    default: return sel;
+  }
+}
+const COMBINE: [string, string][] = [
+  ['sel', 'Selected'], ['not', 'Not Selected'], ['and', '…and Selected'], ['or', '…or Selected'],
+  ['andnot', '…and not Selected'], ['ornot', '…or not Selected'],
+];
+
+function fieldMenu(x: number, y: number, node: Node) {
+  const filterable = node.field !== '' && node.filter !== '';
+  showMenu(x, y, [
+    { label: 'Expand Subtrees', action: () => { const d = tree.querySelector<HTMLElement>(`.node[data-i="${state.selectedNode}"]`); if (d) setOpenDeep(d, true); } },
+    { label: 'Collapse Subtrees', action: () => { const d = tree.querySelector<HTMLElement>(`.node[data-i="${state.selectedNode}"]`); if (d) setOpenDeep(d, false); } },
+    { sep: true },
+    { label: 'Apply as Column', action: () => applyAsColumn(node.field), disabled: !node.field },
+    { label: 'Apply as Filter', disabled: !filterable, sub: COMBINE.map(([how, label]) => ({ label, action: () => applyFilter(combine(how, node.filter)) })) },
+    { label: 'Prepare as Filter', disabled: !filterable, sub: COMBINE.map(([how, label]) => ({ label, action: () => { input.value = combine(how, node.filter); input.focus(); checkFilter(); } })) },
+    { sep: true },
+    { label: 'Copy', sub: [
+      { label: 'Description', action: () => copy(node.text) },
+      { label: 'Field Name', action: () => copy(node.field) },
+      { label: 'Value', action: () => copy(node.value) },
+      { label: 'As Filter', action: () => copy(node.filter) },
+    ] },
+  ]);
+}
+
+function setOpenDeep(div: HTMLElement, open: boolean) {
+  const depth = Number(div.dataset.depth);
+  const nodes = [div];
+  let sib = div.nextElementSibling as HTMLElement | null;
+  while (sib && Number(sib.dataset.depth) > depth) { nodes.push(sib); sib = sib.nextElementSibling as HTMLElement | null; }
+  for (const n of nodes) {
+    const tw = n.querySelector('.tw');
+    if (tw?.textContent) { n.classList.toggle('open', open); tw.textContent = open ? '▾' : '▸'; }
+    if (n !== div) n.style.display = open ? '' : 'none';
+  }
+}
 
 $('expand').addEventListener('click', () => {
   tree.querySelectorAll<HTMLElement>('.node').forEach((n) => {
@@ -466,8 +777,103 @@ input.addEventListener('input', () => {
   under.textContent = '';
   window.clearTimeout(checkTimer);
   checkTimer = window.setTimeout(checkFilter, 120);
+  suggest();
 });
-input.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') applyFilter(input.value); });
+input.addEventListener('keydown', (ev) => {
+  if (!completeEl.hidden) {
+    const opts = [...completeEl.querySelectorAll<HTMLElement>('.opt')];
+    const at = opts.findIndex((o) => o.classList.contains('act'));
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      const next = (at + (ev.key === 'ArrowDown' ? 1 : opts.length - 1)) % opts.length;
+      opts.forEach((o, i) => o.classList.toggle('act', i === next));
+      opts[next]?.scrollIntoView({ block: 'nearest' });
+      return;
+    }
+    if ((ev.key === 'Tab' || ev.key === 'Enter') && at >= 0) {
+      ev.preventDefault();
+      accept(opts[at].dataset.value!);
+      return;
+    }
+    if (ev.key === 'Escape') { completeEl.hidden = true; return; }
+  }
+  if (ev.key === 'Enter') { completeEl.hidden = true; applyFilter(input.value); }
+});
+input.addEventListener('blur', () => window.setTimeout(() => { completeEl.hidden = true; }, 150));
+
+// ---------- completion of field names (the registry's and the file's event arguments) ----------
+const completeEl = $<HTMLDivElement>('complete');
+/** The word being typed at the cursor: where it starts and its text. */
+function wordAtCursor(): { start: number; word: string } {
+  const pos = input.selectionStart ?? input.value.length;
+  const before = input.value.slice(0, pos);
+  // Inside a string literal: nothing to complete.
+  if (((before.match(/"/g) ?? []).length - (before.match(/\\"/g) ?? []).length) % 2 === 1) return { start: pos, word: '' };
+  const m = before.match(/(\$\{?)?[A-Za-z_][A-Za-z0-9_.\-]*$/);
+  return m ? { start: pos - m[0].length, word: m[0] } : { start: pos, word: '' };
+}
+function suggest() {
+  const { word } = wordAtCursor();
+  completeEl.replaceChildren();
+  if (word.length < 2) { completeEl.hidden = true; return; }
+  let opts: { value: string; note: string }[];
+  if (word.startsWith('$')) {
+    const w = word.replace(/^\$\{?/, '');
+    opts = Object.keys(state.macros).filter((m) => m.startsWith(w)).map((m) => ({ value: `\${${m}}`, note: state.macros[m] }));
+  } else {
+    const starts = state.fields.filter((f) => f.field.startsWith(word));
+    // The next level first: `tracee.` offers `tracee.args.` before every argument field.
+    opts = starts.slice(0, 400).map((f) => ({ value: f.field, note: f.name }));
+    if (opts.length === 0) opts = state.fields.filter((f) => f.field.includes(word)).slice(0, 50).map((f) => ({ value: f.field, note: f.name }));
+  }
+  opts = opts.filter((o) => o.value !== word).slice(0, 50);
+  if (opts.length === 0) { completeEl.hidden = true; return; }
+  opts.forEach((o, i) => {
+    const d = el('div', i === 0 ? 'opt act' : 'opt');
+    d.dataset.value = o.value;
+    d.appendChild(document.createTextNode(o.value));
+    d.appendChild(el('span', 'n', o.note.length > 60 ? o.note.slice(0, 60) + '…' : o.note));
+    d.addEventListener('mousedown', (ev) => { ev.preventDefault(); accept(o.value); });
+    completeEl.appendChild(d);
+  });
+  completeEl.hidden = false;
+}
+function accept(value: string) {
+  const { start } = wordAtCursor();
+  const pos = input.selectionStart ?? input.value.length;
+  input.value = input.value.slice(0, start) + value + input.value.slice(pos);
+  const at = start + value.length;
+  input.setSelectionRange(at, at);
+  completeEl.hidden = true;
+  input.focus();
+  checkFilter();
+}
+
+// ---------- history and bookmarks ----------
+const HISTORY_KEY = 'osprey.view.filters';
+function history(): string[] {
+  try {
+    const h = JSON.parse(localStorage.getItem(HISTORY_KEY) ?? '[]');
+    return Array.isArray(h) ? h.filter((x) => typeof x === 'string') : [];
+  } catch { return []; }
+}
+function remember(filter: string) {
+  const h = [filter, ...history().filter((x) => x !== filter)].slice(0, 30);
+  localStorage.setItem(HISTORY_KEY, JSON.stringify(h));
+}
+$('bookmarks').addEventListener('click', (ev) => {
+  const r = (ev.currentTarget as HTMLElement).getBoundingClientRect();
+  const p = state.profile!;
+  const recent = history();
+  showMenu(r.left, r.bottom, [
+    { label: 'Bookmarks', sub: p.bookmarks.map((b) => ({ label: b.label, key: b.filter.length > 40 ? b.filter.slice(0, 40) + '…' : b.filter, action: () => applyFilter(b.filter) })) },
+    { label: 'Macros', sub: Object.keys(state.macros).map((m) => ({ label: `\${${m}}`, action: () => applyFilter(`\${${m}}`) })) },
+    { sep: true },
+    ...(recent.length ? recent.map((f) => ({ label: f, action: () => applyFilter(f) })) : [{ label: 'No recent filters', disabled: true }]),
+    { sep: true },
+    { label: 'Clear Recent Filters', action: () => localStorage.removeItem(HISTORY_KEY), disabled: recent.length === 0 },
+  ]);
+});
 $('apply').addEventListener('click', () => applyFilter(input.value));
 $('clear').addEventListener('click', () => { input.value = ''; checkFilter(); applyFilter(''); });
 
@@ -478,29 +884,191 @@ function resetView(filter: string) {
   state.pending.clear();
   state.selectedOffset = null;
   scroller.scrollTop = 0;
+  saveHash();
 }
 
-async function applyFilter(text: string) {
+/** Applies a filter; the selected frame stays selected when the new view shows it. */
+async function applyFilter(text: string, keep: number | null = state.selected): Promise<boolean> {
   input.value = text;
-  if (!(await checkFilter())) return;
+  completeEl.hidden = true;
+  if (!(await checkFilter())) return false;
   if (text.trim() === '') {
     resetView('');
     state.viewState = null;
     state.total = state.frames;
-    updateStatus();
-    scheduleRender();
-    return;
+  } else {
+    const { status, body } = await api<ViewState>('/api/views', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filter: text }),
+    });
+    if (status !== 200) return false;
+    remember(text);
+    resetView(text);
+    state.viewState = body;
+    state.total = body.matched;
   }
-  const { status, body } = await api<ViewState>('/api/views', {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filter: text }),
-  });
-  if (status !== 200) return;
-  resetView(text);
-  state.viewState = body;
-  state.total = body.matched;
   updateStatus();
   scheduleRender();
+  if (keep !== null) await goToFrame(keep, false, true);
+  return true;
 }
+
+/** Selects frame n in the current view (Go to frame); when it is not shown, the nearest
+ * shown one, saying so unless `quiet`. `exactOnly` selects nothing then. */
+async function goToFrame(n: number, say = true, exactOnly = false) {
+  // A view still being computed may not have reached the frame yet.
+  for (let tries = 0; ; tries++) {
+    const gen = state.generation;
+    const { status, body } = await api<{ offset: number; number: number; exact: boolean }>(`/api/find?${orderParams({ frame: String(n) })}`);
+    if (gen !== state.generation) return;
+    if (status === 200 && (body.exact || !state.filter || state.viewState?.done || tries > 100)) {
+      if (!body.exact && exactOnly) return;
+      if (!body.exact && say) message(`Frame ${n} is not displayed: went to frame ${body.number}`);
+      await selectOffset(body.offset);
+      return;
+    }
+    if (status !== 200 && (state.viewState?.done !== false || tries > 100)) {
+      if (say) message(`Frame ${n} is not displayed`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// ---------- deep links: the filter and the selected frame in the URL's hash ----------
+let hashApplied = false;
+function saveHash() {
+  if (!hashApplied) return;
+  const q = new URLSearchParams();
+  if (state.filter) q.set('filter', state.filter);
+  if (state.selected !== null) q.set('frame', String(state.selected));
+  const h = q.toString();
+  if (location.hash.slice(1) !== h) history_.replaceState(null, '', h ? `#${h}` : location.pathname + location.search);
+}
+const history_ = window.history;
+async function loadHash() {
+  const q = new URLSearchParams(location.hash.slice(1));
+  const filter = q.get('filter') ?? '';
+  const frame = Number(q.get('frame'));
+  if (filter !== state.filter || filter !== input.value) await applyFilter(filter, null);
+  if (Number.isInteger(frame) && frame >= 1) {
+    // The index may still be growing toward it.
+    for (let i = 0; i < 200 && !state.filter && frame > state.frames && !state.index?.done; i++) await new Promise((r) => setTimeout(r, 50));
+    await goToFrame(frame);
+  }
+  hashApplied = true;
+  saveHash();
+}
+window.addEventListener('hashchange', () => { hashApplied = false; loadHash(); });
+
+// ---------- menus ----------
+interface MenuItem { label?: string; key?: string; action?: () => void; sub?: MenuItem[]; sep?: boolean; disabled?: boolean; checked?: boolean }
+const menuEl = $<HTMLDivElement>('menu');
+function menuItems(items: MenuItem[], into: HTMLElement) {
+  for (const it of items) {
+    if (it.sep) { into.appendChild(el('div', 'sep')); continue; }
+    const d = el('div', 'mi');
+    d.setAttribute('role', 'menuitem');
+    if (it.checked !== undefined) d.appendChild(el('span', 'check', it.checked ? '✓' : ''));
+    d.appendChild(document.createTextNode(it.label ?? ''));
+    if (it.key) { const k = el('span', 'n', `  ${it.key}`); k.style.color = '#777'; d.appendChild(k); }
+    d.dataset.label = it.label ?? '';
+    if (it.disabled) { d.style.color = '#999'; into.appendChild(d); continue; }
+    if (it.sub) {
+      d.classList.add('has');
+      const sub = el('div', 'submenu');
+      menuItems(it.sub, sub);
+      d.appendChild(sub);
+      d.addEventListener('mouseenter', () => {
+        into.querySelectorAll(':scope > .mi.open').forEach((o) => o.classList.remove('open'));
+        d.classList.add('open');
+      });
+      d.addEventListener('click', (ev) => { if (ev.target === d) d.classList.add('open'); });
+    } else {
+      d.addEventListener('click', (ev) => { ev.stopPropagation(); hideMenu(); it.action?.(); });
+    }
+    into.appendChild(d);
+  }
+}
+function showMenu(x: number, y: number, items: MenuItem[]) {
+  menuEl.replaceChildren();
+  menuItems(items, menuEl);
+  menuEl.hidden = false;
+  const r = menuEl.getBoundingClientRect();
+  menuEl.style.left = `${Math.max(0, Math.min(x, window.innerWidth - r.width - 4))}px`;
+  menuEl.style.top = `${Math.max(0, Math.min(y, window.innerHeight - r.height - 4))}px`;
+}
+function hideMenu() { menuEl.hidden = true; }
+document.addEventListener('mousedown', (ev) => { if (!menuEl.hidden && !menuEl.contains(ev.target as globalThis.Node)) hideMenu(); });
+document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') hideMenu(); });
+
+async function copy(text: string) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const t = document.createElement('textarea');
+    t.value = text;
+    document.body.appendChild(t);
+    t.select();
+    document.execCommand('copy');
+    t.remove();
+  }
+  message(`Copied: ${text.length > 80 ? text.slice(0, 80) + '…' : text}`);
+}
+
+let messageTimer: number | undefined;
+function message(text: string) {
+  const m = $<HTMLSpanElement>('status-msg');
+  m.textContent = text;
+  window.clearTimeout(messageTimer);
+  messageTimer = window.setTimeout(() => { m.textContent = ''; }, 6000);
+}
+
+// ---------- Export Specified Frames ----------
+const exportDialog = $<HTMLDialogElement>('export-dialog');
+function openExport() {
+  const radios = exportDialog.querySelectorAll<HTMLInputElement>('input[name="which"]');
+  radios.forEach((r) => {
+    if (r.value === 'displayed') r.disabled = !state.filter;
+    if (r.value === 'marked' || r.value === 'firstlast') r.disabled = state.marked.size === 0;
+    if (r.value === 'selected') r.disabled = state.selected === null;
+  });
+  $('export-count').textContent = `${state.frames} captured, ${state.total} displayed, ${state.marked.size} marked`;
+  exportDialog.showModal();
+}
+$('export').addEventListener('click', openExport);
+$('export-ok').addEventListener('click', async (ev) => {
+  ev.preventDefault();
+  const which = exportDialog.querySelector<HTMLInputElement>('input[name="which"]:checked')?.value ?? 'all';
+  const format = $<HTMLSelectElement>('export-format').value;
+  const body: Record<string, unknown> = { format, which, filter: state.filter || undefined };
+  if (which === 'marked') { body.which = 'frames'; body.frames = [...state.marked]; }
+  if (which === 'selected') { body.which = 'frames'; body.frames = state.selected === null ? [] : [state.selected]; }
+  if (which === 'range') body.range = $<HTMLInputElement>('export-range').value;
+  if (which === 'firstlast') {
+    const m = [...state.marked];
+    body.which = 'range';
+    body.range = m.length ? `${Math.min(...m)}-${Math.max(...m)}` : '';
+  }
+  body.displayed_only = $<HTMLInputElement>('export-displayed').checked && !!state.filter;
+  const r = await fetch('/api/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (r.status !== 200) {
+    const e = await r.json().catch(() => ({ error: r.statusText }));
+    $('export-count').textContent = `Cannot export: ${String(e.error)}`;
+    return;
+  }
+  const frames = r.headers.get('x-osprey-frames');
+  const blob = await r.blob();
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = format === 'json' ? 'osprey-export.json' : 'osprey-export.pcapng';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+  exportDialog.close();
+  message(`Exported ${frames} frames`);
+});
+$('export-cancel').addEventListener('click', () => exportDialog.close());
 
 // ---------- progress (SSE) and status ----------
 function updateStatus() {
@@ -517,7 +1085,9 @@ function updateStatus() {
   } else {
     s += ` · Displayed: ${state.frames.toLocaleString('en-US')}`;
   }
+  if (state.marked.size) s += ` · Marked: ${state.marked.size}`;
   left.textContent = s;
+  left.dataset.marked = String(state.marked.size);
   left.dataset.displayed = String(state.total);
   left.dataset.complete = String(state.filter ? !!state.viewState?.done : !!idx?.done);
   if (idx) {
@@ -560,14 +1130,28 @@ async function loadFirstTs() {
 
 // ---------- go to frame ----------
 document.addEventListener('keydown', (ev) => {
-  if (ev.ctrlKey && (ev.key === 'g' || ev.key === 'G')) {
+  const inField = ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement;
+  const k = ev.key.toLowerCase();
+  if (ev.ctrlKey && k === 'g') {
     ev.preventDefault();
     const n = Number(window.prompt('Go to frame:') ?? '');
     if (!Number.isInteger(n) || n < 1) return;
-    if (!state.filter && n <= state.frames) selectOffset(n - 1);
+    goToFrame(n);
   } else if (ev.ctrlKey && ev.key === '/') {
     ev.preventDefault();
     input.focus();
+  } else if (ev.ctrlKey && ev.shiftKey && k === 'n') {
+    ev.preventDefault();
+    nextMarked(1);
+  } else if (ev.ctrlKey && ev.shiftKey && k === 'b') {
+    ev.preventDefault();
+    nextMarked(-1);
+  } else if (ev.ctrlKey && !ev.shiftKey && k === 'm' && !inField && state.selected !== null) {
+    ev.preventDefault();
+    toggleMark(state.selected);
+  } else if (ev.ctrlKey && !ev.shiftKey && k === 't' && !inField && state.selected !== null) {
+    ev.preventDefault();
+    toggleTimeRef(state.selected, state.selectedOffset === null ? null : state.cache.get(state.selectedOffset) ?? null);
   }
 });
 
@@ -575,10 +1159,15 @@ $<HTMLSelectElement>('timefmt').addEventListener('change', (ev) => {
   state.timefmt = (ev.target as HTMLSelectElement).value;
   scheduleRender();
 });
+$<HTMLSelectElement>('precision').addEventListener('change', (ev) => {
+  state.precision = Number((ev.target as HTMLSelectElement).value);
+  scheduleRender();
+});
 
 async function start() {
   const { body: profile } = await api<Profile>('/api/profile');
   state.profile = profile;
+  loadColumns();
   buildHeader();
   const buttons = $<HTMLSpanElement>('buttons');
   for (const b of profile.buttons) {
@@ -594,6 +1183,17 @@ async function start() {
   es.addEventListener('progress', (e) => onProgress(JSON.parse((e as MessageEvent).data)));
   scheduleRender();
   scroller.focus();
+  await loadHash();
+  // The field names for completion (the index pass adds the file's event arguments).
+  const loadFields = async () => {
+    const { body } = await api<{ fields: { field: string; name: string }[]; macros: Record<string, string> }>('/api/fields');
+    state.fields = body.fields;
+    state.macros = body.macros;
+  };
+  await loadFields();
+  if (!state.index?.done) {
+    const again = window.setInterval(() => { if (state.index?.done) { window.clearInterval(again); loadFields(); } }, 500);
+  }
 }
 
 start();

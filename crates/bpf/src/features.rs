@@ -30,19 +30,37 @@ pub struct Features {
     /// `bpf_get_current_task` in cgroup sock programs; else a socket owner's context comes
     /// from `/proc` (and is lost when the owner has exited before its packets are read).
     pub sock_task: bool,
+    /// `bpf_preempt_disable` in tracing programs, with global functions callable while
+    /// preemption is off (6.14+): a program keeps its CPU, so its per-CPU buffers stay its own
+    /// on kernels with full or lazy preemption. Else a buffer another task took half-way is
+    /// dropped and counted ("preempted").
+    pub pin_cpu: bool,
+    /// The same in cgroup_skb programs (packets sent from task context).
+    pub pin_cpu_skb: bool,
+    /// The kernel may preempt a task inside a tracing program (full, lazy or RT preemption;
+    /// or not known): then the busiest programs run in several copies, since the kernel skips
+    /// a program on a CPU where a preempted task is still inside it (context.h, "Spare copies").
+    pub preemptible: bool,
 }
 
 impl Features {
-    /// Probes the running kernel, unless `OSPREY_BPF_COMPAT=1` asks for [`Features::oldest`].
-    /// Needs root (or `CAP_BPF` + `CAP_PERFMON`).
+    /// Probes the running kernel, unless `OSPREY_BPF_COMPAT=1` asks for [`Features::oldest`];
+    /// `OSPREY_BPF_PREEMPTIBLE=1` takes the kernel for one that preempts programs (the copies of
+    /// context.h, "Spare copies", on a kernel that would not need them: how the tests cover
+    /// them here). Needs root (or `CAP_BPF` + `CAP_PERFMON`).
     /// The answer is kept for the rest of the process.
     pub fn detect() -> Features {
         static DETECTED: OnceLock<Features> = OnceLock::new();
+        let set = |name: &str| std::env::var(name).as_deref() == Ok("1");
         *DETECTED.get_or_init(|| {
-            if std::env::var("OSPREY_BPF_COMPAT").as_deref() == Ok("1") {
+            let features = if set("OSPREY_BPF_COMPAT") {
                 Features::oldest()
             } else {
                 Features::probe()
+            };
+            Features {
+                preemptible: features.preemptible || set("OSPREY_BPF_PREEMPTIBLE"),
+                ..features
             }
         })
     }
@@ -65,6 +83,9 @@ impl Features {
             task_btf,
             task_pt_regs: task_btf && probe_program("probe_task_pt_regs").is_ok(),
             sock_task: probe_program("probe_sock_task").is_ok(),
+            pin_cpu: task_btf && probe_program("probe_pin").is_ok(),
+            pin_cpu_skb: probe_program("probe_pin_skb").is_ok(),
+            preemptible: preemptible_kernel().unwrap_or(true),
         }
     }
 
@@ -81,6 +102,19 @@ impl Features {
             task_pt_regs: false,
             // 5.10 has it (the kernel matrix's --list): the task pointer in cgroup sock programs
             sock_task: true,
+            pin_cpu: false,
+            pin_cpu_skb: false,
+            // Debian's 5.10 preempts voluntarily: a BPF program is never preempted
+            preemptible: false,
+        }
+    }
+
+    /// Copies of the busiest programs to attach (context.h, "Spare copies").
+    pub fn copies(&self) -> u32 {
+        if self.preemptible {
+            crate::consts::MAX_COPIES
+        } else {
+            1
         }
     }
 
@@ -127,6 +161,16 @@ impl Features {
                 self.sock_task,
                 "socket owners' context from /proc",
             ),
+            (
+                "bpf_preempt_disable",
+                self.pin_cpu && self.pin_cpu_skb,
+                "a record another task overwrote half-way is dropped and counted",
+            ),
+            (
+                "non-preemptible programs",
+                !self.preemptible,
+                "the busiest programs run in 6 copies (a preempted task blocks only one)",
+            ),
         ]
     }
 }
@@ -146,6 +190,65 @@ impl fmt::Display for Features {
             write!(f, "{object} object, without {}", missing.join(", "))
         }
     }
+}
+
+/// Whether the running kernel can preempt a task inside a BPF program, from what it says of its
+/// preemption model: the dynamic mode in debugfs, `preempt=` on the command line, else the
+/// build (`uname -v`: PREEMPT_RT, PREEMPT_LAZY, PREEMPT; PREEMPT_DYNAMIC's default mode from the
+/// kernel's config, in /boot or /proc/config.gz). `None` when nothing says.
+fn preemptible_kernel() -> Option<bool> {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let release = read("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let config = read(&format!("/boot/config-{}", release.trim())).or_else(|| {
+        let gz = std::fs::File::open("/proc/config.gz").ok()?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).ok()?;
+        Some(text)
+    });
+    preemption_from(
+        read("/sys/kernel/debug/sched/preempt").as_deref(),
+        read("/proc/cmdline").as_deref(),
+        read("/proc/sys/kernel/version").as_deref(),
+        config.as_deref(),
+    )
+}
+
+/// [`preemptible_kernel`] over the texts it reads.
+fn preemption_from(
+    debugfs: Option<&str>,
+    cmdline: Option<&str>,
+    version: Option<&str>,
+    config: Option<&str>,
+) -> Option<bool> {
+    let preemptive_mode = |mode: &str| matches!(mode, "full" | "lazy" | "rt");
+    // "none voluntary (full) lazy": the current mode in parentheses
+    if let Some(mode) = debugfs
+        .and_then(|d| d.split_once('('))
+        .and_then(|(_, r)| r.split_once(')'))
+    {
+        return Some(preemptive_mode(mode.0));
+    }
+    let version = version?;
+    let words: Vec<&str> = version.split_whitespace().collect();
+    if words
+        .iter()
+        .any(|w| matches!(*w, "PREEMPT_RT" | "PREEMPT_LAZY" | "PREEMPT"))
+    {
+        return Some(true);
+    }
+    if !words.contains(&"PREEMPT_DYNAMIC") {
+        return Some(false); // built for none or voluntary preemption
+    }
+    if let Some(mode) = cmdline
+        .into_iter()
+        .flat_map(str::split_whitespace)
+        .find_map(|w| w.strip_prefix("preempt="))
+    {
+        return Some(preemptive_mode(mode));
+    }
+    let config = config?;
+    let set = |name: &str| config.lines().any(|l| l.trim() == format!("{name}=y"));
+    Some(set("CONFIG_PREEMPT") || set("CONFIG_PREEMPT_LAZY") || set("CONFIG_PREEMPT_RT"))
 }
 
 /// Loads the probe program `name` alone.
@@ -171,4 +274,59 @@ pub(crate) fn load_probe(name: &str) -> Result<ProbeSkel<'static>, String> {
     }
     open.load()
         .map_err(|e| format!("{e}{}", summarize_log(&take_log())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preemption_from;
+
+    #[test]
+    fn the_preemption_model_is_read_from_what_the_kernel_says() {
+        let dynamic = Some("#1 SMP PREEMPT_DYNAMIC Debian 6.12.118-1");
+        // debugfs knows best
+        assert_eq!(
+            preemption_from(Some("none voluntary (full) lazy\n"), None, None, None),
+            Some(true)
+        );
+        assert_eq!(
+            preemption_from(Some("none (voluntary) full lazy\n"), None, dynamic, None),
+            Some(false)
+        );
+        assert_eq!(
+            preemption_from(Some("none voluntary full (lazy)\n"), None, None, None),
+            Some(true)
+        );
+        // then the build
+        assert_eq!(
+            preemption_from(None, None, Some("#1 SMP PREEMPT_RT Debian"), None),
+            Some(true)
+        );
+        assert_eq!(
+            preemption_from(None, None, Some("#1 SMP PREEMPT Fri"), None),
+            Some(true)
+        );
+        assert_eq!(
+            preemption_from(None, None, Some("#1 SMP Debian 5.10.262-1"), None),
+            Some(false)
+        );
+        // a dynamic kernel: the command line, else its config's default
+        assert_eq!(
+            preemption_from(None, Some("ro preempt=full quiet"), dynamic, None),
+            Some(true)
+        );
+        assert_eq!(
+            preemption_from(None, Some("ro preempt=none"), dynamic, None),
+            Some(false)
+        );
+        let voluntary = "CONFIG_PREEMPT_VOLUNTARY=y\n# CONFIG_PREEMPT is not set\n";
+        assert_eq!(
+            preemption_from(None, Some("ro"), dynamic, Some(voluntary)),
+            Some(false)
+        );
+        assert_eq!(
+            preemption_from(None, Some("ro"), dynamic, Some("CONFIG_PREEMPT_LAZY=y\n")),
+            Some(true)
+        );
+        assert_eq!(preemption_from(None, Some("ro"), dynamic, None), None);
+    }
 }

@@ -18,7 +18,7 @@ Record layouts come from `src/bpf/osprey.h` through the skeleton's types (never 
 
 use std::fmt;
 use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -234,6 +234,8 @@ pub mod consts {
     pub const LOST_TOO_BIG: u32 = 3;
     /// Lost: copied by the kernel into a pipe or socket.
     pub const LOST_KERNEL_COPY: u32 = 4;
+    /// Lost: another task took the CPU's capture run while it was sent.
+    pub const LOST_PREEMPTED: u32 = 5;
 
     /// Most bytes captured of one memory region or module image.
     pub const CAP_REGION_MAX: u64 = 256 << 20;
@@ -244,6 +246,8 @@ pub mod consts {
 
     /// Number of syscall slots in `sys_cfgs`.
     pub const SYSCALL_SLOTS: u32 = 512;
+    /// Most copies of one program (context.h, "Spare copies").
+    pub const MAX_COPIES: u32 = 6;
     /// Number of event-ID slots in `lost_by_event`.
     pub const EVENT_SLOTS: u32 = 4096;
     /// Most uids `--scope uid=` can name in the kernel filter.
@@ -251,13 +255,24 @@ pub mod consts {
 }
 
 /// Why records were lost or degraded, indexed like the per-CPU `drops` map.
-pub const DROP_CAUSES: [&str; 5] = [
+pub const DROP_CAUSES: [&str; 6] = [
     "ring buffer full",
     "record too big",
     "user memory unreadable",
     "path too deep",
     "no scratch buffer",
+    "preempted while built",
 ];
+
+/// Index in [`DROP_CAUSES`]: the ring buffer was full.
+pub const DROP_RINGBUF_FULL: usize = 0;
+/// Index in [`DROP_CAUSES`]: another task took the CPU's record buffer (compat.h, "CPU pinning").
+pub const DROP_PREEMPTED: usize = 5;
+
+/// True for the causes in [`DROP_CAUSES`] that cost a whole record (the others degrade one).
+pub fn drop_cause_is_loss(cause: usize) -> bool {
+    cause == DROP_RINGBUF_FULL || cause == DROP_PREEMPTED
+}
 
 /// Errors of the loader.
 #[derive(Debug, thiserror::Error)]
@@ -330,13 +345,17 @@ pub enum Hook {
     FileOpenFentry,
     /// `kprobe/security_file_open`: the same where fentry is refused.
     FileOpenKprobe,
+    /// `fentry/security_inode_unlink`: inode of an unlinked file on any filesystem.
+    UnlinkFentry,
+    /// `kprobe/security_inode_unlink`: the same where fentry is refused.
+    UnlinkKprobe,
     /// BPF LSM (probed only: fentry and kprobes serve the events without `lsm=...,bpf`).
     Lsm,
 }
 
 impl Hook {
     /// Every hook, in probe order.
-    pub const ALL: [Hook; 12] = [
+    pub const ALL: [Hook; 14] = [
         Hook::TpBtfSyscalls,
         Hook::RawSyscalls,
         Hook::SchedExec,
@@ -348,6 +367,8 @@ impl Hook {
         Hook::CgroupSock,
         Hook::FileOpenFentry,
         Hook::FileOpenKprobe,
+        Hook::UnlinkFentry,
+        Hook::UnlinkKprobe,
         Hook::Lsm,
     ];
 
@@ -365,6 +386,8 @@ impl Hook {
             Hook::CgroupSock => "cgroup/sock_create+connect+sendmsg",
             Hook::FileOpenFentry => "fentry/security_file_open",
             Hook::FileOpenKprobe => "kprobe/security_file_open",
+            Hook::UnlinkFentry => "fentry/security_inode_unlink",
+            Hook::UnlinkKprobe => "kprobe/security_inode_unlink",
             Hook::Lsm => "lsm/file_open",
         }
     }
@@ -388,6 +411,8 @@ impl Hook {
             ],
             Hook::FileOpenFentry => &["fentry_file_open"],
             Hook::FileOpenKprobe => &["kprobe_file_open"],
+            Hook::UnlinkFentry => &["fentry_inode_unlink"],
+            Hook::UnlinkKprobe => &["kprobe_inode_unlink"],
             Hook::Lsm => &["probe_lsm"],
         }
     }
@@ -482,9 +507,29 @@ fn leak_object() -> &'static mut MaybeUninit<OpenObject> {
 
 const ALL_MAIN_PROGRAMS: &[&str] = &[
     "tp_sys_enter",
+    "tp_sys_enter_copy2",
+    "tp_sys_enter_copy3",
+    "tp_sys_enter_copy4",
+    "tp_sys_enter_copy5",
+    "tp_sys_enter_copy6",
     "tp_sys_exit",
+    "tp_sys_exit_copy2",
+    "tp_sys_exit_copy3",
+    "tp_sys_exit_copy4",
+    "tp_sys_exit_copy5",
+    "tp_sys_exit_copy6",
     "raw_sys_enter",
+    "raw_sys_enter_copy2",
+    "raw_sys_enter_copy3",
+    "raw_sys_enter_copy4",
+    "raw_sys_enter_copy5",
+    "raw_sys_enter_copy6",
     "raw_sys_exit",
+    "raw_sys_exit_copy2",
+    "raw_sys_exit_copy3",
+    "raw_sys_exit_copy4",
+    "raw_sys_exit_copy5",
+    "raw_sys_exit_copy6",
     "tp_sched_process_exec",
     "tp_task_rename",
     "tp_sched_process_fork",
@@ -499,33 +544,20 @@ const ALL_MAIN_PROGRAMS: &[&str] = &[
     "cg_sendmsg4",
     "cg_sendmsg6",
     "fentry_file_open",
+    "fentry_file_open_copy2",
+    "fentry_file_open_copy3",
+    "fentry_file_open_copy4",
+    "fentry_file_open_copy5",
+    "fentry_file_open_copy6",
     "kprobe_file_open",
+    "fentry_inode_unlink",
+    "kprobe_inode_unlink",
 ];
 
 fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
-    let p = &mut open.progs;
-    for (name, prog) in [
-        ("tp_sys_enter", &mut p.tp_sys_enter),
-        ("tp_sys_exit", &mut p.tp_sys_exit),
-        ("raw_sys_enter", &mut p.raw_sys_enter),
-        ("raw_sys_exit", &mut p.raw_sys_exit),
-        ("tp_sched_process_exec", &mut p.tp_sched_process_exec),
-        ("tp_task_rename", &mut p.tp_task_rename),
-        ("tp_sched_process_fork", &mut p.tp_sched_process_fork),
-        ("tp_sched_process_exit", &mut p.tp_sched_process_exit),
-        ("tp_ext4_unlink_enter", &mut p.tp_ext4_unlink_enter),
-        ("raw_ext4_unlink_enter", &mut p.raw_ext4_unlink_enter),
-        ("cg_skb_ingress", &mut p.cg_skb_ingress),
-        ("cg_skb_egress", &mut p.cg_skb_egress),
-        ("cg_sock_create", &mut p.cg_sock_create),
-        ("cg_connect4", &mut p.cg_connect4),
-        ("cg_connect6", &mut p.cg_connect6),
-        ("cg_sendmsg4", &mut p.cg_sendmsg4),
-        ("cg_sendmsg6", &mut p.cg_sendmsg6),
-        ("fentry_file_open", &mut p.fentry_file_open),
-        ("kprobe_file_open", &mut p.kprobe_file_open),
-    ] {
-        prog.set_autoload(wanted.contains(&name));
+    for mut prog in open.open_object_mut().progs_mut() {
+        let load = wanted.iter().any(|w| prog.name() == *w);
+        prog.set_autoload(load);
     }
 }
 
@@ -576,6 +608,9 @@ fn open_main(features: Features) -> Result<OpenOspreySkel<'static>, libbpf_rs::E
         ro.have_task_btf = features.task_btf as u8;
         ro.have_task_pt_regs = features.task_pt_regs as u8;
         ro.have_sock_task = features.sock_task as u8;
+        ro.pin_cpu = features.pin_cpu as u8;
+        ro.pin_cpu_skb = features.pin_cpu_skb as u8;
+        ro.nr_copies = features.copies();
     }
     let storage = features.task_storage;
     open.maps.task_caches.set_autocreate(storage)?;
@@ -620,13 +655,13 @@ fn probe_main(programs: &[&str], features: Features) -> Result<(), String> {
         .map_err(|e| format!("{e}{}", summarize_log(&take_log())))?;
     // Loading a kprobe proves nothing (a kernel without CONFIG_KPROBES loads it and cannot
     // attach it): attach, and detach at once by dropping the link.
-    if programs.contains(&"kprobe_file_open") {
-        let link = skel
-            .progs
-            .kprobe_file_open
-            .attach()
-            .map_err(|e| format!("attach: {e}"))?;
-        drop(link);
+    for kprobe in [
+        &skel.progs.kprobe_file_open,
+        &skel.progs.kprobe_inode_unlink,
+    ] {
+        if programs.iter().any(|p| kprobe.name() == *p) {
+            drop(kprobe.attach().map_err(|e| format!("attach: {e}"))?);
+        }
     }
     Ok(())
 }
@@ -783,6 +818,7 @@ impl Tracer {
             .iter()
             .flat_map(|h| h.programs().iter().copied())
             .filter(|p| ALL_MAIN_PROGRAMS.contains(p))
+            .flat_map(|p| with_copies(p, features.copies()))
             .collect();
         set_autoload(&mut open, &programs);
         open.maps
@@ -929,9 +965,29 @@ impl Tracer {
         let p = &self.skel.progs;
         Some(match name {
             "tp_sys_enter" => &p.tp_sys_enter,
+            "tp_sys_enter_copy2" => &p.tp_sys_enter_copy2,
+            "tp_sys_enter_copy3" => &p.tp_sys_enter_copy3,
+            "tp_sys_enter_copy4" => &p.tp_sys_enter_copy4,
+            "tp_sys_enter_copy5" => &p.tp_sys_enter_copy5,
+            "tp_sys_enter_copy6" => &p.tp_sys_enter_copy6,
             "tp_sys_exit" => &p.tp_sys_exit,
+            "tp_sys_exit_copy2" => &p.tp_sys_exit_copy2,
+            "tp_sys_exit_copy3" => &p.tp_sys_exit_copy3,
+            "tp_sys_exit_copy4" => &p.tp_sys_exit_copy4,
+            "tp_sys_exit_copy5" => &p.tp_sys_exit_copy5,
+            "tp_sys_exit_copy6" => &p.tp_sys_exit_copy6,
             "raw_sys_enter" => &p.raw_sys_enter,
+            "raw_sys_enter_copy2" => &p.raw_sys_enter_copy2,
+            "raw_sys_enter_copy3" => &p.raw_sys_enter_copy3,
+            "raw_sys_enter_copy4" => &p.raw_sys_enter_copy4,
+            "raw_sys_enter_copy5" => &p.raw_sys_enter_copy5,
+            "raw_sys_enter_copy6" => &p.raw_sys_enter_copy6,
             "raw_sys_exit" => &p.raw_sys_exit,
+            "raw_sys_exit_copy2" => &p.raw_sys_exit_copy2,
+            "raw_sys_exit_copy3" => &p.raw_sys_exit_copy3,
+            "raw_sys_exit_copy4" => &p.raw_sys_exit_copy4,
+            "raw_sys_exit_copy5" => &p.raw_sys_exit_copy5,
+            "raw_sys_exit_copy6" => &p.raw_sys_exit_copy6,
             "tp_sched_process_exec" => &p.tp_sched_process_exec,
             "tp_task_rename" => &p.tp_task_rename,
             "tp_sched_process_fork" => &p.tp_sched_process_fork,
@@ -946,7 +1002,14 @@ impl Tracer {
             "cg_sendmsg4" => &p.cg_sendmsg4,
             "cg_sendmsg6" => &p.cg_sendmsg6,
             "fentry_file_open" => &p.fentry_file_open,
+            "fentry_file_open_copy2" => &p.fentry_file_open_copy2,
+            "fentry_file_open_copy3" => &p.fentry_file_open_copy3,
+            "fentry_file_open_copy4" => &p.fentry_file_open_copy4,
+            "fentry_file_open_copy5" => &p.fentry_file_open_copy5,
+            "fentry_file_open_copy6" => &p.fentry_file_open_copy6,
             "kprobe_file_open" => &p.kprobe_file_open,
+            "fentry_inode_unlink" => &p.fentry_inode_unlink,
+            "kprobe_inode_unlink" => &p.kprobe_inode_unlink,
             _ => return None,
         })
     }
@@ -1010,8 +1073,8 @@ impl Tracer {
     }
 
     /// Drop counters per CPU: `result[cpu][cause]`, causes as in [`DROP_CAUSES`].
-    pub fn drops_per_cpu(&self) -> Vec<[u64; 5]> {
-        let mut out: Vec<[u64; 5]> = Vec::new();
+    pub fn drops_per_cpu(&self) -> Vec<[u64; DROP_CAUSES.len()]> {
+        let mut out: Vec<[u64; DROP_CAUSES.len()]> = Vec::new();
         for cause in 0..DROP_CAUSES.len() as u32 {
             let Ok(Some(per_cpu)) = self
                 .skel
@@ -1022,7 +1085,7 @@ impl Tracer {
                 continue;
             };
             if out.len() < per_cpu.len() {
-                out.resize(per_cpu.len(), [0; 5]);
+                out.resize(per_cpu.len(), [0; DROP_CAUSES.len()]);
             }
             for (cpu, bytes) in per_cpu.iter().enumerate() {
                 out[cpu][cause as usize] = read_u64(bytes);
@@ -1050,6 +1113,127 @@ impl Tracer {
         }
         out
     }
+
+    /// Per attached program, the runs the kernel skipped because the program was already
+    /// running on that CPU: another task preempted inside it (context.h, "Spare copies"). Read
+    /// from the kernel's `recursion_misses` (5.12+; 0 before).
+    pub fn skipped_runs(&self) -> Vec<SkippedRuns> {
+        let covered = self.copies_covered();
+        self.links
+            .iter()
+            .filter_map(|(name, _)| {
+                let runs = recursion_misses(self.program(name)?)?;
+                let lost = if next_copy(name).is_some_and(|n| self.has_link(n)) {
+                    0 // a later copy ran instead
+                } else if self.has_link(&format!("{}_copy2", copy_base(name))) {
+                    // the last copy: lost unless an earlier copy had done the call
+                    let i = mark_index(name).map_or(0, |i| covered[i]);
+                    runs.saturating_sub(i)
+                } else {
+                    runs
+                };
+                Some(SkippedRuns {
+                    program: name,
+                    runs,
+                    lost,
+                })
+            })
+            .collect()
+    }
+
+    fn has_link(&self, program: &str) -> bool {
+        self.links.iter().any(|(name, _)| *name == program)
+    }
+
+    /// `copies_covered`, summed over CPUs, by mark index (sys_enter, sys_exit, file_open).
+    fn copies_covered(&self) -> [u64; 3] {
+        let mut out = [0; 3];
+        for (i, n) in out.iter_mut().enumerate() {
+            let key = (i as u32).to_ne_bytes();
+            if let Ok(Some(per_cpu)) = self
+                .skel
+                .maps
+                .copies_covered
+                .lookup_percpu(&key, MapFlags::ANY)
+            {
+                *n = per_cpu.iter().map(|b| read_u64(b)).sum();
+            }
+        }
+        out
+    }
+}
+
+/// The kernel's count of runs of `prog` it skipped (`bpf_prog_info.recursion_misses`).
+fn recursion_misses(prog: &libbpf_rs::ProgramMut<'_>) -> Option<u64> {
+    let mut info = libbpf_rs::libbpf_sys::bpf_prog_info::default();
+    let mut len = std::mem::size_of::<libbpf_rs::libbpf_sys::bpf_prog_info>() as u32;
+    // SAFETY: `info` is a valid bpf_prog_info of `len` bytes, and the fd is the loaded
+    // program's, open for as long as `prog`.
+    let rc = unsafe {
+        libbpf_rs::libbpf_sys::bpf_prog_get_info_by_fd(
+            prog.as_fd().as_raw_fd(),
+            &mut info,
+            &mut len,
+        )
+    };
+    (rc == 0).then_some(info.recursion_misses)
+}
+
+/// Runs of one program the kernel skipped ([`Tracer::skipped_runs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkippedRuns {
+    /// The program's name (`tp_sys_exit`, `tp_sys_exit_copy2`, ...).
+    pub program: &'static str,
+    /// Runs skipped.
+    pub runs: u64,
+    /// Of those, calls no copy of the program handled: events lost. (0 for a copy with a later
+    /// copy attached; for the last copy, its skips less the calls an earlier copy had done.)
+    pub lost: u64,
+}
+
+/// The first copy of a program (`tp_sys_exit_copy3` → `tp_sys_exit`).
+fn copy_base(program: &str) -> &str {
+    match program.rsplit_once("_copy") {
+        Some((base, n)) if n.parse::<u32>().is_ok() => base,
+        _ => program,
+    }
+}
+
+/// The index of a copied program's mark in `copies_covered` (MARK_INDEX in osprey.h).
+fn mark_index(program: &str) -> Option<usize> {
+    let base = copy_base(program);
+    [("sys_enter", 0), ("sys_exit", 1), ("file_open", 2)]
+        .into_iter()
+        .find(|(hook, _)| base.ends_with(hook))
+        .map(|(_, i)| i)
+}
+
+/// The copy of a program that runs after it for the same call (context.h, "Spare copies"):
+/// `P` → `P_copy2` → `P_copy3` → `P_copy4`.
+fn next_copy(program: &str) -> Option<&'static str> {
+    let (base, n) = match program.rsplit_once("_copy") {
+        Some((base, n)) => (base, n.parse::<u32>().ok()?),
+        None => (program, 1),
+    };
+    let next = format!("{base}_copy{}", n + 1);
+    ALL_MAIN_PROGRAMS.iter().copied().find(|p| *p == next)
+}
+
+/// A program with its first `copies` copies, in the order they must be attached so that they
+/// run first to last for each call: a tracepoint runs its programs in the order they were
+/// attached, a trampoline (fentry) the last attached first.
+fn with_copies(program: &'static str, copies: u32) -> Vec<&'static str> {
+    let mut all = vec![program];
+    while all.len() < copies as usize {
+        match next_copy(all[all.len() - 1]) {
+            Some(next) => all.push(next),
+            None => break,
+        }
+    }
+    if program.starts_with("fentry_") {
+        all.reverse();
+    }
+    all
 }
 
 /// The capture maps of a loaded [`Tracer`], usable from another thread.
@@ -1366,6 +1550,9 @@ mod tests {
         assert_eq!(get("SCOPE_PENDING_EXEC"), SCOPE_PENDING_EXEC as u64);
         assert_eq!(get("SYSCALL_SLOTS"), SYSCALL_SLOTS as u64);
         assert_eq!(get("DROP_CAUSES"), DROP_CAUSES.len() as u64);
+        assert_eq!(get("DROP_RINGBUF_FULL"), super::DROP_RINGBUF_FULL as u64);
+        assert_eq!(get("DROP_PREEMPTED"), super::DROP_PREEMPTED as u64);
+        assert_eq!(get("MAX_COPIES"), MAX_COPIES as u64);
         assert_eq!(get("DV_CAP_WRITE"), DV_CAP_WRITE as u64);
         assert_eq!(get("DV_CAP_MODULE"), DV_CAP_MODULE as u64);
         assert_eq!(get("REC_CAP_CHUNK"), REC_CAP_CHUNK as u64);
@@ -1375,11 +1562,58 @@ mod tests {
         assert_eq!(get("CF_HOLD"), CF_HOLD as u64);
         assert_eq!(get("CF_FROM_FILE"), CF_FROM_FILE as u64);
         assert_eq!(get("LOST_KERNEL_COPY"), LOST_KERNEL_COPY as u64);
+        assert_eq!(get("LOST_PREEMPTED"), LOST_PREEMPTED as u64);
         assert_eq!(get("HDR_OWNER_CONTEXT"), HDR_OWNER_CONTEXT as u64);
         assert_eq!(get("LOST_TOO_BIG"), LOST_TOO_BIG as u64);
         assert_eq!(get("CAP_FILTER_LEN"), CAP_FILTER_LEN as u64);
         assert_eq!(get("CAP_MAX_FILTERS"), CAP_MAX_FILTERS as u64);
         assert_eq!(get("CS_COUNT"), 5);
+    }
+
+    #[test]
+    fn copies_of_a_program_are_attached_so_that_they_run_in_order() {
+        assert_eq!(next_copy("tp_sys_exit"), Some("tp_sys_exit_copy2"));
+        assert_eq!(next_copy("tp_sys_exit_copy3"), Some("tp_sys_exit_copy4"));
+        assert_eq!(next_copy("tp_sys_exit_copy6"), None);
+        assert_eq!(next_copy("tp_sched_process_exec"), None);
+        assert_eq!(copy_base("tp_sys_exit_copy3"), "tp_sys_exit");
+        assert_eq!(copy_base("tp_sched_process_exec"), "tp_sched_process_exec");
+        assert_eq!(mark_index("raw_sys_enter_copy2"), Some(0)); // MARK_INDEX(MARK_SYS_ENTER)
+        assert_eq!(mark_index("tp_sys_exit"), Some(1));
+        assert_eq!(mark_index("fentry_file_open_copy6"), Some(2));
+        assert_eq!(mark_index("tp_sched_process_exit"), None);
+        let n = consts::MAX_COPIES;
+        assert_eq!(
+            with_copies("tp_sched_process_exec", n),
+            ["tp_sched_process_exec"]
+        );
+        assert_eq!(with_copies("raw_sys_exit", 1), ["raw_sys_exit"]);
+        assert_eq!(
+            with_copies("raw_sys_exit", 3),
+            ["raw_sys_exit", "raw_sys_exit_copy2", "raw_sys_exit_copy3"]
+        );
+        assert_eq!(with_copies("raw_sys_exit", n).len(), n as usize);
+        // a trampoline runs the last attached first
+        assert_eq!(
+            with_copies("fentry_file_open", 2),
+            ["fentry_file_open_copy2", "fentry_file_open"]
+        );
+        let copied: Vec<&str> = Hook::ALL
+            .iter()
+            .flat_map(|h| h.programs())
+            .filter(|p| with_copies(p, n).len() == n as usize)
+            .copied()
+            .collect();
+        assert_eq!(
+            copied,
+            [
+                "tp_sys_enter",
+                "tp_sys_exit",
+                "raw_sys_enter",
+                "raw_sys_exit",
+                "fentry_file_open"
+            ]
+        );
     }
 
     #[test]

@@ -164,6 +164,9 @@ pub mod reason {
     /// The kernel copied the bytes into a pipe or socket (splice, sendfile): never in memory
     /// the tracer can read, nor in a file to read back.
     pub const KERNEL_COPY: &str = "kernel copy to a stream";
+    /// Another task took the CPU while the bytes were sent, on a kernel where a BPF program
+    /// cannot keep its CPU (the whole write is reported, though some of it may have arrived).
+    pub const PREEMPTED: &str = "preempted";
     /// The kernel copied the bytes into the file, and the file could not be read back.
     pub const NOT_READ_BACK: &str = "not readable back";
 }

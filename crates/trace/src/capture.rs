@@ -170,6 +170,7 @@ fn lost_reason(why: u32) -> &'static str {
         LOST_UNREADABLE => reason::UNREADABLE,
         LOST_TOO_BIG => reason::TOO_BIG,
         LOST_KERNEL_COPY => reason::KERNEL_COPY,
+        LOST_PREEMPTED => reason::PREEMPTED,
         _ => reason::MISSING,
     }
 }

@@ -112,9 +112,12 @@ impl EventDef {
                     names.join(",")
                 );
                 if self.name == "security_inode_unlink" {
-                    match [Hook::Ext4Unlink, Hook::Ext4UnlinkRaw].into_iter().find(|h| loads(*h)) {
-                        Some(h) => s.push_str(&format!(" + {h} for inode/dev/ctime on ext4")),
-                        None => s.push_str(" (no inode/dev/ctime: no ext4 hook loads)"),
+                    match UNLINK_INODE_HOOKS.into_iter().find(|h| loads(*h)) {
+                        Some(h @ (Hook::Ext4Unlink | Hook::Ext4UnlinkRaw)) => {
+                            s.push_str(&format!(" + {h} for inode/dev/ctime on ext4"))
+                        }
+                        Some(h) => s.push_str(&format!(" + {h} for inode/dev/ctime")),
+                        None => s.push_str(" (no inode/dev/ctime: no unlink hook loads)"),
                     }
                 }
                 s
@@ -124,6 +127,15 @@ impl EventDef {
         }
     }
 }
+
+/// Where security_inode_unlink's inode, device and ctime come from, best first (its event is
+/// derived at the syscall's exit): the LSM function on any filesystem, else ext4's tracepoint.
+pub const UNLINK_INODE_HOOKS: [Hook; 4] = [
+    Hook::UnlinkFentry,
+    Hook::UnlinkKprobe,
+    Hook::Ext4Unlink,
+    Hook::Ext4UnlinkRaw,
+];
 
 /// Tracee event IDs of the non-syscall events (Tracee v0.2x numbering; syscall events use the
 /// x86_64 syscall number).

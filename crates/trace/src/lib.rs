@@ -123,6 +123,16 @@ pub struct TraceArgs {
     #[arg(short = 'c', long = "capture", value_name = "OPTION")]
     pub capture: Vec<String>,
 
+    /// Detections run on the event stream (osprey detect --list shows them): all, none, or a
+    /// comma-separated list of IDs and names. The events they read are enabled (and not
+    /// written unless selected); findings go to the same outputs as the events. Default: all.
+    #[arg(long = "signatures", value_name = "all|none|LIST")]
+    pub signatures: Option<String>,
+
+    /// Also run the detection rules of this TOML rules file (repeatable).
+    #[arg(short = 'R', long = "rules", value_name = "FILE")]
+    pub rules: Vec<std::path::PathBuf>,
+
     /// Capture data ring buffer size in MiB (rounded up to a power of two): what absorbs
     /// bursts of written bytes while the capture thread writes them out.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
@@ -190,6 +200,8 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         args.events.clone()
     };
     let mut selected = cat.select(&words).map_err(anyhow::Error::msg)?;
+    let config = osprey_detect::Config::load(args.signatures.as_deref(), &args.rules)?;
+    let detector = osprey_detect::Detector::new(&config)?;
     let mut capture_net = None;
     let mut capturer = None;
     if let Some(c) = &capture_opts {
@@ -213,6 +225,19 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     if selected.is_empty() {
         bail!("no events selected");
     }
+    // detections: the events they read are traced too, but written only when selected
+    let mut hidden = vec![false; 4097];
+    for ev in detector.events() {
+        if let Some(def) = cat.get(ev) {
+            if !selected.iter().any(|s| s == ev) {
+                selected.push(ev.clone());
+                if let Some(slot) = hidden.get_mut(def.id as usize) {
+                    *slot = true;
+                }
+            }
+        }
+    }
+    let detector = (!detector.is_empty()).then_some(detector);
     let scope = Scope::parse(&args.scope)?;
     if !args.command.is_empty() && scope.pid.is_some() {
         bail!("--scope pid= cannot be combined with a command to run");
@@ -297,6 +322,10 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         sinks,
         json: Vec::with_capacity(2048),
         counts: vec![0; 4097],
+        hidden,
+        detector,
+        findings: Vec::new(),
+        found: BTreeMap::new(),
         emitted: 0,
         first: None,
         last: None,
@@ -317,7 +346,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     let drain = Duration::from_millis(args.drain_interval.clamp(1, 1000));
     let mut last_loss_check = Instant::now();
     let mut last_live = Instant::now();
-    let mut lost_seen = vec![[0u64; 5]; 0];
+    let mut lost_seen: Vec<DropCounts> = Vec::new();
     let mut exit_status = 0;
     let mut markers: Vec<Event<'static>> = Vec::new();
     loop {
@@ -357,7 +386,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         }
         if live && last_live.elapsed() >= Duration::from_secs(1) {
             last_live = Instant::now();
-            let lost: u64 = lost_seen.iter().map(|c| c[0]).sum();
+            let lost = lost_records(&lost_seen);
             eprint!(
                 "\rosprey: {} events, {} lost ",
                 state.borrow().emitted,
@@ -376,6 +405,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         }
     }
     let lost_by_event = tracer.lost_by_event();
+    let skipped = tracer.skipped_runs();
     drop(rb);
     drop(tracer); // detaches every program
                   // nothing new can arrive: the capture thread drains the rest, completes every artifact
@@ -387,7 +417,13 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         eprintln!();
     }
     if !args.quiet {
-        summary(&st, decoder.bad_records, &final_drops, &lost_by_event);
+        summary(
+            &st,
+            decoder.bad_records,
+            &final_drops,
+            &lost_by_event,
+            &skipped,
+        );
     }
     if let Some(o) = &capture_outcome {
         capture_summary(o, args.quiet);
@@ -405,6 +441,12 @@ struct State {
     json: Vec<u8>,
     /// Events emitted per event ID (`lost_events` in the last slot).
     counts: Vec<u64>,
+    /// Events traced only for the detections, by event ID: not written.
+    hidden: Vec<bool>,
+    detector: Option<osprey_detect::Detector>,
+    findings: Vec<Event<'static>>,
+    /// Findings written, per signature.
+    found: BTreeMap<String, u64>,
     emitted: u64,
     /// When the first and the last event were written (delivery rate in the summary).
     first: Option<Instant>,
@@ -423,6 +465,23 @@ impl State {
     }
 
     fn emit(&mut self, ev: &Event<'_>) {
+        if let Some(d) = self.detector.as_mut() {
+            self.findings = d.on_event(ev);
+        }
+        let hidden = usize::try_from(ev.event_id)
+            .ok()
+            .and_then(|i| self.hidden.get(i))
+            .copied()
+            .unwrap_or(false);
+        if !hidden {
+            self.write(ev);
+        }
+        for f in std::mem::take(&mut self.findings) {
+            self.write(&f);
+        }
+    }
+
+    fn write(&mut self, ev: &Event<'_>) {
         if self.error.is_some() {
             return;
         }
@@ -441,6 +500,10 @@ impl State {
             self.first.get_or_insert(now);
             self.last = Some(now);
         }
+        if ev.metadata.is_some() {
+            *self.found.entry(ev.event_name.to_string()).or_default() += 1;
+            return;
+        }
         let slot = usize::try_from(ev.event_id)
             .unwrap_or(usize::MAX)
             .min(self.counts.len() - 1);
@@ -448,11 +511,23 @@ impl State {
     }
 }
 
-fn loss_markers(before: &[[u64; 5]], now: &[[u64; 5]], out: &mut Vec<Event<'static>>) {
+type DropCounts = [u64; osprey_bpf::DROP_CAUSES.len()];
+
+/// Records lost in the kernel, all CPUs and causes.
+fn lost_records(drops: &[DropCounts]) -> u64 {
+    drops
+        .iter()
+        .flat_map(|c| c.iter().enumerate())
+        .filter(|(cause, _)| osprey_bpf::drop_cause_is_loss(*cause))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+fn loss_markers(before: &[DropCounts], now: &[DropCounts], out: &mut Vec<Event<'static>>) {
     let ts = osprey_bpf::realtime_ns();
     for (cpu, counts) in now.iter().enumerate() {
         for (cause, &n) in counts.iter().enumerate() {
-            if cause != 0 {
+            if !osprey_bpf::drop_cause_is_loss(cause) {
                 continue; // only records actually lost; the others are degraded, not lost
             }
             let prev = before.get(cpu).map(|c| c[cause]).unwrap_or(0);
@@ -554,8 +629,14 @@ fn capture_summary(o: &capture::CaptureOutcome, quiet: bool) {
     }
 }
 
-fn summary(st: &State, bad_records: u64, drops: &[[u64; 5]], lost_by_event: &[(u32, u64)]) {
-    let lost: u64 = drops.iter().map(|c| c[0]).sum();
+fn summary(
+    st: &State,
+    bad_records: u64,
+    drops: &[DropCounts],
+    lost_by_event: &[(u32, u64)],
+    skipped: &[osprey_bpf::SkippedRuns],
+) {
+    let lost = lost_records(drops) + skipped.iter().map(|s| s.lost).sum::<u64>();
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "osprey: {} events emitted, {} lost", st.emitted, lost);
     if let (Some(first), Some(last)) = (st.first, st.last) {
@@ -572,6 +653,9 @@ fn summary(st: &State, bad_records: u64, drops: &[[u64; 5]], lost_by_event: &[(u
         let name = event_name(id as u32).unwrap_or_else(|| "lost_events".to_string());
         let _ = writeln!(err, "  {name:<28} {n}");
     }
+    for (name, n) in &st.found {
+        let _ = writeln!(err, "  finding {name:<20} {n}");
+    }
     for (cause, name) in osprey_bpf::DROP_CAUSES.iter().enumerate() {
         let per_cpu: Vec<String> = drops
             .iter()
@@ -580,13 +664,32 @@ fn summary(st: &State, bad_records: u64, drops: &[[u64; 5]], lost_by_event: &[(u
             .map(|(cpu, c)| format!("cpu{cpu}={}", c[cause]))
             .collect();
         if !per_cpu.is_empty() {
-            let what = if cause == 0 { "lost" } else { "degraded" };
+            let what = if osprey_bpf::drop_cause_is_loss(cause) {
+                "lost"
+            } else {
+                "degraded"
+            };
             let _ = writeln!(err, "  {what} ({name}): {}", per_cpu.join(" "));
         }
     }
     for (id, n) in lost_by_event {
         let name = event_name(*id).unwrap_or_else(|| format!("event {id}"));
         let _ = writeln!(err, "  lost {name}: {n}");
+    }
+    for s in skipped.iter().filter(|s| s.runs > 0) {
+        let (program, n, lost) = (s.program, s.runs, s.lost);
+        let _ = if lost == 0 {
+            writeln!(
+                err,
+                "  skipped by the kernel, another copy ran instead: {program} {n} times"
+            )
+        } else {
+            writeln!(
+                err,
+                "  lost (the kernel skipped {program} {n} times: another task was preempted \
+                 inside it on that CPU): {lost} calls no copy ran"
+            )
+        };
     }
     if bad_records > 0 {
         let _ = writeln!(err, "  undecodable records: {bad_records}");
@@ -612,6 +715,10 @@ fn usable_function_hooks(selected: &[String]) -> Vec<Hook> {
         .iter()
         .filter_map(|n| cat.get(n))
         .flat_map(|ev| match &ev.source {
+            Source::Derived { derive, .. } if *derive == DV_UNLINK => {
+                // the hooks on the kernel function (the rest are tracepoints)
+                catalog::UNLINK_INODE_HOOKS[..2].to_vec()
+            }
             Source::Derived { better, .. } => better.to_vec(),
             _ => Vec::new(),
         })
@@ -722,7 +829,12 @@ impl Plan {
             hooks.push(Hook::SchedExit);
         }
         if unlink {
-            hooks.push(Hook::Ext4Unlink);
+            // on a kernel function where one loads, else ext4's tracepoint (its raw form is
+            // the fallback of load())
+            let inode_hook = catalog::UNLINK_INODE_HOOKS
+                .into_iter()
+                .find(|h| function_hooks.contains(h));
+            hooks.push(inode_hook.unwrap_or(Hook::Ext4Unlink));
         }
         if packets {
             hooks.push(Hook::CgroupSkb);
@@ -1037,6 +1149,29 @@ mod tests {
     }
 
     #[test]
+    fn security_inode_unlink_takes_its_inode_from_the_best_hook_that_loads() {
+        let ev = ["-e", "security_inode_unlink"];
+        let inode_hooks = |p: &Plan| -> Vec<Hook> {
+            let all = catalog::UNLINK_INODE_HOOKS;
+            p.opts
+                .hooks
+                .iter()
+                .copied()
+                .filter(|h| all.contains(h))
+                .collect()
+        };
+        let p = plan_with(&ev, &[Hook::UnlinkKprobe, Hook::UnlinkFentry]);
+        assert_eq!(inode_hooks(&p), [Hook::UnlinkFentry]);
+        let p = plan_with(&ev, &[Hook::UnlinkKprobe]);
+        assert_eq!(inode_hooks(&p), [Hook::UnlinkKprobe]);
+        let p = plan_with(&ev, &[]);
+        assert_eq!(inode_hooks(&p), [Hook::Ext4Unlink]);
+        // the event itself is derived at the syscalls' exit whatever the inode's hook
+        let cfg = p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == 263).unwrap().1;
+        assert_eq!(cfg.derive & DV_UNLINK, DV_UNLINK);
+    }
+
+    #[test]
     fn command_mode_scopes_to_the_child_and_follows() {
         let p = plan(&["-e", "execve", "--", "true"]);
         assert_eq!(p.opts.pid_mode, PidMode::Only);
@@ -1065,19 +1200,27 @@ mod tests {
     #[test]
     fn loss_markers_report_new_ring_buffer_losses_per_cpu() {
         let mut out = Vec::new();
-        loss_markers(&[], &[[0, 3, 0, 0, 0], [5, 0, 0, 0, 0]], &mut out);
+        loss_markers(&[], &[[0, 3, 0, 0, 0, 0], [5, 0, 0, 0, 0, 0]], &mut out);
         assert_eq!(out.len(), 1, "degraded records are not losses");
         assert_eq!(out[0].processor_id, 1);
         assert_eq!(out[0].arg("lost").unwrap().value.as_i64(), Some(5));
         out.clear();
         loss_markers(
-            &[[0; 5], [5, 0, 0, 0, 0]],
-            &[[2, 0, 0, 0, 0], [5, 0, 0, 0, 0]],
+            &[[0; 6], [5, 0, 0, 0, 0, 0]],
+            &[[2, 0, 0, 0, 0, 0], [5, 0, 0, 0, 0, 0]],
             &mut out,
         );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].processor_id, 0);
         assert_eq!(out[0].arg("lost").unwrap().value.as_i64(), Some(2));
+        let mut preempted = Vec::new();
+        loss_markers(&[], &[[0, 0, 0, 0, 0, 4]], &mut preempted);
+        assert_eq!(
+            preempted.len(),
+            1,
+            "a record another task overwrote is lost"
+        );
+        assert_eq!(preempted[0].arg("lost").unwrap().value.as_i64(), Some(4));
         let mut json = Vec::new();
         out[0].write_legacy_json(&mut json);
         assert_eq!(

@@ -37,6 +37,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/views",
             get(view_state).post(create_view).delete(cancel_view),
         )
+        .route("/api/find", get(find))
+        .route("/api/fields", get(fields))
+        .route("/api/export", axum::routing::post(export))
         .route("/api/frames/{number}", get(frame_detail))
         .route("/api/frames/{number}/bytes", get(frame_bytes))
         .route("/api/events", get(events))
@@ -116,34 +119,155 @@ async fn profile(State(s): State<Arc<AppState>>) -> Response {
     .into_response()
 }
 
-#[derive(Deserialize)]
-struct RowsQuery {
+/// Applied columns a request may add at most.
+pub const MAX_EXTRA_COLUMNS: usize = 32;
+
+/// Which rows, in which order: a filter's view (or every frame), applied columns, a sort;
+/// and the window (`/api/rows`) or the frame to find (`/api/find`).
+#[derive(Deserialize, Clone, Default)]
+struct OrderQuery {
     offset: Option<u64>,
     limit: Option<u64>,
+    frame: Option<String>,
     filter: Option<String>,
+    /// Field names of applied columns, comma-separated, after the profile's.
+    columns: Option<String>,
+    /// The column to sort by: an index into the profile's columns then the applied ones.
+    sort: Option<usize>,
+    /// Descending (`desc=1` or `desc=true`).
+    desc: Option<String>,
 }
 
-async fn rows(State(s): State<Arc<AppState>>, Query(q): Query<RowsQuery>) -> Response {
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(100).min(MAX_WINDOW as u64) as usize;
-    let text = q.filter.unwrap_or_default();
+/// The rows of a request, resolved.
+struct Order {
+    view: Option<Arc<crate::views::View>>,
+    extra: Vec<osprey_print::profile::Column>,
+    sort: Option<(usize, bool)>,
+    filter: String,
+}
+
+fn resolve_order(s: &AppState, q: &OrderQuery) -> Result<Order, Response> {
+    let text = q.filter.clone().unwrap_or_default();
     let view = if text.trim().is_empty() {
         None
     } else {
         match s.views.get(&text) {
             Some(v) => Some(v),
             None => {
-                return error(
+                return Err(error(
                     StatusCode::NOT_FOUND,
                     "no view of this filter: create it with POST /api/views first",
-                )
+                ))
             }
         }
     };
+    let mut extra = Vec::new();
+    for name in q
+        .columns
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        if extra.len() >= MAX_EXTRA_COLUMNS || name.len() > 256 {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("at most {MAX_EXTRA_COLUMNS} applied columns, of known fields"),
+            ));
+        }
+        match render::field_column(name) {
+            Some(c) => extra.push(c),
+            None => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("no field named {name:?}"),
+                ))
+            }
+        }
+    }
+    let ncols = s.profile.columns.len() + extra.len();
+    let sort = match q.sort {
+        None => None,
+        Some(k) if k < ncols => Some((k, matches!(q.desc.as_deref(), Some("1" | "true" | "yes")))),
+        Some(k) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("no column {k} to sort by (there are {ncols})"),
+            ))
+        }
+    };
+    Ok(Order {
+        view,
+        extra,
+        sort,
+        filter: text,
+    })
+}
+
+/// The frames of an order, as a list to slice: the view's or the index's in frame order, or
+/// the sorted order (computed now, once the view is complete, unless cached).
+enum Frames {
+    Natural,
+    Sorted(Arc<Vec<u32>>),
+}
+
+fn frames_of(s: &AppState, o: &Order) -> Result<Frames, String> {
+    let Some((column, desc)) = o.sort else {
+        return Ok(Frames::Natural);
+    };
+    // A sort needs every frame of the view.
+    loop {
+        let done = match &o.view {
+            Some(v) => v.is_done() || v.state(&s.index).cancelled,
+            None => s.index.is_done(),
+        };
+        if done {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if let Some(v) = &o.view {
+        if v.state(&s.index).cancelled {
+            return Err("the view was cancelled".into());
+        }
+    }
+    let columns = s.rows.all_columns(&o.extra);
+    let colkey = if column < s.profile.columns.len() {
+        format!("#{column}")
+    } else {
+        columns[column].info.abbrev.to_string()
+    };
+    let key = format!("{}\u{0}{colkey}\u{0}{desc}", o.filter);
+    let order = s.sorts.order(
+        key,
+        &s.index,
+        || match &o.view {
+            Some(v) => v.with_frames(<[u32]>::to_vec),
+            None => (0..s.index.len() as u32).collect(),
+        },
+        &columns,
+        column,
+        desc,
+        &s.prefs,
+    )?;
+    Ok(Frames::Sorted(order))
+}
+
+async fn rows(State(s): State<Arc<AppState>>, Query(q): Query<OrderQuery>) -> Response {
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100).min(MAX_WINDOW as u64) as usize;
+    let order = match resolve_order(&s, &q) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
     let state = s.clone();
-    // Reading and dissecting a window is blocking work.
-    let result =
-        tokio::task::spawn_blocking(move || window(&state, view.as_deref(), offset, limit)).await;
+    // Reading and dissecting a window (and sorting, the first time) is blocking work.
+    let result = tokio::task::spawn_blocking(move || {
+        let frames = frames_of(&state, &order).map_err(std::io::Error::other)?;
+        window_in(&state, &order, &frames, offset, limit)
+    })
+    .await;
     match result {
         Ok(Ok(body)) => Json(body).into_response(),
         Ok(Err(e)) => error(
@@ -176,33 +300,76 @@ pub fn window(
     offset: u64,
     limit: usize,
 ) -> std::io::Result<Window> {
+    window_of(s, view, None, offset, limit, &[])
+}
+
+fn window_in(
+    s: &AppState,
+    o: &Order,
+    frames: &Frames,
+    offset: u64,
+    limit: usize,
+) -> std::io::Result<Window> {
+    let sorted = match frames {
+        Frames::Natural => None,
+        Frames::Sorted(f) => Some(&f[..]),
+    };
+    window_of(s, o.view.as_deref(), sorted, offset, limit, &o.extra)
+}
+
+fn window_of(
+    s: &AppState,
+    view: Option<&crate::views::View>,
+    sorted: Option<&[u32]>,
+    offset: u64,
+    limit: usize,
+    extra: &[osprey_print::profile::Column],
+) -> std::io::Result<Window> {
     // Each shown frame, and the one shown before the first (for the delta time).
-    let (total, complete, numbers, before): (u64, bool, Vec<u32>, Option<u32>) = match view {
-        None => {
-            let complete = s.index.is_done();
-            let total = s.index.len() as u64;
-            let start = offset.min(total);
-            let end = start.saturating_add(limit as u64).min(total);
-            let before = start.checked_sub(1).map(|b| b as u32);
-            (
-                total,
-                complete,
-                (start as u32..end as u32).collect(),
-                before,
-            )
-        }
-        Some(v) => {
-            let complete = v.is_done();
-            v.with_frames(|f| {
+    let (total, complete, numbers, before): (u64, bool, Vec<u32>, Option<u32>) =
+        match (view, sorted) {
+            (_, Some(f)) => {
                 let total = f.len() as u64;
                 let start = offset.min(total) as usize;
                 let end = start.saturating_add(limit).min(f.len());
                 let before = start.checked_sub(1).map(|b| f[b]);
-                (total, complete, f[start..end].to_vec(), before)
-            })
-        }
-    };
-    let loaded = s.index.load(&numbers)?;
+                (total, true, f[start..end].to_vec(), before)
+            }
+            (None, None) => {
+                let complete = s.index.is_done();
+                let total = s.index.len() as u64;
+                let start = offset.min(total);
+                let end = start.saturating_add(limit as u64).min(total);
+                let before = start.checked_sub(1).map(|b| b as u32);
+                (
+                    total,
+                    complete,
+                    (start as u32..end as u32).collect(),
+                    before,
+                )
+            }
+            (Some(v), None) => {
+                let complete = v.is_done();
+                v.with_frames(|f| {
+                    let total = f.len() as u64;
+                    let start = offset.min(total) as usize;
+                    let end = start.saturating_add(limit).min(f.len());
+                    let before = start.checked_sub(1).map(|b| f[b]);
+                    (total, complete, f[start..end].to_vec(), before)
+                })
+            }
+        };
+    // Read in frame order (runs of adjacent frames), shown in the window's order.
+    let mut ascending = numbers.clone();
+    ascending.sort_unstable();
+    let mut by_index: std::collections::HashMap<u32, crate::index::Loaded> = s
+        .index
+        .load(&ascending)?
+        .into_iter()
+        .map(|l| (l.frame.number as u32 - 1, l))
+        .collect();
+    let loaded: Vec<crate::index::Loaded> =
+        numbers.iter().filter_map(|n| by_index.remove(n)).collect();
     let mut prev_shown = Vec::with_capacity(loaded.len());
     let mut prev = before.and_then(|b| s.index.entry(b as usize)).map(|e| e.ts);
     for l in &loaded {
@@ -213,8 +380,251 @@ pub fn window(
         total,
         complete,
         offset: offset.min(total),
-        rows: s.rows.rows(&s.index, &loaded, &prev_shown),
+        rows: s.rows.rows_with(&s.index, &loaded, &prev_shown, extra),
     })
+}
+
+/// Where frame N is in the rows of a view (Go to frame, next marked, deep links): its offset,
+/// or that of the nearest frame shown after it (before it, at the end), `exact` false.
+async fn find(State(s): State<Arc<AppState>>, Query(q): Query<OrderQuery>) -> Response {
+    let Some(n) = q
+        .frame
+        .as_deref()
+        .and_then(|f| f.trim().parse::<u64>().ok())
+        .filter(|&n| n >= 1)
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "frame=N, a positive frame number, is needed",
+        );
+    };
+    let order = match resolve_order(&s, &q) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let state = s.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let frames = frames_of(&state, &order)?;
+        let want = u32::try_from(n - 1).unwrap_or(u32::MAX);
+        let found: Option<(usize, u32)> = match (&frames, &order.view) {
+            (Frames::Sorted(f), _) => {
+                // Any order: the frame itself, else the first shown frame above it.
+                f.iter()
+                    .position(|&x| x == want)
+                    .map(|p| (p, want))
+                    .or_else(|| {
+                        f.iter()
+                            .enumerate()
+                            .filter(|(_, &x)| x > want)
+                            .min_by_key(|(_, &x)| x)
+                            .or_else(|| f.iter().enumerate().max_by_key(|(_, &x)| x))
+                            .map(|(p, &x)| (p, x))
+                    })
+            }
+            (Frames::Natural, Some(v)) => v.with_frames(|f| {
+                let p = f.partition_point(|&x| x < want);
+                if p < f.len() {
+                    Some((p, f[p]))
+                } else {
+                    f.len().checked_sub(1).map(|p| (p, f[p]))
+                }
+            }),
+            (Frames::Natural, None) => {
+                let len = state.index.len();
+                (len > 0).then(|| {
+                    let p = (want as usize).min(len - 1);
+                    (p, p as u32)
+                })
+            }
+        };
+        Ok::<_, String>(found)
+    })
+    .await;
+    match result {
+        Ok(Ok(Some((offset, frame)))) => Json(json!({
+            "offset": offset,
+            "number": frame as u64 + 1,
+            "exact": frame as u64 + 1 == n,
+        }))
+        .into_response(),
+        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, "no frame is shown"),
+        Ok(Err(e)) => error(StatusCode::CONFLICT, e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// The field names a filter can use, for completion: the registry's, and the argument fields
+/// of the events in the inputs.
+async fn fields(State(s): State<Arc<AppState>>) -> Response {
+    let reg = osprey_field::registry();
+    let mut out: Vec<serde_json::Value> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (_, info) in reg.all() {
+        if info.abbrev.is_empty() || !seen.insert(info.abbrev.to_string()) {
+            continue;
+        }
+        out.push(json!({ "field": &*info.abbrev, "name": &*info.name }));
+    }
+    for a in s.index.arg_fields() {
+        if seen.insert(a.clone()) {
+            out.push(json!({ "field": a, "name": "Tracee event argument" }));
+        }
+    }
+    out.sort_by(|a, b| a["field"].as_str().cmp(&b["field"].as_str()));
+    Json(json!({ "fields": out, "macros": s.profile.macro_bodies })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ExportRequest {
+    /// `all`, `displayed` (the view of `filter`), `frames` (the numbers in `frames`: marked or
+    /// selected ones) or `range` (`range`, e.g. "1-10,15").
+    which: String,
+    #[serde(default)]
+    filter: Option<String>,
+    #[serde(default)]
+    frames: Vec<u64>,
+    #[serde(default)]
+    range: Option<String>,
+    /// With `frames` or `range`: keep only those the view of `filter` shows.
+    #[serde(default)]
+    displayed_only: bool,
+    /// `pcapng` or `json`.
+    format: String,
+}
+
+/// Export Specified Frames: the chosen frames, in frame order, as `osprey read -w` writes them.
+async fn export(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<ExportRequest>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected a JSON body {\"which\": \"all|displayed|frames|range\", \"format\": \"pcapng|json\", ...}",
+        );
+    };
+    let format = match req.format.as_str() {
+        "pcapng" => crate::export::Format::PcapNg,
+        "json" => crate::export::Format::Json,
+        _ => return error(StatusCode::BAD_REQUEST, "format is pcapng or json"),
+    };
+    if !s.index.is_done() {
+        return error(
+            StatusCode::CONFLICT,
+            "the index pass is still running: export when it is done",
+        );
+    }
+    let len = s.index.len();
+    let view = match req
+        .filter
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        None => None,
+        Some(_) => match s.views.get(req.filter.as_deref().unwrap_or("")) {
+            Some(v) if v.is_done() => Some(v),
+            Some(_) => {
+                return error(
+                    StatusCode::CONFLICT,
+                    "the view of this filter is not complete yet",
+                )
+            }
+            None => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "no view of this filter: create it with POST /api/views first",
+                )
+            }
+        },
+    };
+    let mut frames: Vec<u32> = match req.which.as_str() {
+        "all" => (0..len as u32).collect(),
+        "displayed" => match &view {
+            Some(v) => v.with_frames(<[u32]>::to_vec),
+            None => (0..len as u32).collect(),
+        },
+        "frames" => {
+            let mut f: Vec<u32> = req
+                .frames
+                .iter()
+                .filter(|&&n| n >= 1 && n <= len as u64)
+                .map(|&n| (n - 1) as u32)
+                .collect();
+            f.sort_unstable();
+            f.dedup();
+            f
+        }
+        "range" => match crate::export::parse_range(req.range.as_deref().unwrap_or(""), len) {
+            Ok(f) => f,
+            Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        },
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "which is all, displayed, frames or range",
+            )
+        }
+    };
+    if req.displayed_only {
+        if let Some(v) = &view {
+            v.with_frames(|shown| frames.retain(|f| shown.binary_search(f).is_ok()));
+        }
+    }
+    let state = s.clone();
+    let written =
+        tokio::task::spawn_blocking(move || crate::export::write(&state.index, &frames, format))
+            .await;
+    let w = match written {
+        Ok(Ok(w)) => w,
+        Ok(Err(e)) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("writing the export: {e}"),
+            )
+        }
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let (ctype, name) = match format {
+        crate::export::Format::PcapNg => ("application/x-pcapng", "osprey-export.pcapng"),
+        crate::export::Format::Json => ("application/x-ndjson", "osprey-export.json"),
+    };
+    // Streamed from the temporary file in blocks of 1 MiB.
+    let stream =
+        futures_util::stream::unfold((w.file, 0u64, w.len), |(file, at, len)| async move {
+            if at >= len {
+                return None;
+            }
+            let n = (len - at).min(1 << 20) as usize;
+            let read = tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0u8; n];
+                let r = file.read_exact_at(&mut buf, at).map(|()| buf);
+                (file, r)
+            })
+            .await;
+            match read {
+                Ok((file, Ok(buf))) => Some((
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)),
+                    (file, at + n as u64, len),
+                )),
+                Ok((file, Err(e))) => Some((Err(e), (file, len, len))),
+                Err(_) => None,
+            }
+        });
+    let mut resp = axum::body::Body::from_stream(stream).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    if let Ok(v) = HeaderValue::from_str(&w.len.to_string()) {
+        h.insert(header::CONTENT_LENGTH, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&w.frames.to_string()) {
+        h.insert("x-osprey-frames", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&w.left_out.to_string()) {
+        h.insert("x-osprey-left-out", v);
+    }
+    resp
 }
 
 #[derive(Deserialize)]

@@ -96,6 +96,7 @@ pub struct Index {
     entries: RwLock<Vec<Entry>>,
     captured: RwLock<Vec<Captured>>,
     event_names: RwLock<Vec<String>>,
+    arg_fields: RwLock<Vec<String>>,
     store: File,
     store_len: AtomicU64,
     names: Vec<String>,
@@ -135,6 +136,7 @@ impl Index {
             entries: RwLock::new(Vec::new()),
             captured: RwLock::new(Vec::new()),
             event_names: RwLock::new(vec![String::new()]),
+            arg_fields: RwLock::new(Vec::new()),
             store,
             store_len: AtomicU64::new(0),
             names,
@@ -214,6 +216,7 @@ impl Index {
                             let id = names.len() as u16;
                             names.push(n.clone());
                             names_by_text.insert(n, id);
+                            self.note_arg_fields(&f);
                             id
                         }
                         None => 0,
@@ -253,6 +256,26 @@ impl Index {
                 .extend(entries);
         }
         Ok(())
+    }
+
+    /// Notes the argument fields (`tracee.args.<event>.<arg>`) of the first event of a name,
+    /// for the filter bar's completion.
+    fn note_arg_fields(&self, frame: &Frame) {
+        if let Decoded::Event { event, .. } = osprey_dissect::decode(frame) {
+            let mut fields = self.arg_fields.write().unwrap_or_else(|e| e.into_inner());
+            for a in &event.args {
+                fields.push(format!("tracee.args.{}.{}", event.event_name, a.name));
+            }
+        }
+    }
+
+    /// The argument fields of the events seen (`tracee.args.<event>.<arg>`), from the first
+    /// event of each name.
+    pub fn arg_fields(&self) -> Vec<String> {
+        self.arg_fields
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Frames indexed so far.

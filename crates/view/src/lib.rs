@@ -22,7 +22,7 @@ The API ([`api`], documented in `docs/view-api.md`) serves, as JSON over HTTP:
 - the raw bytes of a frame, and one server-sent event stream of progress.
 
 The server listens on 127.0.0.1 only and refuses requests whose `Host` or `Origin` is not that
-address (DNS rebinding). The UI's files (`ui/`, built by Vite) are embedded with rust-embed
+address (DNS rebinding), and requests without the random token of the URL it prints. The UI's files (`ui/`, built by Vite) are embedded with rust-embed
 ([`assets`]); a binary built without them says how to build them.
 */
 
@@ -30,8 +30,10 @@ address (DNS rebinding). The UI's files (`ui/`, built by Vite) are embedded with
 
 pub mod api;
 pub mod assets;
+pub mod export;
 pub mod index;
 pub mod render;
+pub mod sort;
 pub mod spans;
 pub mod views;
 
@@ -87,8 +89,28 @@ pub struct ViewState {
     pub views: views::Views,
     /// The row renderer.
     pub rows: render::RowRenderer,
+    /// Sorted orders of views, by filter, column and direction.
+    pub sorts: sort::Sorts,
     /// The port the server listens on, once it does (for the Host check).
     pub port: OnceLock<u16>,
+    /// The random token every request must carry (in the URL the server prints, then in a
+    /// cookie, or in an `X-Osprey-Token` header).
+    pub token: String,
+}
+
+/// 128 random bits from the kernel, in hex.
+fn random_token() -> Result<String, Error> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(Error::Store)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// True when `a` and `b` are equal, in a time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Opens the inputs and starts indexing them; the state is ready to serve at once.
@@ -102,7 +124,9 @@ pub fn open(options: &Options) -> Result<Arc<ViewState>, Error> {
         profile,
         prefs,
         views: views::Views::default(),
+        sorts: sort::Sorts::default(),
         port: OnceLock::new(),
+        token: random_token()?,
     }))
 }
 
@@ -111,8 +135,16 @@ pub fn app(state: Arc<ViewState>) -> axum::Router {
     api::router(state.clone()).layer(axum::middleware::from_fn_with_state(state, local_only))
 }
 
+/// The name of the cookie holding the token (one per port: cookies do not tell ports apart).
+pub fn cookie_name(s: &ViewState) -> String {
+    format!("osprey_view_{}", s.port.get().copied().unwrap_or(0))
+}
+
 /// Refuses requests whose `Host` or `Origin` names anything but this server on the loopback
-/// address: a web page elsewhere cannot reach the API through DNS rebinding.
+/// address: a web page elsewhere cannot reach the API through DNS rebinding. Then refuses
+/// requests without the token: in the query (`?token=`, as in the URL printed), an
+/// `X-Osprey-Token` header, or the cookie set when the page was opened with it. Another local
+/// user or a page that guesses the port gets nothing.
 async fn local_only(State(s): State<Arc<ViewState>>, req: Request, next: Next) -> Response {
     let port = s.port.get().copied();
     let allowed = |host: &str| -> bool {
@@ -137,7 +169,43 @@ async fn local_only(State(s): State<Arc<ViewState>>, req: Request, next: Next) -
             return (StatusCode::FORBIDDEN, "cross-origin requests are refused").into_response();
         }
     }
-    next.run(req).await
+    let token = s.token.as_bytes();
+    let in_query = req
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("token="))
+        .any(|t| same_secret(t.as_bytes(), token));
+    let in_header = headers
+        .get("x-osprey-token")
+        .is_some_and(|t| same_secret(t.as_bytes(), token));
+    let cookie = cookie_name(&s);
+    let in_cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .flat_map(|c| c.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .any(|(k, v)| k == cookie && same_secret(v.as_bytes(), token));
+    if !(in_query || in_header || in_cookie) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this server needs its token: open the URL `osprey view` printed",
+        )
+            .into_response();
+    }
+    let mut resp = next.run(req).await;
+    if in_query && !in_cookie {
+        // The page's own requests (assets, API, event stream) then carry the cookie.
+        if let Ok(v) = header::HeaderValue::from_str(&format!(
+            "{cookie}={}; Path=/; HttpOnly; SameSite=Strict",
+            s.token
+        )) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
 }
 
 /// Opens the inputs and serves the UI on 127.0.0.1 until the process ends. `ready` is called
@@ -156,7 +224,7 @@ pub fn serve(options: &Options, ready: impl FnOnce(&str)) -> Result<(), Error> {
                 .map_err(Error::Serve)?;
         let addr = listener.local_addr().map_err(Error::Serve)?;
         let _ = state.port.set(addr.port());
-        ready(&format!("http://{addr}/"));
+        ready(&format!("http://{addr}/?token={}", state.token));
         axum::serve(listener, app(state))
             .await
             .map_err(Error::Serve)

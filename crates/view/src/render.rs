@@ -3,6 +3,7 @@
 
 use osprey_dissect::{Decoded, Want};
 use osprey_field::{registry, FieldValue};
+use osprey_print::profile::Column;
 use osprey_print::text::Summary;
 use osprey_print::Profile;
 use osprey_source::FrameKind;
@@ -33,6 +34,22 @@ pub struct RowRenderer {
     summary: Summary,
     want: Want,
     prefs: osprey_dissect::Preferences,
+    columns: Vec<Column>,
+}
+
+/// A column showing field `abbrev` (Apply as Column): its values as `-T fields` prints them.
+/// None if no such field.
+pub fn field_column(abbrev: &str) -> Option<Column> {
+    let reg = registry();
+    let id = reg.resolve(abbrev.trim())?;
+    let info = reg.info(id);
+    Some(Column {
+        title: info.name.to_string(),
+        field: id,
+        right: false,
+        width: 0,
+        info,
+    })
 }
 
 impl RowRenderer {
@@ -44,11 +61,39 @@ impl RowRenderer {
             summary: Summary::new(&profile.columns),
             want,
             prefs,
+            columns: profile.columns.clone(),
         }
+    }
+
+    /// The profile's columns followed by `extra` ones.
+    pub fn all_columns(&self, extra: &[Column]) -> Vec<Column> {
+        let mut c = self.columns.clone();
+        c.extend_from_slice(extra);
+        c
     }
 
     /// The rows of frames `loaded`, with the timestamp of the frame shown before each.
     pub fn rows(&self, index: &Index, loaded: &[Loaded], prev_shown: &[Option<u64>]) -> Vec<Row> {
+        self.rows_with(index, loaded, prev_shown, &[])
+    }
+
+    /// Like [`RowRenderer::rows`], with `extra` columns after the profile's.
+    pub fn rows_with(
+        &self,
+        index: &Index,
+        loaded: &[Loaded],
+        prev_shown: &[Option<u64>],
+        extra: &[Column],
+    ) -> Vec<Row> {
+        let widened;
+        let (summary, want) = if extra.is_empty() {
+            (&self.summary, &self.want)
+        } else {
+            let mut want = self.want.clone();
+            osprey_print::want_fields(&mut want, extra.iter().map(|c| c.field));
+            widened = (Summary::new(&self.all_columns(extra)), want);
+            (&widened.0, &widened.1)
+        };
         let first_ts = index.first_ts().unwrap_or(0);
         loaded
             .iter()
@@ -56,7 +101,7 @@ impl RowRenderer {
             .map(|(l, prev)| {
                 let decoded = osprey_dissect::decode(&l.frame);
                 let info = index.info(l, first_ts);
-                let tree = osprey_dissect::dissect(&info, &decoded, &self.prefs, &self.want);
+                let tree = osprey_dissect::dissect(&info, &decoded, &self.prefs, want);
                 let color = index
                     .entry(l.frame.number as usize - 1)
                     .and_then(|e| e.color.checked_sub(1))
@@ -66,7 +111,7 @@ impl RowRenderer {
                     ts: l.frame.ts.to_string(),
                     prev_shown_ts: prev.map(|p| p.to_string()),
                     color,
-                    cells: self.summary.cells(&tree),
+                    cells: summary.cells(&tree),
                 }
             })
             .collect()

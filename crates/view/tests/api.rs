@@ -40,6 +40,7 @@ async fn call(
         .method(method)
         .uri(uri)
         .header("content-type", "application/json")
+        .header("x-osprey-token", &state.token)
         .body(Body::from(body.to_string()))
         .expect("request");
     let resp = osprey_view::app(state.clone())
@@ -549,7 +550,10 @@ async fn other_hosts_and_origins_are_refused() {
     let send = |host: &'static str, origin: Option<&'static str>| {
         let s = s.clone();
         async move {
-            let mut req = Request::builder().uri("/api/status").header("host", host);
+            let mut req = Request::builder()
+                .uri("/api/status")
+                .header("host", host)
+                .header("x-osprey-token", &s.token);
             if let Some(o) = origin {
                 req = req.header("origin", o);
             }
@@ -571,4 +575,465 @@ async fn other_hosts_and_origins_are_refused() {
         send("127.0.0.1:4242", Some("http://evil.example")).await,
         StatusCode::FORBIDDEN
     );
+}
+
+/// Sends a request with exactly these headers (no token unless given).
+async fn raw(
+    state: &Arc<osprey_view::ViewState>,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> axum::http::Response<Body> {
+    let mut req = Request::builder().uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    osprey_view::app(state.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn requests_without_the_token_are_refused() {
+    let s = open(&[DOCS]);
+    let _ = s.port.set(4242);
+    let host = ("host", "127.0.0.1:4242");
+    assert_eq!(s.token.len(), 32, "128 random bits in hex");
+    assert_ne!(s.token, open(&[DOCS]).token, "a new token per server");
+    for uri in [
+        "/",
+        "/api/status",
+        "/api/rows",
+        "/api/frames/1",
+        "/api/events",
+    ] {
+        assert_eq!(
+            raw(&s, uri, &[host]).await.status(),
+            StatusCode::FORBIDDEN,
+            "{uri}"
+        );
+        let wrong = format!("{uri}?token=0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            raw(&s, &wrong, &[host]).await.status(),
+            StatusCode::FORBIDDEN,
+            "{uri}"
+        );
+        let cookie = "osprey_view_4242=0123456789abcdef0123456789abcdef".to_string();
+        assert_eq!(
+            raw(&s, uri, &[host, ("cookie", &cookie)]).await.status(),
+            StatusCode::FORBIDDEN,
+            "{uri}"
+        );
+    }
+    // A prefix of the token is not the token.
+    let short = format!("/api/status?token={}", &s.token[..31]);
+    assert_eq!(
+        raw(&s, &short, &[host]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // The URL printed carries it; the page's answer sets the cookie its requests then carry.
+    let page = raw(&s, &format!("/?token={}", s.token), &[host]).await;
+    assert_ne!(page.status(), StatusCode::FORBIDDEN);
+    let set = page.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        set.starts_with(&format!("osprey_view_4242={};", s.token)),
+        "{set}"
+    );
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_string();
+    let r = raw(&s, "/api/status", &[host, ("cookie", &cookie)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = raw(&s, "/api/status", &[host, ("x-osprey-token", &s.token)]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // The token does not make another origin acceptable.
+    let r = raw(
+        &s,
+        "/api/status",
+        &[
+            host,
+            ("x-osprey-token", &s.token),
+            ("origin", "http://evil.example"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+fn cells_of(rows: &Value) -> Vec<(u64, Vec<String>)> {
+    rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["number"].as_u64().unwrap(),
+                r["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The order a stable sort of `rows` by cell `k` gives, compared as the list compares.
+fn expected_order(rows: &[(u64, Vec<String>)], k: usize, desc: bool) -> Vec<u64> {
+    fn rank(c: &str) -> (u8, f64, &str) {
+        if c.is_empty() {
+            (0, 0.0, "")
+        } else if let Ok(n) = c.trim().parse::<f64>() {
+            (1, n, "")
+        } else {
+            (2, 0.0, c)
+        }
+    }
+    let mut v: Vec<&(u64, Vec<String>)> = rows.iter().collect();
+    v.sort_by(|a, b| {
+        let (x, y) = (rank(&a.1[k]), rank(&b.1[k]));
+        let o =
+            x.0.cmp(&y.0)
+                .then(x.1.total_cmp(&y.1))
+                .then(x.2.as_bytes().cmp(y.2.as_bytes()));
+        if desc {
+            o.reverse()
+        } else {
+            o
+        }
+    });
+    v.into_iter().map(|r| r.0).collect()
+}
+
+#[tokio::test]
+async fn sorting_by_any_column_is_stable_in_both_directions() {
+    let files = [DOCS, ACTION];
+    let s = open(&files);
+    let (_, all) = get_json(&s, "/api/rows?offset=0&limit=1000").await;
+    let all = cells_of(&all);
+    assert_eq!(all.len(), 102);
+    let ncols = all[0].1.len();
+    for k in 0..ncols {
+        for desc in [false, true] {
+            let (status, sorted) = get_json(
+                &s,
+                &format!("/api/rows?offset=0&limit=1000&sort={k}&desc={desc}"),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            let got: Vec<u64> = cells_of(&sorted).iter().map(|r| r.0).collect();
+            // The time column is sorted by timestamp: in these files, the relative-time text
+            // orders the same way.
+            assert_eq!(
+                got,
+                expected_order(&all, k, desc),
+                "column {k}, desc {desc}"
+            );
+            // Windows of the sorted order are slices of it.
+            let (_, w) = get_json(
+                &s,
+                &format!("/api/rows?offset=40&limit=7&sort={k}&desc={desc}"),
+            )
+            .await;
+            let part: Vec<u64> = cells_of(&w).iter().map(|r| r.0).collect();
+            assert_eq!(part, got[40..47].to_vec());
+        }
+    }
+    // In a filtered view, sorted by the process name (column 6).
+    let filter = "tracee.eventName == \"security_file_open\"";
+    view_of(&s, filter).await;
+    let (_, shown) = get_json(&s, &format!("/api/rows?limit=1000&filter={}", enc(filter))).await;
+    let shown = cells_of(&shown);
+    let (_, sorted) = get_json(
+        &s,
+        &format!("/api/rows?limit=1000&sort=6&desc=1&filter={}", enc(filter)),
+    )
+    .await;
+    assert_eq!(sorted["total"], shown.len());
+    let got: Vec<u64> = cells_of(&sorted).iter().map(|r| r.0).collect();
+    assert_eq!(got, expected_order(&shown, 6, true));
+    // Bad sorts.
+    let (status, _) = call(&s, "GET", &format!("/api/rows?sort={ncols}"), "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(&s, "GET", "/api/rows?sort=x", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn applied_columns_show_the_fields_values_and_sort() {
+    let s = open(&[DOCS]);
+    let field = "tracee.args.security_file_open.pathname";
+    let (status, w) = get_json(
+        &s,
+        &format!("/api/rows?limit=1000&columns=tracee.processId,{field}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = cells_of(&w);
+    let n = rows[0].1.len();
+    assert_eq!(n, 13 + 2);
+    // Each applied cell is the detail tree's value of that field.
+    for (number, cells) in rows.iter().take(10) {
+        let (_, d) = get_json(&s, &format!("/api/frames/{number}")).await;
+        let value_of = |f: &str| -> String {
+            d["tree"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["field"] == f)
+                .map(|n| n["value"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert_eq!(cells[13], value_of("tracee.processId"), "frame {number}");
+        assert_eq!(cells[14], value_of(field), "frame {number}");
+    }
+    assert!(rows.iter().any(|r| r.1[14] == "/tmp/testing.txt"));
+    // Sorted by the applied column.
+    let (_, sorted) = get_json(
+        &s,
+        &format!("/api/rows?limit=1000&columns=tracee.processId,{field}&sort=14"),
+    )
+    .await;
+    let got: Vec<u64> = cells_of(&sorted).iter().map(|r| r.0).collect();
+    assert_eq!(got, expected_order(&rows, 14, false));
+    let (status, _) = call(&s, "GET", "/api/rows?columns=no.such.field", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn find_gives_a_frames_row_in_a_filtered_or_sorted_view() {
+    let files = [DOCS, ACTION];
+    let s = open(&files);
+    let filter = "tracee.eventName == \"security_file_open\"";
+    view_of(&s, filter).await;
+    let expect = read_matches(&files, filter);
+    let q = enc(filter);
+    for (i, &n) in expect.iter().enumerate() {
+        let (status, f) = get_json(&s, &format!("/api/find?frame={n}&filter={q}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            (
+                f["offset"].as_u64().unwrap() as usize,
+                f["exact"].as_bool().unwrap()
+            ),
+            (i, true)
+        );
+    }
+    // A frame the view does not show: the next one shown.
+    let hidden = (1..=102u64)
+        .find(|n| !expect.contains(n) && *n > expect[0])
+        .unwrap();
+    let (_, f) = get_json(&s, &format!("/api/find?frame={hidden}&filter={q}")).await;
+    assert_eq!(f["exact"], false);
+    let next = *expect
+        .iter()
+        .find(|&&m| m > hidden)
+        .unwrap_or(expect.last().unwrap());
+    assert_eq!(f["number"], next);
+    // In a sorted order, the offset is the row's.
+    let (_, sorted) = get_json(&s, &format!("/api/rows?limit=1000&sort=6&filter={q}")).await;
+    let order: Vec<u64> = cells_of(&sorted).iter().map(|r| r.0).collect();
+    for (i, n) in order.iter().enumerate() {
+        let (_, f) = get_json(&s, &format!("/api/find?frame={n}&sort=6&filter={q}")).await;
+        assert_eq!(f["offset"], i);
+    }
+    // Every frame.
+    let (_, f) = get_json(&s, "/api/find?frame=90").await;
+    assert_eq!(
+        (f["offset"].as_u64(), f["exact"].as_bool()),
+        (Some(89), Some(true))
+    );
+    for bad in ["/api/find", "/api/find?frame=0", "/api/find?frame=x"] {
+        let (status, _) = call(&s, "GET", bad, "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+/// What `osprey read -Y FILTER -w OUT` writes, made the way read.rs makes it: every frame of
+/// the inputs, the filter, the sink.
+fn read_written(files: &[&str], keep: impl Fn(u64) -> bool, pcapng: bool) -> Vec<u8> {
+    use osprey_print::FrameSink;
+    let diag = Arc::new(osprey_source::Diagnostics::silent());
+    let files: Vec<String> = files.iter().map(|s| s.to_string()).collect();
+    let inputs = osprey_source::Inputs::open(&files, diag).expect("open");
+    let mut out = Vec::new();
+    {
+        let mut sink: Box<dyn FrameSink + '_> = if pcapng {
+            Box::new(
+                osprey_print::PcapNgSink::new(
+                    &mut out,
+                    &format!("osprey {}", env!("CARGO_PKG_VERSION")),
+                )
+                .unwrap(),
+            )
+        } else {
+            Box::new(osprey_print::NdjsonSink::new(&mut out))
+        };
+        for frame in inputs.frames() {
+            if keep(frame.number) {
+                sink.write_frame(&frame).unwrap();
+            }
+        }
+        sink.finish().unwrap();
+    }
+    out
+}
+
+#[tokio::test]
+async fn export_writes_what_osprey_read_writes() {
+    let files = [DOCS, ACTION, DEMO];
+    let s = open(&files);
+    let filter = "tracee.eventName == \"security_file_open\" || frame.number > 150";
+    view_of(&s, filter).await;
+    let shown = read_matches(&files, filter);
+    for format in ["pcapng", "json"] {
+        let pcapng = format == "pcapng";
+        for (body, keep) in [
+            (
+                serde_json::json!({"which": "all", "format": format}),
+                Box::new(|_: u64| true) as Box<dyn Fn(u64) -> bool>,
+            ),
+            (
+                serde_json::json!({"which": "displayed", "filter": filter, "format": format}),
+                Box::new(|n: u64| shown.contains(&n)),
+            ),
+            (
+                serde_json::json!({"which": "frames", "frames": [90, 3, 7, 3, 500000], "format": format}),
+                Box::new(|n: u64| [3, 7, 90].contains(&n)),
+            ),
+            (
+                serde_json::json!({"which": "frames", "frames": [1, 2, shown[0], shown[1]], "filter": filter,
+                    "displayed_only": true, "format": format}),
+                Box::new(|n: u64| n == shown[0] || n == shown[1]),
+            ),
+            (
+                serde_json::json!({"which": "range", "range": "5-9, 100-", "format": format}),
+                Box::new(|n: u64| (5..=9).contains(&n) || n >= 100),
+            ),
+        ] {
+            let (status, got) = call(&s, "POST", "/api/export", &body.to_string()).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{body}: {}",
+                String::from_utf8_lossy(&got)
+            );
+            let expect = read_written(&files, keep, pcapng);
+            assert!(
+                got == expect,
+                "{body}: {} bytes, osprey read writes {}",
+                got.len(),
+                expect.len()
+            );
+        }
+    }
+    for bad in [
+        r#"{"which": "all", "format": "pdf"}"#,
+        r#"{"which": "some", "format": "json"}"#,
+        r#"{"which": "range", "range": "9-5", "format": "json"}"#,
+        r#"{"which": "range", "range": "x", "format": "json"}"#,
+        "nope",
+    ] {
+        let (status, _) = call(&s, "POST", "/api/export", bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (status, _) = call(
+        &s,
+        "POST",
+        "/api/export",
+        r#"{"which": "displayed", "filter": "never.made", "format": "json"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn fields_for_completion_include_the_files_event_arguments() {
+    let s = open(&[DOCS]);
+    let (status, f) = get_json(&s, "/api/fields").await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = f["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["field"].as_str().unwrap())
+        .collect();
+    for want in [
+        "tracee.processName",
+        "frame.number",
+        "ip.src",
+        "tracee.args.security_file_open.pathname",
+    ] {
+        assert!(names.contains(&want), "{want}");
+    }
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, distinct");
+    assert!(f["macros"]["important"].is_string());
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(A[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_net_packet_raw_event_has_its_packet_as_a_data_source() {
+    // The UDP packet of udp_pcap, from its IP header on (net_packet_raw carries raw IP).
+    let pcap = std::fs::read(udp_pcap().path()).unwrap();
+    let ip = pcap[24 + 16 + 14..].to_vec();
+    let line = std::fs::read_to_string(DOCS).unwrap();
+    let mut e: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    e["eventName"] = "net_packet_raw".into();
+    e["argsNum"] = 1.into();
+    e["args"] = serde_json::json!([{"name": "data", "type": "bytes", "value": base64(&ip)}]);
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), format!("{e}\n")).unwrap();
+    let s = open(&[f.path().to_str().unwrap()]);
+    let (status, d) = get_json(&s, "/api/frames/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(d["sources"][1]["name"], "packet");
+    assert_eq!(d["sources"][1]["len"], ip.len());
+    let (_, packet) = call(&s, "GET", "/api/frames/1/bytes?source=packet", "").await;
+    assert_eq!(packet, ip);
+    let node = |f: &str| {
+        d["tree"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["field"] == f)
+            .unwrap_or_else(|| panic!("{f} in the tree"))
+            .clone()
+    };
+    assert_eq!(
+        node("ip.src")["span"],
+        serde_json::json!({"start": 12, "len": 4, "source": "packet"})
+    );
+    assert_eq!(
+        node("udp.dstport")["span"],
+        serde_json::json!({"start": 22, "len": 2, "source": "packet"})
+    );
+    let name = node("tracee.eventName")["span"].clone();
+    assert_eq!(name["source"], "json");
+    let (_, json) = call(&s, "GET", "/api/frames/1/bytes?source=json", "").await;
+    let (a, n) = (
+        name["start"].as_u64().unwrap() as usize,
+        name["len"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&json[a..a + n], b"\"net_packet_raw\"");
 }

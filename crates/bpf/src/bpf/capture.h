@@ -34,14 +34,22 @@ static __always_inline __u64 cap_rb_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* The capture run of this CPU, cleared for a new run. */
+/* The capture run of this CPU, cleared for a new run of the current task. */
 static __always_inline struct cap_loop *cap_begin(void)
 {
 	__u32 zero = 0;
 	struct cap_loop *l = bpf_map_lookup_elem(&cap_loops, &zero);
-	if (l)
+	if (l) {
 		__builtin_memset(l, 0, sizeof(*l));
+		l->runner = bpf_get_current_pid_tgid();
+	}
 	return l;
+}
+
+/* False once another task has taken this CPU's run (compat.h, "CPU pinning"). */
+static __always_inline int cap_still_mine(struct cap_loop *l)
+{
+	return l->runner == bpf_get_current_pid_tgid();
 }
 
 static __always_inline struct cap_loop *cap_current(void)
@@ -177,6 +185,11 @@ __noinline int cap_emit_user(__u32 n)
 	cap_flush_loss(l);
 	cap_chunk_hdr(c, l);
 	c->len = n;
+	/* after every read of the run: a chunk built from another task's run is never sent */
+	if (!cap_still_mine(l)) {
+		bpf_ringbuf_discard(c, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
 	cap_stat(CS_BYTES, n);
 	cap_stat(CS_CHUNKS, 1);
 	bpf_ringbuf_submit(c, cap_rb_flags());
@@ -187,7 +200,7 @@ static long cap_step(__u32 i, void *unused)
 {
 	struct cap_loop *l = cap_current();
 	__u64 n;
-	if (!l || l->left == 0)
+	if (!l || l->left == 0 || !cap_still_mine(l))
 		return 1;
 	if (l->left_iov == 0) {
 		struct iovec iov = {};
@@ -223,13 +236,35 @@ static long cap_step(__u32 i, void *unused)
 /* Sends everything the current run describes, then reports what could not be sent. */
 static __noinline int cap_run(struct cap_loop *l)
 {
-	__u64 loops;
+	__u64 loops, id0, id1, id2, start, total;
+	__u32 what;
 	if (!l)
 		return 0;
+	/* who this run is for, should another task take the CPU's run meanwhile */
+	id0 = l->id[0];
+	id1 = l->id[1];
+	id2 = l->id[2];
+	what = l->what | (__u32)l->flags << 16;
+	start = l->offset;
+	total = l->left;
 	loops = (l->left >> 12) + 2 * l->iov_left + 16;
 	if (loops > (1 << 23))
 		loops = 1 << 23;
 	LOOP(loops, COMPAT_CAP_STEPS, cap_step, NULL);
+	if (!cap_still_mine(l)) {
+		/* the whole run is reported lost (some of it may have been sent) */
+		count_drop(DROP_PREEMPTED);
+		l = cap_begin();
+		if (!l)
+			return 0;
+		l->id[0] = id0;
+		l->id[1] = id1;
+		l->id[2] = id2;
+		l->what = what;
+		l->flags = what >> 16;
+		cap_report_loss(start, total, LOST_PREEMPTED);
+		return 0;
+	}
 	if (l->left) {
 		cap_lose(l, l->left, LOST_TOO_BIG);
 		l->left = 0;
@@ -240,7 +275,7 @@ static __noinline int cap_run(struct cap_loop *l)
 
 /* Output of a meta record (an event_buf) to one of the capture rings. */
 #define CAP_OUTPUT(rb, e, flags)                                                               \
-	((e)->hdr.args_size >= ARGS_SIZE * 2                                                   \
+	(!still_mine(e) || (e)->hdr.args_size >= ARGS_SIZE * 2                                 \
 		 ? -1                                                                          \
 		 : bpf_ringbuf_output(rb, e,                                                   \
 				      sizeof(struct record_hdr) +                              \
@@ -285,7 +320,7 @@ static __noinline int cap_write_meta(struct task_struct *t, long nr, struct file
 	if (!e || !f)
 		return 1;
 	ino = BPF_CORE_READ(f, f_inode);
-	fill_hdr(&e->hdr, t, REC_CAP_WRITE, 0, nr);
+	fill_hdr(e, t, REC_CAP_WRITE, 0, nr);
 	e->hdr.flags = stream ? CF_STREAM : 0;
 	put_path(0, (__u64)__builtin_preserve_access_index(&f->f_path));
 	put_int(e, 1, BPF_CORE_READ(ino, i_sb, s_dev));
@@ -525,7 +560,7 @@ static __noinline int cap_mem_region(struct task_struct *t, long nr, struct task
 	e = get_scratch(SLOT_TASK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_CAP_MEM, EV_MEM_PROT_ALERT, nr);
+	fill_hdr(e, t, REC_CAP_MEM, EV_MEM_PROT_ALERT, nr);
 	put_int(e, 0, addr);
 	put_int(e, 1, len);
 	put_int(e, 2, prot);
@@ -569,7 +604,7 @@ static __noinline int cap_module_enter(struct task_struct *t, long nr, struct pt
 		return 0;
 	if (nr == NR_INIT_MODULE) {
 		__u64 len = reg_arg(regs, 1);
-		fill_hdr(&e->hdr, t, REC_CAP_MODULE, NR_INIT_MODULE, nr);
+		fill_hdr(e, t, REC_CAP_MODULE, NR_INIT_MODULE, nr);
 		put_int(e, 0, len);
 		put_str(e, 1, (const void *)reg_arg(regs, 2), 1);
 		put_int(e, 2, reg_arg(regs, 0));
@@ -592,7 +627,7 @@ static __noinline int cap_module_enter(struct task_struct *t, long nr, struct pt
 	{
 		long fd = (int)reg_arg(regs, 0);
 		struct file *f = fd_file(t, fd);
-		fill_hdr(&e->hdr, t, REC_CAP_FMODULE, NR_FINIT_MODULE, nr);
+		fill_hdr(e, t, REC_CAP_FMODULE, NR_FINIT_MODULE, nr);
 		e->hdr.flags = CF_HOLD;
 		put_int(e, 0, fd);
 		if (f) {
@@ -643,7 +678,7 @@ static __noinline int cap_exec_binary(struct task_struct *t, struct file *f,
 			bpf_map_delete_elem(&exec_done, &k);
 		return 0;
 	}
-	fill_hdr(&e->hdr, t, REC_CAP_EXEC, EV_SCHED_PROCESS_EXEC, nr);
+	fill_hdr(e, t, REC_CAP_EXEC, EV_SCHED_PROCESS_EXEC, nr);
 	e->hdr.flags = hold ? CF_HOLD : 0;
 	put_path(0, (__u64)__builtin_preserve_access_index(&f->f_path));
 	put_int(e, 1, k.dev);

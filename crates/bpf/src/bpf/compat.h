@@ -172,4 +172,35 @@ static __always_inline int vma_lookup(struct task_struct *t, __u64 addr, struct 
 }
 #endif
 
+/*
+ * CPU pinning. Records, path walks and capture runs are built in per-CPU buffers. Tracing and
+ * cgroup programs run with migration disabled but, on kernels with full or lazy preemption
+ * (Debian's 7.x), may be preempted: the task that runs next on the CPU can take the buffer
+ * half-way. Where the kernel has bpf_preempt_disable (6.10+) and lets global functions be
+ * called with preemption off (6.14+), the loader sets pin_cpu and a program keeps its CPU while
+ * it builds and sends its records (the checks before that need no buffer and run unpinned).
+ * Elsewhere each buffer names its runner, and a record or capture run that changed hands is
+ * dropped and counted (DROP_PREEMPTED, LOST_PREEMPTED), never sent half-overwritten.
+ */
+#ifndef OSPREY_COMPAT
+extern void bpf_preempt_disable(void) __weak __ksym;
+extern void bpf_preempt_enable(void) __weak __ksym;
+#define PINNED_IF(knob, call)                                                                  \
+	({                                                                                     \
+		int __ret;                                                                     \
+		if ((knob) && bpf_ksym_exists(bpf_preempt_disable))                            \
+			bpf_preempt_disable();                                                 \
+		__ret = (call);                                                                \
+		if ((knob) && bpf_ksym_exists(bpf_preempt_disable))                            \
+			bpf_preempt_enable();                                                  \
+		__ret;                                                                         \
+	})
+#else
+/* before 5.17 (the compat object): no kfunc to pin with */
+#define PINNED_IF(knob, call) (call)
+#endif
+/* A program body run on one CPU throughout, where the kernel allows. */
+#define PINNED(call) PINNED_IF(pin_cpu, call)
+#define PINNED_SKB(call) PINNED_IF(pin_cpu_skb, call)
+
 #endif

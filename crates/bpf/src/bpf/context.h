@@ -20,9 +20,28 @@ static __always_inline struct event_buf *get_scratch(__u32 slot)
 	return e;
 }
 
-static __always_inline void submit(struct event_buf *e)
+/* False when another program took the buffer while this one built its record (compat.h, "CPU
+ * pinning"): the record is counted lost instead of sent. `runner`: what this program wrote in
+ * e->runner when it started the record. */
+static __always_inline int still_mine_as(struct event_buf *e, __u64 runner)
+{
+	if (e->runner == runner)
+		return 1;
+	count_drop(DROP_PREEMPTED);
+	return 0;
+}
+
+/* The same for a record of the current task (fill_hdr claims it with the task's pid_tgid). */
+static __always_inline int still_mine(struct event_buf *e)
+{
+	return still_mine_as(e, bpf_get_current_pid_tgid());
+}
+
+static __always_inline void submit_as(struct event_buf *e, __u64 runner)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP, size;
+	if (!still_mine_as(e, runner))
+		return;
 	if (e->hdr.args_size >= ARGS_SIZE * 2) {
 		count_drop(DROP_TOO_BIG);
 		return;
@@ -47,6 +66,11 @@ static __always_inline void submit(struct event_buf *e)
 		if (v)
 			*v += 1;
 	}
+}
+
+static __always_inline void submit(struct event_buf *e)
+{
+	submit_as(e, bpf_get_current_pid_tgid());
 }
 
 /* PID numbers of `pid` as seen from PID-namespace level `level`, 0 when not visible there. */
@@ -132,14 +156,16 @@ static __always_inline struct task_cache *task_identity(struct task_struct *t)
 	return c;
 }
 
-/* Fills the context of a record for the current task. */
-static __noinline void fill_hdr(struct record_hdr *h, struct task_struct *t, __u16 kind,
-				     __u32 event_id, __s32 nr)
+/* Starts a record for the current task: its context, and the buffer claimed (runner). */
+static __noinline void fill_hdr(struct event_buf *e, struct task_struct *t, __u16 kind,
+				__u32 event_id, __s32 nr)
 {
+	struct record_hdr *h = &e->hdr;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
 	struct task_cache *c = task_identity(t);
 
+	e->runner = pid_tgid;
 	h->ts = bpf_ktime_get_boot_ns();
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->ret = 0;
@@ -207,6 +233,51 @@ static __always_inline __u32 in_scope_tgid(__u32 tgid, __u32 uid)
 			return 0;
 	}
 	return flags;
+}
+
+/*
+ * Spare copies. The kernel runs a tracing program at most once per CPU at a time: when a task is
+ * preempted inside it (tracepoints and fentry run with only migration disabled on kernels with
+ * full or lazy preemption, Debian's 7.x among them), every other task on that CPU skips the
+ * program until the first one is back, and the kernel only counts the misses. So on such
+ * kernels the busiest programs are loaded `nr_copies` times (knobs.h) and attached to the same
+ * hook so that they run in order for each call: the first copy marks the task and does the
+ * work; a later copy does the work only where no earlier copy did (no mark) and marks it, and the
+ * last one clears the mark. Only a task that finds every copy busy loses its event: the loader
+ * counts those as the last copy's skips less the calls an earlier copy had done (copies_covered).
+ * Each copy costs a program run per syscall (about 70 ns on the project's VM, BENCHMARKS.md), so
+ * kernels that never preempt a program get none. (A copy cannot return at once by looking
+ * whether the copy before it is busy on this CPU: the task may have moved to another CPU
+ * between two programs of one tracepoint; the mark lives with the task.)
+ */
+static __always_inline int handled_by_earlier_copy(struct task_struct *t, __u32 mark, int copy)
+{
+	int last = copy >= nr_copies - 1;
+	struct task_stash *s;
+	if (nr_copies <= 1)
+		return 0;
+	s = task_stash_get(t, !last);
+	if (!s)
+		return 0;
+	if (copy == 0) {
+		if (s->handled & mark) {
+			/* the last copy of the previous call was skipped, after the work was done */
+			__u32 i = MARK_INDEX(mark);
+			__u64 *n = bpf_map_lookup_elem(&copies_covered, &i);
+			if (n)
+				*n += 1;
+		}
+		s->handled |= mark;
+		return 0;
+	}
+	if (s->handled & mark) {
+		if (last)
+			s->handled &= ~mark;
+		return 1;
+	}
+	if (!last)
+		s->handled |= mark;
+	return 0;
 }
 
 static __always_inline __u32 in_scope(struct task_struct *t, __u64 pid_tgid)

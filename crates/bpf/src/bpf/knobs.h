@@ -41,5 +41,9 @@ const volatile __u8 have_task_storage = 0; /* task storage from tracing programs
 const volatile __u8 have_task_btf = 0;     /* bpf_get_current_task_btf (5.11+) */
 const volatile __u8 have_task_pt_regs = 0; /* bpf_task_pt_regs (5.15+) */
 const volatile __u8 have_sock_task = 0;    /* bpf_get_current_task in cgroup sock programs */
+const volatile __u8 pin_cpu = 0;     /* bpf_preempt_disable in tracing programs (6.10+, and global
+					calls allowed with preemption off: 6.14+) */
+const volatile __u8 pin_cpu_skb = 0; /* the same in cgroup_skb programs */
+const volatile __u32 nr_copies = 1;  /* copies of the busiest programs (context.h, "Spare copies") */
 
 #endif

@@ -20,6 +20,7 @@ struct cap_loop {
 	__u16 flags;
 	__u32 small; /* a read failed: go page by page so that only unreadable pages are lost */
 	__u32 _pad;
+	__u64 runner; /* pid_tgid of the task sending the run (see struct event_buf) */
 };
 
 struct {
@@ -30,6 +31,10 @@ struct {
 struct event_buf {
 	struct record_hdr hdr;
 	__u8 args[ARGS_SIZE * 2 + 512];
+	/* pid_tgid of the task building the record, never sent: where a program can be preempted
+	 * (tracing programs only disable migration) and the kernel cannot pin the CPU, a task
+	 * that runs next on this CPU may take the buffer; submit() then sees another runner. */
+	__u64 runner;
 };
 
 /* The record being built, per CPU and per context (SLOT_*). */
@@ -135,6 +140,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
+
+/* Per MARK_* bit index: calls whose last copy the kernel skipped after an earlier copy had done
+ * the work (the first copy of the task's next call finds the mark still set). The loader
+ * subtracts them from the last copy's skips: the rest were lost (context.h, "Spare copies"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 3);
+	__type(key, __u32);
+	__type(value, __u64);
+} copies_covered SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -123,7 +123,7 @@ static __always_inline void cap_packet(struct __sk_buff *skb, struct sock_key_ow
 
 static __always_inline int on_packet(struct __sk_buff *skb, int egress)
 {
-	__u64 cookie;
+	__u64 cookie, runner;
 	struct sock_key_owner *o;
 	struct bpf_sock *sk;
 	struct event_buf *e;
@@ -154,6 +154,9 @@ static __always_inline int on_packet(struct __sk_buff *skb, int egress)
 	e = get_scratch(egress ? SLOT_EGRESS : SLOT_INGRESS);
 	if (!e)
 		return 1;
+	/* the claim: a timestamp (cgroup_skb programs have no current task before 6.x) */
+	runner = bpf_ktime_get_ns();
+	e->runner = runner;
 	owner_hdr(&e->hdr, o, REC_PACKET, EV_NET_PACKET);
 	put_int(e, 0, egress);
 	put_int(e, 1, skb->ifindex);
@@ -164,7 +167,7 @@ static __always_inline int on_packet(struct __sk_buff *skb, int egress)
 		cap = MAX_STR;
 	off = e->hdr.args_size;
 	if (cap == 0 || off + 6 >= ARGS_SIZE) {
-		submit(e);
+		submit_as(e, runner);
 		return 1;
 	}
 	/* in [1, MAX_STR] in a form the verifier can see */
@@ -173,7 +176,7 @@ static __always_inline int on_packet(struct __sk_buff *skb, int egress)
 		cap = 0;
 	put_len_hdr(e, off, 3, ARG_BYTES, cap);
 	e->hdr.args_size = off + 6 + cap;
-	submit(e);
+	submit_as(e, runner);
 	return 1;
 }
 

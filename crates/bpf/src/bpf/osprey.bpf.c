@@ -21,9 +21,14 @@
  *   tp_btf/sched_process_{exec,fork,exit}      process lifecycle
  *   tp_btf/task_rename                         prev_comm of sched_process_exec
  *   fentry or kprobe/security_file_open        security_file_open, io_uring opens included
- *   tp_btf or raw_tracepoint/ext4_unlink_enter inode of security_inode_unlink (ext4 only)
+ *   fentry or kprobe/security_inode_unlink     inode of security_inode_unlink (any filesystem)
+ *   tp_btf or raw_tracepoint/ext4_unlink_enter the same on ext4 only, where neither loads
  *   cgroup_skb/{ingress,egress}                packets for net_packet_* (cgroup v2 root)
  *   cgroup/{sock_create,connect4,connect6,sendmsg4,sendmsg6}  socket cookie -> owning process
+ *
+ * Programs keep their CPU while they build records where the kernel allows (PINNED, compat.h):
+ * their buffers are per CPU. The syscall programs and fentry/security_file_open run in several
+ * copies on kernels that can preempt them (context.h, "Spare copies").
  *
  * Every call chain keeps to the classic 512 bytes of stack (no private stacks): record buffers,
  * path buffers, the capture run and task identities live in per-CPU maps. Functions take at
@@ -63,50 +68,67 @@ struct exec_key _exec_key = {};
 
 /* ---- syscalls ---- */
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
-{
-	if (!regs)
-		return 0;
-	return on_sys_exit(regs, ret);
-}
+/* Each in six copies, attached in this order where the kernel can preempt a program (context.h,
+ * "Spare copies"). */
+#define SYSCALL_PROGRAMS(name, on, suffix, copy)                                               \
+	SEC("tp_btf/sys_" #name)                                                               \
+	int BPF_PROG(tp_sys_##name##suffix, struct pt_regs *regs, long arg)                    \
+	{                                                                                      \
+		if (!regs)                                                                     \
+			return 0;                                                              \
+		return on(regs, arg, copy);                                                    \
+	}                                                                                      \
+	SEC("raw_tracepoint/sys_" #name)                                                       \
+	int raw_sys_##name##suffix(struct bpf_raw_tracepoint_args *ctx)                        \
+	{                                                                                      \
+		struct pt_regs *regs = (struct pt_regs *)ctx->args[0];                         \
+		return on(regs, (long)ctx->args[1], copy);                                     \
+	}
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
-{
-	if (!regs)
-		return 0;
-	return on_sys_enter(regs, id);
-}
-
-SEC("raw_tracepoint/sys_exit")
-int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-	return on_sys_exit((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
-}
-
-SEC("raw_tracepoint/sys_enter")
-int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	return on_sys_enter((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
-}
+SYSCALL_PROGRAMS(exit, on_sys_exit, , 0)
+SYSCALL_PROGRAMS(exit, on_sys_exit, _copy2, 1)
+SYSCALL_PROGRAMS(exit, on_sys_exit, _copy3, 2)
+SYSCALL_PROGRAMS(exit, on_sys_exit, _copy4, 3)
+SYSCALL_PROGRAMS(exit, on_sys_exit, _copy5, 4)
+SYSCALL_PROGRAMS(exit, on_sys_exit, _copy6, 5)
+SYSCALL_PROGRAMS(enter, on_sys_enter, , 0)
+SYSCALL_PROGRAMS(enter, on_sys_enter, _copy2, 1)
+SYSCALL_PROGRAMS(enter, on_sys_enter, _copy3, 2)
+SYSCALL_PROGRAMS(enter, on_sys_enter, _copy4, 3)
+SYSCALL_PROGRAMS(enter, on_sys_enter, _copy5, 4)
+SYSCALL_PROGRAMS(enter, on_sys_enter, _copy6, 5)
 
 /* security_file_open at the LSM function, where a kernel allows it (the loader prefers fentry,
- * then kprobe, else derives the event at the syscall's exit). */
-SEC("fentry/security_file_open")
-int fentry_file_open(unsigned long long *ctx)
+ * then kprobe, else derives the event at the syscall's exit). The file as a plain number, not
+ * the BTF pointer the context types it as: put_path is a global function, and those take only
+ * scalars. */
+static __always_inline struct file *file_of(unsigned long long *ctx)
 {
-	/* the file as a plain number, not the BTF pointer the context types it as: put_path is a
-	 * global function, and those take only scalars */
 	__u64 file = 0;
 	bpf_probe_read_kernel(&file, sizeof(file), &ctx[0]);
-	return on_security_file_open((struct file *)file);
+	return (struct file *)file;
 }
 
+#define FILE_OPEN_FENTRY(suffix, copy)                                                         \
+	SEC("fentry/security_file_open")                                                       \
+	int fentry_file_open##suffix(unsigned long long *ctx)                                  \
+	{                                                                                      \
+		return on_security_file_open(file_of(ctx), copy);                              \
+	}
+
+FILE_OPEN_FENTRY(, 0)
+FILE_OPEN_FENTRY(_copy2, 1)
+FILE_OPEN_FENTRY(_copy3, 2)
+FILE_OPEN_FENTRY(_copy4, 3)
+FILE_OPEN_FENTRY(_copy5, 4)
+FILE_OPEN_FENTRY(_copy6, 5)
+
+/* kprobes run with preemption off: never skipped for another task, no copies needed (the only
+ * copy is the last one: it marks nothing) */
 SEC("kprobe/security_file_open")
 int BPF_KPROBE(kprobe_file_open, struct file *file)
 {
-	return on_security_file_open(file);
+	return on_security_file_open(file, MAX_COPIES - 1);
 }
 
 /* ---- process lifecycle ---- */
@@ -130,9 +152,7 @@ int BPF_PROG(tp_task_rename, struct task_struct *task, const char *comm)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(tp_sched_process_exec, struct task_struct *p, pid_t old_pid,
-	     struct linux_binprm *bprm)
+static __always_inline int on_process_exec(struct linux_binprm *bprm)
 {
 	struct task_struct *t = current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -164,7 +184,7 @@ int BPF_PROG(tp_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	e = get_scratch(SLOT_TASK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_EXEC, EV_SCHED_PROCESS_EXEC, nr);
+	fill_hdr(e, t, REC_EXEC, EV_SCHED_PROCESS_EXEC, nr);
 	f = BPF_CORE_READ(bprm, file);
 	mm = BPF_CORE_READ(t, mm);
 
@@ -209,8 +229,14 @@ int BPF_PROG(tp_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	return 0;
 }
 
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tp_sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return PINNED(on_process_exec(bprm));
+}
+
+static __always_inline int on_process_fork(struct task_struct *parent, struct task_struct *child)
 {
 	struct task_struct *t = current_task();
 	struct event_buf *e;
@@ -231,7 +257,7 @@ int BPF_PROG(tp_sched_process_fork, struct task_struct *parent, struct task_stru
 	e = get_scratch(SLOT_TASK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_FORK, EV_SCHED_PROCESS_FORK, 56);
+	fill_hdr(e, t, REC_FORK, EV_SCHED_PROCESS_FORK, 56);
 	e->hdr.ret = cpid;
 	e->hdr.syscall = BPF_CORE_READ(task_regs(t), orig_ax);
 	level = pid_level(BPF_CORE_READ(child, thread_pid));
@@ -243,9 +269,13 @@ int BPF_PROG(tp_sched_process_fork, struct task_struct *parent, struct task_stru
 	return 0;
 }
 
-/* The tracepoint's second argument (group_dead) exists only since 6.16: not declared here. */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return PINNED(on_process_fork(parent, child));
+}
+
+static __always_inline int on_process_exit(void)
 {
 	struct task_struct *t = current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -258,7 +288,7 @@ int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
 	if (flags && en_exit && !(flags & SCOPE_PENDING_EXEC)) {
 		e = get_scratch(SLOT_TASK);
 		if (e) {
-			fill_hdr(&e->hdr, t, REC_EXIT, EV_SCHED_PROCESS_EXIT, 60);
+			fill_hdr(e, t, REC_EXIT, EV_SCHED_PROCESS_EXIT, 60);
 			code = BPF_CORE_READ(t, exit_code);
 			e->hdr.syscall = BPF_CORE_READ(task_regs(t), orig_ax);
 			put_int(e, EXIT_EXIT_CODE, (code >> 8) & 0xff);
@@ -273,9 +303,17 @@ int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
 	return 0;
 }
 
-/* The inode an unlink removes, for security_inode_unlink (ext4 only): the BTF tracepoint, or the
- * raw one where the kernel has no BTF for modules (before 5.11) and ext4 is a module. */
-static __always_inline int on_ext4_unlink(struct dentry *dentry)
+/* The tracepoint's second argument (group_dead) exists only since 6.16: not declared here. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
+{
+	return PINNED(on_process_exit());
+}
+
+/* The inode an unlink removes, for security_inode_unlink (emitted at the syscall's exit): from
+ * the LSM function on any filesystem (fentry, else kprobe), else from ext4's tracepoint (BTF, or
+ * raw where the kernel has no BTF for modules, before 5.11, and ext4 is a module). */
+static __always_inline int stash_unlinked(struct dentry *dentry)
 {
 	struct task_struct *t = current_task();
 	struct task_stash *s;
@@ -296,13 +334,27 @@ static __always_inline int on_ext4_unlink(struct dentry *dentry)
 SEC("tp_btf/ext4_unlink_enter")
 int BPF_PROG(tp_ext4_unlink_enter, struct inode *parent, struct dentry *dentry)
 {
-	return on_ext4_unlink(dentry);
+	return stash_unlinked(dentry);
 }
 
 SEC("raw_tracepoint/ext4_unlink_enter")
 int raw_ext4_unlink_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	return on_ext4_unlink((struct dentry *)ctx->args[1]);
+	return stash_unlinked((struct dentry *)ctx->args[1]);
+}
+
+SEC("fentry/security_inode_unlink")
+int fentry_inode_unlink(unsigned long long *ctx)
+{
+	__u64 dentry = 0;
+	bpf_probe_read_kernel(&dentry, sizeof(dentry), &ctx[1]);
+	return stash_unlinked((struct dentry *)dentry);
+}
+
+SEC("kprobe/security_inode_unlink")
+int BPF_KPROBE(kprobe_inode_unlink, struct inode *dir, struct dentry *dentry)
+{
+	return stash_unlinked(dentry);
 }
 
 /* ---- packets with process context ---- */
@@ -350,11 +402,11 @@ int cg_sendmsg6(struct bpf_sock_addr *ctx)
 SEC("cgroup_skb/ingress")
 int cg_skb_ingress(struct __sk_buff *skb)
 {
-	return on_packet(skb, 0);
+	return PINNED_SKB(on_packet(skb, 0));
 }
 
 SEC("cgroup_skb/egress")
 int cg_skb_egress(struct __sk_buff *skb)
 {
-	return on_packet(skb, 1);
+	return PINNED_SKB(on_packet(skb, 1));
 }

@@ -180,7 +180,8 @@ enum mount_arg { /* security_sb_mount */
 #define DROP_STR_FAULT 2    /* a user string could not be read (reported as empty) */
 #define DROP_PATH_TRUNC 3   /* a path was deeper than MAX_PATH_DEPTH (reported truncated) */
 #define DROP_NO_SCRATCH 4   /* the per-CPU scratch buffer lookup failed */
-#define DROP_CAUSES 5
+#define DROP_PREEMPTED 5    /* another task took this CPU's record buffer while one was built */
+#define DROP_CAUSES 6
 
 /*
  * ---- Artifact capture (--capture) ----
@@ -229,6 +230,7 @@ enum mount_arg { /* security_sb_mount */
 #define LOST_UNREADABLE 2 /* the user memory could not be read (not resident) */
 #define LOST_TOO_BIG 3    /* beyond the per-artifact cap (memory region, module image) */
 #define LOST_KERNEL_COPY 4 /* copied by the kernel into a pipe or socket: nothing to read back */
+#define LOST_PREEMPTED 5  /* another task took this CPU's capture run while it was sent */
 
 #define CAP_DATA_MAX 65536 /* largest chunk */
 #define CAP_MAX_FILTERS 3
@@ -297,11 +299,24 @@ struct task_stash {
 	__u64 a0, a1, a2;  /* mprotect: addr, len, prot */
 	__u64 prev_prot;
 	__u64 file;        /* struct file * of the VMA */
-	__u64 unlink_ino;  /* from ext4_unlink_enter */
+	__u64 unlink_ino;  /* from security_inode_unlink or ext4_unlink_enter */
 	__u64 unlink_ctime;
 	__u32 unlink_dev;
 	__u32 unlink_valid;
+	__u32 handled;     /* MARK_*: a copy of a program ran for the current call */
+	__u32 _pad;
 };
+
+/* Copies of the busiest programs where the kernel can preempt them (context.h, "Spare copies"):
+ * sys_enter, sys_exit (tp_btf and raw), fentry/security_file_open. */
+#define MAX_COPIES 6
+
+/* struct task_stash.handled (context.h, "Spare copies") */
+#define MARK_SYS_ENTER 1
+#define MARK_SYS_EXIT 2
+#define MARK_FILE_OPEN 4
+/* index of a mark in copies_covered */
+#define MARK_INDEX(mark) ((mark) >> 1)
 
 
 /* ---- capture wire structs (see "Artifact capture" above) ---- */

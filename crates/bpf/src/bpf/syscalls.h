@@ -72,7 +72,7 @@ static __noinline int put_file_open(struct task_struct *t, long nr, struct file 
 	struct event_buf *e = get_scratch(SLOT_TASK);
 	if (!e || !f)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_FILE_OPEN, EV_SECURITY_FILE_OPEN, nr);
+	fill_hdr(e, t, REC_FILE_OPEN, EV_SECURITY_FILE_OPEN, nr);
 	put_path(FILE_OPEN_PATHNAME, (__u64)__builtin_preserve_access_index(&f->f_path));
 	put_int(e, FILE_OPEN_FLAGS, BPF_CORE_READ(f, f_flags));
 	put_file_ids(e, f, FILE_OPEN_DEV, FILE_OPEN_INODE, FILE_OPEN_CTIME);
@@ -99,7 +99,7 @@ static __noinline int emit_file_open(struct task_struct *t, long nr, struct pt_r
  * makes (in io_uring_enter or its io-wq workers), which no syscall exit shows. Other opens
  * (exec's, the kernel's own) are left out, so that a kernel's choice of hook never changes the
  * events. */
-static __always_inline int on_security_file_open(struct file *f)
+static __always_inline int on_security_file_open(struct file *f, int copy)
 {
 	struct task_struct *t = current_task();
 	struct pt_regs *regs;
@@ -111,14 +111,16 @@ static __always_inline int on_security_file_open(struct file *f)
 	flags = in_scope(t, bpf_get_current_pid_tgid());
 	if (!flags || (flags & SCOPE_PENDING_EXEC))
 		return 0;
+	if (handled_by_earlier_copy(t, MARK_FILE_OPEN, copy))
+		return 0;
 	if (BPF_CORE_READ(t, flags) & PF_IO_WORKER_)
-		return put_file_open(t, -1, f, NULL);
+		return PINNED(put_file_open(t, -1, f, NULL));
 	regs = task_regs(t);
 	nr = BPF_CORE_READ(regs, orig_ax);
 	if (nr == NR_IO_URING_ENTER)
-		return put_file_open(t, nr, f, NULL);
+		return PINNED(put_file_open(t, nr, f, NULL));
 	upath = open_upath(nr, regs);
-	return upath ? put_file_open(t, nr, f, upath) : 0;
+	return upath ? PINNED(put_file_open(t, nr, f, upath)) : 0;
 }
 
 static __noinline int emit_magic_write(struct task_struct *t, long nr, struct pt_regs *regs,
@@ -159,7 +161,7 @@ static __noinline int emit_magic_write(struct task_struct *t, long nr, struct pt
 	e = get_scratch(SLOT_TASK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_MAGIC_WRITE, EV_MAGIC_WRITE, nr);
+	fill_hdr(e, t, REC_MAGIC_WRITE, EV_MAGIC_WRITE, nr);
 	e->hdr.ret = ret;
 	put_path(MAGIC_WRITE_PATHNAME, (__u64)__builtin_preserve_access_index(&f->f_path));
 	put_bytes(e, MAGIC_WRITE_BYTES, ARG_BYTES | FROM_USER, buf, len & 255);
@@ -182,7 +184,7 @@ static __noinline int emit_unlink(struct task_struct *t, long nr, struct pt_regs
 	e = get_scratch(SLOT_TASK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_UNLINK, EV_SECURITY_INODE_UNLINK, nr);
+	fill_hdr(e, t, REC_UNLINK, EV_SECURITY_INODE_UNLINK, nr);
 	e->hdr.ret = ret;
 	if (nr == NR_UNLINKAT) {
 		dirfd = (int)reg_arg(regs, 0); /* an int: AT_FDCWD is -100 in the low 32 bits */
@@ -235,7 +237,7 @@ static __noinline int emit_connect_bind(struct task_struct *t, long nr, struct p
 	e = get_scratch(SLOT_TASK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, t, connect ? REC_CONNECT : REC_BIND,
+	fill_hdr(e, t, connect ? REC_CONNECT : REC_BIND,
 		 connect ? EV_SECURITY_SOCKET_CONNECT : EV_SECURITY_SOCKET_BIND, nr);
 	e->hdr.ret = ret;
 	/* connect and bind share the layout but for bind's missing type */
@@ -267,7 +269,7 @@ static __noinline int emit_accept(struct task_struct *t, long nr, struct pt_regs
 	e = get_scratch(SLOT_TASK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_ACCEPT, EV_SECURITY_SOCKET_ACCEPT, nr);
+	fill_hdr(e, t, REC_ACCEPT, EV_SECURITY_SOCKET_ACCEPT, nr);
 	e->hdr.ret = ret;
 	put_int(e, ACCEPT_SOCKFD, fd);
 	put_sock_local(e, ACCEPT_LOCAL_ADDR, BPF_CORE_READ(sock, sk));
@@ -329,7 +331,7 @@ static __noinline int emit_mprotect(struct task_struct *t, long nr, struct pt_re
 		e = get_scratch(SLOT_TASK);
 		if (!e)
 			return 0;
-		fill_hdr(&e->hdr, t, REC_MPROTECT, EV_SECURITY_FILE_MPROTECT, nr);
+		fill_hdr(e, t, REC_MPROTECT, EV_SECURITY_FILE_MPROTECT, nr);
 		put_file_path_ids(e, f, MPROTECT_PATHNAME, NO_ARG, NO_ARG, MPROTECT_CTIME);
 		put_int(e, MPROTECT_PROT, prot);
 		put_int(e, MPROTECT_PREV_PROT, prev);
@@ -350,7 +352,7 @@ static __noinline int emit_mprotect(struct task_struct *t, long nr, struct pt_re
 		e = get_scratch(SLOT_TASK);
 		if (!e)
 			return 0;
-		fill_hdr(&e->hdr, t, REC_MEM_ALERT, EV_MEM_PROT_ALERT, nr);
+		fill_hdr(e, t, REC_MEM_ALERT, EV_MEM_PROT_ALERT, nr);
 		put_int(e, MEM_ALERT_ALERT, alert);
 		put_int(e, MEM_ALERT_ADDR, s->a0);
 		put_int(e, MEM_ALERT_LEN, s->a1);
@@ -378,7 +380,7 @@ static __noinline int emit_mmap_alert(struct task_struct *t, long nr, struct pt_
 	e = get_scratch(SLOT_TASK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_MEM_ALERT, EV_MEM_PROT_ALERT, nr);
+	fill_hdr(e, t, REC_MEM_ALERT, EV_MEM_PROT_ALERT, nr);
 	put_int(e, MEM_ALERT_ALERT, 1); /* a W+X mapping */
 	put_int(e, MEM_ALERT_ADDR, ret);
 	put_int(e, MEM_ALERT_LEN, reg_arg(regs, 1));
@@ -395,7 +397,7 @@ static __noinline int emit_mount(struct task_struct *t, long nr, struct pt_regs 
 	struct event_buf *e = get_scratch(SLOT_TASK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_MOUNT, EV_SECURITY_SB_MOUNT, nr);
+	fill_hdr(e, t, REC_MOUNT, EV_SECURITY_SB_MOUNT, nr);
 	e->hdr.ret = ret;
 	put_str(e, MOUNT_DEV_NAME, (const char *)reg_arg(regs, 0), 1);
 	put_str(e, MOUNT_PATH, (const char *)reg_arg(regs, 1), 1);
@@ -411,14 +413,19 @@ static __noinline int emit_syscall(struct task_struct *t, long nr, struct sys_cf
 	struct event_buf *e = get_scratch(SLOT_TASK);
 	if (!e || !cfg)
 		return 0;
-	fill_hdr(&e->hdr, t, REC_SYSCALL, nr, nr);
+	fill_hdr(e, t, REC_SYSCALL, nr, nr);
 	e->hdr.ret = ret;
 	put_sys_args(e, cfg, regs);
 	submit(e);
 	return 0;
 }
 
-static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
+static __always_inline int sys_exit_work(struct task_struct *t, __u32 nr, struct sys_cfg *cfg,
+					 struct pt_regs *regs, long ret);
+
+/* `copy`: a constant, which copy of the program this is, from 0 (context.h, "Spare copies").
+ * The checks before the work run unpinned: most calls end there, in every copy. */
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, int copy)
 {
 	struct task_struct *t;
 	struct sys_cfg *cfg;
@@ -436,6 +443,15 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 	flags = in_scope(t, pid_tgid);
 	if (!flags || (flags & SCOPE_PENDING_EXEC))
 		return 0;
+	if (handled_by_earlier_copy(t, MARK_SYS_EXIT, copy))
+		return 0;
+	return PINNED(sys_exit_work(t, nr, cfg, regs, ret));
+}
+
+/* What a syscall's exit emits, on one CPU throughout where the kernel allows (PINNED). */
+static __always_inline int sys_exit_work(struct task_struct *t, __u32 nr, struct sys_cfg *cfg,
+					 struct pt_regs *regs, long ret)
+{
 	/* the task's identity changed: recompute its cached context */
 	if (nr == NR_UNSHARE || nr == NR_SETNS || nr == NR_PRCTL)
 		invalidate_cache(t);
@@ -504,7 +520,21 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 	return 0;
 }
 
-static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
+/* What a syscall's entry emits or keeps for its exit, pinned like sys_exit_work. */
+static __always_inline int sys_enter_work(struct task_struct *t, __u32 nr, struct sys_cfg *cfg,
+					  struct pt_regs *regs)
+{
+	if (cfg->emit & EMIT_ENTER)
+		emit_syscall(t, nr, cfg, regs, 0);
+	if (cap_module && (cfg->derive & DV_CAP_MODULE) &&
+	    (nr == NR_INIT_MODULE || nr == NR_FINIT_MODULE))
+		cap_module_enter(t, nr, regs);
+	if ((cfg->emit & STASH_ENTER) && (nr == NR_MPROTECT || nr == NR_PKEY_MPROTECT))
+		stash_mprotect(t, nr, regs);
+	return 0;
+}
+
+static __always_inline int on_sys_enter(struct pt_regs *regs, long id, int copy)
 {
 	struct task_struct *t;
 	struct sys_cfg *cfg;
@@ -521,6 +551,8 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 	flags = in_scope(t, pid_tgid);
 	if (!flags)
 		return 0;
+	if (handled_by_earlier_copy(t, MARK_SYS_ENTER, copy))
+		return 0;
 	if (flags & SCOPE_PENDING_EXEC) {
 		/* a command held by `osprey trace -- CMD` becomes visible at its exec */
 		__u32 tgid = pid_tgid >> 32, in = SCOPE_IN;
@@ -528,14 +560,7 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 			return 0;
 		bpf_map_update_elem(&scope_pids, &tgid, &in, BPF_ANY);
 	}
-	if (cfg->emit & EMIT_ENTER)
-		emit_syscall(t, nr, cfg, regs, 0);
-	if (cap_module && (cfg->derive & DV_CAP_MODULE) &&
-	    (nr == NR_INIT_MODULE || nr == NR_FINIT_MODULE))
-		cap_module_enter(t, nr, regs);
-	if ((cfg->emit & STASH_ENTER) && (nr == NR_MPROTECT || nr == NR_PKEY_MPROTECT))
-		stash_mprotect(t, nr, regs);
-	return 0;
+	return PINNED(sys_enter_work(t, nr, cfg, regs));
 }
 
 #endif

@@ -1,0 +1,301 @@
+//! `osprey detect`: runs the detections of `osprey-detect` over recordings and writes the
+//! findings; `--list` prints the catalogue.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use osprey_detect::{Config, Detector, Kind};
+use osprey_print::{FrameSink, NdjsonSink, PcapNgSink};
+use osprey_source::{Diagnostics, Frame, FrameKind, Inputs, Location};
+
+use crate::pipeline;
+use crate::progress::Progress;
+
+/// Run the detections (Tracee's signatures and rules written as display filters) over
+/// recordings and write the findings as Tracee events.
+///
+/// Inputs are what `osprey read -r` takes: Osprey's or Tracee's JSON of any generation,
+/// PcapNG, gzip, `-`, capture directories, merged in time order. Findings are written as
+/// Tracee JSON lines (standard output, or -w FILE.json) or PcapNG (-w FILE with any other
+/// extension), in Tracee's finding layout, so `osprey read` and Traceeshark color and count
+/// them like Tracee's own. `osprey trace` runs the same detections live.
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  osprey detect --list
+  osprey detect -r events.json
+  osprey detect -r /tmp/tracee -w findings.json
+  osprey detect -r events.json --signatures TRC-101,TRC-1016 -R my-rules.toml
+  osprey detect -r events.json | osprey read -r - -z tracee,event_counts
+
+Exit status: 0 when everything was read, 1 when records or inputs were skipped as damaged, \
+2 on a usage error or a malformed rules file.")]
+pub struct DetectArgs {
+    /// Read from FILE (repeatable; `-` for standard input; a capture directory).
+    #[arg(
+        short = 'r',
+        long = "read-file",
+        value_name = "FILE",
+        required_unless_present = "list"
+    )]
+    files: Vec<String>,
+
+    /// Write the findings to FILE: Tracee JSON lines for .json/.jsonl/.ndjson, else PcapNG.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    write: Option<PathBuf>,
+
+    /// Load detection rules from a TOML rules file (repeatable).
+    #[arg(short = 'R', long = "rules", value_name = "FILE")]
+    rules: Vec<PathBuf>,
+
+    /// Which signatures run: all, none, or a comma-separated list of IDs and names
+    /// (TRC-102,stdio_over_socket). User rules count as signatures.
+    #[arg(long = "signatures", value_name = "all|none|LIST")]
+    signatures: Option<String>,
+
+    /// Print the catalogue: ID, event name, severity, the events each reads, availability.
+    #[arg(long)]
+    list: bool,
+
+    /// No progress bar and no summary on standard error.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Where each signature can run: "live and replay", or why not live.
+fn availability(kind: &Kind, events: &[String]) -> String {
+    if let Kind::Unavailable(why) = kind {
+        return format!("unavailable: {why}");
+    }
+    let cat = osprey_trace::catalog::catalog();
+    let missing: Vec<&str> = events
+        .iter()
+        .filter(|e| cat.get(e).is_none())
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        "live and replay".to_string()
+    } else if missing.len() == events.len() {
+        format!(
+            "replay only: osprey trace cannot produce {}",
+            missing.join(", ")
+        )
+    } else {
+        format!(
+            "live and replay (live without {}, which osprey trace cannot produce)",
+            missing.join(", ")
+        )
+    }
+}
+
+fn list(config: &Config) -> anyhow::Result<ExitCode> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut sigs = osprey_detect::catalogue();
+    // user rules, as the detector would run them
+    let all = Config {
+        selection: osprey_detect::Selection::All,
+        rule_files: config.rule_files.clone(),
+    };
+    let detector = Detector::new(&all)?;
+    for s in detector.signatures() {
+        if s.origin != "built-in" {
+            sigs.push(s.clone());
+        }
+    }
+    writeln!(
+        out,
+        "{:<9} {:<26} {:>3}  {:<6} {:<34} AVAILABILITY",
+        "ID", "NAME", "SEV", "KIND", "EVENTS"
+    )?;
+    for s in &sigs {
+        let kind = match s.kind {
+            Kind::Rule => "rule",
+            Kind::Native => "rust",
+            Kind::Unavailable(_) => "-",
+        };
+        writeln!(
+            out,
+            "{:<9} {:<26} {:>3}  {:<6} {:<34} {}",
+            s.meta.id,
+            s.meta.name,
+            s.meta.severity,
+            kind,
+            s.meta.events.join(","),
+            availability(&s.kind, &s.meta.events)
+        )?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The event name of a legacy JSON line without parsing it, to skip events no signature reads.
+fn peek_event_name(line: &[u8]) -> Option<&[u8]> {
+    const KEY: &[u8] = b"\"eventName\":\"";
+    let at = memchr::memmem::find(line, KEY)? + KEY.len();
+    let len = memchr::memchr(b'"', &line[at..])?;
+    let name = &line[at..at + len];
+    (!name.contains(&b'\\')).then_some(name)
+}
+
+fn open_sink(path: &PathBuf) -> anyhow::Result<Box<dyn FrameSink>> {
+    let name = path.display().to_string();
+    let file: Box<dyn Write> = if name == "-" {
+        Box::new(io::stdout())
+    } else {
+        Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {name}"))?)
+    };
+    let out = BufWriter::with_capacity(1 << 20, file);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    Ok(if matches!(ext.as_str(), "json" | "jsonl" | "ndjson") {
+        Box::new(NdjsonSink::new(out))
+    } else {
+        Box::new(PcapNgSink::new(
+            out,
+            &format!("osprey {}", env!("CARGO_PKG_VERSION")),
+        )?)
+    })
+}
+
+pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(args.signatures.as_deref(), &args.rules)?;
+    if args.list {
+        return list(&config);
+    }
+    let mut detector = Detector::new(&config)?;
+    let signatures = detector.signatures().len();
+    // events no signature reads are skipped before they are parsed
+    let wanted: Option<std::collections::HashSet<Vec<u8>>> = detector
+        .reads()
+        .map(|names| names.into_iter().map(String::into_bytes).collect());
+    let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
+    let inputs = Inputs::open(&args.files, diag.clone())?;
+    let (bytes_read, total) = inputs.progress();
+    let progress = (!args.quiet).then(|| Progress::start(bytes_read, total));
+    let mut sink = match &args.write {
+        Some(path) => open_sink(path)?,
+        None => Box::new(NdjsonSink::new(BufWriter::with_capacity(
+            1 << 16,
+            io::stdout().lock(),
+        ))),
+    };
+    let mut events = 0u64;
+    let mut by_sig: BTreeMap<String, u64> = BTreeMap::new();
+    let mut line = Vec::with_capacity(4096);
+    let mut number = 0u64;
+    let mut write_error: Option<io::Error> = None;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (shared, mut finisher) = detector.split();
+    // workers parse the events some signature reads and run the stateless signatures; this
+    // thread runs the stateful ones and writes the findings, in frame order
+    let check = |batch: &pipeline::Batch| -> (u64, Vec<(usize, osprey_detect::Hits)>) {
+        let mut n = 0;
+        let mut out = Vec::new();
+        for (i, frame) in batch.frames.iter().enumerate() {
+            if frame.kind != FrameKind::Event {
+                continue;
+            }
+            n += 1;
+            if let (Some(wanted), Some(name)) = (&wanted, peek_event_name(&frame.data)) {
+                if !wanted.contains(name) {
+                    continue;
+                }
+            }
+            // a damaged line is no finding (`osprey read` reports it)
+            let Ok(event) = osprey_event::parse_event(&frame.data) else {
+                continue;
+            };
+            if let Some(hits) = shared.check(&event).filter(|h| h.needs_event()) {
+                out.push((i, hits));
+            }
+        }
+        (n, out)
+    };
+    pipeline::run(
+        inputs.frames().batches(pipeline::BATCH),
+        workers,
+        check,
+        |batch, (n, checked)| {
+            events += n;
+            for (i, hits) in checked {
+                let Ok(event) = osprey_event::parse_event(&batch.frames[i].data) else {
+                    continue;
+                };
+                for finding in finisher.finish(shared, &event, hits) {
+                    line.clear();
+                    finding.write_legacy_json(&mut line);
+                    number += 1;
+                    *by_sig.entry(finding.event_name.to_string()).or_default() += 1;
+                    let out = Frame {
+                        number,
+                        ts: finding.timestamp,
+                        input: 0,
+                        location: Location::Line(number),
+                        kind: FrameKind::Event,
+                        data: line.clone().into(),
+                        capture: None,
+                    };
+                    if let Err(e) = sink.write_frame(&out) {
+                        write_error = Some(e);
+                        return false;
+                    }
+                }
+            }
+            true
+        },
+    );
+    if let Some(p) = progress {
+        p.finish();
+    }
+    if let Some(e) = write_error {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(e).context("writing findings");
+    }
+    match sink.finish() {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            return Err(e).context("writing findings")
+        }
+        _ => {}
+    }
+    let mut damaged = false;
+    for s in diag.stats() {
+        if s.damaged > 0 || s.unreadable {
+            damaged = true;
+            eprintln!(
+                "osprey: {}: {} damaged record(s) skipped{}",
+                s.name,
+                s.damaged,
+                if s.unreadable {
+                    "; reading stopped early"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    if !args.quiet {
+        let total: u64 = by_sig.values().sum();
+        let detail: Vec<String> = by_sig.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        eprintln!(
+            "osprey: {events} events, {total} finding(s) from {} signature(s){}{}",
+            signatures,
+            if detail.is_empty() { "" } else { ": " },
+            detail.join(", ")
+        );
+    }
+    Ok(if damaged {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
