@@ -10,6 +10,10 @@ APT_PACKAGES=(
   tshark wireshark-common
   # tests: network namespaces, process tools, BPF inspection, gzip
   iproute2 procps util-linux bpftool gzip python3 curl
+  # Fluent Forward interop (tests/forward/): Python's fluent-logger in a venv, test certificates
+  python3-venv openssl
+  # osprey trace --remote is tested against Debian's OpenSSH server on loopback (tests/remote.rs)
+  openssh-server openssh-client
   # capture tests and benchmark: test programs built with cc (gcc above), bc and time for the figures
   bc time
   # the kernel matrix (scripts/kernel-matrix.sh): qemu, a static busybox for the guests, static
@@ -52,3 +56,10 @@ command -v cargo >/dev/null 2>&1 || {
 # end users need no Node, but building does. PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: the tests use
 # Debian's chromium.
 (cd "$(dirname "$0")/../ui" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >/dev/null && npm run build >/dev/null)
+
+# Fluent Forward interop peers (tests/forward/, run by scripts/test.sh): the npm
+# @fluent-org/logger client and FluentServer (package-lock.json), and Python's fluent-logger in a
+# venv under target/ (tests/forward/requirements.txt).
+(cd "$(dirname "$0")/../tests/forward" && npm ci --no-audit --no-fund >/dev/null)
+(cd "$(dirname "$0")/.." && { [ -x target/forward-venv/bin/python ] || python3 -m venv target/forward-venv; } \
+  && target/forward-venv/bin/pip install -q -r tests/forward/requirements.txt)

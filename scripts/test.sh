@@ -8,7 +8,17 @@ scripts/setup.sh
 
 export CARGO_TERM_COLOR=never
 cargo build --workspace --all-targets --locked
-cargo test --workspace --locked --no-fail-fast
+# OSPREY_EXTCAP_SYSTEM_TEST=1: tests/extcap.rs puts a wrapper into Wireshark's global extcap
+# folder for one `tshark -i osprey` test (Wireshark 4.0 has no other) and removes it after.
+OSPREY_EXTCAP_SYSTEM_TEST=1 cargo test --workspace --locked --no-fail-fast
+
+# Fluent Forward interop with real peers (tests/forward/interop.mjs): osprey's sender (the
+# forward_send example, and as root `osprey trace -o forward:`) into @fluent-org/logger's
+# FluentServer; its FluentClient in all four modes and Python's fluent-logger into
+# `osprey receive`; with and without a shared key and acks.
+(cd tests/forward && OSPREY="$PWD/../../target/debug/osprey" \
+  FORWARD_SEND="$PWD/../../target/debug/examples/forward_send" \
+  PYTHON="$PWD/../../target/forward-venv/bin/python" node interop.mjs)
 
 # The web UI in a real browser (ui/tests/browser.mjs): the release binary serving the fixtures
 # and a generated recording of a million events, driven in Debian's chromium. setup.sh built

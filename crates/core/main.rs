@@ -10,9 +10,12 @@ static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
 
 mod allocator;
 mod detect;
+mod extcap;
 mod pipeline;
 mod progress;
 mod read;
+mod receive;
+mod remote;
 mod view;
 
 /// Runtime-security tracer and forensic analyzer for Linux.
@@ -27,12 +30,23 @@ struct Cli {
     command: Command,
 }
 
+/// `osprey trace`: the tracer's own arguments, and --remote (crates/core/remote.rs).
+#[derive(clap::Args)]
+struct TraceCmd {
+    #[command(flatten)]
+    remote: remote::RemoteArgs,
+    #[command(flatten)]
+    trace: osprey_trace::TraceArgs,
+}
+
 #[derive(Subcommand)]
 enum Command {
     Read(read::ReadArgs),
     /// Trace processes with eBPF and write Tracee-compatible events (JSON, table, PcapNG).
-    Trace(osprey_trace::TraceArgs),
+    Trace(TraceCmd),
     View(view::ViewArgs),
+    Receive(receive::ReceiveArgs),
+    Extcap(extcap::ExtcapArgs),
     Detect(detect::DetectArgs),
     /// Work with runtime profiles (`--capture profile`): `osprey profile diff OLD NEW`.
     Profile(osprey_capture::profile::ProfileArgs),
@@ -42,8 +56,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Read(args) => read::run(args),
-        Command::Trace(args) => osprey_trace::run(args),
+        Command::Trace(args) => match args.remote.remote {
+            Some(_) => remote::run(args.remote, args.trace),
+            None => osprey_trace::run(args.trace),
+        },
         Command::View(args) => view::run(args),
+        Command::Receive(args) => receive::run(args),
+        Command::Extcap(args) => extcap::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Profile(args) => Ok(osprey_capture::profile::run(args)),
     };

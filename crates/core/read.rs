@@ -391,6 +391,12 @@ fn open_sink(path: &PathBuf) -> anyhow::Result<Box<dyn FrameSink>> {
     })
 }
 
+/// Checks the arguments (filter, fields, profile, preferences) without reading anything: for
+/// `osprey receive`, which must refuse bad ones before it accepts (and acks) events.
+pub fn check(args: &ReadArgs) -> anyhow::Result<()> {
+    plan(args, vec!["-".into()]).map(|_| ())
+}
+
 pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     if let Some(what) = args.glossary {
         return glossary(what, &args);

@@ -77,7 +77,8 @@ pub struct TraceArgs {
     pub scope: Vec<String>,
 
     /// Where events go, repeatable: json (stdout), json:FILE, table (stdout), pcapng:FILE
-    /// (Traceeshark layout). Default: json.
+    /// (Traceeshark layout), forward:tcp://[USER:PASS@]HOST:PORT?tag=T&..., forward:tls://...
+    /// or forward:unix:///PATH (Fluent Forward, docs/forward.md). Default: json.
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Vec<OutputSpec>,
 

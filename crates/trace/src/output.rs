@@ -1,6 +1,6 @@
 //! Output sinks: `json` (stdout), `json:FILE`, `table` (human columns on stdout) and
 //! `pcapng:FILE` (events as Traceeshark reads them: Enhanced Packet Blocks on a USER0 interface,
-//! payload = the event's JSON). Every sink gets the event and its JSON (serialized once), and
+//! payload = the event's JSON) and `forward:URL` (Fluent Forward, `osprey-forward`). Every sink gets the event and its JSON (serialized once), and
 //! is flushed after each drain of the ring buffer so `tail -f` and pipes see events promptly.
 
 use std::fs::File;
@@ -21,6 +21,8 @@ pub enum OutputSpec {
     Table,
     /// PcapNG with one USER0 events interface.
     Pcapng(PathBuf),
+    /// Fluent Forward to `tcp://`, `tls://` or `unix://` (the URL, checked when parsed).
+    Forward(String),
 }
 
 impl std::str::FromStr for OutputSpec {
@@ -31,8 +33,12 @@ impl std::str::FromStr for OutputSpec {
             None if s == "table" => Ok(OutputSpec::Table),
             Some(("json", path)) if !path.is_empty() => Ok(OutputSpec::JsonFile(path.into())),
             Some(("pcapng", path)) if !path.is_empty() => Ok(OutputSpec::Pcapng(path.into())),
+            Some(("forward", url)) => {
+                osprey_forward::sender::Config::from_url(url)?;
+                Ok(OutputSpec::Forward(url.to_string()))
+            }
             _ => Err(format!(
-                "'{s}': expected json, json:FILE, table or pcapng:FILE"
+                "'{s}': expected json, json:FILE, table, pcapng:FILE or forward:tcp://HOST:PORT"
             )),
         }
     }
@@ -179,6 +185,52 @@ impl Sink for PcapngSink {
     }
 }
 
+/// Fluent Forward: events batched to a receiver, at least once; the counters go to stderr
+/// when the sink is dropped at the end of the run.
+pub struct ForwardSink {
+    sender: Option<osprey_forward::sender::Sender>,
+    endpoint: osprey_forward::sender::Endpoint,
+}
+
+impl ForwardSink {
+    /// Starts the sender for `url` (nothing connects until the first batch).
+    pub fn start(url: &str) -> io::Result<Self> {
+        let cfg = osprey_forward::sender::Config::from_url(url)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let endpoint = cfg.endpoint.clone();
+        let prefix = format!("osprey: forward {endpoint}: ");
+        let sender = osprey_forward::sender::Sender::start(
+            cfg,
+            std::sync::Arc::new(move |m: &str| eprintln!("{prefix}{m}")),
+        )?;
+        Ok(ForwardSink {
+            sender: Some(sender),
+            endpoint,
+        })
+    }
+}
+
+impl Sink for ForwardSink {
+    fn event(&mut self, ev: &Event<'_>, json: &[u8]) -> io::Result<()> {
+        let s = self.sender.as_mut().expect("running");
+        s.event(ev.timestamp, json)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.sender.as_mut().expect("running").flush();
+        Ok(())
+    }
+}
+
+impl Drop for ForwardSink {
+    fn drop(&mut self) {
+        if let Some(s) = self.sender.take() {
+            let stats = s.finish();
+            eprintln!("osprey: {}", stats.summary(&self.endpoint));
+        }
+    }
+}
+
 /// Opens the sinks for `specs`.
 pub fn open(specs: &[OutputSpec]) -> io::Result<Vec<Box<dyn Sink>>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
@@ -198,6 +250,7 @@ pub fn open(specs: &[OutputSpec]) -> io::Result<Vec<Box<dyn Sink>>> {
                 PcapngSink::create(p)
                     .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?,
             ),
+            OutputSpec::Forward(url) => Box::new(ForwardSink::start(url)?),
         });
     }
     Ok(sinks)
@@ -220,6 +273,15 @@ mod tests {
             "pcapng:out.pcapng".parse::<OutputSpec>(),
             Ok(OutputSpec::Pcapng("out.pcapng".into()))
         );
+        assert_eq!(
+            "forward:tcp://127.0.0.1:24224?tag=tracee".parse::<OutputSpec>(),
+            Ok(OutputSpec::Forward(
+                "tcp://127.0.0.1:24224?tag=tracee".into()
+            ))
+        );
+        assert!("forward:tcp://h:1?nonsense=1"
+            .parse::<OutputSpec>()
+            .is_err());
         assert!("xml".parse::<OutputSpec>().is_err());
         assert!("json:".parse::<OutputSpec>().is_err());
     }

@@ -1,0 +1,222 @@
+//! `osprey trace --remote` against a real OpenSSH server on loopback: an sshd started here on
+//! a free port with a host key and an authorized key generated for the test (needs root, for
+//! the tracer and for sshd; Debian's openssh-server from scripts/setup.sh).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Sshd {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn keygen(path: &Path) {
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen (scripts/setup.sh installs openssh-client)");
+    assert!(st.success());
+}
+
+fn sshd() -> Option<Sshd> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/sbin/sshd").exists() {
+        if std::env::var("OSPREY_REQUIRE_BPF").as_deref() == Ok("1") {
+            panic!("OSPREY_REQUIRE_BPF=1 but not root or no /usr/sbin/sshd");
+        }
+        eprintln!("skipping: needs root and /usr/sbin/sshd");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    keygen(&d.join("host"));
+    keygen(&d.join("user"));
+    std::fs::copy(d.join("user.pub"), d.join("authorized_keys")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = d.join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {h}\nAuthorizedKeysFile {a}\n\
+             PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile {p}\n",
+            h = d.join("host").display(),
+            a = d.join("authorized_keys").display(),
+            p = d.join("sshd.pid").display()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    let child = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-f"])
+        .arg(&config)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // known_hosts with the server's key
+    let host_pub = std::fs::read_to_string(d.join("host.pub")).unwrap();
+    let mut kh = std::fs::File::create(d.join("known_hosts")).unwrap();
+    writeln!(kh, "[127.0.0.1]:{port} {}", host_pub.trim()).unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Sshd { child, port, dir })
+}
+
+fn path(s: &Sshd, name: &str) -> PathBuf {
+    s.dir.path().join(name)
+}
+
+#[test]
+fn trace_runs_on_the_remote_host_and_streams_events_back() {
+    let Some(s) = sshd() else { return };
+    let out = path(&s, "events.json");
+    let r = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args([
+            "trace",
+            "--remote",
+            &format!("ssh://root@127.0.0.1:{}", s.port),
+        ])
+        .arg("--identity")
+        .arg(path(&s, "user"))
+        .arg("--known-hosts")
+        .arg(path(&s, "known_hosts"))
+        .args(["--remote-osprey", env!("CARGO_BIN_EXE_osprey")])
+        .args(["-e", "sched_process_exec", "-o"])
+        .arg(format!("json:{}", out.display()))
+        .args(["--capture", "exec", "--capture"])
+        .arg(format!("dir:{}", path(&s, "remote-out").display()))
+        .arg("--remote-copy")
+        .arg(path(&s, "copies"))
+        .args(["--", "/bin/sh", "-c", "echo 'remote osprey' >/dev/null"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    let events = std::fs::read_to_string(&out).unwrap();
+    assert!(events.lines().count() >= 1, "{err}");
+    assert!(events.contains("sched_process_exec"), "{events}");
+    assert!(
+        events.contains("remote osprey"),
+        "the command line, quoted through the remote shell: {events}"
+    );
+    assert!(
+        err.contains("remote: "),
+        "the remote tracer's log is shown: {err}"
+    );
+    // the remote output directory came back (its out/events.json holds the same events)
+    let copies: Vec<_> = std::fs::read_dir(path(&s, "copies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(copies.len(), 1, "{err}");
+    assert!(copies[0].file_name().unwrap().to_str().unwrap().starts_with("127.0.0.1-"));
+    let copied = std::fs::read_to_string(copies[0].join("out/events.json")).unwrap();
+    assert_eq!(copied, events, "{err}");
+    // every line parses as an event
+    for l in events.lines() {
+        serde_json::from_str::<serde_json::Value>(l).unwrap();
+    }
+}
+
+#[test]
+fn an_unknown_host_key_is_refused() {
+    let Some(s) = sshd() else { return };
+    let empty = path(&s, "empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let r = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args([
+            "trace",
+            "--remote",
+            &format!("ssh://root@127.0.0.1:{}", s.port),
+        ])
+        .arg("--identity")
+        .arg(path(&s, "user"))
+        .arg("--known-hosts")
+        .arg(&empty)
+        .args(["--", "/bin/true"])
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("not in") && err.contains("ssh-keyscan"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_remote_tracer_and_nothing_stays_running() {
+    let Some(s) = sshd() else { return };
+    let out = path(&s, "host.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args([
+            "trace",
+            "--remote",
+            &format!("ssh://root@127.0.0.1:{}", s.port),
+        ])
+        .arg("--identity")
+        .arg(path(&s, "user"))
+        .arg("--known-hosts")
+        .arg(path(&s, "known_hosts"))
+        .args(["--remote-osprey", env!("CARGO_BIN_EXE_osprey")])
+        .args(["-e", "sched_process_exec", "-o"])
+        .arg(format!("json:{}", out.display()))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "osprey --remote did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("stopping the remote tracer"), "{err}");
+    // the remote tracer (a child of this test's sshd) is gone
+    std::thread::sleep(Duration::from_millis(500));
+    let ps = Command::new("pgrep")
+        .args([
+            "-f",
+            &format!(
+                "{} trace -o json -e sched_process_exec$",
+                env!("CARGO_BIN_EXE_osprey")
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+}
