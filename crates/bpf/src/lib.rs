@@ -1186,8 +1186,9 @@ pub struct SkippedRuns {
     pub program: &'static str,
     /// Runs skipped.
     pub runs: u64,
-    /// Of those, calls no copy of the program handled: events lost. (0 for a copy with a later
-    /// copy attached; for the last copy, its skips less the calls an earlier copy had done.)
+    /// Of those, calls no copy of the program ran: at most that many events lost (a skipped call
+    /// may be of a task out of scope). 0 for a copy with a later copy attached; for the last
+    /// copy, its skips less the calls an earlier copy had done.
     pub lost: u64,
 }
 

@@ -687,7 +687,8 @@ fn summary(
             writeln!(
                 err,
                 "  lost (the kernel skipped {program} {n} times: another task was preempted \
-                 inside it on that CPU): {lost} calls no copy ran"
+                 inside it on that CPU): at most {lost} events, the calls no copy ran (some may \
+                 have been out of scope)"
             )
         };
     }
