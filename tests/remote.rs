@@ -128,7 +128,12 @@ fn trace_runs_on_the_remote_host_and_streams_events_back() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(copies.len(), 1, "{err}");
-    assert!(copies[0].file_name().unwrap().to_str().unwrap().starts_with("127.0.0.1-"));
+    assert!(copies[0]
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("127.0.0.1-"));
     let copied = std::fs::read_to_string(copies[0].join("out/events.json")).unwrap();
     assert_eq!(copied, events, "{err}");
     // every line parses as an event

@@ -42,7 +42,11 @@ fn main() -> ExitCode {
         }
     }
     let stats = sender.finish();
-    let _ = writeln!(std::io::stderr(), "forward_send: {}", stats.summary(&endpoint));
+    let _ = writeln!(
+        std::io::stderr(),
+        "forward_send: {}",
+        stats.summary(&endpoint)
+    );
     if stats.delivered == stats.events {
         ExitCode::SUCCESS
     } else {
