@@ -10,10 +10,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use osprey_detect::{Config, Detector, Kind};
-use osprey_print::{FrameSink, NdjsonSink, PcapNgSink};
+use osprey_print::NdjsonSink;
 use osprey_source::{Diagnostics, Frame, FrameKind, Inputs, Location};
 
 use crate::pipeline;
+use crate::read::open_sink;
 use crate::progress::Progress;
 
 /// Run the detections (Tracee's signatures and rules written as display filters) over
@@ -140,29 +141,6 @@ fn peek_event_name(line: &[u8]) -> Option<&[u8]> {
     let len = memchr::memchr(b'"', &line[at..])?;
     let name = &line[at..at + len];
     (!name.contains(&b'\\')).then_some(name)
-}
-
-fn open_sink(path: &PathBuf) -> anyhow::Result<Box<dyn FrameSink>> {
-    let name = path.display().to_string();
-    let file: Box<dyn Write> = if name == "-" {
-        Box::new(io::stdout())
-    } else {
-        Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {name}"))?)
-    };
-    let out = BufWriter::with_capacity(1 << 20, file);
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    Ok(if matches!(ext.as_str(), "json" | "jsonl" | "ndjson") {
-        Box::new(NdjsonSink::new(out))
-    } else {
-        Box::new(PcapNgSink::new(
-            out,
-            &format!("osprey {}", env!("CARGO_PKG_VERSION")),
-        )?)
-    })
 }
 
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {

@@ -368,7 +368,8 @@ fn plan(
     Ok((plan, collector))
 }
 
-fn open_sink(path: &PathBuf) -> anyhow::Result<Box<dyn FrameSink>> {
+/// The writer of `-w PATH`: NDJSON for .json/.jsonl/.ndjson, else PcapNG (`-` is stdout).
+pub(crate) fn open_sink(path: &PathBuf) -> anyhow::Result<Box<dyn FrameSink>> {
     let name = path.display().to_string();
     let file: Box<dyn Write> = if name == "-" {
         Box::new(io::stdout())
