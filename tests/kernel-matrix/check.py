@@ -567,13 +567,15 @@ def check_preempt(g):
             twice = [i for i, n in enumerate(got) if n > 1]
             expect(not twice, f"{name} of c{k}-{twice[0] if twice else 0}: written twice")
             missing += sum(1 for n in got if n == 0)
-    m = re.search(r"osprey: (\d+) events emitted, (\d+) lost", g.storm_stderr)
+    m = re.search(r"osprey: (\d+) events emitted, (\d+) lost(?:, at most (\d+) more)?",
+                  g.storm_stderr)
     expect(m is not None, "no summary on the storm's stderr")
-    counted = int(m.group(2))
+    counted = int(m.group(2)) + int(m.group(3) or 0)
     expect(missing <= counted,
            f"{missing} events missing, {counted} counted lost: a loss nobody reported")
     if missing:
-        why = [l.strip() for l in g.storm_stderr.splitlines() if l.strip().startswith("lost")]
+        why = [l.strip() for l in g.storm_stderr.splitlines()
+               if re.match(r"\s+(lost|possibly lost)", l)]
         raise NA(f"{missing} of {4 * STORM_CHILDREN * STORM_ROUNDS} events lost and counted "
                  f"(more tasks preempted inside the programs than copies): {'; '.join(why)}")
 
@@ -599,6 +601,9 @@ def check_artifacts(g):
 
 
 def check_loss(g):
+    # "possibly lost" lines (runs the kernel skipped with no copy of the program to take them)
+    # are upper bounds that count out-of-scope tasks' calls too: whether the scenario lost an
+    # event through them is what the event groups and the "same" column check
     m = re.search(r"osprey: (\d+) events emitted, (\d+) lost", g.trace_stderr)
     expect(m, "no loss summary on stderr")
     expect(m.group(2) == "0", f"{m.group(2)} events lost")

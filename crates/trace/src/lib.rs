@@ -636,9 +636,20 @@ fn summary(
     lost_by_event: &[(u32, u64)],
     skipped: &[osprey_bpf::SkippedRuns],
 ) {
-    let lost = lost_records(drops) + skipped.iter().map(|s| s.lost).sum::<u64>();
+    let lost = lost_records(drops);
+    // calls no copy of a program ran: an upper bound (out-of-scope tasks' calls count too)
+    let maybe_lost: u64 = skipped.iter().map(|s| s.lost).sum();
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "osprey: {} events emitted, {} lost", st.emitted, lost);
+    let _ = if maybe_lost > 0 {
+        writeln!(
+            err,
+            "osprey: {} events emitted, {lost} lost, at most {maybe_lost} more (runs the kernel \
+             skipped)",
+            st.emitted
+        )
+    } else {
+        writeln!(err, "osprey: {} events emitted, {lost} lost", st.emitted)
+    };
     if let (Some(first), Some(last)) = (st.first, st.last) {
         let secs = last.duration_since(first).as_secs_f64();
         if secs > 0.01 {
@@ -686,9 +697,9 @@ fn summary(
         } else {
             writeln!(
                 err,
-                "  lost (the kernel skipped {program} {n} times: another task was preempted \
-                 inside it on that CPU): at most {lost} events, the calls no copy ran (some may \
-                 have been out of scope)"
+                "  possibly lost (the kernel skipped {program} {n} times: another task was \
+                 preempted inside it on that CPU): at most {lost} events, the calls no copy ran \
+                 (some may have been out of scope)"
             )
         };
     }
