@@ -14,8 +14,8 @@ use osprey_print::NdjsonSink;
 use osprey_source::{Diagnostics, Frame, FrameKind, Inputs, Location};
 
 use crate::pipeline;
-use crate::read::open_sink;
 use crate::progress::Progress;
+use crate::read::open_sink;
 
 /// Run the detections (Tracee's signatures and rules written as display filters) over
 /// recordings and write the findings as Tracee events.
