@@ -825,6 +825,13 @@ impl Plan {
                 cfgs.entry(nr).or_default().emit |= STASH_ENTER;
             }
         }
+        if exec && !cfgs.is_empty() {
+            // the syscall hooks are attached anyway: the execve's entry keeps the comm, for
+            // sched_process_exec's prev_comm when task_rename's entry is missing
+            for nr in [catalog::nr::EXECVE, catalog::nr::EXECVEAT] {
+                cfgs.entry(nr).or_default().emit |= STASH_ENTER;
+            }
+        }
         if !cfgs.is_empty() {
             hooks.push(Hook::TpBtfSyscalls);
         }
@@ -1196,6 +1203,18 @@ mod tests {
         let execve = p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == 59).unwrap().1;
         assert_eq!(execve.emit, EMIT_ENTER | STASH_ENTER);
         assert_eq!(execve.kind[1], SK_STRARR);
+    }
+
+    #[test]
+    fn exec_keeps_the_comm_at_execve_entry_only_where_syscall_hooks_run_anyway() {
+        let p = plan(&["-e", "sched_process_exec,openat"]);
+        for nr in [59, 322] {
+            let cfg = p.opts.sys_cfgs.iter().find(|(n, _)| *n == nr).unwrap().1;
+            assert_eq!(cfg.emit, STASH_ENTER, "syscall {nr}");
+        }
+        let p = plan(&["-e", "sched_process_exec"]);
+        assert!(p.opts.sys_cfgs.is_empty());
+        assert!(!p.opts.hooks.contains(&Hook::TpBtfSyscalls));
     }
 
     #[test]

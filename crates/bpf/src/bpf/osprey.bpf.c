@@ -152,13 +152,27 @@ int BPF_PROG(tp_task_rename, struct task_struct *task, const char *comm)
 	return 0;
 }
 
+/* The comm before the exec: task_rename's, else the one the execve's sys_enter kept. */
+static __always_inline void put_prev_comm(struct event_buf *e, struct task_struct *t, __u32 tid)
+{
+	struct comm_buf *old = bpf_map_lookup_elem(&prev_comms, &tid);
+	struct task_stash *s;
+	if (old) {
+		put_str(e, EXEC_PREV_COMM, old->comm, 0);
+		bpf_map_delete_elem(&prev_comms, &tid);
+		return;
+	}
+	s = task_stash_get(t, 0);
+	if (s && (s->nr == NR_EXECVE + 1 || s->nr == NR_EXECVEAT + 1))
+		put_str(e, EXEC_PREV_COMM, s->exec_comm, 0);
+}
+
 static __always_inline int on_process_exec(struct linux_binprm *bprm)
 {
 	struct task_struct *t = current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32, tid = pid_tgid;
 	struct event_buf *e;
-	struct comm_buf *old_comm;
 	struct file *f, *stdin_f, *interp;
 	struct fs_struct *fs;
 	struct mm_struct *mm;
@@ -170,8 +184,10 @@ static __always_inline int on_process_exec(struct linux_binprm *bprm)
 		return 0;
 	invalidate_cache(t);
 	flags = in_scope(t, bpf_get_current_pid_tgid());
-	if (!flags)
+	if (!flags) {
+		bpf_map_delete_elem(&prev_comms, &tid); /* or it stays until the LRU evicts it */
 		return 0;
+	}
 	if (flags & SCOPE_PENDING_EXEC) {
 		__u32 in = SCOPE_IN;
 		bpf_map_update_elem(&scope_pids, &tgid, &in, BPF_ANY);
@@ -211,11 +227,7 @@ static __always_inline int on_process_exec(struct linux_binprm *bprm)
 	}
 	put_int(e, EXEC_INVOKED_FROM_KERNEL,
 		(BPF_CORE_READ(t, real_parent, flags) & 0x00200000) ? 1 : 0); /* PF_KTHREAD */
-	old_comm = bpf_map_lookup_elem(&prev_comms, &tid);
-	if (old_comm) {
-		put_str(e, EXEC_PREV_COMM, old_comm->comm, 0);
-		bpf_map_delete_elem(&prev_comms, &tid);
-	}
+	put_prev_comm(e, t, tid);
 	fs = BPF_CORE_READ(t, fs);
 	put_path(EXEC_PWD, (__u64)__builtin_preserve_access_index(&fs->pwd));
 	if (exec_env) {

@@ -305,6 +305,8 @@ struct task_stash {
 	__u32 unlink_valid;
 	__u32 handled;     /* MARK_*: a copy of a program ran for the current call */
 	__u32 _pad;
+	char exec_comm[TASK_COMM_LEN]; /* execve/execveat: the comm before the exec (prev_comm
+					* when task_rename left nothing) */
 };
 
 /* Copies of the busiest programs where the kernel can preempt them (context.h, "Spare copies"):

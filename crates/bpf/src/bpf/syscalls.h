@@ -300,6 +300,19 @@ static __noinline int stash_mprotect(struct task_struct *t, long nr, struct pt_r
 	return 0;
 }
 
+/* The comm before an exec: sched_process_exec's prev_comm when task_rename left no entry in
+ * prev_comms (a map update can fail: 7.x hash maps take locks that give up rather than
+ * deadlock; the matrix once saw an exec on 7.3 without the entry). */
+static __noinline int stash_exec_comm(struct task_struct *t, long nr)
+{
+	struct task_stash *s = task_stash_get(t, 1);
+	if (!s)
+		return 0;
+	s->nr = nr + 1;
+	bpf_get_current_comm(s->exec_comm, sizeof(s->exec_comm));
+	return 0;
+}
+
 static __always_inline void put_file_path_ids(struct event_buf *e, struct file *f, __u8 ipath,
 					      __u8 idev, __u8 iino, __u8 ictime)
 {
@@ -531,6 +544,8 @@ static __always_inline int sys_enter_work(struct task_struct *t, __u32 nr, struc
 		cap_module_enter(t, nr, regs);
 	if ((cfg->emit & STASH_ENTER) && (nr == NR_MPROTECT || nr == NR_PKEY_MPROTECT))
 		stash_mprotect(t, nr, regs);
+	if ((cfg->emit & STASH_ENTER) && (nr == NR_EXECVE || nr == NR_EXECVEAT))
+		stash_exec_comm(t, nr);
 	return 0;
 }
 
