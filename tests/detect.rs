@@ -134,8 +134,19 @@ fn the_catalogue() {
     };
     assert!(row("TRC-101").contains("stdio_over_socket"));
     assert!(row("TRC-101").contains("live and replay"));
-    assert!(row("TRC-1030").contains("unavailable: needs kernel-memory inspection"));
-    assert!(row("TRC-1020").contains("unavailable"));
+    // kernel integrity: replayable everywhere; live where the kernel lets the tracer check
+    // (not as a user: /proc/kallsyms hides addresses)
+    assert!(
+        row("TRC-1030").contains("syscall_hooking") && row("TRC-1030").contains("hooked_syscall")
+    );
+    assert!(row("TRC-1020").contains("hooked_proc_fops"));
+    for id in ["TRC-1020", "TRC-1030"] {
+        let r = row(id);
+        assert!(
+            r.contains("live and replay") || r.contains("replay; live not on this kernel ("),
+            "{r}"
+        );
+    }
 }
 
 #[test]

@@ -60,6 +60,14 @@ fn main() {
         .build_and_generate(out.join("probe.skel.rs"))
         .unwrap_or_else(|e| panic!("building src/bpf/probe.bpf.c: {e:#}"));
 
+    SkeletonBuilder::new()
+        .source("src/bpf/integrity.bpf.c")
+        .obj(out.join("integrity.bpf.o"))
+        .reference_obj(true)
+        .clang_args(clang_args(&[]))
+        .build_and_generate(out.join("integrity.skel.rs"))
+        .unwrap_or_else(|e| panic!("building src/bpf/integrity.bpf.c: {e:#}"));
+
     println!("cargo:rerun-if-changed=src/bpf");
 }
 

@@ -12,6 +12,7 @@ use clap::Args;
 use osprey_detect::{Config, Detector, Kind};
 use osprey_print::NdjsonSink;
 use osprey_source::{Diagnostics, Frame, FrameKind, Inputs, Location};
+use osprey_trace::catalog::Source;
 
 use crate::pipeline;
 use crate::progress::Progress;
@@ -69,11 +70,20 @@ pub struct DetectArgs {
 }
 
 /// Where each signature can run: "live and replay", or why not live.
-fn availability(kind: &Kind, events: &[String]) -> String {
-    if let Kind::Unavailable(why) = kind {
-        return format!("unavailable: {why}");
-    }
+fn availability(events: &[String]) -> String {
     let cat = osprey_trace::catalog::catalog();
+    // the kernel integrity checks run live only where this kernel lets the tracer make them
+    let not_here: Vec<String> = events
+        .iter()
+        .filter(|e| cat.get(e).is_some_and(|d| d.source == Source::Integrity))
+        .filter_map(|e| match osprey_trace::integrity::describe(e) {
+            (true, _) => None,
+            (false, why) => Some(format!("{e}: {why}")),
+        })
+        .collect();
+    if !not_here.is_empty() {
+        return format!("replay; live not on this kernel ({})", not_here.join("; "));
+    }
     let missing: Vec<&str> = events
         .iter()
         .filter(|e| cat.get(e).is_none())
@@ -117,7 +127,6 @@ fn list(config: &Config) -> anyhow::Result<ExitCode> {
         let kind = match s.kind {
             Kind::Rule => "rule",
             Kind::Native => "rust",
-            Kind::Unavailable(_) => "-",
         };
         writeln!(
             out,
@@ -127,7 +136,7 @@ fn list(config: &Config) -> anyhow::Result<ExitCode> {
             s.meta.severity,
             kind,
             s.meta.events.join(","),
-            availability(&s.kind, &s.meta.events)
+            availability(&s.meta.events)
         )?;
     }
     out.flush()?;

@@ -13,6 +13,11 @@
  *                                    writes the region's bytes to DUMP
  *   km-actions tcp PORT              listen, connect, accept, one exchange on 127.0.0.1:PORT,
  *                                    then on [::1]:PORT+1
+ *   km-actions uring PORT FILE       through io_uring (no liburing: the raw rings): an accept of
+ *                                    a connection queued on 127.0.0.1:PORT, and a connect of a
+ *                                    UDP socket to 127.0.0.1:PORT+1 (both complete at once, in
+ *                                    io_uring_enter on every kernel: no io-wq worker); then two
+ *                                    writes of 4000 bytes to FILE (created), at 0 and 4000
  *   km-actions dns-server ADDR PORT  binds UDP ADDR:PORT, then forks a server that answers one
  *                                    query (A 10.1.2.3, TTL 60); returns once bound
  *   km-actions dns-query NAME ADDR PORT   one A query, waits for the answer
@@ -27,6 +32,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/io_uring.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -191,6 +197,147 @@ static int tcp(int port)
 	if (tcp_once(AF_INET, "127.0.0.1", port))
 		return 1;
 	return tcp_once(AF_INET6, "::1", port + 1);
+}
+
+struct uring {
+	int fd;
+	unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+};
+
+static int uring_setup(struct uring *u, unsigned entries)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	u->fd = (int)syscall(__NR_io_uring_setup, entries, &p);
+	if (u->fd < 0)
+		return fail("io_uring_setup");
+	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	char *sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+			IORING_OFF_SQ_RING);
+	char *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+			IORING_OFF_CQ_RING);
+	u->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, u->fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || u->sqes == MAP_FAILED)
+		return fail("io_uring mmap");
+	u->sq_tail = (unsigned *)(sq + p.sq_off.tail);
+	u->sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
+	u->sq_array = (unsigned *)(sq + p.sq_off.array);
+	u->cq_head = (unsigned *)(cq + p.cq_off.head);
+	u->cq_tail = (unsigned *)(cq + p.cq_off.tail);
+	u->cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
+	u->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	return 0;
+}
+
+static void uring_push(struct uring *u, const struct io_uring_sqe *sqe)
+{
+	unsigned tail = *u->sq_tail, i = tail & *u->sq_mask;
+	u->sqes[i] = *sqe;
+	u->sq_array[i] = i;
+	__atomic_store_n(u->sq_tail, tail + 1, __ATOMIC_RELEASE);
+}
+
+/* Submits N requests and waits for them; every one must succeed. */
+static int uring_run(struct uring *u, unsigned n)
+{
+	if (syscall(__NR_io_uring_enter, u->fd, n, n, IORING_ENTER_GETEVENTS, NULL, 0) != (long)n)
+		return fail("io_uring_enter");
+	unsigned head = *u->cq_head;
+	for (; head != __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE); head++) {
+		struct io_uring_cqe *c = &u->cqes[head & *u->cq_mask];
+		if (c->res < 0) {
+			errno = -c->res;
+			fprintf(stderr, "km-actions: io_uring request %llu: %s\n",
+				(unsigned long long)c->user_data, strerror(errno));
+			return 1;
+		}
+		n--;
+	}
+	__atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
+	return n ? fail("io_uring completions") : 0;
+}
+
+static void sin_loopback(struct sockaddr_in *a, int port)
+{
+	memset(a, 0, sizeof *a);
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+/* Two writes of 4000 bytes to a new FILE at offsets 0 and 4000, one request each. */
+static int uring_write_file(struct uring *u, const char *file)
+{
+	static char buf[8000];
+	struct io_uring_sqe sqe;
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail("open");
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (char)('a' + i % 26 + (i / 4000));
+	for (int k = 0; k < 2; k++) {
+		memset(&sqe, 0, sizeof sqe);
+		sqe.opcode = IORING_OP_WRITE;
+		sqe.fd = fd;
+		sqe.addr = (uint64_t)(uintptr_t)(buf + 4000 * k);
+		sqe.len = 4000;
+		sqe.off = 4000 * k;
+		sqe.user_data = 3 + k;
+		uring_push(u, &sqe);
+		if (uring_run(u, 1))
+			return 1;
+	}
+	return close(fd) ? fail("close") : 0;
+}
+
+static int uring(int port, const char *file)
+{
+	struct sockaddr_in tcp_addr, dgram_addr;
+	struct uring u;
+	struct io_uring_sqe sqe;
+	int one = 1;
+	sin_loopback(&tcp_addr, port);
+	sin_loopback(&dgram_addr, port + 1);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return fail("socket");
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(s, (struct sockaddr *)&tcp_addr, sizeof tcp_addr) < 0 || listen(s, 4) < 0)
+		return fail("bind/listen");
+	/* queued before the accept is submitted, so the accept completes at once */
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&tcp_addr, sizeof tcp_addr) < 0)
+		return fail("connect");
+	int d = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (d < 0)
+		return fail("socket");
+	if (uring_setup(&u, 4))
+		return 1;
+	memset(&sqe, 0, sizeof sqe);
+	sqe.opcode = IORING_OP_ACCEPT;
+	sqe.fd = s;
+	sqe.user_data = 1;
+	uring_push(&u, &sqe);
+	memset(&sqe, 0, sizeof sqe);
+	sqe.opcode = IORING_OP_CONNECT;
+	sqe.fd = d;
+	sqe.addr = (uint64_t)(uintptr_t)&dgram_addr;
+	sqe.off = sizeof dgram_addr;
+	sqe.user_data = 2;
+	uring_push(&u, &sqe);
+	if (uring_run(&u, 2))
+		return 1;
+	if (uring_write_file(&u, file))
+		return 1;
+	close(u.fd);
+	close(d);
+	close(c);
+	close(s);
+	return 0;
 }
 
 static int udp_addr(const char *addr, int port, struct sockaddr_in *a)
@@ -399,6 +546,8 @@ int main(int argc, char **argv)
 		return wx(argv[2]);
 	if (!strcmp(a, "tcp") && argc == 3)
 		return tcp(atoi(argv[2]));
+	if (!strcmp(a, "uring") && argc == 4)
+		return uring(atoi(argv[2]), argv[3]);
 	if (!strcmp(a, "dns-server") && argc == 4)
 		return dns_server(argv[2], atoi(argv[3]));
 	if (!strcmp(a, "dns-query") && argc == 5)

@@ -55,6 +55,12 @@ sockets() {
 	$A tcp 4242
 }
 
+# an accept (of a connection queued on 127.0.0.1:4250), a UDP connect (to 127.0.0.1:4251) and
+# two writes to a file on ext4 through io_uring: no syscall exit shows them
+uring() {
+	$A uring 4250 $W/uring.bin
+}
+
 # one A query to a resolver on 127.0.0.1:53
 dns() {
 	$A dns-server 127.0.0.1 53 && $A dns-query osprey-test.example 127.0.0.1 53
@@ -125,6 +131,7 @@ step files files
 step memfd memfd
 step mprotect mprotect_wx
 step sockets sockets
+step uring uring
 step dns dns
 step http http
 step ptrace ptrace_step

@@ -27,6 +27,7 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, OpenObject, PrintLevel};
 
 mod features;
+pub mod integrity;
 pub mod record;
 
 pub use features::Features;
@@ -72,6 +73,19 @@ mod skel {
 )]
 mod probe_skel {
     include!(concat!(env!("OUT_DIR"), "/probe.skel.rs"));
+}
+
+#[allow(
+    clippy::all,
+    missing_docs,
+    dead_code,
+    non_camel_case_types,
+    non_snake_case,
+    unused_imports,
+    unsafe_op_in_unsafe_fn
+)]
+mod integrity_skel {
+    include!(concat!(env!("OUT_DIR"), "/integrity.skel.rs"));
 }
 
 use skel::{OpenOspreySkel, OspreySkel, OspreySkelBuilder};
@@ -221,6 +235,8 @@ pub mod consts {
     pub const CF_HOLD: u16 = 8;
     /// No data: the kernel copied the range into the file; read it back from there.
     pub const CF_FROM_FILE: u16 = 16;
+    /// With [`CF_FROM_FILE`]: sent before the write happened (io_uring's); read back later.
+    pub const CF_LATER: u16 = 32;
 
     /// A packet record's header carries its socket owner's whole context (namespaced IDs,
     /// start times, namespaces, host name), read from the task when it used the socket.
@@ -349,13 +365,22 @@ pub enum Hook {
     UnlinkFentry,
     /// `kprobe/security_inode_unlink`: the same where fentry is refused.
     UnlinkKprobe,
+    /// `fentry/security_socket_{connect,bind,accept}`: io_uring's calls of them (the syscalls'
+    /// are derived at their exit).
+    SocketFentry,
+    /// `kprobe/security_socket_{connect,bind,accept}`: the same where fentry is refused.
+    SocketKprobe,
+    /// `fentry/rw_verify_area`: the writes io_uring makes, for `--capture write`.
+    UringWriteFentry,
+    /// `kprobe/rw_verify_area`: the same where fentry is refused.
+    UringWriteKprobe,
     /// BPF LSM (probed only: fentry and kprobes serve the events without `lsm=...,bpf`).
     Lsm,
 }
 
 impl Hook {
     /// Every hook, in probe order.
-    pub const ALL: [Hook; 14] = [
+    pub const ALL: [Hook; 18] = [
         Hook::TpBtfSyscalls,
         Hook::RawSyscalls,
         Hook::SchedExec,
@@ -369,6 +394,10 @@ impl Hook {
         Hook::FileOpenKprobe,
         Hook::UnlinkFentry,
         Hook::UnlinkKprobe,
+        Hook::SocketFentry,
+        Hook::SocketKprobe,
+        Hook::UringWriteFentry,
+        Hook::UringWriteKprobe,
         Hook::Lsm,
     ];
 
@@ -388,6 +417,10 @@ impl Hook {
             Hook::FileOpenKprobe => "kprobe/security_file_open",
             Hook::UnlinkFentry => "fentry/security_inode_unlink",
             Hook::UnlinkKprobe => "kprobe/security_inode_unlink",
+            Hook::SocketFentry => "fentry/security_socket_connect+bind+accept",
+            Hook::SocketKprobe => "kprobe/security_socket_connect+bind+accept",
+            Hook::UringWriteFentry => "fentry/rw_verify_area",
+            Hook::UringWriteKprobe => "kprobe/rw_verify_area",
             Hook::Lsm => "lsm/file_open",
         }
     }
@@ -413,6 +446,18 @@ impl Hook {
             Hook::FileOpenKprobe => &["kprobe_file_open"],
             Hook::UnlinkFentry => &["fentry_inode_unlink"],
             Hook::UnlinkKprobe => &["kprobe_inode_unlink"],
+            Hook::SocketFentry => &[
+                "fentry_socket_connect",
+                "fentry_socket_bind",
+                "fentry_socket_accept",
+            ],
+            Hook::SocketKprobe => &[
+                "kprobe_socket_connect",
+                "kprobe_socket_bind",
+                "kprobe_socket_accept",
+            ],
+            Hook::UringWriteFentry => &["fentry_rw_verify_area"],
+            Hook::UringWriteKprobe => &["kprobe_rw_verify_area"],
             Hook::Lsm => &["probe_lsm"],
         }
     }
@@ -552,6 +597,14 @@ const ALL_MAIN_PROGRAMS: &[&str] = &[
     "kprobe_file_open",
     "fentry_inode_unlink",
     "kprobe_inode_unlink",
+    "fentry_socket_connect",
+    "fentry_socket_bind",
+    "fentry_socket_accept",
+    "kprobe_socket_connect",
+    "kprobe_socket_bind",
+    "kprobe_socket_accept",
+    "fentry_rw_verify_area",
+    "kprobe_rw_verify_area",
 ];
 
 fn set_autoload(open: &mut OpenOspreySkel<'_>, wanted: &[&str]) {
@@ -658,6 +711,10 @@ fn probe_main(programs: &[&str], features: Features) -> Result<(), String> {
     for kprobe in [
         &skel.progs.kprobe_file_open,
         &skel.progs.kprobe_inode_unlink,
+        &skel.progs.kprobe_socket_connect,
+        &skel.progs.kprobe_socket_bind,
+        &skel.progs.kprobe_socket_accept,
+        &skel.progs.kprobe_rw_verify_area,
     ] {
         if programs.iter().any(|p| kprobe.name() == *p) {
             drop(kprobe.attach().map_err(|e| format!("attach: {e}"))?);
@@ -1010,6 +1067,14 @@ impl Tracer {
             "kprobe_file_open" => &p.kprobe_file_open,
             "fentry_inode_unlink" => &p.fentry_inode_unlink,
             "kprobe_inode_unlink" => &p.kprobe_inode_unlink,
+            "fentry_socket_connect" => &p.fentry_socket_connect,
+            "fentry_socket_bind" => &p.fentry_socket_bind,
+            "fentry_socket_accept" => &p.fentry_socket_accept,
+            "kprobe_socket_connect" => &p.kprobe_socket_connect,
+            "kprobe_socket_bind" => &p.kprobe_socket_bind,
+            "kprobe_socket_accept" => &p.kprobe_socket_accept,
+            "fentry_rw_verify_area" => &p.fentry_rw_verify_area,
+            "kprobe_rw_verify_area" => &p.kprobe_rw_verify_area,
             _ => return None,
         })
     }
@@ -1562,6 +1627,7 @@ mod tests {
         assert_eq!(get("CAP_PACKET"), CAP_PACKET as u64);
         assert_eq!(get("CF_HOLD"), CF_HOLD as u64);
         assert_eq!(get("CF_FROM_FILE"), CF_FROM_FILE as u64);
+        assert_eq!(get("CF_LATER"), CF_LATER as u64);
         assert_eq!(get("LOST_KERNEL_COPY"), LOST_KERNEL_COPY as u64);
         assert_eq!(get("LOST_PREEMPTED"), LOST_PREEMPTED as u64);
         assert_eq!(get("HDR_OWNER_CONTEXT"), HDR_OWNER_CONTEXT as u64);

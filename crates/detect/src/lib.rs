@@ -63,8 +63,6 @@ pub enum Kind {
     Rule,
     /// Rust code with per-process state.
     Native,
-    /// Not implemented here, with the reason.
-    Unavailable(String),
 }
 
 /// One signature of the catalogue.
@@ -164,33 +162,13 @@ fn natives() -> Vec<(Meta, Box<dyn Native>)> {
     ]
 }
 
-fn unavailable() -> Vec<(Meta, String)> {
-    let why = "needs kernel-memory inspection (comparing the syscall table or /proc file operations with the kernel's symbols) that Osprey's hooks do not give on any kernel it supports";
-    vec![
-        (
-            meta("TRC-1020", "hooked_proc_fops", "File operations hooking on proc filesystem detected", 3,
-                "defense-evasion", "Rootkit", "T1014", "",
-                "File operations hooking on proc filesystem detected. The proc filesystem is an interface for the running processes as files. This allows programs like `ps` and `top` to check what are the running processes. File operations are the functions defined on a file or directory. File operations hooking includes replacing the default function used to perform a basic task on files and directories like enumerating files. By hooking the file operations of /proc an adversary gains control on certain system function, such as file listing or other basic function performed by the operation system. The adversary may also hijack the execution flow and execute it's own code. File operation hooking is considered a malicious behavior that is performed by rootkits and may indicate that the host's kernel has been compromised.",
-                &["hooked_proc_fops"]),
-            why.to_string(),
-        ),
-        (
-            meta("TRC-1030", "syscall_hooking", "Syscall table hooking detected", 3,
-                "defense-evasion", "Rootkit", "T1014", "",
-                "Syscall table hooking detected. Syscalls (system calls) are the interface between user applications and the kernel. By hooking the syscall table an adversary gains control on certain system function, such as file writing and reading or other basic function performed by the operation system. The adversary may also hijack the execution flow and execute it's own code. Syscall table hooking is considered a malicious behavior that is performed by rootkits and may indicate that the host's kernel has been compromised.",
-                &["hooked_syscall"]),
-            why.to_string(),
-        ),
-    ]
-}
-
 fn builtin_event_id(id: &str) -> i64 {
     id.strip_prefix("TRC-10")
         .and_then(|n| n.parse::<i64>().ok())
         .map_or(6099, |n| 6000 + n)
 }
 
-/// Every built-in signature (bundled rules, Rust, unavailable), sorted by ID number.
+/// Every built-in signature (bundled rules and Rust), sorted by ID number.
 pub fn catalogue() -> Vec<Signature> {
     let mut out = Vec::new();
     let rules = rules::parse("built-in rules", TRACEE_RULES).expect("the bundled rules compile");
@@ -207,14 +185,6 @@ pub fn catalogue() -> Vec<Signature> {
             event_id: builtin_event_id(&m.id),
             meta: m,
             kind: Kind::Native,
-            origin: "built-in".into(),
-        });
-    }
-    for (m, why) in unavailable() {
-        out.push(Signature {
-            event_id: builtin_event_id(&m.id),
-            meta: m,
-            kind: Kind::Unavailable(why),
             origin: "built-in".into(),
         });
     }

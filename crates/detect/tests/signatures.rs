@@ -1,7 +1,7 @@
 //! Each signature on synthetic events (one that fires, ones that must not) and on events of
 //! real Tracee recordings (tests/fixtures/tracee, whose NOTICE says where they come from).
 
-use osprey_detect::{catalogue, Config, Detector, Kind, Selection};
+use osprey_detect::{catalogue, Config, Detector, Selection};
 use osprey_event::{parse_event, Event};
 use serde_json::{json, Value};
 
@@ -650,17 +650,41 @@ fn the_catalogue_has_all_29_signatures_and_the_two_kernel_integrity_ones() {
     let mut ids: Vec<&str> = cat.iter().map(|s| s.meta.id.as_str()).collect();
     ids.dedup();
     assert_eq!(ids.len(), 31);
-    let unavailable: Vec<&str> = cat
+    let integrity: Vec<(&str, &str)> = cat
         .iter()
-        .filter(|s| matches!(s.kind, Kind::Unavailable(_)))
-        .map(|s| s.meta.id.as_str())
+        .filter(|s| s.meta.events.iter().any(|e| e.starts_with("hooked_")))
+        .map(|s| (s.meta.id.as_str(), s.meta.events[0].as_str()))
         .collect();
-    assert_eq!(unavailable, vec!["TRC-1020", "TRC-1030"]);
+    assert_eq!(
+        integrity,
+        vec![
+            ("TRC-1020", "hooked_proc_fops"),
+            ("TRC-1030", "hooked_syscall")
+        ]
+    );
     for s in &cat {
         assert!((6000..7000).contains(&s.event_id));
         assert!(!s.meta.events.is_empty(), "{}", s.meta.id);
         assert!(!s.meta.description.is_empty());
     }
+}
+
+#[test]
+fn kernel_integrity_events_are_findings() {
+    let hooked = event(
+        1,
+        1,
+        "hooked_syscall",
+        json!({"syscall": "getdents64", "address": "ffffffffc0a01000", "function": "hacked_getdents64", "owner": "diamorphine"}),
+    );
+    let fops = event(
+        1,
+        2,
+        "hooked_proc_fops",
+        json!({"hooked_fops_pointers": [{"SymbolName": "iterate_shared", "ModuleOwner": "diamorphine"}]}),
+    );
+    let other = event(1, 3, "hooked_seq_ops", json!({}));
+    assert_eq!(run(&[hooked, fops, other]), vec!["TRC-1030", "TRC-1020"]);
 }
 
 #[test]

@@ -10,7 +10,7 @@
 //! and sends SIGCONT at once; the copy is made from the open descriptor afterwards.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use osprey_bpf::consts::*;
 use osprey_bpf::record::{c_chars, Record};
@@ -105,6 +105,7 @@ fn run(
         let stopping = stop.load(Ordering::SeqCst);
         let _ = rb.poll_and_drain(drain);
         let mut d = driver.borrow_mut();
+        d.read_back_due(stopping);
         for (dev, ino, ctime) in d.forget.drain(..) {
             maps.forget_exec(dev, ino, ctime);
         }
@@ -125,6 +126,7 @@ fn run(
     }
     let _ = rb.drain();
     drop(rb);
+    driver.borrow_mut().read_back_due(true);
     let agg: Vec<(u16, [u64; 3], u64, u64)> = maps
         .aggregated_losses()
         .into_iter()
@@ -162,6 +164,23 @@ struct Driver {
     released: u64,
     /// Binaries whose copy failed: the kernel forgets them, so their next exec is held again.
     forget: Vec<(u64, u64, u64)>,
+    /// Ranges io_uring was about to write when they were sent (CF_LATER), read back once
+    /// [`READ_BACK_AFTER`] has passed (or at the end).
+    later: VecDeque<LaterRead>,
+}
+
+/// How long after it was announced an io_uring write is read back from its file: the write
+/// happens right after rw_verify_area, in the same request (a write that blocks longer is read
+/// as it stands then, and again if io_uring announces it again on its retry).
+const READ_BACK_AFTER: Duration = Duration::from_millis(200);
+
+struct LaterRead {
+    due: Instant,
+    id: FileId,
+    ts: u64,
+    range: (u64, u64),
+    writer: (u32, i32),
+    unknown: WriteMeta,
 }
 
 fn lost_reason(why: u32) -> &'static str {
@@ -224,6 +243,16 @@ impl Driver {
             bad_records: 0,
             released: 0,
             forget: Vec::new(),
+            later: VecDeque::new(),
+        }
+    }
+
+    /// Reads back the io_uring writes that are due (all of them at the end).
+    fn read_back_due(&mut self, all: bool) {
+        let now = Instant::now();
+        while self.later.front().is_some_and(|r| all || r.due <= now) {
+            let r = self.later.pop_front().expect("checked");
+            self.read_back(r.id, r.ts, r.range, r.writer, r.unknown);
         }
     }
 
@@ -497,6 +526,15 @@ impl Driver {
                         lost_reason(c.lost_why),
                         Some(unknown),
                     );
+                } else if c.flags & CF_LATER != 0 {
+                    self.later.push_back(LaterRead {
+                        due: Instant::now() + READ_BACK_AFTER,
+                        id,
+                        ts,
+                        range: (c.offset, len),
+                        writer: (c.hdr.pid, c.fd),
+                        unknown,
+                    });
                 } else if c.flags & CF_FROM_FILE != 0 {
                     let range = (c.offset, len);
                     self.read_back(id, ts, range, (c.hdr.pid, c.fd), unknown);

@@ -48,6 +48,9 @@ pub enum Source {
     Sched(Hook),
     /// Parsed from packets (cgroup_skb), one of the `net_packet_*` events.
     Packet,
+    /// Kernel memory compared with the kernel's symbols by the tracer itself (integrity.rs):
+    /// no hook is attached.
+    Integrity,
 }
 
 /// One event.
@@ -78,7 +81,15 @@ impl EventDef {
             }
             Source::Sched(h) => vec![*h],
             Source::Packet => vec![Hook::CgroupSkb, Hook::CgroupSock],
+            Source::Integrity => Vec::new(),
         }
+    }
+
+    /// security_socket_connect, _bind or _accept: derived at the syscall's exit, and from
+    /// [`URING_SOCKET_HOOKS`] for io_uring's calls.
+    pub fn is_socket_event(&self) -> bool {
+        matches!(self.source, Source::Derived { derive, .. }
+            if derive & (DV_CONNECT | DV_BIND | DV_ACCEPT) != 0)
     }
 
     /// True when every hook of [`EventDef::hooks`] is needed rather than any one.
@@ -120,10 +131,17 @@ impl EventDef {
                         None => s.push_str(" (no inode/dev/ctime: no unlink hook loads)"),
                     }
                 }
+                if self.is_socket_event() {
+                    match URING_SOCKET_HOOKS.into_iter().find(|h| loads(*h)) {
+                        Some(h) => s.push_str(&format!(" + {h} for io_uring's")),
+                        None => s.push_str(" (not io_uring's: no security_socket_* hook loads)"),
+                    }
+                }
                 s
             }
             Source::Sched(h) => h.name().to_string(),
             Source::Packet => "cgroup_skb/ingress+egress on the cgroup v2 root, socket owners from cgroup/sock_create,connect4|6,sendmsg4|6".to_string(),
+            Source::Integrity => "raw_tp/read_kernel_words run by the tracer (BPF_PROG_TEST_RUN)".to_string(),
         }
     }
 }
@@ -136,6 +154,15 @@ pub const UNLINK_INODE_HOOKS: [Hook; 4] = [
     Hook::Ext4Unlink,
     Hook::Ext4UnlinkRaw,
 ];
+
+/// Where the security_socket_* events of io_uring's connects, binds and accepts come from, best
+/// first (the syscalls' own are derived at their exit, which knows the result): none where
+/// neither loads, and those calls go unseen.
+pub const URING_SOCKET_HOOKS: [Hook; 2] = [Hook::SocketFentry, Hook::SocketKprobe];
+
+/// Where `--capture write` sees the writes io_uring makes, best first (the syscalls' own are
+/// captured at their exit): none where neither loads, and those writes go uncaptured.
+pub const URING_WRITE_HOOKS: [Hook; 2] = [Hook::UringWriteFentry, Hook::UringWriteKprobe];
 
 /// Tracee event IDs of the non-syscall events (Tracee v0.2x numbering; syscall events use the
 /// x86_64 syscall number).
@@ -164,6 +191,8 @@ pub mod ids {
     pub const SECURITY_SB_MOUNT: i64 = 738;
     /// security_file_mprotect.
     pub const SECURITY_FILE_MPROTECT: i64 = 746;
+    /// hooked_proc_fops.
+    pub const HOOKED_PROC_FOPS: i64 = 763;
     /// net_packet_icmp.
     pub const NET_PACKET_ICMP: i64 = 2004;
     /// net_packet_icmpv6.
@@ -180,6 +209,9 @@ pub mod ids {
     pub const NET_PACKET_HTTP_REQUEST: i64 = 2010;
     /// net_packet_http_response.
     pub const NET_PACKET_HTTP_RESPONSE: i64 = 2011;
+    /// hooked_syscall (Tracee's user-space events moved between releases, 2015-2022; readers
+    /// go by the name).
+    pub const HOOKED_SYSCALL: i64 = 2018;
     /// The marker written for lost records (`--lost-markers`); not a Tracee event.
     pub const LOST_EVENTS: i64 = 9999;
 }
@@ -700,6 +732,20 @@ impl Catalog {
                 "metadata:trace.PktMeta|http_response:trace.ProtoHTTPResponse",
                 vec!["net", "network_events"],
                 Source::Packet,
+            ),
+            (
+                ids::HOOKED_SYSCALL,
+                "hooked_syscall",
+                "syscall:const char*|address:const char*|function:const char*|owner:const char*",
+                vec!["integrity"],
+                Source::Integrity,
+            ),
+            (
+                ids::HOOKED_PROC_FOPS,
+                "hooked_proc_fops",
+                "hooked_fops_pointers:[]trace.HookedSymbolData",
+                vec!["integrity"],
+                Source::Integrity,
             ),
         ];
         for (id, name, spec, sets, source) in fixed {

@@ -36,6 +36,7 @@ pub mod capture;
 pub mod catalog;
 pub mod container;
 pub mod decode;
+pub mod integrity;
 pub mod net;
 pub mod output;
 pub mod proc_context;
@@ -267,7 +268,8 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
                 .with_context(|| format!("starting {}", args.command[0].to_string_lossy()))?,
         )
     };
-    let function_hooks = usable_function_hooks(&selected);
+    let capture_write = capture_opts.as_ref().is_some_and(|c| c.write);
+    let function_hooks = usable_function_hooks(&selected, capture_write);
     let mut plan = Plan::new(
         &selected,
         &scope,
@@ -276,12 +278,25 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         &function_hooks,
     )?;
     if let Some(c) = &capture_opts {
-        plan.add_capture(c, capture_net, &args);
+        plan.add_capture(c, capture_net, &args, &function_hooks);
     }
     let (tracer, disabled) = plan.load()?;
     if let Some(c) = &capture_opts {
         check_capture_hooks(c, tracer.hooks())?;
     }
+    let (mut integrity, integrity_off) = integrity::Checker::new(&selected);
+    let is_hidden = |name: &str| {
+        cat.get(name)
+            .and_then(|d| hidden.get(d.id as usize))
+            .copied()
+            .unwrap_or(false)
+    };
+    // an integrity check only the detections asked for says nothing when the kernel cannot
+    // give it (`--list` says why)
+    let disabled: Vec<(String, String)> = disabled
+        .into_iter()
+        .chain(integrity_off.into_iter().filter(|(e, _)| !is_hidden(e)))
+        .collect();
     for (event, why) in &disabled {
         eprintln!("osprey: {event}: disabled: {why}");
     }
@@ -349,6 +364,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     let mut lost_seen: Vec<DropCounts> = Vec::new();
     let mut exit_status = 0;
     let mut markers: Vec<Event<'static>> = Vec::new();
+    let mut integrity_failed = false;
     loop {
         if let Err(e) = rb.poll_and_drain(drain) {
             // EINTR from a signal: the loop checks STOP below
@@ -376,6 +392,17 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
                 }
             }
             lost_seen = now;
+        }
+        if let Some(checker) = integrity.as_mut() {
+            if let Err(e) = checker.poll(&mut markers) {
+                if !std::mem::replace(&mut integrity_failed, true) {
+                    eprintln!("osprey: kernel integrity check: {e}");
+                }
+            }
+            let mut st = state.borrow_mut();
+            for m in markers.drain(..) {
+                st.emit(&m);
+            }
         }
         {
             let mut st = state.borrow_mut();
@@ -719,11 +746,11 @@ fn event_name(id: u32) -> Option<String> {
         .or_else(|| catalog::syscall_name(id).map(str::to_string))
 }
 
-/// The hooks on kernel functions (fentry, kprobe) that the selected events could use instead of
-/// deriving them at a syscall's exit, and that load on this kernel.
-fn usable_function_hooks(selected: &[String]) -> Vec<Hook> {
+/// The hooks on kernel functions (fentry, kprobe) that the selected events (and `--capture
+/// write`) could use beside or instead of a syscall's exit, and that load on this kernel.
+fn usable_function_hooks(selected: &[String], capture_write: bool) -> Vec<Hook> {
     let cat = catalog();
-    let candidates: Vec<Hook> = selected
+    let mut candidates: Vec<Hook> = selected
         .iter()
         .filter_map(|n| cat.get(n))
         .flat_map(|ev| match &ev.source {
@@ -731,10 +758,14 @@ fn usable_function_hooks(selected: &[String]) -> Vec<Hook> {
                 // the hooks on the kernel function (the rest are tracepoints)
                 catalog::UNLINK_INODE_HOOKS[..2].to_vec()
             }
+            Source::Derived { .. } if ev.is_socket_event() => catalog::URING_SOCKET_HOOKS.to_vec(),
             Source::Derived { better, .. } => better.to_vec(),
             _ => Vec::new(),
         })
         .collect();
+    if capture_write {
+        candidates.extend(catalog::URING_WRITE_HOOKS);
+    }
     if candidates.is_empty() || !osprey_bpf::have_privileges() {
         return Vec::new();
     }
@@ -803,6 +834,7 @@ impl Plan {
                 Source::Sched(Hook::SchedFork) => fork = true,
                 Source::Sched(_) => exit = true,
                 Source::Packet => packets = true,
+                Source::Integrity => {} // checked by the tracer itself (integrity.rs)
             }
         }
         let follow = scope.follow || child.is_some();
@@ -855,6 +887,14 @@ impl Plan {
                 .find(|h| function_hooks.contains(h));
             hooks.push(inode_hook.unwrap_or(Hook::Ext4Unlink));
         }
+        if wanted.iter().any(|ev| ev.is_socket_event()) {
+            // io_uring's calls, where a hook on the LSM functions loads
+            hooks.extend(
+                catalog::URING_SOCKET_HOOKS
+                    .into_iter()
+                    .find(|h| function_hooks.contains(h)),
+            );
+        }
         if packets {
             hooks.push(Hook::CgroupSkb);
             hooks.push(Hook::CgroupSock);
@@ -889,11 +929,14 @@ impl Plan {
     }
 
     /// Routes the syscalls and hooks `--capture` needs to the kernel's capture code.
+    /// `function_hooks` as for [`Plan::new`]: io_uring's writes are captured where one of
+    /// [`catalog::URING_WRITE_HOOKS`] loads.
     fn add_capture(
         &mut self,
         c: &osprey_capture::CaptureOptions,
         net: Option<(u32, u64)>,
         args: &TraceArgs,
+        function_hooks: &[Hook],
     ) {
         let mut cfgs: BTreeMap<u32, SysCfg> = self.opts.sys_cfgs.iter().copied().collect();
         let mut add = |nrs: &[u32], derive: u16, stash: bool| {
@@ -941,6 +984,14 @@ impl Plan {
         };
         if c.write || c.mem || c.module {
             need(Hook::TpBtfSyscalls);
+        }
+        if c.write {
+            let uring = catalog::URING_WRITE_HOOKS
+                .into_iter()
+                .find(|h| function_hooks.contains(h));
+            if let Some(h) = uring {
+                need(h);
+            }
         }
         if c.exec || c.profile {
             need(Hook::SchedExec);
@@ -1002,7 +1053,7 @@ impl Plan {
         if cgroup_failed {
             hooks.retain(|h| !matches!(h, Hook::CgroupSkb | Hook::CgroupSock));
         }
-        for ev in &self.wanted {
+        for ev in self.wanted.iter().filter(|ev| !ev.hooks().is_empty()) {
             let needs = ev.hooks();
             let ok = if ev.needs_all() {
                 needs.iter().all(|h| hooks.contains(h))
@@ -1073,6 +1124,11 @@ pub fn list(out: &mut dyn Write) -> anyhow::Result<()> {
     for ev in catalog().events() {
         let sets = ev.sets.join(",");
         let (avail, detail) = match &report {
+            Some(_) if ev.source == Source::Integrity => match integrity::describe(&ev.name) {
+                (true, how) => ("yes", how),
+                (false, why) => ("no", why),
+            },
+            None if ev.hooks().is_empty() => ("?", ev.hook_detail(Hook::TpBtfSyscalls, |_| true)),
             None => ("?", ev.hook_detail(ev.hooks()[0], |_| true)),
             Some(r) => {
                 let needs = ev.hooks();
@@ -1206,6 +1262,31 @@ mod tests {
     }
 
     #[test]
+    fn io_uring_socket_calls_take_the_best_lsm_function_hook_that_loads() {
+        let ev = ["-e", "security_socket_connect"];
+        let socket_hooks = |p: &Plan| -> Vec<Hook> {
+            let all = catalog::URING_SOCKET_HOOKS;
+            p.opts
+                .hooks
+                .iter()
+                .copied()
+                .filter(|h| all.contains(h))
+                .collect()
+        };
+        let p = plan_with(&ev, &[Hook::SocketKprobe, Hook::SocketFentry]);
+        assert_eq!(socket_hooks(&p), [Hook::SocketFentry]);
+        let p = plan_with(&ev, &[Hook::SocketKprobe]);
+        assert_eq!(socket_hooks(&p), [Hook::SocketKprobe]);
+        // the syscalls' own calls are derived at their exit whatever loads
+        let p = plan_with(&ev, &[]);
+        assert!(socket_hooks(&p).is_empty());
+        let cfg = p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == 42).unwrap().1;
+        assert_eq!(cfg.derive & DV_CONNECT, DV_CONNECT);
+        let p = plan_with(&["-e", "openat"], &[Hook::SocketFentry]);
+        assert!(socket_hooks(&p).is_empty());
+    }
+
+    #[test]
     fn exec_keeps_the_comm_at_execve_entry_only_where_syscall_hooks_run_anyway() {
         let p = plan(&["-e", "sched_process_exec,openat"]);
         for nr in [59, 322] {
@@ -1280,7 +1361,7 @@ mod tests {
         ])
         .unwrap()
         .unwrap();
-        p.add_capture(&c, Some((1, 7)), &args);
+        p.add_capture(&c, Some((1, 7)), &args, &[]);
         let cfg = |n: u32| p.opts.sys_cfgs.iter().find(|(nr, _)| *nr == n).unwrap().1;
         assert_eq!(cfg(1).derive & DV_CAP_WRITE, DV_CAP_WRITE);
         assert_eq!(cfg(77).derive & DV_CAP_WRITE, DV_CAP_WRITE, "ftruncate");
@@ -1302,6 +1383,33 @@ mod tests {
                 "finit_module"
             ]
         );
+    }
+
+    #[test]
+    fn capture_of_io_uring_writes_takes_the_best_hook_that_loads() {
+        let args = Cli::try_parse_from(["t"]).unwrap().trace;
+        let uring = |capture: &str, loads: &[Hook]| -> Vec<Hook> {
+            let mut p = plan(&["-e", "execve"]);
+            let c = osprey_capture::CaptureOptions::parse(&[capture.to_string()])
+                .unwrap()
+                .unwrap();
+            p.add_capture(&c, None, &args, loads);
+            let all = catalog::URING_WRITE_HOOKS;
+            p.opts
+                .hooks
+                .iter()
+                .copied()
+                .filter(|h| all.contains(h))
+                .collect()
+        };
+        let both = [Hook::UringWriteKprobe, Hook::UringWriteFentry];
+        assert_eq!(uring("write", &both), [Hook::UringWriteFentry]);
+        assert_eq!(
+            uring("write", &[Hook::UringWriteKprobe]),
+            [Hook::UringWriteKprobe]
+        );
+        assert!(uring("write", &[]).is_empty());
+        assert!(uring("exec", &both).is_empty());
     }
 
     #[test]

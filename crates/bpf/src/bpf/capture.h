@@ -357,12 +357,11 @@ static __always_inline int cap_file_wanted(struct task_struct *t, long nr, struc
 	return match;
 }
 
-/* The file behind `fd` when writes to it are captured (not /dev/null, which keeps nothing;
- * the path filters), and whether it is a stream (offsets count the bytes written). */
-static __always_inline struct file *cap_write_target(struct task_struct *t, long nr, long fd,
-						     int *stream)
+/* `f` when writes to it are captured (not /dev/null, which keeps nothing; the path filters),
+ * and whether it is a stream (offsets count the bytes written). */
+static __always_inline struct file *cap_file_target(struct task_struct *t, long nr,
+						    struct file *f, int *stream)
 {
-	struct file *f = fd_file(t, fd);
 	struct inode *ino;
 	__u32 mode;
 	if (!f)
@@ -373,6 +372,13 @@ static __always_inline struct file *cap_write_target(struct task_struct *t, long
 		return NULL;
 	*stream = !(mode == S_IFREG || mode == S_IFBLK_);
 	return cap_file_wanted(t, nr, f, *stream) ? f : NULL;
+}
+
+/* The same for the file behind `fd`. */
+static __always_inline struct file *cap_write_target(struct task_struct *t, long nr, long fd,
+						     int *stream)
+{
+	return cap_file_target(t, nr, fd_file(t, fd), stream);
 }
 
 /* A written file's identity in the run: device, inode, generation. */
@@ -487,6 +493,57 @@ static __noinline int cap_write_copied(struct task_struct *t, long nr, struct pt
 	c->len = ret;
 	c->flags |= CF_FROM_FILE;
 	c->fd = fd;
+	cap_stat(CS_CHUNKS, 1);
+	bpf_ringbuf_submit(c, cap_rb_flags());
+	return 0;
+}
+
+/* A write io_uring makes (in io_uring_enter or an io-wq worker), which no syscall exit shows,
+ * seen at rw_verify_area just before it happens: its file, position (`ppos`, NULL for
+ * streams) and length, not its buffer. The range is read back from the file, as for the
+ * kernel's own copies (CF_FROM_FILE, by path: io_uring's request holds no fd); a stream keeps
+ * nothing to read back, so that range is reported lost. */
+static __noinline int cap_uring_write(struct task_struct *t, long nr, struct file *f, __u64 ppos,
+				      __u64 count)
+{
+	struct cap_loop *l;
+	struct cap_chunk *c;
+	struct inode *ino;
+	__u64 pos = 0;
+	int stream;
+	if (!count || cap_paused())
+		return 0;
+	f = cap_file_target(t, nr, f, &stream);
+	if (!f)
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	l = cap_begin();
+	if (!l)
+		return 0;
+	cap_file_id(l, ino);
+	l->what = CAP_WRITE;
+	l->flags = stream ? CF_STREAM : 0;
+	if (stream) {
+		__u64 ikey = (__u64)ino, *p = bpf_map_lookup_elem(&cap_streams, &ikey);
+		l->offset = p ? FETCH_ADD(p, count) : 0;
+		cap_report_loss(l->offset, count, LOST_KERNEL_COPY);
+		return 0;
+	}
+	/* an appending write lands at the end, whatever the position says */
+	if (BPF_CORE_READ(f, f_flags) & O_APPEND_)
+		pos = BPF_CORE_READ(ino, i_size);
+	else if (!ppos || bpf_probe_read_kernel(&pos, sizeof(pos), (const void *)ppos))
+		pos = BPF_CORE_READ(f, f_pos);
+	l->offset = pos;
+	c = bpf_ringbuf_reserve(&capture_rb, sizeof(*c), 0);
+	if (!c) {
+		cap_report_loss(l->offset, count, LOST_RING_FULL);
+		return 0;
+	}
+	cap_chunk_hdr(c, l);
+	c->len = count;
+	c->flags |= CF_FROM_FILE | CF_LATER;
+	c->fd = -1;
 	cap_stat(CS_CHUNKS, 1);
 	bpf_ringbuf_submit(c, cap_rb_flags());
 	return 0;

@@ -23,6 +23,8 @@
  *   fentry or kprobe/security_file_open        security_file_open, io_uring opens included
  *   fentry or kprobe/security_inode_unlink     inode of security_inode_unlink (any filesystem)
  *   tp_btf or raw_tracepoint/ext4_unlink_enter the same on ext4 only, where neither loads
+ *   fentry or kprobe/security_socket_{connect,bind,accept}  io_uring's calls of them
+ *   fentry or kprobe/rw_verify_area            io_uring's writes, for --capture write
  *   cgroup_skb/{ingress,egress}                packets for net_packet_* (cgroup v2 root)
  *   cgroup/{sock_create,connect4,connect6,sendmsg4,sendmsg6}  socket cookie -> owning process
  *
@@ -367,6 +369,66 @@ SEC("kprobe/security_inode_unlink")
 int BPF_KPROBE(kprobe_inode_unlink, struct inode *dir, struct dentry *dentry)
 {
 	return stash_unlinked(dentry);
+}
+
+/* io_uring's connect/bind/accept at the LSM functions (syscalls.h, on_security_socket_*): the
+ * fentry programs where the kernel allows them, else the kprobes. Arguments read as numbers, as
+ * in file_of. */
+static __always_inline __u64 ctx_arg(unsigned long long *ctx, int i)
+{
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
+	return v;
+}
+
+SEC("fentry/security_socket_connect")
+int fentry_socket_connect(unsigned long long *ctx)
+{
+	return on_security_socket_connect(ctx_arg(ctx, 0), ctx_arg(ctx, 1), ctx_arg(ctx, 2));
+}
+
+SEC("fentry/security_socket_bind")
+int fentry_socket_bind(unsigned long long *ctx)
+{
+	return on_security_socket_bind(ctx_arg(ctx, 1), ctx_arg(ctx, 2));
+}
+
+SEC("fentry/security_socket_accept")
+int fentry_socket_accept(unsigned long long *ctx)
+{
+	return on_security_socket_accept(ctx_arg(ctx, 0));
+}
+
+SEC("kprobe/security_socket_connect")
+int BPF_KPROBE(kprobe_socket_connect, struct socket *sock, struct sockaddr *addr, int len)
+{
+	return on_security_socket_connect((__u64)sock, (__u64)addr, len);
+}
+
+SEC("kprobe/security_socket_bind")
+int BPF_KPROBE(kprobe_socket_bind, struct socket *sock, struct sockaddr *addr, int len)
+{
+	return on_security_socket_bind((__u64)addr, len);
+}
+
+SEC("kprobe/security_socket_accept")
+int BPF_KPROBE(kprobe_socket_accept, struct socket *sock)
+{
+	return on_security_socket_accept((__u64)sock);
+}
+
+/* io_uring's writes, for --capture write (syscalls.h, on_rw_verify_area) */
+SEC("fentry/rw_verify_area")
+int fentry_rw_verify_area(unsigned long long *ctx)
+{
+	return on_rw_verify_area(ctx_arg(ctx, 0) & 0xffffffff, ctx_arg(ctx, 1), ctx_arg(ctx, 2),
+				 ctx_arg(ctx, 3));
+}
+
+SEC("kprobe/rw_verify_area")
+int BPF_KPROBE(kprobe_rw_verify_area, int rw, struct file *file, const loff_t *ppos, size_t count)
+{
+	return on_rw_verify_area(rw, (__u64)file, (__u64)ppos, count);
 }
 
 /* ---- packets with process context ---- */

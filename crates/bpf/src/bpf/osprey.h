@@ -224,6 +224,8 @@ enum mount_arg { /* security_sb_mount */
 #define CF_FROM_FILE 16 /* CAP_WRITE without data: the kernel copied [offset, offset + len)
 			 * into the file (sendfile, splice, copy_file_range); userspace reads
 			 * it back from the file (cap_chunk.fd of the writer) */
+#define CF_LATER 32     /* with CF_FROM_FILE: sent before the write happened (io_uring's, at
+			 * rw_verify_area), so userspace reads it back a little later */
 
 /* Why a range was lost (cap_chunk.lost_why). */
 #define LOST_RING_FULL 1  /* capture_rb had no room: the reader fell behind */

@@ -277,6 +277,115 @@ static __noinline int emit_accept(struct task_struct *t, long nr, struct pt_regs
 	return 0;
 }
 
+/*
+ * security_socket_connect/bind/accept at the LSM functions, where a kernel allows it: only the
+ * calls io_uring makes (in io_uring_enter or its io-wq workers), which no syscall exit shows.
+ * The syscalls' own calls are left to their exit (emit_connect_bind, emit_accept), which knows
+ * the result, so that a kernel's choice of hook never changes those events. No file
+ * descriptor names the socket there (io_uring's request holds the file): sockfd is -1.
+ */
+/* For a call made by io_uring on behalf of a task in scope: the syscall to report
+ * (io_uring_enter, or -1 in an io-wq worker); else 0. */
+static __always_inline long uring_call(struct task_struct *t)
+{
+	__u32 flags = in_scope(t, bpf_get_current_pid_tgid());
+	long nr;
+	if (!flags || (flags & SCOPE_PENDING_EXEC))
+		return 0;
+	if (BPF_CORE_READ(t, flags) & PF_IO_WORKER_)
+		return -1;
+	nr = BPF_CORE_READ(task_regs(t), orig_ax);
+	return nr == NR_IO_URING_ENTER ? nr : 0;
+}
+
+static __always_inline long uring_socket_call(struct task_struct *t, __u32 syscall, __u16 derive)
+{
+	struct sys_cfg *cfg = bpf_map_lookup_elem(&sys_cfgs, &syscall);
+	if (!cfg || !(cfg->derive & derive))
+		return 0; /* the event is not selected */
+	return uring_call(t);
+}
+
+/* rw_verify_area(read_write, file, ppos, count): the writes io_uring makes, for --capture
+ * write (capture.h, cap_uring_write). */
+static __always_inline int on_rw_verify_area(__u64 rw, __u64 file, __u64 ppos, __u64 count)
+{
+	struct task_struct *t;
+	long nr;
+	if (!cap_write || rw != 1 /* WRITE */ || !file)
+		return 0;
+	t = current_task();
+	nr = uring_call(t);
+	if (!nr)
+		return 0;
+	return PINNED(cap_uring_write(t, nr, (struct file *)file, ppos, count));
+}
+
+static __noinline int put_uring_connect(struct task_struct *t, long nr, __u64 sock, __u64 addr,
+					__u32 len)
+{
+	struct event_buf *e = get_scratch(SLOT_TASK);
+	if (!e)
+		return 0;
+	fill_hdr(e, t, REC_CONNECT, EV_SECURITY_SOCKET_CONNECT, nr);
+	put_int(e, CONNECT_SOCKFD, -1);
+	put_int(e, CONNECT_TYPE, BPF_CORE_READ((struct socket *)sock, type));
+	put_bytes(e, CONNECT_REMOTE_ADDR, ARG_SOCKADDR, (const void *)addr, len > 128 ? 128 : len);
+	submit(e);
+	return 0;
+}
+
+static __noinline int put_uring_bind(struct task_struct *t, long nr, __u64 addr, __u32 len)
+{
+	struct event_buf *e = get_scratch(SLOT_TASK);
+	if (!e)
+		return 0;
+	fill_hdr(e, t, REC_BIND, EV_SECURITY_SOCKET_BIND, nr);
+	put_int(e, BIND_SOCKFD, -1);
+	put_bytes(e, BIND_LOCAL_ADDR, ARG_SOCKADDR, (const void *)addr, len > 128 ? 128 : len);
+	submit(e);
+	return 0;
+}
+
+static __always_inline int on_security_socket_connect(__u64 sock, __u64 addr, __u32 len)
+{
+	struct task_struct *t = current_task();
+	long nr = uring_socket_call(t, NR_CONNECT, DV_CONNECT);
+	if (!nr || !sock || !addr)
+		return 0;
+	return PINNED(put_uring_connect(t, nr, sock, addr, len));
+}
+
+static __always_inline int on_security_socket_bind(__u64 addr, __u32 len)
+{
+	struct task_struct *t = current_task();
+	long nr = uring_socket_call(t, NR_BIND, DV_BIND);
+	if (!nr || !addr)
+		return 0;
+	return PINNED(put_uring_bind(t, nr, addr, len));
+}
+
+static __noinline int put_uring_accept(struct task_struct *t, long nr, __u64 sock)
+{
+	struct event_buf *e = get_scratch(SLOT_TASK);
+	if (!e)
+		return 0;
+	fill_hdr(e, t, REC_ACCEPT, EV_SECURITY_SOCKET_ACCEPT, nr);
+	put_int(e, ACCEPT_SOCKFD, -1);
+	put_sock_local(e, ACCEPT_LOCAL_ADDR, BPF_CORE_READ((struct socket *)sock, sk));
+	submit(e);
+	return 0;
+}
+
+static __always_inline int on_security_socket_accept(__u64 sock)
+{
+	struct task_struct *t = current_task();
+	long nr = uring_socket_call(t, NR_ACCEPT, DV_ACCEPT); /* accept4's config is the same */
+	if (!nr || !sock)
+		return 0;
+	return PINNED(put_uring_accept(t, nr, sock));
+}
+
 static __always_inline __u32 vm_to_prot(__u64 flags)
 {
 	return (flags & VM_READ_ ? 1 : 0) | (flags & VM_WRITE_ ? PROT_W : 0) |

@@ -9,7 +9,8 @@ pub struct Cli {
     pub trace: osprey_trace::TraceArgs,
 }
 
-/// The interpreter the tests' small programs run on.
+/// The interpreter the tests' small programs run on (not every test file has one).
+#[allow(dead_code)]
 pub const PY: &str = "/usr/bin/python3";
 
 /// True when BPF programs can be loaded. Without root the tests skip, unless
