@@ -125,6 +125,12 @@ module() {
 	{ printf '\177ELF'; seq 1 3000; } > $W/fake.ko && $A module $W/fake.ko
 }
 
+# files that detections watch, opened without reading or writing anything: /proc/kcore for
+# reading (TRC-1021), /proc/sysrq-trigger for appending (TRC-1031)
+proc_files() {
+	: < /proc/kcore && : >> /proc/sysrq-trigger
+}
+
 step exec_binary exec_binary
 step exec_script exec_script
 step files files
@@ -138,4 +144,5 @@ step ptrace ptrace_step
 step kill kill_step
 step setuid setuid_step
 step module module
+step proc_files proc_files
 exit $failed

@@ -180,6 +180,20 @@ pub struct TableCheck {
     pub hooked: Vec<HookedSyscall>,
 }
 
+/// Reads the syscall table's entries. kallsyms gives where the table starts, not its length:
+/// the words up to the next symbol are read, and the zero words at their end dropped (the
+/// alignment padding after the last entry; no entry of a live table is zero).
+pub fn read_table(reader: &KernelReader, symbols: &Symbols) -> Result<Vec<u64>, String> {
+    let (addr, n) = symbols
+        .syscall_table
+        .ok_or("no sys_call_table in /proc/kallsyms")?;
+    let mut words = reader.read_words(addr, n)?;
+    while words.last() == Some(&0) {
+        words.pop();
+    }
+    Ok(words)
+}
+
 /// Compares the syscall table's entries with the kernel's text.
 pub fn check_table(symbols: &Symbols, entries: &[u64]) -> TableCheck {
     let mut out = TableCheck {
@@ -312,11 +326,7 @@ impl Checker {
         }
         self.last = Some(Instant::now());
         if self.syscalls {
-            let (addr, n) = self
-                .symbols
-                .syscall_table
-                .ok_or("no sys_call_table in /proc/kallsyms")?;
-            let words = self.reader.read_words(addr, n)?;
+            let words = read_table(&self.reader, &self.symbols)?;
             let mut check = check_table(&self.symbols, &words);
             if !check.hooked.is_empty() {
                 // name the hooking functions
@@ -363,8 +373,7 @@ pub fn describe(event: &str) -> (bool, String) {
             format!("{how}: /proc's iterate_shared/iterate vs kernel text"),
         );
     }
-    let (addr, n) = symbols.syscall_table.expect("checked by unavailable()");
-    match reader.read_words(addr, n) {
+    match read_table(&reader, &symbols) {
         Ok(words) => {
             let c = check_table(&symbols, &words);
             let others: Vec<String> = c

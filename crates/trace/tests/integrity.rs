@@ -9,7 +9,7 @@ use std::fs::File;
 
 use clap::Parser;
 use osprey_bpf::integrity::KernelReader;
-use osprey_trace::integrity::{check_dir_ops, check_table, unavailable, Symbols};
+use osprey_trace::integrity::{check_dir_ops, check_table, read_table, unavailable, Symbols};
 use serde_json::Value;
 
 mod common;
@@ -48,13 +48,14 @@ fn the_syscall_table_is_read_and_its_entries_are_the_kernels_handlers() {
         eprintln!("skipping: {why}");
         return;
     }
-    let (addr, n) = symbols.syscall_table().unwrap();
-    let words = KernelReader::load().unwrap().read_words(addr, n).unwrap();
-    let check = check_table(&symbols, &words);
+    let (_, words_to_next_symbol) = symbols.syscall_table().unwrap();
+    let table = read_table(&KernelReader::load().unwrap(), &symbols).unwrap();
+    let n = table.len();
+    assert!((300..=words_to_next_symbol).contains(&n), "{n} entries");
+    let check = check_table(&symbols, &table);
     assert_eq!(check.entries, n);
     assert!(check.hooked.is_empty(), "{:?}", check.hooked);
-    // a few may point into a handler under a name kallsyms does not list
-    assert!(check.handlers * 100 >= n * 98, "{:?}", check.others);
+    assert_eq!(check.handlers, n, "not at a handler: {:?}", check.others);
     assert!(
         check.own_handlers >= 300,
         "only {} of {n} entries are __x64_sys_<their syscall>",
