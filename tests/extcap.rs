@@ -357,7 +357,7 @@ fn tshark_captures_live_events_through_the_installed_interface() {
             "-i",
             "osprey",
             "-a",
-            "duration:6",
+            "duration:10",
             "-w",
             file.to_str().unwrap(),
         ])
@@ -365,17 +365,21 @@ fn tshark_captures_live_events_through_the_installed_interface() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // the tracer needs a moment to load: run the workload again and again meanwhile
+    // the tracer needs a moment to load (seconds when other tests load theirs): run the
+    // workload again and again until the capture ends
     let marker = dir.path().join("osprey-extcap-marker");
-    for _ in 0..16 {
+    let status = loop {
+        if let Some(status) = tshark.try_wait().unwrap() {
+            break status;
+        }
         std::thread::sleep(Duration::from_millis(300));
         Command::new("/bin/sh")
             .arg("-c")
             .arg(format!("echo hi > {}", marker.display()))
             .status()
             .unwrap();
-    }
-    assert!(tshark.wait().unwrap().success());
+    };
+    assert!(status.success());
     let bytes = std::fs::read(&file).unwrap();
     let frames = tshark_frames(&bytes);
     let out = crate::util::osprey_stdin(&["read", "-q", "-r", "-", "-T", "ndjson"], &bytes);

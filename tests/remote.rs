@@ -225,3 +225,81 @@ fn ctrl_c_stops_the_remote_tracer_and_nothing_stays_running() {
         String::from_utf8_lossy(&ps.stdout)
     );
 }
+
+/// An ssh-agent of the test's own, on a socket in its directory, holding `key`.
+struct Agent {
+    child: Child,
+    sock: PathBuf,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent(s: &Sshd, key: &Path) -> Agent {
+    let sock = path(s, "agent.sock");
+    let child = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ssh-agent (scripts/setup.sh installs openssh-client)");
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let added = Command::new("ssh-add")
+        .arg("-q")
+        .arg(key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .status()
+        .unwrap();
+    assert!(added.success());
+    Agent { child, sock }
+}
+
+#[test]
+fn the_users_ssh_agent_authenticates_when_no_key_file_does() {
+    let Some(s) = sshd() else { return };
+    // a home without ~/.ssh: the agent is the only way in
+    let home = path(&s, "home");
+    std::fs::create_dir_all(&home).unwrap();
+    let trace = |agent: Option<&Agent>| {
+        let out = path(&s, "agent-events.json");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_osprey"));
+        cmd.args([
+            "trace",
+            "--remote",
+            &format!("ssh://root@127.0.0.1:{}", s.port),
+        ])
+        .arg("--known-hosts")
+        .arg(path(&s, "known_hosts"))
+        .args(["--remote-osprey", env!("CARGO_BIN_EXE_osprey")])
+        .args(["-e", "sched_process_exec", "-o"])
+        .arg(format!("json:{}", out.display()))
+        .args(["--", "/bin/true"])
+        .env("HOME", &home)
+        .env_remove("SSH_AUTH_SOCK");
+        if let Some(a) = agent {
+            cmd.env("SSH_AUTH_SOCK", &a.sock);
+        }
+        let r = cmd.output().unwrap();
+        let events = std::fs::read_to_string(&out).unwrap_or_default();
+        (r, events)
+    };
+    let (r, _) = trace(None);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success());
+    assert!(err.contains("refused every key tried"), "{err}");
+    let a = agent(&s, &path(&s, "user"));
+    let (r, events) = trace(Some(&a));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    assert!(events.contains("sched_process_exec"), "{err}");
+}

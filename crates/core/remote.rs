@@ -1,7 +1,8 @@
 //! `osprey trace --remote ssh://USER@HOST[:PORT]`: the tracer runs on another machine, its
 //! events come back over the SSH channel itself and go to the local outputs.
 //!
-//! The connection (russh) authenticates with the user's key files and accepts the server only
+//! The connection (russh) authenticates with the user's ssh-agent (`SSH_AUTH_SOCK`) and key
+//! files (`--identity`, else `~/.ssh/id_*`), and accepts the server only
 //! when its key is in known_hosts (an unknown key is refused, a changed one too). The remote
 //! `osprey` is checked (`--version`); when it is missing and the remote machine has this
 //! machine's architecture, this binary is copied there over the channel. The remote command is
@@ -288,6 +289,32 @@ async fn copy_back(
     Ok(target)
 }
 
+/// Tries the keys of the user's ssh-agent (`SSH_AUTH_SOCK`); false without an agent or when
+/// the server takes none of them.
+async fn agent_authenticates(
+    session: &mut client::Handle<Client>,
+    user: &str,
+) -> anyhow::Result<bool> {
+    let Ok(mut agent) = keys::agent::client::AgentClient::connect_env().await else {
+        return Ok(false);
+    };
+    let identities = agent
+        .request_identities()
+        .await
+        .context("--remote: asking the ssh-agent for its keys")?;
+    for key in identities {
+        let hash = session.best_supported_rsa_hash().await?.flatten();
+        let res = session
+            .authenticate_publickey_with(user, key, hash, &mut agent)
+            .await
+            .context("--remote: authenticating with the ssh-agent")?;
+        if res.success() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 async fn session(
     remote: RemoteArgs,
     target: Target,
@@ -332,8 +359,10 @@ async fn session(
     } else {
         remote.identity.clone()
     };
-    let mut authenticated = false;
-    for path in &candidates {
+    // the agent's keys first, as ssh does, unless keys were named
+    let mut authenticated =
+        remote.identity.is_empty() && agent_authenticates(&mut session, &target.user).await?;
+    for path in candidates.iter().filter(|_| !authenticated) {
         let key = match keys::load_secret_key(path, None) {
             Ok(k) => k,
             Err(e) => {
@@ -353,9 +382,12 @@ async fn session(
             break;
         }
     }
+    if !authenticated && !remote.identity.is_empty() {
+        authenticated = agent_authenticates(&mut session, &target.user).await?;
+    }
     if !authenticated {
         bail!(
-            "--remote: {}@{} refused every key tried ({}); give one with --identity",
+            "--remote: {}@{} refused every key tried ({} and the ssh-agent's, if any); give one with --identity",
             target.user,
             target.host,
             if candidates.is_empty() {

@@ -48,11 +48,15 @@ impl Symbols {
     /// Reads `/proc/kallsyms` and `/proc/modules` (addresses are zero without root or
     /// CAP_SYSLOG).
     pub fn read() -> Result<Symbols, String> {
-        let read =
-            |path: &str| std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"));
-        // a kernel without modules has no /proc/modules
-        let modules = read("/proc/modules").unwrap_or_default();
-        Ok(Symbols::parse(&read("/proc/kallsyms")?, &modules))
+        let (kallsyms, modules) = read_proc()?;
+        Ok(Symbols::parse(&kallsyms, &modules))
+    }
+
+    /// What the checks keep between runs: the text range, the table and the modules, without
+    /// the symbols' names (megabytes on a distribution kernel; read again to name a hook found).
+    pub fn read_ranges() -> Result<Symbols, String> {
+        let (kallsyms, modules) = read_proc()?;
+        Ok(Symbols::ranges(&kallsyms, &modules))
     }
 
     /// Parses kallsyms' lines (`ADDRESS TYPE NAME [MODULE]`) and /proc/modules' (`NAME SIZE
@@ -60,31 +64,38 @@ impl Symbols {
     pub fn parse(text: &str, modules: &str) -> Symbols {
         let mut by_addr: Vec<Symbol> = text.lines().filter_map(parse_line).collect();
         by_addr.sort_by_key(|s| s.addr);
-        let find = |name: &str| {
-            by_addr
-                .iter()
-                .find(|s| s.module.is_none() && s.name == name)
-                .map(|s| s.addr)
+        Symbols {
+            by_addr,
+            ..Symbols::ranges(text, modules)
+        }
+    }
+
+    /// The ranges alone, without keeping a name.
+    fn ranges(text: &str, modules: &str) -> Symbols {
+        let core = |name: &str| {
+            text.lines().find_map(|l| {
+                let mut f = l.split_whitespace();
+                let addr = f.next()?;
+                let found = f.nth(1)? == name && f.next().is_none();
+                found.then(|| u64::from_str_radix(addr, 16).ok()).flatten()
+            })
         };
-        let text = find("_stext").zip(find("_etext")).filter(|(s, e)| s < e);
-        let syscall_table = find("sys_call_table").map(|table| {
-            let next = by_addr.iter().map(|s| s.addr).find(|&a| a > table);
+        let text_range = core("_stext").zip(core("_etext")).filter(|(s, e)| s < e);
+        let syscall_table = core("sys_call_table").map(|table| {
+            let next = text
+                .lines()
+                .filter_map(|l| u64::from_str_radix(l.split_whitespace().next()?, 16).ok())
+                .filter(|&a| a > table)
+                .min();
             let words = next.map_or(MAX_WORDS as u64, |n| (n - table) / 8);
             (table, words.min(MAX_WORDS as u64) as usize)
         });
         Symbols {
-            text,
+            text: text_range,
             syscall_table,
-            by_addr,
+            by_addr: Vec::new(),
             modules: modules.lines().filter_map(parse_module).collect(),
         }
-    }
-
-    /// The same without the symbols' names (megabytes on a distribution kernel): what the
-    /// checks keep between runs. A hook found is described with the names read again.
-    fn without_names(mut self) -> Symbols {
-        self.by_addr = Vec::new();
-        self
     }
 
     /// `sys_call_table`'s address and number of entries, when kallsyms lists it.
@@ -129,6 +140,14 @@ impl Symbols {
             .map_or_else(String::new, |s| s.name.clone());
         (function, owner.clone())
     }
+}
+
+fn read_proc() -> Result<(String, String), String> {
+    let read =
+        |path: &str| std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"));
+    // a kernel without modules has no /proc/modules
+    let modules = read("/proc/modules").unwrap_or_default();
+    Ok((read("/proc/kallsyms")?, modules))
 }
 
 fn parse_line(line: &str) -> Option<Symbol> {
@@ -287,7 +306,7 @@ impl Checker {
                 .collect();
             (None, off)
         };
-        let symbols = match Symbols::read() {
+        let symbols = match Symbols::read_ranges() {
             Ok(s) => s,
             Err(e) => return all_off(e),
         };
@@ -308,7 +327,7 @@ impl Checker {
         let (syscalls, proc_fops) = (on("hooked_syscall"), on("hooked_proc_fops"));
         let checker = (syscalls || proc_fops).then(|| Checker {
             reader,
-            symbols: symbols.without_names(),
+            symbols,
             syscalls,
             proc_fops,
             reported: HashSet::new(),

@@ -194,6 +194,10 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     if !osprey_bpf::have_privileges() {
         bail!("tracing needs root (or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)");
     }
+    // from here on Ctrl-C or SIGTERM stops the trace: one during the setup (loading can take a
+    // second) ends it as soon as it starts, with complete outputs
+    install_signal_handlers();
+    STOP.store(false, Ordering::SeqCst);
     let cat = catalog();
     let words = if args.events.is_empty() {
         vec!["default".to_string()]
@@ -306,8 +310,6 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         .cloned()
         .collect();
     let mut decoder = Decoder::new(&shown, scope.clone());
-    install_signal_handlers();
-    STOP.store(false, Ordering::SeqCst);
     let capture_thread = match capturer {
         Some(cap) => {
             if !args.quiet {
