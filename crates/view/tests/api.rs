@@ -18,7 +18,7 @@ fn open(files: &[&str]) -> Arc<osprey_view::ViewState> {
         files: files.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     };
-    let state = osprey_view::open(&options).expect("fixtures open");
+    let state = osprey_view::open(options).expect("fixtures open");
     let start = Instant::now();
     while !state.index.is_done() {
         assert!(
