@@ -408,7 +408,7 @@ function scheduleRender() {
   requestAnimationFrame(() => { renderQueued = false; render(); });
 }
 scroller.addEventListener('scroll', () => { head.scrollLeft = scroller.scrollLeft; noteUserScroll(); scheduleRender(); }, { passive: true });
-window.addEventListener('resize', () => { setColumns(); scheduleRender(); });
+window.addEventListener('resize', () => { setColumns(); scheduleRender(); followTail(); });
 
 /** Scrolls so that view offset `i` is visible. */
 function scrollToOffset(i: number) {
@@ -1108,15 +1108,14 @@ function updateStatus() {
 }
 
 function onProgress(p: Progress) {
+  state.index = p.index;
   if (p.live) onLive(p.live);
   if (live.paused) {
     // The list keeps its rows; the status bar still shows the capture growing.
     live.stash = p;
-    state.index = p.index;
     updateStatus();
     return;
   }
-  state.index = p.index;
   const grew = p.index.frames !== state.frames;
   state.frames = p.index.frames;
   if (!state.filter) {
