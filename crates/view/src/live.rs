@@ -258,7 +258,8 @@ impl Live {
 
     /// Starts the capture with `options` (the dialog's, or the defaults when the options
     /// came on the command line), feeding `index`. An error when it runs or ran already, or
-    /// when the command cannot be made or started.
+    /// when the options make no command (the capture still waits for options then), or when
+    /// the command cannot be started (the capture has failed then).
     pub fn start(
         self: &Arc<Self>,
         options: &CaptureOptions,
@@ -272,7 +273,15 @@ impl Live {
                 return Err("the capture was started already".into());
             }
         }
-        let result = self.launch(options, index, profile, prefs);
+        // Options that make no command are refused; the dialog can be sent again.
+        let preset = self.preset_text(&options.preset)?;
+        let dir = tempfile::Builder::new()
+            .prefix("osprey-view-live-")
+            .tempdir()
+            .map_err(|e| format!("creating a directory for the FIFO: {e}"))?;
+        let fifo = dir.path().join("events");
+        let launch = (self.config.launcher)(options, &preset, &fifo)?;
+        let result = self.launch(launch, dir, index, profile, prefs);
         if let Err(why) = &result {
             let mut i = self.inner();
             i.phase = Phase::Failed;
@@ -296,21 +305,17 @@ impl Live {
             .ok_or_else(|| format!("no preset named {name:?}"))
     }
 
+    /// Runs `launch`, its events going to the FIFO `events` in `dir`, into `index`.
     fn launch(
         self: &Arc<Self>,
-        options: &CaptureOptions,
+        launch: Launch,
+        dir: tempfile::TempDir,
         index: &Arc<Index>,
         profile: Arc<osprey_print::Profile>,
         prefs: osprey_dissect::Preferences,
     ) -> Result<(), String> {
-        let preset = self.preset_text(&options.preset)?;
-        let dir = tempfile::Builder::new()
-            .prefix("osprey-view-live-")
-            .tempdir()
-            .map_err(|e| format!("creating a directory for the FIFO: {e}"))?;
         let fifo = dir.path().join("events");
         make_fifo(&fifo).map_err(|e| format!("creating the FIFO {}: {e}", fifo.display()))?;
-        let launch = (self.config.launcher)(options, &preset, &fifo)?;
         let (reader, keeper) =
             open_fifo(&fifo).map_err(|e| format!("opening the FIFO {}: {e}", fifo.display()))?;
         index
