@@ -1193,6 +1193,12 @@ const live = {
 // The scrollTop this page set last: the scroll event it causes is not the user's.
 let ownScrollTop = -1;
 
+/** True while the list grows at its end: a live capture, or a stream (`osprey view -` fed by
+ * a pipe) still being read. */
+function tailing(): boolean {
+  return !!live.state || (!!state.index && !state.index.done && state.index.bytes_total === null);
+}
+
 function liveRunning(): boolean {
   return !!live.state && (live.state.phase === 'running' || live.state.phase === 'stopping' || live.state.phase === 'options');
 }
@@ -1205,7 +1211,7 @@ function scrollProgrammatically(top: number) {
 
 /** A scroll by the user turns auto-scroll off when it leaves the bottom, on when it reaches it. */
 function noteUserScroll() {
-  if (!live.state) return;
+  if (!tailing()) return;
   if (scroller.scrollTop === ownScrollTop) return;
   ownScrollTop = -1;
   const g = geometry();
@@ -1222,7 +1228,7 @@ function setFollow(on: boolean) {
 
 /** Shows the newest rows, when following. */
 function followTail() {
-  if (!live.state || !live.follow || live.paused) return;
+  if (!tailing() || !live.follow || live.paused) return;
   const g = geometry();
   spacer.style.height = `${g.height}px`;
   scrollProgrammatically(g.maxScroll);
