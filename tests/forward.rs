@@ -13,7 +13,7 @@ use osprey_forward::proto::{self, Message, Options};
 use osprey_forward::record;
 use osprey_forward::sender::{Config, Endpoint, Sender};
 
-use crate::util::{fixture, osprey, stdout, ACTION, DOCS};
+use crate::util::{fixture, osprey, stdout, view_api, view_live, wait_view, ACTION, DOCS};
 
 /// `osprey receive` on a free loopback port; returns the child and its address.
 fn receive(args: &[&str]) -> (Child, String) {
@@ -308,40 +308,6 @@ fn ring_buffer_files_hold_every_event_in_order() {
     assert_eq!(all, want);
 }
 
-/// One request to `osprey view`'s API on 127.0.0.1 (HTTP/1.1, Connection: close); the JSON
-/// reply.
-fn view_api(port: u16, token: &str, method: &str, path: &str) -> serde_json::Value {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Osprey-Token: {token}\r\n\
-         Content-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = Vec::new();
-    s.read_to_end(&mut reply).unwrap();
-    let reply = String::from_utf8_lossy(&reply);
-    let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
-    assert!(
-        head.starts_with("HTTP/1.1 200"),
-        "{method} {path}: {head}\n{body}"
-    );
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
-}
-
-fn wait_view(port: u16, token: &str, path: &str, ok: impl Fn(&serde_json::Value) -> bool) {
-    let start = std::time::Instant::now();
-    loop {
-        let v = view_api(port, token, "GET", path);
-        if ok(&v) {
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "{path}: {v}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn view_live_forward_grows_as_events_arrive_and_stops() {
     // A free loopback port for the receiver.
@@ -350,22 +316,8 @@ fn view_live_forward_grows_as_events_arrive_and_stops() {
         .local_addr()
         .unwrap()
         .port();
-    let mut view = Command::new(env!("CARGO_BIN_EXE_osprey"))
-        .args(["view", "--no-browser", "--live"])
-        .arg(format!("forward://127.0.0.1:{port}"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run osprey view");
-    let mut url = String::new();
-    BufReader::new(view.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let (addr, token) = url
-        .trim()
-        .strip_prefix("http://127.0.0.1:")
-        .and_then(|r| r.split_once("/?token="))
-        .unwrap_or_else(|| panic!("no URL in {url:?}"));
-    let http: u16 = addr.parse().unwrap();
+    let (_view, http, token) = view_live(&[&format!("forward://127.0.0.1:{port}")]);
+    let token = token.as_str();
     // The receiver says when it listens, in the capture's log.
     wait_view(http, token, "/api/live/log", |v| {
         v["lines"]
@@ -391,8 +343,6 @@ fn view_live_forward_grows_as_events_arrive_and_stops() {
     assert_eq!(live["state"]["exit"], 0, "{live}");
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
     wait_view(http, token, "/api/status", |v| v["index"]["done"] == true);
-    let _ = view.kill();
-    let _ = view.wait();
 }
 
 #[test]

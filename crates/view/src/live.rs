@@ -484,15 +484,13 @@ impl Live {
     pub fn stop(&self, index: &Index) {
         let mut i = self.inner();
         match (i.phase, i.pid) {
-            (Phase::Running | Phase::Stopping, Some(pid)) => {
-                if i.stop_asked.is_none() {
-                    i.stop_asked = Some(Instant::now());
-                    i.phase = Phase::Stopping;
-                    // SAFETY: kill with our child's pid, not reaped yet (see supervise).
-                    unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
-                    drop(i);
-                    self.note("osprey view: stopping the capture (SIGINT)".into());
-                }
+            (Phase::Running, Some(pid)) if i.stop_asked.is_none() => {
+                i.stop_asked = Some(Instant::now());
+                i.phase = Phase::Stopping;
+                // SAFETY: kill with our child's pid, not reaped yet (see supervise).
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
+                drop(i);
+                self.note("osprey view: stopping the capture (SIGINT)".into());
             }
             (Phase::Options, _) => {
                 i.phase = Phase::Ended;
