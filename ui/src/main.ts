@@ -750,21 +750,35 @@ async function checkFilter() {
   const text = input.value;
   const seq = ++checkSeq;
   if (text.trim() === '') {
-    wrap.classList.remove('ok', 'bad');
+    wrap.classList.remove('ok', 'bad', 'warn');
     under.textContent = '';
     errorLine.textContent = '';
     return true;
   }
-  const { status, body } = await api<{ ok?: boolean; error?: { message: string; position: number; length: number } | string }>(
+  type Problem = { message: string; position: number; length: number };
+  const { status, body } = await api<{ ok?: boolean; warnings?: Problem[]; error?: Problem | string }>(
     `/api/check?filter=${encodeURIComponent(text)}`);
   if (seq !== checkSeq) return false;
   under.replaceChildren();
   if (status === 200) {
-    wrap.classList.add('ok'); wrap.classList.remove('bad');
+    const w = body.warnings?.[0];
+    // Yellow: it works, but the form is deprecated (the first warning underlined and explained).
+    wrap.classList.toggle('warn', !!w);
+    wrap.classList.toggle('ok', !w);
+    wrap.classList.remove('bad');
+    errorLine.classList.toggle('warning', !!w);
     errorLine.textContent = '';
+    if (w) {
+      const s = byteToCharIndex(text, w.position);
+      const t = byteToCharIndex(text, w.position + w.length);
+      under.appendChild(document.createTextNode(text.slice(0, s)));
+      under.appendChild(el('span', 'err', t > s ? text.slice(s, t) : ' '));
+      errorLine.textContent = `${w.message} (column ${s + 1})`;
+    }
     return true;
   }
-  wrap.classList.add('bad'); wrap.classList.remove('ok');
+  wrap.classList.add('bad'); wrap.classList.remove('ok', 'warn');
+  errorLine.classList.remove('warning');
   const e = body.error;
   if (e && typeof e === 'object') {
     const s = byteToCharIndex(text, e.position);

@@ -215,6 +215,22 @@ await test('a bad filter turns red with the error underlined', async () => {
   await page.press('#filter', 'Enter');
 });
 
+await test('a deprecated form turns yellow with its place underlined', async () => {
+  await page.fill('#filter', 'tracee.processName == "x" || tcp.port ~= 80');
+  await page.waitForSelector('#filter-wrap.warn');
+  assert.equal(await page.$eval('#filter-under .err', (e) => e.textContent), '~=');
+  assert.match(await page.$eval('#filter-error', (e) => e.textContent), /deprecated.*!==.*column 39/);
+  await page.screenshot({ path: join(shots, 'deprecated-filter.png') });
+  // It still applies.
+  await page.press('#filter', 'Enter');
+  await waitComplete(page);
+  await page.fill('#filter', 'tcp.port !== 80');
+  await page.waitForSelector('#filter-wrap.ok');
+  assert.equal(await page.$eval('#filter-error', (e) => e.textContent), '');
+  await page.fill('#filter', '');
+  await page.press('#filter', 'Enter');
+});
+
 await test('selecting a row and a field highlights exactly its bytes', async () => {
   await page.click('.row[data-number="1"]');
   await page.waitForSelector('.node[data-field="tracee.processName"]');

@@ -652,6 +652,11 @@ async fn check(State(s): State<Arc<AppState>>, Query(q): Query<FilterQuery>) -> 
             "fields": f.fields().into_iter()
                 .map(|id| osprey_field::registry().info(id).abbrev.to_string())
                 .collect::<Vec<_>>(),
+            "warnings": f.warnings().iter().map(|w| json!({
+                "message": w.message,
+                "position": w.position,
+                "length": w.length,
+            })).collect::<Vec<_>>(),
         }))
         .into_response(),
         Err(r) => r,

@@ -259,6 +259,24 @@ async fn filter_check_reports_the_compilers_errors_with_positions() {
 }
 
 #[tokio::test]
+async fn filter_check_reports_deprecated_forms_as_warnings() {
+    let s = open(&[DOCS]);
+    let text = "tracee.processName == \"x\" || tcp.port ~= 80";
+    let (status, v) = get_json(&s, &format!("/api/check?filter={}", enc(text))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["ok"], true);
+    let w = &v["warnings"][0];
+    let (at, len) = (
+        w["position"].as_u64().unwrap() as usize,
+        w["length"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&text[at..at + len], "~=");
+    assert!(w["message"].as_str().unwrap().contains("deprecated"), "{w}");
+    let (_, v) = get_json(&s, &format!("/api/check?filter={}", enc("tcp.port !== 80"))).await;
+    assert_eq!(v["warnings"], serde_json::json!([]));
+}
+
+#[tokio::test]
 async fn views_can_be_cancelled() {
     let s = open(&[DOCS, ACTION]);
     let filter = "tracee.processName != \"zzz\"";
