@@ -45,6 +45,12 @@ pub struct ViewArgs {
     #[arg(long, value_name = "DIR", requires = "live")]
     presets: Option<PathBuf>,
 
+    /// Set a preference, as osprey read -o does: pid_format=container|host|both,
+    /// container_identifier=id|name, show_container_image=true|false (the UI's Preferences
+    /// dialog changes them too).
+    #[arg(short = 'o', value_name = "NAME=VALUE")]
+    preferences: Vec<String>,
+
     /// With --live: options for `osprey trace` (`osprey receive` for forward://), after `--`.
     #[arg(last = true, value_name = "OPTIONS", requires = "live")]
     capture_args: Vec<OsString>,
@@ -79,6 +85,7 @@ pub fn run(args: ViewArgs) -> anyhow::Result<ExitCode> {
         profile: args.profile,
         port: args.port,
         live,
+        preferences: args.preferences,
     };
     let open_browser = !args.no_browser;
     osprey_view::serve(options, |url| {

@@ -1194,6 +1194,42 @@ $<HTMLSelectElement>('precision').addEventListener('change', (ev) => {
   scheduleRender();
 });
 
+// ---------- preferences of the profile (as `-o NAME=VALUE`) ----------
+interface Prefs { pid_format: string; container_identifier: string; show_container_image: boolean }
+const prefsDialog = $<HTMLDialogElement>('prefs-dialog');
+$('prefs').addEventListener('click', async () => {
+  const { status, body } = await api<Prefs>('/api/preferences');
+  if (status !== 200) return;
+  $<HTMLSelectElement>('pref-pid-format').value = body.pid_format;
+  $<HTMLSelectElement>('pref-container-identifier').value = body.container_identifier;
+  $<HTMLInputElement>('pref-show-container-image').checked = body.show_container_image;
+  $('prefs-error').textContent = '';
+  prefsDialog.showModal();
+});
+$('prefs-cancel').addEventListener('click', () => prefsDialog.close());
+$('prefs-ok').addEventListener('click', async (ev) => {
+  ev.preventDefault();
+  const prefs: Prefs = {
+    pid_format: $<HTMLSelectElement>('pref-pid-format').value,
+    container_identifier: $<HTMLSelectElement>('pref-container-identifier').value,
+    show_container_image: $<HTMLInputElement>('pref-show-container-image').checked,
+  };
+  const { status, body } = await api<{ error?: string }>('/api/preferences', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(prefs),
+  });
+  if (status !== 200) { $('prefs-error').textContent = String(body.error); return; }
+  prefsDialog.close();
+  // Rows, the filter's view (the server dropped it) and the detail are shown anew.
+  const selected = state.selected;
+  state.cache.clear();
+  state.pending.clear();
+  state.generation++;
+  await applyFilter(state.filter, selected);
+  if (selected !== null && state.selectedOffset !== null) await select(selected, state.selectedOffset);
+  scheduleRender();
+  message(`Preferences: PID format ${prefs.pid_format}, container ${prefs.container_identifier}${prefs.show_container_image ? ' with image' : ''}`);
+});
+
 // ---------- live captures (osprey view --live) ----------
 const live = {
   state: null as LiveState | null,

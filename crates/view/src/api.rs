@@ -46,6 +46,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/frames/{number}", get(frame_detail))
         .route("/api/frames/{number}/bytes", get(frame_bytes))
         .route("/api/events", get(events))
+        .route("/api/preferences", get(preferences).post(set_preferences))
         .route("/api/live", get(live_state))
         .route("/api/live/start", axum::routing::post(live_start))
         .route("/api/live/stop", axum::routing::post(live_stop))
@@ -249,7 +250,13 @@ fn frames_of(s: &AppState, o: &Order) -> Result<Frames, String> {
     } else {
         columns[column].info.abbrev.to_string()
     };
-    let key = format!("{}\u{0}{colkey}\u{0}{desc}", o.filter);
+    let prefs = s.prefs();
+    // Cells of PID and container columns depend on the preferences.
+    let key = format!(
+        "{}\u{0}{colkey}\u{0}{desc}\u{0}{}",
+        o.filter,
+        prefs.to_string().replace('\n', ",")
+    );
     let order = s.sorts.order(
         key,
         &s.index,
@@ -260,7 +267,7 @@ fn frames_of(s: &AppState, o: &Order) -> Result<Frames, String> {
         &columns,
         column,
         desc,
-        &s.prefs,
+        &prefs,
     )?;
     Ok(Frames::Sorted(order))
 }
@@ -392,7 +399,9 @@ fn window_of(
         total,
         complete,
         offset: offset.min(total),
-        rows: s.rows.rows_with(&s.index, &loaded, &prev_shown, extra),
+        rows: s
+            .rows
+            .rows_with(&s.index, &loaded, &prev_shown, extra, &s.prefs()),
     })
 }
 
@@ -687,7 +696,7 @@ async fn create_view(State(s): State<Arc<AppState>>, body: axum::body::Bytes) ->
     };
     let view = s
         .views
-        .get_or_start(&req.filter, filter, s.index.clone(), s.prefs.clone());
+        .get_or_start(&req.filter, filter, s.index.clone(), s.prefs());
     Json(view.state(&s.index)).into_response()
 }
 
@@ -746,7 +755,7 @@ async fn frame_detail(State(s): State<Arc<AppState>>, Path(number): Path<String>
         Ok::<_, std::io::Error>(
             loaded
                 .first()
-                .map(|l| render::detail(&state.index, l, &state.prefs)),
+                .map(|l| render::detail(&state.index, l, &state.prefs())),
         )
     })
     .await;
@@ -889,13 +898,8 @@ async fn live_start(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> 
     }
     let state = s.clone();
     let started = tokio::task::spawn_blocking(move || {
-        live.start(
-            &options,
-            &state.index,
-            state.profile.clone(),
-            state.prefs.clone(),
-        )
-        .map(|()| live.state())
+        live.start(&options, &state.index, state.profile.clone(), state.prefs())
+            .map(|()| live.state())
     })
     .await;
     match started {
@@ -932,4 +936,54 @@ async fn live_log(State(s): State<Arc<AppState>>, Query(q): Query<LogQuery>) -> 
         }
         Err(r) => r,
     }
+}
+
+/// Preferences as JSON: each name with its value (`true`/`false` for the switches).
+fn preferences_json(prefs: &osprey_dissect::Preferences) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for line in prefs.to_string().lines() {
+        if let Some((name, value)) = line.split_once(": ") {
+            let v = match value {
+                "true" => json!(true),
+                "false" => json!(false),
+                other => json!(other),
+            };
+            out.insert(name.to_string(), v);
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// The preferences in use (the profile's, `-o`, the dialog's).
+async fn preferences(State(s): State<Arc<AppState>>) -> Response {
+    Json(preferences_json(&s.prefs())).into_response()
+}
+
+/// Sets preferences (as `-o NAME=VALUE` does): `{"pid_format": "host", ...}`. All or nothing.
+async fn set_preferences(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    let Ok(serde_json::Value::Object(given)) = serde_json::from_slice::<serde_json::Value>(&body)
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "preferences are a JSON object: {\"pid_format\": \"host\", ...}",
+        );
+    };
+    let mut prefs = s.prefs();
+    for (name, value) in &given {
+        let value = match value {
+            serde_json::Value::String(v) => v.clone(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("preference {name}: a string or true/false"),
+                )
+            }
+        };
+        if let Err(e) = prefs.set(&format!("{name}={value}")) {
+            return error(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    }
+    s.set_prefs(prefs.clone());
+    Json(preferences_json(&prefs)).into_response()
 }

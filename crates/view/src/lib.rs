@@ -62,6 +62,9 @@ pub enum Error {
     /// The frame store (a temporary file) could not be made.
     #[error("cannot create the frame store (a temporary file): {0}")]
     Store(std::io::Error),
+    /// A preference could not be set.
+    #[error("{0}")]
+    Preference(String),
     /// The server could not listen or serve.
     #[error("cannot serve on 127.0.0.1: {0}")]
     Serve(std::io::Error),
@@ -78,6 +81,8 @@ pub struct Options {
     pub port: u16,
     /// A live capture instead of files (`--live`).
     pub live: Option<live::LiveConfig>,
+    /// Preferences (`-o NAME=VALUE`), over the profile's.
+    pub preferences: Vec<String>,
 }
 
 /// Everything the handlers share.
@@ -86,8 +91,8 @@ pub struct ViewState {
     pub index: Arc<index::Index>,
     /// The profile: columns, colors, macros.
     pub profile: Arc<Profile>,
-    /// Its preferences.
-    pub prefs: Preferences,
+    /// The preferences in use (the profile's, `-o`, then the preferences dialog's).
+    preferences: std::sync::RwLock<Preferences>,
     /// The filtered views.
     pub views: views::Views,
     /// The row renderer.
@@ -104,6 +109,21 @@ pub struct ViewState {
 }
 
 impl ViewState {
+    /// The preferences in use.
+    pub fn prefs(&self) -> Preferences {
+        self.preferences
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Changes the preferences. Views made before are dropped (a filter may read what they
+    /// change, such as `tracee.pid_col`); sorted orders are kept by preferences already.
+    pub fn set_prefs(&self, prefs: Preferences) {
+        *self.preferences.write().unwrap_or_else(|e| e.into_inner()) = prefs;
+        self.views.clear();
+    }
+
     /// True while a live capture may still add frames (sorting and export wait for its end).
     pub fn is_live(&self) -> bool {
         self.live.is_some() && !self.index.is_done()
@@ -128,7 +148,12 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 /// Opens the inputs and starts indexing them; the state is ready to serve at once.
 pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
     let profile = Arc::new(Profile::load_or_bundled(options.profile.as_deref())?);
-    let prefs = profile.preferences.clone();
+    let mut prefs = profile.preferences.clone();
+    for p in &options.preferences {
+        prefs
+            .set(p)
+            .map_err(|e| Error::Preference(format!("-o {p}: {e}")))?;
+    }
     let (index, live) = match options.live {
         None => (
             index::Index::open(&options.files, profile.clone(), prefs.clone())?,
@@ -151,10 +176,10 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
     }
     Ok(Arc::new(ViewState {
         live,
-        rows: render::RowRenderer::new(&profile, prefs.clone()),
+        rows: render::RowRenderer::new(&profile),
         index,
         profile,
-        prefs,
+        preferences: std::sync::RwLock::new(prefs),
         views: views::Views::default(),
         sorts: sort::Sorts::default(),
         port: OnceLock::new(),
