@@ -362,6 +362,15 @@ async fn a_preset_starts_the_capture_once() {
     wait_for(&state, "/api/status", |v| v["index"]["frames"] == 24).await;
     let (code, _) = call(&state, "POST", "/api/live/start", r#"{"preset":"action"}"#).await;
     assert_eq!(code, StatusCode::CONFLICT);
+    // Log windows far past the end, or too large, are bounded, not errors.
+    let log = get(
+        &state,
+        "/api/live/log?from=18446744073709551615&limit=99999999999",
+    )
+    .await;
+    assert_eq!(log["lines"], serde_json::json!([]));
+    let (code, _) = call(&state, "GET", "/api/live/log?from=-1", "").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
     let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
     assert_eq!(code, StatusCode::OK);
     wait_for(&state, "/api/status", |v| v["index"]["done"] == true).await;
