@@ -1299,7 +1299,11 @@ function onLive(st: LiveState) {
   $('live-controls').hidden = false;
   const label = $<HTMLSpanElement>('live-state');
   label.dataset.phase = st.phase;
-  label.textContent = st.phase === 'running' ? '● Live' : st.phase === 'failed' ? 'Capture failed' : st.phase === 'ended' ? `Stopped${st.exit === null ? '' : ` (exit ${st.exit})`}` : st.phase === 'stopping' ? 'Stopping…' : 'Not started';
+  // A capture that ended on its own with an error says where to look.
+  const failedExit = st.phase === 'ended' && st.exit !== null && st.exit !== 0;
+  label.textContent = st.phase === 'running' ? '● Live' : st.phase === 'failed' ? 'Capture failed (see Log)'
+    : failedExit ? `Capture ended with exit status ${st.exit} (see Log)` : st.phase === 'ended' ? 'Stopped'
+      : st.phase === 'stopping' ? 'Stopping…' : 'Not started';
   label.title = st.error ?? st.command.join(' ');
   const stop = $<HTMLButtonElement>('live-stop');
   stop.textContent = st.phase === 'options' ? 'Start…' : '■ Stop';

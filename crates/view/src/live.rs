@@ -362,39 +362,17 @@ impl Live {
         keeper: File,
         started: std::sync::mpsc::Sender<Result<u32, String>>,
     ) {
-        let Some((program, args)) = argv.split_first() else {
-            let _ = started.send(Err("an empty command".into()));
-            return;
-        };
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // SAFETY: between fork and exec the child only calls prctl, which is
-        // async-signal-safe; it stops the tracer cleanly if this server dies.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT, 0, 0, 0);
-                Ok(())
-            });
-        }
-        let mut child = match cmd.spawn() {
+        let mut child = match spawn_child(&argv) {
             Ok(c) => c,
-            Err(e) => {
+            Err(why) => {
                 drop(keeper);
-                let _ = started.send(Err(format!(
-                    "cannot run {}: {e}",
-                    program.to_string_lossy()
-                )));
+                let _ = started.send(Err(why));
                 return;
             }
         };
         let pid = child.id();
-        {
-            // The pid is published before the caller returns, so Stop can reach it.
-            self.inner().pid = Some(pid);
-        }
+        // The pid is published before the caller returns, so Stop can reach it.
+        self.inner().pid = Some(pid);
         let _ = started.send(Ok(pid));
         let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
@@ -403,26 +381,25 @@ impl Live {
         if let Some(err) = child.stderr.take() {
             readers.push(self.clone().read_log(err, ""));
         }
-        let escalate = self.clone().spawn_escalation(pid);
+        let _escalation = self.clone().spawn_escalation(pid);
         let exit = wait_without_reaping(pid);
-        {
-            // Cleared before the child is reaped: Stop never signals a recycled pid.
-            let mut i = self.inner();
-            i.pid = None;
-        }
+        // Cleared before the child is reaped: Stop never signals a recycled pid.
+        self.inner().pid = None;
         let status = child.wait();
         // The process is gone: the FIFO's last writer goes, and the index sees the end.
         drop(keeper);
-        for r in readers {
-            let _ = r.join();
-        }
-        drop(escalate);
         let code = match status {
             Ok(s) => s
                 .code()
                 .or_else(|| std::os::unix::process::ExitStatusExt::signal(&s).map(|n| 128 + n)),
             Err(_) => exit,
         };
+        // Its last words first; but a traced command that outlives the tracer may hold the
+        // pipes open, so the end is not held up for long.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while readers.iter().any(|r| !r.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         {
             let mut i = self.inner();
             i.exit = code;
@@ -500,6 +477,29 @@ impl Live {
             _ => {}
         }
     }
+}
+
+/// Starts `argv` with its output and error piped (the log), no input, and SIGINT as its
+/// parent-death signal.
+fn spawn_child(argv: &[OsString]) -> Result<std::process::Child, String> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err("an empty command".into());
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: between fork and exec the child only calls prctl, which is async-signal-safe;
+    // it stops the tracer cleanly if this server dies.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT, 0, 0, 0);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .map_err(|e| format!("cannot run {}: {e}", program.to_string_lossy()))
 }
 
 fn make_fifo(path: &Path) -> std::io::Result<()> {

@@ -422,3 +422,37 @@ async fn live_endpoints_need_the_token_and_a_live_capture() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_ends_even_if_what_it_started_keeps_its_log_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, std::fs::read(ACTION).unwrap()).unwrap();
+    // A child of the capture (as a traced command is) holds its stdout and stderr.
+    let launcher = Box::new(move |_: &CaptureOptions, _: &str, fifo: &Path| {
+        let argv: Vec<OsString> = vec![
+            "sh".into(),
+            "-c".into(),
+            "sleep 5 & exec tail -s 0.05 -n +1 -f \"$0\" > \"$1\"".into(),
+            file.clone().into(),
+            fifo.into(),
+        ];
+        Ok(Launch {
+            argv,
+            output_dir: None,
+        })
+    });
+    let state = open_live(LiveConfig {
+        source: "test".into(),
+        dialog: false,
+        presets: None,
+        launcher,
+    });
+    wait_for(&state, "/api/status", |v| v["index"]["frames"] == 24).await;
+    let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+    let start = Instant::now();
+    wait_for(&state, "/api/live", |v| v["state"]["phase"] == "ended").await;
+    assert!(start.elapsed() < Duration::from_secs(5));
+    wait_for(&state, "/api/status", |v| v["index"]["done"] == true).await;
+}
