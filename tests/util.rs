@@ -298,23 +298,27 @@ impl Drop for ViewProcess {
 
 /// Starts `osprey view --no-browser --live ARGS...`; returns it, its port and token.
 pub fn view_live(args: &[&str]) -> (ViewProcess, u16, String) {
-    use std::io::BufRead;
     let mut view = Command::new(env!("CARGO_BIN_EXE_osprey"))
         .args(["view", "--no-browser", "--live"])
         .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .expect("run osprey view");
+    let (port, token) = read_view_url(view.stdout.take().unwrap());
+    (ViewProcess(view), port, token)
+}
+
+/// The port and token of the URL `osprey view` prints first.
+pub fn read_view_url(stdout: std::process::ChildStdout) -> (u16, String) {
+    use std::io::BufRead;
     let mut url = String::new();
-    std::io::BufReader::new(view.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
+    std::io::BufReader::new(stdout).read_line(&mut url).unwrap();
     let (addr, token) = url
         .trim()
         .strip_prefix("http://127.0.0.1:")
         .and_then(|r| r.split_once("/?token="))
         .unwrap_or_else(|| panic!("no URL in {url:?}"));
-    (ViewProcess(view), addr.parse().unwrap(), token.to_string())
+    (addr.parse().unwrap(), token.to_string())
 }
 
 /// One request to `osprey view`'s API on 127.0.0.1 (HTTP/1.1, Connection: close); the JSON

@@ -128,6 +128,17 @@ impl Index {
         profile: Arc<Profile>,
         prefs: Preferences,
     ) -> Result<Arc<Index>, crate::Error> {
+        if files == ["-"] {
+            // A pipe may have nothing to say yet: it is recognised on the pass's thread, so
+            // the server answers (and shows it growing) before its first bytes.
+            let index = Index::live("standard input".into())?;
+            index.start_pass_over(
+                |diag| Inputs::open(&["-".to_string()], diag),
+                profile,
+                prefs,
+            )?;
+            return Ok(index);
+        }
         let diag = Arc::new(Diagnostics::silent());
         let inputs = Inputs::open(files, diag.clone())?;
         let names: Vec<String> = inputs.files().iter().map(|f| f.name.clone()).collect();
@@ -158,11 +169,25 @@ impl Index {
             return Ok(());
         }
         let name = self.names.first().cloned().unwrap_or_default();
+        self.start_pass_over(
+            move |diag| Inputs::open_reader(stream, name, diag),
+            profile,
+            prefs,
+        )
+    }
+
+    /// Starts the pass over the inputs `open` opens on the pass's thread, counting their
+    /// bytes in the status.
+    fn start_pass_over(
+        self: &Arc<Self>,
+        open: impl FnOnce(Arc<Diagnostics>) -> Result<Inputs, osprey_source::OpenError> + Send + 'static,
+        profile: Arc<Profile>,
+        prefs: Preferences,
+    ) -> Result<(), crate::Error> {
         let bytes_read = self.bytes_read.clone();
         self.start_pass(
             move |diag| {
-                let inputs = Inputs::open_reader(stream, name, diag)?;
-                // The stream's bytes as they are read, for the status.
+                let inputs = open(diag)?;
                 let (counter, _) = inputs.progress();
                 *bytes_read.lock().unwrap_or_else(|e| e.into_inner()) = counter;
                 Ok(inputs)
