@@ -215,3 +215,75 @@ pub fn traced_command_argv(o: &CaptureOptions) -> Vec<OsString> {
     argv.extend(o.command.split_whitespace().map(OsString::from));
     argv
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(argv: &[OsString]) -> String {
+        argv.iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn live_sources_become_commands_writing_to_the_fifo() {
+        let fifo = Path::new("/tmp/x/events");
+        let options = CaptureOptions {
+            events: "proc".into(),
+            scope: "comm=bash new".into(),
+            artifacts: "exec dir:/tmp/out".into(),
+            command: "/bin/sh -c true".into(),
+            ..Default::default()
+        };
+        let local = live_config("local", None, Vec::new()).unwrap();
+        assert!(local.dialog, "no options given: the dialog starts it");
+        let launch = (local.launcher)(&options, "--capture write # files\n", fifo).unwrap();
+        let argv = words(&launch.argv);
+        assert!(
+            argv.ends_with(
+                " trace --capture write --events proc --scope comm=bash --scope new \
+                 --capture exec --capture dir:/tmp/out -o json:/tmp/x/events -- /bin/sh -c true"
+            ),
+            "{argv}"
+        );
+        assert_eq!(launch.output_dir, Some(PathBuf::from("/tmp/out")));
+
+        let ssh = live_config(
+            "ssh://ann@h:2222",
+            None,
+            vec!["--events".into(), "net".into()],
+        )
+        .unwrap();
+        assert!(
+            !ssh.dialog,
+            "options on the command line: it starts at once"
+        );
+        let launch = (ssh.launcher)(&CaptureOptions::default(), "", fifo).unwrap();
+        assert!(
+            words(&launch.argv)
+                .ends_with(" trace --remote ssh://ann@h:2222 -o json:/tmp/x/events --events net"),
+            "{}",
+            words(&launch.argv)
+        );
+        assert_eq!(launch.output_dir, None, "the remote directory is not here");
+
+        let forward = live_config("forward://127.0.0.1:24224", None, Vec::new()).unwrap();
+        assert!(!forward.dialog);
+        let launch = (forward.launcher)(&options, "", fifo).unwrap();
+        assert!(
+            words(&launch.argv).ends_with(" receive --listen 127.0.0.1:24224 -w /tmp/x/events"),
+            "{}",
+            words(&launch.argv)
+        );
+        for bad in [
+            "forward://0.0.0.0:24224",
+            "forward://10.1.2.3:1",
+            "tcp://x",
+            "remote",
+        ] {
+            assert!(live_config(bad, None, Vec::new()).is_err(), "{bad}");
+        }
+    }
+}
