@@ -36,6 +36,7 @@ const COMM = 'osprlive';
 const workload = join(scratch, COMM);
 copyFileSync('/bin/true', workload);
 execFileSync('chmod', ['755', workload]);
+const outDir = join(scratch, 'out');
 const presets = join(scratch, 'presets');
 mkdirSync(presets);
 writeFileSync(join(presets, 'osprlive-only'), `# the test's workload only\n--scope comm=${COMM}\n`);
@@ -123,6 +124,8 @@ await test('the capture-options dialog starts a trace with a preset', async () =
   await page.selectOption('#capture-preset', 'osprlive-only');
   assert.match(await page.textContent('#capture-preset-text'), /--scope comm=osprlive/);
   await page.fill('#capture-events', 'default');
+  // Artifacts: the runtime profile, into an output directory the toolbar can copy.
+  await page.fill('#capture-artifacts', `profile dir:${outDir}`);
   await page.click('#capture-start');
   await page.waitForFunction(() => !document.getElementById('capture-dialog').open);
   const live = (await apiJson('api/live')).state;
@@ -245,6 +248,13 @@ await test('the log shows the tracer being run', async () => {
   await page.click('#log-close');
 });
 
+await test('Copy output path copies the capture\'s output directory', async () => {
+  assert.ok(running);
+  assert.equal(await page.$eval('#live-copy-dir', (b) => b.disabled), false);
+  await page.click('#live-copy-dir');
+  await page.waitForFunction((dir) => document.getElementById('status-msg').textContent === `Copied: ${dir}`, outDir);
+});
+
 await test('Stop ends the tracer: no process, none of its BPF programs', async () => {
   assert.ok(running);
   assert.ok(existsSync(`/proc/${tracerPid}`));
@@ -269,7 +279,16 @@ await test('Stop ends the tracer: no process, none of its BPF programs', async (
   // The index is complete: sorting and the download work now.
   await page.waitForFunction(() => document.getElementById('status-left').dataset.complete === 'true');
   assert.equal(await page.$eval('#live-download', (b) => b.disabled), false);
+  // The capture's artifacts are in the output directory the toolbar named.
+  assert.ok(existsSync(join(outDir, 'out', 'tracee.profile')), 'the runtime profile was written');
   const frames = (await apiJson('api/status')).index.frames;
+  // Download: the captured events as Tracee JSON, one line each.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#live-download')]);
+  const saved = join(scratch, 'downloaded.json');
+  await download.saveAs(saved);
+  const lines = readFileSync(saved, 'utf8').split('\n').filter(Boolean);
+  assert.equal(lines.length, frames);
+  assert.ok(lines.every((l) => JSON.parse(l).processName === COMM));
   runWorkload(2);
   await sleep(500);
   assert.equal((await apiJson('api/status')).index.frames, frames, 'nothing is added after Stop');
