@@ -102,6 +102,16 @@ const context = await chromium.launchPersistentContext(profileDir, {
 const page = context.pages()[0] ?? await context.newPage();
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(String(e)));
+/** Closes the browser, interrupts the server (its capture stops with it), and exits. */
+async function finish(code) {
+  await context.close();
+  server.kill('SIGINT');
+  await new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
+  rmSync(profileDir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(code);
+}
 const displayed = () => page.$eval('#status-left', (s) => Number(s.dataset.displayed));
 /** Offsets of the last row on screen and of the view's last row. */
 const tail = () => page.evaluate(() => {
@@ -140,7 +150,7 @@ await test('the capture-options dialog starts a trace with a preset', async () =
       const log = (await apiJson('api/live/log')).lines.join('\n');
       if (!requireBpf && /BPF|bpf|permission|not permitted/i.test(log)) {
         console.log(`# SKIP: the tracer could not load its BPF programs:\n${log}`);
-        process.exit(0);
+        await finish(0);
       }
       throw new Error(`the tracer ended: ${JSON.stringify(st.state)}\n${log}`);
     }
@@ -298,9 +308,4 @@ await test('no script error', async () => {
   assert.deepEqual(pageErrors, []);
 });
 
-await context.close();
-server.kill();
-rmSync(profileDir, { recursive: true, force: true });
-rmSync(scratch, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish(failed ? 1 : 0);
