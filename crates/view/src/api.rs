@@ -904,6 +904,7 @@ async fn live_start(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> 
     .await;
     match started {
         Ok(Ok(st)) => Json(st).into_response(),
+        Ok(Err(why)) if why == crate::live::STARTED => error(StatusCode::CONFLICT, why),
         Ok(Err(why)) => error(StatusCode::BAD_REQUEST, why),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

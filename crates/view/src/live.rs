@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::Index;
 
+/// Why a second start is refused.
+pub const STARTED: &str = "the capture was started already";
+
 /// How long a stopped capture gets to end on its own before it is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -140,6 +143,8 @@ struct Inner {
     output_dir: Option<PathBuf>,
     error: Option<String>,
     stop_asked: Option<Instant>,
+    /// True once a start was let through (it runs, or ran).
+    claimed: bool,
 }
 
 /// A live capture: its configuration, process, log and the index it feeds.
@@ -169,6 +174,7 @@ impl Live {
                 output_dir: None,
                 error: None,
                 stop_asked: None,
+                claimed: false,
             }),
             log: Mutex::new(Log::default()),
             fifo_dir: Mutex::new(None),
@@ -268,20 +274,24 @@ impl Live {
         prefs: osprey_dissect::Preferences,
     ) -> Result<(), String> {
         {
-            let i = self.inner();
-            if !(i.phase == Phase::Options || (i.phase == Phase::Running && i.pid.is_none())) {
-                return Err("the capture was started already".into());
+            // Claimed under the lock: two requests at once start one capture.
+            let mut i = self.inner();
+            let waiting =
+                i.phase == Phase::Options || (i.phase == Phase::Running && i.pid.is_none());
+            if !waiting || i.claimed {
+                return Err(STARTED.into());
             }
+            i.claimed = true;
         }
-        // Options that make no command are refused; the dialog can be sent again.
-        let preset = self.preset_text(&options.preset)?;
-        let dir = tempfile::Builder::new()
-            .prefix("osprey-view-live-")
-            .tempdir()
-            .map_err(|e| format!("creating a directory for the FIFO: {e}"))?;
-        let fifo = dir.path().join("events");
-        let launch = (self.config.launcher)(options, &preset, &fifo)?;
-        let result = self.launch(launch, dir, index, profile, prefs);
+        let launch = match self.command(options) {
+            Ok(made) => made,
+            Err(why) => {
+                // Options that make no command are refused; the dialog can be sent again.
+                self.inner().claimed = false;
+                return Err(why);
+            }
+        };
+        let result = self.launch(launch.0, launch.1, index, profile, prefs);
         if let Err(why) = &result {
             let mut i = self.inner();
             i.phase = Phase::Failed;
@@ -291,6 +301,18 @@ impl Live {
             index.fail(format!("the capture did not start: {why}"));
         }
         result
+    }
+
+    /// The command of `options` and the directory of its FIFO.
+    fn command(&self, options: &CaptureOptions) -> Result<(Launch, tempfile::TempDir), String> {
+        let preset = self.preset_text(&options.preset)?;
+        let dir = tempfile::Builder::new()
+            .prefix("osprey-view-live-")
+            .tempdir()
+            .map_err(|e| format!("creating a directory for the FIFO: {e}"))?;
+        let fifo = dir.path().join("events");
+        let launch = (self.config.launcher)(options, &preset, &fifo)?;
+        Ok((launch, dir))
     }
 
     fn preset_text(&self, name: &str) -> Result<String, String> {
