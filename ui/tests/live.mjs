@@ -121,6 +121,17 @@ const tail = () => page.evaluate(() => {
   const seen = rows.filter((r) => r.getBoundingClientRect().top < box.bottom - 2);
   return { lastShown: Number(seen.at(-1)?.dataset.offset ?? -1), total: Number(document.getElementById('status-left').dataset.displayed), scrollTop: sc.scrollTop };
 });
+/** Waits until the list has not scrolled for 300 ms. */
+async function settled() {
+  let last = -1;
+  for (let i = 0; i < 100; i++) {
+    const now = await page.$eval('#list-scroll', (sc) => sc.scrollTop);
+    if (now === last) return;
+    last = now;
+    await sleep(300);
+  }
+  throw new Error('the list keeps scrolling');
+}
 const following = () => page.$eval('#live-follow', (b) => b.dataset.follow === 'true');
 let tracerPid = null;
 let tracerPrograms = new Set();
@@ -197,6 +208,8 @@ await test('scrolling up pauses auto-scroll; the bottom resumes it', async () =>
   await page.hover('#list-scroll');
   await page.mouse.wheel(0, -300);
   await page.waitForFunction(() => document.getElementById('live-follow').dataset.follow === 'false');
+  // A wheel scroll may be animated: where it ends is where the user put the list.
+  await settled();
   const held = await tail();
   runWorkload(5);
   await page.waitForFunction((n) => Number(document.getElementById('status-left').dataset.displayed) > n, held.total, { timeout: 20_000 });
