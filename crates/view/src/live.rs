@@ -2,7 +2,7 @@
 //! --remote`, `osprey receive`) writes events to a FIFO whose other end is the index's input,
 //! so the index, the views and the list grow while it runs. Its standard output and error are
 //! kept as the capture's log. Stop sends it SIGINT (the tracer detaches and ends its output),
-//! then SIGKILL if it has not ended after [`STOP_GRACE`].
+//! then SIGKILL if it has not ended after [`STOP_GRACE`] (30 s).
 //!
 //! The binary says how a source becomes a command line ([`Launcher`]); this module runs it.
 
@@ -24,8 +24,10 @@ use crate::index::Index;
 /// Why a second start is refused.
 pub const STARTED: &str = "the capture was started already";
 
-/// How long a stopped capture gets to end on its own before it is killed.
-pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a stopped capture gets to end on its own before it is killed: a tracer drains
+/// its ring buffer, completes its artifact files and detaches every program first, which on
+/// a busy machine takes seconds.
+pub const STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// Log lines kept (the oldest go first); the count of those dropped is reported.
 const LOG_LINES: usize = 5000;
