@@ -13,7 +13,7 @@ use osprey_forward::proto::{self, Message, Options};
 use osprey_forward::record;
 use osprey_forward::sender::{Config, Endpoint, Sender};
 
-use crate::util::{fixture, osprey, stdout, ACTION, DOCS};
+use crate::util::{fixture, osprey, stdout, view_api, view_live, wait_view, ACTION, DOCS};
 
 /// `osprey receive` on a free loopback port; returns the child and its address.
 fn receive(args: &[&str]) -> (Child, String) {
@@ -306,4 +306,48 @@ fn ring_buffer_files_hold_every_event_in_order() {
         want.push(b'\n');
     }
     assert_eq!(all, want);
+}
+
+#[test]
+fn view_live_forward_grows_as_events_arrive_and_stops() {
+    // A free loopback port for the receiver.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_view, http, token) = view_live(&[&format!("forward://127.0.0.1:{port}")]);
+    let token = token.as_str();
+    // The receiver says when it listens, in the capture's log.
+    wait_view(http, token, "/api/live/log", |v| {
+        v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("listening on"))
+    });
+    let receiver = format!("127.0.0.1:{port}");
+    send_like_tracee(&receiver, &lines(DOCS));
+    wait_view(http, token, "/api/status", |v| v["index"]["frames"] == 78);
+    send_like_tracee(&receiver, &lines(ACTION));
+    wait_view(http, token, "/api/status", |v| v["index"]["frames"] == 102);
+    let rows = view_api(http, token, "GET", "/api/rows?offset=100&limit=10");
+    assert_eq!(rows["total"], 102);
+    assert_eq!(rows["complete"], false);
+    let pid = view_api(http, token, "GET", "/api/live")["state"]["pid"]
+        .as_u64()
+        .unwrap();
+    view_api(http, token, "POST", "/api/live/stop");
+    wait_view(http, token, "/api/live", |v| v["state"]["phase"] == "ended");
+    let live = view_api(http, token, "GET", "/api/live");
+    assert_eq!(live["state"]["exit"], 0, "{live}");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    wait_view(http, token, "/api/status", |v| v["index"]["done"] == true);
+}
+
+#[test]
+fn view_live_forward_listens_on_loopback_only() {
+    let out = osprey(&["view", "--no-browser", "--live", "forward://0.0.0.0:24224"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
 }

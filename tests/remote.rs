@@ -303,3 +303,70 @@ fn the_users_ssh_agent_authenticates_when_no_key_file_does() {
     assert!(r.status.success(), "{err}");
     assert!(events.contains("sched_process_exec"), "{err}");
 }
+
+#[test]
+fn view_live_ssh_follows_the_remote_tracer_and_stop_ends_it() {
+    let Some(s) = sshd() else { return };
+    // Processes of this name are the traced workload.
+    let workload = path(&s, "osprvssh");
+    std::fs::copy("/bin/true", &workload).unwrap();
+    let url = format!("ssh://root@127.0.0.1:{}", s.port);
+    let identity = path(&s, "user").display().to_string();
+    let known = path(&s, "known_hosts").display().to_string();
+    let (_view, http, token) = crate::util::view_live(&[
+        &url,
+        "--",
+        "--identity",
+        &identity,
+        "--known-hosts",
+        &known,
+        "--remote-osprey",
+        env!("CARGO_BIN_EXE_osprey"),
+        "-e",
+        "sched_process_exec",
+        "--scope",
+        "comm=osprvssh",
+    ]);
+    let token = token.as_str();
+    let start = std::time::Instant::now();
+    loop {
+        Command::new(&workload).status().unwrap();
+        let st = crate::util::view_api(http, token, "GET", "/api/status");
+        if st["index"]["frames"].as_u64().unwrap() >= 3 {
+            break;
+        }
+        let live = crate::util::view_api(http, token, "GET", "/api/live");
+        assert_eq!(live["state"]["phase"], "running", "{live}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no events: {live}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The workload's execs (and the findings of the signatures the tracer runs on them).
+    let rows = crate::util::view_api(http, token, "GET", "/api/rows?limit=1000");
+    let rows = rows["rows"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["cells"][6] == "osprvssh"), "{rows:?}");
+    assert!(
+        rows.iter().any(|r| r["cells"][8] == "sched_process_exec"),
+        "{rows:?}"
+    );
+    let log = crate::util::view_api(http, token, "GET", "/api/live/log");
+    assert!(log.to_string().contains("--remote"), "{log}");
+    crate::util::view_api(http, token, "POST", "/api/live/stop");
+    crate::util::wait_view(http, token, "/api/live", |v| v["state"]["phase"] == "ended");
+    let live = crate::util::view_api(http, token, "GET", "/api/live");
+    assert_eq!(live["state"]["exit"], 0, "{live}");
+    crate::util::wait_view(http, token, "/api/status", |v| v["index"]["done"] == true);
+    // The remote tracer (under this test's sshd) is gone too.
+    std::thread::sleep(Duration::from_millis(500));
+    let ps = Command::new("pgrep")
+        .args(["-f", "trace -o json .*comm=osprvssh"])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+}

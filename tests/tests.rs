@@ -16,3 +16,4 @@ mod roundtrip;
 mod sample;
 mod stats_tracee;
 mod stats_tshark;
+mod view;

@@ -2,9 +2,11 @@
 
 #![allow(dead_code)]
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 use osprey_pcapng::{option_code, Interface, PcapNgWriter, RawOption};
 
@@ -280,4 +282,75 @@ pub fn event(name: &str, args: &str, extra: &str) -> String {
     format!(
         r#"{{"timestamp":1700000000000000000,"threadStartTime":1699999999000000000,"processorId":1,"processId":7,"cgroupId":1,"threadId":7,"parentProcessId":1,"hostProcessId":4242,"hostThreadId":4242,"hostParentProcessId":4000,"userId":0,"mountNamespace":4026531841,"pidNamespace":4026531836,"processName":"tester","executable":{{"path":"/usr/bin/tester"}},"hostName":"h","containerId":"","container":{{}},"kubernetes":{{}},"eventId":"1","eventName":"{name}","matchedPolicies":[""],"argsNum":0,"returnValue":0,"syscall":"","stackAddresses":null,"contextFlags":{{"containerStarted":false,"isCompat":false}},"args":{args}{extra}}}"#
     )
+}
+
+/// A running `osprey view`: interrupted (as Ctrl-C does) and waited for when dropped, also
+/// when a test fails, so that its capture stops.
+pub struct ViewProcess(pub Child);
+
+impl Drop for ViewProcess {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child by its PID.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `osprey view --no-browser --live ARGS...`; returns it, its port and token.
+pub fn view_live(args: &[&str]) -> (ViewProcess, u16, String) {
+    let mut view = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args(["view", "--no-browser", "--live"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run osprey view");
+    let (port, token) = read_view_url(view.stdout.take().unwrap());
+    (ViewProcess(view), port, token)
+}
+
+/// The port and token of the URL `osprey view` prints first.
+pub fn read_view_url(stdout: std::process::ChildStdout) -> (u16, String) {
+    use std::io::BufRead;
+    let mut url = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut url).unwrap();
+    let (addr, token) = url
+        .trim()
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|r| r.split_once("/?token="))
+        .unwrap_or_else(|| panic!("no URL in {url:?}"));
+    (addr.parse().unwrap(), token.to_string())
+}
+
+/// One request to `osprey view`'s API on 127.0.0.1 (HTTP/1.1, Connection: close); the JSON
+/// reply.
+pub fn view_api(port: u16, token: &str, method: &str, path: &str) -> serde_json::Value {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Osprey-Token: {token}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "{method} {path}: {head}\n{body}"
+    );
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+}
+
+pub fn wait_view(port: u16, token: &str, path: &str, ok: impl Fn(&serde_json::Value) -> bool) {
+    let start = std::time::Instant::now();
+    loop {
+        let v = view_api(port, token, "GET", path);
+        if ok(&v) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{path}: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

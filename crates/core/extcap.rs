@@ -274,7 +274,7 @@ fn copy_output(src: &std::path::Path, dest: &std::path::Path) -> anyhow::Result<
 
 /// The output directory of a capture's `osprey trace` arguments: `--capture dir:PATH`, or the
 /// default when any `--capture` option is given.
-fn output_dir(argv: &[OsString]) -> Option<PathBuf> {
+pub(crate) fn output_dir(argv: &[OsString]) -> Option<PathBuf> {
     let mut any = false;
     let mut dir = None;
     for w in argv.windows(2) {
@@ -290,36 +290,30 @@ fn output_dir(argv: &[OsString]) -> Option<PathBuf> {
     dir.or_else(|| any.then(|| PathBuf::from(osprey_capture::options::DEFAULT_DIR)))
 }
 
-/// The `osprey trace` arguments for a capture into `fifo`.
+/// The `osprey trace` arguments for a capture into `fifo`: the options as the web UI's
+/// capture-options dialog turns them into arguments.
 fn trace_argv(args: &ExtcapArgs, fifo: &std::path::Path) -> anyhow::Result<Vec<OsString>> {
     let mut argv: Vec<OsString> = vec!["trace".into(), "-q".into()];
-    if let Some(p) = &args.preset {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("--preset {}", p.display()))?;
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("");
-            argv.extend(line.split_whitespace().map(OsString::from));
+    let preset = match &args.preset {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("--preset {}", p.display()))?
         }
-    }
-    if let Some(e) = args.events.as_deref().filter(|e| !e.trim().is_empty()) {
-        argv.extend(["--events".into(), e.trim().into()]);
-    }
-    for s in args.scope.iter().flat_map(|s| s.split_whitespace()) {
-        argv.extend(["--scope".into(), s.into()]);
-    }
-    for c in args.artifacts.iter().flat_map(|s| s.split_whitespace()) {
-        argv.extend(["--capture".into(), c.into()]);
-    }
-    if let Some(n) = args.network.as_deref().filter(|n| !n.trim().is_empty()) {
-        argv.extend(["--capture".into(), format!("net={}", n.trim()).into()]);
-    }
+        None => String::new(),
+    };
+    let text = |o: &Option<String>| o.clone().unwrap_or_default();
+    let options = osprey_view::live::CaptureOptions {
+        preset: String::new(),
+        events: text(&args.events),
+        scope: text(&args.scope),
+        artifacts: text(&args.artifacts),
+        network: text(&args.network),
+        command: text(&args.command),
+    };
+    argv.extend(crate::view::trace_options_argv(&options, &preset));
     let mut out = OsString::from("pcapng:");
     out.push(fifo.as_os_str());
     argv.extend(["-o".into(), out]);
-    if let Some(cmd) = args.command.as_deref().filter(|c| !c.trim().is_empty()) {
-        argv.push("--".into());
-        argv.extend(cmd.split_whitespace().map(OsString::from));
-    }
+    argv.extend(crate::view::traced_command_argv(&options));
     Ok(argv)
 }
 

@@ -15,6 +15,8 @@ interface Node { depth: number; field: string; name: string; value: string; text
 interface Detail { number: number; kind: string; sources: { name: string; len: number }[]; tree: Node[] }
 interface IndexProgress { frames: number; done: boolean; bytes_read: number; bytes_total: number | null; index_bytes: number; elapsed_ms: number; error: string | null }
 interface ViewState { filter: string; matched: number; scanned: number; total: number; done: boolean; cancelled: boolean; elapsed_ms: number }
+interface LiveState { source: string; phase: 'options' | 'running' | 'stopping' | 'ended' | 'failed'; command: string[]; pid: number | null; exit: number | null; output_dir: string | null; error: string | null; log_lines: number }
+interface Progress { index: IndexProgress; views: ViewState[]; live?: LiveState | null }
 
 const ROW_H = 18;
 // Browsers cap an element's height (Chromium near 33.5M px, Firefox near 17.9M px): beyond
@@ -252,6 +254,10 @@ function moveColumn(from: string, to: string) {
 }
 
 function setSort(sort: { col: number; desc: boolean } | null) {
+  if (sort && liveRunning()) {
+    message('Sorting needs the whole capture: stop the live capture first');
+    return;
+  }
   state.sort = sort;
   reorder();
 }
@@ -401,8 +407,8 @@ function scheduleRender() {
   renderQueued = true;
   requestAnimationFrame(() => { renderQueued = false; render(); });
 }
-scroller.addEventListener('scroll', () => { head.scrollLeft = scroller.scrollLeft; scheduleRender(); }, { passive: true });
-window.addEventListener('resize', () => { setColumns(); scheduleRender(); });
+scroller.addEventListener('scroll', () => { head.scrollLeft = scroller.scrollLeft; noteUserScroll(); scheduleRender(); }, { passive: true });
+window.addEventListener('resize', () => { setColumns(); scheduleRender(); followTail(); });
 
 /** Scrolls so that view offset `i` is visible. */
 function scrollToOffset(i: number) {
@@ -744,21 +750,35 @@ async function checkFilter() {
   const text = input.value;
   const seq = ++checkSeq;
   if (text.trim() === '') {
-    wrap.classList.remove('ok', 'bad');
+    wrap.classList.remove('ok', 'bad', 'warn');
     under.textContent = '';
     errorLine.textContent = '';
     return true;
   }
-  const { status, body } = await api<{ ok?: boolean; error?: { message: string; position: number; length: number } | string }>(
+  type Problem = { message: string; position: number; length: number };
+  const { status, body } = await api<{ ok?: boolean; warnings?: Problem[]; error?: Problem | string }>(
     `/api/check?filter=${encodeURIComponent(text)}`);
   if (seq !== checkSeq) return false;
   under.replaceChildren();
   if (status === 200) {
-    wrap.classList.add('ok'); wrap.classList.remove('bad');
+    const w = body.warnings?.[0];
+    // Yellow: it works, but the form is deprecated (the first warning underlined and explained).
+    wrap.classList.toggle('warn', !!w);
+    wrap.classList.toggle('ok', !w);
+    wrap.classList.remove('bad');
+    errorLine.classList.toggle('warning', !!w);
     errorLine.textContent = '';
+    if (w) {
+      const s = byteToCharIndex(text, w.position);
+      const t = byteToCharIndex(text, w.position + w.length);
+      under.appendChild(document.createTextNode(text.slice(0, s)));
+      under.appendChild(el('span', 'err', t > s ? text.slice(s, t) : ' '));
+      errorLine.textContent = `${w.message} (column ${s + 1})`;
+    }
     return true;
   }
-  wrap.classList.add('bad'); wrap.classList.remove('ok');
+  wrap.classList.add('bad'); wrap.classList.remove('ok', 'warn');
+  errorLine.classList.remove('warning');
   const e = body.error;
   if (e && typeof e === 'object') {
     const s = byteToCharIndex(text, e.position);
@@ -883,7 +903,7 @@ function resetView(filter: string) {
   state.cache.clear();
   state.pending.clear();
   state.selectedOffset = null;
-  scroller.scrollTop = 0;
+  scrollProgrammatically(0);
   saveHash();
 }
 
@@ -1090,7 +1110,9 @@ function updateStatus() {
   left.dataset.marked = String(state.marked.size);
   left.dataset.displayed = String(state.total);
   left.dataset.complete = String(state.filter ? !!state.viewState?.done : !!idx?.done);
-  if (idx) {
+  if (idx && live.state) {
+    right.textContent = liveStatusText(idx);
+  } else if (idx) {
     const perFrame = idx.frames ? (idx.index_bytes / idx.frames).toFixed(1) : '0';
     const pct = idx.bytes_total ? Math.round((100 * idx.bytes_read) / idx.bytes_total) : null;
     right.textContent = idx.done
@@ -1099,12 +1121,19 @@ function updateStatus() {
   }
 }
 
-function onProgress(p: { index: IndexProgress; views: ViewState[] }) {
+function onProgress(p: Progress) {
   state.index = p.index;
+  if (p.live) onLive(p.live);
+  if (live.paused) {
+    // The list keeps its rows; the status bar still shows the capture growing.
+    live.stash = p;
+    updateStatus();
+    return;
+  }
   const grew = p.index.frames !== state.frames;
   state.frames = p.index.frames;
   if (!state.filter) {
-    if (state.total !== state.frames) { state.total = state.frames; scheduleRender(); }
+    if (state.total !== state.frames) { state.total = state.frames; scheduleRender(); followTail(); }
   } else {
     const v = p.views.find((x) => x.filter === state.filter);
     if (v) {
@@ -1116,6 +1145,7 @@ function onProgress(p: { index: IndexProgress; views: ViewState[] }) {
         state.pending.clear();
         for (const k of [...state.cache.keys()]) if (k >= Math.floor(v.matched / CHUNK) * CHUNK - CHUNK) state.cache.delete(k);
         scheduleRender();
+        followTail();
       }
     }
   }
@@ -1164,6 +1194,209 @@ $<HTMLSelectElement>('precision').addEventListener('change', (ev) => {
   scheduleRender();
 });
 
+// ---------- preferences of the profile (as `-o NAME=VALUE`) ----------
+interface Prefs { pid_format: string; container_identifier: string; show_container_image: boolean }
+const prefsDialog = $<HTMLDialogElement>('prefs-dialog');
+$('prefs').addEventListener('click', async () => {
+  const { status, body } = await api<Prefs>('/api/preferences');
+  if (status !== 200) return;
+  $<HTMLSelectElement>('pref-pid-format').value = body.pid_format;
+  $<HTMLSelectElement>('pref-container-identifier').value = body.container_identifier;
+  $<HTMLInputElement>('pref-show-container-image').checked = body.show_container_image;
+  $('prefs-error').textContent = '';
+  prefsDialog.showModal();
+});
+$('prefs-cancel').addEventListener('click', () => prefsDialog.close());
+$('prefs-ok').addEventListener('click', async (ev) => {
+  ev.preventDefault();
+  const prefs: Prefs = {
+    pid_format: $<HTMLSelectElement>('pref-pid-format').value,
+    container_identifier: $<HTMLSelectElement>('pref-container-identifier').value,
+    show_container_image: $<HTMLInputElement>('pref-show-container-image').checked,
+  };
+  const { status, body } = await api<{ error?: string }>('/api/preferences', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(prefs),
+  });
+  if (status !== 200) { $('prefs-error').textContent = String(body.error); return; }
+  prefsDialog.close();
+  // Rows, the filter's view (the server dropped it) and the detail are shown anew.
+  const selected = state.selected;
+  state.cache.clear();
+  state.pending.clear();
+  state.generation++;
+  await applyFilter(state.filter, selected);
+  if (selected !== null && state.selectedOffset !== null) await select(selected, state.selectedOffset);
+  scheduleRender();
+  message(`Preferences: PID format ${prefs.pid_format}, container ${prefs.container_identifier}${prefs.show_container_image ? ' with image' : ''}`);
+});
+
+// ---------- live captures (osprey view --live) ----------
+const live = {
+  state: null as LiveState | null,
+  paused: false,                  // Pause display: the list keeps its rows, the capture goes on
+  stash: null as Progress | null, // the latest progress while paused
+  follow: true,                   // auto-scroll: the list shows its newest rows
+  dialogShown: false,
+  logNext: 0,
+  logTimer: undefined as number | undefined,
+};
+// The scrollTop this page set last: the scroll event it causes is not the user's.
+let ownScrollTop = -1;
+
+/** True while the list grows at its end: a live capture, or a stream (`osprey view -` fed by
+ * a pipe) still being read. */
+function tailing(): boolean {
+  return !!live.state || (!!state.index && !state.index.done && state.index.bytes_total === null);
+}
+
+function liveRunning(): boolean {
+  return !!live.state && (live.state.phase === 'running' || live.state.phase === 'stopping' || live.state.phase === 'options');
+}
+
+function scrollProgrammatically(top: number) {
+  if (scroller.scrollTop === top) return;
+  scroller.scrollTop = top;
+  ownScrollTop = scroller.scrollTop;
+}
+
+/** A scroll by the user turns auto-scroll off when it leaves the bottom, on when it reaches it. */
+function noteUserScroll() {
+  if (!tailing()) return;
+  if (scroller.scrollTop === ownScrollTop) return;
+  ownScrollTop = -1;
+  const g = geometry();
+  setFollow(g.top >= g.maxScroll - ROW_H / 2);
+}
+
+function setFollow(on: boolean) {
+  if (live.follow === on) return;
+  live.follow = on;
+  const b = $<HTMLButtonElement>('live-follow');
+  b.textContent = on ? 'Following' : 'Auto-scroll paused ⤓';
+  b.dataset.follow = String(on);
+}
+
+/** Shows the newest rows, when following. */
+function followTail() {
+  if (!tailing() || !live.follow || live.paused) return;
+  const g = geometry();
+  spacer.style.height = `${g.height}px`;
+  scrollProgrammatically(g.maxScroll);
+  scheduleRender();
+}
+
+function liveStatusText(idx: IndexProgress): string {
+  const st = live.state!;
+  const what = { options: 'waiting for capture options', running: 'capturing', stopping: 'stopping', ended: 'stopped', failed: 'failed' }[st.phase];
+  let s = `Live (${st.source}): ${what} · ${idx.frames.toLocaleString('en-US')} captured`;
+  if (live.paused) s += ' · display paused';
+  if (idx.error && st.phase !== 'running') s += ` · ${idx.error}`;
+  return `${s} · Profile: ${state.profile?.name ?? ''}`;
+}
+
+function onLive(st: LiveState) {
+  live.state = st;
+  $('live-controls').hidden = false;
+  const label = $<HTMLSpanElement>('live-state');
+  label.dataset.phase = st.phase;
+  // A capture that ended on its own with an error says where to look.
+  const failedExit = st.phase === 'ended' && st.exit !== null && st.exit !== 0;
+  label.textContent = st.phase === 'running' ? '● Live' : st.phase === 'failed' ? 'Capture failed (see Log)'
+    : failedExit ? `Capture ended with exit status ${st.exit} (see Log)` : st.phase === 'ended' ? 'Stopped'
+      : st.phase === 'stopping' ? 'Stopping…' : 'Not started';
+  label.title = st.error ?? st.command.join(' ');
+  const stop = $<HTMLButtonElement>('live-stop');
+  stop.textContent = st.phase === 'options' ? 'Start…' : '■ Stop';
+  stop.disabled = st.phase !== 'running' && st.phase !== 'options';
+  const copyDir = $<HTMLButtonElement>('live-copy-dir');
+  copyDir.disabled = !st.output_dir;
+  copyDir.title = st.output_dir ? `Copy ${st.output_dir}` : 'This capture writes no output directory (no --capture option)';
+  $<HTMLButtonElement>('live-download').disabled = !((st.phase === 'ended' || st.phase === 'failed') && state.index?.done);
+  if (st.phase === 'options' && !live.dialogShown) openCaptureDialog();
+}
+
+async function initLive() {
+  const { status, body } = await api<{ state: LiveState; presets: { name: string; text: string }[] }>('/api/live');
+  if (status !== 200) return;
+  const select = $<HTMLSelectElement>('capture-preset');
+  for (const p of body.presets) {
+    const o = document.createElement('option');
+    o.value = p.name;
+    o.textContent = p.name;
+    select.appendChild(o);
+  }
+  select.addEventListener('change', () => {
+    $('capture-preset-text').textContent = body.presets.find((p) => p.name === select.value)?.text ?? '';
+  });
+  $('capture-source').textContent = `Source: ${body.state.source}`;
+  onLive(body.state);
+}
+
+const captureDialog = $<HTMLDialogElement>('capture-dialog');
+function openCaptureDialog() {
+  live.dialogShown = true;
+  $('capture-error').textContent = '';
+  if (!captureDialog.open) captureDialog.showModal();
+}
+$('capture-start').addEventListener('click', async (ev) => {
+  ev.preventDefault();
+  const value = (id: string) => $<HTMLInputElement>(id).value;
+  const options = {
+    preset: value('capture-preset'), events: value('capture-events'), scope: value('capture-scope'),
+    command: value('capture-command'), artifacts: value('capture-artifacts'), network: value('capture-network'),
+  };
+  const { status, body } = await api<LiveState & { error: string | null }>('/api/live/start', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(options),
+  });
+  if (status !== 200) { $('capture-error').textContent = String(body.error); return; }
+  captureDialog.close();
+  onLive(body);
+});
+
+$('live-stop').addEventListener('click', async () => {
+  if (live.state?.phase === 'options') { openCaptureDialog(); return; }
+  const { status, body } = await api<LiveState>('/api/live/stop', { method: 'POST' });
+  if (status === 200) onLive(body);
+});
+$('live-pause').addEventListener('click', () => {
+  live.paused = !live.paused;
+  const b = $<HTMLButtonElement>('live-pause');
+  b.setAttribute('aria-pressed', String(live.paused));
+  b.textContent = live.paused ? 'Resume display' : 'Pause display';
+  if (!live.paused && live.stash) { const p = live.stash; live.stash = null; onProgress(p); }
+  updateStatus();
+});
+$('live-follow').addEventListener('click', () => { setFollow(true); followTail(); });
+$('live-copy-dir').addEventListener('click', () => { if (live.state?.output_dir) copy(live.state.output_dir); });
+$('live-download').addEventListener('click', async () => {
+  const r = await fetch('/api/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ which: 'all', format: 'json' }) });
+  if (r.status !== 200) { message('Cannot download the capture yet'); return; }
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(await r.blob());
+  a.download = 'osprey-live.json';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+});
+
+const logDialog = $<HTMLDialogElement>('log-dialog');
+async function pollLog() {
+  const { status, body } = await api<{ lines: string[]; next: number }>(`/api/live/log?from=${live.logNext}`);
+  if (status !== 200) return;
+  const pre = $<HTMLPreElement>('log-text');
+  const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+  for (const line of body.lines) pre.appendChild(document.createTextNode(line + '\n'));
+  live.logNext = body.next;
+  if (atEnd) pre.scrollTop = pre.scrollHeight;
+}
+$('live-log').addEventListener('click', () => {
+  logDialog.showModal();
+  pollLog();
+  live.logTimer = window.setInterval(pollLog, 1000);
+});
+logDialog.addEventListener('close', () => window.clearInterval(live.logTimer));
+
 async function start() {
   const { body: profile } = await api<Profile>('/api/profile');
   state.profile = profile;
@@ -1176,6 +1409,7 @@ async function start() {
     btn.addEventListener('click', () => applyFilter(b.filter));
     buttons.appendChild(btn);
   }
+  await initLive();
   const { body: status } = await api<{ index: IndexProgress; first_ts: string | null }>('/api/status');
   state.firstTs = status.first_ts === null ? null : BigInt(status.first_ts);
   onProgress({ index: status.index, views: [] });
@@ -1192,7 +1426,12 @@ async function start() {
   };
   await loadFields();
   if (!state.index?.done) {
-    const again = window.setInterval(() => { if (state.index?.done) { window.clearInterval(again); loadFields(); } }, 500);
+    // A live capture meets new events (and their arguments) as it runs: reloaded now and then.
+    let ticks = 0;
+    const again = window.setInterval(() => {
+      ticks++;
+      if (state.index?.done) { window.clearInterval(again); loadFields(); } else if (live.state && ticks % 10 === 0) loadFields();
+    }, 500);
   }
 }
 

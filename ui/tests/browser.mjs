@@ -215,6 +215,44 @@ await test('a bad filter turns red with the error underlined', async () => {
   await page.press('#filter', 'Enter');
 });
 
+await test('a deprecated form turns yellow with its place underlined', async () => {
+  await page.fill('#filter', 'tracee.processName == "x" || tcp.port ~= 80');
+  await page.waitForSelector('#filter-wrap.warn');
+  assert.equal(await page.$eval('#filter-under .err', (e) => e.textContent), '~=');
+  assert.match(await page.$eval('#filter-error', (e) => e.textContent), /deprecated.*!==.*column 39/);
+  await page.screenshot({ path: join(shots, 'deprecated-filter.png') });
+  // It still applies.
+  await page.press('#filter', 'Enter');
+  await waitComplete(page);
+  await page.fill('#filter', 'tcp.port !== 80');
+  await page.waitForSelector('#filter-wrap.ok');
+  assert.equal(await page.$eval('#filter-error', (e) => e.textContent), '');
+  await page.fill('#filter', '');
+  await page.press('#filter', 'Enter');
+});
+
+await test('the preferences dialog changes how PIDs are shown, as -o pid_format does', async () => {
+  // An event of a process in a PID namespace: 182934 inside it, 184128 on the host.
+  await page.fill('#filter', 'tracee.processId == 182934');
+  await page.press('#filter', 'Enter');
+  await waitComplete(page);
+  const pidCell = () => page.$eval('.row[data-number]', (r) => r.children[5].textContent);
+  await page.waitForFunction(() => document.querySelector('.row[data-number]')?.children[5].textContent === '182934');
+  for (const [format, want] of [['host', '184128'], ['both', '182934 (184128)'], ['container', '182934']]) {
+    await page.click('#prefs');
+    await page.waitForSelector('#prefs-dialog[open]');
+    await page.selectOption('#pref-pid-format', format);
+    await page.click('#prefs-ok');
+    await page.waitForFunction((w) => document.querySelector('.row[data-number]')?.children[5].textContent === w, want);
+    assert.equal(await pidCell(), want);
+    // The list shows what osprey read -o pid_format shows.
+    const read = execFileSync(bin, ['read', '-q', '-o', `pid_format:${format}`, '-Y', 'tracee.processId == 182934', '-T', 'fields', '-e', 'tracee.pid_col', '-r', DOCS, '-r', ACTION], { encoding: 'utf8' });
+    assert.equal(read.split('\n')[0], want);
+  }
+  await page.fill('#filter', '');
+  await page.press('#filter', 'Enter');
+});
+
 await test('selecting a row and a field highlights exactly its bytes', async () => {
   await page.click('.row[data-number="1"]');
   await page.waitForSelector('.node[data-field="tracee.processName"]');

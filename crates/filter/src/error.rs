@@ -56,6 +56,28 @@ impl FilterError {
     }
 }
 
+/// A form that compiles but that Wireshark deprecates or warns about (the filter bar turns
+/// yellow): where it is, as for [`FilterError`], and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterWarning {
+    /// Byte offset of the start of the text it is about, in the text as given.
+    pub position: usize,
+    /// Length in bytes of that text.
+    pub length: usize,
+    /// What is deprecated and what to write instead, in one line.
+    pub message: String,
+}
+
+impl FilterWarning {
+    pub(crate) fn new(span: Span, message: impl Into<String>) -> FilterWarning {
+        FilterWarning {
+            position: span.start,
+            length: span.end.saturating_sub(span.start),
+            message: message.into(),
+        }
+    }
+}
+
 fn floor_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;

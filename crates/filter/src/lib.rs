@@ -72,6 +72,12 @@ Wireshark 4.0 semantics (checked against `tshark -Y` 4.0.17):
 - Argument fields (`tracee.args.<event>.<arg>`) compile before any data shows them; their
   values are compared by each value's own type (`80` equals the integer 80 and the text "80").
 
+Forms Wireshark deprecates or warns about compile, with [`Filter::warnings`] saying where and
+why (the web UI's filter bar turns yellow): `~=` (now `!==`), `!=` on a field holding both a
+source and a destination value (`ip.addr`, `tcp.port`: true only when neither equals, which
+Wireshark 3.x flagged as "may have unexpected results"), and a value name written without
+quotes (`ip.proto == TCP`; Wireshark 4.2 asks for `"TCP"`).
+
 Deliberate differences from tshark 4.0, each more lenient or an error where Osprey cannot
 follow: set members may also be separated by spaces (Wireshark 3); `xor`/`^^` exist
 (Wireshark 4.2); a literal may stand on the left (`80 == tcp.port`); an unquoted number
@@ -101,7 +107,7 @@ use std::fmt;
 
 use osprey_field::{FieldId, FieldSource};
 
-pub use error::FilterError;
+pub use error::{FilterError, FilterWarning};
 pub use macros::Macros;
 pub use prefilter::Prefilter;
 
@@ -114,6 +120,7 @@ pub struct Filter {
     root: Node,
     fields: Vec<FieldId>,
     prefilter: Prefilter,
+    warnings: Vec<FilterWarning>,
 }
 
 impl Filter {
@@ -134,10 +141,26 @@ impl Filter {
         };
         let tokens = scanner::scan(&expanded.text).map_err(relocate)?;
         let ast = parser::parse(&expanded.text, &tokens).map_err(relocate)?;
-        let root = match ast {
-            None => Node::True,
+        let (root, warnings) = match ast {
+            None => (Node::True, Vec::new()),
             Some(ast) => semcheck::check(&expanded.text, &ast).map_err(relocate)?,
         };
+        // Placed in the text as given, like errors.
+        let warnings = warnings
+            .into_iter()
+            .map(|w| {
+                let placed = relocate(FilterError {
+                    position: w.position,
+                    length: w.length,
+                    message: w.message,
+                });
+                FilterWarning {
+                    position: placed.position,
+                    length: placed.length,
+                    message: placed.message,
+                }
+            })
+            .collect();
         let mut fields = Vec::new();
         root.fields(&mut fields);
         fields.sort();
@@ -148,6 +171,7 @@ impl Filter {
             root,
             fields,
             prefilter,
+            warnings,
         })
     }
 
@@ -165,6 +189,12 @@ impl Filter {
     /// The byte-level test for raw Tracee JSON event lines (see [`Prefilter`]).
     pub fn event_prefilter(&self) -> Prefilter {
         self.prefilter.clone()
+    }
+
+    /// The deprecated forms the filter uses (`~=`, `!=` on a source-or-destination field,
+    /// value names without quotes), in the order met: it works, but Wireshark warns.
+    pub fn warnings(&self) -> &[FilterWarning] {
+        &self.warnings
     }
 
     /// The filter as given to [`Filter::compile`].
@@ -198,5 +228,56 @@ mod tests {
         check::<Filter>();
         check::<Prefilter>();
         check::<Macros>();
+    }
+
+    /// The warnings of `text`, as (the text they point at, a word of the message).
+    fn warnings(text: &str, macros: &Macros) -> Vec<(String, String)> {
+        let f = Filter::compile(text, macros).expect("compiles");
+        f.warnings()
+            .iter()
+            .map(|w| {
+                let at = text[w.position..w.position + w.length].to_string();
+                (at, w.message.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn deprecated_forms_compile_with_warnings_where_they_are() {
+        let none = Macros::new();
+        let w = warnings("tcp.port ~= 80", &none);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].0, "~=");
+        assert!(w[0].1.contains("\"!==\""), "{w:?}");
+        // The same test written as it is now: no warning.
+        assert!(warnings("tcp.srcport !== 80", &none).is_empty());
+        assert!(warnings("tcp.port any_ne 80", &none).is_empty());
+        // != on a field with a source and a destination value.
+        let w = warnings("ip.src == 10.0.0.1 and ip.addr != 10.0.0.2", &none);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].0, "!=");
+        assert!(w[0].1.contains("ip.addr"), "{w:?}");
+        let w = warnings("10.0.0.2 != ip.addr", &none);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(warnings("ip.src != 10.0.0.2", &none).is_empty());
+        assert!(warnings("not ip.addr == 10.0.0.2", &none).is_empty());
+        // A value name without quotes.
+        let w = warnings("ip.proto == TCP", &none);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].0, "TCP");
+        assert!(w[0].1.contains("\"TCP\""), "{w:?}");
+        assert!(warnings("ip.proto == \"TCP\"", &none).is_empty());
+        assert!(warnings("ip.proto == 6", &none).is_empty());
+    }
+
+    #[test]
+    fn a_warning_in_a_macro_points_at_its_reference() {
+        let mut macros = Macros::new();
+        macros.insert("old", "tcp.port ~= 80");
+        let text = "tcp and ${old}";
+        let f = Filter::compile(text, &macros).unwrap();
+        let w = &f.warnings()[0];
+        assert_eq!(&text[w.position..w.position + w.length], "${old}");
+        assert!(w.message.contains("in the expansion of ${old}"), "{w:?}");
     }
 }

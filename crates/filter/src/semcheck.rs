@@ -3,11 +3,12 @@
 //! operands' types ([`Op::allowed`]), parses literals into the field's type, and builds the
 //! program.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use osprey_field::{registry, FieldDef, FieldType, Info};
 
-use crate::error::{FilterError, Result, Span};
+use crate::error::{FilterError, FilterWarning, Result, Span};
 use crate::literal::{self, IntError, Lit};
 use crate::ops::{a_type, compatible, sliceable, type_name, Op};
 use crate::parser::{Expr, SetElem, Term, TermKind};
@@ -18,13 +19,20 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// The lazy DFA cache per regular expression.
 const REGEX_DFA_LIMIT: usize = 1 << 20;
 
-/// Checks `expr` and builds its program.
-pub(crate) fn check(text: &str, expr: &Expr) -> Result<Node> {
-    Checker { text }.expr(expr)
+/// Checks `expr` and builds its program; also returns the deprecated forms it uses.
+pub(crate) fn check(text: &str, expr: &Expr) -> Result<(Node, Vec<FilterWarning>)> {
+    let checker = Checker {
+        text,
+        warnings: RefCell::new(Vec::new()),
+    };
+    let node = checker.expr(expr)?;
+    Ok((node, checker.warnings.into_inner()))
 }
 
 struct Checker<'a> {
     text: &'a str,
+    /// Deprecated forms met so far (the filter still compiles).
+    warnings: RefCell<Vec<FilterWarning>>,
 }
 
 /// A checked operand: a value source with its type, or a literal still to be typed.
@@ -45,6 +53,35 @@ fn err<T>(span: Span, msg: impl Into<String>) -> Result<T> {
 impl<'a> Checker<'a> {
     fn src(&self, span: Span) -> &'a str {
         self.text.get(span.start..span.end).unwrap_or("")
+    }
+
+    fn warn(&self, span: Span, message: String) {
+        self.warnings
+            .borrow_mut()
+            .push(FilterWarning::new(span, message));
+    }
+
+    /// Wireshark's warnings about an operator: `~=`, renamed `!==` (any_ne), and `!=` on a
+    /// field holding both a source and a destination value, where it means "neither equals"
+    /// (Wireshark 3.x's "may have unexpected results").
+    fn warn_operator(&self, op: Op, op_span: Span, field: Option<&FieldDef>, field_span: Span) {
+        if self.src(op_span) == "~=" {
+            self.warn(
+                op_span,
+                "\"~=\" is deprecated: use \"!==\" (any_ne), which means the same".into(),
+            );
+        }
+        let both_ends = field.is_some_and(|f| {
+            f.name.starts_with("Source or Destination")
+                || f.blurb.starts_with("Source or Destination")
+        });
+        if op == Op::Ne && both_ends {
+            let name = self.src(field_span);
+            self.warn(
+                op_span,
+                format!("\"{}\" may have unexpected results: {name} has a source and a destination value, and it is true only when neither equals (\"!==\" is true when one differs)", self.src(op_span)),
+            );
+        }
     }
 
     fn expr(&self, e: &Expr) -> Result<Node> {
@@ -243,6 +280,7 @@ impl<'a> Checker<'a> {
                 Side::Literal(t),
             ) => {
                 self.check_op(op, op_span, ty, span)?;
+                self.warn_operator(op, op_span, info.as_deref(), span);
                 let lit = self.literal(t, ty, op, info.as_deref(), self.src(span))?;
                 Ok(Node::CmpLit {
                     lhs: operand,
@@ -273,6 +311,7 @@ impl<'a> Checker<'a> {
                     );
                 };
                 self.check_op(flipped, op_span, ty, span)?;
+                self.warn_operator(flipped, op_span, info.as_deref(), span);
                 let lit = self.literal(t, ty, flipped, info.as_deref(), self.src(span))?;
                 Ok(Node::CmpLit {
                     lhs: operand,
@@ -723,7 +762,12 @@ impl<'a> Checker<'a> {
                             let strings = info.map(|i| i.strings).unwrap_or(&[]);
                             let s = String::from_utf8_lossy(&text);
                             match strings.iter().find(|(_, n)| n.eq_ignore_ascii_case(&s)) {
-                                Some((v, _)) => *v as i128,
+                                Some((v, _)) => {
+                                    if !quoted {
+                                        self.warn(span, format!("Interpreting the symbol {s} as a value name of {name}: writing value names without double quotes is deprecated, write \"{s}\""));
+                                    }
+                                    *v as i128
+                                }
                                 None if !strings.is_empty() => {
                                     return err(span, format!("\"{s}\" cannot be found among the possible values for {name}"));
                                 }

@@ -165,6 +165,20 @@ fn open_stream(
         Some(p) => Box::new(File::open(p).map_err(io_err)?),
         None => Box::new(io::stdin()),
     };
+    wrap_stream(raw, name, count)
+}
+
+/// Buffers a raw stream, counting its bytes, decompresses gzip, and returns it with its first
+/// bytes examined.
+fn wrap_stream(
+    raw: Box<dyn Read + Send>,
+    name: &str,
+    count: Arc<AtomicU64>,
+) -> Result<(Stream, bool, Vec<u8>), OpenError> {
+    let io_err = |source| OpenError::Io {
+        name: name.to_string(),
+        source,
+    };
     let mut stream: Stream = Box::new(BufReader::with_capacity(
         BUFFER,
         Counting { inner: raw, count },
@@ -290,8 +304,35 @@ impl Inputs {
         Ok(inputs)
     }
 
+    /// One input read from `reader` (a live stream: a tracer's standard output, a pipe),
+    /// recognised by content like a file. Waits for the stream's first bytes.
+    pub fn open_reader(
+        reader: Box<dyn Read + Send>,
+        name: String,
+        diag: Arc<Diagnostics>,
+    ) -> Result<Inputs, OpenError> {
+        let mut inputs = Inputs {
+            files: Vec::new(),
+            readers: Vec::new(),
+            bytes_read: Arc::new(AtomicU64::new(0)),
+            diag,
+        };
+        let opened = wrap_stream(reader, &name, inputs.bytes_read.clone())?;
+        inputs.add_opened(opened, None, name)?;
+        Ok(inputs)
+    }
+
     fn add(&mut self, path: Option<PathBuf>, name: String) -> Result<(), OpenError> {
-        let (stream, gzip, head) = open_stream(path.as_deref(), &name, self.bytes_read.clone())?;
+        let opened = open_stream(path.as_deref(), &name, self.bytes_read.clone())?;
+        self.add_opened(opened, path, name)
+    }
+
+    fn add_opened(
+        &mut self,
+        (stream, gzip, head): (Stream, bool, Vec<u8>),
+        path: Option<PathBuf>,
+        name: String,
+    ) -> Result<(), OpenError> {
         let kind = sniff(&head).ok_or_else(|| OpenError::Unrecognized {
             name: name.clone(),
             reason: describe_unknown(&head),

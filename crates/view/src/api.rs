@@ -20,6 +20,9 @@ use serde_json::json;
 use crate::render;
 use crate::ViewState as AppState;
 
+/// Why a window of a running live capture cannot be sorted.
+const LIVE_SORT: &str = "sorting needs the whole capture: stop the live capture first";
+
 /// Rows a window may ask for at most.
 pub const MAX_WINDOW: usize = 1000;
 
@@ -43,6 +46,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/frames/{number}", get(frame_detail))
         .route("/api/frames/{number}/bytes", get(frame_bytes))
         .route("/api/events", get(events))
+        .route("/api/preferences", get(preferences).post(set_preferences))
+        .route("/api/live", get(live_state))
+        .route("/api/live/start", axum::routing::post(live_start))
+        .route("/api/live/stop", axum::routing::post(live_stop))
+        .route("/api/live/log", get(live_log))
         .route("/", get(crate::assets::index))
         .route("/{*path}", get(crate::assets::asset))
         .with_state(state)
@@ -216,6 +224,10 @@ fn frames_of(s: &AppState, o: &Order) -> Result<Frames, String> {
     let Some((column, desc)) = o.sort else {
         return Ok(Frames::Natural);
     };
+    if s.is_live() {
+        // A sort needs every frame; a running capture has not given them all.
+        return Err(LIVE_SORT.into());
+    }
     // A sort needs every frame of the view.
     loop {
         let done = match &o.view {
@@ -238,7 +250,13 @@ fn frames_of(s: &AppState, o: &Order) -> Result<Frames, String> {
     } else {
         columns[column].info.abbrev.to_string()
     };
-    let key = format!("{}\u{0}{colkey}\u{0}{desc}", o.filter);
+    let prefs = s.prefs();
+    // Cells of PID and container columns depend on the preferences.
+    let key = format!(
+        "{}\u{0}{colkey}\u{0}{desc}\u{0}{}",
+        o.filter,
+        prefs.to_string().replace('\n', ",")
+    );
     let order = s.sorts.order(
         key,
         &s.index,
@@ -249,7 +267,7 @@ fn frames_of(s: &AppState, o: &Order) -> Result<Frames, String> {
         &columns,
         column,
         desc,
-        &s.prefs,
+        &prefs,
     )?;
     Ok(Frames::Sorted(order))
 }
@@ -270,6 +288,7 @@ async fn rows(State(s): State<Arc<AppState>>, Query(q): Query<OrderQuery>) -> Re
     .await;
     match result {
         Ok(Ok(body)) => Json(body).into_response(),
+        Ok(Err(e)) if e.to_string() == LIVE_SORT => error(StatusCode::CONFLICT, LIVE_SORT),
         Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("reading frames: {e}"),
@@ -380,7 +399,9 @@ fn window_of(
         total,
         complete,
         offset: offset.min(total),
-        rows: s.rows.rows_with(&s.index, &loaded, &prev_shown, extra),
+        rows: s
+            .rows
+            .rows_with(&s.index, &loaded, &prev_shown, extra, &s.prefs()),
     })
 }
 
@@ -640,6 +661,11 @@ async fn check(State(s): State<Arc<AppState>>, Query(q): Query<FilterQuery>) -> 
             "fields": f.fields().into_iter()
                 .map(|id| osprey_field::registry().info(id).abbrev.to_string())
                 .collect::<Vec<_>>(),
+            "warnings": f.warnings().iter().map(|w| json!({
+                "message": w.message,
+                "position": w.position,
+                "length": w.length,
+            })).collect::<Vec<_>>(),
         }))
         .into_response(),
         Err(r) => r,
@@ -670,7 +696,7 @@ async fn create_view(State(s): State<Arc<AppState>>, body: axum::body::Bytes) ->
     };
     let view = s
         .views
-        .get_or_start(&req.filter, filter, s.index.clone(), s.prefs.clone());
+        .get_or_start(&req.filter, filter, s.index.clone(), s.prefs());
     Json(view.state(&s.index)).into_response()
 }
 
@@ -729,7 +755,7 @@ async fn frame_detail(State(s): State<Arc<AppState>>, Path(number): Path<String>
         Ok::<_, std::io::Error>(
             loaded
                 .first()
-                .map(|l| render::detail(&state.index, l, &state.prefs)),
+                .map(|l| render::detail(&state.index, l, &state.prefs())),
         )
     })
     .await;
@@ -792,6 +818,7 @@ fn progress(s: &AppState) -> serde_json::Value {
     json!({
         "index": s.index.progress(),
         "views": s.views.all().iter().map(|v| v.state(&s.index)).collect::<Vec<_>>(),
+        "live": s.live.as_ref().map(|l| l.state()),
     })
 }
 
@@ -816,4 +843,148 @@ async fn events(
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+fn live_of(s: &AppState) -> Result<&Arc<crate::live::Live>, Response> {
+    s.live.as_ref().ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "not a live capture (osprey view --live)",
+        )
+    })
+}
+
+/// The live capture's state and the presets the dialog offers.
+async fn live_state(State(s): State<Arc<AppState>>) -> Response {
+    match live_of(&s) {
+        Ok(l) => Json(json!({"state": l.state(), "presets": l.presets()})).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// The longest text of one capture option.
+const MAX_OPTION: usize = 4096;
+
+/// Starts the capture with the dialog's options.
+async fn live_start(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    let live = match live_of(&s) {
+        Ok(l) => l.clone(),
+        Err(r) => return r,
+    };
+    let options: crate::live::CaptureOptions = match serde_json::from_slice(&body) {
+        Ok(o) => o,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("capture options: {e}")),
+    };
+    let o = &options;
+    let texts = [
+        &o.preset,
+        &o.events,
+        &o.scope,
+        &o.artifacts,
+        &o.network,
+        &o.command,
+    ];
+    if texts
+        .iter()
+        .any(|t| t.len() > MAX_OPTION || t.contains('\0'))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("a capture option is at most {MAX_OPTION} bytes, without NUL"),
+        );
+    }
+    if !live.wants_options() {
+        return error(StatusCode::CONFLICT, "the capture was started already");
+    }
+    let state = s.clone();
+    let started = tokio::task::spawn_blocking(move || {
+        live.start(&options, &state.index, state.profile.clone(), state.prefs())
+            .map(|()| live.state())
+    })
+    .await;
+    match started {
+        Ok(Ok(st)) => Json(st).into_response(),
+        Ok(Err(why)) if why == crate::live::STARTED => error(StatusCode::CONFLICT, why),
+        Ok(Err(why)) => error(StatusCode::BAD_REQUEST, why),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// Stops the capture (SIGINT to the tracer).
+async fn live_stop(State(s): State<Arc<AppState>>) -> Response {
+    match live_of(&s) {
+        Ok(l) => {
+            l.stop(&s.index);
+            Json(l.state()).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// The capture's log (the tracer's standard error and output) from line `from` on.
+async fn live_log(State(s): State<Arc<AppState>>, Query(q): Query<LogQuery>) -> Response {
+    match live_of(&s) {
+        Ok(l) => {
+            let limit = q.limit.unwrap_or(1000).min(MAX_WINDOW);
+            let (lines, next, dropped) = l.log_since(q.from.unwrap_or(0), limit);
+            Json(json!({"lines": lines, "next": next, "dropped": dropped})).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// Preferences as JSON: each name with its value (`true`/`false` for the switches).
+fn preferences_json(prefs: &osprey_dissect::Preferences) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for line in prefs.to_string().lines() {
+        if let Some((name, value)) = line.split_once(": ") {
+            let v = match value {
+                "true" => json!(true),
+                "false" => json!(false),
+                other => json!(other),
+            };
+            out.insert(name.to_string(), v);
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// The preferences in use (the profile's, `-o`, the dialog's).
+async fn preferences(State(s): State<Arc<AppState>>) -> Response {
+    Json(preferences_json(&s.prefs())).into_response()
+}
+
+/// Sets preferences (as `-o NAME=VALUE` does): `{"pid_format": "host", ...}`. All or nothing.
+async fn set_preferences(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    let Ok(serde_json::Value::Object(given)) = serde_json::from_slice::<serde_json::Value>(&body)
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "preferences are a JSON object: {\"pid_format\": \"host\", ...}",
+        );
+    };
+    let mut prefs = s.prefs();
+    for (name, value) in &given {
+        let value = match value {
+            serde_json::Value::String(v) => v.clone(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("preference {name}: a string or true/false"),
+                )
+            }
+        };
+        if let Err(e) = prefs.set(&format!("{name}={value}")) {
+            return error(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    }
+    s.set_prefs(prefs.clone());
+    Json(preferences_json(&prefs)).into_response()
 }

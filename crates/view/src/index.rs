@@ -101,8 +101,10 @@ pub struct Index {
     store_len: AtomicU64,
     names: Vec<String>,
     done: AtomicBool,
+    /// True once a pass was started (a live index is fed once).
+    fed: AtomicBool,
     error: Mutex<Option<String>>,
-    bytes_read: Arc<AtomicU64>,
+    bytes_read: Arc<Mutex<Arc<AtomicU64>>>,
     bytes_total: Option<u64>,
     started: Instant,
     elapsed_ms: AtomicU64,
@@ -126,13 +128,92 @@ impl Index {
         profile: Arc<Profile>,
         prefs: Preferences,
     ) -> Result<Arc<Index>, crate::Error> {
+        if files == ["-"] {
+            // A pipe may have nothing to say yet: it is recognised on the pass's thread, so
+            // the server answers (and shows it growing) before its first bytes.
+            let index = Index::live("standard input".into())?;
+            index.start_pass_over(
+                |diag| Inputs::open(&["-".to_string()], diag),
+                profile,
+                prefs,
+            )?;
+            return Ok(index);
+        }
         let diag = Arc::new(Diagnostics::silent());
         let inputs = Inputs::open(files, diag.clone())?;
         let names: Vec<String> = inputs.files().iter().map(|f| f.name.clone()).collect();
         let (bytes_read, bytes_total) = inputs.progress();
+        let index = Arc::new(Index::empty(names, bytes_read, bytes_total, diag)?);
+        index.start_pass(move |_| Ok(inputs), profile, prefs)?;
+        Ok(index)
+    }
+
+    /// An index of one live stream that is not there yet (a capture that starts later): empty
+    /// and not done until [`Index::feed`] gives it the stream and the stream ends, or
+    /// [`Index::fail`] says why there is none.
+    pub fn live(name: String) -> Result<Arc<Index>, crate::Error> {
+        let diag = Arc::new(Diagnostics::silent());
+        let counter = Arc::new(AtomicU64::new(0));
+        Ok(Arc::new(Index::empty(vec![name], counter, None, diag)?))
+    }
+
+    /// Starts the pass of a live index over `stream` (its first bytes are awaited on the
+    /// pass's thread, so this returns at once). Only the first call feeds the index.
+    pub fn feed(
+        self: &Arc<Self>,
+        stream: Box<dyn std::io::Read + Send>,
+        profile: Arc<Profile>,
+        prefs: Preferences,
+    ) -> Result<(), crate::Error> {
+        if self.fed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let name = self.names.first().cloned().unwrap_or_default();
+        self.start_pass_over(
+            move |diag| Inputs::open_reader(stream, name, diag),
+            profile,
+            prefs,
+        )
+    }
+
+    /// Starts the pass over the inputs `open` opens on the pass's thread, counting their
+    /// bytes in the status.
+    fn start_pass_over(
+        self: &Arc<Self>,
+        open: impl FnOnce(Arc<Diagnostics>) -> Result<Inputs, osprey_source::OpenError> + Send + 'static,
+        profile: Arc<Profile>,
+        prefs: Preferences,
+    ) -> Result<(), crate::Error> {
+        let bytes_read = self.bytes_read.clone();
+        self.start_pass(
+            move |diag| {
+                let inputs = open(diag)?;
+                let (counter, _) = inputs.progress();
+                *bytes_read.lock().unwrap_or_else(|e| e.into_inner()) = counter;
+                Ok(inputs)
+            },
+            profile,
+            prefs,
+        )
+    }
+
+    /// Ends a live index that will get no stream, with the reason.
+    pub fn fail(&self, why: String) {
+        self.fed.store(true, Ordering::Release);
+        *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+        self.elapsed_ms
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.done.store(true, Ordering::Release);
+    }
+
+    fn empty(
+        names: Vec<String>,
+        bytes_read: Arc<AtomicU64>,
+        bytes_total: Option<u64>,
+        diag: Arc<Diagnostics>,
+    ) -> Result<Index, crate::Error> {
         let store = tempfile::tempfile().map_err(crate::Error::Store)?;
-        let writer = store.try_clone().map_err(crate::Error::Store)?;
-        let index = Arc::new(Index {
+        Ok(Index {
             entries: RwLock::new(Vec::new()),
             captured: RwLock::new(Vec::new()),
             event_names: RwLock::new(vec![String::new()]),
@@ -141,20 +222,37 @@ impl Index {
             store_len: AtomicU64::new(0),
             names,
             done: AtomicBool::new(false),
+            fed: AtomicBool::new(false),
             error: Mutex::new(None),
-            bytes_read,
+            bytes_read: Arc::new(Mutex::new(bytes_read)),
             bytes_total,
             started: Instant::now(),
             elapsed_ms: AtomicU64::new(0),
             diag,
-        });
-        let building = index.clone();
+        })
+    }
+
+    /// Runs the pass on a thread of its own over the inputs `open` gives (called on that
+    /// thread, so a stream's first bytes do not hold the caller up).
+    fn start_pass(
+        self: &Arc<Self>,
+        open: impl FnOnce(Arc<Diagnostics>) -> Result<Inputs, osprey_source::OpenError> + Send + 'static,
+        profile: Arc<Profile>,
+        prefs: Preferences,
+    ) -> Result<(), crate::Error> {
+        let writer = self.store.try_clone().map_err(crate::Error::Store)?;
+        let building = self.clone();
         std::thread::Builder::new()
             .name("osprey-view-index".into())
             .spawn(move || {
-                if let Err(e) = building.build(inputs, writer, &profile, &prefs) {
-                    *building.error.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(format!("writing the frame store: {e}"));
+                let result = match open(building.diag.clone()) {
+                    Ok(inputs) => building
+                        .build(inputs, writer, &profile, &prefs)
+                        .map_err(|e| format!("writing the frame store: {e}")),
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(why) = result {
+                    *building.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
                 }
                 building.elapsed_ms.store(
                     building.started.elapsed().as_millis() as u64,
@@ -163,7 +261,7 @@ impl Index {
                 building.done.store(true, Ordering::Release);
             })
             .map_err(crate::Error::Store)?;
-        Ok(index)
+        Ok(())
     }
 
     /// The pass: frames are read in batches, classified in parallel (event name, coloring
@@ -340,7 +438,11 @@ impl Index {
         IndexProgress {
             frames,
             done,
-            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bytes_read: self
+                .bytes_read
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .load(Ordering::Relaxed),
             bytes_total: self.bytes_total,
             index_bytes: frames * std::mem::size_of::<Entry>() as u64
                 + captured * std::mem::size_of::<Captured>() as u64,

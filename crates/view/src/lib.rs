@@ -32,6 +32,7 @@ pub mod api;
 pub mod assets;
 pub mod export;
 pub mod index;
+pub mod live;
 pub mod render;
 pub mod sort;
 pub mod spans;
@@ -61,13 +62,16 @@ pub enum Error {
     /// The frame store (a temporary file) could not be made.
     #[error("cannot create the frame store (a temporary file): {0}")]
     Store(std::io::Error),
+    /// A preference could not be set.
+    #[error("{0}")]
+    Preference(String),
     /// The server could not listen or serve.
     #[error("cannot serve on 127.0.0.1: {0}")]
     Serve(std::io::Error),
 }
 
 /// What `osprey view` was asked to open.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct Options {
     /// Files, directories or `-`.
     pub files: Vec<String>,
@@ -75,6 +79,10 @@ pub struct Options {
     pub profile: Option<PathBuf>,
     /// The port on 127.0.0.1 (0: any free port).
     pub port: u16,
+    /// A live capture instead of files (`--live`).
+    pub live: Option<live::LiveConfig>,
+    /// Preferences (`-o NAME=VALUE`), over the profile's.
+    pub preferences: Vec<String>,
 }
 
 /// Everything the handlers share.
@@ -83,8 +91,8 @@ pub struct ViewState {
     pub index: Arc<index::Index>,
     /// The profile: columns, colors, macros.
     pub profile: Arc<Profile>,
-    /// Its preferences.
-    pub prefs: Preferences,
+    /// The preferences in use (the profile's, `-o`, then the preferences dialog's).
+    preferences: std::sync::RwLock<Preferences>,
     /// The filtered views.
     pub views: views::Views,
     /// The row renderer.
@@ -96,6 +104,30 @@ pub struct ViewState {
     /// The random token every request must carry (in the URL the server prints, then in a
     /// cookie, or in an `X-Osprey-Token` header).
     pub token: String,
+    /// The live capture feeding the index, with `--live`.
+    pub live: Option<Arc<live::Live>>,
+}
+
+impl ViewState {
+    /// The preferences in use.
+    pub fn prefs(&self) -> Preferences {
+        self.preferences
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Changes the preferences. Views made before are dropped (a filter may read what they
+    /// change, such as `tracee.pid_col`); sorted orders are kept by preferences already.
+    pub fn set_prefs(&self, prefs: Preferences) {
+        *self.preferences.write().unwrap_or_else(|e| e.into_inner()) = prefs;
+        self.views.clear();
+    }
+
+    /// True while a live capture may still add frames (sorting and export wait for its end).
+    pub fn is_live(&self) -> bool {
+        self.live.is_some() && !self.index.is_done()
+    }
 }
 
 /// 128 random bits from the kernel, in hex.
@@ -114,15 +146,40 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Opens the inputs and starts indexing them; the state is ready to serve at once.
-pub fn open(options: &Options) -> Result<Arc<ViewState>, Error> {
+pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
     let profile = Arc::new(Profile::load_or_bundled(options.profile.as_deref())?);
-    let prefs = profile.preferences.clone();
-    let index = index::Index::open(&options.files, profile.clone(), prefs.clone())?;
+    let mut prefs = profile.preferences.clone();
+    for p in &options.preferences {
+        prefs
+            .set(p)
+            .map_err(|e| Error::Preference(format!("-o {p}: {e}")))?;
+    }
+    let (index, live) = match options.live {
+        None => (
+            index::Index::open(&options.files, profile.clone(), prefs.clone())?,
+            None,
+        ),
+        Some(config) => (
+            index::Index::live(format!("live: {}", config.source))?,
+            Some(Arc::new(live::Live::new(config))),
+        ),
+    };
+    if let Some(l) = live.as_ref().filter(|l| !l.wants_options()) {
+        // Options from the command line (or none to give): the capture starts now; a failure
+        // is in its state and log, which the UI shows.
+        let _ = l.start(
+            &live::CaptureOptions::default(),
+            &index,
+            profile.clone(),
+            prefs.clone(),
+        );
+    }
     Ok(Arc::new(ViewState {
-        rows: render::RowRenderer::new(&profile, prefs.clone()),
+        live,
+        rows: render::RowRenderer::new(&profile),
         index,
         profile,
-        prefs,
+        preferences: std::sync::RwLock::new(prefs),
         views: views::Views::default(),
         sorts: sort::Sorts::default(),
         port: OnceLock::new(),
@@ -210,7 +267,8 @@ async fn local_only(State(s): State<Arc<ViewState>>, req: Request, next: Next) -
 
 /// Opens the inputs and serves the UI on 127.0.0.1 until the process ends. `ready` is called
 /// with the URL once the server listens.
-pub fn serve(options: &Options, ready: impl FnOnce(&str)) -> Result<(), Error> {
+pub fn serve(options: Options, ready: impl FnOnce(&str)) -> Result<(), Error> {
+    let port = options.port;
     let state = open(options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -218,10 +276,9 @@ pub fn serve(options: &Options, ready: impl FnOnce(&str)) -> Result<(), Error> {
         .build()
         .map_err(Error::Serve)?;
     runtime.block_on(async move {
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port)))
-                .await
-                .map_err(Error::Serve)?;
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+            .await
+            .map_err(Error::Serve)?;
         let addr = listener.local_addr().map_err(Error::Serve)?;
         let _ = state.port.set(addr.port());
         ready(&format!("http://{addr}/?token={}", state.token));

@@ -33,7 +33,6 @@ pub struct Row {
 pub struct RowRenderer {
     summary: Summary,
     want: Want,
-    prefs: osprey_dissect::Preferences,
     columns: Vec<Column>,
 }
 
@@ -54,13 +53,12 @@ pub fn field_column(abbrev: &str) -> Option<Column> {
 
 impl RowRenderer {
     /// For the columns of `profile`.
-    pub fn new(profile: &Profile, prefs: osprey_dissect::Preferences) -> RowRenderer {
+    pub fn new(profile: &Profile) -> RowRenderer {
         let mut want = Want::none();
         profile.want_columns(&mut want);
         RowRenderer {
             summary: Summary::new(&profile.columns),
             want,
-            prefs,
             columns: profile.columns.clone(),
         }
     }
@@ -72,18 +70,15 @@ impl RowRenderer {
         c
     }
 
-    /// The rows of frames `loaded`, with the timestamp of the frame shown before each.
-    pub fn rows(&self, index: &Index, loaded: &[Loaded], prev_shown: &[Option<u64>]) -> Vec<Row> {
-        self.rows_with(index, loaded, prev_shown, &[])
-    }
-
-    /// Like [`RowRenderer::rows`], with `extra` columns after the profile's.
+    /// The rows of frames `loaded`, with the timestamp of the frame shown before each, and
+    /// `extra` columns after the profile's, as `prefs` shows them.
     pub fn rows_with(
         &self,
         index: &Index,
         loaded: &[Loaded],
         prev_shown: &[Option<u64>],
         extra: &[Column],
+        prefs: &osprey_dissect::Preferences,
     ) -> Vec<Row> {
         let widened;
         let (summary, want) = if extra.is_empty() {
@@ -101,7 +96,7 @@ impl RowRenderer {
             .map(|(l, prev)| {
                 let decoded = osprey_dissect::decode(&l.frame);
                 let info = index.info(l, first_ts);
-                let tree = osprey_dissect::dissect(&info, &decoded, &self.prefs, want);
+                let tree = osprey_dissect::dissect(&info, &decoded, prefs, want);
                 let color = index
                     .entry(l.frame.number as usize - 1)
                     .and_then(|e| e.color.checked_sub(1))

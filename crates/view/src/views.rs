@@ -115,6 +115,14 @@ impl Views {
         Some(v)
     }
 
+    /// Cancels and forgets every view.
+    pub fn clear(&self) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for v in cache.drain(..) {
+            v.cancel();
+        }
+    }
+
     /// Every view, most recent first.
     pub fn all(&self) -> Vec<Arc<View>> {
         self.cache

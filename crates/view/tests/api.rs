@@ -18,7 +18,7 @@ fn open(files: &[&str]) -> Arc<osprey_view::ViewState> {
         files: files.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     };
-    let state = osprey_view::open(&options).expect("fixtures open");
+    let state = osprey_view::open(options).expect("fixtures open");
     let start = Instant::now();
     while !state.index.is_done() {
         assert!(
@@ -259,6 +259,24 @@ async fn filter_check_reports_the_compilers_errors_with_positions() {
 }
 
 #[tokio::test]
+async fn filter_check_reports_deprecated_forms_as_warnings() {
+    let s = open(&[DOCS]);
+    let text = "tracee.processName == \"x\" || tcp.port ~= 80";
+    let (status, v) = get_json(&s, &format!("/api/check?filter={}", enc(text))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["ok"], true);
+    let w = &v["warnings"][0];
+    let (at, len) = (
+        w["position"].as_u64().unwrap() as usize,
+        w["length"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&text[at..at + len], "~=");
+    assert!(w["message"].as_str().unwrap().contains("deprecated"), "{w}");
+    let (_, v) = get_json(&s, &format!("/api/check?filter={}", enc("tcp.port !== 80"))).await;
+    assert_eq!(v["warnings"], serde_json::json!([]));
+}
+
+#[tokio::test]
 async fn views_can_be_cancelled() {
     let s = open(&[DOCS, ACTION]);
     let filter = "tracee.processName != \"zzz\"";
@@ -342,7 +360,7 @@ async fn detail_filters_select_their_frame() {
         let loaded = s.index.load(&[n - 1]).unwrap();
         let decoded = osprey_dissect::decode(&loaded[0].frame);
         let info = s.index.info(&loaded[0], s.index.first_ts().unwrap());
-        let tree = osprey_dissect::dissect(&info, &decoded, &s.prefs, &want);
+        let tree = osprey_dissect::dissect(&info, &decoded, &s.prefs(), &want);
         for node in d["tree"].as_array().unwrap() {
             let text = node["filter"].as_str().unwrap();
             let f = osprey_filter::Filter::compile(text, macros)
@@ -1036,4 +1054,43 @@ async fn a_net_packet_raw_event_has_its_packet_as_a_data_source() {
         name["len"].as_u64().unwrap() as usize,
     );
     assert_eq!(&json[a..a + n], b"\"net_packet_raw\"");
+}
+
+#[tokio::test]
+async fn preferences_change_how_the_list_shows_pids() {
+    let s = open(&[DOCS]);
+    let (status, prefs) = get_json(&s, "/api/preferences").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(prefs["pid_format"], "container");
+    assert_eq!(prefs["show_container_image"], false);
+    // Frame 3 runs in a PID namespace: 182934 inside, 184128 on the host.
+    let pid_of_frame_3 = |rows: &Value| rows["rows"][0]["cells"][5].as_str().unwrap().to_string();
+    let (_, rows) = get_json(&s, "/api/rows?offset=2&limit=1").await;
+    assert_eq!(pid_of_frame_3(&rows), "182934");
+    view_of(&s, "tracee.processName").await;
+    for (format, want) in [("host", "184128"), ("both", "182934 (184128)")] {
+        let body = serde_json::json!({ "pid_format": format }).to_string();
+        let (status, reply) = call(&s, "POST", "/api/preferences", &body).await;
+        assert_eq!(status, StatusCode::OK);
+        let reply: Value = serde_json::from_slice(&reply).unwrap();
+        assert_eq!(reply["pid_format"], format);
+        let (_, rows) = get_json(&s, "/api/rows?offset=2&limit=1").await;
+        assert_eq!(pid_of_frame_3(&rows), want);
+    }
+    // Views made before are dropped: a filter may read what preferences change.
+    let (status, _) = get_json(&s, "/api/views?filter=tracee.processName").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Bad input changes nothing.
+    for body in [
+        r#"{"pid_format": "sideways"}"#,
+        r#"{"pid_format": "host", "no_such_preference": true}"#,
+        r#"{"pid_format": 3}"#,
+        r#"["pid_format"]"#,
+        "not json",
+    ] {
+        let (status, _) = call(&s, "POST", "/api/preferences", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    let (_, prefs) = get_json(&s, "/api/preferences").await;
+    assert_eq!(prefs["pid_format"], "both");
 }

@@ -1,0 +1,471 @@
+//! Live captures through the API, without root: the capture's command is `tail -f` of a file
+//! this test appends Tracee events to, written into the FIFO the index reads, as `osprey
+//! trace -o json:FIFO` writes it. The index, windows, filter views and the event stream grow
+//! with it; Stop ends the command and completes the index.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use osprey_view::live::{CaptureOptions, Launch, LiveConfig};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const DOCS: &str = "../../tests/fixtures/tracee/tracee-docs-v0.23.jsonl";
+const ACTION: &str = "../../tests/fixtures/tracee/tracee-action-trace.jsonl";
+const FILTER: &str = "tracee.eventName == \"security_file_open\"";
+
+/// A launcher that follows `file` (tail -f) into the FIFO; with `from_preset`, the file is the
+/// one the chosen preset names.
+fn tail_launcher(file: PathBuf, from_preset: bool) -> osprey_view::live::Launcher {
+    Box::new(move |_: &CaptureOptions, preset: &str, fifo: &Path| {
+        let followed = if from_preset {
+            PathBuf::from(preset.trim())
+        } else {
+            file.clone()
+        };
+        let argv: Vec<OsString> = vec![
+            "sh".into(),
+            "-c".into(),
+            "exec tail -s 0.05 -n +1 -f \"$0\" > \"$1\"".into(),
+            followed.into(),
+            fifo.into(),
+        ];
+        Ok(Launch {
+            argv,
+            output_dir: None,
+        })
+    })
+}
+
+fn open_live(config: LiveConfig) -> Arc<osprey_view::ViewState> {
+    osprey_view::open(osprey_view::Options {
+        live: Some(config),
+        ..Default::default()
+    })
+    .expect("opens")
+}
+
+async fn call(
+    state: &Arc<osprey_view::ViewState>,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .header("x-osprey-token", &state.token)
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let resp = osprey_view::app(state.clone())
+        .oneshot(req)
+        .await
+        .expect("infallible");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, v)
+}
+
+async fn get(state: &Arc<osprey_view::ViewState>, uri: &str) -> Value {
+    let (status, v) = call(state, "GET", uri, "").await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {v}");
+    v
+}
+
+/// Waits until `ok` holds of `uri`'s reply.
+async fn wait_for(
+    state: &Arc<osprey_view::ViewState>,
+    uri: &str,
+    ok: impl Fn(&Value) -> bool,
+) -> Value {
+    let start = Instant::now();
+    loop {
+        let v = get(state, uri).await;
+        if ok(&v) {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{uri} never became what was awaited: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn append(file: &Path, from: &str) {
+    let data = std::fs::read(from).expect("fixture");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(file)
+        .expect("append");
+    f.write_all(&data).expect("write");
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The frames of a recording `FILTER` matches, from a view over the file itself.
+async fn matches_in_file(file: &Path) -> u64 {
+    let state = osprey_view::open(osprey_view::Options {
+        files: vec![file.display().to_string()],
+        ..Default::default()
+    })
+    .expect("opens");
+    let body = serde_json::json!({ "filter": FILTER }).to_string();
+    let (status, _) = call(&state, "POST", "/api/views", &body).await;
+    assert_eq!(status, StatusCode::OK);
+    let v = wait_for(&state, &format!("/api/views?filter={}", enc(FILTER)), |v| {
+        v["done"] == true
+    })
+    .await;
+    v["matched"].as_u64().expect("matched")
+}
+
+/// Reads server-sent `progress` messages from `body` until one satisfies `ok`.
+async fn next_progress(body: &mut Body, ok: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    let mut text = String::new();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no such progress"
+        );
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+            .await
+            .expect("a message within 10 s")
+            .expect("the stream goes on")
+            .expect("no error");
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+        while let Some(end) = text.find("\n\n") {
+            let message: String = text.drain(..end + 2).collect();
+            if let Some(data) = message.lines().find_map(|l| l.strip_prefix("data: ")) {
+                let v: Value = serde_json::from_str(data).expect("JSON progress");
+                if ok(&v) {
+                    return v;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_capture_grows_the_index_views_and_event_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, b"").unwrap();
+    let state = open_live(LiveConfig {
+        source: "test".into(),
+        dialog: false,
+        presets: None,
+        launcher: tail_launcher(file.clone(), false),
+    });
+    let live = get(&state, "/api/live").await;
+    assert_eq!(live["state"]["phase"], "running", "{live}");
+    assert!(live["state"]["pid"].as_u64().is_some());
+
+    append(&file, DOCS);
+    let status = wait_for(&state, "/api/status", |v| v["index"]["frames"] == 78).await;
+    assert_eq!(status["index"]["done"], false);
+    assert_eq!(status["files"][0], "live: test");
+    // Windows at the start and the end, while it runs.
+    let rows = get(&state, "/api/rows?offset=0&limit=10").await;
+    assert_eq!(rows["total"], 78);
+    assert_eq!(rows["complete"], false);
+    assert_eq!(rows["rows"][0]["number"], 1);
+    let rows = get(&state, "/api/rows?offset=70&limit=100").await;
+    assert_eq!(rows["rows"].as_array().unwrap().len(), 8);
+    assert_eq!(rows["rows"][7]["number"], 78);
+
+    // A view of what is there, which then follows what comes.
+    let body = serde_json::json!({ "filter": FILTER }).to_string();
+    let (code, _) = call(&state, "POST", "/api/views", &body).await;
+    assert_eq!(code, StatusCode::OK);
+    let view_uri = format!("/api/views?filter={}", enc(FILTER));
+    let first = wait_for(&state, &view_uri, |v| v["scanned"] == 78).await;
+    assert_eq!(first["done"], false, "a live view is not done: {first}");
+    let matched_first = first["matched"].as_u64().unwrap();
+    assert!(matched_first > 0);
+
+    // The event stream: the count now, then the counts as frames come.
+    let req = Request::builder()
+        .uri("/api/events")
+        .header("x-osprey-token", &state.token)
+        .body(Body::empty())
+        .unwrap();
+    let resp = osprey_view::app(state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut sse = resp.into_body();
+    let now = next_progress(&mut sse, |_| true).await;
+    assert_eq!(now["index"]["frames"], 78);
+    assert_eq!(now["live"]["phase"], "running");
+
+    append(&file, ACTION);
+    append(&file, DOCS);
+    let grown = next_progress(&mut sse, |v| v["index"]["frames"] == 180).await;
+    assert_eq!(grown["index"]["done"], false);
+    let v = wait_for(&state, &view_uri, |v| v["scanned"] == 180).await;
+    // The view went on from where it was: each frame looked at once, never from the start.
+    let all = dir.path().join("all.json");
+    std::fs::write(&all, std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(v["matched"].as_u64().unwrap(), matches_in_file(&all).await);
+    assert!(v["matched"].as_u64().unwrap() > matched_first);
+    let rows = get(
+        &state,
+        &format!("/api/rows?offset=0&limit=1000&filter={}", enc(FILTER)),
+    )
+    .await;
+    assert_eq!(rows["total"], v["matched"]);
+    assert!(rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["cells"][8] == "security_file_open"));
+
+    // Sorting and export wait for the end of the capture.
+    let (code, _) = call(&state, "GET", "/api/rows?sort=5", "").await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    let (code, _) = call(
+        &state,
+        "POST",
+        "/api/export",
+        r#"{"which":"all","format":"json"}"#,
+    )
+    .await;
+    assert_eq!(code, StatusCode::CONFLICT);
+
+    // Stop: the command ends, the index and the view are complete.
+    let (code, stopping) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(["stopping", "ended"].contains(&stopping["phase"].as_str().unwrap()));
+    let ended = wait_for(&state, "/api/live", |v| v["state"]["phase"] == "ended").await;
+    assert_eq!(ended["state"]["exit"], 128 + 2, "ended by SIGINT: {ended}");
+    assert_eq!(ended["state"]["pid"], Value::Null);
+    let done = wait_for(&state, "/api/status", |v| v["index"]["done"] == true).await;
+    assert_eq!(done["index"]["frames"], 180);
+    assert_eq!(done["index"]["error"], Value::Null);
+    let v = wait_for(&state, &view_uri, |v| v["done"] == true).await;
+    assert_eq!(v["scanned"], 180);
+    let (code, _) = call(&state, "GET", "/api/rows?sort=5", "").await;
+    assert_eq!(code, StatusCode::OK);
+    let log = get(&state, "/api/live/log").await;
+    let lines: Vec<&str> = log["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("running sh -c")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("ended")), "{lines:?}");
+    // A second stop changes nothing.
+    let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dialog_starts_the_capture_with_a_preset_and_refuses_bad_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, std::fs::read(ACTION).unwrap()).unwrap();
+    let presets = dir.path().join("presets");
+    std::fs::create_dir(&presets).unwrap();
+    std::fs::write(presets.join("action"), file.display().to_string()).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", presets.join("link")).unwrap();
+    let state = open_live(LiveConfig {
+        source: "test".into(),
+        dialog: true,
+        presets: Some(presets.clone()),
+        launcher: tail_launcher(PathBuf::new(), true),
+    });
+    let live = get(&state, "/api/live").await;
+    assert_eq!(live["state"]["phase"], "options");
+    // Regular files only: a link is not offered.
+    let names: Vec<&str> = live["presets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["action"]);
+    let status = get(&state, "/api/status").await;
+    assert_eq!(status["index"]["frames"], 0);
+    assert_eq!(status["index"]["done"], false);
+
+    for (body, want) in [
+        ("not json", StatusCode::BAD_REQUEST),
+        (r#"{"unknown": 1}"#, StatusCode::BAD_REQUEST),
+        (r#"{"events": 7}"#, StatusCode::BAD_REQUEST),
+        (r#"{"preset": "../../etc/passwd"}"#, StatusCode::BAD_REQUEST),
+        (r#"{"preset": "link"}"#, StatusCode::BAD_REQUEST),
+    ] {
+        let (code, v) = call(&state, "POST", "/api/live/start", body).await;
+        assert_eq!(code, want, "{body}: {v}");
+        // Refused options leave the capture waiting for good ones.
+        let live = get(&state, "/api/live").await;
+        assert_eq!(live["state"]["phase"], "options", "{body}");
+    }
+    let (code, v) = call(&state, "POST", "/api/live/start", r#"{"preset":"action"}"#).await;
+    assert_eq!(code, StatusCode::OK, "{v}");
+    wait_for(&state, "/api/status", |v| v["index"]["frames"] == 24).await;
+    let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+    wait_for(&state, "/api/status", |v| v["index"]["done"] == true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preset_starts_the_capture_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, std::fs::read(ACTION).unwrap()).unwrap();
+    let presets = dir.path().join("presets");
+    std::fs::create_dir(&presets).unwrap();
+    std::fs::write(presets.join("action"), file.display().to_string()).unwrap();
+    let state = open_live(LiveConfig {
+        source: "test".into(),
+        dialog: true,
+        presets: Some(presets),
+        launcher: tail_launcher(PathBuf::new(), true),
+    });
+    let long = "x".repeat(5000);
+    let (code, _) = call(
+        &state,
+        "POST",
+        "/api/live/start",
+        &serde_json::json!({ "scope": long }).to_string(),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    // Two starts at once (a double click): one capture.
+    let (a, b) = tokio::join!(
+        call(&state, "POST", "/api/live/start", r#"{"preset":"action"}"#),
+        call(&state, "POST", "/api/live/start", r#"{"preset":"action"}"#)
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort();
+    assert_eq!(
+        codes,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{} {}",
+        a.1,
+        b.1
+    );
+    let v = if a.0 == StatusCode::OK { a.1 } else { b.1 };
+    assert_eq!(v["phase"], "running");
+    wait_for(&state, "/api/status", |v| v["index"]["frames"] == 24).await;
+    let (code, _) = call(&state, "POST", "/api/live/start", r#"{"preset":"action"}"#).await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    // Log windows far past the end, or too large, are bounded, not errors.
+    let log = get(
+        &state,
+        "/api/live/log?from=18446744073709551615&limit=99999999999",
+    )
+    .await;
+    assert_eq!(log["lines"], serde_json::json!([]));
+    let (code, _) = call(&state, "GET", "/api/live/log?from=-1", "").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+    wait_for(&state, "/api/status", |v| v["index"]["done"] == true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_before_the_start_completes_an_empty_index() {
+    let state = open_live(LiveConfig {
+        source: "test".into(),
+        dialog: true,
+        presets: None,
+        launcher: tail_launcher(PathBuf::new(), true),
+    });
+    let (code, v) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(v["phase"], "ended");
+    let status = get(&state, "/api/status").await;
+    assert_eq!(status["index"]["done"], true);
+    assert_eq!(status["index"]["frames"], 0);
+    let (code, _) = call(&state, "POST", "/api/live/start", "{}").await;
+    assert_eq!(code, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn live_endpoints_need_the_token_and_a_live_capture() {
+    let state = osprey_view::open(osprey_view::Options {
+        files: vec![DOCS.to_string()],
+        ..Default::default()
+    })
+    .expect("opens");
+    for (method, uri) in [
+        ("GET", "/api/live"),
+        ("POST", "/api/live/start"),
+        ("POST", "/api/live/stop"),
+        ("GET", "/api/live/log"),
+    ] {
+        let (code, _) = call(&state, method, uri, "{}").await;
+        assert_eq!(code, StatusCode::NOT_FOUND, "{uri} of a file view");
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from("{}"))
+            .unwrap();
+        let resp = osprey_view::app(state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::FORBIDDEN,
+            "{uri} without the token"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_ends_even_if_what_it_started_keeps_its_log_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, std::fs::read(ACTION).unwrap()).unwrap();
+    // A child of the capture (as a traced command is) holds its stdout and stderr.
+    let launcher = Box::new(move |_: &CaptureOptions, _: &str, fifo: &Path| {
+        let argv: Vec<OsString> = vec![
+            "sh".into(),
+            "-c".into(),
+            "sleep 5 & exec tail -s 0.05 -n +1 -f \"$0\" > \"$1\"".into(),
+            file.clone().into(),
+            fifo.into(),
+        ];
+        Ok(Launch {
+            argv,
+            output_dir: None,
+        })
+    });
+    let state = open_live(LiveConfig {
+        source: "test".into(),
+        dialog: false,
+        presets: None,
+        launcher,
+    });
+    wait_for(&state, "/api/status", |v| v["index"]["frames"] == 24).await;
+    let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+    let start = Instant::now();
+    wait_for(&state, "/api/live", |v| v["state"]["phase"] == "ended").await;
+    assert!(start.elapsed() < Duration::from_secs(5));
+    wait_for(&state, "/api/status", |v| v["index"]["done"] == true).await;
+}
