@@ -447,6 +447,44 @@ static __noinline int cap_write_data(struct task_struct *t, long nr, struct pt_r
 	return cap_run(l);
 }
 
+/* A run for a write the tracer sees without its bytes (the kernel's copies, io_uring's writes)
+ * to `f`, which writes are captured through. A stream keeps nothing to read back: its offset
+ * moves on by `len` and the range is reported lost, and there is no run (NULL). */
+static __always_inline struct cap_loop *cap_begin_unseen(struct file *f, int stream, __u64 len)
+{
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	struct cap_loop *l = cap_begin();
+	if (!l)
+		return NULL;
+	cap_file_id(l, ino);
+	l->what = CAP_WRITE;
+	l->flags = stream ? CF_STREAM : 0;
+	if (stream) {
+		__u64 ikey = (__u64)ino, *p = bpf_map_lookup_elem(&cap_streams, &ikey);
+		l->offset = p ? FETCH_ADD(p, len) : 0;
+		cap_report_loss(l->offset, len, LOST_KERNEL_COPY);
+		return NULL;
+	}
+	return l;
+}
+
+/* Asks userspace to read [l->offset, + len) back from the file (CF_FROM_FILE, with `flags`
+ * such as CF_LATER), through the writer's `fd` when there is one. */
+static __always_inline void cap_send_read_back(struct cap_loop *l, __u64 len, long fd, __u16 flags)
+{
+	struct cap_chunk *c = bpf_ringbuf_reserve(&capture_rb, sizeof(*c), 0);
+	if (!c) {
+		cap_report_loss(l->offset, len, LOST_RING_FULL);
+		return;
+	}
+	cap_chunk_hdr(c, l);
+	c->len = len;
+	c->flags |= CF_FROM_FILE | flags;
+	c->fd = fd;
+	cap_stat(CS_CHUNKS, 1);
+	bpf_ringbuf_submit(c, cap_rb_flags());
+}
+
 /* Bytes the kernel copied into a file from another file or a pipe (sendfile, splice,
  * copy_file_range): they were never in this task's memory, so a chunk without data says which
  * range to read back from the file (CF_FROM_FILE). A pipe or socket as the destination keeps
@@ -457,9 +495,7 @@ static __noinline int cap_write_copied(struct task_struct *t, long nr, struct pt
 	long fd = nr == NR_SENDFILE ? reg_arg(regs, 0) : reg_arg(regs, 2);
 	__u64 off_out = nr == NR_SENDFILE ? 0 : reg_arg(regs, 3);
 	struct cap_loop *l;
-	struct cap_chunk *c;
 	struct file *f;
-	struct inode *ino;
 	__u64 end = 0;
 	int stream;
 	if (ret <= 0 || cap_paused())
@@ -467,34 +503,14 @@ static __noinline int cap_write_copied(struct task_struct *t, long nr, struct pt
 	f = cap_write_target(t, nr, fd, &stream);
 	if (!f)
 		return 0;
-	ino = BPF_CORE_READ(f, f_inode);
-	l = cap_begin();
+	l = cap_begin_unseen(f, stream, ret);
 	if (!l)
 		return 0;
-	cap_file_id(l, ino);
-	l->what = CAP_WRITE;
-	l->flags = stream ? CF_STREAM : 0;
-	if (stream) {
-		__u64 ikey = (__u64)ino, *p = bpf_map_lookup_elem(&cap_streams, &ikey);
-		l->offset = p ? FETCH_ADD(p, ret) : 0;
-		cap_report_loss(l->offset, ret, LOST_KERNEL_COPY);
-		return 0;
-	}
 	/* the end of the copy: *off_out when given (the kernel updated it), else the position */
 	if (!off_out || bpf_probe_read_user(&end, sizeof(end), (const void *)off_out))
 		end = BPF_CORE_READ(f, f_pos);
 	l->offset = end - ret;
-	c = bpf_ringbuf_reserve(&capture_rb, sizeof(*c), 0);
-	if (!c) {
-		cap_report_loss(l->offset, ret, LOST_RING_FULL);
-		return 0;
-	}
-	cap_chunk_hdr(c, l);
-	c->len = ret;
-	c->flags |= CF_FROM_FILE;
-	c->fd = fd;
-	cap_stat(CS_CHUNKS, 1);
-	bpf_ringbuf_submit(c, cap_rb_flags());
+	cap_send_read_back(l, ret, fd, 0);
 	return 0;
 }
 
@@ -507,8 +523,6 @@ static __noinline int cap_uring_write(struct task_struct *t, long nr, struct fil
 				      __u64 count)
 {
 	struct cap_loop *l;
-	struct cap_chunk *c;
-	struct inode *ino;
 	__u64 pos = 0;
 	int stream;
 	if (!count || cap_paused())
@@ -516,36 +530,16 @@ static __noinline int cap_uring_write(struct task_struct *t, long nr, struct fil
 	f = cap_file_target(t, nr, f, &stream);
 	if (!f)
 		return 0;
-	ino = BPF_CORE_READ(f, f_inode);
-	l = cap_begin();
+	l = cap_begin_unseen(f, stream, count);
 	if (!l)
 		return 0;
-	cap_file_id(l, ino);
-	l->what = CAP_WRITE;
-	l->flags = stream ? CF_STREAM : 0;
-	if (stream) {
-		__u64 ikey = (__u64)ino, *p = bpf_map_lookup_elem(&cap_streams, &ikey);
-		l->offset = p ? FETCH_ADD(p, count) : 0;
-		cap_report_loss(l->offset, count, LOST_KERNEL_COPY);
-		return 0;
-	}
 	/* an appending write lands at the end, whatever the position says */
 	if (BPF_CORE_READ(f, f_flags) & O_APPEND_)
-		pos = BPF_CORE_READ(ino, i_size);
+		pos = BPF_CORE_READ(f, f_inode, i_size);
 	else if (!ppos || bpf_probe_read_kernel(&pos, sizeof(pos), (const void *)ppos))
 		pos = BPF_CORE_READ(f, f_pos);
 	l->offset = pos;
-	c = bpf_ringbuf_reserve(&capture_rb, sizeof(*c), 0);
-	if (!c) {
-		cap_report_loss(l->offset, count, LOST_RING_FULL);
-		return 0;
-	}
-	cap_chunk_hdr(c, l);
-	c->len = count;
-	c->flags |= CF_FROM_FILE | CF_LATER;
-	c->fd = -1;
-	cap_stat(CS_CHUNKS, 1);
-	bpf_ringbuf_submit(c, cap_rb_flags());
+	cap_send_read_back(l, count, -1, CF_LATER);
 	return 0;
 }
 
