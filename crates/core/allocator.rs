@@ -13,6 +13,27 @@ use std::ffi::c_void;
 
 use libmimalloc_sys as mi;
 
+/// `mi_option_purge_delay` in mimalloc 3's `mi_option_t` (mimalloc.h).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+extern "C" {
+    // mimalloc's own; `libmimalloc-sys` declares it only with its `extended` feature.
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    #[cfg(test)]
+    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+}
+
+/// Keeps freed memory in the process for reuse instead of returning it to the kernel, for
+/// commands that read a recording and end (`osprey read`, `osprey detect`): their memory peaks
+/// are bounded, and the statistics free and rebuild large trees. mimalloc returns freed memory
+/// after a second, and on this kernel that memory comes back as transparent huge pages that the
+/// kernel zeroes again on the next touch: the fourteen Tracee views over a million events
+/// zeroed about 3 GB that way (1,100–1,500 faults against 430 with this, 0.4 s of CPU).
+pub fn keep_freed_memory() {
+    // SAFETY: sets an integer option; mimalloc reads its options on each use.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
+
 /// The alignment every mimalloc block has: block sizes are multiples of a word.
 const WORD: usize = std::mem::size_of::<usize>();
 
@@ -59,6 +80,19 @@ unsafe impl GlobalAlloc for Mimalloc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_purge_delay_option_is_the_one_set() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        // SAFETY: reads an integer option.
+        assert_eq!(
+            unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) },
+            1000,
+            "mimalloc's default"
+        );
+    }
 
     #[test]
     fn blocks_have_the_alignment_asked_for() {
