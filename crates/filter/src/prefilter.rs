@@ -36,8 +36,16 @@
 //!   value starts with a digit other than 6, a minus sign or a letter.
 //! - The protocol `tracee` (and `frame`) is present on every event line, so `not tracee` is
 //!   false for every event line.
+//! - `matches` on those same fields (verbatim and argument fields): every match of a pattern
+//!   starts with one of its literal prefixes (regex-syntax's extractor, on the pattern as
+//!   `matches` compiles it), so when they are few and none is empty the line holds one of
+//!   them, under the rules of `contains` above. A case-insensitive pattern gives each case of
+//!   its letters; one without a usable prefix gives "may match".
 //! - `and` and `or` combine these soundly; `not` of anything not known for certain, `xor`,
-//!   `matches`, ordering and every other field give "may match".
+//!   ordering and every other field give "may match".
+//!
+//! A reader that already knows a line's event name ([`Prefilter::event_name`]) can test its lines
+//! with [`Prefilter::for_event`], which settles every test on the name once.
 
 use memchr::memmem::Finder;
 use osprey_field::fields::{frame, tracee as t};
@@ -133,6 +141,28 @@ impl Prefilter {
                 };
                 root.eval(&mut line)
             }
+        }
+    }
+
+    /// The event name of a raw JSON event line as prefilters see it: the value of its one
+    /// top-level `"eventName"` key, `None` when that is not known for certain (the key is
+    /// absent, repeated or nested).
+    pub fn event_name(json_line: &[u8]) -> Option<&[u8]> {
+        event_name(json_line)
+    }
+
+    /// A prefilter that passes a line when any of `filters` does.
+    pub fn any(filters: impl IntoIterator<Item = Prefilter>) -> Prefilter {
+        Prefilter {
+            root: or(filters.into_iter().map(|f| f.root).collect()),
+        }
+    }
+
+    /// This prefilter for lines whose [`Prefilter::event_name`] is `name`, with every test on the name
+    /// settled: only for such lines.
+    pub fn for_event(&self, name: &[u8]) -> Prefilter {
+        Prefilter {
+            root: self.root.for_event(name),
         }
     }
 
@@ -258,6 +288,25 @@ impl Pre {
             }
             Pre::And(ps) => ps.iter().all(|p| p.eval(line)),
             Pre::Or(ps) => ps.iter().any(|p| p.eval(line)),
+        }
+    }
+}
+
+impl Pre {
+    /// [`Prefilter::for_event`].
+    fn for_event(&self, name: &[u8]) -> Pre {
+        let known = |p: &Pre| {
+            p.eval(&mut Line {
+                bytes: b"",
+                name: Some(Some(name)),
+            })
+        };
+        match self {
+            Pre::NameIn(_) | Pre::NameNotIn(_) | Pre::ArgEvent(_) => Pre::Const(known(self)),
+            Pre::MaybeSignature if known(self) => Pre::Const(true),
+            Pre::And(ps) => and(ps.iter().map(|p| p.for_event(name)).collect()),
+            Pre::Or(ps) => or(ps.iter().map(|p| p.for_event(name)).collect()),
+            other => other.clone(),
         }
     }
 }
@@ -413,6 +462,41 @@ fn text_only(l: &Lit) -> bool {
         && l.rel.is_none()
 }
 
+/// The most needles a pattern may give: more are slower to look for than parsing the line.
+const MAX_REGEX_NEEDLES: usize = 8;
+
+/// Needles one of which every match of `pattern` starts with: its literal prefixes, when there
+/// are few and none is empty. The pattern is read as `matches` compiles it (case-insensitive
+/// unless it says otherwise).
+fn regex_needles(pattern: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let pattern = std::str::from_utf8(pattern).ok()?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .utf8(false)
+        .nest_limit(64)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let prefixes = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let needles = prefixes.literals()?;
+    if needles.is_empty()
+        || needles.len() > MAX_REGEX_NEEDLES
+        || needles.iter().any(|n| n.as_bytes().is_empty())
+    {
+        return None;
+    }
+    Some(needles.iter().map(|n| n.as_bytes().to_vec()).collect())
+}
+
+/// The needles of `matches` patterns: one of them is in every value any pattern matches.
+fn patterns_needles(patterns: &[Lit]) -> Option<Vec<Vec<u8>>> {
+    let mut needles = Vec::new();
+    for p in patterns {
+        needles.extend(regex_needles(&p.text)?);
+    }
+    Some(needles)
+}
+
 fn needle_ok(text: &[u8]) -> bool {
     !text.is_empty() && !text.iter().any(|b| RENDER_BYTES.contains(b) || *b < 0x20)
 }
@@ -467,6 +551,13 @@ fn value_pre(lhs: &Operand, op: Op, lits: &[Lit]) -> Pre {
                 [l] if !l.text.is_empty() => Pre::Contains(Finder::new(&l.text).into_owned()),
                 _ => Pre::Const(true),
             },
+            Op::Matches => match patterns_needles(lits) {
+                Some(needles) => or(needles
+                    .iter()
+                    .map(|n| Pre::Contains(Finder::new(n).into_owned()))
+                    .collect()),
+                None => Pre::Const(true),
+            },
             _ => Pre::Const(true),
         };
     }
@@ -483,6 +574,13 @@ fn value_pre(lhs: &Operand, op: Op, lits: &[Lit]) -> Pre {
                     .map(|l| Pre::ArgContains(Finder::new(&l.text).into_owned()))
                     .collect())
             }
+            Op::Matches => match patterns_needles(lits) {
+                Some(needles) if needles.iter().all(|n| needle_ok(n)) => or(needles
+                    .iter()
+                    .map(|n| Pre::ArgContains(Finder::new(n).into_owned()))
+                    .collect()),
+                _ => Pre::Const(true),
+            },
             _ => Pre::Const(true),
         };
     }
