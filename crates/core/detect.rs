@@ -134,15 +134,6 @@ fn list(config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The event name of a legacy JSON line without parsing it, to skip events no signature reads.
-fn peek_event_name(line: &[u8]) -> Option<&[u8]> {
-    const KEY: &[u8] = b"\"eventName\":\"";
-    let at = memchr::memmem::find(line, KEY)? + KEY.len();
-    let len = memchr::memchr(b'"', &line[at..])?;
-    let name = &line[at..at + len];
-    (!name.contains(&b'\\')).then_some(name)
-}
-
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.signatures.as_deref(), &args.rules)?;
     if args.list {
@@ -150,10 +141,6 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     }
     let mut detector = Detector::new(&config)?;
     let signatures = detector.signatures().len();
-    // events no signature reads are skipped before they are parsed
-    let wanted: Option<std::collections::HashSet<Vec<u8>>> = detector
-        .reads()
-        .map(|names| names.into_iter().map(String::into_bytes).collect());
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
     let inputs = Inputs::open(&args.files, diag.clone())?;
     let (bytes_read, total) = inputs.progress();
@@ -182,10 +169,10 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
             n += 1;
-            if let (Some(wanted), Some(name)) = (&wanted, peek_event_name(&frame.data)) {
-                if !wanted.contains(name) {
-                    continue;
-                }
+            // events no signature needs (by name, or by the byte test of their filters) are
+            // skipped before they are parsed
+            if !shared.may_need(&frame.data) {
+                continue;
             }
             // a damaged line is no finding (`osprey read` reports it)
             let Ok(event) = osprey_event::parse_event(&frame.data) else {

@@ -341,6 +341,16 @@ fn prefilter_rules() {
         ("tracee.processName == \"bash\"", true),
         ("tracee.processName == \"zsh\"", false),
         ("tracee.processName contains \"zs\"", false),
+        ("tracee.processName in {\"zsh\", \"ksh\"}", false),
+        ("tracee.processName in {\"zsh\", \"bash\"}", true),
+        (
+            "tracee.processName == \"zsh\" or tracee.args.openat.pathname contains \"/usr/\"",
+            false,
+        ),
+        (
+            "tracee.processName == \"zsh\" or tracee.args.openat.pathname contains \"/etc/\"",
+            true,
+        ),
         ("tracee.args.openat.pathname contains \"/etc/\"", true),
         ("tracee.args.openat.pathname contains \"/usr/\"", false),
         ("tracee.args.close.fd == 3", false),
@@ -389,6 +399,7 @@ fn prefilter_rules() {
     // A byte argument may decode to the needle.
     let bytes_line = br#"{"eventName":"magic_write","args":[{"name":"bytes","type":"bytes","value":"f0VMRg=="}]}"#;
     assert!(pre("tracee.args.magic_write.bytes contains \"ELF\"").may_match(bytes_line));
+    assert!(pre(r#"tracee.args.magic_write.bytes contains "ELF" or tracee.args.magic_write.pathname contains "/x""#).may_match(bytes_line));
     // Settled for a known event name.
     let open_in_usr =
         pre("tracee.eventName == \"openat\" and tracee.args.openat.pathname contains \"/usr/\"");
