@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use osprey_detect::{Config, Detector, Kind};
+use osprey_event::Event;
 use osprey_print::NdjsonSink;
 use osprey_source::{Diagnostics, Frame, FrameKind, Inputs, Location};
 
@@ -159,12 +160,13 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let mut write_error: Option<io::Error> = None;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (shared, mut finisher) = detector.split();
-    // workers parse the events some signature reads and run the stateless signatures; this
-    // thread runs the stateful ones and writes the findings, in frame order
-    let check = |batch: &pipeline::Batch| -> (u64, Vec<(usize, osprey_detect::Hits)>) {
+    // workers parse the events some signature may need and run the stateless signatures; this
+    // thread runs the stateful ones on the events they hand over and writes the findings, in
+    // frame order
+    let check = |batch: &pipeline::Batch| -> (u64, Vec<(Event<'static>, osprey_detect::Hits)>) {
         let mut n = 0;
         let mut out = Vec::new();
-        for (i, frame) in batch.frames.iter().enumerate() {
+        for frame in &batch.frames {
             if frame.kind != FrameKind::Event {
                 continue;
             }
@@ -179,7 +181,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
                 continue;
             };
             if let Some(hits) = shared.check(&event).filter(|h| h.needs_event()) {
-                out.push((i, hits));
+                out.push((event.into_owned(), hits));
             }
         }
         (n, out)
@@ -188,12 +190,9 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         inputs.frames().batches(pipeline::BATCH),
         workers,
         check,
-        |batch, (n, checked)| {
+        |_, (n, checked)| {
             events += n;
-            for (i, hits) in checked {
-                let Ok(event) = osprey_event::parse_event(&batch.frames[i].data) else {
-                    continue;
-                };
+            for (event, hits) in checked {
                 for finding in finisher.finish(shared, &event, hits) {
                     line.clear();
                     finding.write_legacy_json(&mut line);
