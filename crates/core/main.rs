@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Read(args) => {
-            allocator::keep_freed_memory();
+            allocator::tune_for_reading();
             read::run(args)
         }
         Command::Trace(args) => match args.remote.remote {
@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         Command::Receive(args) => receive::run(args),
         Command::Extcap(args) => extcap::run(args),
         Command::Detect(args) => {
-            allocator::keep_freed_memory();
+            allocator::tune_for_reading();
             detect::run(args)
         }
         Command::Profile(args) => Ok(osprey_capture::profile::run(args)),
