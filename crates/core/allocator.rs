@@ -30,8 +30,9 @@ extern "C" {
 /// (as a whole 2 MiB transparent huge page where mimalloc asked for them).
 ///
 /// - Freed memory stays in the process for reuse instead of going back to the kernel
-///   (mimalloc's purge, a second after the free): the fourteen Tracee views over a million events had the kernel zero
-///   about 3 GB of returned and retaken memory (1,100–1,500 faults of huge pages against 430).
+///   (mimalloc's purge, a second after the free): the fourteen Tracee views over a million
+///   events had the kernel zero about 3 GB of returned and retaken memory (1,100–1,500
+///   faults of huge pages against 430).
 /// - No transparent huge pages: a huge page is zeroed whole when a byte of it is first
 ///   touched, and the views' memory is touched sparsely (system time 0.6 s → 0.2 s for the
 ///   fourteen views; no change for `-T text` or `detect`).
