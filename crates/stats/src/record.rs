@@ -324,14 +324,15 @@ impl Records {
         if in_tracee.is_some() {
             self.order_layers(tracee_start);
         }
-        // Sorted by field (stably: a field's values keep their order) for lookups.
-        self.items[start..].sort_by_key(|i| i.field);
         let slots = self.slots.len();
         self.slots.resize(slots + map.len, EMPTY);
-        for (i, item) in self.items[start..].iter().enumerate().rev() {
-            if let Some(s) = map.of(item.field) {
-                self.slots[slots + s] = i as u32;
-            }
+        let table = &mut self.slots[slots..];
+        if !point_at_each(table, &self.items[start..], map) {
+            // A field with several values: sorted by field (stably: its values keep their
+            // order), so that they are together.
+            self.items[start..].sort_by_key(|i| i.field);
+            table.fill(EMPTY);
+            point_at_each(table, &self.items[start..], map);
         }
         self.frames.push(FrameMeta {
             number,
@@ -385,6 +386,23 @@ impl Records {
             FieldValue::Ether(e) => Val::Ether(*e),
         }
     }
+}
+
+/// Fills a frame's slot table with where each field's values start among `items`: true when
+/// no field has more than one value (so every field's values are together), false when one
+/// has several and they are not together.
+fn point_at_each(table: &mut [u32], items: &[Item], map: &Slots) -> bool {
+    for (i, item) in items.iter().enumerate() {
+        let Some(s) = map.of(item.field) else {
+            continue;
+        };
+        if table[s] == EMPTY {
+            table[s] = i as u32;
+        } else if items[i - 1].field != item.field {
+            return false;
+        }
+    }
+    true
 }
 
 /// One recorded frame, as the views read it.
