@@ -597,10 +597,7 @@ impl Collector {
             }
             let process = self.model.as_mut().and_then(|m| m.observe(&rec));
             let rel_ns = ts.saturating_sub(first);
-            let name_id = match (
-                &mut self.names,
-                rec.str(osprey_field::fields::tracee::EVENT_NAME),
-            ) {
+            let name_id = match (&mut self.names, rec.event_name()) {
                 (Some(names), Some(name)) if rec.is_event() => Some(match names.get(name) {
                     Some(&id) => id,
                     None => {

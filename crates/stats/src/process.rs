@@ -302,7 +302,7 @@ impl ProcessModel {
             p.host_ppid = rec.int(t::HOST_PARENT_PROCESS_ID).unwrap_or(0);
             p.ppid = rec.int(t::PARENT_PROCESS_ID).unwrap_or(0);
         }
-        match rec.str(t::EVENT_NAME).unwrap_or("") {
+        match rec.event_name().unwrap_or("") {
             "sched_process_fork" => self.fork(rec, id, ts),
             "sched_process_exec" => {
                 let a = self.args;

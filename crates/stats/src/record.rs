@@ -214,18 +214,23 @@ impl Records {
     /// The recorded frames, in order.
     pub fn iter(&self) -> impl Iterator<Item = Rec<'_>> {
         let map: &Slots = self.map.as_deref().unwrap_or(&NO_SLOTS);
-        self.frames.iter().map(move |meta| Rec {
-            meta,
-            items: &self.items[meta.items.0 as usize..meta.items.1 as usize],
-            protocols: &self.protocols[meta.protocols.0 as usize..meta.protocols.1 as usize],
-            arena: &self.arena,
-            bytes: &self.bytes,
-            map,
-            slots: if meta.dissected {
-                &self.slots[meta.slots as usize..meta.slots as usize + map.len]
-            } else {
-                &[]
-            },
+        self.frames.iter().map(move |meta| {
+            let mut rec = Rec {
+                meta,
+                items: &self.items[meta.items.0 as usize..meta.items.1 as usize],
+                protocols: &self.protocols[meta.protocols.0 as usize..meta.protocols.1 as usize],
+                arena: &self.arena,
+                bytes: &self.bytes,
+                map,
+                slots: if meta.dissected {
+                    &self.slots[meta.slots as usize..meta.slots as usize + map.len]
+                } else {
+                    &[]
+                },
+                event_name: None,
+            };
+            rec.event_name = rec.str(tracee::EVENT_NAME);
+            rec
         })
     }
 
@@ -416,6 +421,8 @@ pub struct Rec<'b> {
     bytes: &'b [u8],
     map: &'b Slots,
     slots: &'b [u32],
+    /// `tracee.eventName`, looked up once: nearly every view asks for it.
+    event_name: Option<&'b str>,
 }
 
 impl<'b> Rec<'b> {
@@ -537,6 +544,11 @@ impl<'b> Rec<'b> {
     /// The frame's protocols, outermost first (recorded only for the protocol hierarchy).
     pub fn protocols(&self) -> &'b [FieldId] {
         self.protocols
+    }
+
+    /// The event name (`tracee.eventName`, when recorded).
+    pub fn event_name(&self) -> Option<&'b str> {
+        self.event_name
     }
 
     /// True for a Tracee event (not a packet or an artifact record).
