@@ -28,8 +28,8 @@ extern "C" {
 /// of it is first touched, again after mimalloc returns it, and the statistics build, free and
 /// rebuild large trees touching memory sparsely: the fourteen Tracee views over a million
 /// events had the kernel zero gigabytes (1,100–1,500 faults of 2 MiB pages, 10–20% of the
-/// run's samples in `clear_page_erms`); without huge pages their system time is 0.2–0.3 s
-/// instead of 0.3–1.0 s, and 12% less CPU in all. No change for `-T text` or `detect`.
+/// run's samples in `clear_page_erms`); without huge pages their system time is 0.15–0.3 s
+/// instead of 0.4–1.1 s, and 10–18% less CPU in all. No change for `-T text` or `detect`.
 /// (Keeping freed memory instead, mimalloc's purge delay -1, saved as much with huge pages
 /// and nothing more without them.)
 pub fn tune_for_reading() {
