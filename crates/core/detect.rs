@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use osprey_detect::{Config, Detector, Kind};
+use osprey_event::Event;
 use osprey_print::NdjsonSink;
 use osprey_source::{Diagnostics, Frame, FrameKind, Inputs, Location};
 use osprey_trace::catalog::Source;
@@ -143,15 +144,6 @@ fn list(config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The event name of a legacy JSON line without parsing it, to skip events no signature reads.
-fn peek_event_name(line: &[u8]) -> Option<&[u8]> {
-    const KEY: &[u8] = b"\"eventName\":\"";
-    let at = memchr::memmem::find(line, KEY)? + KEY.len();
-    let len = memchr::memchr(b'"', &line[at..])?;
-    let name = &line[at..at + len];
-    (!name.contains(&b'\\')).then_some(name)
-}
-
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.signatures.as_deref(), &args.rules)?;
     if args.list {
@@ -159,10 +151,6 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     }
     let mut detector = Detector::new(&config)?;
     let signatures = detector.signatures().len();
-    // events no signature reads are skipped before they are parsed
-    let wanted: Option<std::collections::HashSet<Vec<u8>>> = detector
-        .reads()
-        .map(|names| names.into_iter().map(String::into_bytes).collect());
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
     let inputs = Inputs::open(&args.files, diag.clone())?;
     let (bytes_read, total) = inputs.progress();
@@ -181,27 +169,28 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let mut write_error: Option<io::Error> = None;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (shared, mut finisher) = detector.split();
-    // workers parse the events some signature reads and run the stateless signatures; this
-    // thread runs the stateful ones and writes the findings, in frame order
-    let check = |batch: &pipeline::Batch| -> (u64, Vec<(usize, osprey_detect::Hits)>) {
+    // workers parse the events some signature may need and run the stateless signatures; this
+    // thread runs the stateful ones on the events they hand over and writes the findings, in
+    // frame order
+    let check = |batch: &pipeline::Batch| -> (u64, Vec<(Event<'static>, osprey_detect::Hits)>) {
         let mut n = 0;
         let mut out = Vec::new();
-        for (i, frame) in batch.frames.iter().enumerate() {
+        for frame in &batch.frames {
             if frame.kind != FrameKind::Event {
                 continue;
             }
             n += 1;
-            if let (Some(wanted), Some(name)) = (&wanted, peek_event_name(&frame.data)) {
-                if !wanted.contains(name) {
-                    continue;
-                }
+            // events no signature needs (by name, or by the byte test of their filters) are
+            // skipped before they are parsed
+            if !shared.may_need(&frame.data) {
+                continue;
             }
             // a damaged line is no finding (`osprey read` reports it)
             let Ok(event) = osprey_event::parse_event(&frame.data) else {
                 continue;
             };
             if let Some(hits) = shared.check(&event).filter(|h| h.needs_event()) {
-                out.push((i, hits));
+                out.push((event.into_owned(), hits));
             }
         }
         (n, out)
@@ -210,12 +199,9 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         inputs.frames().batches(pipeline::BATCH),
         workers,
         check,
-        |batch, (n, checked)| {
+        |_, (n, checked)| {
             events += n;
-            for (i, hits) in checked {
-                let Ok(event) = osprey_event::parse_event(&batch.frames[i].data) else {
-                    continue;
-                };
+            for (event, hits) in checked {
                 for finding in finisher.finish(shared, &event, hits) {
                     line.clear();
                     finding.write_legacy_json(&mut line);

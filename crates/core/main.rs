@@ -55,7 +55,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Read(args) => read::run(args),
+        Command::Read(args) => {
+            allocator::tune_for_reading();
+            read::run(args)
+        }
         Command::Trace(args) => match args.remote.remote {
             Some(_) => remote::run(args.remote, args.trace),
             None => osprey_trace::run(args.trace),
@@ -63,7 +66,10 @@ fn main() -> ExitCode {
         Command::View(args) => view::run(args),
         Command::Receive(args) => receive::run(args),
         Command::Extcap(args) => extcap::run(args),
-        Command::Detect(args) => detect::run(args),
+        Command::Detect(args) => {
+            allocator::tune_for_reading();
+            detect::run(args)
+        }
         Command::Profile(args) => Ok(osprey_capture::profile::run(args)),
     };
     match result {

@@ -648,24 +648,16 @@ fn stats_json(args: &ReadArgs) -> bool {
 /// Prints the -z results: as tshark prints them, or as one JSON array.
 fn write_stats(out: &mut impl Write, results: osprey_stats::Results, json: bool) -> io::Result<()> {
     // One view at a time, written as it is rendered: a large run's results are never all in
-    // memory at once. The next view is finished on another thread while this one is written.
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        scope.spawn(move || {
-            for r in results {
-                if tx.send(r).is_err() {
-                    break;
-                }
-            }
-        });
-        if json {
-            return osprey_stats::write_json(out, rx);
-        }
-        for r in rx {
-            osprey_stats::text::write(&r, out)?;
-        }
-        Ok(())
-    })
+    // memory at once. The next views are finished on other threads while one is written.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let results = results.on_threads(threads);
+    if json {
+        return osprey_stats::write_json(out, results);
+    }
+    for r in results {
+        osprey_stats::text::write(&r, out)?;
+    }
+    Ok(())
 }
 
 /// `-G`: fields (tshark's glossary format), the profile, or the preferences.

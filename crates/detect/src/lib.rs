@@ -42,7 +42,9 @@ use std::collections::HashMap;
 
 use osprey_dissect::{Preferences, Tree, Want};
 use osprey_event::Event;
+use osprey_field::hash::FastMap;
 use osprey_field::{FieldSource, FieldValue};
+use osprey_filter::Prefilter;
 
 pub use rules::{Meta, Rule, RuleError};
 pub use state::ProcMap;
@@ -302,6 +304,9 @@ pub struct Shared {
     want: Want,
     prefs: Preferences,
     events: Vec<String>,
+    /// For each event name some signature reads, the byte test its raw JSON lines must pass
+    /// for any signature to need the event (see [`Shared::may_need`]).
+    line_tests: FastMap<Box<[u8]>, Prefilter>,
 }
 
 /// The per-process state of the stateful signatures.
@@ -392,6 +397,7 @@ impl Detector {
             want: Want::none(),
             prefs: Preferences::default(),
             events: Vec::new(),
+            line_tests: FastMap::default(),
         };
         let mut state = State {
             pending: Vec::new(),
@@ -468,6 +474,7 @@ impl Detector {
         }
         d.events.sort();
         d.events.dedup();
+        d.line_tests = d.line_tests();
         Ok(Detector {
             shared: d,
             state,
@@ -488,19 +495,6 @@ impl Detector {
     /// The events the signatures read (sorted): `osprey trace` enables them.
     pub fn events(&self) -> &[String] {
         &self.shared.events
-    }
-
-    /// Every event name some signature looks at, when that is a closed set (`None` when a rule
-    /// reads every event): a reader may skip the rest without parsing them.
-    pub fn reads(&self) -> Option<Vec<String>> {
-        if !self.shared.every_event.is_empty() {
-            return None;
-        }
-        let mut names: Vec<String> = self.shared.by_event.keys().cloned().collect();
-        names.push("sched_process_exit".into());
-        names.sort();
-        names.dedup();
-        Some(names)
     }
 
     /// True when no signature runs.
@@ -606,6 +600,55 @@ impl Shared {
         for e in events {
             self.events.push(e.clone());
             self.by_event.entry(e.clone()).or_default().push(target);
+        }
+    }
+
+    /// The byte test of the lines of each event name some signature reads: a line passes when
+    /// a stateless signature that reads its event may fire on it (its filter's prefilter, or
+    /// a Rust signature's [`Native::necessary`] one), or a stateful one reads it at all.
+    fn line_tests(&self) -> FastMap<Box<[u8]>, Prefilter> {
+        let test = |t: &Target| match *t {
+            Target::Rule(i) => self.rules[i].rule.filter.event_prefilter(),
+            Target::Native(i) => self.natives[i]
+                .1
+                .necessary()
+                .map_or_else(Prefilter::all, |f| {
+                    osprey_filter::Filter::compile(f, &osprey_filter::Macros::new())
+                        .expect("a Rust signature's necessary filter compiles")
+                        .event_prefilter()
+                }),
+            Target::Sequence(_) | Target::StateNative(_) => Prefilter::all(),
+        };
+        let mut tests: FastMap<Box<[u8]>, Prefilter> = self
+            .by_event
+            .iter()
+            .map(|(name, targets)| {
+                let name = name.as_bytes();
+                (
+                    name.into(),
+                    Prefilter::any(targets.iter().map(test)).for_event(name),
+                )
+            })
+            .collect();
+        // Every process exit ends the state of the stateful signatures (`Finisher::finish`).
+        tests.insert(b"sched_process_exit"[..].into(), Prefilter::all());
+        tests
+    }
+
+    /// False when no signature needs the event of this raw JSON line: none reads its event, or
+    /// none can fire on it and no stateful one reads it. A reader skips such lines before it
+    /// parses them; [`Shared::check`] of the parsed event would find nothing.
+    pub fn may_need(&self, json_line: &[u8]) -> bool {
+        if !self.every_event.is_empty() {
+            return true;
+        }
+        match Prefilter::event_name(json_line) {
+            // A name with an escape is not the name in `by_event`'s spelling.
+            Some(name) if !name.contains(&b'\\') => self
+                .line_tests
+                .get(name)
+                .is_some_and(|t| t.may_match(json_line)),
+            _ => true,
         }
     }
 
@@ -772,5 +815,67 @@ mod tests {
         check::<Shared>();
         check::<Hits>();
         check::<Detector>();
+    }
+
+    fn open_line(path: &str, flags: i64) -> String {
+        format!(
+            r#"{{"timestamp":1,"processId":7,"hostProcessId":7,"processName":"sh","eventId":"711","eventName":"security_file_open","args":[{{"name":"pathname","type":"const char*","value":"{path}"}},{{"name":"flags","type":"int","value":{flags}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn lines_no_signature_needs_are_skipped_unparsed() {
+        let d = Detector::new(&Config::default()).unwrap();
+        let s = d.shared();
+        assert!(!s.may_need(open_line("/etc/passwd", 0).as_bytes()));
+        assert!(!s.may_need(open_line("/var/log/syslog", 1).as_bytes()));
+        assert!(s.may_need(open_line("/etc/crontab", 1).as_bytes()));
+        assert!(s.may_need(open_line("/proc/42/mem", 0).as_bytes()));
+        assert!(
+            s.may_need(open_line("/etc/pass\\u0077d", 0).as_bytes()),
+            "escapes"
+        );
+        assert!(!s.may_need(br#"{"eventName":"getpid","args":[]}"#));
+        assert!(s.may_need(br#"{"eventName":"sched_process_exit","args":[]}"#));
+        assert!(s.may_need(br#"{"eventName":"sched_process_exec","args":[]}"#));
+        assert!(s.may_need(br#"{"name":"security_file_open"}"#), "v1beta1");
+    }
+
+    #[test]
+    fn a_skipped_line_has_no_findings() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tracee");
+        let d = Detector::new(&Config::default()).unwrap();
+        let s = d.shared();
+        let mut lines: Vec<String> = [
+            "/etc/crontab",
+            "/etc/cron.d/x",
+            "/etc/sudoers.d/a",
+            "/etc/rc3.d/S1",
+            "/usr/lib/ld-linux.so.2",
+            "/tmp/notify_on_release",
+            "/proc/1/mem",
+            "/proc/kcore",
+            "/etc/passwd",
+        ]
+        .iter()
+        .flat_map(|p| [open_line(p, 0), open_line(p, 2)])
+        .collect();
+        for f in ["tracee-docs-v0.23.jsonl", "tracee-action-trace.jsonl"] {
+            let text = std::fs::read_to_string(dir.join(f)).unwrap();
+            lines.extend(text.lines().map(str::to_string));
+        }
+        let mut skipped = 0;
+        for line in &lines {
+            let Ok(ev) = osprey_event::parse_event(line.as_bytes()) else {
+                continue;
+            };
+            let hits = s.check(&ev).filter(|h| h.needs_event());
+            if !s.may_need(line.as_bytes()) {
+                skipped += 1;
+                assert!(hits.is_none(), "skipped a line a signature needs: {line}");
+            }
+        }
+        assert!(skipped > 10, "{skipped} skipped");
     }
 }

@@ -34,6 +34,12 @@ pub trait Native: Send + Sync {
     fn optional_events(&self) -> &'static [&'static str] {
         &[]
     }
+    /// A display filter that every event it fires on matches (a signature without state):
+    /// its byte prefilter lets a reader skip the other events' lines unparsed
+    /// ([`crate::Shared::may_need`]).
+    fn necessary(&self) -> Option<&'static str> {
+        None
+    }
     /// True when it keeps per-process state (and so reads `sched_process_exit`).
     fn stateful(&self) -> bool {
         false
@@ -417,6 +423,11 @@ pub struct ProcMem {
 impl Native for ProcMem {
     fn events(&self) -> &'static [&'static str] {
         &["security_file_open"]
+    }
+
+    fn necessary(&self) -> Option<&'static str> {
+        // `proc_mem_pid`: the path ends in `/mem`.
+        Some(r#"tracee.args.security_file_open.pathname contains "/mem""#)
     }
 
     fn check(&self, ev: &Event<'_>) -> Option<Data> {

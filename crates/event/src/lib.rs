@@ -179,6 +179,81 @@ pub struct Metadata<'a> {
     pub properties: Vec<(Cow<'a, str>, Value<'a>)>,
 }
 
+/// A string that owns its text.
+fn owned(s: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(s.into_owned())
+}
+
+impl Event<'_> {
+    /// A copy that owns all its strings, so it can outlive the input line (a reader hands it
+    /// to another thread).
+    pub fn into_owned(self) -> Event<'static> {
+        Event {
+            generation: self.generation,
+            timestamp: self.timestamp,
+            thread_start_time: self.thread_start_time,
+            processor_id: self.processor_id,
+            process_id: self.process_id,
+            thread_id: self.thread_id,
+            parent_process_id: self.parent_process_id,
+            host_process_id: self.host_process_id,
+            host_thread_id: self.host_thread_id,
+            host_parent_process_id: self.host_parent_process_id,
+            user_id: self.user_id,
+            mount_namespace: self.mount_namespace,
+            pid_namespace: self.pid_namespace,
+            cgroup_id: self.cgroup_id,
+            process_name: owned(self.process_name),
+            executable_path: self.executable_path.map(owned),
+            host_name: owned(self.host_name),
+            container: Container {
+                id: owned(self.container.id),
+                name: owned(self.container.name),
+                image: owned(self.container.image),
+                image_digest: owned(self.container.image_digest),
+            },
+            kubernetes: Kubernetes {
+                pod_name: owned(self.kubernetes.pod_name),
+                pod_namespace: owned(self.kubernetes.pod_namespace),
+                pod_uid: owned(self.kubernetes.pod_uid),
+                pod_sandbox: self.kubernetes.pod_sandbox,
+            },
+            event_id: self.event_id,
+            event_name: owned(self.event_name),
+            matched_policies: self
+                .matched_policies
+                .map(|p| p.into_iter().map(owned).collect()),
+            args_num: self.args_num,
+            return_value: self.return_value,
+            syscall: owned(self.syscall),
+            stack_addresses: self.stack_addresses,
+            context_flags: self.context_flags,
+            thread_entity_id: self.thread_entity_id,
+            process_entity_id: self.process_entity_id,
+            parent_entity_id: self.parent_entity_id,
+            args: self
+                .args
+                .into_iter()
+                .map(|a| Arg {
+                    name: owned(a.name),
+                    ty: owned(a.ty),
+                    value: a.value.into_owned(),
+                })
+                .collect(),
+            metadata: self.metadata.map(|m| Metadata {
+                version: owned(m.version),
+                description: owned(m.description),
+                tags: m.tags.into_iter().map(owned).collect(),
+                properties: m
+                    .properties
+                    .into_iter()
+                    .map(|(k, v)| (owned(k), v.into_owned()))
+                    .collect(),
+            }),
+        }
+    }
+}
+
 impl<'a> Event<'a> {
     /// The first argument named `name`.
     pub fn arg(&self, name: &str) -> Option<&Arg<'a>> {
@@ -206,5 +281,26 @@ impl<'a> Metadata<'a> {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_owned_copy_is_the_same_event() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tracee");
+        let mut checked = 0;
+        for f in ["tracee-docs-v0.23.jsonl", "tracee-action-trace.jsonl"] {
+            let text = std::fs::read_to_string(dir.join(f)).unwrap();
+            for line in text.lines() {
+                let Ok(event) = crate::parse_event(line.as_bytes()) else {
+                    continue;
+                };
+                assert_eq!(event.clone().into_owned(), event);
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked} events");
     }
 }

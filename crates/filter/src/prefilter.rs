@@ -36,9 +36,18 @@
 //!   value starts with a digit other than 6, a minus sign or a letter.
 //! - The protocol `tracee` (and `frame`) is present on every event line, so `not tracee` is
 //!   false for every event line.
+//! - `matches` on those same fields (verbatim and argument fields): every match of a pattern
+//!   starts with one of its literal prefixes (regex-syntax's extractor, on the pattern as
+//!   `matches` compiles it), so when they are few and none is empty the line holds one of
+//!   them, under the rules of `contains` above. A case-insensitive pattern gives each case of
+//!   its letters; one without a usable prefix gives "may match".
 //! - `and` and `or` combine these soundly; `not` of anything not known for certain, `xor`,
-//!   `matches`, ordering and every other field give "may match".
+//!   ordering and every other field give "may match".
+//!
+//! A reader that already knows a line's event name ([`Prefilter::event_name`]) can test its lines
+//! with [`Prefilter::for_event`], which settles every test on the name once.
 
+use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 use osprey_field::fields::{frame, tracee as t};
 use osprey_field::{registry, FieldId};
@@ -73,6 +82,40 @@ const RENDER_BYTES: &[u8] = b" {}[]()=,:\"";
 #[derive(Clone, Debug)]
 pub struct Prefilter {
     root: Pre,
+    /// The needles of every `Contains` and `ArgContains` test (with the marks of byte
+    /// arguments, when there are `ArgContains` tests) in one searcher, when there are two or
+    /// more: a line that holds none of them fails all those tests, which one pass finds out
+    /// (most lines, where a test per needle would search the line once per needle).
+    needles: Option<Needles>,
+}
+
+/// A search for several needles at once.
+#[derive(Clone, Debug)]
+enum Needles {
+    /// SIMD (Teddy), for up to 64 needles on CPUs that have it.
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Needles {
+    fn new(needles: &[&[u8]]) -> Needles {
+        let packed = aho_corasick::packed::Config::new()
+            .builder()
+            .extend(needles)
+            .build();
+        match packed {
+            Some(p) => Needles::Packed(p),
+            None => Needles::Automaton(AhoCorasick::new(needles).expect("a few short needles")),
+        }
+    }
+
+    /// True when `line` holds any of the needles.
+    fn any_in(&self, line: &[u8]) -> bool {
+        match self {
+            Needles::Packed(p) => p.find(line).is_some(),
+            Needles::Automaton(a) => a.is_match(line),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -109,13 +152,24 @@ static EVENT_ID_KEY: std::sync::LazyLock<Finder<'static>> =
 impl Prefilter {
     /// A prefilter that lets every line through.
     pub fn all() -> Prefilter {
-        Prefilter {
-            root: Pre::Const(true),
-        }
+        Prefilter::new(Pre::Const(true))
     }
 
     pub(crate) fn from_program(node: &Node) -> Prefilter {
-        Prefilter { root: pre(node) }
+        Prefilter::new(pre(node))
+    }
+
+    fn new(root: Pre) -> Prefilter {
+        let mut needles: Vec<&[u8]> = Vec::new();
+        let mut args = false;
+        root.needles(&mut needles, &mut args);
+        if args {
+            needles.extend([BYTES_TYPE.needle(), BYTES_TYPE2.needle()]);
+        }
+        needles.sort_unstable();
+        needles.dedup();
+        let needles = (needles.len() >= 2).then(|| Needles::new(&needles));
+        Prefilter { root, needles }
     }
 
     /// False only when the event on `json_line` (one Tracee JSON event, as read from the
@@ -130,10 +184,30 @@ impl Prefilter {
                 let mut line = Line {
                     bytes: json_line,
                     name: None,
+                    no_needles: self.needles.as_ref().is_some_and(|n| !n.any_in(json_line)),
+                    byte_args: None,
                 };
                 root.eval(&mut line)
             }
         }
+    }
+
+    /// The event name of a raw JSON event line as prefilters see it: the value of its one
+    /// top-level `"eventName"` key, `None` when that is not known for certain (the key is
+    /// absent, repeated or nested).
+    pub fn event_name(json_line: &[u8]) -> Option<&[u8]> {
+        event_name(json_line)
+    }
+
+    /// A prefilter that passes a line when any of `filters` does.
+    pub fn any(filters: impl IntoIterator<Item = Prefilter>) -> Prefilter {
+        Prefilter::new(or(filters.into_iter().map(|f| f.root).collect()))
+    }
+
+    /// This prefilter for lines whose [`Prefilter::event_name`] is `name`, with every test on the name
+    /// settled: only for such lines.
+    pub fn for_event(&self, name: &[u8]) -> Prefilter {
+        Prefilter::new(self.root.for_event(name))
     }
 
     /// True when the prefilter passes every line (the filter gives it nothing to test), so
@@ -147,6 +221,10 @@ struct Line<'a> {
     bytes: &'a [u8],
     /// The event name, once looked for: `Some(None)` when it is unknown.
     name: Option<Option<&'a [u8]>>,
+    /// True when the line holds none of the prefilter's needles ([`Prefilter::needles`]).
+    no_needles: bool,
+    /// Whether the line has an argument of byte type, once looked for.
+    byte_args: Option<bool>,
 }
 
 impl<'a> Line<'a> {
@@ -157,6 +235,19 @@ impl<'a> Line<'a> {
         let n = event_name(self.bytes);
         self.name = Some(n);
         n
+    }
+
+    fn contains(&self, needle: &Finder<'_>) -> bool {
+        !self.no_needles && needle.find(self.bytes).is_some()
+    }
+
+    fn has_byte_args(&mut self) -> bool {
+        if self.no_needles {
+            return false;
+        }
+        *self.byte_args.get_or_insert_with(|| {
+            BYTES_TYPE.find(self.bytes).is_some() || BYTES_TYPE2.find(self.bytes).is_some()
+        })
     }
 }
 
@@ -182,21 +273,61 @@ fn top_level(prefix: &[u8]) -> bool {
         Some(i) if prefix[i] == b'{' => i,
         _ => return false,
     };
-    let rest = &prefix[first + 1..];
-    if memchr::memchr2(b'{', b'}', rest).is_none() {
-        return true;
-    }
+    // Braces outside strings, counted 64 bytes at a time: a Tracee line has dozens of strings
+    // and a few objects before its event name, and a test per quote cost more than parsing.
     let mut depth = 1i64;
     let mut in_string = false;
-    for i in memchr::memchr3_iter(b'"', b'{', b'}', rest) {
-        match rest[i] {
-            b'"' => in_string = !in_string,
-            b'{' if !in_string => depth += 1,
-            b'}' if !in_string => depth -= 1,
-            _ => {}
-        }
+    for chunk in prefix[first + 1..].chunks(64) {
+        let mut block = [b' '; 64];
+        block[..chunk.len()].copy_from_slice(chunk);
+        let [quotes, opens, closes] = marks(&block);
+        // Bit i: inside a string (an odd number of quotes up to i, after the blocks before).
+        let inside = prefix_xor(quotes) ^ if in_string { !0 } else { 0 };
+        depth +=
+            i64::from((opens & !inside).count_ones()) - i64::from((closes & !inside).count_ones());
+        in_string ^= quotes.count_ones() % 2 == 1;
     }
     depth == 1 && !in_string
+}
+
+/// Bit i set where `x` has an odd number of bits at or below i.
+fn prefix_xor(mut x: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        x ^= x << shift;
+    }
+    x
+}
+
+/// Where `block` holds a quote, an opening brace and a closing brace (bit i for byte i).
+#[cfg(target_arch = "x86_64")]
+fn marks(block: &[u8; 64]) -> [u64; 3] {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let mut out = [0u64; 3];
+    // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes inside `block`.
+    unsafe {
+        let wanted = [b'"', b'{', b'}'].map(|b| _mm_set1_epi8(b as i8));
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            for (o, w) in out.iter_mut().zip(&wanted) {
+                let bits = _mm_movemask_epi8(_mm_cmpeq_epi8(v, *w)) as u16;
+                *o |= u64::from(bits) << (16 * k);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn marks(block: &[u8; 64]) -> [u64; 3] {
+    let mut out = [0u64; 3];
+    for (i, b) in block.iter().enumerate() {
+        for (o, w) in out.iter_mut().zip([b'"', b'{', b'}']) {
+            *o |= u64::from(*b == w) << i;
+        }
+    }
+    out
 }
 
 /// True when some `"eventId"` key's value may be an ID of 6000–6999: its first character past
@@ -245,12 +376,8 @@ impl Pre {
                 Some(n) => sanitized_eq(n, e),
                 None => true,
             },
-            Pre::Contains(f) => f.find(line.bytes).is_some(),
-            Pre::ArgContains(f) => {
-                f.find(line.bytes).is_some()
-                    || BYTES_TYPE.find(line.bytes).is_some()
-                    || BYTES_TYPE2.find(line.bytes).is_some()
-            }
+            Pre::Contains(f) => line.contains(f),
+            Pre::ArgContains(f) => line.contains(f) || line.has_byte_args(),
             Pre::MaybeSignature => {
                 line.name().is_none_or(|n| n.starts_with(b"sig_"))
                     || SIGNATURE_KEYS.iter().any(|k| k.find(line.bytes).is_some())
@@ -258,6 +385,41 @@ impl Pre {
             }
             Pre::And(ps) => ps.iter().all(|p| p.eval(line)),
             Pre::Or(ps) => ps.iter().any(|p| p.eval(line)),
+        }
+    }
+}
+
+impl Pre {
+    /// Adds the needles of its `Contains` and `ArgContains` tests to `out`; sets `args` when
+    /// there are `ArgContains` tests.
+    fn needles<'p>(&'p self, out: &mut Vec<&'p [u8]>, args: &mut bool) {
+        match self {
+            Pre::Contains(f) => out.push(f.needle()),
+            Pre::ArgContains(f) => {
+                out.push(f.needle());
+                *args = true;
+            }
+            Pre::And(ps) | Pre::Or(ps) => ps.iter().for_each(|p| p.needles(out, args)),
+            _ => {}
+        }
+    }
+
+    /// [`Prefilter::for_event`].
+    fn for_event(&self, name: &[u8]) -> Pre {
+        let known = |p: &Pre| {
+            p.eval(&mut Line {
+                bytes: b"",
+                name: Some(Some(name)),
+                no_needles: false,
+                byte_args: None,
+            })
+        };
+        match self {
+            Pre::NameIn(_) | Pre::NameNotIn(_) | Pre::ArgEvent(_) => Pre::Const(known(self)),
+            Pre::MaybeSignature if known(self) => Pre::Const(true),
+            Pre::And(ps) => and(ps.iter().map(|p| p.for_event(name)).collect()),
+            Pre::Or(ps) => or(ps.iter().map(|p| p.for_event(name)).collect()),
+            other => other.clone(),
         }
     }
 }
@@ -413,6 +575,42 @@ fn text_only(l: &Lit) -> bool {
         && l.rel.is_none()
 }
 
+/// The most needles a pattern may give (a case-insensitive word gives one per case of its
+/// letters).
+const MAX_REGEX_NEEDLES: usize = 16;
+
+/// Needles one of which every match of `pattern` starts with: its literal prefixes, when there
+/// are few and none is empty. The pattern is read as `matches` compiles it (case-insensitive
+/// unless it says otherwise).
+fn regex_needles(pattern: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let pattern = std::str::from_utf8(pattern).ok()?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .utf8(false)
+        .nest_limit(64)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let prefixes = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let needles = prefixes.literals()?;
+    if needles.is_empty()
+        || needles.len() > MAX_REGEX_NEEDLES
+        || needles.iter().any(|n| n.as_bytes().is_empty())
+    {
+        return None;
+    }
+    Some(needles.iter().map(|n| n.as_bytes().to_vec()).collect())
+}
+
+/// The needles of `matches` patterns: one of them is in every value any pattern matches.
+fn patterns_needles(patterns: &[Lit]) -> Option<Vec<Vec<u8>>> {
+    let mut needles = Vec::new();
+    for p in patterns {
+        needles.extend(regex_needles(&p.text)?);
+    }
+    Some(needles)
+}
+
 fn needle_ok(text: &[u8]) -> bool {
     !text.is_empty() && !text.iter().any(|b| RENDER_BYTES.contains(b) || *b < 0x20)
 }
@@ -467,6 +665,13 @@ fn value_pre(lhs: &Operand, op: Op, lits: &[Lit]) -> Pre {
                 [l] if !l.text.is_empty() => Pre::Contains(Finder::new(&l.text).into_owned()),
                 _ => Pre::Const(true),
             },
+            Op::Matches => match patterns_needles(lits) {
+                Some(needles) => or(needles
+                    .iter()
+                    .map(|n| Pre::Contains(Finder::new(n).into_owned()))
+                    .collect()),
+                None => Pre::Const(true),
+            },
             _ => Pre::Const(true),
         };
     }
@@ -483,6 +688,13 @@ fn value_pre(lhs: &Operand, op: Op, lits: &[Lit]) -> Pre {
                     .map(|l| Pre::ArgContains(Finder::new(&l.text).into_owned()))
                     .collect())
             }
+            Op::Matches => match patterns_needles(lits) {
+                Some(needles) if needles.iter().all(|n| needle_ok(n)) => or(needles
+                    .iter()
+                    .map(|n| Pre::ArgContains(Finder::new(n).into_owned()))
+                    .collect()),
+                _ => Pre::Const(true),
+            },
             _ => Pre::Const(true),
         };
     }
@@ -513,6 +725,57 @@ mod tests {
             event_name(br#"{"a":"{","eventName":"open"}"#),
             Some(&b"open"[..])
         );
+    }
+
+    #[test]
+    fn nesting_is_counted_across_blocks() {
+        // The plain count: every quote toggles a string, braces outside strings nest.
+        fn reference(prefix: &[u8]) -> bool {
+            let Some(i) = prefix.iter().position(|b| !b.is_ascii_whitespace()) else {
+                return false;
+            };
+            if prefix[i] != b'{' {
+                return false;
+            }
+            let (mut depth, mut in_string) = (1i64, false);
+            for &b in &prefix[i + 1..] {
+                match b {
+                    b'"' => in_string = !in_string,
+                    b'{' if !in_string => depth += 1,
+                    b'}' if !in_string => depth -= 1,
+                    _ => {}
+                }
+            }
+            depth == 1 && !in_string
+        }
+        let pieces: [&[u8]; 8] = [
+            b"\"a\":1,",
+            b"\"b\":{\"c\":2},",
+            b"\"{\",",
+            b"\"}}\":",
+            b"{",
+            b"}",
+            b"\"",
+            b"  ",
+        ];
+        let mut seed = 7u64;
+        for _ in 0..20_000 {
+            let mut prefix = b" {".to_vec();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = (seed >> 33) % 60;
+            for k in 0..n {
+                let pick = (seed >> (k % 29)) as usize ^ k as usize;
+                prefix.extend_from_slice(pieces[pick % pieces.len()]);
+            }
+            assert_eq!(
+                top_level(&prefix),
+                reference(&prefix),
+                "{}",
+                String::from_utf8_lossy(&prefix)
+            );
+        }
     }
 
     #[test]

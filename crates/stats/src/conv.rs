@@ -113,10 +113,7 @@ fn one_sided(rec: &Rec<'_>, f: &Flow) -> Option<bool> {
     if !rec.is_event() || !rec.has(t::SOCKADDR_SA_FAMILY) || f.src != f.dst || f.sport != f.dport {
         return None;
     }
-    Some(
-        rec.str(t::EVENT_NAME)
-            .is_some_and(|n| n.contains("connect")),
-    )
+    Some(rec.event_name().is_some_and(|n| n.contains("connect")))
 }
 
 /// One conversation.

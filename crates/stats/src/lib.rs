@@ -476,6 +476,109 @@ impl Iterator for Results {
 
 impl ExactSizeIterator for Results {}
 
+impl Results {
+    /// The same results in the same order, finished on `threads` threads at once (the
+    /// outputs of one view one after the other), so that while one result is written the next
+    /// ones are being finished. At most `threads` finished results wait to be taken.
+    pub fn on_threads(self, threads: usize) -> Finished {
+        let len = self.outputs.len();
+        let shared = std::sync::Arc::new(Finishing {
+            views: self.views.into_iter().map(std::sync::Mutex::new).collect(),
+            outputs: self.outputs.collect(),
+            model: self.model,
+            span: self.span,
+            taken: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let (tx, rx) = std::sync::mpsc::sync_channel(0);
+        let workers = (0..threads.max(1))
+            .map(|_| {
+                let (shared, tx) = (shared.clone(), tx.clone());
+                std::thread::spawn(move || shared.finish_each(&tx))
+            })
+            .collect();
+        Finished {
+            results: rx,
+            workers,
+            early: FastMap::default(),
+            next: 0,
+            len,
+        }
+    }
+}
+
+/// What the threads of [`Results::on_threads`] share.
+struct Finishing {
+    views: Vec<std::sync::Mutex<Box<dyn View>>>,
+    outputs: Vec<(usize, usize)>,
+    model: Option<ProcessModel>,
+    span: Span,
+    /// How many outputs threads have taken.
+    taken: std::sync::atomic::AtomicUsize,
+}
+
+impl Finishing {
+    /// Finishes the next output no thread has taken, until none is left (or nobody takes the
+    /// results any more), sending each with its position.
+    fn finish_each(&self, tx: &std::sync::mpsc::SyncSender<(usize, ViewResult)>) {
+        loop {
+            let i = self
+                .taken
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&(v, o)) = self.outputs.get(i) else {
+                return;
+            };
+            let mut view = self.views[v]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let result = view.finish_output(o, self.model.as_ref(), &self.span);
+            drop(view);
+            if tx.send((i, result)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The results of [`Results::on_threads`], in the order of the views.
+pub struct Finished {
+    results: std::sync::mpsc::Receiver<(usize, ViewResult)>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    /// Results finished before the ones ahead of them.
+    early: FastMap<usize, ViewResult>,
+    next: usize,
+    len: usize,
+}
+
+impl Iterator for Finished {
+    type Item = ViewResult;
+
+    fn next(&mut self) -> Option<ViewResult> {
+        if self.next >= self.len {
+            return None;
+        }
+        loop {
+            if let Some(r) = self.early.remove(&self.next) {
+                self.next += 1;
+                return Some(r);
+            }
+            match self.results.recv() {
+                Ok((i, r)) => {
+                    self.early.insert(i, r);
+                }
+                Err(_) => {
+                    // Every thread ended before all results came: one of them panicked.
+                    for w in self.workers.drain(..) {
+                        if let Err(panic) = w.join() {
+                            std::panic::resume_unwind(panic);
+                        }
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 impl Collector {
     /// Feeds a batch of records, in frame order.
     pub fn feed(&mut self, records: &Records) {
@@ -494,10 +597,7 @@ impl Collector {
             }
             let process = self.model.as_mut().and_then(|m| m.observe(&rec));
             let rel_ns = ts.saturating_sub(first);
-            let name_id = match (
-                &mut self.names,
-                rec.str(osprey_field::fields::tracee::EVENT_NAME),
-            ) {
+            let name_id = match (&mut self.names, rec.event_name()) {
                 (Some(names), Some(name)) if rec.is_event() => Some(match names.get(name) {
                     Some(&id) => id,
                     None => {
@@ -558,6 +658,23 @@ mod tests {
         assert_eq!(c.views.len(), 4);
         assert_eq!(c.outputs, [(0, 0), (1, 0), (0, 1), (2, 0), (3, 0), (3, 1)]);
         assert_eq!(c.finish().count(), 6);
+    }
+
+    #[test]
+    fn results_finished_on_threads_come_in_order() {
+        let z = [
+            "tracee,process_tree",
+            "tracee,event_counts",
+            "tracee,process_tree,container",
+            "tracee,file_types",
+            "tracee,process_tree,network,container",
+            "tracee,process_tree,network",
+        ];
+        let one: Vec<ViewResult> = build(&z).1.finish().collect();
+        for threads in [1, 2, 3, 8] {
+            let many: Vec<ViewResult> = build(&z).1.finish().on_threads(threads).collect();
+            assert_eq!(many, one, "{threads} threads");
+        }
     }
 
     #[test]

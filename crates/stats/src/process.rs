@@ -20,6 +20,8 @@ use osprey_field::fields::tracee as t;
 use osprey_field::FieldValue;
 use serde::Serialize;
 
+use std::sync::{Arc, OnceLock};
+
 use crate::fields::Args;
 use crate::record::Rec;
 use osprey_field::hash::FastMap;
@@ -178,12 +180,16 @@ pub struct ProcessModel {
     args: Args,
     /// Hashes names into [`Process`] fingerprints.
     hash: osprey_field::hash::FastHash,
-    /// Labels already made, for one PID format (every process tree of a run shows the same
-    /// processes with the same labels).
-    labels: std::cell::RefCell<(PidFormat, Vec<Option<Box<str>>>)>,
-    /// Details already made, shared by the nodes that show the process.
-    infos: std::cell::RefCell<Vec<Option<std::sync::Arc<ProcessInfo>>>>,
+    /// Labels already made, in one PID format (a preference: one for the run), by process.
+    /// Labels and details are made once the events are all in, once each, and shared by every
+    /// tree that shows the process (trees may be finished on several threads at once).
+    labels: OnceLock<(PidFormat, Made<Box<str>>)>,
+    /// Details already made, by process.
+    infos: OnceLock<Made<Arc<ProcessInfo>>>,
 }
+
+/// One of a thing per process, each made when first asked for.
+type Made<T> = Vec<OnceLock<T>>;
 
 /// The time value of a field (absolute times, or plain integers as fork's `start_time`).
 fn time(rec: &Rec<'_>, field: osprey_field::FieldId) -> Option<u64> {
@@ -203,8 +209,8 @@ impl ProcessModel {
             by_pid: FastMap::default(),
             args,
             hash: Default::default(),
-            labels: Default::default(),
-            infos: Default::default(),
+            labels: OnceLock::new(),
+            infos: OnceLock::new(),
         }
     }
 
@@ -296,7 +302,7 @@ impl ProcessModel {
             p.host_ppid = rec.int(t::HOST_PARENT_PROCESS_ID).unwrap_or(0);
             p.ppid = rec.int(t::PARENT_PROCESS_ID).unwrap_or(0);
         }
-        match rec.str(t::EVENT_NAME).unwrap_or("") {
+        match rec.event_name().unwrap_or("") {
             "sched_process_fork" => self.fork(rec, id, ts),
             "sched_process_exec" => {
                 let a = self.args;
@@ -569,18 +575,18 @@ impl ProcessModel {
     /// of a tree's name column (the process's details keep them all). Labels are made once
     /// the events are all in (the model is reachable only then) and kept for the next tree.
     pub fn label(&self, id: ProcId, format: PidFormat) -> String {
-        let mut cache = self.labels.borrow_mut();
-        let (f, labels) = &mut *cache;
-        if *f != format {
-            *f = format;
-            labels.clear();
+        let (made_in, labels) = self.labels.get_or_init(|| (format, self.made()));
+        match labels.get(id as usize).filter(|_| *made_in == format) {
+            Some(label) => label
+                .get_or_init(|| self.make_label(id, format).into())
+                .to_string(),
+            None => self.make_label(id, format),
         }
-        if labels.len() < self.procs.len() {
-            labels.resize(self.procs.len(), None);
-        }
-        labels[id as usize]
-            .get_or_insert_with(|| self.make_label(id, format).into())
-            .to_string()
+    }
+
+    /// Room for one of a thing per process of the model as it is (the events all in).
+    fn made<T>(&self) -> Made<T> {
+        (0..self.procs.len()).map(|_| OnceLock::new()).collect()
     }
 
     fn make_label(&self, id: ProcId, format: PidFormat) -> String {
@@ -622,14 +628,11 @@ impl ProcessModel {
 
     /// The details of process `id`, made once and shared (every process tree of a run shows
     /// the same processes). Like labels, they are made once the events are all in.
-    pub fn shared_info(&self, id: ProcId) -> std::sync::Arc<ProcessInfo> {
-        let mut infos = self.infos.borrow_mut();
-        if infos.len() < self.procs.len() {
-            infos.resize(self.procs.len(), None);
+    pub fn shared_info(&self, id: ProcId) -> Arc<ProcessInfo> {
+        match self.infos.get_or_init(|| self.made()).get(id as usize) {
+            Some(info) => info.get_or_init(|| Arc::new(self.info(id))).clone(),
+            None => Arc::new(self.info(id)),
         }
-        infos[id as usize]
-            .get_or_insert_with(|| std::sync::Arc::new(self.info(id)))
-            .clone()
     }
 
     /// The details of process `id`.

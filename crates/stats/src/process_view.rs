@@ -410,7 +410,7 @@ impl View for ProcessView {
             if !self.matches(model, id) {
                 return;
             }
-            let name = rec.str(t::EVENT_NAME).unwrap_or("");
+            let name = rec.event_name().unwrap_or("");
             let args = self.args;
             let acc = self.accs.entry(id).or_default();
             acc.events.add(name, ts);

@@ -214,18 +214,23 @@ impl Records {
     /// The recorded frames, in order.
     pub fn iter(&self) -> impl Iterator<Item = Rec<'_>> {
         let map: &Slots = self.map.as_deref().unwrap_or(&NO_SLOTS);
-        self.frames.iter().map(move |meta| Rec {
-            meta,
-            items: &self.items[meta.items.0 as usize..meta.items.1 as usize],
-            protocols: &self.protocols[meta.protocols.0 as usize..meta.protocols.1 as usize],
-            arena: &self.arena,
-            bytes: &self.bytes,
-            map,
-            slots: if meta.dissected {
-                &self.slots[meta.slots as usize..meta.slots as usize + map.len]
-            } else {
-                &[]
-            },
+        self.frames.iter().map(move |meta| {
+            let mut rec = Rec {
+                meta,
+                items: &self.items[meta.items.0 as usize..meta.items.1 as usize],
+                protocols: &self.protocols[meta.protocols.0 as usize..meta.protocols.1 as usize],
+                arena: &self.arena,
+                bytes: &self.bytes,
+                map,
+                slots: if meta.dissected {
+                    &self.slots[meta.slots as usize..meta.slots as usize + map.len]
+                } else {
+                    &[]
+                },
+                event_name: None,
+            };
+            rec.event_name = rec.str(tracee::EVENT_NAME);
+            rec
         })
     }
 
@@ -324,14 +329,15 @@ impl Records {
         if in_tracee.is_some() {
             self.order_layers(tracee_start);
         }
-        // Sorted by field (stably: a field's values keep their order) for lookups.
-        self.items[start..].sort_by_key(|i| i.field);
         let slots = self.slots.len();
         self.slots.resize(slots + map.len, EMPTY);
-        for (i, item) in self.items[start..].iter().enumerate().rev() {
-            if let Some(s) = map.of(item.field) {
-                self.slots[slots + s] = i as u32;
-            }
+        let table = &mut self.slots[slots..];
+        if !point_at_each(table, &self.items[start..], map) {
+            // A field with several values: sorted by field (stably: its values keep their
+            // order), so that they are together.
+            self.items[start..].sort_by_key(|i| i.field);
+            table.fill(EMPTY);
+            point_at_each(table, &self.items[start..], map);
         }
         self.frames.push(FrameMeta {
             number,
@@ -387,6 +393,23 @@ impl Records {
     }
 }
 
+/// Fills a frame's slot table with where each field's values start among `items`: true when
+/// no field has more than one value (so every field's values are together), false when one
+/// has several and they are not together.
+fn point_at_each(table: &mut [u32], items: &[Item], map: &Slots) -> bool {
+    for (i, item) in items.iter().enumerate() {
+        let Some(s) = map.of(item.field) else {
+            continue;
+        };
+        if table[s] == EMPTY {
+            table[s] = i as u32;
+        } else if items[i - 1].field != item.field {
+            return false;
+        }
+    }
+    true
+}
+
 /// One recorded frame, as the views read it.
 #[derive(Clone, Copy)]
 pub struct Rec<'b> {
@@ -398,6 +421,8 @@ pub struct Rec<'b> {
     bytes: &'b [u8],
     map: &'b Slots,
     slots: &'b [u32],
+    /// `tracee.eventName`, looked up once: nearly every view asks for it.
+    event_name: Option<&'b str>,
 }
 
 impl<'b> Rec<'b> {
@@ -519,6 +544,11 @@ impl<'b> Rec<'b> {
     /// The frame's protocols, outermost first (recorded only for the protocol hierarchy).
     pub fn protocols(&self) -> &'b [FieldId] {
         self.protocols
+    }
+
+    /// The event name (`tracee.eventName`, when recorded).
+    pub fn event_name(&self) -> Option<&'b str> {
+        self.event_name
     }
 
     /// True for a Tracee event (not a packet or an artifact record).

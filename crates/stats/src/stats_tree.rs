@@ -146,9 +146,9 @@ struct BurstCalc {
 }
 
 impl BurstCalc {
-    /// `update_burst_calc`: `now` is the tick's time in ms since the first frame.
-    fn update(&mut self, now: f64, value: u64) {
-        let current = (now / BURST_RESOLUTION_MS).floor();
+    /// `update_burst_calc`: `now` is the tick's time in ms since the first frame, `current`
+    /// its bucket ([`bucket`]).
+    fn update(&mut self, now: f64, current: f64, value: u64) {
         match self.buckets.back_mut() {
             // The usual tick: in the latest bucket.
             Some(b) if b.no == current => {
@@ -246,6 +246,11 @@ impl BurstCalc {
     }
 }
 
+/// The burst bucket of a time in ms since the first frame.
+fn bucket(now: f64) -> f64 {
+    (now / BURST_RESOLUTION_MS).floor()
+}
+
 #[derive(Clone, Debug)]
 struct Node {
     name: String,
@@ -270,6 +275,8 @@ pub struct StatsTree {
     by_key: FastMap<(usize, u64), usize>,
     start: Option<f64>,
     now: f64,
+    /// `now`'s burst bucket, computed once per frame rather than once per tick.
+    now_bucket: f64,
 }
 
 /// The root's id: top nodes are its children.
@@ -308,6 +315,7 @@ impl StatsTree {
             by_key: FastMap::default(),
             start: None,
             now: 0.0,
+            now_bucket: 0.0,
         }
     }
 
@@ -315,6 +323,7 @@ impl StatsTree {
     /// (tshark's `rel_ts`); the first call also starts the elapsed time.
     pub fn set_time(&mut self, now_ms: f64) {
         self.now = now_ms;
+        self.now_bucket = bucket(now_ms);
         self.start.get_or_insert(now_ms);
     }
 
@@ -357,10 +366,10 @@ impl StatsTree {
 
     /// Counts one for node `id`.
     pub fn tick_id(&mut self, id: usize) {
-        let now = self.now;
+        let (now, current) = (self.now, self.now_bucket);
         let n = &mut self.nodes[id];
         n.counter += 1;
-        n.burst.update(now, 1);
+        n.burst.update(now, current, 1);
     }
 
     /// Counts one for a pivot node and for its child `value` (tshark's `stats_tree_tick_pivot`).

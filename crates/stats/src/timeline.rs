@@ -224,7 +224,7 @@ impl View for Timeline {
         }
         let group = match rec.meta.kind {
             osprey_source::FrameKind::Event => group_of(
-                rec.str(t::EVENT_NAME).unwrap_or(""),
+                rec.event_name().unwrap_or(""),
                 rec.bool(t::IS_SIGNATURE).unwrap_or(false),
             ),
             osprey_source::FrameKind::Packet => 5,

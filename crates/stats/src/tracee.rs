@@ -87,7 +87,7 @@ impl View for EventCounts {
         if !rec.is_event() || !rec.counts(self.bit) {
             return;
         }
-        let name = rec.str(t::EVENT_NAME).unwrap_or("");
+        let name = rec.event_name().unwrap_or("");
         let st = &mut self.tree;
         st.set_time(cx.rel_ms);
         let top = if self.per_container {
@@ -168,8 +168,7 @@ fn extension(path: &str) -> Option<&str> {
 
 impl View for FileTypes {
     fn observe(&mut self, rec: &Rec<'_>, cx: &Cx<'_>) {
-        if !rec.is_event() || rec.str(t::EVENT_NAME) != Some("magic_write") || !rec.counts(self.bit)
-        {
+        if !rec.is_event() || rec.event_name() != Some("magic_write") || !rec.counts(self.bit) {
             return;
         }
         let st = &mut self.tree;
@@ -235,7 +234,7 @@ fn mode_bits(n: i64) -> &'static str {
 /// `Connect to <addr> port <port>`, `Bind to ...`, `Accept on ...` of a socket event, or `None`
 /// when the preferences leave the address out of network statistics.
 pub(crate) fn socket_leaf(rec: &Rec<'_>, prefs: &osprey_dissect::Preferences) -> Option<String> {
-    let verb = match rec.str(t::EVENT_NAME)? {
+    let verb = match rec.event_name()? {
         "security_socket_connect" => "Connect to",
         "security_socket_bind" => "Bind to",
         "security_socket_accept" => "Accept on",
@@ -271,7 +270,7 @@ pub(crate) fn signature_leaf(rec: &Rec<'_>) -> String {
     let name = rec
         .str(t::METADATA_SIGNATURE_NAME)
         .filter(|n| !n.is_empty())
-        .or_else(|| rec.str(t::EVENT_NAME))
+        .or_else(|| rec.event_name())
         .unwrap_or("");
     match rec.int(t::METADATA_SEVERITY) {
         Some(n) => format!("(Severity {n}): {name}"),
@@ -346,7 +345,7 @@ impl ProcessTree {
     /// when the event is not one this tree counts.
     fn leaf(&mut self, rec: &Rec<'_>) -> Option<bool> {
         use std::fmt::Write as _;
-        let name = rec.str(t::EVENT_NAME).unwrap_or("");
+        let name = rec.event_name().unwrap_or("");
         self.leaf.clear();
         match self.variant {
             TreeVariant::Standard => return Some(false),

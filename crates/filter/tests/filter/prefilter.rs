@@ -15,7 +15,7 @@ use osprey_event::Event;
 use osprey_field::{
     fields::frame, fields::tracee as t, registry, sanitize_name, FieldId, FieldValue,
 };
-use osprey_filter::{Filter, Macros};
+use osprey_filter::{Filter, Macros, Prefilter};
 
 use crate::spec_filters::spec_macros;
 use crate::support::Frame;
@@ -245,6 +245,15 @@ const FILTERS: &[&str] = &[
     "tracee.args.vfs_read.count > 0",
     "not tracee.args.vfs_read.count",
     "tracee.args.ptrace.request == PTRACE_ATTACH",
+    r#"tracee.args.security_file_open.pathname matches r"(?-i)^/tmp/""#,
+    r#"tracee.args.security_file_open.pathname matches r"(?-i)testing\.txt$""#,
+    r#"tracee.args.security_file_open.pathname matches r"(?-i)^/(etc|tmp)/[a-z]+""#,
+    r#"tracee.args.security_file_open.pathname matches "^/TMP/""#,
+    r#"tracee.args.sched_process_exec.argv matches r"(?-i)^ls$""#,
+    r#"tracee.args.net_packet_dns.proto_dns matches r"(?-i)ebpf\.io""#,
+    r#"tracee.processName matches r"(?-i)^(ping|bash)$""#,
+    r#"tracee.processName matches "^PI""#,
+    r#"tracee.container.image matches r"(?-i)ubuntu""#,
     "tracee.isSignature == true",
     "tracee.isSignature == 1",
     "tracee.isSignature in {true}",
@@ -332,12 +341,39 @@ fn prefilter_rules() {
         ("tracee.processName == \"bash\"", true),
         ("tracee.processName == \"zsh\"", false),
         ("tracee.processName contains \"zs\"", false),
+        ("tracee.processName in {\"zsh\", \"ksh\"}", false),
+        ("tracee.processName in {\"zsh\", \"bash\"}", true),
+        (
+            "tracee.processName == \"zsh\" or tracee.args.openat.pathname contains \"/usr/\"",
+            false,
+        ),
+        (
+            "tracee.processName == \"zsh\" or tracee.args.openat.pathname contains \"/etc/\"",
+            true,
+        ),
         ("tracee.args.openat.pathname contains \"/etc/\"", true),
         ("tracee.args.openat.pathname contains \"/usr/\"", false),
         ("tracee.args.close.fd == 3", false),
         ("tracee.args.openat.flags == 3", true),
         ("tracee.args.openat.pathname == \"/etc/shadow\"", false),
         ("tracee.args.openat.pathname matches \"shadow\"", true),
+        (
+            r#"tracee.args.openat.pathname matches r"(?-i)^/etc/(passwd|shadow)$""#,
+            true,
+        ),
+        (
+            r#"tracee.args.openat.pathname matches r"(?-i)^/usr/""#,
+            false,
+        ),
+        (
+            r#"tracee.args.openat.pathname matches r"(?-i)p.sswd""#,
+            true,
+        ),
+        (r#"tracee.args.openat.pathname matches r"(?-i)x*""#, true),
+        (r#"tracee.args.openat.pathname matches r"(?-i)a=b""#, true),
+        (r#"tracee.processName matches r"(?-i)^z""#, false),
+        (r#"tracee.processName matches "^BA""#, true),
+        (r#"tracee.processName matches "^ZS""#, false),
         (
             "tracee.eventName == \"close\" or tracee.processName == \"bash\"",
             true,
@@ -363,6 +399,35 @@ fn prefilter_rules() {
     // A byte argument may decode to the needle.
     let bytes_line = br#"{"eventName":"magic_write","args":[{"name":"bytes","type":"bytes","value":"f0VMRg=="}]}"#;
     assert!(pre("tracee.args.magic_write.bytes contains \"ELF\"").may_match(bytes_line));
+    assert!(pre(r#"tracee.args.magic_write.bytes contains "ELF" or tracee.args.magic_write.pathname contains "/x""#).may_match(bytes_line));
+    // Settled for a known event name.
+    let open_in_usr =
+        pre("tracee.eventName == \"openat\" and tracee.args.openat.pathname contains \"/usr/\"");
+    let usr_line = String::from_utf8_lossy(line).replace("/etc/", "/usr/");
+    assert!(!open_in_usr.for_event(b"openat").may_match(line));
+    assert!(open_in_usr
+        .for_event(b"openat")
+        .may_match(usr_line.as_bytes()));
+    assert!(!open_in_usr
+        .for_event(b"close")
+        .may_match(usr_line.as_bytes()));
+    assert!(pre("tracee.eventName != \"close\"")
+        .for_event(b"openat")
+        .is_trivial());
+    assert_eq!(Prefilter::event_name(line), Some(&b"openat"[..]));
+    // Any of several.
+    let either = |a: &str, b: &str| Prefilter::any([pre(a), pre(b)]);
+    assert!(either(
+        "tracee.processName == \"zsh\"",
+        "tracee.processName == \"bash\""
+    )
+    .may_match(line));
+    assert!(!either(
+        "tracee.processName == \"zsh\"",
+        "tracee.eventName == \"close\""
+    )
+    .may_match(line));
+    assert!(!Prefilter::any([]).for_event(b"openat").may_match(line));
     assert!(pre("").is_trivial());
     assert!(!pre("tracee.eventName == \"x\"").is_trivial());
 }
