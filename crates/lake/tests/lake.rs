@@ -1,0 +1,295 @@
+//! The lake written and read back: bytes, layout, temporary files.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use osprey_lake::{LakeReader, LakeWriter, RollPolicy};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/tracee")
+        .join(name)
+}
+
+/// The fixture's event lines, sorted by timestamp (stable), as the lake gives them back.
+fn sorted_lines(name: &str) -> Vec<Vec<u8>> {
+    let text = fs::read(fixture(name)).unwrap();
+    let mut lines: Vec<Vec<u8>> = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| l.to_vec())
+        .collect();
+    lines.sort_by_key(|l| osprey_event::parse_event(l).unwrap().timestamp);
+    lines
+}
+
+fn write_lake(root: &Path, lines: &[Vec<u8>], policy: RollPolicy) -> Vec<PathBuf> {
+    let mut writer = LakeWriter::create(root, policy).unwrap();
+    for line in lines {
+        let event = osprey_event::parse_event(line).unwrap();
+        writer.write(line, &event).unwrap();
+    }
+    writer.finish().unwrap();
+    writer.completed().to_vec()
+}
+
+fn read_lake(root: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    LakeReader::open(root)
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn round_trip_is_byte_identical() {
+    for name in ["tracee-docs-v0.23.jsonl", "tracee-action-trace.jsonl"] {
+        let lines = sorted_lines(name);
+        let dir = tempfile::tempdir().unwrap();
+        write_lake(dir.path(), &lines, RollPolicy::default());
+        let want: Vec<u8> = lines
+            .iter()
+            .flat_map(|l| [&l[..], b"\n"].concat())
+            .collect();
+        assert_eq!(read_lake(dir.path()), want, "{name}");
+    }
+}
+
+#[test]
+fn files_roll_when_another_partition_is_needed_or_by_size() {
+    let lines = sorted_lines("tracee-docs-v0.23.jsonl");
+    let want: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| [&l[..], b"\n"].concat())
+        .collect();
+    // One open partition at a time: a file per run of one partition's events.
+    let one_open = RollPolicy {
+        max_open_partitions: 1,
+        ..RollPolicy::default()
+    };
+    // Any size is too large: a file per row group of 4 rows.
+    let tiny = RollPolicy {
+        max_file_bytes: 1,
+        row_group_rows: 4,
+        ..RollPolicy::default()
+    };
+    for policy in [one_open, tiny] {
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_lake(dir.path(), &lines, policy.clone());
+        assert!(files.len() > 10, "{policy:?}: {} files", files.len());
+        assert_eq!(read_lake(dir.path()), want, "{policy:?}");
+    }
+}
+
+#[test]
+fn layout_is_dt_hour_host() {
+    let lines = sorted_lines("tracee-docs-v0.23.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_lake(dir.path(), &lines, RollPolicy::default());
+    for file in &files {
+        let rel = file.strip_prefix(dir.path()).unwrap();
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(parts.len(), 4, "{rel:?}");
+        assert!(
+            parts[0].starts_with("dt=") && parts[0].len() == 13,
+            "{rel:?}"
+        );
+        assert!(
+            parts[1].starts_with("hour=") && parts[1].len() == 7,
+            "{rel:?}"
+        );
+        assert!(parts[2].starts_with("host="), "{rel:?}");
+        assert!(parts[3].starts_with("part-") && parts[3].ends_with(".parquet"));
+    }
+    // Every host has a partition.
+    let hosts: std::collections::BTreeSet<String> = files
+        .iter()
+        .map(|f| {
+            let host = f.parent().unwrap().file_name().unwrap().to_string_lossy();
+            host.trim_start_matches("host=").to_string()
+        })
+        .collect();
+    assert!(
+        hosts.contains("minikube") && hosts.contains("95e88e281c4b"),
+        "{hosts:?}"
+    );
+    // The earliest event, 1657321167.356729582 s, is 2022-07-08T22:59:27Z.
+    assert!(dir.path().join("dt=2022-07-08/hour=22").is_dir());
+}
+
+/// An event line of the fixture with its host name replaced.
+fn with_host(line: &[u8], host: &str) -> Vec<u8> {
+    let text = String::from_utf8(line.to_vec()).unwrap();
+    let old = osprey_event::parse_event(line)
+        .unwrap()
+        .host_name
+        .to_string();
+    let quoted = serde_json_string(host);
+    text.replacen(
+        &format!("\"hostName\":\"{old}\""),
+        &format!("\"hostName\":{quoted}"),
+        1,
+    )
+    .into_bytes()
+}
+
+fn serde_json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[test]
+fn hostile_host_names_stay_inside_the_lake() {
+    let base = sorted_lines("tracee-action-trace.jsonl");
+    let hosts = [
+        "..",
+        ".",
+        "",
+        "../../escape",
+        "a/b/c",
+        "host=x/dt=y",
+        "nul\0",
+        "%2E%2E",
+    ];
+    let lines: Vec<Vec<u8>> = hosts.iter().map(|h| with_host(&base[0], h)).collect();
+    for (line, host) in lines.iter().zip(hosts) {
+        assert_eq!(osprey_event::parse_event(line).unwrap().host_name, host);
+    }
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("lake");
+    let files = write_lake(&root, &lines, RollPolicy::default());
+    assert_eq!(files.len(), hosts.len(), "one partition per distinct host");
+    for file in &files {
+        let rel = file.strip_prefix(&root).unwrap();
+        assert_eq!(rel.components().count(), 4, "{rel:?}");
+        assert_eq!(
+            fs::canonicalize(file)
+                .unwrap()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap(),
+            fs::canonicalize(&root).unwrap()
+        );
+    }
+    // Nothing was created beside the lake.
+    let beside: Vec<_> = fs::read_dir(outer.path()).unwrap().collect();
+    assert_eq!(beside.len(), 1);
+    // And every event reads back.
+    let back = read_lake(&root);
+    assert_eq!(
+        back.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count(),
+        hosts.len()
+    );
+}
+
+/// Every file in `root`, relative, sorted.
+fn all_files(root: &Path) -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn files_are_hidden_until_complete() {
+    let lines = sorted_lines("tracee-action-trace.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::create(dir.path(), RollPolicy::default()).unwrap();
+    for line in &lines {
+        let event = osprey_event::parse_event(line).unwrap();
+        writer.write(line, &event).unwrap();
+    }
+    // Open files exist, but only under hidden temporary names that the reader skips.
+    let during = all_files(dir.path());
+    assert!(!during.is_empty());
+    for f in &during {
+        let name = Path::new(f)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with(".part-") && name.ends_with(".parquet.tmp"),
+            "{f}"
+        );
+    }
+    assert!(!osprey_lake::is_lake(dir.path()));
+    writer.finish().unwrap();
+    let after = all_files(dir.path());
+    assert_eq!(after.len(), during.len());
+    for f in &after {
+        let name = Path::new(f)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with("part-") && name.ends_with(".parquet"),
+            "{f}"
+        );
+    }
+    assert!(osprey_lake::is_lake(dir.path()));
+}
+
+#[test]
+fn aged_files_are_completed_by_roll_aged() {
+    let lines = sorted_lines("tracee-action-trace.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let policy = RollPolicy {
+        max_file_age: Duration::ZERO,
+        ..RollPolicy::default()
+    };
+    let mut writer = LakeWriter::create(dir.path(), policy).unwrap();
+    let event = osprey_event::parse_event(&lines[0]).unwrap();
+    writer.write(&lines[0], &event).unwrap();
+    assert!(writer.completed().is_empty());
+    writer.roll_aged().unwrap();
+    assert_eq!(writer.completed().len(), 1);
+    assert_eq!(read_lake(dir.path()), [&lines[0][..], b"\n"].concat());
+}
+
+#[test]
+fn a_damaged_file_is_an_error_not_a_panic() {
+    let lines = sorted_lines("tracee-action-trace.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_lake(dir.path(), &lines, RollPolicy::default());
+    let data = fs::read(&files[0]).unwrap();
+    for cut in [0, 4, data.len() / 2, data.len() - 9] {
+        fs::write(&files[0], &data[..cut]).unwrap();
+        let mut out = Vec::new();
+        let result = LakeReader::open(dir.path()).and_then(|mut r| r.read_to_end(&mut out));
+        assert!(result.is_err(), "cut at {cut}");
+    }
+}
