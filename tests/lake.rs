@@ -191,3 +191,37 @@ fn duckdb_counts_what_osprey_read_counts() {
     }
     assert_eq!(nonzero, cases.len() as u64, "every case selects something");
 }
+
+#[test]
+fn a_damaged_lake_file_is_reported_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, lake) = sorted_json_and_lake(dir.path());
+    let all = read_ok(&["read", "-q", "-r", lake.to_str().unwrap()])
+        .lines()
+        .count();
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut dirs = vec![lake.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let victim = &files[files.len() / 2];
+    let data = std::fs::read(victim).unwrap();
+    std::fs::write(victim, &data[..data.len() / 2]).unwrap();
+    let out = osprey(&["read", "-r", lake.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}: Parquet error", victim.display())),
+        "{err}"
+    );
+    let read = stdout(&out).lines().count();
+    assert!(read > 0 && read < all, "{read} of {all}");
+}

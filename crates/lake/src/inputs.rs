@@ -20,6 +20,12 @@ pub fn open_inputs(specs: &[String], diag: Arc<Diagnostics>) -> Result<Inputs, O
                 name: lake.to_string(),
                 source,
             })?;
+            // The lake is the run's only input, number 0; a damaged file makes the exit code 1,
+            // as a damaged record of an event file does.
+            // Named now: the first read (to recognise the content) may already report one.
+            diag.register(0, lake);
+            let report = diag.clone();
+            let reader = reader.on_damage(move |message| report.unreadable(0, None, message));
             Inputs::open_reader(Box::new(reader), lake.to_string(), diag)
         }
         ([lake, ..], _) => Err(OpenError::Unrecognized {

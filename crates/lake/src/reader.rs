@@ -94,8 +94,20 @@ struct Cursor {
     path: PathBuf,
 }
 
+/// Runs a step of the Parquet decoder, turning a panic into an error. Lake files may come
+/// from anywhere; the decoder is meant to return errors on bad input, and this keeps one of
+/// its bugs on a hostile file from ending the run.
+fn guarded<T>(path: &Path, step: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
+        .unwrap_or_else(|_| Err(lake_error(path, "the Parquet decoder failed")))
+}
+
 impl Cursor {
     fn open(path: PathBuf) -> io::Result<Option<Cursor>> {
+        guarded(&path.clone(), || Cursor::open_unguarded(path))
+    }
+
+    fn open_unguarded(path: PathBuf) -> io::Result<Option<Cursor>> {
         let file = File::open(&path)?;
         let builder =
             ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| lake_error(&path, e))?;
@@ -123,6 +135,11 @@ impl Cursor {
 
     /// Loads the next non-empty batch; false at the end of the file.
     fn next_batch(&mut self) -> io::Result<bool> {
+        let path = self.path.clone();
+        guarded(&path, || self.next_batch_unguarded())
+    }
+
+    fn next_batch_unguarded(&mut self) -> io::Result<bool> {
         for batch in self.reader.by_ref() {
             let batch = batch.map_err(|e| lake_error(&self.path, e))?;
             check_batch(&batch).map_err(|e| lake_error(&self.path, e))?;
@@ -184,6 +201,9 @@ fn lake_error(path: &Path, e: impl std::fmt::Display) -> io::Error {
 /// open at a time.
 pub struct LakeReader {
     hours: std::vec::IntoIter<Vec<PathBuf>>,
+    /// Told of each file that cannot be read (from the start or from some point on), which is
+    /// then skipped: damage in one file never stops the others.
+    on_damage: Box<dyn FnMut(String) + Send>,
     cursors: Vec<Option<Cursor>>,
     heap: BinaryHeap<Reverse<(i64, usize)>>,
     out: Vec<u8>,
@@ -212,6 +232,7 @@ impl LakeReader {
         }
         Ok(LakeReader {
             hours: hours.into_iter(),
+            on_damage: Box::new(|_| {}),
             cursors: Vec::new(),
             heap: BinaryHeap::new(),
             out: Vec::with_capacity(1 << 16),
@@ -219,27 +240,38 @@ impl LakeReader {
         })
     }
 
+    /// Calls `report` with a message (naming the file) for each file that is skipped because
+    /// it cannot be read.
+    pub fn on_damage(mut self, report: impl FnMut(String) + Send + 'static) -> LakeReader {
+        self.on_damage = Box::new(report);
+        self
+    }
+
     /// Opens the next hour's files; false when every hour has been read.
-    fn next_hour(&mut self) -> io::Result<bool> {
+    fn next_hour(&mut self) -> bool {
         let Some(paths) = self.hours.next() else {
-            return Ok(false);
+            return false;
         };
         self.cursors.clear();
         for path in paths {
-            if let Some(cursor) = Cursor::open(path)? {
-                self.heap
-                    .push(Reverse((cursor.timestamp(), self.cursors.len())));
-                self.cursors.push(Some(cursor));
+            match Cursor::open(path) {
+                Ok(Some(cursor)) => {
+                    self.heap
+                        .push(Reverse((cursor.timestamp(), self.cursors.len())));
+                    self.cursors.push(Some(cursor));
+                }
+                Ok(None) => {}
+                Err(e) => (self.on_damage)(format!("{e}; file skipped")),
             }
         }
-        Ok(true)
+        true
     }
 
     /// Appends the next event and its line end to `out`; false at the end of the lake.
-    fn next_event(&mut self) -> io::Result<bool> {
+    fn next_event(&mut self) -> bool {
         while self.heap.is_empty() {
-            if !self.next_hour()? {
-                return Ok(false);
+            if !self.next_hour() {
+                return false;
             }
         }
         let Reverse((_, i)) = self.heap.pop().expect("not empty");
@@ -247,12 +279,20 @@ impl LakeReader {
         self.out.extend_from_slice(cursor.event());
         self.out.push(b'\n');
         cursor.row += 1;
-        if cursor.row < cursor.batch.num_rows() || cursor.next_batch()? {
-            self.heap.push(Reverse((cursor.timestamp(), i)));
+        let more = if cursor.row < cursor.batch.num_rows() {
+            Ok(true)
         } else {
-            self.cursors[i] = None;
+            cursor.next_batch()
+        };
+        match more {
+            Ok(true) => self.heap.push(Reverse((cursor.timestamp(), i))),
+            Ok(false) => self.cursors[i] = None,
+            Err(e) => {
+                (self.on_damage)(format!("{e}; the rest of the file skipped"));
+                self.cursors[i] = None;
+            }
         }
-        Ok(true)
+        true
     }
 }
 
@@ -261,7 +301,7 @@ impl Read for LakeReader {
         if self.out_pos == self.out.len() {
             self.out.clear();
             self.out_pos = 0;
-            while self.out.len() < (1 << 16) && self.next_event()? {}
+            while self.out.len() < (1 << 16) && self.next_event() {}
         }
         let n = buf.len().min(self.out.len() - self.out_pos);
         buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
