@@ -345,3 +345,76 @@ fn read_file_events(data: &[u8]) -> Vec<Vec<u8>> {
         .map(|l| l.to_vec())
         .collect()
 }
+
+/// The typed columns of a lake's only file, read back with the `parquet` crate.
+fn only_batch(root: &Path) -> arrow_array::RecordBatch {
+    let files: Vec<PathBuf> = all_files(root).iter().map(|f| root.join(f)).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = fs::File::open(&files[0]).unwrap();
+    let mut reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    reader.next().unwrap().unwrap()
+}
+
+#[test]
+fn typed_columns_hold_the_events_context() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int64Type, TimestampNanosecondType};
+    use arrow_array::Array;
+
+    let text = fs::read(fixture("examples/finding_TRC-1022.v0.11-era.json")).unwrap();
+    let line = text.trim_ascii_end();
+    let event = osprey_event::parse_event(line).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_lake(dir.path(), &[line.to_vec()], RollPolicy::default());
+    let batch = only_batch(dir.path());
+    assert_eq!(batch.schema(), osprey_lake::lake_schema());
+    let int = |name: &str| {
+        batch
+            .column_by_name(name)
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .value(0)
+    };
+    let text = |name: &str| {
+        let column = batch.column_by_name(name).unwrap().as_string::<i32>();
+        (!column.is_null(0)).then(|| column.value(0).to_string())
+    };
+    let ts = batch.column_by_name("timestamp").unwrap();
+    assert_eq!(
+        ts.as_primitive::<TimestampNanosecondType>().value(0),
+        event.timestamp as i64
+    );
+    assert_eq!(int("severity"), 2, "the finding's Severity property");
+    assert_eq!(int("host_process_id"), event.host_process_id);
+    assert_eq!(int("event_id"), event.event_id);
+    assert_eq!(int("return_value"), event.return_value);
+    assert_eq!(text("host_name").as_deref(), Some(&*event.host_name));
+    assert_eq!(text("event_name").as_deref(), Some(&*event.event_name));
+    assert_eq!(text("process_name").as_deref(), Some(&*event.process_name));
+    assert_eq!(text("container_id").as_deref(), Some(&*event.container.id));
+    assert_eq!(text("pod_name").as_deref(), Some("app-75ff449bcd-hfwnz"));
+    let json = batch.column_by_name("event").unwrap().as_binary::<i32>();
+    assert_eq!(json.value(0), line);
+
+    // An ordinary event outside containers: no severity, null container and pod columns.
+    let line = &sorted_lines("tracee-action-trace.jsonl")[0];
+    let dir = tempfile::tempdir().unwrap();
+    write_lake(
+        dir.path(),
+        std::slice::from_ref(line),
+        RollPolicy::default(),
+    );
+    let batch = only_batch(dir.path());
+    for name in [
+        "severity",
+        "container_id",
+        "container_name",
+        "pod_name",
+        "pod_namespace",
+    ] {
+        assert!(batch.column_by_name(name).unwrap().is_null(0), "{name}");
+    }
+}
