@@ -116,6 +116,40 @@ fn tracee_message_mode_replay_is_written_byte_identical() {
 }
 
 #[test]
+fn tracee_message_mode_replay_is_written_to_a_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let (child, addr) = receive(&["-w", &format!("lake:{}", lake.display())]);
+    let mut sent = Vec::new();
+    for rel in [DOCS, ACTION] {
+        let evs = lines(rel);
+        send_like_tracee(&addr, &evs);
+        sent.extend(evs);
+    }
+    stop(child);
+    let back = dir.path().join("back.json");
+    let out = osprey(&[
+        "read",
+        "-q",
+        "-r",
+        lake.to_str().unwrap(),
+        "-w",
+        back.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    // The lake gives the events back in time order: the same lines, each once.
+    let mut got: Vec<Vec<u8>> = std::fs::read(&back)
+        .unwrap()
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| l.to_vec())
+        .collect();
+    got.sort();
+    sent.sort();
+    assert_eq!(got, sent);
+}
+
+#[test]
 fn receive_prints_exactly_what_read_prints() {
     let fields = [
         "-T",

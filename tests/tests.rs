@@ -11,6 +11,7 @@ mod extcap;
 mod formats;
 mod forward;
 mod interop;
+mod lake;
 mod remote;
 mod roundtrip;
 mod sample;

@@ -368,9 +368,16 @@ fn plan(
     Ok((plan, collector))
 }
 
-/// The writer of `-w PATH`: NDJSON for .json/.jsonl/.ndjson, else PcapNG (`-` is stdout).
+/// The writer of `-w PATH`: a Parquet lake for `lake:DIR`, NDJSON for .json/.jsonl/.ndjson,
+/// else PcapNG (`-` is stdout).
 pub(crate) fn open_sink(path: &PathBuf) -> anyhow::Result<Box<dyn FrameSink>> {
     let name = path.display().to_string();
+    if let Some(dir) = name.strip_prefix("lake:") {
+        let lake = osprey_lake::LakeSink::create(dir.as_ref());
+        return Ok(Box::new(
+            lake.with_context(|| format!("cannot create {dir}"))?,
+        ));
+    }
     let file: Box<dyn Write> = if name == "-" {
         Box::new(io::stdout())
     } else {
@@ -410,7 +417,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         bail!("nothing to read: give a recording with -r FILE (or -r - for standard input)");
     }
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
-    let inputs = Inputs::open(&args.files, diag.clone())?;
+    let inputs = osprey_lake::open_inputs(&args.files, diag.clone())?;
     let names: Vec<String> = inputs.files().iter().map(|f| f.name.clone()).collect();
     let (plan, mut collector) = plan(&args, names)?;
     let (bytes_read, total) = inputs.progress();

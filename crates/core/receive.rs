@@ -129,6 +129,8 @@ enum Out {
     Pcapng(PcapNgWriter<BufWriter<File>>, u32),
     /// Files switched by size or time (`-b`).
     Rotating(Box<Rotator>),
+    /// A Parquet lake (`-w lake:DIR`).
+    Lake(Box<osprey_lake::LakeSink>),
     /// After the server ended: the file is flushed and closed, the pipe's reader sees its end.
     Closed,
 }
@@ -137,6 +139,12 @@ impl Out {
     /// Creates `path`: PcapNG when it ends in .pcapng or .pcap, NDJSON otherwise.
     fn create(path: &Path) -> anyhow::Result<Out> {
         let name = path.display().to_string();
+        if let Some(dir) = name.strip_prefix("lake:") {
+            let lake = osprey_lake::LakeSink::create(dir.as_ref());
+            return Ok(Out::Lake(Box::new(
+                lake.with_context(|| format!("cannot create {dir}"))?,
+            )));
+        }
         let f = File::create(path).with_context(|| format!("cannot create {name}"))?;
         Ok(if is_pcapng(path) {
             let mut w = PcapNgWriter::new(BufWriter::new(f), "osprey receive")?;
@@ -153,6 +161,7 @@ impl Out {
             Out::Ndjson(w) => w.write_all(json).and_then(|_| w.write_all(b"\n")),
             Out::Pcapng(w, iface) => w.write_event(*iface, ts, json),
             Out::Rotating(r) => r.write_event(json, ts),
+            Out::Lake(l) => l.write_json(json),
             Out::Closed => Err(io::Error::other("closed")),
         }
     }
@@ -162,6 +171,8 @@ impl Out {
             Out::Ndjson(w) => w.flush(),
             Out::Pcapng(w, _) => w.flush(),
             Out::Rotating(r) => r.current.flush(),
+            // Files become visible when complete: here, those open longer than the roll age.
+            Out::Lake(l) => l.roll_aged(),
             Out::Closed => Ok(()),
         }
     }
@@ -411,7 +422,10 @@ fn read_argv(args: &ReceiveArgs, input: &str) -> Vec<String> {
 /// Flushes and closes the output (the pipe's reader then sees the end of its input).
 fn close(w: &Writer) -> io::Result<()> {
     let mut out = w.out.lock().map_err(|_| io::Error::other("poisoned"))?;
-    let r = out.flush();
+    let r = match &mut *out {
+        Out::Lake(l) => osprey_print::FrameSink::finish(l.as_mut()),
+        other => other.flush(),
+    };
     *out = Out::Closed;
     r
 }
@@ -454,6 +468,13 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
         || !args.fields.is_empty()
         || args.verbose
         || args.write.is_none();
+    let to_lake = args
+        .write
+        .as_ref()
+        .is_some_and(|w| w.to_string_lossy().starts_with("lake:"));
+    if rotation.is_some() && to_lake {
+        bail!("a lake rolls its own files: -b does not apply to -w lake:DIR");
+    }
     if rotation.is_some() && (printing || args.write.is_none()) {
         bail!("-b needs -w FILE (and no -Y, -T, -e or -V)");
     }

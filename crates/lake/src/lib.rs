@@ -1,0 +1,21 @@
+//! The Parquet event lake (docs/fleet.md).
+//!
+//! Events are written to Parquet files partitioned Hive-style by UTC date, hour and host
+//! (`dt=YYYY-MM-DD/hour=HH/host=HOST/part-*.parquet`), with typed columns for the context an
+//! analyst selects on and the full original JSON of each event, so that reading the lake back
+//! gives the same bytes. Files are written under a hidden temporary name and renamed once
+//! complete, so engines (DuckDB, ClickHouse, Spark) and `osprey read` never see a half-written
+//! file. [`LakeWriter`] writes; [`LakeReader`] reads a lake back as NDJSON in time order, for
+//! `osprey read`'s usual pipeline.
+
+mod inputs;
+mod partition;
+mod reader;
+mod schema;
+mod writer;
+
+pub use inputs::open_inputs;
+pub use partition::{encode_host, is_lake, partition_dir};
+pub use reader::LakeReader;
+pub use schema::lake_schema;
+pub use writer::{LakeSink, LakeWriter, RollPolicy};

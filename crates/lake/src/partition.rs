@@ -1,0 +1,115 @@
+//! Partition directories: `dt=YYYY-MM-DD/hour=HH/host=HOST`, from an event's time and host.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The host name as one safe path component: every byte outside `[A-Za-z0-9._-]` is
+/// percent-encoded, and `.`/`..` (which would name the directory itself or its parent) and
+/// the empty name are encoded as well. Host names come from the traced machines, which may be
+/// hostile: no name can add a level to the layout or leave the lake's directory.
+pub fn encode_host(host: &str) -> String {
+    let mut out = String::with_capacity(host.len());
+    for &b in host.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    match out.as_str() {
+        // `%2E` is what a `.` would be if it were encoded; the empty name gets a marker of its
+        // own, which no real name encodes to (`%` is always followed by two hex digits).
+        "." => "%2E".into(),
+        ".." => "%2E%2E".into(),
+        "" => "%".into(),
+        _ => out,
+    }
+}
+
+/// The partition directory (relative to the lake) of an event at `timestamp_ns` (UTC) on
+/// `host`.
+pub fn partition_dir(timestamp_ns: u64, host: &str) -> PathBuf {
+    let (date, hour) = utc_date_hour(timestamp_ns);
+    PathBuf::from(format!("dt={date}"))
+        .join(format!("hour={hour:02}"))
+        .join(format!("host={}", encode_host(host)))
+}
+
+/// `YYYY-MM-DD` and the hour of a UTC time given in nanoseconds since the epoch.
+fn utc_date_hour(timestamp_ns: u64) -> (String, u64) {
+    let secs = timestamp_ns / 1_000_000_000;
+    let days = (secs / 86_400) as i64;
+    let hour = (secs % 86_400) / 3_600;
+    let (y, m, d) = civil_from_days(days);
+    (format!("{y:04}-{m:02}-{d:02}"), hour)
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// True when `dir` is a lake: it has `dt=*/hour=*/host=*/` directories holding `.parquet`
+/// files. Only the first such file is looked for.
+pub fn is_lake(dir: &Path) -> bool {
+    !crate::reader::lake_files(dir, 1).is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_host_names_stay_one_component() {
+        for (host, want) in [
+            ("node-3", "node-3"),
+            ("web.example.com", "web.example.com"),
+            ("..", "%2E%2E"),
+            (".", "%2E"),
+            ("", "%"),
+            ("../../etc", "..%2F..%2Fetc"),
+            ("a/b", "a%2Fb"),
+            ("a=b c", "a%3Db%20c"),
+            ("percent%", "percent%25"),
+            ("nul\0", "nul%00"),
+            ("ünï", "%C3%BCn%C3%AF"),
+        ] {
+            let got = encode_host(host);
+            assert_eq!(got, want, "{host:?}");
+            assert!(!got.contains('/') && got != "." && got != "..");
+            let dir = partition_dir(0, host);
+            assert_eq!(dir.components().count(), 3, "{host:?}: {dir:?}");
+        }
+    }
+
+    #[test]
+    fn partitions_by_utc_date_and_hour() {
+        // 2026-12-06T07:59:59.999999999Z
+        let ts = 1_796_543_999_999_999_999u64;
+        assert_eq!(
+            partition_dir(ts, "node-3"),
+            PathBuf::from("dt=2026-12-06/hour=07/host=node-3")
+        );
+        assert_eq!(
+            partition_dir(0, "h"),
+            PathBuf::from("dt=1970-01-01/hour=00/host=h")
+        );
+        // 2024-02-29T23:00:00Z, a leap day
+        assert_eq!(
+            partition_dir(1_709_247_600_000_000_000, "h"),
+            PathBuf::from("dt=2024-02-29/hour=23/host=h")
+        );
+        // The largest timestamp does not panic.
+        let far = partition_dir(u64::MAX, "h");
+        assert!(far.to_str().unwrap().starts_with("dt=2554-07-21/hour=23"));
+    }
+}

@@ -1,0 +1,311 @@
+//! Reading a lake back: its files found by the partition layout, their events merged in time
+//! order and given out as NDJSON, the bytes `osprey read` reads from an event file.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampNanosecondType;
+use arrow_array::{Array, RecordBatch};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+
+use crate::schema::{EVENT_COLUMN, TIMESTAMP_COLUMN};
+
+/// Rows decoded at a time from each file.
+const READ_BATCH_ROWS: usize = 4096;
+
+/// A visible data file of the lake and the hour partition it is in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct LakeFile {
+    /// `dt=…/hour=…`, which orders the hours in time.
+    hour: String,
+    path: PathBuf,
+}
+
+/// The lake's visible `.parquet` files under `dt=*/hour=*/host=*/`, sorted by hour then path;
+/// at most `limit`. Hidden files (the writers' temporaries) and symbolic links are skipped: a
+/// lake may hold what hostile hosts sent.
+pub(crate) fn lake_files(root: &Path, limit: usize) -> Vec<PathBuf> {
+    let mut files = find_files(root, limit);
+    files.sort();
+    files.into_iter().map(|f| f.path).collect()
+}
+
+fn find_files(root: &Path, limit: usize) -> Vec<LakeFile> {
+    let mut found = Vec::new();
+    for dt in subdirs(root, "dt=") {
+        for hour in subdirs(&dt, "hour=") {
+            let key = format!("{}/{}", file_name(&dt), file_name(&hour));
+            for host in subdirs(&hour, "host=") {
+                for path in entries(&host) {
+                    if found.len() >= limit {
+                        return found;
+                    }
+                    let name = file_name(&path);
+                    if !name.starts_with('.') && name.ends_with(".parquet") && is_file(&path) {
+                        found.push(LakeFile {
+                            hour: key.clone(),
+                            path,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let Ok(read) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    paths
+}
+
+fn subdirs(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    entries(dir)
+        .into_iter()
+        .filter(|p| file_name(p).starts_with(prefix))
+        .filter(|p| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()))
+        .collect()
+}
+
+fn is_file(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// One file being read: its current batch and the next row in it.
+struct Cursor {
+    reader: ParquetRecordBatchReader,
+    batch: RecordBatch,
+    row: usize,
+    path: PathBuf,
+}
+
+/// Runs a step of the Parquet decoder, turning a panic into an error. Lake files may come
+/// from anywhere; the decoder is meant to return errors on bad input, and this keeps one of
+/// its bugs on a hostile file from ending the run.
+fn guarded<T>(path: &Path, step: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
+        .unwrap_or_else(|_| Err(lake_error(path, "the Parquet decoder failed")))
+}
+
+impl Cursor {
+    fn open(path: PathBuf) -> io::Result<Option<Cursor>> {
+        guarded(&path.clone(), || Cursor::open_unguarded(path))
+    }
+
+    fn open_unguarded(path: PathBuf) -> io::Result<Option<Cursor>> {
+        let file = File::open(&path)?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| lake_error(&path, e))?;
+        let schema = builder.parquet_schema();
+        let column = |name: &str| {
+            (0..schema.num_columns())
+                .find(|&i| schema.column(i).path().string() == name)
+                .ok_or_else(|| lake_error(&path, format!("no column `{name}`")))
+        };
+        let mask =
+            ProjectionMask::leaves(schema, [column(TIMESTAMP_COLUMN)?, column(EVENT_COLUMN)?]);
+        let reader = builder
+            .with_projection(mask)
+            .with_batch_size(READ_BATCH_ROWS)
+            .build()
+            .map_err(|e| lake_error(&path, e))?;
+        let mut cursor = Cursor {
+            reader,
+            batch: RecordBatch::new_empty(std::sync::Arc::new(arrow_schema::Schema::empty())),
+            row: 0,
+            path,
+        };
+        Ok(cursor.next_batch()?.then_some(cursor))
+    }
+
+    /// Loads the next non-empty batch; false at the end of the file.
+    fn next_batch(&mut self) -> io::Result<bool> {
+        let path = self.path.clone();
+        guarded(&path, || self.next_batch_unguarded())
+    }
+
+    fn next_batch_unguarded(&mut self) -> io::Result<bool> {
+        for batch in self.reader.by_ref() {
+            let batch = batch.map_err(|e| lake_error(&self.path, e))?;
+            check_batch(&batch).map_err(|e| lake_error(&self.path, e))?;
+            if batch.num_rows() > 0 {
+                self.batch = batch;
+                self.row = 0;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn timestamp(&self) -> i64 {
+        let ts = self
+            .batch
+            .column(0)
+            .as_primitive::<TimestampNanosecondType>();
+        if ts.is_null(self.row) {
+            0
+        } else {
+            ts.value(self.row)
+        }
+    }
+
+    fn event(&self) -> &[u8] {
+        self.batch.column(1).as_binary::<i32>().value(self.row)
+    }
+}
+
+/// The projected columns have the lake's types: anything else is a foreign or damaged file,
+/// reported rather than cast (and never a panic in the accessors above).
+fn check_batch(batch: &RecordBatch) -> Result<(), String> {
+    use arrow_schema::{DataType, TimeUnit};
+    let ok = batch.num_columns() == 2
+        && matches!(
+            batch.column(0).data_type(),
+            DataType::Timestamp(TimeUnit::Nanosecond, _)
+        )
+        && batch.column(1).data_type() == &DataType::Binary;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "columns `{TIMESTAMP_COLUMN}`/`{EVENT_COLUMN}` are not Timestamp(ns)/Binary"
+        ))
+    }
+}
+
+fn lake_error(path: &Path, e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{}: {e}", path.display()),
+    )
+}
+
+/// The events of a lake as NDJSON (`Read`), merged in time order like `mergecap`: each file
+/// keeps its order, the earliest next event goes first (ties in path order). Hours are read
+/// one after another, since a file holds only its hour's events, so only one hour's files are
+/// open at a time.
+pub struct LakeReader {
+    hours: std::vec::IntoIter<Vec<PathBuf>>,
+    /// Told of each file that cannot be read (from the start or from some point on), which is
+    /// then skipped: damage in one file never stops the others.
+    on_damage: Box<dyn FnMut(String) + Send>,
+    cursors: Vec<Option<Cursor>>,
+    heap: BinaryHeap<Reverse<(i64, usize)>>,
+    out: Vec<u8>,
+    out_pos: usize,
+}
+
+impl LakeReader {
+    /// A reader of every event in the lake at `root`.
+    pub fn open(root: &Path) -> io::Result<LakeReader> {
+        let mut files = find_files(root, usize::MAX);
+        if files.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: no dt=*/hour=*/host=*/*.parquet files", root.display()),
+            ));
+        }
+        files.sort();
+        let mut hours: Vec<Vec<PathBuf>> = Vec::new();
+        let mut last_hour: Option<String> = None;
+        for f in files {
+            if last_hour.as_ref() != Some(&f.hour) {
+                hours.push(Vec::new());
+                last_hour = Some(f.hour.clone());
+            }
+            hours.last_mut().expect("pushed above").push(f.path);
+        }
+        Ok(LakeReader {
+            hours: hours.into_iter(),
+            on_damage: Box::new(|_| {}),
+            cursors: Vec::new(),
+            heap: BinaryHeap::new(),
+            out: Vec::with_capacity(1 << 16),
+            out_pos: 0,
+        })
+    }
+
+    /// Calls `report` with a message (naming the file) for each file that is skipped because
+    /// it cannot be read.
+    pub fn on_damage(mut self, report: impl FnMut(String) + Send + 'static) -> LakeReader {
+        self.on_damage = Box::new(report);
+        self
+    }
+
+    /// Opens the next hour's files; false when every hour has been read.
+    fn next_hour(&mut self) -> bool {
+        let Some(paths) = self.hours.next() else {
+            return false;
+        };
+        self.cursors.clear();
+        for path in paths {
+            match Cursor::open(path) {
+                Ok(Some(cursor)) => {
+                    self.heap
+                        .push(Reverse((cursor.timestamp(), self.cursors.len())));
+                    self.cursors.push(Some(cursor));
+                }
+                Ok(None) => {}
+                Err(e) => (self.on_damage)(format!("{e}; file skipped")),
+            }
+        }
+        true
+    }
+
+    /// Appends the next event and its line end to `out`; false at the end of the lake.
+    fn next_event(&mut self) -> bool {
+        while self.heap.is_empty() {
+            if !self.next_hour() {
+                return false;
+            }
+        }
+        let Reverse((_, i)) = self.heap.pop().expect("not empty");
+        let cursor = self.cursors[i].as_mut().expect("in the heap");
+        self.out.extend_from_slice(cursor.event());
+        self.out.push(b'\n');
+        cursor.row += 1;
+        let more = if cursor.row < cursor.batch.num_rows() {
+            Ok(true)
+        } else {
+            cursor.next_batch()
+        };
+        match more {
+            Ok(true) => self.heap.push(Reverse((cursor.timestamp(), i))),
+            Ok(false) => self.cursors[i] = None,
+            Err(e) => {
+                (self.on_damage)(format!("{e}; the rest of the file skipped"));
+                self.cursors[i] = None;
+            }
+        }
+        true
+    }
+}
+
+impl Read for LakeReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+            while self.out.len() < (1 << 16) && self.next_event() {}
+        }
+        let n = buf.len().min(self.out.len() - self.out_pos);
+        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
+}

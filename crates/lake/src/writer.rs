@@ -1,0 +1,288 @@
+//! Writing the lake: one open Parquet file per partition, written under a hidden temporary
+//! name and renamed when complete.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use osprey_event::Event;
+use osprey_print::FrameSink;
+use osprey_source::{Frame, FrameKind};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::partition::partition_dir;
+use crate::schema::{lake_schema, RowBuilders, EVENT_COLUMN};
+
+/// When a partition's file is closed and a new one started.
+#[derive(Debug, Clone)]
+pub struct RollPolicy {
+    /// Close a file once its encoded size reaches this many bytes.
+    pub max_file_bytes: usize,
+    /// Close a file this long after it was opened, so a slow stream becomes visible to
+    /// queries within this time.
+    pub max_file_age: Duration,
+    /// Rows per row group: large enough that a group's min/max statistics let readers skip it.
+    pub row_group_rows: usize,
+    /// At most this many partitions have an open file; the least recently written is closed
+    /// when another is needed (a file read out of time order would otherwise open one file per
+    /// hour it spans).
+    pub max_open_partitions: usize,
+}
+
+impl Default for RollPolicy {
+    fn default() -> RollPolicy {
+        RollPolicy {
+            max_file_bytes: 256 << 20,
+            max_file_age: Duration::from_secs(300),
+            row_group_rows: 64 * 1024,
+            max_open_partitions: 64,
+        }
+    }
+}
+
+/// Rows buffered before they are handed to the Parquet encoder.
+const BATCH_ROWS: usize = 8 * 1024;
+
+/// A Parquet file being written in one partition.
+struct OpenFile {
+    writer: ArrowWriter<File>,
+    temp_path: PathBuf,
+    final_path: PathBuf,
+    rows: RowBuilders,
+    opened: Instant,
+    last_write: u64,
+}
+
+/// Writes events into a lake directory.
+pub struct LakeWriter {
+    root: PathBuf,
+    policy: RollPolicy,
+    open: HashMap<PathBuf, OpenFile>,
+    /// Counts writes, to find the least recently written partition.
+    writes: u64,
+    /// Files completed (renamed to their visible name) so far.
+    completed: Vec<PathBuf>,
+}
+
+impl LakeWriter {
+    /// A writer into `root` (created if missing).
+    pub fn create(root: &Path, policy: RollPolicy) -> io::Result<LakeWriter> {
+        fs::create_dir_all(root)?;
+        Ok(LakeWriter {
+            root: root.to_path_buf(),
+            policy,
+            open: HashMap::new(),
+            writes: 0,
+            completed: Vec::new(),
+        })
+    }
+
+    /// Writes one event: `json` its original bytes (without the line end), `event` what they
+    /// parse to.
+    pub fn write(&mut self, json: &[u8], event: &Event) -> io::Result<()> {
+        let dir = partition_dir(event.timestamp, &event.host_name);
+        if !self.open.contains_key(&dir) {
+            self.make_room()?;
+            let file = self.open_file(&dir)?;
+            self.open.insert(dir.clone(), file);
+        }
+        self.writes += 1;
+        let file = self.open.get_mut(&dir).expect("opened above");
+        file.rows.append(json, event);
+        file.last_write = self.writes;
+        // Sizes are known only for rows handed to the encoder, so the roll check goes with
+        // each batch (never larger than a row group, so small row groups roll on time too).
+        if file.rows.len() >= BATCH_ROWS.min(self.policy.row_group_rows) {
+            flush_rows(file)?;
+            if self.should_roll(&dir) {
+                self.close(&dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes files older than the policy's age: for a long-running receiver, called between
+    /// writes so a quiet partition still becomes visible.
+    pub fn roll_aged(&mut self) -> io::Result<()> {
+        let aged: Vec<PathBuf> = self
+            .open
+            .iter()
+            .filter(|(_, f)| f.opened.elapsed() >= self.policy.max_file_age)
+            .map(|(d, _)| d.clone())
+            .collect();
+        for dir in aged {
+            self.close(&dir)?;
+        }
+        Ok(())
+    }
+
+    /// Completes every open file.
+    pub fn finish(&mut self) -> io::Result<()> {
+        let mut dirs: Vec<PathBuf> = self.open.keys().cloned().collect();
+        dirs.sort();
+        for dir in dirs {
+            self.close(&dir)?;
+        }
+        Ok(())
+    }
+
+    /// The files completed so far (visible in the lake), in the order they were completed.
+    pub fn completed(&self) -> &[PathBuf] {
+        &self.completed
+    }
+
+    fn should_roll(&self, dir: &Path) -> bool {
+        let file = &self.open[dir];
+        let size = file.writer.bytes_written() + file.writer.in_progress_size();
+        size >= self.policy.max_file_bytes || file.opened.elapsed() >= self.policy.max_file_age
+    }
+
+    fn make_room(&mut self) -> io::Result<()> {
+        if self.open.len() < self.policy.max_open_partitions.max(1) {
+            return Ok(());
+        }
+        let oldest = self
+            .open
+            .iter()
+            .min_by_key(|(_, f)| f.last_write)
+            .map(|(d, _)| d.clone());
+        match oldest {
+            Some(dir) => self.close(&dir),
+            None => Ok(()),
+        }
+    }
+
+    fn open_file(&self, dir: &Path) -> io::Result<OpenFile> {
+        let full_dir = self.root.join(dir);
+        fs::create_dir_all(&full_dir)?;
+        let name = part_name();
+        // The leading dot and the `.tmp` suffix hide the file from DuckDB, Hive, Spark and
+        // `osprey read` until it is complete.
+        let temp_path = full_dir.join(format!(".{name}.tmp"));
+        let final_path = full_dir.join(&name);
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp_path)?;
+        let writer = ArrowWriter::try_new(file, lake_schema(), Some(self.properties()))
+            .map_err(io::Error::other)?;
+        Ok(OpenFile {
+            writer,
+            temp_path,
+            final_path,
+            rows: RowBuilders::new(),
+            opened: Instant::now(),
+            last_write: self.writes,
+        })
+    }
+
+    fn properties(&self) -> WriterProperties {
+        let event = ColumnPath::from(EVENT_COLUMN);
+        WriterProperties::builder()
+            .set_created_by(format!("osprey {}", env!("CARGO_PKG_VERSION")))
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_size(self.policy.row_group_rows.max(1))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            // The JSON column is read whole or not at all: min/max of it would only make the
+            // footer larger, and its values are too varied for a dictionary.
+            .set_column_statistics_enabled(event.clone(), EnabledStatistics::None)
+            .set_column_dictionary_enabled(event, false)
+            .build()
+    }
+
+    /// Completes `dir`'s file: writes the rest of its rows and the footer, syncs it, and only
+    /// then gives it its visible name, so a crash leaves at most a hidden temporary file.
+    fn close(&mut self, dir: &Path) -> io::Result<()> {
+        let Some(mut file) = self.open.remove(dir) else {
+            return Ok(());
+        };
+        flush_rows(&mut file)?;
+        file.writer.finish().map_err(io::Error::other)?;
+        file.writer.inner_mut().flush()?;
+        file.writer.inner_mut().sync_all()?;
+        drop(file.writer);
+        fs::rename(&file.temp_path, &file.final_path)?;
+        if let Some(parent) = file.final_path.parent() {
+            // The rename itself is durable once the directory is synced.
+            File::open(parent)?.sync_all()?;
+        }
+        self.completed.push(file.final_path);
+        Ok(())
+    }
+}
+
+fn flush_rows(file: &mut OpenFile) -> io::Result<()> {
+    if file.rows.len() == 0 {
+        return Ok(());
+    }
+    let batch = file.rows.finish().map_err(io::Error::other)?;
+    file.writer.write(&batch).map_err(io::Error::other)
+}
+
+/// A file name unique across writers into the same lake (several receivers, restarts): the
+/// wall-clock time, the process ID and a per-process sequence number.
+fn part_name() -> String {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    format!("part-{now:020}-{}-{seq:06}.parquet", std::process::id())
+}
+
+/// `-w lake:DIR` for `osprey read` and `osprey receive`: events are parsed and written to the
+/// lake; packets and artifact records have no place in it and are counted as left out.
+pub struct LakeSink {
+    writer: LakeWriter,
+    left_out: u64,
+}
+
+impl LakeSink {
+    /// A sink writing into the lake at `root` with the default roll policy.
+    pub fn create(root: &Path) -> io::Result<LakeSink> {
+        Ok(LakeSink {
+            writer: LakeWriter::create(root, RollPolicy::default())?,
+            left_out: 0,
+        })
+    }
+
+    /// Writes one event line; a line that is not an event is counted as left out.
+    pub fn write_json(&mut self, json: &[u8]) -> io::Result<()> {
+        match osprey_event::parse_event(json) {
+            Ok(event) => self.writer.write(json, &event),
+            Err(_) => {
+                self.left_out += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// Closes the files that have been open longer than the roll policy allows.
+    pub fn roll_aged(&mut self) -> io::Result<()> {
+        self.writer.roll_aged()
+    }
+}
+
+impl FrameSink for LakeSink {
+    fn write_frame(&mut self, frame: &Frame) -> io::Result<()> {
+        if frame.kind != FrameKind::Event {
+            self.left_out += 1;
+            return Ok(());
+        }
+        self.write_json(&frame.data)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.writer.finish()
+    }
+
+    fn left_out(&self) -> u64 {
+        self.left_out
+    }
+}
