@@ -235,11 +235,7 @@ fn files_are_hidden_until_complete() {
     let during = all_files(dir.path());
     assert!(!during.is_empty());
     for f in &during {
-        let name = Path::new(f)
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+        let name = file_name(f);
         assert!(
             name.starts_with(".part-") && name.ends_with(".parquet.tmp"),
             "{f}"
@@ -250,11 +246,7 @@ fn files_are_hidden_until_complete() {
     let after = all_files(dir.path());
     assert_eq!(after.len(), during.len());
     for f in &after {
-        let name = Path::new(f)
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+        let name = file_name(f);
         assert!(
             name.starts_with("part-") && name.ends_with(".parquet"),
             "{f}"
@@ -417,4 +409,12 @@ fn typed_columns_hold_the_events_context() {
     ] {
         assert!(batch.column_by_name(name).unwrap().is_null(0), "{name}");
     }
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }

@@ -374,7 +374,13 @@ impl Checker {
 
 /// What `osprey trace --list` says of an integrity event on this kernel: available, and how.
 pub fn describe(event: &str) -> (bool, String) {
-    let symbols = match Symbols::read() {
+    // the names only for the table, whose entries are checked against them
+    let read = if event == "hooked_syscall" {
+        Symbols::read
+    } else {
+        Symbols::read_ranges
+    };
+    let symbols = match read() {
         Ok(s) => s,
         Err(e) => return (false, e),
     };

@@ -1184,6 +1184,16 @@ mod tests {
         plan_with(args, &[])
     }
 
+    /// The plan's hooks that are in `group` (one event's alternatives).
+    fn hooks_among(p: &Plan, group: &[Hook]) -> Vec<Hook> {
+        p.opts
+            .hooks
+            .iter()
+            .copied()
+            .filter(|h| group.contains(h))
+            .collect()
+    }
+
     fn plan_with(args: &[&str], function_hooks: &[Hook]) -> Plan {
         let cli = Cli::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap();
         let a = cli.trace;
@@ -1228,15 +1238,7 @@ mod tests {
     #[test]
     fn security_inode_unlink_takes_its_inode_from_the_best_hook_that_loads() {
         let ev = ["-e", "security_inode_unlink"];
-        let inode_hooks = |p: &Plan| -> Vec<Hook> {
-            let all = catalog::UNLINK_INODE_HOOKS;
-            p.opts
-                .hooks
-                .iter()
-                .copied()
-                .filter(|h| all.contains(h))
-                .collect()
-        };
+        let inode_hooks = |p: &Plan| hooks_among(p, &catalog::UNLINK_INODE_HOOKS);
         let p = plan_with(&ev, &[Hook::UnlinkKprobe, Hook::UnlinkFentry]);
         assert_eq!(inode_hooks(&p), [Hook::UnlinkFentry]);
         let p = plan_with(&ev, &[Hook::UnlinkKprobe]);
@@ -1266,15 +1268,7 @@ mod tests {
     #[test]
     fn io_uring_socket_calls_take_the_best_lsm_function_hook_that_loads() {
         let ev = ["-e", "security_socket_connect"];
-        let socket_hooks = |p: &Plan| -> Vec<Hook> {
-            let all = catalog::URING_SOCKET_HOOKS;
-            p.opts
-                .hooks
-                .iter()
-                .copied()
-                .filter(|h| all.contains(h))
-                .collect()
-        };
+        let socket_hooks = |p: &Plan| hooks_among(p, &catalog::URING_SOCKET_HOOKS);
         let p = plan_with(&ev, &[Hook::SocketKprobe, Hook::SocketFentry]);
         assert_eq!(socket_hooks(&p), [Hook::SocketFentry]);
         let p = plan_with(&ev, &[Hook::SocketKprobe]);
@@ -1396,13 +1390,7 @@ mod tests {
                 .unwrap()
                 .unwrap();
             p.add_capture(&c, None, &args, loads);
-            let all = catalog::URING_WRITE_HOOKS;
-            p.opts
-                .hooks
-                .iter()
-                .copied()
-                .filter(|h| all.contains(h))
-                .collect()
+            hooks_among(&p, &catalog::URING_WRITE_HOOKS)
         };
         let both = [Hook::UringWriteKprobe, Hook::UringWriteFentry];
         assert_eq!(uring("write", &both), [Hook::UringWriteFentry]);
