@@ -3,40 +3,18 @@
 // (textContent, createTextNode): never as HTML.
 
 import './style.css';
-
-interface Column { title: string; field: string; right: boolean; width: number }
-interface Color { name: string; filter: string; foreground: string; background: string }
-interface Named { label: string; filter: string }
-interface Profile { name: string; columns: Column[]; colors: Color[]; buttons: Named[]; bookmarks: Named[] }
-interface Row { number: number; ts: string; prev_shown_ts: string | null; color: number | null; cells: string[] }
-interface Window { total: number; complete: boolean; offset: number; rows: Row[] }
-interface Span { start: number; len: number; source: string }
-interface Node { depth: number; field: string; name: string; value: string; text: string; filter: string; generated: boolean; span: Span | null }
-interface Detail { number: number; kind: string; sources: { name: string; len: number }[]; tree: Node[] }
-interface IndexProgress { frames: number; done: boolean; bytes_read: number; bytes_total: number | null; index_bytes: number; elapsed_ms: number; error: string | null }
-interface ViewState { filter: string; matched: number; scanned: number; total: number; done: boolean; cancelled: boolean; elapsed_ms: number }
-interface LiveState { source: string; phase: 'options' | 'running' | 'stopping' | 'ended' | 'failed'; command: string[]; pid: number | null; exit: number | null; output_dir: string | null; error: string | null; log_lines: number }
-interface Progress { index: IndexProgress; views: ViewState[]; live?: LiveState | null }
+import {
+  $, el, api, app, copy, message, showMenu, type MenuItem,
+  type Column, type Profile, type Row, type Window, type Span, type Node, type Detail,
+  type IndexProgress, type ViewState, type LiveState, type Progress,
+} from './core';
+import './analysis';
 
 const ROW_H = 18;
 // Browsers cap an element's height (Chromium near 33.5M px, Firefox near 17.9M px): beyond
 // this the scrollbar is scaled rather than one pixel per pixel of rows.
 const MAX_PX = 8_000_000;
 const CHUNK = 100;
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const el = (tag: string, cls?: string, text?: string) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
-
-async function api<T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> {
-  const r = await fetch(path, init);
-  const body = (await r.json()) as T;
-  return { status: r.status, body };
-}
 
 const state = {
   profile: null as Profile | null,
@@ -463,7 +441,14 @@ function rowMenu(x: number, y: number, number: number, row: Row | null) {
     ] : [] },
     { sep: true },
     { label: 'Export Specified Frames…', action: () => openExport() },
+    ...extensionItems(app.rowMenu.map((f) => f(number, row))),
   ]);
+}
+
+/** The entries modules registered, after a separator (none when there are none). */
+function extensionItems(groups: MenuItem[][]): MenuItem[] {
+  const items = groups.flat();
+  return items.length ? [{ sep: true }, ...items] : [];
 }
 
 // ---------- marks and time reference ----------
@@ -543,6 +528,7 @@ async function select(number: number, offset: number) {
   $<HTMLSpanElement>('detail-title').textContent = `Frame ${number} (${body.kind})`;
   renderTree();
   renderBytes();
+  for (const f of app.onSelect) f(body);
 }
 
 function renderTree() {
@@ -641,6 +627,7 @@ function fieldMenu(x: number, y: number, node: Node) {
       { label: 'Value', action: () => copy(node.value) },
       { label: 'As Filter', action: () => copy(node.filter) },
     ] },
+    ...(state.detail ? extensionItems(app.fieldMenu.map((f) => f(node, state.detail!))) : []),
   ]);
 }
 
@@ -928,6 +915,7 @@ async function applyFilter(text: string, keep: number | null = state.selected): 
   }
   updateStatus();
   scheduleRender();
+  for (const f of app.onView) f(state.filter, state.total);
   if (keep !== null) await goToFrame(keep, false, true);
   return true;
 }
@@ -979,69 +967,6 @@ async function loadHash() {
   saveHash();
 }
 window.addEventListener('hashchange', () => { hashApplied = false; loadHash(); });
-
-// ---------- menus ----------
-interface MenuItem { label?: string; key?: string; action?: () => void; sub?: MenuItem[]; sep?: boolean; disabled?: boolean; checked?: boolean }
-const menuEl = $<HTMLDivElement>('menu');
-function menuItems(items: MenuItem[], into: HTMLElement) {
-  for (const it of items) {
-    if (it.sep) { into.appendChild(el('div', 'sep')); continue; }
-    const d = el('div', 'mi');
-    d.setAttribute('role', 'menuitem');
-    if (it.checked !== undefined) d.appendChild(el('span', 'check', it.checked ? '✓' : ''));
-    d.appendChild(document.createTextNode(it.label ?? ''));
-    if (it.key) { const k = el('span', 'n', `  ${it.key}`); k.style.color = '#777'; d.appendChild(k); }
-    d.dataset.label = it.label ?? '';
-    if (it.disabled) { d.style.color = '#999'; into.appendChild(d); continue; }
-    if (it.sub) {
-      d.classList.add('has');
-      const sub = el('div', 'submenu');
-      menuItems(it.sub, sub);
-      d.appendChild(sub);
-      d.addEventListener('mouseenter', () => {
-        into.querySelectorAll(':scope > .mi.open').forEach((o) => o.classList.remove('open'));
-        d.classList.add('open');
-      });
-      d.addEventListener('click', (ev) => { if (ev.target === d) d.classList.add('open'); });
-    } else {
-      d.addEventListener('click', (ev) => { ev.stopPropagation(); hideMenu(); it.action?.(); });
-    }
-    into.appendChild(d);
-  }
-}
-function showMenu(x: number, y: number, items: MenuItem[]) {
-  menuEl.replaceChildren();
-  menuItems(items, menuEl);
-  menuEl.hidden = false;
-  const r = menuEl.getBoundingClientRect();
-  menuEl.style.left = `${Math.max(0, Math.min(x, window.innerWidth - r.width - 4))}px`;
-  menuEl.style.top = `${Math.max(0, Math.min(y, window.innerHeight - r.height - 4))}px`;
-}
-function hideMenu() { menuEl.hidden = true; }
-document.addEventListener('mousedown', (ev) => { if (!menuEl.hidden && !menuEl.contains(ev.target as globalThis.Node)) hideMenu(); });
-document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') hideMenu(); });
-
-async function copy(text: string) {
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    const t = document.createElement('textarea');
-    t.value = text;
-    document.body.appendChild(t);
-    t.select();
-    document.execCommand('copy');
-    t.remove();
-  }
-  message(`Copied: ${text.length > 80 ? text.slice(0, 80) + '…' : text}`);
-}
-
-let messageTimer: number | undefined;
-function message(text: string) {
-  const m = $<HTMLSpanElement>('status-msg');
-  m.textContent = text;
-  window.clearTimeout(messageTimer);
-  messageTimer = window.setTimeout(() => { m.textContent = ''; }, 6000);
-}
 
 // ---------- Export Specified Frames ----------
 const exportDialog = $<HTMLDialogElement>('export-dialog');
@@ -1396,6 +1321,18 @@ $('live-log').addEventListener('click', () => {
   live.logTimer = window.setInterval(pollLog, 1000);
 });
 logDialog.addEventListener('close', () => window.clearInterval(live.logTimer));
+
+Object.assign(app, {
+  applyFilter: (filter: string) => applyFilter(filter),
+  goToFrame: (n: number) => goToFrame(n),
+  currentFilter: () => state.filter,
+  combineFilter: combine,
+  selected: () => state.detail,
+});
+$('analyze').addEventListener('click', (ev) => {
+  const r = (ev.currentTarget as HTMLElement).getBoundingClientRect();
+  showMenu(r.left, r.bottom, app.analyzeMenu.flatMap((f) => f()));
+});
 
 async function start() {
   const { body: profile } = await api<Profile>('/api/profile');

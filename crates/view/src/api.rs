@@ -47,6 +47,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/frames/{number}/bytes", get(frame_bytes))
         .route("/api/events", get(events))
         .route("/api/preferences", get(preferences).post(set_preferences))
+        .route("/api/stats", axum::routing::post(start_stats))
+        .route("/api/stats/{id}", get(stats_result).delete(cancel_stats))
         .route("/api/live", get(live_state))
         .route("/api/live/start", axum::routing::post(live_start))
         .route("/api/live/stop", axum::routing::post(live_stop))
@@ -987,4 +989,95 @@ async fn set_preferences(State(s): State<Arc<AppState>>, body: axum::body::Bytes
     }
     s.set_prefs(prefs.clone());
     Json(preferences_json(&prefs)).into_response()
+}
+
+/// Views a statistics request may ask for at once.
+pub const MAX_STATS_VIEWS: usize = 32;
+
+#[derive(Deserialize)]
+struct StatsBody {
+    views: Vec<String>,
+    #[serde(default)]
+    filter: String,
+}
+
+/// Starts (or finds) a run of `-z` views under a display filter: `{"views": [...], "filter":
+/// "..."}`. Answers its state; the results come from `/api/stats/{id}` once done.
+async fn start_stats(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<StatsBody>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected a JSON body {\"views\": [\"tracee,event_counts\", ...], \"filter\": \"...\"}",
+        );
+    };
+    if req.views.is_empty() || req.views.len() > MAX_STATS_VIEWS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("ask for 1 to {MAX_STATS_VIEWS} views"),
+        );
+    }
+    if req.views.iter().any(|v| v.len() > MAX_FILTER) {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a view is at most {MAX_FILTER} bytes"),
+        );
+    }
+    let compiled = if req.filter.trim().is_empty() {
+        None
+    } else {
+        match compile(&s, &req.filter) {
+            Ok(f) => Some(f),
+            Err(r) => return r,
+        }
+    };
+    let specs = match req
+        .views
+        .iter()
+        .map(|v| osprey_stats::ViewSpec::parse(v))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(specs) => specs,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let prefs = s.prefs();
+    let macros = &s.profile.macros;
+    let compile_view =
+        |text: &str| osprey_filter::Filter::compile(text, macros).map_err(|e| e.to_string());
+    let engine = match osprey_stats::Engine::build(specs, &prefs, &compile_view) {
+        Ok(e) => e,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let filter = req.filter.trim().to_string();
+    let run = s.stats.get_or_start(
+        &req.views,
+        &filter,
+        s.index.clone(),
+        prefs,
+        crate::stats::StatsRequest {
+            views: req.views.clone(),
+            filter: filter.clone(),
+            compiled,
+            engine,
+        },
+    );
+    Json(run.state()).into_response()
+}
+
+/// A run's state, with its results once done: `{"state": ..., "results": [{"result": ...,
+/// "text": "..."}]}`.
+async fn stats_result(State(s): State<Arc<AppState>>, Path(id): Path<u64>) -> Response {
+    let Some(run) = s.stats.get(id) else {
+        return error(StatusCode::NOT_FOUND, "no such statistics run");
+    };
+    let results = run.results();
+    Json(json!({ "state": run.state(), "results": results.as_deref() })).into_response()
+}
+
+/// Cancels a run.
+async fn cancel_stats(State(s): State<Arc<AppState>>, Path(id): Path<u64>) -> Response {
+    let Some(run) = s.stats.get(id) else {
+        return error(StatusCode::NOT_FOUND, "no such statistics run");
+    };
+    run.cancel();
+    Json(run.state()).into_response()
 }

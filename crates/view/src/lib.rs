@@ -36,6 +36,7 @@ pub mod live;
 pub mod render;
 pub mod sort;
 pub mod spans;
+pub mod stats;
 pub mod views;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -99,6 +100,8 @@ pub struct ViewState {
     pub rows: render::RowRenderer,
     /// Sorted orders of views, by filter, column and direction.
     pub sorts: sort::Sorts,
+    /// The statistics windows' runs.
+    pub stats: stats::StatsRuns,
     /// The port the server listens on, once it does (for the Host check).
     pub port: OnceLock<u16>,
     /// The random token every request must carry (in the URL the server prints, then in a
@@ -122,6 +125,7 @@ impl ViewState {
     pub fn set_prefs(&self, prefs: Preferences) {
         *self.preferences.write().unwrap_or_else(|e| e.into_inner()) = prefs;
         self.views.clear();
+        self.stats.clear();
     }
 
     /// True while a live capture may still add frames (sorting and export wait for its end).
@@ -182,6 +186,7 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
         preferences: std::sync::RwLock::new(prefs),
         views: views::Views::default(),
         sorts: sort::Sorts::default(),
+        stats: stats::StatsRuns::default(),
         port: OnceLock::new(),
         token: random_token()?,
     }))

@@ -1094,3 +1094,200 @@ async fn preferences_change_how_the_list_shows_pids() {
     let (_, prefs) = get_json(&s, "/api/preferences").await;
     assert_eq!(prefs["pid_format"], "both");
 }
+
+/// The results of `views` under `filter` computed as `osprey read -z` does: every frame in
+/// order through one extractor and collector, independently of the view's index and chunks.
+fn read_stats(files: &[&str], views: &[&str], filter: &str) -> Value {
+    let profile = osprey_print::Profile::bundled();
+    let compile = |t: &str| {
+        osprey_filter::Filter::compile(t, &profile.macros).map_err(|e| e.message.to_string())
+    };
+    let specs = views
+        .iter()
+        .map(|v| osprey_stats::ViewSpec::parse(v).expect("view parses"))
+        .collect();
+    let (extractor, mut collector) =
+        osprey_stats::Engine::build(specs, &profile.preferences, &compile).expect("views build");
+    let f = (!filter.is_empty()).then(|| compile(filter).expect("filter compiles"));
+    let mut want = osprey_dissect::Want::none();
+    extractor.want(&mut want);
+    if let Some(f) = &f {
+        osprey_print::want_fields(&mut want, f.fields());
+    }
+    let diag = Arc::new(osprey_source::Diagnostics::silent());
+    let files: Vec<String> = files.iter().map(|s| s.to_string()).collect();
+    let inputs = osprey_source::Inputs::open(&files, diag).expect("open");
+    let frames: Vec<_> = inputs.frames().collect();
+    let first_ts = frames.first().map_or(0, |f| f.ts);
+    let mut records = osprey_stats::Records::new(first_ts);
+    let mut prev = None;
+    for frame in &frames {
+        let decoded = osprey_dissect::decode(frame);
+        let info = osprey_dissect::FrameInfo {
+            frame,
+            input_name: "",
+            first_ts,
+            prev_ts: prev,
+        };
+        let tree = osprey_dissect::dissect(&info, &decoded, &profile.preferences, &want);
+        let passes = f.as_ref().is_none_or(|f| f.matches(&tree));
+        extractor.record(frame, &tree, passes, &mut records);
+        prev = Some(frame.ts);
+    }
+    collector.feed(&records);
+    // Through text as the API's are: serde_json parses floats to the nearest value only with
+    // its `float_roundtrip` feature, so values are compared after the same parse.
+    let text = serde_json::to_string(&collector.finish().collect::<Vec<_>>()).expect("serialize");
+    serde_json::from_str(&text).expect("results parse")
+}
+
+/// Starts a statistics run and waits for its results.
+async fn stats_of(state: &Arc<osprey_view::ViewState>, views: &[&str], filter: &str) -> Value {
+    let body = serde_json::json!({ "views": views, "filter": filter }).to_string();
+    let (status, started) = call(state, "POST", "/api/stats", &body).await;
+    let started: Value = serde_json::from_slice(&started).expect("JSON");
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let id = started["id"].as_u64().expect("a run id");
+    let start = Instant::now();
+    loop {
+        let (status, v) = get_json(state, &format!("/api/stats/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        if v["state"]["done"] == true {
+            assert_eq!(v["state"]["error"], Value::Null, "{v}");
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "stats never finish"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn statistics_windows_count_what_osprey_read_z_counts() {
+    // The fixtures are months apart: intervals only over the one-file run.
+    let tracee_views = vec![
+        "tracee,event_counts",
+        "tracee,file_types,container",
+        "tracee,process_tree",
+        "tracee,process_tree,network,container",
+        "tracee,process_tree,signatures",
+        "conv,ip",
+        "endpoints,udp",
+        "phs",
+        "dns,tree",
+        "http,tree",
+    ];
+    let mut demo_views = tracee_views.clone();
+    demo_views.extend([
+        "io,stat,1,tracee.eventName == \"security_file_open\",dns",
+        "tracee,timeline,1",
+    ]);
+    for (files, views) in [
+        (&[DOCS, ACTION][..], &tracee_views),
+        (&[DEMO][..], &demo_views),
+    ] {
+        statistics_like_read(files, views).await;
+    }
+}
+
+async fn statistics_like_read(files: &[&str], views: &[&str]) {
+    let state = open(files);
+    for filter in ["", "tracee.processName == \"tracee\" or dns"] {
+        let got = stats_of(&state, views, filter).await;
+        let results: Vec<Value> = got["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["result"].clone())
+            .collect();
+        let expected = read_stats(files, views, filter);
+        if let Some(at) = first_difference(&Value::Array(results), &expected, String::new()) {
+            panic!(
+                "{files:?}, filter {filter:?}: the window's results differ from read -z's at {at}"
+            );
+        }
+        for r in got["results"].as_array().expect("results") {
+            assert!(!r["text"].as_str().expect("text").is_empty());
+        }
+        // The same request finds the same run.
+        let again = stats_of(&state, views, filter).await;
+        assert_eq!(again["state"]["id"], got["state"]["id"]);
+    }
+    // The event counts count every frame once.
+    let counts = stats_of(&state, &["tracee,event_counts"], "").await;
+    let text = counts["results"][0]["text"].as_str().expect("text");
+    assert!(text.contains("Event Counts"), "{text}");
+}
+
+#[tokio::test]
+async fn statistics_requests_are_checked() {
+    let state = open(&[DOCS]);
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/api/stats",
+        r#"{"views": ["tracee,nonsense"]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        String::from_utf8_lossy(&body).contains("tracee,nonsense"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _) = call(&state, "POST", "/api/stats", r#"{"views": []}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = call(
+        &state,
+        "POST",
+        "/api/stats",
+        r#"{"views": ["tracee,event_counts"], "filter": "tracee.eventName =="}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("position"));
+    let (status, _) = call(&state, "POST", "/api/stats", "not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(&state, "GET", "/api/stats/999999", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&state, "DELETE", "/api/stats/999999", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A cancelled run is not reused.
+    let body = r#"{"views": ["tracee,process_tree"]}"#;
+    let (_, started) = call(&state, "POST", "/api/stats", body).await;
+    let id = serde_json::from_slice::<Value>(&started).unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let (status, _) = call(&state, "DELETE", &format!("/api/stats/{id}"), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, again) = call(&state, "POST", "/api/stats", body).await;
+    let again = serde_json::from_slice::<Value>(&again).unwrap();
+    let (_, first) = get_json(&state, &format!("/api/stats/{id}")).await;
+    if first["state"]["cancelled"] == true {
+        assert_ne!(again["id"].as_u64().unwrap(), id);
+    }
+}
+
+/// Where two JSON values first differ (a path and both values), if they do.
+fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(x, y, format!("{path}[{i}]"))),
+        (Value::Object(x), Value::Object(y)) if x.len() == y.len() => {
+            x.iter().find_map(|(k, v)| match y.get(k) {
+                Some(w) => first_difference(v, w, format!("{path}.{k}")),
+                None => Some(format!("{path}.{k}: missing on the right")),
+            })
+        }
+        _ if a == b => None,
+        _ => {
+            let cut = |v: &Value| v.to_string().chars().take(300).collect::<String>();
+            Some(format!("{path}: {} vs {}", cut(a), cut(b)))
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Statistics windows' computations: `osprey-stats` views (the engine of `osprey read -z`, so
+//! a window shows the counts the CLI prints) run over the index, cached by views and filter,
+//! cancellable, with progress.
+//!
+//! A run reads the frames back from the store in chunks, extracts the views' fields on every
+//! CPU (dissecting only what the views and the filter read, the byte prefilter first when the
+//! views allow it), and feeds the records to the collector in frame order, as `osprey read`
+//! does with its batches.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use osprey_dissect::{Preferences, Want};
+use osprey_filter::{Filter, Prefilter};
+use osprey_source::FrameKind;
+use osprey_stats::{Collector, Extractor, Records, ViewResult};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::index::Index;
+
+/// Frames a worker takes at a time.
+const CHUNK: usize = 4096;
+
+/// Runs kept; the least recently asked for goes first.
+const CACHED: usize = 16;
+
+/// One computation of a set of views under a display filter.
+pub struct StatsRun {
+    /// Its number (`/api/stats/{id}`).
+    pub id: u64,
+    /// The `-z` arguments, in order.
+    pub views: Vec<String>,
+    /// The display filter narrowing every view ('' for none).
+    pub filter: String,
+    /// Frames the run covers: the index's length when it started.
+    frames: u64,
+    /// True when the index was still growing (a live capture) when the run started.
+    partial: bool,
+    scanned: AtomicU64,
+    done: AtomicBool,
+    cancelled: AtomicBool,
+    started: Instant,
+    elapsed_ms: AtomicU64,
+    error: Mutex<Option<String>>,
+    results: Mutex<Option<Arc<Vec<ViewOutput>>>>,
+}
+
+/// One view's result: the data, and the text `osprey read -z` prints for it.
+#[derive(Serialize)]
+pub struct ViewOutput {
+    /// The view's data, as `-z ... -T json` gives it.
+    pub result: ViewResult,
+    /// The view as tshark-like text.
+    pub text: String,
+}
+
+/// Where a run is.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatsState {
+    /// The run's number.
+    pub id: u64,
+    /// The `-z` arguments.
+    pub views: Vec<String>,
+    /// The display filter.
+    pub filter: String,
+    /// Frames looked at so far.
+    pub scanned: u64,
+    /// Frames the run covers.
+    pub frames: u64,
+    /// True when the run covers only the frames a growing capture had when it started.
+    pub partial: bool,
+    /// True when the results are ready.
+    pub done: bool,
+    /// True when it was cancelled first.
+    pub cancelled: bool,
+    /// Milliseconds it took (so far).
+    pub elapsed_ms: u64,
+    /// A read error that stopped it.
+    pub error: Option<String>,
+}
+
+impl StatsRun {
+    /// Where it is.
+    pub fn state(&self) -> StatsState {
+        let done = self.done.load(Ordering::Acquire);
+        StatsState {
+            id: self.id,
+            views: self.views.clone(),
+            filter: self.filter.clone(),
+            scanned: self.scanned.load(Ordering::Acquire),
+            frames: self.frames,
+            partial: self.partial,
+            done,
+            cancelled: self.cancelled.load(Ordering::Acquire),
+            elapsed_ms: if done {
+                self.elapsed_ms.load(Ordering::Relaxed)
+            } else {
+                self.started.elapsed().as_millis() as u64
+            },
+            error: self.error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        }
+    }
+
+    /// The results, once done (none when cancelled or failed).
+    pub fn results(&self) -> Option<Arc<Vec<ViewOutput>>> {
+        self.results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Asks the computation to stop.
+    pub fn cancel(&self) {
+        if !self.done.load(Ordering::Acquire) {
+            self.cancelled.store(true, Ordering::Release);
+        }
+    }
+
+    fn reusable(&self, index: &Index) -> bool {
+        !self.cancelled.load(Ordering::Acquire)
+            && self.error.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+            // A run over part of a growing capture is redone once more frames came.
+            && (!self.partial || self.frames == index.len() as u64)
+    }
+}
+
+/// The runs so far.
+#[derive(Default)]
+pub struct StatsRuns {
+    runs: Mutex<VecDeque<Arc<StatsRun>>>,
+    next_id: AtomicU64,
+}
+
+/// What a run is asked to compute, checked and compiled.
+pub struct StatsRequest {
+    /// The `-z` arguments.
+    pub views: Vec<String>,
+    /// The display filter text ('' for none).
+    pub filter: String,
+    /// The compiled display filter.
+    pub compiled: Option<Filter>,
+    /// The engine's two halves.
+    pub engine: (Extractor, Collector),
+}
+
+impl StatsRuns {
+    /// The run of `id`, if kept.
+    pub fn get(&self, id: u64) -> Option<Arc<StatsRun>> {
+        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.iter().find(|r| r.id == id).cloned()
+    }
+
+    /// Cancels and forgets every run (the preferences changed: labels would differ).
+    pub fn clear(&self) {
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        for r in runs.drain(..) {
+            r.cancel();
+        }
+    }
+
+    /// The run of the same views and filter if one is kept and still good, else a new one
+    /// started on a thread of its own. `build` makes the request when a new run is needed.
+    pub fn get_or_start(
+        &self,
+        views: &[String],
+        filter: &str,
+        index: Arc<Index>,
+        prefs: Preferences,
+        request: StatsRequest,
+    ) -> Arc<StatsRun> {
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = runs
+            .iter()
+            .position(|r| r.views == views && r.filter == filter && r.reusable(&index))
+        {
+            let r = runs.remove(at).expect("position is in range");
+            runs.push_front(r.clone());
+            return r;
+        }
+        let frames = index.len() as u64;
+        let run = Arc::new(StatsRun {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
+            views: request.views,
+            filter: request.filter,
+            frames,
+            partial: !index.is_done(),
+            scanned: AtomicU64::new(0),
+            done: AtomicBool::new(false),
+            cancelled: AtomicBool::new(false),
+            started: Instant::now(),
+            elapsed_ms: AtomicU64::new(0),
+            error: Mutex::new(None),
+            results: Mutex::new(None),
+        });
+        runs.push_front(run.clone());
+        while runs.len() > CACHED {
+            if let Some(old) = runs.pop_back() {
+                old.cancel();
+            }
+        }
+        let running = run.clone();
+        let (extractor, collector) = request.engine;
+        let filter = request.compiled;
+        let spawned = std::thread::Builder::new()
+            .name("osprey-view-stats".into())
+            .spawn(move || {
+                let outcome = compute(
+                    &running,
+                    extractor,
+                    collector,
+                    filter.as_ref(),
+                    &index,
+                    &prefs,
+                );
+                match outcome {
+                    Ok(Some(results)) => {
+                        *running.results.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(Arc::new(results));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        *running.error.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(format!("reading frames: {e}"));
+                    }
+                }
+                running.elapsed_ms.store(
+                    running.started.elapsed().as_millis() as u64,
+                    Ordering::Relaxed,
+                );
+                running.done.store(true, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            *run.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+            run.done.store(true, Ordering::Release);
+        }
+        run
+    }
+}
+
+/// Runs the views over the run's frames; `None` when cancelled.
+fn compute(
+    run: &StatsRun,
+    extractor: Extractor,
+    mut collector: Collector,
+    filter: Option<&Filter>,
+    index: &Index,
+    prefs: &Preferences,
+) -> std::io::Result<Option<Vec<ViewOutput>>> {
+    let mut want = Want::none();
+    extractor.want(&mut want);
+    if let Some(f) = filter {
+        osprey_print::want_fields(&mut want, f.fields());
+    }
+    // The process model needs every fork, exec and name: no event may be skipped unparsed then.
+    let prefilter = filter
+        .filter(|_| !extractor.needs_every_event())
+        .map(Filter::event_prefilter);
+    let first_ts = index.first_ts().unwrap_or(0);
+    let len = run.frames as usize;
+    let mut next = 0usize;
+    while next < len {
+        if run.cancelled.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let round_end = len.min(next + CHUNK * rayon::current_num_threads().max(1) * 4);
+        let chunks: Vec<(usize, usize)> = (next..round_end)
+            .step_by(CHUNK)
+            .map(|s| (s, (s + CHUNK).min(round_end)))
+            .collect();
+        let records: Vec<std::io::Result<Records>> = chunks
+            .par_iter()
+            .map(|&(s, e)| {
+                let r = extract(
+                    index,
+                    s..e,
+                    &extractor,
+                    filter,
+                    prefilter.as_ref(),
+                    &want,
+                    prefs,
+                    first_ts,
+                );
+                run.scanned.fetch_add((e - s) as u64, Ordering::AcqRel);
+                r
+            })
+            .collect();
+        for r in records {
+            collector.feed(&r?);
+        }
+        next = round_end;
+    }
+    if run.cancelled.load(Ordering::Acquire) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for result in collector.finish() {
+        let mut text = String::new();
+        osprey_stats::text::render(&result, &mut text);
+        out.push(ViewOutput { result, text });
+    }
+    Ok(Some(out))
+}
+
+/// The records of frames `range`.
+#[allow(clippy::too_many_arguments)]
+fn extract(
+    index: &Index,
+    range: std::ops::Range<usize>,
+    extractor: &Extractor,
+    filter: Option<&Filter>,
+    prefilter: Option<&Prefilter>,
+    want: &Want,
+    prefs: &Preferences,
+    first_ts: u64,
+) -> std::io::Result<Records> {
+    let loaded = index.load_range(range)?;
+    let mut records = Records::new(first_ts);
+    for l in &loaded {
+        let frame = &l.frame;
+        if frame.kind == FrameKind::Event && prefilter.is_some_and(|p| !p.may_match(&frame.data)) {
+            extractor.skip(frame, &mut records);
+            continue;
+        }
+        let decoded = osprey_dissect::decode(frame);
+        if decoded.malformed().is_some() && frame.capture.is_none() {
+            extractor.skip(frame, &mut records);
+            continue;
+        }
+        let info = index.info(l, first_ts);
+        let tree = osprey_dissect::dissect(&info, &decoded, prefs, want);
+        let passes = filter.is_none_or(|f| f.matches(&tree));
+        extractor.record(frame, &tree, passes, &mut records);
+    }
+    Ok(records)
+}
