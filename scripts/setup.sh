@@ -60,7 +60,9 @@ command -v cargo >/dev/null 2>&1 || {
 # Fluent Forward interop peers (tests/forward/, run by scripts/test.sh): the npm
 # @fluent-org/logger client and FluentServer (package-lock.json), and Python's fluent-logger in a
 # venv under target/ (tests/forward/requirements.txt); the same venv holds DuckDB for the Parquet
-# lake's interop test (tests/lake.rs runs tests/lake/duckdb_counts.py; tests/lake/requirements.txt).
+# lake's interop test (tests/lake.rs runs tests/lake/duckdb_counts.py; tests/lake/requirements.txt)
+# and prometheus-client, whose parser reads `osprey trace --metrics` (tests/metrics.rs).
 (cd "$(dirname "$0")/../tests/forward" && npm ci --no-audit --no-fund >/dev/null)
 (cd "$(dirname "$0")/.." && { [ -x target/forward-venv/bin/python ] || python3 -m venv target/forward-venv; } \
-  && target/forward-venv/bin/pip install -q -r tests/forward/requirements.txt -r tests/lake/requirements.txt)
+  && target/forward-venv/bin/pip install -q -r tests/forward/requirements.txt -r tests/lake/requirements.txt \
+     -r tests/metrics/requirements.txt)

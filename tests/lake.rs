@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{fixture, osprey, stdout, ACTION, DOCS};
+use crate::util::{fixture, osprey, python, stdout, ACTION, DOCS};
 
 /// The event lines of the fixtures, in one list sorted by timestamp (stable): the order in
 /// which a lake gives them back.
@@ -109,15 +109,6 @@ fn a_lake_is_read_alone() {
         String::from_utf8_lossy(&out.stderr).contains("only -r"),
         "{out:?}"
     );
-}
-
-/// The venv's Python (scripts/setup.sh installs tests/lake/requirements.txt into it), or
-/// `OSPREY_PYTHON`.
-fn python() -> PathBuf {
-    std::env::var_os("OSPREY_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/forward-venv/bin/python"),
-        PathBuf::from,
-    )
 }
 
 fn duckdb_counts(lake: &Path, conditions: &[&str]) -> Vec<u64> {

@@ -12,6 +12,7 @@ mod formats;
 mod forward;
 mod interop;
 mod lake;
+mod metrics;
 mod remote;
 mod roundtrip;
 mod sample;

@@ -20,6 +20,15 @@ pub fn fixture(rel: &str) -> PathBuf {
 pub const DOCS: &str = "tracee/tracee-docs-v0.23.jsonl";
 pub const ACTION: &str = "tracee/tracee-action-trace.jsonl";
 
+/// The Python of the venv scripts/setup.sh makes (with DuckDB, prometheus-client...: the
+/// tests/*/requirements.txt files), or `OSPREY_PYTHON`.
+pub fn python() -> PathBuf {
+    std::env::var_os("OSPREY_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/forward-venv/bin/python"),
+        PathBuf::from,
+    )
+}
+
 /// Runs `osprey` with `args`.
 pub fn osprey(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_osprey"))

@@ -360,6 +360,11 @@ impl Capturer {
         self.out.create(&[], name)
     }
 
+    /// The totals so far (what [`Capturer::finish`] completes).
+    pub fn totals(&self) -> &CaptureSummary {
+        &self.summary
+    }
+
     /// The budget.
     pub fn budget(&self) -> Budget {
         self.budget

@@ -49,6 +49,8 @@ pub struct CaptureOutcome {
 /// The running capture thread.
 pub struct CaptureThread {
     stop: Arc<AtomicBool>,
+    /// The capturer's totals, refreshed about twice a second (for `--metrics`).
+    live: Arc<std::sync::Mutex<osprey_capture::CaptureSummary>>,
     handle: JoinHandle<CaptureOutcome>,
 }
 
@@ -56,11 +58,17 @@ impl CaptureThread {
     /// Starts draining `maps` into `capturer` every `drain`.
     pub fn start(maps: CaptureMaps, capturer: Capturer, drain: Duration) -> io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let live = Arc::new(std::sync::Mutex::new(capturer.totals().clone()));
+        let (flag, totals) = (stop.clone(), live.clone());
         let handle = std::thread::Builder::new()
             .name("osprey-capture".into())
-            .spawn(move || run(maps, capturer, drain, flag))?;
-        Ok(CaptureThread { stop, handle })
+            .spawn(move || run(maps, capturer, drain, flag, &totals))?;
+        Ok(CaptureThread { stop, live, handle })
+    }
+
+    /// The capturer's totals as of the last half second.
+    pub fn totals(&self) -> osprey_capture::CaptureSummary {
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Drains what is left, completes every artifact and returns the totals.
@@ -78,6 +86,7 @@ fn run(
     capturer: Capturer,
     drain: Duration,
     stop: Arc<AtomicBool>,
+    live: &std::sync::Mutex<osprey_capture::CaptureSummary>,
 ) -> CaptureOutcome {
     let driver = Rc::new(RefCell::new(Driver::new(capturer, ProcContext::default())));
     let (d1, d2) = (driver.clone(), driver.clone());
@@ -101,6 +110,7 @@ fn run(
         }
     };
     let mut paused = false;
+    let mut published = std::time::Instant::now();
     loop {
         let stopping = stop.load(Ordering::SeqCst);
         let _ = rb.poll_and_drain(drain);
@@ -110,6 +120,10 @@ fn run(
             maps.forget_exec(dev, ino, ctime);
         }
         d.cap.flush();
+        if published.elapsed() >= Duration::from_millis(500) {
+            published = std::time::Instant::now();
+            *live.lock().unwrap_or_else(|e| e.into_inner()) = d.cap.totals().clone();
+        }
         for m in d.cap.take_messages() {
             let _ = writeln!(io::stderr(), "osprey: capture: {m}");
         }

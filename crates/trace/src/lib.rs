@@ -37,6 +37,7 @@ pub mod catalog;
 pub mod container;
 pub mod decode;
 pub mod integrity;
+pub mod metrics;
 pub mod net;
 pub mod output;
 pub mod proc_context;
@@ -138,6 +139,12 @@ pub struct TraceArgs {
     /// bursts of written bytes while the capture thread writes them out.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub capture_buffer_size: u32,
+
+    /// Serve the tracer's counters for Prometheus on http://ADDR/metrics (events by name,
+    /// lost by cause, findings, Forward delivery and spool, capture bytes, hooks attached),
+    /// e.g. 127.0.0.1:9464. Refreshed every second.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 
     /// Start this command, trace it and all its descendants, and exit with its exit code.
     #[arg(last = true, value_name = "CMD")]
@@ -309,7 +316,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         .filter(|e| !disabled.iter().any(|(d, _)| d == *e))
         .cloned()
         .collect();
-    let mut decoder = Decoder::new(&shown, scope.clone());
+    let decoder = RefCell::new(Decoder::new(&shown, scope.clone()));
     let capture_thread = match capturer {
         Some(cap) => {
             if !args.quiet {
@@ -351,7 +358,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     });
     let rb = tracer.ring_buffer(|data: &[u8]| {
         let mut st = state.borrow_mut();
-        decoder.decode(data, |ev| st.emit(ev));
+        decoder.borrow_mut().decode(data, |ev| st.emit(ev));
         if st.error.is_some() {
             1
         } else {
@@ -359,6 +366,18 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         }
     })?;
 
+    let metrics = match args.metrics {
+        Some(addr) => {
+            let server = metrics::Server::start(addr)
+                .with_context(|| format!("--metrics {addr}: cannot listen"))?;
+            if !args.quiet {
+                eprintln!("osprey: metrics on http://{}/metrics", server.addr);
+            }
+            Some(server)
+        }
+        None => None,
+    };
+    let mut last_metrics: Option<Instant> = None;
     let live = !args.quiet && io::stderr().is_terminal();
     let drain = Duration::from_millis(args.drain_interval.clamp(1, 1000));
     let mut last_loss_check = Instant::now();
@@ -413,6 +432,31 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
                 st.flush();
             }
         }
+        if let Some(server) = &metrics {
+            if last_metrics.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                last_metrics = Some(Instant::now());
+                let st = state.borrow();
+                server.publish(metrics::render(&metrics::Snapshot {
+                    events: st
+                        .counts
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, n)| **n > 0)
+                        .map(|(id, n)| {
+                            let name =
+                                event_name(id as u32).unwrap_or_else(|| "lost_events".into());
+                            (name, *n)
+                        })
+                        .collect(),
+                    findings: Some(&st.found),
+                    lost: lost_by_cause(&lost_seen),
+                    bad_records: decoder.borrow().bad_records,
+                    forward: st.sinks.iter().filter_map(|s| s.forward_stats()).collect(),
+                    capture: capture_thread.as_ref().map(capture::CaptureThread::totals),
+                    hooks: tracer.hooks().iter().map(|h| h.name()).collect(),
+                }));
+            }
+        }
         if live && last_live.elapsed() >= Duration::from_secs(1) {
             last_live = Instant::now();
             let lost = lost_records(&lost_seen);
@@ -448,7 +492,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     if !args.quiet {
         summary(
             &st,
-            decoder.bad_records,
+            decoder.borrow().bad_records,
             &final_drops,
             &lost_by_event,
             &skipped,
@@ -550,6 +594,18 @@ fn lost_records(drops: &[DropCounts]) -> u64 {
         .filter(|(cause, _)| osprey_bpf::drop_cause_is_loss(*cause))
         .map(|(_, n)| n)
         .sum()
+}
+
+/// Kernel-side drops per cause, summed over CPUs, each with whether it costs a whole event.
+fn lost_by_cause(drops: &[DropCounts]) -> Vec<(&'static str, bool, u64)> {
+    osprey_bpf::DROP_CAUSES
+        .iter()
+        .enumerate()
+        .map(|(cause, name)| {
+            let n = drops.iter().map(|c| c[cause]).sum();
+            (*name, osprey_bpf::drop_cause_is_loss(cause), n)
+        })
+        .collect()
 }
 
 fn loss_markers(before: &[DropCounts], now: &[DropCounts], out: &mut Vec<Event<'static>>) {

@@ -50,6 +50,10 @@ pub trait Sink {
     fn event(&mut self, ev: &Event<'_>, json: &[u8]) -> io::Result<()>;
     /// Pushes buffered output to its destination.
     fn flush(&mut self) -> io::Result<()>;
+    /// A Fluent Forward output's endpoint and counters so far (`--metrics`).
+    fn forward_stats(&self) -> Option<(String, osprey_forward::sender::Stats)> {
+        None
+    }
 }
 
 /// JSON lines.
@@ -219,6 +223,10 @@ impl Sink for ForwardSink {
     fn flush(&mut self) -> io::Result<()> {
         self.sender.as_mut().expect("running").flush();
         Ok(())
+    }
+    fn forward_stats(&self) -> Option<(String, osprey_forward::sender::Stats)> {
+        let s = self.sender.as_ref()?;
+        Some((self.endpoint.to_string(), s.stats()))
     }
 }
 
