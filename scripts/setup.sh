@@ -20,6 +20,9 @@ APT_PACKAGES=(
   # helpers (libc6-dev), initramfs and ext4 images, Debian's kernel packages (xz/zstd modules,
   # depmod)
   qemu-system-x86 busybox-static libc6-dev cpio e2fsprogs xz-utils zstd kmod
+  # the agent's container image (scripts/image.sh): Debian's Docker engine builds it FROM scratch,
+  # offline
+  docker.io
   # the web UI's browser test (ui/tests/browser.mjs) drives Debian's chromium through
   # playwright-core (no browser download)
   chromium
@@ -60,9 +63,10 @@ command -v cargo >/dev/null 2>&1 || {
 # Fluent Forward interop peers (tests/forward/, run by scripts/test.sh): the npm
 # @fluent-org/logger client and FluentServer (package-lock.json), and Python's fluent-logger in a
 # venv under target/ (tests/forward/requirements.txt); the same venv holds DuckDB for the Parquet
-# lake's interop test (tests/lake.rs runs tests/lake/duckdb_counts.py; tests/lake/requirements.txt)
-# and prometheus-client, whose parser reads `osprey trace --metrics` (tests/metrics.rs).
+# lake's interop test (tests/lake.rs runs tests/lake/duckdb_counts.py; tests/lake/requirements.txt),
+# prometheus-client, whose parser reads `osprey trace --metrics` (tests/metrics.rs), and
+# kubernetes-validate, which checks deploy/kubernetes/ against Kubernetes' schemas (tests/deploy.rs).
 (cd "$(dirname "$0")/../tests/forward" && npm ci --no-audit --no-fund >/dev/null)
 (cd "$(dirname "$0")/.." && { [ -x target/forward-venv/bin/python ] || python3 -m venv target/forward-venv; } \
   && target/forward-venv/bin/pip install -q -r tests/forward/requirements.txt -r tests/lake/requirements.txt \
-     -r tests/metrics/requirements.txt)
+     -r tests/metrics/requirements.txt -r tests/deploy/requirements.txt)
