@@ -29,10 +29,12 @@ address (DNS rebinding), and requests without the random token of the URL it pri
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod artifacts;
 pub mod assets;
 pub mod export;
 pub mod index;
 pub mod live;
+pub mod notes;
 pub mod render;
 pub mod sort;
 pub mod spans;
@@ -109,6 +111,10 @@ pub struct ViewState {
     pub token: String,
     /// The live capture feeding the index, with `--live`.
     pub live: Option<Arc<live::Live>>,
+    /// The capture directories among the inputs, with their artifact indexes.
+    pub captures: artifacts::Captures,
+    /// Where marks and notes are saved.
+    pub notes: notes::Notes,
 }
 
 impl ViewState {
@@ -158,6 +164,14 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
             .set(p)
             .map_err(|e| Error::Preference(format!("-o {p}: {e}")))?;
     }
+    let captures = match options.live {
+        None => artifacts::Captures::open(&options.files),
+        Some(_) => artifacts::Captures::default(),
+    };
+    let notes = notes::Notes::new(
+        &options.files,
+        options.live.as_ref().map(|c| c.source.as_str()),
+    );
     let (index, live) = match options.live {
         None => (
             index::Index::open(&options.files, profile.clone(), prefs.clone())?,
@@ -180,6 +194,8 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
     }
     Ok(Arc::new(ViewState {
         live,
+        captures,
+        notes,
         rows: render::RowRenderer::new(&profile),
         index,
         profile,
