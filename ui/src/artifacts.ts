@@ -271,6 +271,8 @@ interface DiffChange { change: string; name: string; old_hashes?: string[]; new_
 
 async function openDiff(all: CaptureDir[]) {
   const p = openPanel('artifacts-diff', 'Profile Diff');
+  p.root.style.width = '900px';
+  p.root.style.height = '280px';
   const withProfile = all.filter((c) => c.has_profile);
   if (withProfile.length < 2) {
     p.body.appendChild(el('p', 'panel-note', 'Profile diff compares two capture directories with a runtime profile: open both, e.g. `osprey view OLD NEW`.'));

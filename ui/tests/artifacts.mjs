@@ -184,7 +184,8 @@ await test('download of an artifact: its bytes hash to the file on disk and the 
   // The hex preview: the file's first KiB.
   const hex = await page.$eval('#artifact-hex', (p) => p.dataset.hex);
   assert.equal(hex, [...onDisk.subarray(0, 1024)].map((b) => b.toString(16).padStart(2, '0')).join(' '));
-  await page.screenshot({ path: join(shots, 'artifacts-browser.png') });
+  await page.screenshot({ path: join(shots, 'artifacts-browser-page.png') });
+  await page.locator('#panel-artifacts').screenshot({ path: join(shots, 'artifacts-browser.png') });
 });
 
 await test('a per-process pcap: its packets are in the list, "Show packets" filters to them', async () => {
@@ -223,7 +224,7 @@ await test('profile diff of the two directories: what `osprey profile diff` repo
   assert.ok(rows.some(([c, n]) => c === 'changed' && n === 'host/exec.suspect'), JSON.stringify(rows));
   assert.ok(rows.some(([c, n]) => c === 'new' && n === 'host/exec.ls'), JSON.stringify(rows));
   assert.equal(await page.textContent('#diff-verdict'), lines[lines.length - 1]);
-  await page.screenshot({ path: join(shots, 'artifacts-diff.png') });
+  await page.locator('#panel-artifacts-diff').screenshot({ path: join(shots, 'artifacts-diff.png') });
   await page.click('#panel-artifacts-diff .panel-close');
   await page.click('#panel-artifacts .panel-close');
 });
@@ -290,7 +291,10 @@ await test('marks and a note survive a reload; the sidecar is written, the recor
   assert.equal(await page.$$eval('#note-view script, #note-view b', (x) => x.length), 0);
   const after = { ...treeHash(A.dir), ...treeHash(B.dir) };
   assert.deepEqual(after, before, 'the recording is untouched');
+  await page.setViewportSize({ width: 1100, height: 620 });
+  await page.waitForTimeout(200);
   await page.screenshot({ path: join(shots, 'notes-detail.png') });
+  await page.setViewportSize({ width: 1400, height: 900 });
 });
 
 await test('the investigation report: marked frames, notes, ancestry and hashes; hostile strings as text', async () => {
