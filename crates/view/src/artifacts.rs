@@ -63,8 +63,12 @@ impl Captures {
             if input == "-" || !dir.is_dir() {
                 continue;
             }
-            let out = [dir.join("out"), dir.clone()]
+            // `out/` must be a directory of its own, not a symbolic link elsewhere.
+            let sub = dir.join("out");
+            let sub_ok = sub.symlink_metadata().is_ok_and(|m| m.is_dir());
+            let out = [sub, dir.clone()]
                 .into_iter()
+                .filter(|o| o != &dir.join("out") || sub_ok)
                 .find(|o| regular(&o.join("artifacts.jsonl")));
             let Some(out) = out else { continue };
             let (artifacts, bad_lines) = read_index(&out.join("artifacts.jsonl"));

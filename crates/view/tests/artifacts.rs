@@ -302,3 +302,45 @@ async fn notes_go_to_a_sidecar_beside_the_recording() {
     assert!(status.is_client_error(), "{status}");
     std::fs::remove_file(&sidecar).unwrap();
 }
+
+#[tokio::test]
+async fn notes_fall_back_to_the_per_user_place_when_the_sidecar_cannot_be_written() {
+    let a = capture(OLD);
+    let data = tempfile::tempdir().unwrap();
+    // The sidecar's name is taken by a directory: it cannot be written (as root too).
+    let sidecar = format!("{}.osprey-notes.json", a.path().display());
+    std::fs::create_dir(&sidecar).unwrap();
+    std::env::set_var("XDG_DATA_HOME", data.path());
+    let state = open(&[a.path()]);
+    let body = json!({"marks": [1], "notes": {"1": "kept"}});
+    let (status, resp, _) = call(&state, "PUT", "/api/notes", &body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&resp));
+    let v: Value = serde_json::from_slice(&resp).unwrap();
+    let path = v["path"].as_str().unwrap();
+    assert!(
+        path.starts_with(&format!("{}/osprey/notes/", data.path().display())),
+        "{path}"
+    );
+    assert!(v["warning"].as_str().unwrap().contains(&sidecar), "{v}");
+    let (_, v) = get_json(&state, "/api/notes").await;
+    assert_eq!(v["path"], path);
+    assert_eq!(v["marks"], json!([1]));
+    std::fs::remove_dir(&sidecar).unwrap();
+}
+
+#[tokio::test]
+async fn an_out_directory_that_is_a_symlink_is_not_browsed() {
+    let real = capture(OLD);
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(real.path().join("out"), dir.path().join("out")).unwrap();
+    std::fs::write(dir.path().join("events.json"), "").unwrap();
+    let options = osprey_view::Options {
+        files: vec![dir.path().display().to_string()],
+        ..Default::default()
+    };
+    if let Ok(state) = osprey_view::open(options) {
+        let (status, list) = get_json(&state, "/api/artifacts").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list["dirs"], json!([]));
+    }
+}
