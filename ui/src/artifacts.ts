@@ -36,7 +36,8 @@ const hexOf = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).pad
 
 /** The artifact a frame's detail refers to: an artifact record itself, or the artifact an event
  * produced (same process, and a path among the event's arguments: `magic_write`'s file, an
- * exec's binary), or else a packet capture of that process. */
+ * exec's binary), or else a packet capture of that process; a packet read from a captured pcap
+ * gives that pcap. */
 export function artifactFor(d: Detail): Artifact | null {
   if (!dirs) return null;
   const val = (f: string) => d.tree.find((n) => n.field === f)?.value;
@@ -49,6 +50,10 @@ export function artifactFor(d: Detail): Artifact | null {
       ?? all.find(({ a }) => a.path === path && (sha === undefined || a.sha256 === sha));
     return hit?.a ?? null;
   }
+  // A packet of a captured pcap: that pcap.
+  const file = val('frame.file');
+  const pcap = file ? all.find(({ a }) => a.kind === 'pcap' && a.file === file) : undefined;
+  if (pcap) return pcap.a;
   const pid = Number(val('tracee.hostProcessId') ?? NaN);
   if (!Number.isFinite(pid)) return null;
   const args = new Set(d.tree.filter((n) => n.field.startsWith('tracee.args.') && n.value).map((n) => n.value));

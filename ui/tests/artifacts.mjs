@@ -201,6 +201,11 @@ await test('a per-process pcap: its packets are in the list, "Show packets" filt
   await page.waitForFunction((n) => document.getElementById('status-left').dataset.displayed === String(n), expect.length);
   const protos = await page.$$eval('.row[data-number]', (rs) => rs.map((r) => r.children[2].textContent));
   assert.ok(protos.every((p) => p === 'UDP'), JSON.stringify(protos));
+  // And back: a packet's row menu opens its pcap.
+  await page.click('#panel-artifacts .panel-close');
+  await page.click(`.row[data-number="${expect[0]}"]`, { button: 'right' });
+  await page.click('#menu > .mi[data-label="Show captured artifact"]');
+  await page.waitForFunction((p) => document.getElementById('artifact-path')?.textContent === p, `pcap ${rec.path}`);
 });
 
 await test('the runtime profile as a table, equal to the profile file', async () => {

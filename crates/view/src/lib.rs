@@ -20,6 +20,9 @@ The API ([`api`], documented in `docs/view-api.md`) serves, as JSON over HTTP:
   carry the dissectors' spans, and event fields are located in the raw JSON line by
   [`spans`], which only gives a span whose bytes denote the item's value;
 - the raw bytes of a frame, and one server-sent event stream of progress.
+- the artifacts of the capture directories among the inputs ([`artifacts`]: their indexes, the
+  files they list and nothing else, the runtime profile and `osprey profile diff`), and the
+  marks and notes kept in a sidecar file beside the recording ([`notes`]).
 
 The server listens on 127.0.0.1 only and refuses requests whose `Host` or `Origin` is not that
 address (DNS rebinding), and requests without the random token of the URL it prints. The UI's files (`ui/`, built by Vite) are embedded with rust-embed
