@@ -173,4 +173,10 @@ export const app = {
   onSelect: [] as ((detail: Detail) => void)[],
   /** Called when the list's view changes (a new filter, or the index growing). */
   onView: [] as ((filter: string, total: number) => void)[],
+  /** The marked frames (Ctrl+M), shared with main.ts; a module changing it calls `refresh`. */
+  marked: new Set<number>(),
+  /** Called after frame `number` is marked or unmarked in the main window. */
+  onMark: [] as ((number: number, marked: boolean) => void)[],
+  /** Redraws the list and the status bar (after `marked` changed). */
+  refresh: (): void => {},
 };

@@ -41,7 +41,7 @@ const state = {
   order: [] as string[],             // column keys in display order (hidden ones left out)
   widthByKey: new Map<string, number>(),
   sort: null as { col: number; desc: boolean } | null,
-  marked: new Set<number>(),
+  marked: app.marked,
   timeRef: null as { number: number; ts: bigint } | null,
   fields: [] as { field: string; name: string }[],
   macros: {} as Record<string, string>,
@@ -454,6 +454,7 @@ function extensionItems(groups: MenuItem[][]): MenuItem[] {
 // ---------- marks and time reference ----------
 function toggleMark(number: number) {
   if (state.marked.has(number)) state.marked.delete(number); else state.marked.add(number);
+  for (const f of app.onMark) f(number, state.marked.has(number));
   updateStatus();
   scheduleRender();
 }
@@ -1328,6 +1329,7 @@ Object.assign(app, {
   currentFilter: () => state.filter,
   combineFilter: combine,
   selected: () => state.detail,
+  refresh: () => { updateStatus(); scheduleRender(); },
 });
 $('analyze').addEventListener('click', (ev) => {
   const r = (ev.currentTarget as HTMLElement).getBoundingClientRect();

@@ -49,6 +49,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/preferences", get(preferences).post(set_preferences))
         .route("/api/stats", axum::routing::post(start_stats))
         .route("/api/stats/{id}", get(stats_result).delete(cancel_stats))
+        .route("/api/artifacts", get(crate::artifacts::list))
+        .route("/api/artifacts/diff", get(crate::artifacts::diff))
+        .route(
+            "/api/artifacts/{dir}/profile",
+            get(crate::artifacts::profile),
+        )
+        .route("/api/artifacts/{dir}/{n}/file", get(crate::artifacts::file))
+        .route("/api/artifacts/{dir}/{n}/head", get(crate::artifacts::head))
+        .route("/api/notes", get(crate::notes::get).put(crate::notes::put))
         .route("/api/live", get(live_state))
         .route("/api/live/start", axum::routing::post(live_start))
         .route("/api/live/stop", axum::routing::post(live_stop))

@@ -20,6 +20,9 @@ The API ([`api`], documented in `docs/view-api.md`) serves, as JSON over HTTP:
   carry the dissectors' spans, and event fields are located in the raw JSON line by
   [`spans`], which only gives a span whose bytes denote the item's value;
 - the raw bytes of a frame, and one server-sent event stream of progress.
+- the artifacts of the capture directories among the inputs ([`artifacts`]: their indexes, the
+  files they list and nothing else, the runtime profile and `osprey profile diff`), and the
+  marks and notes kept in a sidecar file beside the recording ([`notes`]).
 
 The server listens on 127.0.0.1 only and refuses requests whose `Host` or `Origin` is not that
 address (DNS rebinding), and requests without the random token of the URL it prints. The UI's files (`ui/`, built by Vite) are embedded with rust-embed
@@ -29,10 +32,12 @@ address (DNS rebinding), and requests without the random token of the URL it pri
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod artifacts;
 pub mod assets;
 pub mod export;
 pub mod index;
 pub mod live;
+pub mod notes;
 pub mod render;
 pub mod sort;
 pub mod spans;
@@ -109,6 +114,10 @@ pub struct ViewState {
     pub token: String,
     /// The live capture feeding the index, with `--live`.
     pub live: Option<Arc<live::Live>>,
+    /// The capture directories among the inputs, with their artifact indexes.
+    pub captures: artifacts::Captures,
+    /// Where marks and notes are saved.
+    pub notes: notes::Notes,
 }
 
 impl ViewState {
@@ -158,6 +167,14 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
             .set(p)
             .map_err(|e| Error::Preference(format!("-o {p}: {e}")))?;
     }
+    let captures = match options.live {
+        None => artifacts::Captures::open(&options.files),
+        Some(_) => artifacts::Captures::default(),
+    };
+    let notes = notes::Notes::new(
+        &options.files,
+        options.live.as_ref().map(|c| c.source.as_str()),
+    );
     let (index, live) = match options.live {
         None => (
             index::Index::open(&options.files, profile.clone(), prefs.clone())?,
@@ -180,6 +197,8 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
     }
     Ok(Arc::new(ViewState {
         live,
+        captures,
+        notes,
         rows: render::RowRenderer::new(&profile),
         index,
         profile,
