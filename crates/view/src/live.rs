@@ -5,6 +5,11 @@
 //! then SIGKILL if it has not ended after [`STOP_GRACE`] (30 s).
 //!
 //! The binary says how a source becomes a command line ([`Launcher`]); this module runs it.
+//!
+//! For `ssh://` sources, Fetch output (`POST /api/live/copy-output`) sends the child (`osprey
+//! trace --remote`) SIGUSR1: it copies the remote output directory over SFTP into a new local
+//! folder while the trace goes on, and says so in its log (`osprey: --remote: copy done
+//! {JSON}` or `copy failed: ...`), which this module reads into [`LiveState::copies`].
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -116,7 +121,34 @@ pub struct LiveState {
     pub error: Option<String>,
     /// Log lines so far (including those dropped).
     pub log_lines: u64,
+    /// Copies of the remote output directory made so far (ssh:// sources), oldest first.
+    pub copies: Vec<CopyDone>,
+    /// True while a copy asked for has not ended.
+    pub copying: bool,
+    /// Why the last copy failed, if it did.
+    pub copy_error: Option<String>,
 }
+
+/// A copy of the remote output directory, as `osprey trace --remote` reports it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CopyDone {
+    /// The local folder it made.
+    pub path: String,
+    /// Regular files copied.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Entries skipped (links, devices, FIFOs, bad names, errors; the log names them).
+    pub skipped: u64,
+}
+
+/// The log line of `osprey trace --remote` announcing a finished copy (JSON follows).
+const COPY_DONE: &str = "osprey: --remote: copy done ";
+/// The log line announcing a failed copy (the reason follows).
+const COPY_FAILED: &str = "osprey: --remote: copy failed: ";
+/// Copies remembered in the state.
+const MAX_COPIES: usize = 100;
 
 /// A preset offered by the dialog.
 #[derive(Clone, Debug, Serialize)]
@@ -147,6 +179,9 @@ struct Inner {
     stop_asked: Option<Instant>,
     /// True once a start was let through (it runs, or ran).
     claimed: bool,
+    copies: Vec<CopyDone>,
+    copying: bool,
+    copy_error: Option<String>,
 }
 
 /// A live capture: its configuration, process, log and the index it feeds.
@@ -177,6 +212,9 @@ impl Live {
                 error: None,
                 stop_asked: None,
                 claimed: false,
+                copies: Vec::new(),
+                copying: false,
+                copy_error: None,
             }),
             log: Mutex::new(Log::default()),
             fifo_dir: Mutex::new(None),
@@ -208,6 +246,9 @@ impl Live {
             output_dir: i.output_dir.as_ref().map(|d| d.display().to_string()),
             error: i.error.clone(),
             log_lines,
+            copies: i.copies.clone(),
+            copying: i.copying,
+            copy_error: i.copy_error.clone(),
         }
     }
 
@@ -403,7 +444,7 @@ impl Live {
             readers.push(self.clone().read_log(out, "stdout: "));
         }
         if let Some(err) = child.stderr.take() {
-            readers.push(self.clone().read_log(err, ""));
+            readers.push(self.clone().read_log(err, LOG_STDERR));
         }
         let _escalation = self.clone().spawn_escalation(pid);
         let exit = wait_without_reaping(pid);
@@ -451,11 +492,59 @@ impl Live {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
                         let text = String::from_utf8_lossy(&buf);
-                        self.note(format!("{prefix}{}", text.trim_end_matches(['\n', '\r'])));
+                        let line = text.trim_end_matches(['\n', '\r']);
+                        if prefix == LOG_STDERR {
+                            self.copy_report(line);
+                        }
+                        self.note(format!("{prefix}{line}"));
                     }
                 }
             }
         })
+    }
+
+    /// Notes a copy's end from a line of the child's standard error (the remote tracer's own
+    /// lines come prefixed with `remote: `, so they cannot pass for these).
+    fn copy_report(&self, line: &str) {
+        if let Some(json) = line.strip_prefix(COPY_DONE) {
+            let Ok(done) = serde_json::from_str::<CopyDone>(json) else {
+                return;
+            };
+            let mut i = self.inner();
+            i.copying = false;
+            i.copy_error = None;
+            i.copies.push(done);
+            if i.copies.len() > MAX_COPIES {
+                i.copies.remove(0);
+            }
+        } else if let Some(why) = line.strip_prefix(COPY_FAILED) {
+            let mut i = self.inner();
+            i.copying = false;
+            i.copy_error = Some(why.to_string());
+        }
+    }
+
+    /// Asks `osprey trace --remote` to copy the remote output directory now (SIGUSR1), the
+    /// trace going on. Only for ssh:// sources, while the capture runs.
+    pub fn request_copy(&self) -> Result<(), String> {
+        if !self.config.source.starts_with("ssh://") {
+            return Err(
+                "only a capture on a remote host (ssh://) has an output directory to fetch".into(),
+            );
+        }
+        let mut i = self.inner();
+        match (i.phase, i.pid) {
+            (Phase::Running, Some(pid)) => {
+                // SAFETY: kill with our child's pid, not reaped yet (see supervise); `osprey
+                // trace --remote` handles SIGUSR1 from its start.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGUSR1) };
+                i.copying = true;
+                drop(i);
+                self.note("osprey view: fetching the remote output directory (SIGUSR1)".into());
+                Ok(())
+            }
+            _ => Err("the capture is not running".into()),
+        }
     }
 
     /// Kills the process when a Stop has not ended it within [`STOP_GRACE`].
@@ -500,6 +589,31 @@ impl Live {
             }
             _ => {}
         }
+    }
+}
+
+/// The prefix of the child's standard error lines in the log (none).
+const LOG_STDERR: &str = "";
+
+/// `POST /api/live/copy-output`: Fetch output. 200 with the state (its `copying` true; the
+/// copy's folder comes in `copies`, here and in the event stream, when it is done), 404 for
+/// a view that is not live, 409 when there is nothing to fetch now.
+pub async fn copy_output(
+    axum::extract::State(s): axum::extract::State<Arc<crate::ViewState>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let refuse = |status: axum::http::StatusCode, why: String| {
+        (status, axum::Json(serde_json::json!({ "error": why }))).into_response()
+    };
+    let Some(live) = &s.live else {
+        return refuse(
+            axum::http::StatusCode::NOT_FOUND,
+            "not a live capture (osprey view --live)".into(),
+        );
+    };
+    match live.request_copy() {
+        Ok(()) => axum::Json(live.state()).into_response(),
+        Err(why) => refuse(axum::http::StatusCode::CONFLICT, why),
     }
 }
 
