@@ -359,6 +359,16 @@ fn view_live_ssh_follows_the_remote_tracer_and_stop_ends_it() {
     let live = crate::util::view_api(http, token, "GET", "/api/live");
     assert_eq!(live["state"]["exit"], 0, "{live}");
     crate::util::wait_view(http, token, "/api/status", |v| v["index"]["done"] == true);
+    // The remote tracer's own log (its stderr over the channel) is in the capture's log.
+    let log = crate::util::view_api(http, token, "GET", "/api/live/log");
+    assert!(
+        log["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().starts_with("remote: ")),
+        "{log}"
+    );
     // The remote tracer (under this test's sshd) is gone too.
     std::thread::sleep(Duration::from_millis(500));
     let ps = Command::new("pgrep")
@@ -656,4 +666,96 @@ fn sigusr1_copies_the_output_directory_while_the_trace_goes_on() {
     assert!(status.success(), "{}", log_text());
     // and the copy at stop is one more folder
     assert_eq!(copies_in(&copies).len(), 2, "{}", log_text());
+}
+
+#[test]
+fn view_live_ssh_fetch_output_copies_the_remote_directory_while_it_runs() {
+    let Some(s) = sshd() else { return };
+    let workload = path(&s, "osprfetch");
+    std::fs::copy("/bin/true", &workload).unwrap();
+    let remote = path(&s, "fetch-out");
+    let copies = path(&s, "fetched");
+    let url = format!("ssh://root@127.0.0.1:{}", s.port);
+    let identity = path(&s, "user").display().to_string();
+    let known = path(&s, "known_hosts").display().to_string();
+    let dir = format!("dir:{}", remote.display());
+    let copies_arg = copies.display().to_string();
+    let (_view, http, token) = crate::util::view_live(&[
+        &url,
+        "--",
+        "--identity",
+        &identity,
+        "--known-hosts",
+        &known,
+        "--remote-osprey",
+        env!("CARGO_BIN_EXE_osprey"),
+        "-e",
+        "sched_process_exec",
+        "--scope",
+        "comm=osprfetch",
+        "--capture",
+        "exec",
+        "--capture",
+        &dir,
+        "--remote-copy",
+        &copies_arg,
+    ]);
+    let token = token.as_str();
+    let start = std::time::Instant::now();
+    loop {
+        Command::new(&workload).status().unwrap();
+        let st = crate::util::view_api(http, token, "GET", "/api/status");
+        if st["index"]["frames"].as_u64().unwrap() >= 1 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no events");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::fs::write(remote.join("note.txt"), "fetched\n").unwrap();
+    let st = crate::util::view_api(http, token, "POST", "/api/live/copy-output");
+    assert_eq!(st["copying"], true, "{st}");
+    crate::util::wait_view(http, token, "/api/live", |v| {
+        v["state"]["copies"].as_array().map(Vec::len) == Some(1)
+    });
+    let live = crate::util::view_api(http, token, "GET", "/api/live");
+    assert_eq!(
+        live["state"]["phase"], "running",
+        "the capture goes on: {live}"
+    );
+    assert_eq!(live["state"]["copying"], false);
+    let folder = PathBuf::from(live["state"]["copies"][0]["path"].as_str().unwrap());
+    assert_eq!(folder.parent().unwrap(), copies, "{live}");
+    assert_eq!(
+        std::fs::read_to_string(folder.join("note.txt")).unwrap(),
+        "fetched\n"
+    );
+    assert!(live["state"]["copies"][0]["files"].as_u64().unwrap() >= 1);
+    // Events still come after the copy.
+    let before = crate::util::view_api(http, token, "GET", "/api/status")["index"]["frames"]
+        .as_u64()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        Command::new(&workload).status().unwrap();
+        let st = crate::util::view_api(http, token, "GET", "/api/status");
+        if st["index"]["frames"].as_u64().unwrap() > before {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no events after the copy"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    crate::util::view_api(http, token, "POST", "/api/live/stop");
+    crate::util::wait_view(http, token, "/api/live", |v| v["state"]["phase"] == "ended");
+    // --remote-copy: one more copy at stop.
+    let live = crate::util::view_api(http, token, "GET", "/api/live");
+    assert_eq!(live["state"]["exit"], 0, "{live}");
+    assert_eq!(
+        live["state"]["copies"].as_array().unwrap().len(),
+        2,
+        "{live}"
+    );
+    assert_eq!(copies_in(&copies).len(), 2);
 }
