@@ -2,7 +2,8 @@
 //! --remote`, `osprey receive`) writes events to a FIFO whose other end is the index's input,
 //! so the index, the views and the list grow while it runs. Its standard output and error are
 //! kept as the capture's log. Stop sends it SIGINT (the tracer detaches and ends its output),
-//! then SIGKILL if it has not ended after [`STOP_GRACE`] (30 s).
+//! then SIGKILL if it has not ended after [`STOP_GRACE`] (30 s, not counting the time a copy
+//! of the remote output directory takes, see below).
 //!
 //! The binary says how a source becomes a command line ([`Launcher`]); this module runs it.
 //!
@@ -145,6 +146,8 @@ pub struct CopyDone {
 
 /// The log line of `osprey trace --remote` announcing a finished copy (JSON follows).
 const COPY_DONE: &str = "osprey: --remote: copy done ";
+/// The log line of `osprey trace --remote` announcing a copy's start.
+const COPY_STARTED: &str = "osprey: --remote: copying ";
 /// The log line announcing a failed copy (the reason follows).
 const COPY_FAILED: &str = "osprey: --remote: copy failed: ";
 /// Copies remembered in the state.
@@ -493,7 +496,9 @@ impl Live {
                     Ok(_) => {
                         let text = String::from_utf8_lossy(&buf);
                         let line = text.trim_end_matches(['\n', '\r']);
-                        if prefix == LOG_STDERR {
+                        // Only `osprey trace --remote` speaks of copies (a local tracer's
+                        // stderr is shared with the command it traces).
+                        if prefix == LOG_STDERR && self.config.source.starts_with("ssh://") {
                             self.copy_report(line);
                         }
                         self.note(format!("{prefix}{line}"));
@@ -505,13 +510,22 @@ impl Live {
 
     /// Notes a copy's end from a line of the child's standard error (the remote tracer's own
     /// lines come prefixed with `remote: `, so they cannot pass for these).
+    ///
+    /// While a copy runs, a Stop's grace is suspended: the copy at stop (`--remote-copy`) runs
+    /// after the remote tracer has ended, and may take longer than [`STOP_GRACE`]; its SFTP
+    /// requests time out on their own. The grace starts again when it ends.
     fn copy_report(&self, line: &str) {
-        if let Some(json) = line.strip_prefix(COPY_DONE) {
+        if line.starts_with(COPY_STARTED) {
+            self.inner().copying = true;
+        } else if let Some(json) = line.strip_prefix(COPY_DONE) {
             let Ok(done) = serde_json::from_str::<CopyDone>(json) else {
                 return;
             };
             let mut i = self.inner();
             i.copying = false;
+            if i.stop_asked.is_some() {
+                i.stop_asked = Some(Instant::now());
+            }
             i.copy_error = None;
             i.copies.push(done);
             if i.copies.len() > MAX_COPIES {
@@ -520,6 +534,9 @@ impl Live {
         } else if let Some(why) = line.strip_prefix(COPY_FAILED) {
             let mut i = self.inner();
             i.copying = false;
+            if i.stop_asked.is_some() {
+                i.stop_asked = Some(Instant::now());
+            }
             i.copy_error = Some(why.to_string());
         }
     }
@@ -555,7 +572,7 @@ impl Live {
             if i.pid != Some(pid) {
                 return;
             }
-            if i.stop_asked.is_some_and(|t| t.elapsed() > STOP_GRACE) {
+            if !i.copying && i.stop_asked.is_some_and(|t| t.elapsed() > STOP_GRACE) {
                 // SAFETY: kill with the pid of our child, not reaped yet (the pid is cleared,
                 // under this lock, before it is).
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
