@@ -602,7 +602,7 @@ fn sigusr1_copies_the_output_directory_while_the_trace_goes_on() {
     let mut child = remote_trace(&s)
         .args(["-e", "sched_process_exec", "--scope", "comm=osprusr1", "-o"])
         .arg(format!("json:{}", out.display()))
-        .args(["--capture", "exec", "--capture"])
+        .args(["--capture", "profile", "--capture"])
         .arg(format!("dir:{}", remote.display()))
         .arg("--remote-copy")
         .arg(&copies)
@@ -694,7 +694,7 @@ fn view_live_ssh_fetch_output_copies_the_remote_directory_while_it_runs() {
         "--scope",
         "comm=osprfetch",
         "--capture",
-        "exec",
+        "profile",
         "--capture",
         &dir,
         "--remote-copy",
