@@ -250,17 +250,22 @@ async fn copy_back(
     dir: &str,
     dest: &std::path::Path,
 ) -> anyhow::Result<crate::remote_copy::Copied> {
+    let no_sftp = |e: russh_sftp::client::error::Error| {
+        anyhow::anyhow!("{host} offers no SFTP ({e}): its sshd_config needs a Subsystem sftp line")
+    };
+    // Files are read on one channel (pipelined reads), directories listed on another.
     let ch = session.channel_open_session().await?;
     ch.request_subsystem(true, "sftp").await?;
     let sftp = russh_sftp::client::SftpSession::new(ch.into_stream())
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{host} offers no SFTP ({e}): its sshd_config needs a Subsystem sftp line"
-            )
-        })?;
-    let copied = crate::remote_copy::copy_dir(&sftp, host, dir, dest).await;
+        .map_err(no_sftp)?;
+    let ch = session.channel_open_session().await?;
+    ch.request_subsystem(true, "sftp").await?;
+    let lister = russh_sftp::client::RawSftpSession::new(ch.into_stream());
+    lister.init().await.map_err(no_sftp)?;
+    let copied = crate::remote_copy::copy_dir(&sftp, &lister, host, dir, dest).await;
     let _ = sftp.close().await;
+    let _ = lister.close_session();
     copied
 }
 

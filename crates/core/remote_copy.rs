@@ -16,7 +16,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use russh_sftp::client::SftpSession;
+use russh_sftp::client::{RawSftpSession, SftpSession};
+use russh_sftp::protocol::{FileAttributes, StatusCode};
 use tokio::io::AsyncReadExt as _;
 
 /// Directories deeper than this are not walked.
@@ -143,9 +144,45 @@ fn skip(copied: &mut Copied, rel: &str, why: &str) {
     eprintln!("osprey: --remote: copy: skipped {rel:?}: {why}");
 }
 
-/// Copies the remote directory `dir` into a new folder `HOST-UNIXTIME` under `dest`.
+/// The entries of remote directory `path` (without `.` and `..`), read batch by batch so that
+/// a server sending names without end is stopped at `budget` entries rather than held.
+async fn list_dir(
+    lister: &RawSftpSession,
+    path: &str,
+    budget: u64,
+) -> anyhow::Result<Vec<(String, FileAttributes)>> {
+    let handle = lister.opendir(path).await?.handle;
+    let mut out = Vec::new();
+    let result = loop {
+        match lister.readdir(handle.as_str()).await {
+            Ok(name) => {
+                out.extend(
+                    name.files
+                        .into_iter()
+                        .filter(|f| f.filename != "." && f.filename != "..")
+                        .map(|f| (f.filename, f.attrs)),
+                );
+                if out.len() as u64 > budget {
+                    break Err(anyhow::anyhow!("more than {MAX_ENTRIES} entries"));
+                }
+            }
+            Err(russh_sftp::client::error::Error::Status(st))
+                if st.status_code == StatusCode::Eof =>
+            {
+                break Ok(());
+            }
+            Err(e) => break Err(e.into()),
+        }
+    };
+    let _ = lister.close(handle).await;
+    result.map(|()| out)
+}
+
+/// Copies the remote directory `dir` into a new folder `HOST-UNIXTIME` under `dest`: listed
+/// through `lister`, files read through `sftp` (two SFTP channels of one session).
 pub async fn copy_dir(
     sftp: &SftpSession,
+    lister: &RawSftpSession,
     host: &str,
     dir: &str,
     dest: &Path,
@@ -195,19 +232,21 @@ pub async fn copy_dir(
     modes.push((stack[0].1.try_clone()?, top.permissions));
     let mut buf = vec![0u8; CHUNK];
     while let Some((remote, local, shown, depth)) = stack.pop() {
-        let list = match sftp.read_dir(remote.as_str()).await {
+        let list = match list_dir(lister, &remote, MAX_ENTRIES - entries).await {
             Ok(l) => l,
+            Err(e) if e.to_string().starts_with("more than") => {
+                bail!("{host}:{dir}: {e}: copy stopped")
+            }
             Err(e) => {
-                skip(&mut copied, &shown, &format!("cannot list it: {e}"));
+                skip(&mut copied, &shown, &format!("cannot list it: {e:#}"));
                 continue;
             }
         };
-        for entry in list {
+        for (name, attrs) in list {
             entries += 1;
             if entries > MAX_ENTRIES {
                 bail!("{host}:{dir}: more than {MAX_ENTRIES} entries: copy stopped");
             }
-            let name = entry.file_name();
             let rel = if shown.is_empty() {
                 name.clone()
             } else {
@@ -222,7 +261,7 @@ pub async fn copy_dir(
             } else {
                 format!("{remote}/{name}")
             };
-            let mut mode = entry.metadata().permissions;
+            let mut mode = attrs.permissions;
             if mode.is_none() {
                 mode = sftp
                     .symlink_metadata(path.as_str())
