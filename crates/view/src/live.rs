@@ -430,7 +430,8 @@ impl Live {
         keeper: File,
         started: std::sync::mpsc::Sender<Result<u32, String>>,
     ) {
-        let mut child = match spawn_child(&argv) {
+        let remote = self.config.source.starts_with("ssh://");
+        let mut child = match spawn_child(&argv, remote) {
             Ok(c) => c,
             Err(why) => {
                 drop(keeper);
@@ -635,8 +636,10 @@ pub async fn copy_output(
 }
 
 /// Starts `argv` with its output and error piped (the log), no input, and SIGINT as its
-/// parent-death signal.
-fn spawn_child(argv: &[OsString]) -> Result<std::process::Child, String> {
+/// parent-death signal. With `remote` (`osprey trace --remote`, which runs nothing locally)
+/// it starts with SIGUSR1 ignored, so a Fetch output asked before it has set up its handler
+/// does not end it.
+fn spawn_child(argv: &[OsString], remote: bool) -> Result<std::process::Child, String> {
     let Some((program, args)) = argv.split_first() else {
         return Err("an empty command".into());
     };
@@ -645,11 +648,14 @@ fn spawn_child(argv: &[OsString]) -> Result<std::process::Child, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: between fork and exec the child only calls prctl, which is async-signal-safe;
-    // it stops the tracer cleanly if this server dies.
+    // SAFETY: between fork and exec the child only calls prctl and signal, which are
+    // async-signal-safe; the first stops the tracer cleanly if this server dies.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT, 0, 0, 0);
+            if remote {
+                libc::signal(libc::SIGUSR1, libc::SIG_IGN);
+            }
             Ok(())
         });
     }

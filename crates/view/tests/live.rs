@@ -491,7 +491,11 @@ async fn fetch_output_signals_the_remote_capture_and_reports_the_folder() {
     "#;
     let followed = file.clone();
     let launcher = Box::new(move |_: &CaptureOptions, _: &str, fifo: &Path| {
+        // An ssh:// child starts with SIGUSR1 ignored (until `osprey trace --remote` handles
+        // it), which a shell cannot trap: env gives the stand-in its default back.
         let argv: Vec<OsString> = vec![
+            "env".into(),
+            "--default-signal=USR1".into(),
             "sh".into(),
             "-c".into(),
             script.into(),
