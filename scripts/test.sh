@@ -32,6 +32,9 @@ cargo build --release -p osprey --locked
 # events of processes the test runs, a filter on the growing capture, Stop detaching the
 # tracer. As root; with OSPREY_REQUIRE_BPF=1 a tracer that cannot load fails it.
 (cd ui && OSPREY_BIN=../target/release/osprey node tests/live.mjs)
+# `osprey view --live ssh://` against an OpenSSH server on loopback (ui/tests/live-ssh.mjs):
+# Fetch output copies the remote output directory over SFTP while the capture goes on.
+(cd ui && OSPREY_BIN=../target/release/osprey node tests/live-ssh.mjs)
 
 # The ways older kernels are served (the compat object without bpf_loop, hashes instead of task
 # storage, the plain task pointer, registers from the kernel stack), run on this kernel too.

@@ -16,6 +16,7 @@ mod progress;
 mod read;
 mod receive;
 mod remote;
+mod remote_copy;
 mod view;
 
 /// Runtime-security tracer and forensic analyzer for Linux.

@@ -9,6 +9,12 @@
 //! `osprey trace -o json ARGS` (with `sudo -n` unless the user is root), its stdout is the event
 //! stream, its stderr the tracer's log (shown with a `remote:` prefix). Ctrl-C sends SIGINT
 //! over the channel, so the remote tracer stops cleanly and nothing stays running.
+//!
+//! The remote output directory (`--capture`) is copied back over SFTP on the same session
+//! (remote_copy.rs): at stop with `--remote-copy DIR`, and on demand while the trace goes on
+//! when this process gets SIGUSR1 (into DIR, else the current directory), each copy into a
+//! new folder `HOST-UNIXTIME`. Each copy ends with a `copy done {JSON}` or `copy failed:` line
+//! on stderr, which `osprey view --live ssh://` reads.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -39,7 +45,8 @@ pub struct RemoteArgs {
     #[arg(long, value_name = "PATH", requires = "remote")]
     pub remote_osprey: Option<String>,
     /// With --remote and --capture: when the tracer stops, copy the remote output directory
-    /// into a new folder HOST-UNIXTIME under DIR (streamed with tar over the channel).
+    /// into a new folder HOST-UNIXTIME under DIR (SFTP over the same session). SIGUSR1 to
+    /// this process copies it while the trace goes on (into DIR, else the current directory).
     #[arg(long, value_name = "DIR", requires = "remote")]
     pub remote_copy: Option<PathBuf>,
 }
@@ -235,58 +242,66 @@ fn capture_dir(capture: &[String]) -> Option<String> {
     dir.or_else(|| (!capture.is_empty()).then(|| osprey_capture::options::DEFAULT_DIR.to_string()))
 }
 
-/// Streams the remote directory `dir` (tar over an exec channel) into a new local folder.
+/// Copies the remote directory `dir` over SFTP (a subsystem channel of the session) into a new
+/// local folder under `dest` (remote_copy.rs).
 async fn copy_back(
     session: &client::Handle<Client>,
     host: &str,
     dir: &str,
     dest: &std::path::Path,
-) -> anyhow::Result<PathBuf> {
-    use std::io::Write;
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let target = dest.join(format!("{host}-{secs}"));
-    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
-    // what comes from the remote host is hostile: GNU tar keeps members inside the target
-    // (no absolute names, no ..), and owners and modes are not taken from the archive
-    let mut tar = std::process::Command::new("tar")
-        .args([
-            "-x",
-            "--no-same-owner",
-            "--no-same-permissions",
-            "-f",
-            "-",
-            "-C",
-        ])
-        .arg(&target)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .context("running tar to unpack the copy")?;
-    let mut stdin = tar.stdin.take().expect("piped");
-    let mut ch = session.channel_open_session().await?;
-    ch.exec(true, format!("tar -C {} -cf - .", sh_quote(dir)).as_bytes())
-        .await?;
-    let mut code = None;
-    let mut err = Vec::new();
-    while let Some(msg) = ch.wait().await {
-        match msg {
-            ChannelMsg::Data { data } => stdin.write_all(&data)?,
-            ChannelMsg::ExtendedData { data, .. } => err.extend_from_slice(&data),
-            ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
-            _ => {}
-        }
+) -> anyhow::Result<crate::remote_copy::Copied> {
+    let no_sftp = |e: russh_sftp::client::error::Error| {
+        anyhow::anyhow!("{host} offers no SFTP ({e}): its sshd_config needs a Subsystem sftp line")
+    };
+    // Files are read on one channel (pipelined reads), directories listed on another.
+    let ch = session.channel_open_session().await?;
+    ch.request_subsystem(true, "sftp").await?;
+    let sftp = russh_sftp::client::SftpSession::new(ch.into_stream())
+        .await
+        .map_err(no_sftp)?;
+    let ch = session.channel_open_session().await?;
+    ch.request_subsystem(true, "sftp").await?;
+    let lister = russh_sftp::client::RawSftpSession::new(ch.into_stream());
+    lister.init().await.map_err(no_sftp)?;
+    let copied = crate::remote_copy::copy_dir(&sftp, &lister, host, dir, dest).await;
+    let _ = sftp.close().await;
+    let _ = lister.close_session();
+    copied
+}
+
+/// One copy of the remote output directory into `dest`, said in the log: `copy done` with the
+/// folder, files, bytes and skipped entries as JSON (`osprey view --live` reads it), or `copy
+/// failed` with the reason.
+async fn copy_and_report(
+    session: &client::Handle<Client>,
+    host: &str,
+    dir: Option<&str>,
+    dest: &std::path::Path,
+) {
+    let Some(dir) = dir else {
+        eprintln!("osprey: --remote: copy failed: nothing to copy without --capture (the remote output directory)");
+        return;
+    };
+    eprintln!(
+        "osprey: --remote: copying {host}:{dir} into {} (SFTP)",
+        dest.display()
+    );
+    match copy_back(session, host, dir, dest).await {
+        Ok(c) => eprintln!(
+            "osprey: --remote: copy done {}",
+            serde_json::json!({
+                "from": format!("{host}:{dir}"),
+                "path": c.path.to_string_lossy(),
+                "files": c.files,
+                "bytes": c.bytes,
+                "skipped": c.skipped,
+            })
+        ),
+        Err(e) => eprintln!(
+            "osprey: --remote: copy failed: {}",
+            format!("{e:#}").replace('\n', " ")
+        ),
     }
-    drop(stdin);
-    let status = tar.wait()?;
-    if code != Some(0) || !status.success() {
-        bail!(
-            "copying {host}:{dir}: {}",
-            String::from_utf8_lossy(&err).trim()
-        );
-    }
-    Ok(target)
 }
 
 /// Tries the keys of the user's ssh-agent (`SSH_AUTH_SOCK`); false without an agent or when
@@ -322,6 +337,10 @@ async fn session(
     outputs: Vec<osprey_trace::output::OutputSpec>,
     capture_dir: Option<String>,
 ) -> anyhow::Result<ExitCode> {
+    // SIGUSR1 asks for a copy of the remote output directory; handled from the start, so an
+    // early one does not end the process (its default action).
+    let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .context("handling SIGUSR1")?;
     let known_hosts = remote
         .known_hosts
         .clone()
@@ -444,6 +463,7 @@ async fn session(
         }
     }
 
+    let session = Arc::new(session);
     let sudo = if target.user == "root" {
         ""
     } else {
@@ -466,6 +486,34 @@ async fn session(
     let mut sinks = osprey_trace::output::open(&outputs)?;
     let mut ch = session.channel_open_session().await?;
     ch.exec(true, cmd.as_bytes()).await?;
+
+    // Copies on demand (SIGUSR1) run beside the event stream, one at a time; a request during
+    // a copy makes one more copy after it.
+    let copy_dest = remote
+        .remote_copy
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let (copy_tx, mut copy_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let copier = {
+        let (session, host, dir, dest) = (
+            session.clone(),
+            target.host.clone(),
+            capture_dir.clone(),
+            copy_dest.clone(),
+        );
+        tokio::spawn(async move {
+            while copy_rx.recv().await.is_some() {
+                copy_and_report(&session, &host, dir.as_deref(), &dest).await;
+            }
+        })
+    };
+    let asker = tokio::spawn(async move {
+        while usr1.recv().await.is_some() {
+            if copy_tx.try_send(()).is_err() {
+                eprintln!("osprey: --remote: a copy is running; another follows it");
+            }
+        }
+    });
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -540,18 +588,15 @@ async fn session(
         s.flush()?;
     }
     drop(sinks);
+    if !err_pending.is_empty() {
+        eprintln!("remote: {}", String::from_utf8_lossy(&err_pending));
+    }
+    // A copy on demand still running ends first; then the copy at stop.
+    asker.abort();
+    let _ = asker.await;
+    let _ = copier.await;
     if let Some(dest) = &remote.remote_copy {
-        match &capture_dir {
-            None => eprintln!("osprey: --remote-copy: nothing to copy without --capture"),
-            Some(dir) => match copy_back(&session, &target.host, dir, dest).await {
-                Ok(to) => eprintln!(
-                    "osprey: --remote: {}:{dir} copied to {}",
-                    target.host,
-                    to.display()
-                ),
-                Err(e) => eprintln!("osprey: --remote-copy: {e:#}"),
-            },
-        }
+        copy_and_report(&session, &target.host, capture_dir.as_deref(), dest).await;
     }
     let _ = session
         .disconnect(russh::Disconnect::ByApplication, "", "en")

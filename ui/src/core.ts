@@ -14,7 +14,7 @@ export interface Node { depth: number; field: string; name: string; value: strin
 export interface Detail { number: number; kind: string; sources: { name: string; len: number }[]; tree: Node[] }
 export interface IndexProgress { frames: number; done: boolean; bytes_read: number; bytes_total: number | null; index_bytes: number; elapsed_ms: number; error: string | null }
 export interface ViewState { filter: string; matched: number; scanned: number; total: number; done: boolean; cancelled: boolean; elapsed_ms: number }
-export interface LiveState { source: string; phase: 'options' | 'running' | 'stopping' | 'ended' | 'failed'; command: string[]; pid: number | null; exit: number | null; output_dir: string | null; error: string | null; log_lines: number }
+export interface LiveState { source: string; phase: 'options' | 'running' | 'stopping' | 'ended' | 'failed'; command: string[]; pid: number | null; exit: number | null; output_dir: string | null; error: string | null; log_lines: number; copies: { path: string; files: number; bytes: number; skipped: number }[]; copying: boolean; copy_error: string | null }
 export interface Progress { index: IndexProgress; views: ViewState[]; live?: LiveState | null }
 
 export const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;

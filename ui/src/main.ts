@@ -1235,10 +1235,35 @@ function onLive(st: LiveState) {
   stop.textContent = st.phase === 'options' ? 'Start…' : '■ Stop';
   stop.disabled = st.phase !== 'running' && st.phase !== 'options';
   const copyDir = $<HTMLButtonElement>('live-copy-dir');
-  copyDir.disabled = !st.output_dir;
-  copyDir.title = st.output_dir ? `Copy ${st.output_dir}` : 'This capture writes no output directory (no --capture option)';
+  const outputDir = liveOutputDir(st);
+  copyDir.disabled = !outputDir;
+  copyDir.title = outputDir ? `Copy ${outputDir}` : 'This capture writes no output directory (no --capture option)';
+  onLiveCopies(st);
   $<HTMLButtonElement>('live-download').disabled = !((st.phase === 'ended' || st.phase === 'failed') && state.index?.done);
   if (st.phase === 'options' && !live.dialogShown) openCaptureDialog();
+}
+
+/** The output directory's path: the local one, or for ssh:// the folder of the latest fetch. */
+function liveOutputDir(st: LiveState): string | null {
+  return st.output_dir ?? st.copies?.[st.copies.length - 1]?.path ?? null;
+}
+
+/** Fetch output (ssh:// only): the button, and a message when a copy ends. */
+let liveCopiesSeen = -1;
+function onLiveCopies(st: LiveState) {
+  const fetchBtn = $<HTMLButtonElement>('live-fetch');
+  fetchBtn.hidden = !st.source.startsWith('ssh://');
+  fetchBtn.disabled = st.phase !== 'running' || st.copying;
+  fetchBtn.textContent = st.copying ? 'Fetching…' : 'Fetch output';
+  const n = st.copies?.length ?? 0;
+  if (liveCopiesSeen >= 0 && n > liveCopiesSeen) {
+    const c = st.copies[n - 1];
+    message(`Output fetched to ${c.path} (${c.files} files, ${c.bytes.toLocaleString('en-US')} bytes${c.skipped ? `, ${c.skipped} skipped: see Log` : ''})`);
+  } else if (liveCopiesSeen >= 0 && st.copy_error && !st.copying && fetchBtn.dataset.asked === 'true') {
+    message(`Fetch output failed: ${st.copy_error}`);
+  }
+  if (!st.copying) fetchBtn.dataset.asked = 'false';
+  liveCopiesSeen = n;
 }
 
 async function initLive() {
@@ -1293,7 +1318,13 @@ $('live-pause').addEventListener('click', () => {
   updateStatus();
 });
 $('live-follow').addEventListener('click', () => { setFollow(true); followTail(); });
-$('live-copy-dir').addEventListener('click', () => { if (live.state?.output_dir) copy(live.state.output_dir); });
+$('live-copy-dir').addEventListener('click', () => { const d = live.state && liveOutputDir(live.state); if (d) copy(d); });
+$('live-fetch').addEventListener('click', async () => {
+  const { status, body } = await api<LiveState & { error: string | null }>('/api/live/copy-output', { method: 'POST' });
+  if (status !== 200) { message(`Fetch output: ${body.error}`); return; }
+  $<HTMLButtonElement>('live-fetch').dataset.asked = 'true';
+  onLive(body);
+});
 $('live-download').addEventListener('click', async () => {
   const r = await fetch('/api/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ which: 'all', format: 'json' }) });
   if (r.status !== 200) { message('Cannot download the capture yet'); return; }

@@ -273,6 +273,7 @@ await test('the log shows the tracer being run', async () => {
 
 await test('Copy output path copies the capture\'s output directory', async () => {
   assert.ok(running);
+  assert.equal(await page.$eval('#live-fetch', (b) => b.hidden), true, 'Fetch output is for ssh:// only');
   assert.equal(await page.$eval('#live-copy-dir', (b) => b.disabled), false);
   await page.click('#live-copy-dir');
   await page.waitForFunction((dir) => document.getElementById('status-msg').textContent === `Copied: ${dir}`, outDir);

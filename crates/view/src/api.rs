@@ -62,6 +62,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/live/start", axum::routing::post(live_start))
         .route("/api/live/stop", axum::routing::post(live_stop))
         .route("/api/live/log", get(live_log))
+        .route(
+            "/api/live/copy-output",
+            axum::routing::post(crate::live::copy_output),
+        )
         .route("/", get(crate::assets::index))
         .route("/{*path}", get(crate::assets::asset))
         .with_state(state)

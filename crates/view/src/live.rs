@@ -2,9 +2,15 @@
 //! --remote`, `osprey receive`) writes events to a FIFO whose other end is the index's input,
 //! so the index, the views and the list grow while it runs. Its standard output and error are
 //! kept as the capture's log. Stop sends it SIGINT (the tracer detaches and ends its output),
-//! then SIGKILL if it has not ended after [`STOP_GRACE`] (30 s).
+//! then SIGKILL if it has not ended after [`STOP_GRACE`] (30 s, not counting the time a copy
+//! of the remote output directory takes, see below).
 //!
 //! The binary says how a source becomes a command line ([`Launcher`]); this module runs it.
+//!
+//! For `ssh://` sources, Fetch output (`POST /api/live/copy-output`) sends the child (`osprey
+//! trace --remote`) SIGUSR1: it copies the remote output directory over SFTP into a new local
+//! folder while the trace goes on, and says so in its log (`osprey: --remote: copy done
+//! {JSON}` or `copy failed: ...`), which this module reads into [`LiveState::copies`].
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -116,7 +122,36 @@ pub struct LiveState {
     pub error: Option<String>,
     /// Log lines so far (including those dropped).
     pub log_lines: u64,
+    /// Copies of the remote output directory made so far (ssh:// sources), oldest first.
+    pub copies: Vec<CopyDone>,
+    /// True while a copy asked for has not ended.
+    pub copying: bool,
+    /// Why the last copy failed, if it did.
+    pub copy_error: Option<String>,
 }
+
+/// A copy of the remote output directory, as `osprey trace --remote` reports it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CopyDone {
+    /// The local folder it made.
+    pub path: String,
+    /// Regular files copied.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Entries skipped (links, devices, FIFOs, bad names, errors; the log names them).
+    pub skipped: u64,
+}
+
+/// The log line of `osprey trace --remote` announcing a finished copy (JSON follows).
+const COPY_DONE: &str = "osprey: --remote: copy done ";
+/// The log line of `osprey trace --remote` announcing a copy's start.
+const COPY_STARTED: &str = "osprey: --remote: copying ";
+/// The log line announcing a failed copy (the reason follows).
+const COPY_FAILED: &str = "osprey: --remote: copy failed: ";
+/// Copies remembered in the state.
+const MAX_COPIES: usize = 100;
 
 /// A preset offered by the dialog.
 #[derive(Clone, Debug, Serialize)]
@@ -147,6 +182,9 @@ struct Inner {
     stop_asked: Option<Instant>,
     /// True once a start was let through (it runs, or ran).
     claimed: bool,
+    copies: Vec<CopyDone>,
+    copying: bool,
+    copy_error: Option<String>,
 }
 
 /// A live capture: its configuration, process, log and the index it feeds.
@@ -177,6 +215,9 @@ impl Live {
                 error: None,
                 stop_asked: None,
                 claimed: false,
+                copies: Vec::new(),
+                copying: false,
+                copy_error: None,
             }),
             log: Mutex::new(Log::default()),
             fifo_dir: Mutex::new(None),
@@ -208,6 +249,9 @@ impl Live {
             output_dir: i.output_dir.as_ref().map(|d| d.display().to_string()),
             error: i.error.clone(),
             log_lines,
+            copies: i.copies.clone(),
+            copying: i.copying,
+            copy_error: i.copy_error.clone(),
         }
     }
 
@@ -386,7 +430,8 @@ impl Live {
         keeper: File,
         started: std::sync::mpsc::Sender<Result<u32, String>>,
     ) {
-        let mut child = match spawn_child(&argv) {
+        let remote = self.config.source.starts_with("ssh://");
+        let mut child = match spawn_child(&argv, remote) {
             Ok(c) => c,
             Err(why) => {
                 drop(keeper);
@@ -403,7 +448,7 @@ impl Live {
             readers.push(self.clone().read_log(out, "stdout: "));
         }
         if let Some(err) = child.stderr.take() {
-            readers.push(self.clone().read_log(err, ""));
+            readers.push(self.clone().read_log(err, LOG_STDERR));
         }
         let _escalation = self.clone().spawn_escalation(pid);
         let exit = wait_without_reaping(pid);
@@ -451,11 +496,73 @@ impl Live {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
                         let text = String::from_utf8_lossy(&buf);
-                        self.note(format!("{prefix}{}", text.trim_end_matches(['\n', '\r'])));
+                        let line = text.trim_end_matches(['\n', '\r']);
+                        // Only `osprey trace --remote` speaks of copies (a local tracer's
+                        // stderr is shared with the command it traces).
+                        if prefix == LOG_STDERR && self.config.source.starts_with("ssh://") {
+                            self.copy_report(line);
+                        }
+                        self.note(format!("{prefix}{line}"));
                     }
                 }
             }
         })
+    }
+
+    /// Notes a copy's end from a line of the child's standard error (the remote tracer's own
+    /// lines come prefixed with `remote: `, so they cannot pass for these).
+    ///
+    /// While a copy runs, a Stop's grace is suspended: the copy at stop (`--remote-copy`) runs
+    /// after the remote tracer has ended, and may take longer than [`STOP_GRACE`]; its SFTP
+    /// requests time out on their own. The grace starts again when it ends.
+    fn copy_report(&self, line: &str) {
+        if line.starts_with(COPY_STARTED) {
+            self.inner().copying = true;
+        } else if let Some(json) = line.strip_prefix(COPY_DONE) {
+            let Ok(done) = serde_json::from_str::<CopyDone>(json) else {
+                return;
+            };
+            let mut i = self.inner();
+            i.copying = false;
+            if i.stop_asked.is_some() {
+                i.stop_asked = Some(Instant::now());
+            }
+            i.copy_error = None;
+            i.copies.push(done);
+            if i.copies.len() > MAX_COPIES {
+                i.copies.remove(0);
+            }
+        } else if let Some(why) = line.strip_prefix(COPY_FAILED) {
+            let mut i = self.inner();
+            i.copying = false;
+            if i.stop_asked.is_some() {
+                i.stop_asked = Some(Instant::now());
+            }
+            i.copy_error = Some(why.to_string());
+        }
+    }
+
+    /// Asks `osprey trace --remote` to copy the remote output directory now (SIGUSR1), the
+    /// trace going on. Only for ssh:// sources, while the capture runs.
+    pub fn request_copy(&self) -> Result<(), String> {
+        if !self.config.source.starts_with("ssh://") {
+            return Err(
+                "only a capture on a remote host (ssh://) has an output directory to fetch".into(),
+            );
+        }
+        let mut i = self.inner();
+        match (i.phase, i.pid) {
+            (Phase::Running, Some(pid)) => {
+                // SAFETY: kill with our child's pid, not reaped yet (see supervise); `osprey
+                // trace --remote` handles SIGUSR1 from its start.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGUSR1) };
+                i.copying = true;
+                drop(i);
+                self.note("osprey view: fetching the remote output directory (SIGUSR1)".into());
+                Ok(())
+            }
+            _ => Err("the capture is not running".into()),
+        }
     }
 
     /// Kills the process when a Stop has not ended it within [`STOP_GRACE`].
@@ -466,7 +573,7 @@ impl Live {
             if i.pid != Some(pid) {
                 return;
             }
-            if i.stop_asked.is_some_and(|t| t.elapsed() > STOP_GRACE) {
+            if !i.copying && i.stop_asked.is_some_and(|t| t.elapsed() > STOP_GRACE) {
                 // SAFETY: kill with the pid of our child, not reaped yet (the pid is cleared,
                 // under this lock, before it is).
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
@@ -503,9 +610,36 @@ impl Live {
     }
 }
 
+/// The prefix of the child's standard error lines in the log (none).
+const LOG_STDERR: &str = "";
+
+/// `POST /api/live/copy-output`: Fetch output. 200 with the state (its `copying` true; the
+/// copy's folder comes in `copies`, here and in the event stream, when it is done), 404 for
+/// a view that is not live, 409 when there is nothing to fetch now.
+pub async fn copy_output(
+    axum::extract::State(s): axum::extract::State<Arc<crate::ViewState>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let refuse = |status: axum::http::StatusCode, why: String| {
+        (status, axum::Json(serde_json::json!({ "error": why }))).into_response()
+    };
+    let Some(live) = &s.live else {
+        return refuse(
+            axum::http::StatusCode::NOT_FOUND,
+            "not a live capture (osprey view --live)".into(),
+        );
+    };
+    match live.request_copy() {
+        Ok(()) => axum::Json(live.state()).into_response(),
+        Err(why) => refuse(axum::http::StatusCode::CONFLICT, why),
+    }
+}
+
 /// Starts `argv` with its output and error piped (the log), no input, and SIGINT as its
-/// parent-death signal.
-fn spawn_child(argv: &[OsString]) -> Result<std::process::Child, String> {
+/// parent-death signal. With `remote` (`osprey trace --remote`, which runs nothing locally)
+/// it starts with SIGUSR1 ignored, so a Fetch output asked before it has set up its handler
+/// does not end it.
+fn spawn_child(argv: &[OsString], remote: bool) -> Result<std::process::Child, String> {
     let Some((program, args)) = argv.split_first() else {
         return Err("an empty command".into());
     };
@@ -514,11 +648,14 @@ fn spawn_child(argv: &[OsString]) -> Result<std::process::Child, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: between fork and exec the child only calls prctl, which is async-signal-safe;
-    // it stops the tracer cleanly if this server dies.
+    // SAFETY: between fork and exec the child only calls prctl and signal, which are
+    // async-signal-safe; the first stops the tracer cleanly if this server dies.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT, 0, 0, 0);
+            if remote {
+                libc::signal(libc::SIGUSR1, libc::SIG_IGN);
+            }
             Ok(())
         });
     }

@@ -419,6 +419,7 @@ async fn live_endpoints_need_the_token_and_a_live_capture() {
         ("POST", "/api/live/start"),
         ("POST", "/api/live/stop"),
         ("GET", "/api/live/log"),
+        ("POST", "/api/live/copy-output"),
     ] {
         let (code, _) = call(&state, method, uri, "{}").await;
         assert_eq!(code, StatusCode::NOT_FOUND, "{uri} of a file view");
@@ -468,4 +469,133 @@ async fn a_capture_ends_even_if_what_it_started_keeps_its_log_open() {
     wait_for(&state, "/api/live", |v| v["state"]["phase"] == "ended").await;
     assert!(start.elapsed() < Duration::from_secs(5));
     wait_for(&state, "/api/status", |v| v["index"]["done"] == true).await;
+}
+
+/// Fetch output of an ssh:// capture: the API sends the child (here a stand-in for `osprey
+/// trace --remote`, which answers SIGUSR1 with its `copy done` line) SIGUSR1, and the copy's
+/// folder comes in the state and the event stream; the capture goes on. A line of the remote
+/// tracer's own (prefixed `remote: `) or of stdout cannot pass for a copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_output_signals_the_remote_capture_and_reports_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, b"").unwrap();
+    let script = r#"
+        tail -s 0.05 -n +1 -f "$0" > "$1" & p=$!
+        n=0
+        trap 'n=$((n+1)); echo "osprey: --remote: copy done {\"from\":\"h:d\",\"path\":\"/copies/h-$n\",\"files\":2,\"bytes\":10,\"skipped\":1}" >&2' USR1
+        trap 'kill $p; exit 0' INT
+        echo 'remote: osprey: --remote: copy done {"path":"/forged"}' >&2
+        echo 'osprey: --remote: copy done {"path":"/forged-stdout"}'
+        while kill -0 $p 2>/dev/null; do wait $p; done
+    "#;
+    let followed = file.clone();
+    let launcher = Box::new(move |_: &CaptureOptions, _: &str, fifo: &Path| {
+        // An ssh:// child starts with SIGUSR1 ignored (until `osprey trace --remote` handles
+        // it), which a shell cannot trap: env gives the stand-in its default back.
+        let argv: Vec<OsString> = vec![
+            "env".into(),
+            "--default-signal=USR1".into(),
+            "sh".into(),
+            "-c".into(),
+            script.into(),
+            followed.clone().into(),
+            fifo.into(),
+        ];
+        Ok(Launch {
+            argv,
+            output_dir: None,
+        })
+    });
+    let state = open_live(LiveConfig {
+        source: "ssh://ann@h".into(),
+        dialog: false,
+        presets: None,
+        launcher,
+    });
+    // The stand-in's own lines are in the log before a copy is asked for.
+    // (the command line, logged first, holds the text too: the line itself is awaited)
+    wait_for(&state, "/api/live/log", |v| {
+        v["lines"].as_array().is_some_and(|l| {
+            l.iter()
+                .any(|l| l.as_str().unwrap_or("").starts_with("stdout: "))
+        })
+    })
+    .await;
+    let live = get(&state, "/api/live").await;
+    assert_eq!(live["state"]["copies"], serde_json::json!([]), "{live}");
+    assert_eq!(live["state"]["copying"], false);
+
+    let req = Request::builder()
+        .uri("/api/events")
+        .header("x-osprey-token", &state.token)
+        .body(Body::empty())
+        .unwrap();
+    let mut events = osprey_view::app(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap()
+        .into_body();
+    let (code, st) = call(&state, "POST", "/api/live/copy-output", "").await;
+    assert_eq!(code, StatusCode::OK, "{st}");
+    let done = next_progress(&mut events, |p| {
+        p["live"]["copies"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    })
+    .await;
+    assert_eq!(
+        done["live"]["copies"],
+        serde_json::json!([{"path": "/copies/h-1", "files": 2, "bytes": 10, "skipped": 1}]),
+        "{done}"
+    );
+    assert_eq!(done["live"]["copying"], false);
+    assert_eq!(done["live"]["phase"], "running", "the capture goes on");
+    // It goes on indeed: events still come, and a second copy is one more folder.
+    append(&file, DOCS);
+    wait_for(&state, "/api/status", |v| v["index"]["frames"] == 78).await;
+    let (code, _) = call(&state, "POST", "/api/live/copy-output", "").await;
+    assert_eq!(code, StatusCode::OK);
+    let live = wait_for(&state, "/api/live", |v| {
+        v["state"]["copies"].as_array().map(Vec::len) == Some(2)
+    })
+    .await;
+    assert_eq!(live["state"]["copies"][1]["path"], "/copies/h-2");
+    let log = get(&state, "/api/live/log").await;
+    assert!(
+        log["lines"]
+            .to_string()
+            .contains("fetching the remote output directory"),
+        "{log}"
+    );
+
+    // Once stopped, nothing to fetch.
+    let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+    wait_for(&state, "/api/live", |v| v["state"]["phase"] == "ended").await;
+    let (code, v) = call(&state, "POST", "/api/live/copy-output", "").await;
+    assert_eq!(code, StatusCode::CONFLICT, "{v}");
+}
+
+/// Only an ssh:// capture has a remote output directory to fetch (a local tracer would die of
+/// SIGUSR1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_output_is_refused_for_other_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, b"").unwrap();
+    let state = open_live(LiveConfig {
+        source: "local".into(),
+        dialog: false,
+        presets: None,
+        launcher: tail_launcher(file, false),
+    });
+    let (code, v) = call(&state, "POST", "/api/live/copy-output", "").await;
+    assert_eq!(code, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("ssh://"), "{v}");
+    let live = get(&state, "/api/live").await;
+    assert_eq!(live["state"]["phase"], "running", "{live}");
+    let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+    wait_for(&state, "/api/live", |v| v["state"]["phase"] == "ended").await;
 }
