@@ -212,6 +212,7 @@ function draw() {
   }));
   (root.querySelector('.tl-clear') as HTMLButtonElement).hidden = !strip.sel;
   root.dataset.bars = String(n);
+  root.dataset.total = String(total);
   root.dataset.intervalUs = String(h.intervalUs);
 }
 
@@ -302,7 +303,7 @@ function initStrip() {
     const s = await api<Json>('/api/status');
     if (s.status === 200 && s.body.index && !s.body.index.done) void refresh();
     else if (s.status === 200 && s.body.index?.done && root.dataset.final !== '1') { root.dataset.final = '1'; void refresh(); }
-  }, 5000);
+  }, 2000);
   void refresh();
 }
 
@@ -382,7 +383,7 @@ function openIoGraph() {
 }
 
 function plot(graph: HTMLElement, hover: HTMLElement, lines: Line[], values: number[][], iv: number, starts: number[]) {
-  const W = Math.max(300, graph.clientWidth - 8), H = Math.max(160, graph.clientHeight - 8);
+  const W = Math.max(300, graph.clientWidth - 4), H = Math.max(150, graph.clientHeight - 12);
   const L = 48, B = 22, T = 8, R = 8;
   const n = Math.max(1, starts.length);
   const max = Math.max(1, ...values.flat());

@@ -119,8 +119,9 @@ async function expectDisplayed(n) {
   await page.waitForFunction((n) => document.getElementById('status-left').dataset.displayed === String(n), n, { timeout: 30_000 });
 }
 /** The timeline's bars as drawn: index → total. */
-async function bars() {
+async function bars(total) {
   await page.waitForSelector('#timeline[data-bars] .tl-svg');
+  if (total !== undefined) await page.waitForFunction((t) => document.getElementById('timeline').dataset.total === String(t), total, { timeout: 20_000 });
   return page.$$eval('#timeline .tl-bar', (gs) => gs.map((g) => [Number(g.dataset.i), Number(g.dataset.count)]));
 }
 /** Clicks the context menu entry of a detail field whose label starts with `label`. */
@@ -132,7 +133,10 @@ async function fieldMenu(field, label) {
 }
 async function openFrame(n) {
   await page.goto('about:blank');
-  await page.goto(`${url}#frame=${n}`);
+  await page.goto(url);
+  await waitComplete();
+  await page.waitForSelector('.row[data-number="1"]');
+  await page.evaluate((n) => { location.hash = `frame=${n}`; }, n);
   await page.waitForSelector(`.row.sel[data-number="${n}"]`);
   await page.waitForSelector('.node[data-field="tracee.eventName"]');
 }
@@ -141,7 +145,7 @@ let intervalUs = 0;
 await test('the timeline has the counts of -z tracee,timeline over ~100-300 bars', async () => {
   await page.goto(url);
   await waitComplete();
-  const drawn = await bars();
+  const drawn = await bars(readFrames(FILES, '').length);
   intervalUs = Number(await page.$eval('#timeline', (t) => t.dataset.intervalUs));
   const n = Number(await page.$eval('#timeline', (t) => t.dataset.bars));
   assert.ok(n >= 80 && n <= 300, `${n} bars`);
@@ -330,6 +334,33 @@ await test('count by this field shows -z count,FIELD over the current view; a ro
   await page.waitForFunction((f) => document.getElementById('filter').value === f, f);
   assert.equal(readFrames(FILES, f).length, count);
   await expectDisplayed(count);
+});
+
+await test('recordings years apart: a coarse interval, still the counts of -z tracee,timeline', async () => {
+  const DOCS = join(root, 'tests/fixtures/tracee/tracee-docs-v0.23.jsonl');
+  const far = [DOCS, DEMO];
+  const url2 = await serve(far);
+  await page.goto('about:blank');
+  await page.goto(url2);
+  await waitComplete();
+  const drawn = await bars(readFrames(far, '').length);
+  const n = Number(await page.$eval('#timeline', (t) => t.dataset.bars));
+  const iv = Number(await page.$eval('#timeline', (t) => t.dataset.intervalUs));
+  assert.ok(n >= 50 && n <= 300, `${n} bars of ${iv} µs`);
+  const cli = readZ(far, `tracee,timeline,${iv / 1e6}`);
+  const totals = cli.starts_us.map((_, i) => cli.groups.reduce((s, g) => s + g.counts[i], 0));
+  assert.deepEqual(drawn, totals.map((c, i) => [i, c]).filter(([, c]) => c > 0));
+  // brushing the first bars (in the 2022 recording) filters to what -Y gives
+  const box = await page.$eval('#timeline .tl-chart', (c) => { const r = c.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width }; });
+  await page.mouse.move(box.x + 1, box.y + 30);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.w * 0.2, box.y + 30, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction(() => document.getElementById('filter').value.includes('frame.time_relative'));
+  const f = await filterText();
+  const expect = readFrames(far, f);
+  assert.ok(expect.length > 0 && expect.length < readFrames(far, '').length, `${expect.length} frames`);
+  await expectDisplayed(expect.length);
 });
 
 await test('nothing was fetched from outside the binary, no script error', async () => {

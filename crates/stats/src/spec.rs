@@ -568,7 +568,10 @@ fn parse_kind(arg: &str) -> Result<(ViewKind, Option<String>), String> {
                     "count: \"{field}\" is not a field name (e.g. count,tracee.processName)"
                 ));
             }
-            Ok((ViewKind::Count(field.to_string()), filter_of(rest, "count")?))
+            Ok((
+                ViewKind::Count(field.to_string()),
+                filter_of(rest, "count")?,
+            ))
         }
         _ => Err(format!("unknown view \"{head}\"")),
     }
@@ -600,7 +603,10 @@ mod tests {
             ("count", "count needs a field"),
             ("count,", "count needs a field"),
             ("count,a b", "count: \"a b\" is not a field name"),
-            ("count,ip.dst,", "count: a comma must be followed by a filter"),
+            (
+                "count,ip.dst,",
+                "count: a comma must be followed by a filter",
+            ),
         ] {
             let text = ViewSpec::parse(arg).unwrap_err().to_string();
             assert!(text.contains(says), "{arg}: {text}");
