@@ -63,7 +63,7 @@ impl View for Count {
             }
             self.text.clear();
             v.write_plain(&def, &mut self.text);
-            if self.seen.iter().any(|s| *s == self.text) {
+            if self.seen.contains(&self.text) {
                 continue;
             }
             self.seen.push(self.text.clone());
