@@ -124,6 +124,9 @@ const strip = {
   data: null as Histogram | null,
   seq: 0,
   timer: 0,
+  busy: false,
+  cost: 0, // ms the last refresh took
+  last: 0, // when it ended
 };
 
 /** Computes the histogram of the view of `filter`. */
@@ -151,7 +154,11 @@ async function histogram(filter: string, mode: 'group' | 'severity'): Promise<Hi
 
 async function refresh() {
   const seq = ++strip.seq;
-  const h = await histogram(strip.base, strip.mode);
+  const t0 = performance.now();
+  strip.busy = true;
+  const h = await histogram(strip.base, strip.mode).finally(() => { strip.busy = false; });
+  strip.cost = performance.now() - t0;
+  strip.last = performance.now();
   if (seq !== strip.seq || !h) return;
   strip.data = h;
   draw();
@@ -298,8 +305,10 @@ function initStrip() {
     if (!grew) void refresh();
     else draw();
   });
-  // a growing live capture: redraw now and then
+  // a growing live capture: redraw now and then — every 2 s, or less often when a redraw takes
+  // long (at most a fifth of the time spent counting)
   strip.timer = window.setInterval(async () => {
+    if (strip.busy || performance.now() - strip.last < 4 * strip.cost) return;
     const s = await api<Json>('/api/status');
     if (s.status === 200 && s.body.index && !s.body.index.done) void refresh();
     else if (s.status === 200 && s.body.index?.done && root.dataset.final !== '1') { root.dataset.final = '1'; void refresh(); }
