@@ -19,8 +19,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-/** Runs `-z` views over the view of `filter` and waits for their results (`-T json`'s). */
+/** Runs `-z` views over the view of `filter` and waits for their results (`-T json`'s); null
+ * when they cannot be had (a bad view or filter, said in the status bar; no server). */
 export async function runStats(views: string[], filter: string): Promise<Json[] | null> {
+  try { return await runStatsOrThrow(views, filter); } catch { return null; }
+}
+async function runStatsOrThrow(views: string[], filter: string): Promise<Json[] | null> {
   const { status, body } = await api<Json>('/api/stats', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ views, filter }),
   });
@@ -41,6 +45,9 @@ export async function runStats(views: string[], filter: string): Promise<Json[] 
 
 /** The first frame of the view of `filter` (made and waited for), or null when it is empty. */
 export async function firstFrameOf(filter: string): Promise<number | null> {
+  try { return await firstFrameOrThrow(filter); } catch { return null; }
+}
+async function firstFrameOrThrow(filter: string): Promise<number | null> {
   const { status } = await api<Json>('/api/views', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filter }),
   });
@@ -156,7 +163,8 @@ async function refresh() {
   const seq = ++strip.seq;
   const t0 = performance.now();
   strip.busy = true;
-  const h = await histogram(strip.base, strip.mode).finally(() => { strip.busy = false; });
+  // a server gone or refusing (no token) answers no JSON: no histogram
+  const h = await histogram(strip.base, strip.mode).catch(() => null).finally(() => { strip.busy = false; });
   strip.cost = performance.now() - t0;
   strip.last = performance.now();
   if (seq !== strip.seq || !h) return;
@@ -309,7 +317,7 @@ function initStrip() {
   // long (at most a fifth of the time spent counting)
   strip.timer = window.setInterval(async () => {
     if (strip.busy || performance.now() - strip.last < 4 * strip.cost) return;
-    const s = await api<Json>('/api/status');
+    const s = await api<Json>('/api/status').catch(() => ({ status: 0, body: null }));
     if (s.status === 200 && s.body.index && !s.body.index.done) void refresh();
     else if (s.status === 200 && s.body.index?.done && root.dataset.final !== '1') { root.dataset.final = '1'; void refresh(); }
   }, 2000);
