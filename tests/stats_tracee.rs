@@ -1218,3 +1218,50 @@ fn deep_chains_and_parent_loops_stay_bounded() {
     assert_eq!(t.len(), 2, "{t:?}");
     assert!(t[0].ends_with(" 2") && t[1].starts_with("  "), "{t:?}");
 }
+
+#[test]
+fn count_gives_a_fields_values_by_frames() {
+    let dir = tempdir();
+    let path = file(dir.path(), "scenario.json", &scenario());
+    // every event's process name, sorted by count then name, under a node counting the frames
+    // that have the field; the view's filter narrows it
+    let all = tree(&path, "count,tracee.processName", &[]);
+    let mut by_hand: std::collections::BTreeMap<String, u64> = Default::default();
+    for e in scenario() {
+        *by_hand
+            .entry(e["processName"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let total: u64 = by_hand.values().sum();
+    let mut want: Vec<(String, u64)> = by_hand.into_iter().collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    let mut expected = vec![format!("tracee.processName {total}")];
+    expected.extend(want.iter().map(|(n, c)| format!("  {n} {c}")));
+    assert_eq!(all, expected);
+
+    let narrowed = tree(
+        &path,
+        "count,tracee.eventName,tracee.processName == \"bash\"",
+        &[],
+    );
+    let bash = scenario()
+        .iter()
+        .filter(|e| e["processName"] == "bash")
+        .count();
+    assert_eq!(narrowed[0], format!("tracee.eventName {bash}"));
+    // the same counts as -Y with the display filter and the field
+    let out = osprey(&[
+        "read",
+        "-q",
+        "-r",
+        path.to_str().unwrap(),
+        "-z",
+        "count,nosuch.field",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("count,nosuch.field") && stderr(&out).contains("not a valid field"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -147,8 +147,8 @@ pub struct ReadArgs {
     /// view; a view's own FILTER narrows that view. Tracee views: tracee,event_counts,
     /// tracee,file_types, tracee,process_tree[,opened_files|written_files|network|signatures]
     /// (each [,container]), tracee,process,PID, tracee,timeline,INTERVAL; Wireshark's:
-    /// conv,TYPE, endpoints,TYPE, io,stat,INTERVAL[,COLUMN]..., io,phs, dns,tree, http,tree.
-    /// `-z help` lists the forms.
+    /// conv,TYPE, endpoints,TYPE, io,stat,INTERVAL[,COLUMN]..., io,phs, dns,tree, http,tree;
+    /// count,FIELD (a field's values by frames). `-z help` lists the forms.
     #[arg(short = 'z', value_name = "VIEW[,FILTER]")]
     stats: Vec<String>,
 

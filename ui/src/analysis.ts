@@ -2,3 +2,5 @@
 // them here is all main.ts needs to know of them.
 import './artifacts';
 import './notes';
+import './timeline';
+import './pivots';

@@ -38,6 +38,7 @@ assert!(matches!(results[0], ViewResult::StatsTree(_)));
 #![deny(missing_docs)]
 
 mod conv;
+mod count;
 mod dnshttp;
 mod fields;
 mod iostat;
@@ -353,6 +354,10 @@ fn build_view(spec: &ViewSpec, s: &mut Setup<'_>) -> Result<Box<dyn View>, Stats
         ViewKind::HttpTree => {
             let bit = s.filter(filter)?;
             Box::new(dnshttp::HttpTree::new(spec, bit, s))
+        }
+        ViewKind::Count(field) => {
+            let bit = s.filter(filter)?;
+            Box::new(count::Count::new(spec, field, bit, s)?)
         }
     })
 }

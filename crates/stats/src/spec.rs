@@ -18,6 +18,7 @@ pub const FORMS: &str = "  tracee,event_counts[,container][,FILTER]
   io,phs[,FILTER]   (also phs[,FILTER])
   dns,tree[,FILTER]
   http,tree[,FILTER]
+  count,FIELD[,FILTER]   (the values of FIELD and how many frames hold each)
   (INTERVAL in seconds, 0 for the whole recording; ,container splits a Tracee view per container; -z help lists these)";
 
 /// A malformed `-z` argument.
@@ -192,6 +193,8 @@ pub enum ViewKind {
     DnsTree,
     /// HTTP packet counter.
     HttpTree,
+    /// The values of a field and their counts (`count,FIELD`).
+    Count(String),
 }
 
 /// A parsed `-z` argument.
@@ -548,6 +551,28 @@ fn parse_kind(arg: &str) -> Result<(ViewKind, Option<String>), String> {
             };
             Ok((kind, filter_of(rest, &format!("{head},tree"))?))
         }
+        "count" => {
+            let (field, rest) = match rest {
+                Some(r) => split(r),
+                None => ("", None),
+            };
+            let field = field.trim();
+            if field.is_empty() {
+                return Err("count needs a field, e.g. count,tracee.processName".into());
+            }
+            if !field
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            {
+                return Err(format!(
+                    "count: \"{field}\" is not a field name (e.g. count,tracee.processName)"
+                ));
+            }
+            Ok((
+                ViewKind::Count(field.to_string()),
+                filter_of(rest, "count")?,
+            ))
+        }
         _ => Err(format!("unknown view \"{head}\"")),
     }
 }
@@ -559,6 +584,35 @@ mod tests {
     fn kind(s: &str) -> (ViewKind, Option<String>) {
         let v = ViewSpec::parse(s).unwrap();
         (v.kind, v.filter)
+    }
+
+    #[test]
+    fn count_takes_a_field_and_a_filter() {
+        assert_eq!(
+            kind("count,tracee.processName"),
+            (ViewKind::Count("tracee.processName".into()), None)
+        );
+        assert_eq!(
+            kind("count,ip.dst,tcp.port in {80, 443}"),
+            (
+                ViewKind::Count("ip.dst".into()),
+                Some("tcp.port in {80, 443}".into())
+            )
+        );
+        for (arg, says) in [
+            ("count", "count needs a field"),
+            ("count,", "count needs a field"),
+            ("count,a b", "count: \"a b\" is not a field name"),
+            (
+                "count,ip.dst,",
+                "count: a comma must be followed by a filter",
+            ),
+        ] {
+            let text = ViewSpec::parse(arg).unwrap_err().to_string();
+            assert!(text.contains(says), "{arg}: {text}");
+            assert!(text.starts_with(&format!("-z {arg}: ")), "{text}");
+            assert!(text.contains("count,FIELD[,FILTER]"), "{text}");
+        }
     }
 
     #[test]

@@ -1291,3 +1291,29 @@ fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
         }
     }
 }
+
+#[tokio::test]
+async fn count_by_field_through_stats_is_read_z_count() {
+    // The view the UI's "Count by this field" runs: the CLI's numbers, under a filter too; a
+    // malformed or unknown field is a 400 naming the view.
+    statistics_like_read(
+        &[DEMO],
+        &[
+            "count,tracee.eventName",
+            "count,tracee.processName,tracee.eventName contains \"open\"",
+            "count,tracee.sockaddr.sin_port",
+        ],
+    )
+    .await;
+    let state = open(&[DEMO]);
+    for bad in ["count", "count,a b", "count,no.such.field"] {
+        let body = serde_json::json!({ "views": [bad] }).to_string();
+        let (status, body) = call(&state, "POST", "/api/stats", &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            String::from_utf8_lossy(&body).contains(bad),
+            "{bad}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
