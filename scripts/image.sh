@@ -32,7 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$ctx/samples"
-cp "$bin" "$ctx/osprey"
+# The release profile keeps debug info (for perf and backtraces); the image needs none.
+strip -o "$ctx/osprey" "$bin"
 cp samples/demo.pcapng "$ctx/samples/"
 cp deploy/Dockerfile "$ctx/"
 

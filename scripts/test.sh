@@ -56,6 +56,14 @@ OSPREY_BPF_PREEMPTIBLE=1 cargo test -p osprey-trace --locked --no-fail-fast --te
   file_open_magic_write_and_unlink syscall_storm_loses_nothing \
   exec_reports_argv_env_file_identity_and_prev_comm sockets_connect_bind_accept_over_ipv4_ipv6_and_unix
 
+# The agent's container image (scripts/image.sh, docs/fleet.md): a static osprey in an image
+# FROM scratch, built offline and run with no network, its output compared with the host
+# binary's. As root (it starts Docker's engine for the build when none runs).
+# OSPREY_SKIP_IMAGE=1 leaves it out.
+if [ "$(id -u)" -eq 0 ] && [ "${OSPREY_SKIP_IMAGE:-0}" != 1 ]; then
+  scripts/image.sh
+fi
+
 # The kernel matrix (docs/kernel-support.md): the release binary under Debian's kernels 5.10 to
 # the newest, each booted in qemu, one scenario checked per kernel. The first run downloads about
 # 600 MB of kernel packages into target/kernel-matrix/; later runs are offline. (Run alone,
