@@ -2,7 +2,8 @@
 //! rings (`capture_rb` for data, `cap_ctl_rb` for held tasks and loss reports), completes each
 //! record's process context from `/proc` (with the decoder's [`ProcContext`]), releases held
 //! tasks, and hands everything to [`osprey_capture::Capturer`], which owns the files. Events
-//! keep flowing on the main thread.
+//! keep flowing on the main thread. Records of processes out of the `--scope` (its userspace
+//! part, the decoder's [`UserScope`]) make no artifact (docs/capture.md).
 //!
 //! Held tasks: the kernel stops (SIGSTOP) the first exec of each binary and every
 //! `finit_module` caller before they run another instruction. This thread opens

@@ -4,7 +4,9 @@
 //! expression with OR: `comm=ls,cat`, `comm!=sshd`, `pid=1000,1001`, `pid!=1`, `uid=0`,
 //! `uid!=0`, `executable=/usr/bin/curl` (also `exec=`), `container`, `not-container`
 //! (also `!container`), `new` (started after the tracer), `follow` (descendants of matching
-//! processes too). PIDs, uids and `new` are decided in the kernel; the rest in userspace.
+//! processes too). PIDs, uids and `new` are decided in the kernel; the rest in userspace, by
+//! one [`UserScope`] that the event decoder and the capture thread share, so that artifacts
+//! are captured for exactly the processes whose events are shown.
 
 use std::collections::HashMap;
 use std::fmt;
