@@ -277,3 +277,145 @@ fn a_real_capture_reads_back_with_its_artifacts() {
     let sha = format!("{:x}", sha2::Sha256::digest(std::fs::read(&bin).unwrap()));
     assert_eq!(rows[artifact][3], sha);
 }
+
+/// The reported case: a host-wide `osprey trace --scope comm=NAME --capture exec` captured
+/// the binaries of every process on the host. Only NAME's artifacts are captured now, the
+/// processes out of scope run to their end (none is left stopped), and the exit summary
+/// counts what the index lists. Not quite host-wide: the programs run as `nobody` and the
+/// trace is scoped to that uid too, so that the first execs of other people's processes (and
+/// of the tests running beside this one) are not held by this trace.
+#[test]
+fn a_host_wide_capture_keeps_only_the_scopes_artifacts() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    if !can_capture("a_host_wide_capture_keeps_only_the_scopes_artifacts") {
+        return;
+    }
+    let dir = tempdir();
+    let work = tempfile::tempdir_in("/var/tmp").unwrap();
+    let w = work.path().canonicalize().unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&w, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    const NOBODY: u32 = 65534;
+    let tag = std::process::id() % 100_000;
+    // shells under names of their own: the one in scope and one out of it
+    let inside = w.join(format!("hwin{tag}"));
+    let outside = w.join(format!("hwout{tag}"));
+    for p in [&inside, &outside] {
+        std::fs::copy("/bin/sh", p).unwrap();
+    }
+    let capture = format!("dir:{}", path(dir.path()));
+    let events = dir.path().join("events.json");
+    let comm = format!("comm=hwin{tag}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args([
+            "trace",
+            "-e",
+            "sched_process_exit",
+            "-o",
+            &format!("json:{}", path(&events)),
+            "--buffer-size",
+            "16",
+            "--capture-buffer-size",
+            "16",
+            "--scope",
+            &comm,
+            "--scope",
+            "uid=65534",
+            "--capture",
+            "exec",
+            "--capture",
+            "write",
+            "--capture",
+            &capture,
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "osprey ended: {log}");
+        log.push_str(&line);
+        if line.contains("capturing into") {
+            break;
+        }
+    }
+    let run = |bin: &Path, args: &[&str]| {
+        // a task left stopped would make timeout fail
+        use std::os::unix::process::CommandExt;
+        let st = Command::new("timeout")
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .arg("30")
+            .arg(bin)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(st.success(), "{} {args:?}: {st}", bin.display());
+    };
+    let script = |f: &str| format!("echo data of {f} > {}; /bin/true", path(&w.join(f)));
+    run(&outside, &["-c", &script("out.txt")]);
+    run(Path::new("/bin/cat"), &["/etc/hostname"]);
+    run(&inside, &["-c", &script("in.txt")]);
+    run(Path::new("/bin/date"), &[]);
+    run(&outside, &["-c", &script("out2.txt")]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    err.read_to_string(&mut log).unwrap();
+    assert!(child.wait().unwrap().success(), "{log}");
+    let index = std::fs::read_to_string(dir.path().join("out/artifacts.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = index
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let originals = |kind: &str| -> Vec<String> {
+        let mut v: Vec<String> = records
+            .iter()
+            .filter(|r| r["kind"] == kind)
+            .map(|r| r["original_path"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(originals("exec"), [path(&inside)], "{index}");
+    assert_eq!(originals("write"), [path(&w.join("in.txt"))], "{index}");
+    for r in &records {
+        assert_eq!(r["process"]["processName"], format!("hwin{tag}"), "{r}");
+    }
+    // nothing in out/host but what the index lists
+    let mut stored: Vec<String> = std::fs::read_dir(dir.path().join("out/host"))
+        .unwrap()
+        .map(|e| format!("host/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    stored.sort();
+    let mut listed: Vec<String> = records
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(stored, listed);
+    // the events are of the process in scope only, the summary counts what the index lists
+    let evs = std::fs::read_to_string(&events).unwrap();
+    assert!(
+        evs.contains(&format!("\"processName\":\"hwin{tag}\"")),
+        "{evs}"
+    );
+    assert!(!evs.contains(&format!("hwout{tag}\"")), "{evs}");
+    let summary = log
+        .lines()
+        .find(|l| l.starts_with("osprey: capture: ") && l.contains(" artifacts in "))
+        .unwrap_or_else(|| panic!("no summary in {log}"));
+    assert!(
+        summary.starts_with(&format!("osprey: capture: {} artifacts in ", records.len())),
+        "{summary} vs {index}"
+    );
+    assert!(
+        summary.contains("(1 written files, 1 binaries from 1 executions"),
+        "{summary}"
+    );
+}

@@ -2,7 +2,8 @@
 //! rings (`capture_rb` for data, `cap_ctl_rb` for held tasks and loss reports), completes each
 //! record's process context from `/proc` (with the decoder's [`ProcContext`]), releases held
 //! tasks, and hands everything to [`osprey_capture::Capturer`], which owns the files. Events
-//! keep flowing on the main thread.
+//! keep flowing on the main thread. Records of processes out of the `--scope` (its userspace
+//! part, the decoder's [`UserScope`]) make no artifact (docs/capture.md).
 //!
 //! Held tasks: the kernel stops (SIGSTOP) the first exec of each binary and every
 //! `finit_module` caller before they run another instruction. This thread opens
@@ -10,7 +11,7 @@
 //! and sends SIGCONT at once; the copy is made from the open descriptor afterwards.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -30,6 +31,7 @@ use osprey_capture::{
 
 use crate::catalog::syscall_name;
 use crate::proc_context::ProcContext;
+use crate::scope::UserScope;
 
 /// What the capture thread reports when it ends.
 #[derive(Debug, Default)]
@@ -42,6 +44,10 @@ pub struct CaptureOutcome {
     pub bad_records: u64,
     /// Tasks stopped and released.
     pub released: u64,
+    /// Artifacts (and data chunks) of processes out of the `--scope`, not captured.
+    pub out_of_scope: u64,
+    /// Part of the scope was decided here: the kernel's counters include processes out of it.
+    pub user_scope: bool,
     /// A fatal error of the thread (the ring could not be read).
     pub error: Option<String>,
 }
@@ -55,14 +61,20 @@ pub struct CaptureThread {
 }
 
 impl CaptureThread {
-    /// Starts draining `maps` into `capturer` every `drain`.
-    pub fn start(maps: CaptureMaps, capturer: Capturer, drain: Duration) -> io::Result<Self> {
+    /// Starts draining `maps` into `capturer` every `drain`, for the processes `scope` allows
+    /// (the decoder's userspace scope, shared).
+    pub fn start(
+        maps: CaptureMaps,
+        capturer: Capturer,
+        drain: Duration,
+        scope: Arc<UserScope>,
+    ) -> io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let live = Arc::new(std::sync::Mutex::new(capturer.totals().clone()));
         let (flag, totals) = (stop.clone(), live.clone());
         let handle = std::thread::Builder::new()
             .name("osprey-capture".into())
-            .spawn(move || run(maps, capturer, drain, flag, &totals))?;
+            .spawn(move || run(maps, capturer, drain, flag, &totals, scope))?;
         Ok(CaptureThread { stop, live, handle })
     }
 
@@ -87,8 +99,13 @@ fn run(
     drain: Duration,
     stop: Arc<AtomicBool>,
     live: &std::sync::Mutex<osprey_capture::CaptureSummary>,
+    scope: Arc<UserScope>,
 ) -> CaptureOutcome {
-    let driver = Rc::new(RefCell::new(Driver::new(capturer, ProcContext::default())));
+    let driver = Rc::new(RefCell::new(Driver::new(
+        capturer,
+        ProcContext::default(),
+        scope,
+    )));
     let (d1, d2) = (driver.clone(), driver.clone());
     let res = maps.ring_buffer(
         move |d: &[u8]| {
@@ -141,11 +158,6 @@ fn run(
     let _ = rb.drain();
     drop(rb);
     driver.borrow_mut().read_back_due(true);
-    let agg: Vec<(u16, [u64; 3], u64, u64)> = maps
-        .aggregated_losses()
-        .into_iter()
-        .map(|l| (l.what, l.id, l.start, l.end))
-        .collect();
     let kernel = maps.stats();
     let Ok(d) = Rc::try_unwrap(driver).map(RefCell::into_inner) else {
         return CaptureOutcome {
@@ -154,7 +166,16 @@ fn run(
             ..CaptureOutcome::default()
         };
     };
-    let (bad, released) = (d.bad_records, d.released);
+    // spans lost without a report: only those of artifacts in scope (an artifact of a
+    // process out of scope must not appear because some of its bytes were lost)
+    let agg: Vec<(u16, [u64; 3], u64, u64)> = maps
+        .aggregated_losses()
+        .into_iter()
+        .filter(|l| !d.scope.filters() || d.kept.contains(&(l.what, l.id)))
+        .map(|l| (l.what, l.id, l.start, l.end))
+        .collect();
+    let (bad, released, out_of_scope) = (d.bad_records, d.released, d.out_of_scope);
+    let user_scope = d.scope.filters();
     let mut cap = d.cap;
     for m in cap.take_messages() {
         let _ = writeln!(io::stderr(), "osprey: capture: {m}");
@@ -165,6 +186,8 @@ fn run(
         kernel,
         bad_records: bad,
         released,
+        out_of_scope,
+        user_scope,
         error: None,
     }
 }
@@ -174,10 +197,20 @@ struct Driver {
     boot_to_epoch: i128,
     procs: ProcContext,
     owners: HashMap<(u32, u32), ProcessInfo>,
+    /// The userspace scope, shared with the decoder.
+    scope: Arc<UserScope>,
+    /// After a wait for the decoder timed out, no other wait before this instant.
+    no_wait_until: Option<Instant>,
     bad_records: u64,
     released: u64,
+    out_of_scope: u64,
     /// Binaries whose copy failed: the kernel forgets them, so their next exec is held again.
     forget: Vec<(u64, u64, u64)>,
+    /// Under userspace scope filters, the artifacts let through (kind, id as in `CapChunk`).
+    kept: HashSet<(u16, [u64; 3])>,
+    /// Binaries whose held exec was out of scope (and forgotten by the kernel), not captured
+    /// since.
+    skipped_execs: HashSet<(u64, u64, u64)>,
     /// Ranges io_uring was about to write when they were sent (CF_LATER), read back once
     /// [`READ_BACK_AFTER`] has passed (or at the end).
     later: VecDeque<LaterRead>,
@@ -248,15 +281,20 @@ fn release(pid: u32, pidfd: Option<&OwnedFd>) {
 }
 
 impl Driver {
-    fn new(cap: Capturer, procs: ProcContext) -> Driver {
+    fn new(cap: Capturer, procs: ProcContext, scope: Arc<UserScope>) -> Driver {
         Driver {
             cap,
             boot_to_epoch: osprey_bpf::boot_to_epoch_ns(),
             procs,
             owners: HashMap::new(),
+            scope,
+            no_wait_until: None,
             bad_records: 0,
             released: 0,
+            out_of_scope: 0,
             forget: Vec::new(),
+            skipped_execs: HashSet::new(),
+            kept: HashSet::new(),
             later: VecDeque::new(),
         }
     }
@@ -334,6 +372,56 @@ impl Driver {
         p
     }
 
+    /// Whether the process of a capture record is in the `--scope`: the decoder's decision
+    /// (the same [`UserScope`]). Counts what it refuses.
+    fn in_scope(&mut self, h: &RecordHdr) -> bool {
+        if self.scope.allows(h, &mut self.procs)
+            || (self.caught_up(h.ts) && self.scope.allows(h, &mut self.procs))
+        {
+            return true;
+        }
+        self.out_of_scope += 1;
+        false
+    }
+
+    /// Notes an artifact let through, for the loss spans read at the end.
+    fn keep(&mut self, what: u16, id: [u64; 3]) {
+        if self.scope.filters() && self.kept.len() < 1 << 20 {
+            self.kept.insert((what, id));
+        }
+    }
+
+    /// [`Driver::in_scope`] for a data record, whose context is `p` (completed from /proc).
+    fn proc_in_scope(&mut self, p: &ProcessInfo, h: &RecordHdr) -> bool {
+        let decide = |scope: &UserScope| {
+            scope.decide(
+                (p.host_pid, h.leader_start_time, h.ts),
+                &p.comm,
+                || (!p.executable.is_empty()).then(|| Arc::from(p.executable.as_str())),
+                || !p.container_id.is_empty(),
+            )
+        };
+        if decide(&self.scope) || (self.caught_up(h.ts) && decide(&self.scope)) {
+            return true;
+        }
+        self.out_of_scope += 1;
+        false
+    }
+
+    /// Under `follow` with userspace filters, waits until the decoder has read every fork
+    /// record submitted before `ts` (the record may be a followed child's). True when it has.
+    fn caught_up(&mut self, ts: u64) -> bool {
+        if !self.scope.follows() || self.no_wait_until.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
+        if self.scope.wait_for_forks(ts, &|| false) {
+            return true;
+        }
+        // the main thread is behind (a slow output): do not wait record by record
+        self.no_wait_until = Some(Instant::now() + Duration::from_secs(1));
+        false
+    }
+
     fn record(&mut self, d: &[u8]) {
         let hl = std::mem::size_of::<RecordHdr>();
         if d.len() < hl {
@@ -374,6 +462,10 @@ impl Driver {
                     ino: rec.int(2).unwrap_or(0),
                     gen: rec.int(3).unwrap_or(0),
                 };
+                if !self.in_scope(&h) {
+                    return;
+                }
+                self.keep(CAP_WRITE, [id.dev, id.ino, id.gen]);
                 let proc = self.proc_from_hdr(&h);
                 let meta = WriteMeta {
                     ts,
@@ -394,8 +486,6 @@ impl Driver {
                     h.leader_start_time,
                     (!path.is_empty()).then_some(path.as_str()),
                 );
-                let mut proc = self.proc_from_hdr(&h);
-                proc.executable = path.clone();
                 let info = ExecInfo {
                     ts,
                     path,
@@ -403,13 +493,38 @@ impl Driver {
                     ino: rec.int(2).unwrap_or(0),
                     ctime: rec.int(3).unwrap_or(0),
                     size: rec.int(4).unwrap_or(0),
-                    proc,
+                    proc: ProcessInfo::default(),
                 };
-                if h.flags & CF_HOLD != 0 {
+                let held = if h.flags & CF_HOLD != 0 {
                     let pidfd = pidfd_open(h.pid);
                     let exe = File::open(format!("{}/{}/exe", self.procs.root(), h.pid));
+                    // a held task is always let go, in scope or not, before anything else
                     release(h.pid, pidfd.as_ref());
                     self.released += 1;
+                    Some(exe)
+                } else {
+                    None
+                };
+                if !self.in_scope(&h) {
+                    // not captured: the kernel forgets the binary, so that an exec of it in
+                    // scope is still held and captured
+                    if held.is_some() {
+                        self.forget.push((info.dev, info.ino, info.ctime));
+                        self.skipped_execs.insert((info.dev, info.ino, info.ctime));
+                    }
+                    return;
+                }
+                // the kernel did not hold it because an exec out of scope was, and its
+                // forgetting was not done yet: copy it as it runs (checked below)
+                let held = held.or_else(|| {
+                    self.skipped_execs
+                        .remove(&(info.dev, info.ino, info.ctime))
+                        .then(|| File::open(format!("{}/{}/exe", self.procs.root(), h.pid)))
+                });
+                let mut proc = self.proc_from_hdr(&h);
+                proc.executable = info.path.clone();
+                let info = ExecInfo { proc, ..info };
+                if let Some(exe) = held {
                     let exe = exe.and_then(|f| {
                         use std::os::unix::fs::MetadataExt;
                         let m = f.metadata()?;
@@ -425,6 +540,7 @@ impl Driver {
                     if exe.is_err() {
                         self.forget.push((info.dev, info.ino, info.ctime));
                     }
+                    self.skipped_execs.remove(&(info.dev, info.ino, info.ctime));
                     self.cap.exec(&info, Some(exe));
                 } else {
                     self.cap.exec(&info, None);
@@ -441,6 +557,9 @@ impl Driver {
                 if h.flags & CF_HOLD != 0 {
                     release(h.pid, pidfd.as_ref());
                     self.released += 1;
+                }
+                if !self.in_scope(&h) {
+                    return;
                 }
                 let proc = self.proc_from_hdr(&h);
                 let info = ModuleFileInfo {
@@ -459,6 +578,10 @@ impl Driver {
             }
             REC_CAP_MEM => {
                 let addr = rec.int(0).unwrap_or(0);
+                if !self.in_scope(&h) {
+                    return;
+                }
+                self.keep(CAP_MEM, [h.pid as u64, h.ts, addr]);
                 let proc = self.proc_from_hdr(&h);
                 let key = (BlobKind::Mem, [h.pid as u64, h.ts, addr]);
                 let meta = BlobMeta {
@@ -476,6 +599,10 @@ impl Driver {
                 self.cap.blob_meta(key, meta);
             }
             REC_CAP_MODULE => {
+                if !self.in_scope(&h) {
+                    return;
+                }
+                self.keep(CAP_MODULE, [h.pid as u64, h.ts, 0]);
                 let proc = self.proc_from_hdr(&h);
                 let key = (BlobKind::Module, [h.pid as u64, h.ts, 0]);
                 let meta = BlobMeta {
@@ -525,10 +652,17 @@ impl Driver {
                     ino: c.id[1],
                     gen: c.id[2],
                 };
+                let proc = self.proc_light(&c.hdr);
+                if !self.proc_in_scope(&proc, &c.hdr) {
+                    // a write of a process out of scope: its bytes (or lost range) are no
+                    // artifact's
+                    return;
+                }
+                self.keep(CAP_WRITE, c.id);
                 let unknown = WriteMeta {
                     ts,
                     stream: c.flags & CF_STREAM != 0,
-                    proc: self.proc_light(&c.hdr),
+                    proc,
                     ..WriteMeta::default()
                 };
                 if lost {
@@ -571,6 +705,10 @@ impl Driver {
                     BlobKind::Module
                 };
                 let proc = self.proc_light(&c.hdr);
+                if !self.proc_in_scope(&proc, &c.hdr) {
+                    return;
+                }
+                self.keep(c.what, c.id);
                 let key = (kind, c.id);
                 if lost {
                     self.cap
@@ -584,6 +722,9 @@ impl Driver {
                     return;
                 }
                 let proc = self.proc_light(&c.hdr);
+                if !self.proc_in_scope(&proc, &c.hdr) {
+                    return;
+                }
                 let pkt = Packet {
                     ts,
                     egress: c.flags & CF_EGRESS != 0,
@@ -717,7 +858,11 @@ mod tests {
         let opts = CaptureOptions::parse(&["write", dir.as_str()])
             .unwrap()
             .unwrap();
-        let mut d = Driver::new(Capturer::new(&opts).unwrap(), ProcContext::new(fake.root()));
+        let mut d = Driver::new(
+            Capturer::new(&opts).unwrap(),
+            ProcContext::new(fake.root()),
+            Arc::new(UserScope::new(crate::scope::Scope::default())),
+        );
 
         let h = RecordHdr {
             kind: REC_CAP_WRITE,
@@ -791,5 +936,91 @@ mod tests {
         let (idx, _) = interface("lo").unwrap();
         assert!(idx > 0);
         assert!(interface("osprey-no-such0").is_err());
+    }
+    /// Capture records of a process out of the userspace scope make no artifact: no written
+    /// file (its data and lost ranges are dropped, not counted as lost), no binary (a held
+    /// exec is let go and forgotten by the kernel), no region; those in scope still do.
+    #[test]
+    fn records_out_of_scope_make_no_artifact() {
+        let fake = FakeProc::new();
+        let (inside, outside) = ((1 << 23) + 10, (1 << 23) + 11);
+        fake.process(inside, "/opt/inside", "/user.slice");
+        fake.process(outside, "/opt/outside", "/user.slice");
+        let out = tempfile::tempdir().unwrap();
+        let dir = format!("dir:{}", out.path().display());
+        let opts = CaptureOptions::parse(&["write", "exec", "mem", dir.as_str()])
+            .unwrap()
+            .unwrap();
+        let scope = crate::scope::Scope::parse(&["comm=inside".to_string()]).unwrap();
+        let mut d = Driver::new(
+            Capturer::new(&opts).unwrap(),
+            ProcContext::new(fake.root()),
+            Arc::new(UserScope::new(scope)),
+        );
+        let hdr = |kind, pid: u32, comm: &str| {
+            let mut h = RecordHdr {
+                kind,
+                pid,
+                tid: pid,
+                leader_start_time: 1,
+                ts: 1000,
+                ..RecordHdr::default()
+            };
+            for (i, b) in comm.bytes().enumerate() {
+                h.comm[i] = b as i8;
+            }
+            h
+        };
+        for (pid, comm, ino) in [(inside, "inside", 200), (outside, "outside", 201)] {
+            let meta = RecordBuilder::new(hdr(REC_CAP_WRITE, pid, comm))
+                .str(0, &format!("/tmp/{comm}.txt"))
+                .int(1, 8)
+                .int(2, ino)
+                .int(3, 0)
+                .finish();
+            d.record(&meta);
+            for lost in [false, true] {
+                let c = CapChunk {
+                    hdr: hdr(REC_CAP_CHUNK, pid, comm),
+                    what: CAP_WRITE,
+                    id: [8, ino, 0],
+                    len: 4,
+                    offset: if lost { 4 } else { 0 },
+                    flags: if lost { CF_LOST } else { 0 },
+                    lost_why: LOST_RING_FULL,
+                    ..CapChunk::default()
+                };
+                // SAFETY: CapChunk is Plain: viewing it as bytes reads initialized memory.
+                let mut chunk = unsafe { plain::as_bytes(&c) }.to_vec();
+                if !lost {
+                    chunk.extend_from_slice(b"data");
+                }
+                d.record(&chunk);
+            }
+            // a held exec: its binary cannot be opened here (no such task), it is let go
+            let mut h = hdr(REC_CAP_EXEC, pid, comm);
+            h.flags = CF_HOLD;
+            let exec = RecordBuilder::new(h)
+                .str(0, &format!("/opt/{comm}"))
+                .int(1, 8)
+                .int(2, ino + 100)
+                .int(3, 5)
+                .int(4, 10)
+                .finish();
+            d.record(&exec);
+        }
+        assert_eq!(d.bad_records, 0);
+        assert_eq!(d.released, 2, "held tasks are let go in scope or not");
+        // the out-of-scope binary is forgotten (so that an exec in scope is held again); the
+        // one in scope too here, because /proc/<pid>/exe could not be opened
+        assert!(d.forget.contains(&(8, 301, 5)), "{:?}", d.forget);
+        assert!(d.skipped_execs.contains(&(8, 301, 5)));
+        assert!(!d.skipped_execs.contains(&(8, 300, 5)));
+        assert!(d.out_of_scope >= 4, "{}", d.out_of_scope);
+        let summary = d.cap.finish(&[]);
+        assert_eq!(summary.lost_bytes, 4, "only the in-scope file's lost range");
+        let index = std::fs::read_to_string(out.path().join("out/artifacts.jsonl")).unwrap();
+        assert!(index.contains("/tmp/inside.txt"), "{index}");
+        assert!(!index.contains("outside"), "{index}");
     }
 }

@@ -9,20 +9,19 @@
 //! the event is handed to the caller. Building an event allocates nothing for them.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use base64::Engine;
 use osprey_bpf::consts::*;
-use osprey_bpf::record::{c_chars, RawArg, Record};
+use osprey_bpf::record::{RawArg, Record};
 use osprey_bpf::RecordHdr;
 use osprey_event::{Arg, Container, ContextFlags, Event, Value};
 
 use crate::catalog::{catalog, ids, syscall_name, ArgDef, EventDef, Source};
 use crate::net;
 use crate::proc_context::ProcContext;
-use crate::scope::Scope;
+use crate::scope::{Scope, UserScope};
 
 const ID_SLOTS: usize = 4096;
 
@@ -47,8 +46,7 @@ pub struct Decoder {
     by_id: Vec<Option<&'static EventDef>>,
     by_nr: Vec<Option<&'static EventDef>>,
     procs: ProcContext,
-    scope: Scope,
-    followed: HashSet<u32>,
+    scope: Arc<UserScope>,
     /// Records that could not be decoded (counted, reported at exit).
     pub bad_records: u64,
 }
@@ -56,6 +54,11 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder emitting the events named in `selected`, with userspace scope `scope`.
     pub fn new(selected: &[String], scope: Scope) -> Decoder {
+        Decoder::with_scope(selected, Arc::new(UserScope::new(scope)))
+    }
+
+    /// Like [`Decoder::new`], with a userspace scope shared with the capture thread.
+    pub fn with_scope(selected: &[String], scope: Arc<UserScope>) -> Decoder {
         let cat = catalog();
         let mut by_id = vec![None; ID_SLOTS];
         let mut by_nr = vec![None; ID_SLOTS];
@@ -82,7 +85,6 @@ impl Decoder {
             by_nr,
             procs: ProcContext::default(),
             scope,
-            followed: HashSet::new(),
             bad_records: 0,
         }
     }
@@ -101,7 +103,12 @@ impl Decoder {
 
     /// Marks a process as followed (its descendants join it).
     pub fn follow(&mut self, pid: u32) {
-        self.followed.insert(pid);
+        self.scope.follow(pid, 0);
+    }
+
+    /// The userspace scope (shared with the capture thread).
+    pub fn user_scope(&self) -> &Arc<UserScope> {
+        &self.scope
     }
 
     fn epoch(&self, boot_ns: u64) -> u64 {
@@ -134,12 +141,12 @@ impl Decoder {
             }
             REC_FORK => {
                 let child = rec.int(7).unwrap_or(0) as u32;
-                let parent_allowed = self.user_scope_allows(&hdr);
-                if self.scope.follow && parent_allowed && child != 0 && child != hdr.pid {
-                    self.followed.insert(child);
+                let child_start = rec.int(9).unwrap_or(0);
+                if self.scope.follows() {
+                    let parent_allowed = self.user_scope_allows(&hdr);
+                    self.scope.fork(parent_allowed, hdr.pid, child, child_start);
                 }
                 if child != hdr.pid {
-                    let child_start = rec.int(9).unwrap_or(0);
                     self.procs
                         .fork(hdr.pid, hdr.leader_start_time, child, child_start);
                 }
@@ -162,7 +169,7 @@ impl Decoder {
         let shown = self.is_selected(def.id) && self.user_scope_allows(&hdr);
         if hdr.kind == REC_EXIT && rec.int(2).unwrap_or(0) != 0 {
             // the whole process is gone
-            self.followed.remove(&hdr.pid);
+            self.scope.exit(hdr.pid, hdr.ts);
             self.procs.exit(hdr.pid);
         }
         if !shown {
@@ -197,24 +204,7 @@ impl Decoder {
     }
 
     fn user_scope_allows(&mut self, hdr: &RecordHdr) -> bool {
-        if !self.scope.has_user_filters() {
-            return true;
-        }
-        if self.followed.contains(&hdr.pid) {
-            return true;
-        }
-        let comm = c_chars(&hdr.comm);
-        let exe = if self.scope.executable.is_some() {
-            self.procs.executable(hdr.pid, hdr.leader_start_time)
-        } else {
-            None
-        };
-        let container = if self.scope.container.is_some() {
-            self.procs.container_id(hdr.pid, hdr.cgroup_id).is_some()
-        } else {
-            false
-        };
-        self.scope.user_allows(&comm, exe.as_deref(), container)
+        self.scope.allows(hdr, &mut self.procs)
     }
 
     fn names(&mut self, hdr: &RecordHdr) -> Names {

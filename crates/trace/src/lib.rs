@@ -50,6 +50,7 @@ use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -316,7 +317,9 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
         .filter(|e| !disabled.iter().any(|(d, _)| d == *e))
         .cloned()
         .collect();
-    let decoder = RefCell::new(Decoder::new(&shown, scope.clone()));
+    // one userspace scope decision for the events and the artifacts
+    let user_scope = Arc::new(scope::UserScope::new(scope.clone()));
+    let decoder = RefCell::new(Decoder::with_scope(&shown, user_scope.clone()));
     let capture_thread = match capturer {
         Some(cap) => {
             if !args.quiet {
@@ -332,6 +335,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
                     maps,
                     cap,
                     Duration::from_millis(args.drain_interval.clamp(1, 1000)),
+                    user_scope.clone(),
                 )
                 .context("starting the capture thread")?,
             )
@@ -387,11 +391,15 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     let mut markers: Vec<Event<'static>> = Vec::new();
     let mut integrity_failed = false;
     loop {
+        let drain_from = osprey_bpf::boottime_ns();
         if let Err(e) = rb.poll_and_drain(drain) {
             // EINTR from a signal: the loop checks STOP below
             if !STOP.load(Ordering::SeqCst) {
                 eprintln!("osprey: {e}");
             }
+        } else {
+            // the capture thread's `follow` decisions wait for the forks read here
+            user_scope.events_drained(drain_from);
         }
         if let Some(c) = &child {
             if let Some(status) = c.try_wait()? {
@@ -469,6 +477,7 @@ pub fn run_status(args: TraceArgs) -> anyhow::Result<i32> {
     }
     // Final drain: whatever was submitted before we stopped is still delivered.
     let _ = rb.drain();
+    user_scope.events_done();
     let final_drops = tracer.drops_per_cpu();
     if args.lost_markers {
         loss_markers(&lost_seen, &final_drops, &mut markers);
@@ -688,12 +697,22 @@ fn capture_summary(o: &capture::CaptureOutcome, quiet: bool) {
         s.packets,
         osprey_capture::human(s.bytes)
     );
-    if s.lost_bytes > 0 || o.kernel.lost_bytes > 0 {
+    // the kernel counts the losses of every process it sends; with a scope partly decided
+    // here, only the capturer's (of artifacts in scope) are ours
+    let kernel_lost = if o.user_scope { 0 } else { o.kernel.lost_bytes };
+    if s.lost_bytes > 0 || kernel_lost > 0 {
         let _ = writeln!(
             err,
             "  lost: {} ({} artifacts incomplete; ranges in artifacts.jsonl)",
-            osprey_capture::human(s.lost_bytes.max(o.kernel.lost_bytes)),
+            osprey_capture::human(s.lost_bytes.max(kernel_lost)),
             s.incomplete
+        );
+    }
+    if o.out_of_scope > 0 {
+        let _ = writeln!(
+            err,
+            "  {} capture records of processes out of --scope not kept",
+            o.out_of_scope
         );
     }
     if o.kernel.lost_unsent > 0 {

@@ -4,9 +4,20 @@
 //! expression with OR: `comm=ls,cat`, `comm!=sshd`, `pid=1000,1001`, `pid!=1`, `uid=0`,
 //! `uid!=0`, `executable=/usr/bin/curl` (also `exec=`), `container`, `not-container`
 //! (also `!container`), `new` (started after the tracer), `follow` (descendants of matching
-//! processes too). PIDs, uids and `new` are decided in the kernel; the rest in userspace.
+//! processes too). PIDs, uids and `new` are decided in the kernel; the rest in userspace, by
+//! one [`UserScope`] that the event decoder and the capture thread share, so that artifacts
+//! are captured for exactly the processes whose events are shown.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use osprey_bpf::record::c_chars;
+use osprey_bpf::RecordHdr;
+
+use crate::proc_context::ProcContext;
 
 /// A list filter: keep (`=`) or drop (`!=`) these values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +192,183 @@ impl Scope {
     }
 }
 
+/// The userspace part of the scope decision, one instance shared (in an `Arc`) by the event
+/// decoder on the main thread and the capture thread, so that an artifact is captured exactly
+/// for the processes whose events are shown.
+///
+/// `follow` with userspace filters: a process forked by one the filters allow (or by a
+/// followed one) is followed. The fork records come on the event ring, which the decoder reads;
+/// the capture thread reads the capture rings. The kernel submits the fork record before the
+/// child runs, so every record of the child is stamped (`hdr.ts`) after the fork record was in
+/// the event ring: the capture thread, for a record the filters refuse, waits until the main
+/// thread has finished a drain that began after that stamp ([`UserScope::events_drained`]), then
+/// decides. Followed processes stay known after their exit (marked with its time) for the
+/// capture thread, which may still hold their records, and are told apart from a later process
+/// with the same PID by their start time.
+#[derive(Debug)]
+pub struct UserScope {
+    scope: Scope,
+    filters: bool,
+    followed: Mutex<HashMap<u32, Followed>>,
+    /// Boot-clock time at which the latest completed drain of the event ring began.
+    drained_from: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Followed {
+    /// The process's start time (its leader's, boot clock), 0 when unknown.
+    start: u64,
+    /// When it exited (boot clock), 0 while it lives.
+    exited: u64,
+}
+
+/// How long the capture thread waits for the decoder to catch up before it decides anyway.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(1);
+
+/// Exited followed processes are forgotten this long after their exit (boot clock ns).
+const FORGET_EXITED_AFTER: u64 = 30_000_000_000;
+
+impl UserScope {
+    /// The userspace scope of `scope`.
+    pub fn new(scope: Scope) -> UserScope {
+        UserScope {
+            filters: scope.has_user_filters(),
+            scope,
+            followed: Mutex::new(HashMap::new()),
+            drained_from: AtomicU64::new(0),
+        }
+    }
+
+    /// The parsed scope.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// True when some of the decision is made here (comm, executable, container).
+    pub fn filters(&self) -> bool {
+        self.filters
+    }
+
+    /// True when `follow` is decided here (there are userspace filters to follow past).
+    pub fn follows(&self) -> bool {
+        self.scope.follow && self.filters
+    }
+
+    fn followed(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Followed>> {
+        self.followed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks a process as followed (its descendants join it); `start` 0 when unknown.
+    pub fn follow(&self, pid: u32, start: u64) {
+        self.followed().insert(pid, Followed { start, exited: 0 });
+    }
+
+    /// A fork: the child is followed when `follow` is on and the parent is in scope.
+    pub fn fork(&self, parent_allowed: bool, parent: u32, child: u32, child_start: u64) {
+        if self.follows() && parent_allowed && child != 0 && child != parent {
+            self.follow(child, child_start);
+        }
+    }
+
+    /// A whole process exited at `ts` (boot clock).
+    pub fn exit(&self, pid: u32, ts: u64) {
+        if !self.follows() {
+            return;
+        }
+        let mut f = self.followed();
+        if let Some(e) = f.get_mut(&pid) {
+            e.exited = ts.max(1);
+        }
+        if f.len() > 1024 {
+            f.retain(|_, e| e.exited == 0 || e.exited.saturating_add(FORGET_EXITED_AFTER) > ts);
+        }
+    }
+
+    /// Whether the process `pid` (started at `start`, 0 when unknown) was followed when it
+    /// made a record at `ts`.
+    fn is_followed(&self, pid: u32, start: u64, ts: u64) -> bool {
+        match self.followed().get(&pid) {
+            None => false,
+            Some(e) if e.start != 0 && start != 0 => e.start == start,
+            Some(e) => e.exited == 0 || ts <= e.exited,
+        }
+    }
+
+    /// The decision for one process: `comm`, and its executable and whether it runs in a
+    /// container, asked for only when a filter needs them.
+    pub fn decide(
+        &self,
+        (pid, start, ts): (u32, u64, u64),
+        comm: &str,
+        executable: impl FnOnce() -> Option<std::sync::Arc<str>>,
+        in_container: impl FnOnce() -> bool,
+    ) -> bool {
+        if !self.filters {
+            return true;
+        }
+        if self.scope.follow && self.is_followed(pid, start, ts) {
+            return true;
+        }
+        let exe = if self.scope.executable.is_some() {
+            executable()
+        } else {
+            None
+        };
+        let container = self.scope.container.is_some() && in_container();
+        self.scope.user_allows(comm, exe.as_deref(), container)
+    }
+
+    /// The decision for the process of a record, its executable and container from `procs`.
+    pub fn allows(&self, hdr: &RecordHdr, procs: &mut ProcContext) -> bool {
+        if !self.filters {
+            return true;
+        }
+        let comm = c_chars(&hdr.comm);
+        let procs = std::cell::RefCell::new(procs);
+        self.decide(
+            (hdr.pid, hdr.leader_start_time, hdr.ts),
+            &comm,
+            || {
+                procs
+                    .borrow_mut()
+                    .executable(hdr.pid, hdr.leader_start_time)
+            },
+            || {
+                procs
+                    .borrow_mut()
+                    .container_id(hdr.pid, hdr.cgroup_id)
+                    .is_some()
+            },
+        )
+    }
+
+    /// The main thread has drained the event ring in a pass that began at `boot_ns`.
+    pub fn events_drained(&self, boot_ns: u64) {
+        self.drained_from.fetch_max(boot_ns, Ordering::SeqCst);
+    }
+
+    /// The event ring will not be read again: nothing more to wait for.
+    pub fn events_done(&self) {
+        self.drained_from.store(u64::MAX, Ordering::SeqCst);
+    }
+
+    /// For the capture thread: `decide` again, once the decoder has seen every fork that came
+    /// before `ts`, when a record the filters refuse may be of a process being followed.
+    pub fn wait_for_forks(&self, ts: u64, give_up: &dyn Fn() -> bool) -> bool {
+        if !self.follows() || ts == 0 {
+            return false;
+        }
+        let begin = Instant::now();
+        while self.drained_from.load(Ordering::SeqCst) <= ts {
+            if begin.elapsed() >= CATCH_UP_LIMIT || give_up() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +458,67 @@ mod tests {
         assert!(s.user_allows("ls", Some("/bin/ls"), false));
         assert!(!s.user_allows("ls", Some("/usr/bin/ls"), false));
         assert!(!s.user_allows("ls", None, false));
+    }
+    fn hdr(pid: u32, start: u64, ts: u64, comm: &str) -> RecordHdr {
+        let mut h = RecordHdr {
+            pid,
+            leader_start_time: start,
+            ts,
+            ..RecordHdr::default()
+        };
+        for (i, b) in comm.bytes().enumerate() {
+            h.comm[i] = b as i8;
+        }
+        h
+    }
+
+    #[test]
+    fn user_scope_follows_forks_past_exits_and_tells_reused_pids_apart() {
+        let us = UserScope::new(p(&["comm=sshd", "follow"]).unwrap());
+        let mut procs = ProcContext::new("/nonexistent");
+        assert!(us.follows() && us.filters());
+        assert!(us.allows(&hdr(10, 5, 100, "sshd"), &mut procs));
+        assert!(!us.allows(&hdr(11, 6, 100, "bash"), &mut procs));
+        us.fork(true, 10, 11, 6);
+        us.fork(false, 12, 13, 7);
+        assert!(us.allows(&hdr(11, 6, 200, "bash"), &mut procs));
+        assert!(!us.allows(&hdr(13, 7, 200, "bash"), &mut procs));
+        // a record without the start time (a data chunk) of a living followed process
+        assert!(us.allows(&hdr(11, 0, 300, "bash"), &mut procs));
+        us.exit(11, 400);
+        // still known for records made before the exit (the capture thread may be behind)
+        assert!(us.allows(&hdr(11, 6, 350, "bash"), &mut procs));
+        assert!(us.allows(&hdr(11, 0, 350, "bash"), &mut procs));
+        // a new process with the same PID is not followed
+        assert!(!us.allows(&hdr(11, 9, 500, "bash"), &mut procs));
+        assert!(!us.allows(&hdr(11, 0, 500, "bash"), &mut procs));
+    }
+
+    #[test]
+    fn user_scope_without_filters_allows_all_and_never_waits() {
+        let us = UserScope::new(p(&["follow", "uid=0"]).unwrap());
+        let mut procs = ProcContext::new("/nonexistent");
+        assert!(!us.filters() && !us.follows());
+        assert!(us.allows(&hdr(1, 1, 1, "x"), &mut procs));
+        assert!(!us.wait_for_forks(1, &|| false));
+    }
+
+    #[test]
+    fn the_capture_side_waits_for_the_decoders_drain() {
+        let us = std::sync::Arc::new(UserScope::new(p(&["comm=a", "follow"]).unwrap()));
+        us.events_drained(100);
+        // a drain that began after the record: nothing to wait for
+        assert!(us.wait_for_forks(99, &|| false));
+        // not yet: gives up when told to
+        assert!(!us.wait_for_forks(150, &|| true));
+        let other = us.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            other.events_drained(200);
+        });
+        assert!(us.wait_for_forks(150, &|| false));
+        t.join().unwrap();
+        us.events_done();
+        assert!(us.wait_for_forks(u64::MAX - 1, &|| false));
     }
 }
