@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The kernel matrix: boots Debian's own kernels (5.10 to the newest in trixie-backports,
 # tests/kernel-matrix/kernels.conf) in qemu, runs the release `osprey trace --capture ...` on one
-# scripted scenario in each (tests/kernel-matrix/scenario.sh), brings the events, the artifact
+# scripted scenario in each (tests/kernel-matrix/scenario.sh), loads a test module that hooks the
+# syscall table and /proc under `osprey trace --signatures` (tests/kernel-matrix/km_hook.c, built
+# here against the kernel's Debian headers; hook.sh), brings the events, the artifact
 # index and the hashes back, and checks them on the host (tests/kernel-matrix/check.py). Prints
 # one table, kernel × event group, regenerates docs/kernel-support.md, and exits non-zero when a
 # cell fails.
@@ -71,7 +73,7 @@ ensure_tools() {
 	# e2fsprogs, xz-utils, zstd), only when missing
 	"$ROOT/scripts/setup.sh"
 	local t
-	for t in qemu-system-x86_64 busybox cpio mke2fs depmod dpkg-deb apt-get xz zstd gcc python3; do
+	for t in qemu-system-x86_64 busybox cpio mke2fs depmod dpkg-deb apt-get xz zstd gcc make python3; do
 		command -v "$t" > /dev/null || die "$t is missing"
 	done
 	[ -x /bin/busybox ] && file_is_static /bin/busybox || die "/bin/busybox is not static (install busybox-static)"
@@ -197,14 +199,25 @@ download() {
 	local pkg=$1 ver deb
 	ver=$(pkg_version "$pkg")
 	[ -n "$ver" ] || return 1
-	deb=$WORK/debs/${pkg}_${ver//:/%3a}_amd64.deb
-	if [ ! -f "$deb" ]; then
+	deb=$(cached_deb "$pkg" "$ver")
+	if [ -z "$deb" ]; then
 		[ "$OFFLINE" -eq 0 ] || return 1
 		log "downloading $pkg $ver"
 		(cd "$WORK/debs" && timeout 1200 apt-get "${APT[@]}" -q download "$pkg=$ver" > /dev/null) ||
 			return 1
+		deb=$(cached_deb "$pkg" "$ver")
 	fi
-	[ -f "$deb" ] && echo "$deb"
+	[ -n "$deb" ] && echo "$deb"
+}
+
+# The cached .deb of PKG at VERSION (amd64, or all for the architecture-independent headers).
+cached_deb() {
+	local a f
+	for a in amd64 all; do
+		f=$WORK/debs/${1}_${2//:/%3a}_$a.deb
+		[ -f "$f" ] && echo "$f" && return 0
+	done
+	return 0
 }
 
 pkg_version() {
@@ -280,6 +293,73 @@ run_depmod() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# the hooks group's test module
+
+# The packages to build modules for kernel RELEASE: linux-headers-RELEASE and the headers and
+# kbuild packages it depends on (linux-headers-*-common, linux-kbuild-*). One name a line.
+header_packages() {
+	local pkg=linux-headers-$1
+	have_pkg "$pkg" || return 1
+	echo "$pkg"
+	apt-cache "${APT[@]}" depends "$pkg" 2> /dev/null |
+		sed -n -E 's/^ *\|?Depends: (linux-(headers|kbuild)-[^ ]+)$/\1/p' | sort -u
+}
+
+# Fetches and extracts LABEL's headers (kernels/LABEL/header-debs; the last set fetched is used
+# when the lists no longer name them) and builds km_hook.ko against them with this machine's
+# gcc. kernels/LABEL/hook-build.txt says "built ..." or why not (the hooks group is then n/a).
+build_hook_module() {
+	local label=$1 dir=$WORK/kernels/$1 pkgs p deb debs=() why="" key hdr
+	local out=$WORK/kernels/$1/hook status=$WORK/kernels/$1/hook-build.txt
+	rm -rf "$out" "$status"
+	if pkgs=$(header_packages "$RELEASE"); then
+		for p in $pkgs; do
+			if deb=$(download "$p"); then
+				debs+=("$deb")
+			else
+				why="$p could not be downloaded"
+				[ "$OFFLINE" -eq 0 ] || why="$why (--offline, and it is not cached)"
+				debs=()
+				break
+			fi
+		done
+	else
+		why="linux-headers-$RELEASE is not in the package lists"
+	fi
+	if [ ${#debs[@]} -gt 0 ]; then
+		printf '%s\n' "${debs[@]}" > "$dir/header-debs"
+	elif [ -s "$dir/header-debs" ] && all_exist < "$dir/header-debs"; then
+		log "$label: $why; using the headers cached"
+	else
+		echo "no headers to build the test module against: $why" > "$status"
+		log "$label: $(cat "$status")"
+		return 0
+	fi
+	key=$(xargs -n1 basename < "$dir/header-debs" | sort | tr '\n' ' ')
+	if [ "$(cat "$dir/headers-extracted" 2> /dev/null)" != "$key" ]; then
+		rm -rf "$dir/headers" "$dir/headers-extracted"
+		mkdir -p "$dir/headers"
+		while read -r deb; do dpkg-deb -x "$deb" "$dir/headers"; done < "$dir/header-debs"
+		# the headers' Makefile includes the -common tree by its installed, absolute path
+		sed -i "s|/usr/src/|$dir/headers/usr/src/|g" \
+			"$dir/headers/usr/src/linux-headers-$RELEASE/Makefile"
+		echo "$key" > "$dir/headers-extracted"
+	fi
+	hdr=$dir/headers/usr/src/linux-headers-$RELEASE
+	mkdir -p "$out"
+	cp "$SRC/km_hook.c" "$out/"
+	echo 'obj-m := km_hook.o' > "$out/Kbuild"
+	# this machine's gcc, not the gcc-N the headers name; no BTF for the module (no pahole)
+	if make -C "$hdr" M="$out" CC=gcc CONFIG_DEBUG_INFO_BTF_MODULES= modules \
+		> "$out/build.log" 2>&1 && [ -f "$out/km_hook.ko" ]; then
+		echo "built against $(xargs -n1 basename < "$dir/header-debs" | sed 's/_amd64\.deb$//; s/_all\.deb$//' | tr '\n' ' ')with gcc $(gcc -dumpfullversion)" > "$status"
+	else
+		echo "km_hook.c does not build against linux-headers-$RELEASE with gcc $(gcc -dumpfullversion): $(grep -m1 -E 'error|Error' "$out/build.log" | sed 's/^ *//' | cut -c1-200)" > "$status"
+	fi
+	log "$label: test module: $(cat "$status")"
+}
+
+# ---------------------------------------------------------------------------------------------
 # the initramfs
 
 # Copies FILE to the same path under DEST, following symlinks.
@@ -318,6 +398,8 @@ stage_helpers() {
 	mkdir -p "$km/www"
 	cp "$WORK/helpers/km-actions" "$WORK/helpers/km-true" "$km/"
 	install -m 755 "$SRC/scenario.sh" "$km/scenario.sh"
+	install -m 755 "$SRC/hook.sh" "$km/hook.sh"
+	[ ! -f "$2/hook/km_hook.ko" ] || cp "$2/hook/km_hook.ko" "$km/km_hook.ko"
 	cp "$WORK/ext4.img" "$km/ext4.img"
 	python3 "$SRC/check.py" --print-events > "$km/events"
 	printf 'osprey kernel matrix: the body of an HTTP response\n' > "$km/www/osprey-test.txt"
@@ -332,7 +414,7 @@ build_initramfs() {
 	cp "$OSPREY" "$stage/usr/local/bin/osprey"
 	stage_libraries "$stage"
 	stage_modules "$stage"
-	stage_helpers "$stage"
+	stage_helpers "$stage" "$WORK/kernels/$label"
 	(cd "$stage" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) \
 		> "$WORK/kernels/$label/initramfs.cpio"
 }
@@ -385,6 +467,7 @@ boot() {
 	rm -rf "$out"
 	mkdir -p "$out"
 	cp "$WORK/kernels/$label/packages.txt" "$out/packages.txt"
+	cp "$WORK/kernels/$label/hook-build.txt" "$out/hook-build.txt" 2> /dev/null || true
 	echo "$RELEASE" > "$out/release.txt"
 	echo "${ACCEL[*]}" > "$out/accel.txt"
 	log "$label: booting $RELEASE (${ACCEL[*]})"
@@ -421,6 +504,7 @@ run_kernel() {
 		kernel_error "$label" "the kernel package could not be extracted ($(cat "$WORK/kernels/$label/debs"))"
 	else
 		[ ${#ACCEL[@]} -gt 0 ] || choose_accel
+		build_hook_module "$label"
 		if build_initramfs "$label"; then
 			boot "$label"
 		else
@@ -440,7 +524,8 @@ prune_debs() {
 	local deb
 	for deb in "$WORK"/debs/*.deb; do
 		[ -e "$deb" ] || continue
-		grep -qxF "$deb" "$WORK"/kernels/*/debs 2> /dev/null || rm -f "$deb"
+		grep -qxF "$deb" "$WORK"/kernels/*/debs "$WORK"/kernels/*/header-debs 2> /dev/null ||
+			rm -f "$deb"
 	done
 }
 

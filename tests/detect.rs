@@ -210,6 +210,180 @@ fn user_rules_and_their_errors() {
     assert!(stderr(&missing).contains("/nonexistent.toml: cannot read the rules file"));
 }
 
+/// The same rules written in TOML and in YAML: the same findings, byte for byte.
+const RULES_TOML: &str = r#"
+[macros]
+by = 'tracee.processName == "$1"'
+
+[[rule]]
+id = "MINE-1"
+name = "bash_opens"
+title = "bash opened a file"
+description = "An open by bash."
+severity = 1
+category = "test"
+technique = "Testing"
+external_id = "T0000"
+events = ["security_file_open"]
+filter = 'tracee.eventName == "security_file_open" and ${by:bash}'
+
+[[rule]]
+id = "MINE-2"
+name = "openat_then_open"
+severity = 2
+events = ["openat", "security_file_open"]
+filter = 'tracee.eventName == "openat"'
+then = 'tracee.eventName == "security_file_open"'
+within = "24h"
+
+[[rule]]
+id = "MINE-3"
+name = "ping_then_ping6"
+severity = 4
+events = ["net_packet_icmp", "net_packet_icmpv6"]
+filter = 'tracee.eventName == "net_packet_icmp"'
+then = '''
+  tracee.eventName == "net_packet_icmpv6"
+'''
+within = "24h"
+scope = "host"
+"#;
+
+const RULES_YAML: &str = r#"
+# the rules of RULES_TOML
+macros:
+  by: 'tracee.processName == "$1"'
+
+rule:
+  - id: MINE-1
+    name: bash_opens
+    title: bash opened a file
+    description: An open by bash.
+    severity: 1
+    category: test
+    technique: Testing
+    external_id: T0000
+    events: [security_file_open]
+    filter: tracee.eventName == "security_file_open" and ${by:bash}
+
+  - id: MINE-2
+    name: openat_then_open
+    severity: 2
+    events:
+      - openat
+      - security_file_open
+    filter: 'tracee.eventName == "openat"'
+    then: 'tracee.eventName == "security_file_open"'
+    within: 24h
+
+  - id: MINE-3
+    name: ping_then_ping6
+    severity: 4
+    events: [net_packet_icmp, net_packet_icmpv6]
+    filter: 'tracee.eventName == "net_packet_icmp"'
+    then: |
+      tracee.eventName == "net_packet_icmpv6"
+    within: "24h"
+    scope: host
+"#;
+
+#[test]
+fn yaml_rules_give_the_findings_of_the_same_toml_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = recording(dir.path());
+    let mut outputs = Vec::new();
+    for (name, text) in [
+        ("mine.toml", RULES_TOML),
+        ("mine.yaml", RULES_YAML),
+        ("mine.YML", RULES_YAML),
+    ] {
+        let rules = dir.path().join(name);
+        std::fs::write(&rules, text).unwrap();
+        let out = osprey(&[
+            "detect",
+            "-q",
+            "-r",
+            rec.to_str().unwrap(),
+            "-R",
+            rules.to_str().unwrap(),
+            "--signatures",
+            "MINE-1,MINE-2,MINE-3",
+        ]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        outputs.push(stdout(&out));
+        let list = osprey(&["detect", "--list", "-R", rules.to_str().unwrap()]);
+        assert!(list.status.success(), "{}", stderr(&list));
+        for id in ["MINE-1", "MINE-2", "MINE-3"] {
+            assert!(stdout(&list).contains(id), "{}", stdout(&list));
+        }
+    }
+    let toml = &outputs[0];
+    for (id, severity) in [("MINE-1", 1), ("MINE-2", 2), ("MINE-3", 4)] {
+        let found: Vec<serde_json::Value> = toml
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|v: &serde_json::Value| v["metadata"]["Properties"]["signatureID"] == id)
+            .collect();
+        assert!(!found.is_empty(), "{id}: {toml}");
+        assert_eq!(
+            found[0]["metadata"]["Properties"]["Severity"], severity,
+            "{id}"
+        );
+    }
+    assert_eq!(&outputs[1], toml, "YAML and TOML findings differ");
+    assert_eq!(&outputs[2], toml, ".YML and TOML findings differ");
+}
+
+#[test]
+fn yaml_rule_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = recording(dir.path());
+    let rules = dir.path().join("mine.yml");
+    for (text, line, reason) in [
+        (
+            "rule:\n  - id: MINE-1\n    name: x\n    severity: 1\n    filter: tracee.processName ==\n",
+            5,
+            "rule MINE-1: bad filter: expected a value after \"==\"",
+        ),
+        (
+            "rule:\n  - id: MINE-1\n    name: x\n    severity: 1\n    filter: tracee\n  - id: MINE-2\n    name: y\n    severity: critical\n    filter: tracee\n",
+            8,
+            "invalid i64",
+        ),
+        (
+            "rule:\n  - id: MINE-1\n    name: x\n    severity: 1\n    filter: tracee\n  - id: MINE-2\n    name: y\n    severity: 5\n    filter: tracee\n",
+            8,
+            "rule MINE-2: severity 5 is not in 0..4",
+        ),
+        (
+            "macros:\n  m: &m tracee\nrule:\n  - id: MINE-1\n    name: x\n    severity: 1\n    filter: *m\n",
+            2,
+            "anchors, aliases and merge keys are not allowed in rules files (use macros)",
+        ),
+        (
+            "rule:\n  - id: TRC-102\n    name: x\n    severity: 1\n    filter: tracee\n",
+            0,
+            "rule TRC-102 has the ID of a built-in signature",
+        ),
+    ] {
+        std::fs::write(&rules, text).unwrap();
+        for args in [
+            vec!["detect", "-r", rec.to_str().unwrap(), "-R", rules.to_str().unwrap()],
+            vec!["detect", "--list", "-R", rules.to_str().unwrap()],
+        ] {
+            let bad = osprey(&args);
+            assert_eq!(bad.status.code(), Some(2), "{text}");
+            let msg = stderr(&bad);
+            let want = if line > 0 {
+                format!("{}:{line}: {reason}", rules.display())
+            } else {
+                format!("{}: {reason}", rules.display())
+            };
+            assert!(msg.contains(&want), "want {want:?} in {msg}");
+        }
+    }
+}
+
 #[test]
 fn damaged_lines_are_reported_and_skipped() {
     let dir = tempfile::tempdir().unwrap();

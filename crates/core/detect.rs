@@ -34,7 +34,12 @@ Examples:
   osprey detect -r events.json
   osprey detect -r /tmp/tracee -w findings.json
   osprey detect -r events.json --signatures TRC-101,TRC-1016 -R my-rules.toml
+  osprey detect -r events.json -R my-rules.yaml
   osprey detect -r events.json | osprey read -r - -z tracee,event_counts
+
+Rules files (-R) are TOML, or YAML when the name ends in .yaml or .yml: the same keys either \
+way, a display filter plus metadata per rule. A malformed one stops the run with FILE:LINE: \
+reason.
 
 Exit status: 0 when everything was read, 1 when records or inputs were skipped as damaged, \
 2 on a usage error or a malformed rules file.")]
@@ -52,7 +57,8 @@ pub struct DetectArgs {
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     write: Option<PathBuf>,
 
-    /// Load detection rules from a TOML rules file (repeatable).
+    /// Load detection rules from a rules file (repeatable): YAML when FILE ends in .yaml or
+    /// .yml, TOML otherwise (docs/detections.md).
     #[arg(short = 'R', long = "rules", value_name = "FILE")]
     rules: Vec<PathBuf>,
 

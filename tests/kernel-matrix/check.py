@@ -540,6 +540,100 @@ def check_detections(g):
     expect(not unexpected, f"findings nothing in the scenario does: {unexpected}")
 
 
+# The test module of the hooks group (km_hook.c): its name, the syscall table entry it takes
+# over (tuxcall, 184), its two replacement functions.
+HOOK_MODULE = "km_hook"
+HOOK_SYSCALL = "tuxcall"
+
+
+def hook_file(g, name):
+    return read(os.path.join(g.g, name)).strip()
+
+
+def is_finding(e):
+    return "signatureID" in ((e.get("metadata") or {}).get("Properties") or {})
+
+
+def findings_of(events):
+    out = {}
+    for e in events:
+        props = (e.get("metadata") or {}).get("Properties") or {}
+        if "signatureID" in props:
+            out.setdefault(props["signatureID"], []).append(e)
+    return out
+
+
+def check_hooks(g):
+    built = read(os.path.join(g.dir, "hook-build.txt")).strip()
+    if not built.startswith("built"):
+        raise NA(built or "the test module was not built")
+    avail = g.list.get("hooked_syscall")
+    if avail is not None and not avail[0] and "CONFIG_KALLSYMS_ALL" in avail[1]:
+        raise NA(f"hooked_syscall: {avail[1]}")
+    need(g, "hooked_syscall", "hooked_proc_fops")
+    expect(os.path.exists(os.path.join(g.g, "hook.rc")), "the hooks trace did not run")
+    timeout = hook_file(g, "hook.timeout")
+    expect(not timeout, f"the hooks trace hung: stopped after {timeout} s")
+    expect(hook_file(g, "hook-insmod.rc") == "0",
+           f"insmod km_hook.ko failed: {hook_file(g, 'hook-insmod.txt') or '(no message)'}")
+    rc = hook_file(g, "hook.rc")
+    expect(rc == "0", f"osprey trace (hooks) exited {rc}: {first_error(hook_file(g, 'hook.stderr'))}")
+    dmesg = hook_file(g, "hook-dmesg.txt")
+    m = re.search(r"km_hook: sys_call_table\[184\] ([0-9a-f]+) -> ([0-9a-f]+), "
+                  r"/proc iterate_shared ([0-9a-fx]+) -> ([0-9a-fx]+)", dmesg)
+    expect(m, f"the module did not say what it hooked: {dmesg[:300]!r}")
+    original, hooked = m.group(1), m.group(2)
+    expect(HOOK_MODULE in hook_file(g, "hook-modules.txt"), "km_hook is not in /proc/modules")
+    syms = hook_file(g, "hook-kallsyms.txt")
+    hooked_fn = next((l.split()[0] for l in syms.splitlines()
+                      if l.split()[2:3] == ["km_hook_syscall"]), None)
+    expect(hooked_fn and int(hooked_fn, 16) == int(hooked, 16),
+           f"sys_call_table[184] was set to {hooked}, km_hook_syscall is at {hooked_fn}")
+
+    events, bad = json_lines(os.path.join(g.g, "hook.json"))
+    expect(bad == 0, f"{bad} damaged lines in hook.json")
+    # the events themselves; findings (TRC-1020's is named hooked_proc_fops too) apart
+    raw = [e for e in events if not is_finding(e)]
+    hs = [e for e in raw if e.get("eventName") == "hooked_syscall"]
+    expect(len(hs) == 1, f"{len(hs)} hooked_syscall events (want one): {[args(e) for e in hs[:3]]}")
+    a = args(hs[0])
+    want = {"syscall": HOOK_SYSCALL, "address": hooked, "function": "km_hook_syscall",
+            "owner": HOOK_MODULE}
+    expect(a == want, f"hooked_syscall {a} (want {want})")
+    pf = [e for e in raw if e.get("eventName") == "hooked_proc_fops"]
+    expect(len(pf) == 1, f"{len(pf)} hooked_proc_fops events (want one): {[args(e) for e in pf[:3]]}")
+    pointers = arg(pf[0], "hooked_fops_pointers")
+    want_p = [{"SymbolName": "iterate_shared", "ModuleOwner": HOOK_MODULE}]
+    expect(pointers == want_p, f"hooked_proc_fops {pointers} (want {want_p})")
+    found = findings_of(events)
+    for sig, trigger in (("TRC-1030", "hooked_syscall"), ("TRC-1020", "hooked_proc_fops")):
+        fs = found.get(sig, [])
+        expect(len(fs) == 1, f"{len(fs)} {sig} findings (want one)")
+        t = arg(fs[0], "triggeredBy") or {}
+        expect(t.get("name") == trigger, f"{sig} set off by {t.get('name')}, not {trigger}")
+        expect(HOOK_MODULE in json.dumps(t), f"{sig}'s trigger does not name {HOOK_MODULE}: {t}")
+    others = sorted(set(found) - {"TRC-1030", "TRC-1020"})
+    expect(not others, f"other findings: {others}")
+
+    # unloaded: the pointers back as they were, and a new trace reports nothing
+    expect(hook_file(g, "hook-rmmod.rc") == "0",
+           f"rmmod km_hook failed: {hook_file(g, 'hook-rmmod.txt') or '(no message)'}")
+    r = re.search(r"km_hook: restored: sys_call_table\[184\] ([0-9a-f]+), /proc iterate_shared "
+                  r"([0-9a-fx]+)", dmesg)
+    expect(r and r.group(1) == original and r.group(2) == m.group(3),
+           f"the module did not put the pointers back: {dmesg[-300:]!r}")
+    rc = hook_file(g, "hook-after.rc")
+    expect(rc == "0", f"osprey trace after the unload exited {rc}: "
+           f"{first_error(hook_file(g, 'hook-after.stderr'))}")
+    expect(not hook_file(g, "hook-after.timeout"), "the trace after the unload hung")
+    after, _ = json_lines(os.path.join(g.g, "hook-after.json"))
+    expect(os.path.exists(os.path.join(g.g, "hook-after.json")), "no output of the trace after the unload")
+    reported = [e.get("eventName") for e in after
+                if e.get("eventName") in ("hooked_syscall", "hooked_proc_fops", "syscall_hooking")]
+    expect(not reported, f"reported after the unload: {reported}")
+    expect(not findings_of(after), f"findings after the unload: {sorted(findings_of(after))}")
+
+
 def check_dns(g):
     need(g, "net_packet_dns_request", "net_packet_dns_response")
     step_ok(g, "dns")
@@ -706,6 +800,7 @@ GROUPS = [
     ("setuid", "setuid(65534) in a child", check_setuid),
     ("module", "init_module and finit_module of a non-module (both fail; the image captured twice)", check_module),
     ("detections", "the signatures the scenario sets off, live: TRC-102, 104, 105, 1017, 1021, 1031 (and no other)", check_detections),
+    ("hooks", "a test module (km_hook.c, built against the kernel's Debian headers) points sys_call_table[tuxcall] and /proc's iterate_shared at its own code: one hooked_syscall and one hooked_proc_fops naming it, one TRC-1030 and one TRC-1020; unloaded, a new trace reports nothing (n/a where it cannot be built, with why)", check_hooks),
     ("preempt", "4 tasks on 2 CPUs creating, writing and unlinking files at once, under a trace of their own: every record whole and written once; events the kernel kept the tracer from seeing all counted (n/a with the count)", check_preempt),
     ("artifacts", "every artifact stored, complete, its SHA-256 equal to the index's and the real file's; packets captured", check_artifacts),
     ("loss", "nothing lost (exit summary, lost_events, artifact ranges)", check_loss),

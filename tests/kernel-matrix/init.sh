@@ -80,23 +80,45 @@ run_storm() {
 	echo $? > $R/storm.rc
 }
 
+# The hooks group (check.py's check_hooks): the test module built for this kernel (km_hook.ko;
+# none where it could not be built) loaded and unloaded by hook.sh under a trace of the two
+# integrity events and their signatures; then a second trace, of a kernel the module has left,
+# that must report nothing.
+run_hooks() {
+	[ -f /opt/km/km_hook.ko ] || return 0
+	say "tracing the hooks"
+	set -- -e hooked_syscall,hooked_proc_fops --signatures TRC-1020,TRC-1030
+	osprey trace "$@" -o json:$R/hook.json -- /opt/km/hook.sh \
+		> $R/hook.stdout 2> $R/hook.stderr &
+	watch_trace $! 120 hook
+	wait $!
+	echo $? > $R/hook.rc
+	osprey trace "$@" -o json:$R/hook-after.json -- sleep 11 \
+		> $R/hook-after.stdout 2> $R/hook-after.stderr &
+	watch_trace $! 120 hook-after
+	wait $!
+	echo $? > $R/hook-after.rc
+}
+
 # Waits for the tracer (PID) for at most LIMIT seconds. Past that, records what every process
 # is doing (a hang in the scenario: which process, in which state, where in the kernel) and
-# stops the tracer with SIGINT (SIGKILL 30 s later).
+# stops the tracer with SIGINT (SIGKILL 30 s later). NAME (default: trace) names the files
+# that say so (NAME.timeout, and for the scenario hang-processes.txt).
 watch_trace() {
+	name=${3:-trace}
 	n=0
 	while kill -0 "$1" 2> /dev/null; do
 		sleep 1
 		n=$((n + 1))
 		[ $n -eq "$2" ] || continue
 		say "the trace has run for $2 s: stopping it"
-		echo "$2" > $R/trace.timeout
+		echo "$2" > $R/$name.timeout
 		for p in /proc/[0-9]*; do
 			[ -r $p/status ] || continue
 			printf '%s %s %s ppid=%s wchan=%s syscall=%s\n' "${p#/proc/}" "$(cat $p/comm)" \
 				"$(grep '^State:' $p/status | cut -f2)" "$(grep '^PPid:' $p/status | cut -f2)" \
 				"$(cat $p/wchan 2> /dev/null)" "$(cut -d' ' -f1 $p/syscall 2> /dev/null)"
-		done > $R/hang-processes.txt 2> /dev/null
+		done > $R/$([ "$name" = trace ] && echo hang-processes || echo "$name-hang-processes").txt 2> /dev/null
 		kill -INT "$1"
 	done
 	[ $n -lt "$2" ] || { sleep 30; kill -KILL "$1" 2> /dev/null; }
@@ -141,6 +163,7 @@ load_modules
 mount_ext4 || say "ext4 mount failed"
 run_trace
 run_storm
+run_hooks
 hash_files
 describe_guest
 say "sending results"

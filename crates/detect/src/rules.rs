@@ -1,4 +1,8 @@
-//! Rules files: detections written as display filters plus metadata, in TOML.
+//! Rules files: detections written as display filters plus metadata, in TOML or YAML.
+//!
+//! The format is chosen by the file's name: `.yaml` and `.yml` (any case) are YAML, anything
+//! else TOML (the bundled catalogue, `-R rules.toml`). Both formats have the same keys: a
+//! `macros` table/mapping and a `rule` array of tables / sequence of mappings.
 //!
 //! ```toml
 //! [macros]                      # optional: ${name} in the filters below
@@ -27,16 +31,28 @@
 //! scope = "process"
 //! ```
 //!
-//! Every error names the file, the line and the reason.
+//! The same rule in YAML:
+//!
+//! ```yaml
+//! rule:
+//!   - id: TRC-102
+//!     name: anti_debugging
+//!     severity: 1
+//!     events: [ptrace]
+//!     filter: tracee.args.ptrace.request_name == "PTRACE_TRACEME"
+//! ```
+//!
+//! Every error names the file, the line and the reason: for a value that is wrong (a filter
+//! that does not compile, a severity out of range, ...) the line of that value, for a rule that
+//! lacks a key a line of that rule. YAML is read under limits (size, depth, node count; no
+//! anchors, aliases or merge keys, since `macros` are the way to reuse text), so a hostile
+//! file is refused before it costs time or memory.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Range;
 
 use osprey_field::{registry, FieldId};
 use osprey_filter::{Filter, Macros};
-use serde::Deserialize;
-use toml::Spanned;
 
 /// A rules file that cannot be used: where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,56 +136,205 @@ pub struct Rule {
     pub origin: String,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileToml {
-    #[serde(default)]
-    macros: BTreeMap<String, String>,
-    #[serde(default)]
-    rule: Vec<Spanned<RuleToml>>,
+/// A value and the 1-based line it is written on.
+struct At<T> {
+    value: T,
+    line: usize,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleToml {
-    id: Spanned<String>,
-    name: Spanned<String>,
-    title: Option<String>,
-    #[serde(default = "one")]
-    version: String,
-    #[serde(default)]
-    description: String,
-    severity: Spanned<i64>,
-    #[serde(default)]
-    category: String,
-    #[serde(default)]
-    technique: String,
-    #[serde(default)]
-    external_id: String,
-    #[serde(default)]
-    mitre_id: String,
-    #[serde(default)]
-    events: Vec<Spanned<String>>,
-    filter: Spanned<String>,
-    then: Option<Spanned<String>>,
-    within: Option<Spanned<String>>,
-    #[serde(default)]
-    same: Vec<Spanned<(String, String)>>,
-    scope: Option<Spanned<String>>,
+impl<T> At<T> {
+    fn get_ref(&self) -> &T {
+        &self.value
+    }
 }
+
+/// A rules file as read, TOML or YAML, before its rules are checked and compiled.
+struct RawFile {
+    macros: BTreeMap<String, String>,
+    rule: Vec<At<RawRule>>,
+}
+
+struct RawRule {
+    id: At<String>,
+    name: At<String>,
+    title: Option<String>,
+    version: String,
+    description: String,
+    severity: At<i64>,
+    category: String,
+    technique: String,
+    external_id: String,
+    mitre_id: String,
+    events: Vec<At<String>>,
+    filter: At<String>,
+    then: Option<At<String>>,
+    within: Option<At<String>>,
+    same: Vec<At<(String, String)>>,
+    scope: Option<At<String>>,
+}
+
+/// A format's span-carrying wrapper: where its value is written.
+trait Placed<T> {
+    fn at(self, text: &str) -> At<T>;
+}
+
+impl<T> Placed<T> for toml::Spanned<T> {
+    fn at(self, text: &str) -> At<T> {
+        let line = line_of(text, self.span().start);
+        At {
+            value: self.into_inner(),
+            line,
+        }
+    }
+}
+
+impl<T> Placed<T> for serde_saphyr::Spanned<T> {
+    fn at(self, _text: &str) -> At<T> {
+        At {
+            line: usize::try_from(self.referenced.line()).unwrap_or(0),
+            value: self.value,
+        }
+    }
+}
+
+/// The file's schema, once per format (the same fields, each format's own span wrapper).
+macro_rules! schema {
+    ($module:ident, $krate:ident) => {
+        mod $module {
+            use super::{At, Placed, RawFile, RawRule};
+            use serde::Deserialize;
+            use std::collections::BTreeMap;
+            use $krate::Spanned;
+
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            pub(super) struct File {
+                #[serde(default)]
+                macros: BTreeMap<String, String>,
+                #[serde(default)]
+                rule: Vec<Spanned<Rule>>,
+            }
+
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Rule {
+                id: Spanned<String>,
+                name: Spanned<String>,
+                title: Option<String>,
+                #[serde(default = "super::one")]
+                version: String,
+                #[serde(default)]
+                description: String,
+                severity: Spanned<i64>,
+                #[serde(default)]
+                category: String,
+                #[serde(default)]
+                technique: String,
+                #[serde(default)]
+                external_id: String,
+                #[serde(default)]
+                mitre_id: String,
+                #[serde(default)]
+                events: Vec<Spanned<String>>,
+                filter: Spanned<String>,
+                then: Option<Spanned<String>>,
+                within: Option<Spanned<String>>,
+                #[serde(default)]
+                same: Vec<Spanned<(String, String)>>,
+                scope: Option<Spanned<String>>,
+            }
+
+            impl File {
+                pub(super) fn raw(self, text: &str) -> RawFile {
+                    let rule = self
+                        .rule
+                        .into_iter()
+                        .map(|r| {
+                            let At { value: r, line } = r.at(text);
+                            At {
+                                line,
+                                value: RawRule {
+                                    id: r.id.at(text),
+                                    name: r.name.at(text),
+                                    title: r.title,
+                                    version: r.version,
+                                    description: r.description,
+                                    severity: r.severity.at(text),
+                                    category: r.category,
+                                    technique: r.technique,
+                                    external_id: r.external_id,
+                                    mitre_id: r.mitre_id,
+                                    events: r.events.into_iter().map(|e| e.at(text)).collect(),
+                                    filter: r.filter.at(text),
+                                    then: r.then.map(|t| t.at(text)),
+                                    within: r.within.map(|t| t.at(text)),
+                                    same: r.same.into_iter().map(|p| p.at(text)).collect(),
+                                    scope: r.scope.map(|t| t.at(text)),
+                                },
+                            }
+                        })
+                        .collect();
+                    RawFile {
+                        macros: self.macros,
+                        rule,
+                    }
+                }
+            }
+        }
+    };
+}
+
+schema!(toml_schema, toml);
+schema!(yaml_schema, serde_saphyr);
 
 fn one() -> String {
     "1".to_string()
 }
 
-/// Reads a rules file's text. `file` names it in errors.
+/// The format a rules file is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// TOML (`[[rule]]` tables).
+    Toml,
+    /// YAML (a `rule:` sequence of mappings).
+    Yaml,
+}
+
+impl Format {
+    /// By the file name: `.yaml` and `.yml` (any case) are YAML, anything else is TOML.
+    pub fn of(file: &str) -> Format {
+        let ext = std::path::Path::new(file)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("");
+        if ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") {
+            Format::Yaml
+        } else {
+            Format::Toml
+        }
+    }
+}
+
+/// The largest YAML rules file read (the bundled catalogue is about 15 KiB).
+pub const MAX_YAML_BYTES: usize = 4 << 20;
+
+/// Reads a rules file's text, as YAML when `file` ends in `.yaml` or `.yml`, else as TOML.
+/// `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
-    let err = |span: Option<Range<usize>>, reason: String| RuleError {
-        file: file.to_string(),
-        line: span.map(|s| line_of(text, s.start)),
-        reason,
+    parse_as(Format::of(file), file, text)
+}
+
+/// Reads a rules file's text in the given format. `file` names it in errors.
+pub fn parse_as(format: Format, file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
+    let raw = match format {
+        Format::Toml => read_toml(file, text)?,
+        Format::Yaml => read_yaml(file, text)?,
     };
-    let doc: FileToml = toml::from_str(text).map_err(|e| {
+    compile(file, raw)
+}
+
+fn read_toml(file: &str, text: &str) -> Result<RawFile, RuleError> {
+    let doc: toml_schema::File = toml::from_str(text).map_err(|e| {
         let reason = e
             .message()
             .lines()
@@ -177,44 +342,136 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join(": ");
-        err(e.span(), reason)
+        RuleError {
+            file: file.to_string(),
+            line: e.span().map(|s| line_of(text, s.start)),
+            reason,
+        }
     })?;
+    Ok(doc.raw(text))
+}
+
+/// YAML's limits: a rules file is small and flat (5 levels deep), so anything beyond these is
+/// hostile or a mistake, refused before it costs time or memory. Anchors and aliases are
+/// refused altogether: rules have `macros` for reuse, and no alias means no expansion bomb.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_reader_input_bytes = Some(MAX_YAML_BYTES);
+    budget.max_depth = 16;
+    budget.flow_nesting_limit = 16;
+    budget.max_documents = 1;
+    budget.max_aliases = 0;
+    budget.max_anchors = 0;
+    budget.max_merge_keys = 0;
+    budget.max_events = 200_000;
+    budget.max_nodes = 100_000;
+    budget.max_total_scalar_bytes = MAX_YAML_BYTES;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
+fn read_yaml(file: &str, text: &str) -> Result<RawFile, RuleError> {
+    let err = |line: Option<usize>, reason: String| RuleError {
+        file: file.to_string(),
+        line,
+        reason,
+    };
+    if text.len() > MAX_YAML_BYTES {
+        return Err(err(
+            None,
+            format!(
+                "{} bytes is more than a YAML rules file may hold ({MAX_YAML_BYTES})",
+                text.len()
+            ),
+        ));
+    }
+    let doc: Option<yaml_schema::File> = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| {
+            let e = e.without_snippet();
+            let location = e.location().filter(|l| l.line() > 0);
+            let reason = match e {
+                serde_saphyr::Error::Budget { breach, .. } => {
+                    use serde_saphyr::budget::BudgetBreach as B;
+                    match breach {
+                        B::Aliases { .. } | B::Anchors { .. } | B::MergeKeys { .. } => {
+                            "anchors, aliases and merge keys are not allowed in rules files (use macros)"
+                                .to_string()
+                        }
+                        B::Depth { .. } => "nested too deeply for a rules file".to_string(),
+                        B::Documents { .. } => {
+                            "a rules file is one YAML document (no `---` between rules)".to_string()
+                        }
+                        other => format!("too large for a rules file ({other:?})"),
+                    }
+                }
+                _ => {
+                    // the message without the location suffix the crate adds
+                    let text = e.to_string();
+                    let suffix = location
+                        .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                        .unwrap_or_default();
+                    text.strip_suffix(suffix.as_str())
+                        .unwrap_or(&text)
+                        .trim()
+                        .to_string()
+                }
+            };
+            err(
+                location.and_then(|l| usize::try_from(l.line()).ok()),
+                reason,
+            )
+        })?;
+    // an empty document is a file without rules, as an empty TOML file is
+    Ok(match doc {
+        Some(doc) => doc.raw(text),
+        None => RawFile {
+            macros: BTreeMap::new(),
+            rule: Vec::new(),
+        },
+    })
+}
+
+/// Checks and compiles the rules of a file that was read.
+fn compile(file: &str, doc: RawFile) -> Result<Vec<Rule>, RuleError> {
+    let err = |line: usize, reason: String| RuleError {
+        file: file.to_string(),
+        line: (line > 0).then_some(line),
+        reason,
+    };
     let mut macros = Macros::new();
     for (name, body) in &doc.macros {
         macros.insert(name, body);
     }
     let mut rules = Vec::new();
     for r in doc.rule {
-        let span = r.span();
-        let r = r.into_inner();
+        let rule_line = r.line;
+        let r = r.value;
         let id = r.id.get_ref().trim().to_string();
         if id.is_empty() {
-            return Err(err(Some(r.id.span()), "empty rule id".into()));
+            return Err(err(r.id.line, "empty rule id".into()));
         }
         if rules.iter().any(|x: &Rule| x.meta.id == id) {
-            return Err(err(
-                Some(r.id.span()),
-                format!("rule {id} is defined twice"),
-            ));
+            return Err(err(r.id.line, format!("rule {id} is defined twice")));
         }
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty() || name.contains(char::is_whitespace) {
             return Err(err(
-                Some(r.name.span()),
+                r.name.line,
                 format!("rule {id}: name must be one word (it is the finding's event name)"),
             ));
         }
         let severity = *r.severity.get_ref();
         if !(0..=4).contains(&severity) {
             return Err(err(
-                Some(r.severity.span()),
+                r.severity.line,
                 format!("rule {id}: severity {severity} is not in 0..4"),
             ));
         }
-        let compile = |f: &Spanned<String>, what: &str| -> Result<Filter, RuleError> {
+        let compile = |f: &At<String>, what: &str| -> Result<Filter, RuleError> {
             Filter::compile(f.get_ref(), &macros).map_err(|e| {
                 err(
-                    Some(f.span()),
+                    f.line,
                     format!(
                         "rule {id}: bad {what}: {e} (at character {} of {:?})",
                         e.position + 1,
@@ -229,7 +486,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
             let ev = e.get_ref().trim();
             if ev.is_empty() || !ev.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err(err(
-                    Some(e.span()),
+                    e.line,
                     format!("rule {id}: {ev:?} is not an event name"),
                 ));
             }
@@ -244,7 +501,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                 ] {
                     if present {
                         return Err(err(
-                            Some(span.clone()),
+                            rule_line,
                             format!("rule {id}: `{key}` needs a second step (`then`)"),
                         ));
                     }
@@ -255,13 +512,13 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                 let filter = compile(t, "`then` filter")?;
                 let within = r.within.as_ref().ok_or_else(|| {
                     err(
-                        Some(t.span()),
+                        t.line,
                         format!("rule {id}: a sequence needs a window, e.g. within = \"10s\""),
                     )
                 })?;
                 let within_ns = parse_duration(within.get_ref()).ok_or_else(|| {
                     err(
-                        Some(within.span()),
+                        within.line,
                         format!(
                             "rule {id}: within = {:?} is not a duration (e.g. \"500ms\", \"10s\", \"2m\")",
                             within.get_ref()
@@ -274,7 +531,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                     let field = |name: &str| {
                         registry().resolve(name).ok_or_else(|| {
                             err(
-                                Some(pair.span()),
+                                pair.line,
                                 format!(
                                     "rule {id}: \"{name}\" is neither a field nor a protocol name"
                                 ),
@@ -283,12 +540,12 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
                     };
                     same.push((field(a)?, field(b)?));
                 }
-                let scope = match r.scope.as_ref().map(|s| (s.get_ref().as_str(), s.span())) {
+                let scope = match r.scope.as_ref().map(|s| (s.get_ref().as_str(), s.line)) {
                     None | Some(("process", _)) => Scope::Process,
                     Some(("host", _)) => Scope::Host,
-                    Some((other, span)) => {
+                    Some((other, line)) => {
                         return Err(err(
-                            Some(span),
+                            line,
                             format!("rule {id}: scope {other:?} is not \"process\" or \"host\""),
                         ))
                     }
@@ -441,6 +698,303 @@ same = [["tracee.args.magic_write.pathname", "tracee.args.sched_process_exec.pat
         assert_eq!(
             error(&format!("{twice}{twice}")),
             "r.toml:7: rule A is defined twice"
+        );
+    }
+
+    fn yaml_error(text: &str) -> String {
+        parse("r.yaml", text).unwrap_err().to_string()
+    }
+
+    const GOOD_YAML: &str = r#"
+macros:
+  exec: 'tracee.eventName == "sched_process_exec"'
+
+rule:
+  - id: X-1
+    name: write_then_exec
+    severity: 2
+    events: [magic_write, sched_process_exec]
+    filter: 'tracee.eventName == "magic_write"'
+    then: '${exec}'
+    within: 10s
+    same:
+      - [tracee.args.magic_write.pathname, tracee.args.sched_process_exec.pathname]
+"#;
+
+    #[test]
+    fn the_format_is_chosen_by_the_extension() {
+        assert_eq!(Format::of("a.yaml"), Format::Yaml);
+        assert_eq!(Format::of("dir.d/A.YML"), Format::Yaml);
+        assert_eq!(Format::of("a.toml"), Format::Toml);
+        assert_eq!(Format::of("rules"), Format::Toml);
+        assert_eq!(Format::of("built-in rules"), Format::Toml);
+        assert_eq!(Format::of("yaml"), Format::Toml);
+        // YAML text in a .toml file is read as TOML, and fails as TOML
+        assert!(parse("r.toml", GOOD_YAML).is_err());
+    }
+
+    #[test]
+    fn a_yaml_rule_is_the_toml_rule() {
+        let yaml = parse("good.yaml", GOOD_YAML).unwrap();
+        let toml = parse("good.toml", GOOD).unwrap();
+        assert_eq!(yaml.len(), 1);
+        let (y, t) = (&yaml[0], &toml[0]);
+        assert_eq!(y.meta, t.meta);
+        let (yt, tt) = (y.then.as_ref().unwrap(), t.then.as_ref().unwrap());
+        assert_eq!(yt.within_ns, tt.within_ns);
+        assert_eq!(yt.same, tt.same);
+        assert_eq!(yt.scope, tt.scope);
+        assert_eq!(y.origin, "good.yaml");
+        // an empty file, or one of comments, has no rules (as an empty TOML file)
+        assert!(parse("e.yaml", "").unwrap().is_empty());
+        assert!(parse("e.yaml", "# nothing yet\n").unwrap().is_empty());
+        assert!(parse("e.yaml", "rule: []\n").unwrap().is_empty());
+    }
+
+    /// The bundled catalogue written out as YAML (strings as JSON strings, which YAML reads
+    /// as double-quoted scalars) reads back as the same rules.
+    #[test]
+    fn the_built_in_rules_read_back_from_yaml() {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            macros: BTreeMap<String, String>,
+            rule: Vec<BTreeMap<String, toml::Value>>,
+        }
+        let doc: Doc = toml::from_str(crate::TRACEE_RULES).unwrap();
+        let q = |s: &str| serde_json::to_string(s).unwrap();
+        let value = |v: &toml::Value| match v {
+            toml::Value::String(s) => q(s),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Array(a) => format!(
+                "[{}]",
+                a.iter()
+                    .map(|x| match x {
+                        toml::Value::String(s) => q(s),
+                        toml::Value::Array(p) => format!(
+                            "[{}]",
+                            p.iter()
+                                .map(|s| q(s.as_str().unwrap()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            other => panic!("{other:?}"),
+        };
+        let mut yaml = String::from("# the built-in rules\nmacros:\n");
+        for (k, v) in &doc.macros {
+            yaml.push_str(&format!("  {k}: {}\n", q(v)));
+        }
+        yaml.push_str("rule:\n");
+        for r in &doc.rule {
+            let mut first = true;
+            for (k, v) in r {
+                let lead = if first { "  - " } else { "    " };
+                first = false;
+                yaml.push_str(&format!("{lead}{k}: {}\n", value(v)));
+            }
+        }
+        let from_yaml = parse("tracee.yaml", &yaml).unwrap();
+        let from_toml = parse("built-in rules", crate::TRACEE_RULES).unwrap();
+        assert_eq!(from_yaml.len(), from_toml.len());
+        assert!(from_toml.len() >= 20);
+        for (y, t) in from_yaml.iter().zip(&from_toml) {
+            assert_eq!(y.meta, t.meta);
+            assert_eq!(y.then.is_some(), t.then.is_some());
+        }
+        // the same filters: the same verdicts on the bundled test recordings
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tracee");
+        let mut text = std::fs::read_to_string(dir.join("tracee-action-trace.jsonl")).unwrap();
+        for (path, flags) in [
+            ("/etc/crontab", 1),
+            ("/etc/sudoers", 2),
+            ("/etc/shadow", 0),
+            ("/proc/kcore", 0),
+        ] {
+            text.push_str(&format!(
+                r#"{{"timestamp":1,"processId":7,"hostProcessId":7,"processName":"sh","eventId":"711","eventName":"security_file_open","args":[{{"name":"pathname","type":"const char*","value":"{path}"}},{{"name":"flags","type":"int","value":{flags}}}]}}"#
+            ));
+            text.push('\n');
+        }
+        let want = osprey_dissect::Want::all();
+        let prefs = osprey_dissect::Preferences::default();
+        let mut matched = 0;
+        for line in text.lines() {
+            let Ok(ev) = osprey_event::parse_event(line.as_bytes()) else {
+                continue;
+            };
+            let mut tree = osprey_dissect::Tree::new(&want);
+            osprey_dissect::event::dissect(&ev, None, &prefs, &mut tree);
+            for (y, t) in from_yaml.iter().zip(&from_toml) {
+                let (a, b) = (y.filter.matches(&tree), t.filter.matches(&tree));
+                assert_eq!(a, b, "{}", t.meta.id);
+                matched += usize::from(a);
+            }
+        }
+        assert!(matched > 0);
+    }
+
+    #[test]
+    fn yaml_errors_name_the_file_the_line_and_the_reason() {
+        // YAML syntax
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: \"a\n"),
+            "r.yaml:4: invalid indentation in multiline quoted scalar"
+        );
+        // a bad filter: its line, the position in it and the filter's own message
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: 'tracee.eventName =='\n"),
+            "r.yaml:5: rule A: bad filter: expected a value after \"==\" (at character 20 of \"tracee.eventName ==\")"
+        );
+        // a block scalar: the line its text starts on
+        let e = yaml_error(
+            "rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: |\n      nosuch.field\n",
+        );
+        assert!(e.starts_with("r.yaml:6: rule A: bad filter: "), "{e}");
+        assert!(e.contains("nosuch.field"), "{e}");
+        // the second rule's line, not the first's
+        let two = "rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n  - id: B\n    name: b\n    severity: 7\n    filter: tracee\n";
+        assert_eq!(
+            yaml_error(two),
+            "r.yaml:8: rule B: severity 7 is not in 0..4"
+        );
+        // unknown and missing keys, bad types
+        assert_eq!(
+            yaml_error("x: 1\nrule: []\n"),
+            "r.yaml:1: unknown field `x`, expected one of macros, rule"
+        );
+        let e = yaml_error(
+            "rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n    bogus: 2\n",
+        );
+        assert!(e.starts_with("r.yaml:6: unknown field `bogus`"), "{e}");
+        let e = yaml_error("rule:\n  - id: A\n    name: a\n    filter: tracee\n");
+        assert!(e.starts_with("r.yaml:"), "{e}");
+        assert!(e.ends_with("missing field `severity`"), "{e}");
+        let line: usize = e.split(':').nth(1).unwrap().parse().unwrap();
+        assert!((2..=4).contains(&line), "within the rule: {e}");
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: a\n    severity: high\n    filter: tracee\n"),
+            "r.yaml:4: invalid i64"
+        );
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: a b\n    severity: 1\n    filter: tracee\n"),
+            "r.yaml:3: rule A: name must be one word (it is the finding's event name)"
+        );
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n    then: tracee\n    within: soon\n"),
+            "r.yaml:7: rule A: within = \"soon\" is not a duration (e.g. \"500ms\", \"10s\", \"2m\")"
+        );
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n    then: tracee\n"),
+            "r.yaml:6: rule A: a sequence needs a window, e.g. within = \"10s\""
+        );
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n    within: 1s\n"),
+            "r.yaml:2: rule A: `within` needs a second step (`then`)"
+        );
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n    events:\n      - ok\n      - a b\n"),
+            "r.yaml:8: rule A: \"a b\" is not an event name"
+        );
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n    then: tracee\n    within: 1s\n    scope: world\n"),
+            "r.yaml:8: rule A: scope \"world\" is not \"process\" or \"host\""
+        );
+        assert_eq!(
+            yaml_error("rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n    then: tracee\n    within: 1s\n    same:\n      - [tracee.args.magic_write.pathname, no.such]\n"),
+            "r.yaml:9: rule A: \"no.such\" is neither a field nor a protocol name"
+        );
+        let twice = "  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n";
+        assert_eq!(
+            yaml_error(&format!("rule:\n{twice}{twice}")),
+            "r.yaml:6: rule A is defined twice"
+        );
+        let e = yaml_error(
+            "rule:\n  - id: A\n    id: B\n    name: a\n    severity: 1\n    filter: tracee\n",
+        );
+        assert!(e.starts_with("r.yaml:3: duplicate mapping key: id"), "{e}");
+        // a second document
+        assert_eq!(
+            yaml_error("rule: []\n---\nrule: []\n"),
+            "r.yaml:2: a rules file is one YAML document (no `---` between rules)"
+        );
+        // the wrong shape altogether
+        assert!(yaml_error("- a\n- b\n").starts_with("r.yaml:1: "));
+        assert!(yaml_error("just text\n").starts_with("r.yaml:1: "));
+    }
+
+    /// Hostile YAML is refused quickly, without a panic and without building what it
+    /// describes.
+    #[test]
+    fn hostile_yaml_is_bounded() {
+        let started = std::time::Instant::now();
+        // billion laughs: anchors and aliases are refused at the first anchor
+        let lol = ["\"lol\""; 9].join(",");
+        let mut laughs = format!("rule:\n  - &a0 [{lol}]\n");
+        for i in 1..10 {
+            let prev = i - 1;
+            let refs = vec![format!("*a{prev}"); 9].join(",");
+            laughs.push_str(&format!("  - &a{i} [{refs}]\n"));
+        }
+        assert_eq!(
+            yaml_error(&laughs),
+            "r.yaml:2: anchors, aliases and merge keys are not allowed in rules files (use macros)"
+        );
+        let alias = "macros:\n  m: &m tracee\nrule:\n  - id: A\n    name: a\n    severity: 1\n    filter: *m\n";
+        assert_eq!(
+            yaml_error(alias),
+            "r.yaml:2: anchors, aliases and merge keys are not allowed in rules files (use macros)"
+        );
+        assert!(yaml_error("rule:\n  - <<: *x\n").starts_with("r.yaml:2: "));
+        // deep nesting, flow and block
+        for deep in [
+            format!("rule: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+            format!("rule: {}{}\n", "{a: ".repeat(50_000), "}".repeat(50_000)),
+            (0..1_000)
+                .map(|i| format!("{}- \n", "  ".repeat(i)))
+                .collect::<String>(),
+            (0..1_000)
+                .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+                .collect::<String>(),
+        ] {
+            let e = parse("r.yaml", &deep).unwrap_err();
+            assert!(e.line.is_some(), "{e}");
+        }
+        // huge scalars and files
+        let huge = format!(
+            "rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: '{}'\n",
+            "x".repeat(MAX_YAML_BYTES)
+        );
+        assert!(
+            yaml_error(&huge).starts_with("r.yaml: "),
+            "{}",
+            &yaml_error(&huge)[..100]
+        );
+        let big_key = format!("{}: 1\n", "k".repeat(1 << 20));
+        assert!(parse("r.yaml", &big_key).is_err());
+        // many small nodes
+        let wide = format!("rule:\n  - id: A\n    name: a\n    severity: 1\n    filter: tracee\n    events: [{}]\n", vec!["e"; 300_000].join(","));
+        assert!(parse("r.yaml", &wide).is_err());
+        // odd bytes
+        for text in [
+            "\u{feff}rule: []\n",
+            "rule: !!binary aGk=\n",
+            "rule: [\0]\n",
+            "%YAML 9.9\n---\n",
+            "? [a]\n: b\n",
+            "rule: !custom {}\n",
+            "\t- x\n",
+        ] {
+            let _ = parse("r.yaml", text);
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
         );
     }
 

@@ -360,7 +360,13 @@ impl Checker {
         if self.proc_fops {
             let proc = File::open("/proc").map_err(|e| format!("opening /proc: {e}"))?;
             let ops = self.reader.dir_ops(&proc)?;
-            let hooked: Vec<_> = check_dir_ops(&self.symbols, ops)
+            let mut hooked = check_dir_ops(&self.symbols, ops);
+            if !hooked.is_empty() {
+                // name the owners: a module loaded since the trace started is not in the
+                // list read then (it would be "hidden")
+                hooked = check_dir_ops(&Symbols::read_ranges()?, ops);
+            }
+            let hooked: Vec<_> = hooked
                 .into_iter()
                 .filter(|h| self.reported_fops.insert(h.clone()))
                 .collect();

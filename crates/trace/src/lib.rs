@@ -132,7 +132,8 @@ pub struct TraceArgs {
     #[arg(long = "signatures", value_name = "all|none|LIST")]
     pub signatures: Option<String>,
 
-    /// Also run the detection rules of this TOML rules file (repeatable).
+    /// Also run the detection rules of this rules file (repeatable): YAML for .yaml/.yml,
+    /// else TOML.
     #[arg(short = 'R', long = "rules", value_name = "FILE")]
     pub rules: Vec<std::path::PathBuf>,
 
