@@ -111,27 +111,32 @@ fn a_lake_is_read_alone() {
     );
 }
 
-fn duckdb_counts(lake: &Path, conditions: &[&str]) -> Vec<u64> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lake/duckdb_counts.py");
+/// The counts an engine's script (tests/lake/*_counts.py) gives for each SQL condition.
+fn engine_counts(script: &str, lake: &Path, conditions: &[&str]) -> Vec<u64> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/lake")
+        .join(script);
     let out = Command::new(python())
-        .arg(script)
+        .arg(&script)
         .arg(lake)
         .args(conditions)
         .output()
         .expect("the test venv's python (scripts/setup.sh)");
     assert!(
         out.status.success(),
-        "duckdb: {}",
+        "{}: {}",
+        script.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     stdout(&out).lines().map(|l| l.parse().unwrap()).collect()
 }
 
 #[test]
-fn duckdb_counts_what_osprey_read_counts() {
+fn duckdb_and_clickhouse_count_what_osprey_read_counts() {
     let dir = tempfile::tempdir().unwrap();
     let (json, lake) = sorted_json_and_lake(dir.path());
-    // (display filter, the same condition in SQL over the documented schema)
+    // (display filter, the same condition in SQL over the documented schema; ClickHouse's
+    // where its dialect differs)
     let cases = [
         ("", "true"),
         (
@@ -158,8 +163,26 @@ fn duckdb_counts_what_osprey_read_counts() {
             "process_name = 'bash' AND event_name = 'openat'",
         ),
     ];
+    let clickhouse = |sql: &str| match sql {
+        s if s.contains("TIMESTAMPTZ") => {
+            "\"timestamp\" >= toDateTime64('2023-01-11 16:50:00', 9, 'UTC') \
+             AND \"timestamp\" < toDateTime64('2023-10-02 18:00:00', 9, 'UTC')"
+                .to_string()
+        }
+        s => s.to_string(),
+    };
     let sql: Vec<&str> = cases.iter().map(|(_, sql)| *sql).collect();
-    let from_duckdb = duckdb_counts(&lake, &sql);
+    let ch_sql: Vec<String> = sql.iter().map(|s| clickhouse(s)).collect();
+    let from_duckdb = engine_counts("duckdb_counts.py", &lake, &sql);
+    let from_chdb = engine_counts(
+        "chdb_counts.py",
+        &lake,
+        &ch_sql.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        from_duckdb, from_chdb,
+        "DuckDB and ClickHouse (chdb) disagree"
+    );
     let mut nonzero = 0;
     for ((filter, sql), duck) in cases.iter().zip(from_duckdb) {
         for input in [&json, &lake] {
@@ -215,4 +238,62 @@ fn a_damaged_lake_file_is_reported_and_the_rest_is_read() {
     );
     let read = stdout(&out).lines().count();
     assert!(read > 0 && read < all, "{read} of {all}");
+}
+
+#[test]
+fn the_sql_of_docs_fleet_md_answers_alike_in_duckdb_and_clickhouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, lake) = sorted_json_and_lake(dir.path());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lake/doc_queries.py");
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet.md");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(doc)
+        .arg(&lake)
+        .output()
+        .expect("the test venv's python (scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answers: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sections = answers.as_object().unwrap();
+    assert_eq!(sections.len(), 3, "{answers}");
+    for (title, both) in sections {
+        let duck = &both["duckdb"];
+        assert!(
+            duck.as_array().is_some_and(|r| !r.is_empty()),
+            "{title}: no rows ({answers})"
+        );
+        assert_eq!(duck, &both["clickhouse"], "{title}");
+    }
+    // Execs per host: what osprey read counts.
+    let hosts = read_ok(&[
+        "read",
+        "-q",
+        "-r",
+        json.to_str().unwrap(),
+        "-Y",
+        "tracee.eventName == \"sched_process_exec\"",
+        "-T",
+        "fields",
+        "-e",
+        "tracee.hostName",
+    ]);
+    let mut expected: Vec<(String, u64)> = Vec::new();
+    for h in hosts.lines() {
+        match expected.iter_mut().find(|(n, _)| n == h) {
+            Some((_, c)) => *c += 1,
+            None => expected.push((h.to_string(), 1)),
+        }
+    }
+    expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let got: Vec<(String, u64)> = answers["Execs per host"]["duckdb"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, expected);
 }
