@@ -19,6 +19,7 @@ const MI_OPTION_ALLOW_THP: std::ffi::c_int = 43;
 extern "C" {
     // mimalloc's own; `libmimalloc-sys` declares them only with its `extended` feature.
     fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    fn mi_collect(force: bool);
     #[cfg(test)]
     fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
 }
@@ -39,6 +40,14 @@ pub fn tune_for_reading() {
         mi_option_set(MI_OPTION_ALLOW_THP, 0);
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
+}
+
+/// Returns the calling thread's free memory to the system now (`mi_collect(true)`): for a
+/// long-running server after a large transient computation, whose freed pages mimalloc would
+/// otherwise keep for reuse.
+pub fn release_free_memory() {
+    // SAFETY: mi_collect only walks the calling thread's heap and the abandoned segments.
+    unsafe { mi_collect(true) }
 }
 
 /// The alignment every mimalloc block has: block sizes are multiples of a word.

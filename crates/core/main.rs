@@ -64,7 +64,10 @@ fn main() -> ExitCode {
             Some(_) => remote::run(args.remote, args.trace),
             None => osprey_trace::run(args.trace),
         },
-        Command::View(args) => view::run(args),
+        Command::View(args) => {
+            osprey_view::set_memory_release(allocator::release_free_memory);
+            view::run(args)
+        }
         Command::Receive(args) => receive::run(args),
         Command::Extcap(args) => extcap::run(args),
         Command::Detect(args) => {

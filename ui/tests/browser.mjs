@@ -8,64 +8,16 @@
 // OSPREY_BIN picks the binary (default: target/release/osprey if built, else target/debug);
 // OSPREY_VIEW_TEST_EVENTS the size of the generated recording (default 1,000,000).
 
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import {
+  bin, shots, DOCS, ACTION, scratchDir, test, serve, apiUrl, apiJson, readFrames, launch, finish,
+} from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = process.env.OSPREY_BIN
-  ?? [join(root, 'target/release/osprey'), join(root, 'target/debug/osprey')].find(existsSync);
-assert.ok(bin && existsSync(bin), 'build osprey first (cargo build -p osprey)');
-const DOCS = join(root, 'tests/fixtures/tracee/tracee-docs-v0.23.jsonl');
-const ACTION = join(root, 'tests/fixtures/tracee/tracee-action-trace.jsonl');
-const shots = join(root, 'target/view-screenshots');
-mkdirSync(shots, { recursive: true });
 const EVENTS = Number(process.env.OSPREY_VIEW_TEST_EVENTS ?? 1_000_000);
-
-let passed = 0;
-let failed = 0;
-const children = [];
-const scratch = mkdtempSync(join(tmpdir(), 'osprey-view-test-'));
-
-async function test(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n${e && e.stack ? e.stack : e}`);
-  }
-}
-
-/** Starts `osprey view --no-browser --port 0 FILES` and returns the URL it prints (with its
- * token). */
-function serve(files) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['view', '--no-browser', '--port', '0', ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32})\n/);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`osprey view exited with ${code}`)));
-  });
-}
-
-/** GET an API path of the server at `url` (the printed URL, with its token). */
-function apiUrl(url, path) {
-  const u = new URL(url);
-  const sep = path.includes('?') ? '&' : '?';
-  return `${u.origin}/${path}${sep}token=${u.searchParams.get('token')}`;
-}
-const apiJson = async (url, path) => (await fetch(apiUrl(url, path))).json();
+const scratch = scratchDir('osprey-view-test-');
 
 /** What `osprey read -Y FILTER -w OUT` writes (OUT's extension picks the format). */
 function readWritten(files, filter, ext) {
@@ -77,13 +29,6 @@ function readWritten(files, filter, ext) {
   return readFileSync(out);
 }
 
-/** The frames `osprey read -Y FILTER` prints, as numbers. */
-function readFrames(files, filter) {
-  const args = ['read', '-q', '-T', 'fields', '-e', 'frame.number', '-Y', filter];
-  for (const f of files) args.push('-r', f);
-  const out = execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
-  return out.split('\n').filter(Boolean).map(Number);
-}
 
 /** Writes `n` Tracee events built from a fixture line (with a few hostile strings). */
 async function generate(path, n) {
@@ -117,23 +62,7 @@ async function generate(path, n) {
   await new Promise((r) => out.end(r));
 }
 
-const profileDir = mkdtempSync(join(tmpdir(), 'osprey-view-chromium-'));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1400, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    // Chromium's Private Network Access would stop other origins' requests to 127.0.0.1 before
-    // the server sees them: off, so that the test checks the server's own refusal (as a browser
-    // without it would reach it).
-    '--disable-features=BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,LocalNetworkAccessChecks'],
-});
-const page = context.pages()[0] ?? await context.newPage();
-const outside = [];
-page.on('request', (r) => { if (!r.url().startsWith('http://127.0.0.1:')) outside.push(r.url()); });
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(String(e)));
+const { context, page, outside, pageErrors } = await launch();
 
 const fixtures = [DOCS, ACTION];
 const url = await serve(fixtures);
@@ -834,9 +763,4 @@ await test('nothing was fetched from outside the binary, no script error', async
   assert.deepEqual(pageErrors, []);
 });
 
-await context.close();
-for (const c of children) c.kill();
-rmSync(profileDir, { recursive: true, force: true });
-rmSync(scratch, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish();

@@ -55,6 +55,25 @@ use axum::response::{IntoResponse, Response};
 use osprey_dissect::Preferences;
 use osprey_print::Profile;
 
+/// What returns a thread's freed memory to the system (the binary's allocator knows how).
+static MEMORY_RELEASE: OnceLock<fn()> = OnceLock::new();
+
+/// Sets what [`release_memory`] calls: the binary passes its allocator's release function. A
+/// server lives long and its sorts and statistics free hundreds of megabytes at once, which an
+/// allocator keeps for reuse unless asked.
+pub fn set_memory_release(release: fn()) {
+    let _ = MEMORY_RELEASE.set(release);
+}
+
+/// After a large transient computation: every worker thread (whose heaps held its
+/// allocations) and the caller return their free memory to the system.
+pub(crate) fn release_memory() {
+    if let Some(release) = MEMORY_RELEASE.get() {
+        rayon::broadcast(|_| release());
+        release();
+    }
+}
+
 /// Why the view could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

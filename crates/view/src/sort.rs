@@ -171,5 +171,8 @@ fn sort(
     } else {
         pairs.par_sort_by(|a, b| compare(&a.0, &b.0));
     }
-    Ok(pairs.into_iter().map(|p| p.1).collect())
+    let order = pairs.into_iter().map(|p| p.1).collect();
+    // The keys (a rendered cell per frame) are gone: give their memory back.
+    crate::release_memory();
+    Ok(order)
 }
