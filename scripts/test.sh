@@ -25,6 +25,8 @@ OSPREY_EXTCAP_SYSTEM_TEST=1 cargo test --workspace --locked --no-fail-fast
 # ui/dist, which the binary embeds. Type-checked first.
 cargo build --release -p osprey --locked
 (cd ui && npm run typecheck && OSPREY_BIN=../target/release/osprey node tests/browser.mjs)
+# The statistics windows, the process tree and page, the lineage breadcrumb (ui/tests/stats.mjs).
+(cd ui && OSPREY_BIN=../target/release/osprey node tests/stats.mjs)
 # `osprey view --live local` on a real trace (ui/tests/live.mjs): the list following the
 # events of processes the test runs, a filter on the growing capture, Stop detaching the
 # tracer. As root; with OSPREY_REQUIRE_BPF=1 a tracer that cannot load fails it.

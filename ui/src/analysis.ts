@@ -1,2 +1,4 @@
 // The analysis windows, each a module registering its entries in `app` (core.ts): importing
 // them here is all main.ts needs to know of them.
+import './stats';
+import './proctree';
