@@ -276,7 +276,11 @@ export function openProcessTree() {
     return b;
   };
   const status = el('span', 'st-status');
-  panel.bar.append(box, pc, pidFmt,
+  const expand = el('button', 'pt-expand', 'Expand all');
+  expand.addEventListener('click', () => table.setAllOpen(true));
+  const collapse = el('button', 'pt-collapse', 'Collapse all');
+  collapse.addEventListener('click', () => table.setAllOpen(false));
+  panel.bar.append(box, pc, pidFmt, expand, collapse,
     btn('Filter to process', (n) => void app.applyFilter(and(procFilter(n.process!), filter))),
     btn('Filter to subtree', (n) => filterSubtree(n, filter)),
     btn('Process page', (n) => void openProcessPage(n.process!.host_pid)),
