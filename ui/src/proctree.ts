@@ -3,7 +3,7 @@
 // files, connections, DNS, packets, signatures, artifacts — each item goes to its frame) and
 // the lineage breadcrumb above every event's detail. All computed by the server's engine.
 import { api, app, copy, el, message, openPanel, showMenu, type Detail, type MenuItem } from './core';
-import { and, Cancel, extraRowItems, filterBox, MAX_FILTER, procFilter, quote, runStats, type Proc } from './stats';
+import { and, Cancel, extraRowItems, filterBox, MAX_FILTER, procFilter, quote, runStats, type Exec, type Proc } from './stats';
 import { TreeTable, type TRow } from './treetable';
 
 interface PNode { name: string; count: number; own?: number; process?: Proc; children?: PNode[] }
@@ -158,10 +158,10 @@ export async function openProcessPage(id: number) {
     const sections: [string, string[], Item[]][] = [
       ['Ancestors', ['Process'], (p.ancestors as string[]).slice().reverse().map(link)],
       ['Children', ['Process'], (p.children as string[]).map(link)],
-      ['Execs', ['Time', 'Image', 'Command line'], (proc.execs ?? []).map((x) => ({ cells: [epochText(x.time), x.pathname, x.command_line ?? ''], filter: ev('sched_process_exec', x.time), fallback: and(pf, 'tracee.eventName == "sched_process_exec"') }))],
+      ['Execs', ['Time', 'Image', 'Command line', 'SHA-256'], ((p.execs ?? proc.execs ?? []) as (Exec & { sha256?: string })[]).map((x) => ({ cells: [epochText(x.time), x.pathname, x.command_line ?? '', x.sha256 ?? ''], filter: ev('sched_process_exec', x.time), fallback: and(pf, 'tracee.eventName == "sched_process_exec"') }))],
       ['Events', ['Event', 'Count'], p.events.map((x: any) => ({ cells: [x.name, String(x.count)], filter: ev(x.name, x.first), fallback: and(pf, `tracee.eventName == ${quote(x.name)}`) }))],
       ['Files opened', ['File', 'Count'], p.files_opened.map((x: any) => ({ cells: [x.name, String(x.count)], filter: and(pf, at(x.first)), fallback: and(pf, `tracee.args.security_file_open.pathname == ${quote(x.name.replace(/^\([A-Z]+\): /, ''))}`) }))],
-      ['Files written', ['File', 'Type', 'Count', 'SHA-256'], p.files_written.map((x: any) => ({ cells: [x.path ?? x.name ?? '', x.file_type ?? '', String(x.count ?? ''), x.sha256 ?? ''], filter: x.first ? and(pf, at(x.first)) : undefined, fallback: and(pf, 'tracee.eventName == "magic_write"') }))],
+      ['Files written', ['File', 'Type', 'Count', 'SHA-256'], p.files_written.map((x: any) => ({ cells: [x.path, x.file_type ?? '', String(x.count), (x.sha256 ?? []).join(' ')], filter: and(pf, 'tracee.eventName == "magic_write"', `tracee.args.magic_write.pathname == ${quote(x.path)}`), fallback: and(pf, 'tracee.eventName == "magic_write"') }))],
       ['Connections', ['Connection', 'Count'], p.connections.map((x: any) => ({ cells: [x.name, String(x.count)], filter: and(pf, at(x.first)) }))],
       ['DNS', ['Name', 'Messages', 'Answers'], p.dns.map((x: any) => ({ cells: [x.name, String(x.messages), (x.answers ?? []).join(', ')], filter: and(pf, `dns.qry.name == ${quote(x.name)}`), fallback: `dns.qry.name == ${quote(x.name)}` }))],
       ['Packets by peer', ['Protocol', 'Peer', 'Frames', 'Bytes'], p.peers.map((x: any) => {
@@ -170,7 +170,7 @@ export async function openProcessPage(id: number) {
         return { cells: [x.protocol, x.address, String(x.frames), String(x.bytes)], filter: f ? and(pf, f) : undefined, fallback: f || undefined };
       })],
       ['Signatures', ['Signature', 'Count'], p.signatures.map((x: any) => ({ cells: [x.name, String(x.count ?? '')], filter: x.first ? and(pf, at(x.first)) : undefined, fallback: and(pf, 'tracee.isSignature == 1') }))],
-      ['Artifacts', ['Artifact', 'Details'], p.artifacts.map((x: any) => ({ cells: [x.path ?? x.name ?? x.kind ?? '', Object.entries(x).filter(([k]) => !['path', 'name'].includes(k)).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' · ')] }))],
+      ['Artifacts', ['Kind', 'Path', 'Size', 'SHA-256', 'Complete'], p.artifacts.map((x: any) => ({ cells: [x.kind, x.original_path, String(x.size), x.sha256, x.complete ? 'yes' : 'no'] }))],
     ];
     for (const [title, heads, items] of sections) {
       if (!items.length) continue;

@@ -301,7 +301,7 @@ await test('a row menu opens the process page; its items go to their frames', as
   const open = readFrames([DEMO], `${PID_FILTER} && tracee.args.security_file_open.pathname == "/etc/ld.so.cache"`)[0];
   await page.waitForFunction((n) => document.body.dataset.wentTo === String(n), open);
   await page.waitForSelector(`.row.sel[data-number="${open}"]`);
-  await page.$eval(PP, (p) => { p.style.left = '520px'; p.style.top = '40px'; p.style.height = '560px'; p.querySelector('.panel-body').scrollTop = 0; });
+  await page.$eval(PP, (p) => { p.style.left = '420px'; p.style.width = '670px'; p.style.top = '40px'; p.style.height = '560px'; p.querySelector('.panel-body').scrollTop = 0; });
   await docShot('process-page.png');
   await page.click(`${PP} .panel-close`);
 });
