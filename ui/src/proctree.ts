@@ -199,16 +199,21 @@ export async function openProcessPage(id: number) {
 }
 
 // ---------- the process tree view ----------
-/** The host PIDs of a node and its descendants. */
-function subtreePids(n: PNode, out: Set<number> = new Set()): Set<number> {
-  if (n.process) out.add(n.process.host_pid);
-  for (const c of n.children ?? []) subtreePids(c, out);
+/** The processes of a node and its descendants. */
+function subtreeProcs(n: PNode, out: Proc[] = []): Proc[] {
+  if (n.process) out.push(n.process);
+  for (const c of n.children ?? []) subtreeProcs(c, out);
   return out;
 }
-/** The filter of a process and its descendants, or null when it would pass 16 KiB. */
+const subtreePids = (n: PNode) => new Set(subtreeProcs(n).map((p) => p.host_pid));
+/** The filter of a process and its descendants (their entity IDs when every one has one, else
+ * their host PIDs), or null when it would pass the 16 KiB limit of a filter. */
 export function subtreeFilter(n: PNode): string | null {
-  const pids = [...subtreePids(n)];
-  const f = pids.length === 1 ? `tracee.hostProcessId == ${pids[0]}` : `tracee.hostProcessId in {${pids.join(' ')}}`;
+  const procs = subtreeProcs(n);
+  const byEntity = procs.every((p) => p.entity_id);
+  const name = byEntity ? 'tracee.processEntityId' : 'tracee.hostProcessId';
+  const ids = [...new Set(procs.map((p) => (byEntity ? p.entity_id! : p.host_pid)))];
+  const f = ids.length === 1 ? `${name} == ${ids[0]}` : `${name} in {${ids.join(' ')}}`;
   return f.length > MAX_FILTER ? null : f;
 }
 

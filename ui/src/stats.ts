@@ -65,12 +65,14 @@ export const MAX_FILTER = 16 * 1024;
 // ---------- views → rows ----------
 interface StatNode { name: string; count: number; own?: number; percent?: number; rate?: number; process?: Proc; children?: StatNode[] }
 export interface Exec { time: number; pathname: string; command_line?: string }
-export interface Proc { host_pid: number; pid: number; start_time?: number; names: string[]; execs?: Exec[]; executable?: string; exit?: { time: number; code: number; signal: number }; seen: boolean; entity?: number; container?: string }
+export interface Proc { host_pid: number; pid: number; start_time?: number; names: string[]; execs?: Exec[]; executable?: string; exit?: { time: number; code: number; signal: number }; seen: boolean; entity_id?: number; container?: string }
 
 export const pct = (v: string | number) => typeof v === 'number' ? `${v.toFixed(2)}%` : v;
 const fixed = (v: string | number) => typeof v === 'number' ? v.toFixed(4) : v;
 
-export const procFilter = (p: Proc) => `tracee.hostProcessId == ${p.host_pid}`;
+/** A process's filter: its entity ID when the recording has them (exact across PID reuse), else
+ * its host PID. */
+export const procFilter = (p: Proc) => p.entity_id ? `tracee.processEntityId == ${p.entity_id}` : `tracee.hostProcessId == ${p.host_pid}`;
 
 /** The filter of a node of a tracee stats tree: `view` is the -z argument, `path` the names
  * from the top (containers included), `proc` the nearest process above or at the node. */

@@ -318,8 +318,11 @@ await test('the lineage breadcrumb shows the ancestors of the selected event; ea
   await page.click('#lineage .lineage-item[data-pid="21847"]');
   await page.waitForSelector(`${PP}[data-state="done"]`);
   await page.click(`${PP} .panel-close`);
-  // The field menu has the entry too.
-  await page.click('#tree >> text=/Process: /', { button: 'right' }).catch(() => {});
+  // The detail's field menu has the entry too.
+  await page.click('#tree >> text=/^Process: 21849/', { button: 'right' });
+  await page.click('#menu > .mi[data-label="Process page"]');
+  await page.waitForSelector('#panel-process-21849[data-state="done"]');
+  assert.match(await page.$eval('#panel-process-21849 .pp-label', (h) => h.textContent), /^21849 \(update\.sh -> id\)/);
   await filterBy('');
 });
 
@@ -375,6 +378,25 @@ await test('the process tree: re-exec history, exit codes, PID-format labels, su
   await waitFilter('tracee.hostProcessId == 7001');
   assert.equal(await displayed(), readFrames([PROCS], 'tracee.hostProcessId == 7001').length);
   await page.selectOption(`${PT} .pid-format`, 'container');
+});
+
+await test('a subtree whose filter would pass 16 KiB is refused with a message', async () => {
+  const HUGE = join(scratch, 'huge.jsonl');
+  await generateProcs(HUGE, 3500);
+  await page.goto(await serve([HUGE]));
+  await waitComplete();
+  await analyze('Process Tree');
+  const PT = '#panel-process-tree';
+  await windowDone(PT);
+  const rows = await windowRows(PT);
+  await page.click(`${PT} .tt-row[data-index="${rows.findIndex((r) => r.name.startsWith('1 (init)'))}"]`);
+  await page.click(`${PT} .pt-act[data-act="Filter to subtree"]`);
+  await page.waitForFunction(() => document.getElementById('status-msg').textContent.includes('16 KiB'));
+  assert.equal(await page.$eval('#filter', (i) => i.value), '');
+  // A smaller subtree still works.
+  await page.click(`${PT} .tt-row[data-index="${rows.findIndex((r) => r.name.startsWith('2 ('))}"]`);
+  await page.click(`${PT} .pt-act[data-act="Filter to subtree"]`);
+  await page.waitForFunction(() => document.getElementById('filter').value.startsWith('tracee.hostProcessId in {'));
 });
 
 assert.deepEqual(outside, [], 'no request left 127.0.0.1');
