@@ -42,7 +42,7 @@ export async function runStats(views: string[], filter: string, progress?: (s: S
       if (r.status !== 200) break; // no longer kept: ask again
       state = r.body.state;
       progress?.(state);
-      if (r.body.results) return r.body.results;
+      if (r.body.results) { if (cancel) cancel.id = null; return r.body.results; }
       if (state.error) throw new Error(state.error);
       if (state.cancelled) break; // another window cancelled the run we shared: ask again
       await new Promise((res) => setTimeout(res, state.scanned ? 100 : 40));

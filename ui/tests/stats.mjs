@@ -277,6 +277,35 @@ await test('Save as CSV / JSON / text give the table, the result and the text as
   await page.click(`${EC} .panel-close`);
 });
 
+await test('closing a window, or changing its filter, cancels its run (DELETE /api/stats/ID)', async () => {
+  await reset();
+  // The run's answers held back, so that the window is still waiting when it is closed.
+  const deletes = [];
+  const onReq = (r) => { if (r.method() === 'DELETE' && /\/api\/stats\/\d+/.test(r.url())) deletes.push(r.url()); };
+  page.on('request', onReq);
+  const hold = async (route) => {
+    if (route.request().method() === 'GET') await new Promise((r) => setTimeout(r, 1500));
+    await route.continue().catch(() => {});
+  };
+  await page.route(/\/api\/stats\/\d+/, hold);
+  try {
+    await analyze('Statistics', 'HTTP');
+    await page.waitForSelector('#panel-stats-http[data-state="running"]');
+    await page.fill('#panel-stats-http .st-filter-input', 'http');
+    await page.waitForSelector('#panel-stats-http .st-filter-input.ok');
+    await page.press('#panel-stats-http .st-filter-input', 'Enter');
+    await page.waitForFunction(() => true);
+    await page.waitForTimeout(300);
+    assert.equal(deletes.length, 1, 'the filter change cancels the first run');
+    await page.click('#panel-stats-http .panel-close');
+    await page.waitForTimeout(300);
+    assert.equal(deletes.length, 2, 'closing cancels the second');
+  } finally {
+    await page.unroute(/\/api\/stats\/\d+/, hold);
+    page.off('request', onReq);
+  }
+});
+
 // ---------- the process page and the breadcrumb (demo recording) ----------
 const PP = '#panel-process-21847';
 await test('a row menu opens the process page; its items go to their frames', async () => {
