@@ -407,6 +407,13 @@ await test('the process tree: re-exec history, exit codes, PID-format labels, su
   await waitFilter('tracee.hostProcessId == 7001');
   assert.equal(await displayed(), readFrames([PROCS], 'tracee.hostProcessId == 7001').length);
   await page.selectOption(`${PT} .pid-format`, 'container');
+  // Per container: the processes under their container, as read -z ...,container groups them.
+  await page.check(`${PT} .st-check input`);
+  await page.waitForFunction(() => document.querySelector('#panel-process-tree .tt-row[data-depth="0"]')?.dataset.name !== '6999');
+  await windowDone(PT);
+  const byContainer = cliStats([PROCS], 'tracee,process_tree,container');
+  const tops = (await windowRows(PT)).filter((r) => r.depth === 0).map((r) => [r.name, num(r.cells[1])]);
+  assert.deepEqual(tops, byContainer.nodes.map((n) => [n.name, n.count]));
 });
 
 await test('a subtree whose filter would pass 16 KiB is refused with a message', async () => {
