@@ -31,6 +31,8 @@ cargo build --release -p osprey --locked
 # The timeline strip, the I/O graph and the pivots (ui/tests/timeline.mjs): counts checked
 # against `osprey read -Y` and `-z` for the same filters.
 (cd ui && OSPREY_BIN=../target/release/osprey node tests/timeline.mjs)
+# The statistics windows, the process tree and page, the lineage breadcrumb (ui/tests/stats.mjs).
+(cd ui && OSPREY_BIN=../target/release/osprey node tests/stats.mjs)
 # `osprey view --live local` on a real trace (ui/tests/live.mjs): the list following the
 # events of processes the test runs, a filter on the growing capture, Stop detaching the
 # tracer. As root; with OSPREY_REQUIRE_BPF=1 a tracer that cannot load fails it.

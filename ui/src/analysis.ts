@@ -4,3 +4,5 @@ import './artifacts';
 import './notes';
 import './timeline';
 import './pivots';
+import './stats';
+import './proctree';
