@@ -95,13 +95,16 @@ export async function copy(text: string) {
   message(`Copied: ${text.length > 80 ? text.slice(0, 80) + '…' : text}`);
 }
 
-/** Offers `text` as a file download named `name` (Save as CSV/JSON/text...). */
+/** Offers `text` as a file named `name` (the anchor in the page while clicked, the URL kept a
+ * minute: a detached anchor or an early revoke can lose the download). */
 export function download(name: string, text: string, type = 'text/plain') {
   const a = document.createElement('a');
   a.href = URL.createObjectURL(new Blob([text], { type }));
   a.download = name;
+  document.body.appendChild(a);
   a.click();
-  window.setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
 }
 
 // ---------- floating windows (Statistics windows, I/O graph, artifacts...) ----------

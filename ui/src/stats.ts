@@ -2,20 +2,8 @@
 // server's engine (`/api/stats`, the CLI's numbers), each with its own display filter, a
 // progress line while the run computes, Copy/Save as CSV, JSON and text, sortable columns,
 // collapsible rows, and every row a filter for the main list.
-import { api, app, copy, el, message, openPanel, showMenu, type MenuItem, type Panel } from './core';
+import { api, app, copy, download, el, message, openPanel, showMenu, type MenuItem, type Panel } from './core';
 import { TreeTable, type TColumn, type TRow } from './treetable';
-
-/** Offers `text` as a file named `name` (the anchor in the page while clicked, the URL kept a
- * minute: a detached anchor or an early revoke can lose the download). */
-function download(name: string, text: string, type = 'text/plain') {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([text], { type }));
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  window.setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
-}
 
 // ---------- the engine's runs ----------
 export interface StatsState { id: number; views: string[]; filter: string; scanned: number; frames: number; partial: boolean; done: boolean; cancelled: boolean; elapsed_ms: number; error: string | null }

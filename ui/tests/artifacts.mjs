@@ -7,40 +7,20 @@
 // test checks what a user sees against the files on disk, their index and the CLI.
 // Screenshots go to target/view-screenshots/.
 
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, readdirSync, statSync, copyFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, existsSync, readFileSync, readdirSync, copyFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import {
+  bin, shots, scratchDir, test, serve, apiUrl, apiJson, readFrames, launch, finish,
+} from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = process.env.OSPREY_BIN
-  ?? [join(root, 'target/release/osprey'), join(root, 'target/debug/osprey')].find(existsSync);
-assert.ok(bin && existsSync(bin), 'build osprey first (cargo build -p osprey)');
-const shots = join(root, 'target/view-screenshots');
-mkdirSync(shots, { recursive: true });
 
-let passed = 0;
-let failed = 0;
-const children = [];
-const scratch = mkdtempSync(join(tmpdir(), 'osprey-art-'));
+const scratch = scratchDir('osprey-art-');
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const HOSTILE_NOTE = 'note </td><script>alert("n")</script> & <b>bold</b>';
 
-async function test(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n${e && e.stack ? e.stack : e}`);
-  }
-}
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
@@ -74,32 +54,7 @@ function capture(name, payload, extra) {
   return { dir, work, index };
 }
 
-function serve(files) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['view', '--no-browser', '--port', '0', ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32})\n/);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`osprey view exited with ${code}`)));
-  });
-}
-function apiUrl(url, path) {
-  const u = new URL(url);
-  const sep = path.includes('?') ? '&' : '?';
-  return `${u.origin}/${path}${sep}token=${u.searchParams.get('token')}`;
-}
-const apiJson = async (url, path) => (await fetch(apiUrl(url, path))).json();
 
-/** The frames `osprey read -Y FILTER` prints for the inputs, as numbers. */
-function readFrames(files, filter) {
-  const args = ['read', '-q', '-T', 'fields', '-e', 'frame.number', '-Y', filter];
-  for (const f of files) args.push('-r', f);
-  return execFileSync(bin, args, { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-}
 
 const t0 = Date.now();
 const A = capture('old', '/bin/true', 'true');
@@ -108,21 +63,7 @@ console.log(`# two capture directories traced in ${Date.now() - t0} ms (${A.inde
 const inputs = [A.dir, B.dir];
 const before = { ...treeHash(A.dir), ...treeHash(B.dir) };
 
-const profileDir = mkdtempSync(join(tmpdir(), 'osprey-view-chromium-'));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1400, height: 900 },
-  acceptDownloads: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-features=BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,LocalNetworkAccessChecks'],
-});
-const page = context.pages()[0] ?? await context.newPage();
-const outside = [];
-page.on('request', (r) => { if (!r.url().startsWith('http://127.0.0.1:')) outside.push(r.url()); });
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(String(e)));
+const { context, page, outside, pageErrors } = await launch();
 const url = await serve(inputs);
 
 async function waitComplete() {
@@ -369,9 +310,4 @@ await test('nothing was fetched from outside the binary, no script error', async
   assert.deepEqual(pageErrors, []);
 });
 
-await context.close();
-for (const c of children) c.kill();
-rmSync(profileDir, { recursive: true, force: true });
-rmSync(scratch, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish();

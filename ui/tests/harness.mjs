@@ -27,6 +27,11 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const children = [];
 const dirs = [];
+// A test file that dies on an error before `finish` still stops its servers (a live one
+// stops its tracer with it).
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGINT');
+});
 let passed = 0;
 let failed = 0;
 
@@ -98,16 +103,26 @@ export function readFrames(files, filter) {
   return osprey(args).split('\n').filter(Boolean).map(Number);
 }
 
+/** `osprey read -z VIEW -T json [-Y FILTER] [OPTS...]`'s result of the view. */
+export function readZ(files, view, filter, opts = []) {
+  const args = ['read', '-q', '-z', view, '-T', 'json', ...opts];
+  if (filter) args.push('-Y', filter);
+  for (const f of files) args.push('-r', f);
+  return JSON.parse(osprey(args))[0];
+}
+
 let profileDir = null;
 let context = null;
 /** Debian's chromium, headless, with a fresh profile; the page records requests leaving
  * 127.0.0.1 (`outside`) and script errors (`pageErrors`). */
-export async function launch(viewport = { width: 1400, height: 900 }) {
+export async function launch(options = {}) {
   profileDir = mkdtempSync(join(tmpdir(), 'osprey-view-chromium-'));
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    viewport,
+    viewport: { width: 1400, height: 900 },
+    acceptDownloads: true,
+    ...options,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       // Chromium's Private Network Access would stop other origins' requests to 127.0.0.1
@@ -123,13 +138,24 @@ export async function launch(viewport = { width: 1400, height: 900 }) {
   return { context, page, outside, pageErrors };
 }
 
-/** Closes the browser, stops the servers, removes the scratch directories, prints the count
- * and exits (1 when a test failed). */
-export async function finish() {
+const cleanups = [];
+/** Runs `fn` in `finish`, after the servers stopped (e.g. stopping an sshd of the test's own). */
+export const onFinish = (fn) => cleanups.push(fn);
+
+/** Closes the browser, interrupts the servers (a live capture stops with its server) and waits
+ * for them, runs the `onFinish` functions, removes the scratch directories, prints the count
+ * and exits: 1 when a test failed, else `code` (default 0). */
+export async function finish(code = 0) {
   if (context) await context.close();
-  for (const c of children) c.kill();
+  for (const c of children) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    c.kill('SIGINT');
+    const stopped = await Promise.race([new Promise((r) => c.once('exit', () => r(true))), sleep(30_000).then(() => false)]);
+    if (!stopped) c.kill('SIGKILL');
+  }
+  for (const fn of cleanups) await fn();
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
+  process.exit(failed ? 1 : code);
 }

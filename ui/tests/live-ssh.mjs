@@ -8,30 +8,17 @@
 // OSPREY_REQUIRE_BPF=1 (CI), which makes that a failure.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync, copyFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, existsSync, readFileSync, writeFileSync, copyFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, Socket } from 'node:net';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import {
+  bin, scratchDir, test, serveChild, launch, finish, sleep, needRoot, onFinish, apiUrl as apiUrlOf, apiJson as apiJsonOf,
+} from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const found = process.env.OSPREY_BIN
-  ?? [join(root, 'target/release/osprey'), join(root, 'target/debug/osprey')].find(existsSync);
-assert.ok(found && existsSync(found), 'build osprey first (cargo build -p osprey)');
-// The remote side runs it too (--remote-osprey), from its own working directory.
-const bin = resolve(found);
-const requireBpf = process.env.OSPREY_REQUIRE_BPF === '1';
+needRoot('live ssh', existsSync('/usr/sbin/sshd'));
 
-if (process.getuid() !== 0 || !existsSync('/usr/sbin/sshd')) {
-  if (requireBpf) { console.log('not ok - live ssh: OSPREY_REQUIRE_BPF=1 but not root or no /usr/sbin/sshd'); process.exit(1); }
-  console.log('ok - live ssh # SKIP needs root and /usr/sbin/sshd');
-  process.exit(0);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const scratch = mkdtempSync(join(tmpdir(), 'osprey-live-ssh-test-'));
+const scratch = scratchDir('osprey-live-ssh-test-');
 const COMM = 'osprfetchui';
 const workload = join(scratch, COMM);
 copyFileSync('/bin/true', workload);
@@ -53,21 +40,9 @@ writeFileSync(join(scratch, 'sshd_config'), [
 ].join('\n'));
 mkdirSync('/run/sshd', { recursive: true });
 const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(scratch, 'sshd_config')], { stdio: 'ignore' });
+onFinish(() => sshd.kill('SIGTERM'));
 writeFileSync(join(scratch, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(scratch, 'host.pub'), 'utf8').trim()}\n`);
 
-let passed = 0;
-let failed = 0;
-async function test(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n${e && e.stack ? e.stack : e}`);
-  }
-}
 
 // sshd listens once its port takes a connection.
 for (let i = 0; i < 100; i++) {
@@ -79,46 +54,15 @@ for (let i = 0; i < 100; i++) {
   await sleep(50);
 }
 
-const server = spawn(bin, ['view', '--live', `ssh://root@127.0.0.1:${port}`, '--no-browser', '--port', '0', '--',
+const { child: server, url: serving } = serveChild(['--live', `ssh://root@127.0.0.1:${port}`, '--',
   '--identity', join(scratch, 'user'), '--known-hosts', join(scratch, 'known_hosts'), '--remote-osprey', bin,
   '-e', 'sched_process_exec', '--scope', `comm=${COMM}`, '--capture', 'profile', '--capture', `dir:${remoteDir}`,
-  '--remote-copy', copies], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (d) => {
-    out += d;
-    const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32})\n/);
-    if (m) resolve(m[1]);
-  });
-  server.on('exit', (code) => reject(new Error(`osprey view exited with ${code}`)));
-});
-function apiUrl(path) {
-  const u = new URL(url);
-  return `${u.origin}/${path}${path.includes('?') ? '&' : '?'}token=${u.searchParams.get('token')}`;
-}
-const apiJson = async (path) => (await fetch(apiUrl(path))).json();
+  '--remote-copy', copies]);
+const url = await serving;
+const apiUrl = (path) => apiUrlOf(url, path);
+const apiJson = (path) => apiJsonOf(url, path);
 
-const profileDir = mkdtempSync(join(tmpdir(), 'osprey-view-chromium-'));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1400, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const page = context.pages()[0] ?? await context.newPage();
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(String(e)));
-async function finish(code) {
-  await context.close();
-  server.kill('SIGINT');
-  await new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
-  sshd.kill('SIGTERM');
-  rmSync(profileDir, { recursive: true, force: true });
-  rmSync(scratch, { recursive: true, force: true });
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(code);
-}
+const { page, pageErrors } = await launch();
 let running = false;
 
 await test('the remote capture runs and its events come', async () => {
@@ -189,4 +133,4 @@ await test('no script error', async () => {
   assert.deepEqual(pageErrors, []);
 });
 
-await finish(failed ? 1 : 0);
+await finish();

@@ -8,29 +8,17 @@
 // Tracing needs root: without it the test skips, unless OSPREY_REQUIRE_BPF=1 (CI), which makes
 // that a failure, as does a tracer that cannot load its BPF programs.
 
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, readdirSync, copyFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, existsSync, readFileSync, readdirSync, copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import {
+  shots, scratchDir, test, serveChild, launch, finish, sleep, requireBpf, needRoot, apiUrl as apiUrlOf, apiJson as apiJsonOf,
+} from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = process.env.OSPREY_BIN
-  ?? [join(root, 'target/release/osprey'), join(root, 'target/debug/osprey')].find(existsSync);
-assert.ok(bin && existsSync(bin), 'build osprey first (cargo build -p osprey)');
-const shots = join(root, 'target/view-screenshots');
-mkdirSync(shots, { recursive: true });
-const requireBpf = process.env.OSPREY_REQUIRE_BPF === '1';
+needRoot('live capture');
 
-if (process.getuid() !== 0) {
-  if (requireBpf) { console.log('not ok - live capture: OSPREY_REQUIRE_BPF=1 but not running as root'); process.exit(1); }
-  console.log('ok - live capture # SKIP tracing needs root');
-  process.exit(0);
-}
-
-const scratch = mkdtempSync(join(tmpdir(), 'osprey-live-test-'));
+const scratch = scratchDir('osprey-live-test-');
 // Processes of this name are the traced workload: /bin/true under another name.
 const COMM = 'osprlive';
 const workload = join(scratch, COMM);
@@ -41,42 +29,16 @@ const presets = join(scratch, 'presets');
 mkdirSync(presets);
 writeFileSync(join(presets, 'osprlive-only'), `# the test's workload only\n--scope comm=${COMM}\n`);
 
-let passed = 0;
-let failed = 0;
-async function test(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n${e && e.stack ? e.stack : e}`);
-  }
-}
 
-const server = spawn(bin, ['view', '--live', 'local', '--no-browser', '--port', '0', '--presets', presets],
-  { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (d) => {
-    out += d;
-    const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32})\n/);
-    if (m) resolve(m[1]);
-  });
-  server.on('exit', (code) => reject(new Error(`osprey view exited with ${code}`)));
-});
-function apiUrl(path) {
-  const u = new URL(url);
-  return `${u.origin}/${path}${path.includes('?') ? '&' : '?'}token=${u.searchParams.get('token')}`;
-}
-const apiJson = async (path) => (await fetch(apiUrl(path))).json();
+const { child: server, url: serving } = serveChild(['--live', 'local', '--presets', presets]);
+const url = await serving;
+const apiUrl = (path) => apiUrlOf(url, path);
+const apiJson = (path) => apiJsonOf(url, path);
 
 /** Runs the workload `n` times, one after the other. */
 function runWorkload(n) {
   for (let i = 0; i < n; i++) execFileSync(workload);
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The BPF program ids a process holds (its file descriptors' fdinfo). */
 function bpfProgramsOf(pid) {
@@ -91,27 +53,7 @@ function bpfProgramsOf(pid) {
 }
 const loadedPrograms = () => new Set(JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })).map((p) => p.id));
 
-const profileDir = mkdtempSync(join(tmpdir(), 'osprey-view-chromium-'));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1400, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const page = context.pages()[0] ?? await context.newPage();
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(String(e)));
-/** Closes the browser, interrupts the server (its capture stops with it), and exits. */
-async function finish(code) {
-  await context.close();
-  server.kill('SIGINT');
-  await new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
-  rmSync(profileDir, { recursive: true, force: true });
-  rmSync(scratch, { recursive: true, force: true });
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(code);
-}
+const { page, pageErrors } = await launch();
 const displayed = () => page.$eval('#status-left', (s) => Number(s.dataset.displayed));
 /** Offsets of the last row on screen and of the view's last row. */
 const tail = () => page.evaluate(() => {
@@ -324,4 +266,4 @@ await test('no script error', async () => {
   assert.deepEqual(pageErrors, []);
 });
 
-await finish(failed ? 1 : 0);
+await finish();

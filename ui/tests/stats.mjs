@@ -6,89 +6,27 @@
 //
 // OSPREY_BIN picks the binary (default: target/release/osprey if built, else target/debug).
 
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { generateProcs } from './gen-procs.mjs';
+import {
+  bin, shots, DEMO, scratchDir, test, serve, readFrames, readZ, launch, finish,
+} from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = process.env.OSPREY_BIN
-  ?? [join(root, 'target/release/osprey'), join(root, 'target/debug/osprey')].find(existsSync);
-assert.ok(bin && existsSync(bin), 'build osprey first (cargo build -p osprey)');
-const DEMO = join(root, 'samples/demo.pcapng');
-const shots = join(root, 'target/view-screenshots');
-mkdirSync(shots, { recursive: true });
 
-let passed = 0;
-let failed = 0;
-const children = [];
-const scratch = mkdtempSync(join(tmpdir(), 'osprey-stats-test-'));
+const scratch = scratchDir('osprey-stats-test-');
 
-async function test(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n${e && e.stack ? e.stack : e}`);
-  }
-}
 /** Closes every window and clears the main filter (the next test starts from there). */
 async function reset() {
   await page.$$eval('.panel .panel-close', (xs) => xs.forEach((x) => x.click())).catch(() => {});
   if (await page.$eval('#filter', (i) => i.value).catch(() => '')) await filterBy('').catch(() => {});
 }
 
-function serve(files) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['view', '--no-browser', '--port', '0', ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32})\n/);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`osprey view exited with ${code}`)));
-  });
-}
 
-/** `osprey read -z VIEW -T json [-Y FILTER]`'s result of the view. */
-function cliStats(files, view, filter, opts = []) {
-  const args = ['read', '-q', '-z', view, '-T', 'json', ...opts];
-  if (filter) args.push('-Y', filter);
-  for (const f of files) args.push('-r', f);
-  return JSON.parse(execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 28 }))[0];
-}
-/** The frames `osprey read -Y FILTER` prints, as numbers. */
-function readFrames(files, filter) {
-  const args = ['read', '-q', '-T', 'fields', '-e', 'frame.number', '-Y', filter];
-  for (const f of files) args.push('-r', f);
-  const out = execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
-  return out.split('\n').filter(Boolean).map(Number);
-}
 
-const profileDir = mkdtempSync(join(tmpdir(), 'osprey-stats-chromium-'));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1400, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-features=BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,LocalNetworkAccessChecks'],
-});
-const page = context.pages()[0] ?? await context.newPage();
+const { context, page, outside, pageErrors } = await launch();
 page.setDefaultTimeout(20_000);
-const outside = [];
-page.on('request', (r) => { if (!r.url().startsWith('http://127.0.0.1:')) outside.push(r.url()); });
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(String(e)));
 
 async function docShot(name) {
   await page.setViewportSize({ width: 1100, height: 620 });
@@ -143,7 +81,7 @@ const EC = '#panel-stats-event-counts';
 await test('Event Counts opens with the counts of read -z tracee,event_counts, sorted by count', async () => {
   await analyze('Statistics', 'Event Counts');
   await windowDone(EC);
-  const cli = cliStats([DEMO], 'tracee,event_counts');
+  const cli = readZ([DEMO], 'tracee,event_counts');
   const rows = await windowRows(EC);
   const events = cli.nodes.find((n) => n.name === 'Events');
   assert.equal(num(rows.find((r) => r.name === 'Events' && r.depth === 0).cells[1]), events.count);
@@ -167,7 +105,7 @@ await test('a window filter narrows the counts as read -Y does', async () => {
   await page.press(`${EC} .st-filter-input`, 'Enter');
   await page.waitForFunction((s) => document.querySelector(s)?.dataset.state === 'running', EC).catch(() => {});
   await windowDone(EC);
-  const cli = cliStats([DEMO], 'tracee,event_counts', PID_FILTER);
+  const cli = readZ([DEMO], 'tracee,event_counts', PID_FILTER);
   const rows = (await windowRows(EC)).filter((r) => r.depth === 1);
   const events = cli.nodes.find((n) => n.name === 'Events');
   assert.equal(rows.length, events.children.length);
@@ -208,7 +146,7 @@ for (const [path, view, id] of windows) {
     await reset();
     await analyze(...path);
     await windowDone(sel);
-    const cli = cliStats([DEMO], view);
+    const cli = readZ([DEMO], view);
     const rows = await windowRows(sel);
     const top = rows.filter((r) => r.depth === 0);
     if (cli.type === 'protocol_hierarchy') {
@@ -236,7 +174,7 @@ for (const kind of ['conv', 'endpoints']) {
       await page.click(`${sel} .st-tab[data-view="${kind},${t}"]`);
       await page.waitForTimeout(50);
       await windowDone(sel);
-      const cli = cliStats([DEMO], `${kind},${t}`);
+      const cli = readZ([DEMO], `${kind},${t}`);
       const list = cli.conversations ?? cli.endpoints;
       const rows = await windowRows(sel);
       assert.equal(rows.length, list.length, `${kind},${t}`);
@@ -266,7 +204,7 @@ await test('Save as CSV / JSON / text give the table, the result and the text as
     await dl.saveAs(file);
     saves[kind] = (await import('node:fs')).readFileSync(file, 'utf8');
   }
-  const cli = cliStats([DEMO], 'tracee,event_counts');
+  const cli = readZ([DEMO], 'tracee,event_counts');
   const saved = JSON.parse(saves.json);
   delete saved.elapsed_ms; delete cli.elapsed_ms;
   assert.deepEqual(saved, cli);
@@ -365,7 +303,7 @@ await test('the process tree: re-exec history, exit codes, PID-format labels, su
   await analyze('Process Tree');
   const PT = '#panel-process-tree';
   await windowDone(PT);
-  const cli = cliStats([PROCS], 'tracee,process_tree');
+  const cli = readZ([PROCS], 'tracee,process_tree');
   let count = 0;
   const walk = (ns) => { for (const n of ns) { if (n.process) count++; walk(n.children ?? []); } };
   walk(cli.nodes);
@@ -379,7 +317,7 @@ await test('the process tree: re-exec history, exit codes, PID-format labels, su
   await page.selectOption(`${PT} .pid-format`, 'both');
   await page.waitForFunction(() => [...document.querySelectorAll('#panel-process-tree .tt-row')].some((r) => r.dataset.name.startsWith('2 (7001) (')), null, { timeout: 60_000 });
   await windowDone(PT);
-  const both = cliStats([PROCS], 'tracee,process_tree', '', ['-o', 'pid_format:both']);
+  const both = readZ([PROCS], 'tracee,process_tree', '', ['-o', 'pid_format:both']);
   rows = await windowRows(PT);
   const want = both.nodes[0].children[0].name;
   assert.ok(rows.some((r) => r.name === want), `${want} in ${rows.map((r) => r.name).slice(0, 5)}`);
@@ -411,7 +349,7 @@ await test('the process tree: re-exec history, exit codes, PID-format labels, su
   await page.check(`${PT} .st-check input`);
   await page.waitForFunction(() => document.querySelector('#panel-process-tree .tt-row[data-depth="0"]')?.dataset.name !== '6999');
   await windowDone(PT);
-  const byContainer = cliStats([PROCS], 'tracee,process_tree,container');
+  const byContainer = readZ([PROCS], 'tracee,process_tree,container');
   const tops = (await windowRows(PT)).filter((r) => r.depth === 0).map((r) => [r.name, num(r.cells[1])]);
   assert.deepEqual(tops, byContainer.nodes.map((n) => [n.name, n.count]));
 });
@@ -438,9 +376,4 @@ await test('a subtree whose filter would pass 16 KiB is refused with a message',
 assert.deepEqual(outside, [], 'no request left 127.0.0.1');
 await test('no page errors', async () => assert.deepEqual(pageErrors, []));
 
-await context.close();
-for (const c of children) c.kill();
-rmSync(scratch, { recursive: true, force: true });
-rmSync(profileDir, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish();

@@ -7,68 +7,19 @@
 //
 // OSPREY_BIN picks the binary (default: target/release/osprey if built, else target/debug).
 
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import {
+  bin, root, shots, DOCS, DEMO, scratchDir, test, serve, readFrames, readZ, launch, finish,
+} from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = process.env.OSPREY_BIN
-  ?? [join(root, 'target/release/osprey'), join(root, 'target/debug/osprey')].find(existsSync);
-assert.ok(bin && existsSync(bin), 'build osprey first (cargo build -p osprey)');
-const DEMO = join(root, 'samples/demo.pcapng');
-const shots = join(root, 'target/view-screenshots');
-mkdirSync(shots, { recursive: true });
 
-let passed = 0;
-let failed = 0;
-const children = [];
-const scratch = mkdtempSync(join(tmpdir(), 'osprey-timeline-test-'));
+const scratch = scratchDir('osprey-timeline-test-');
 
-async function test(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n${e && e.stack ? e.stack : e}`);
-  }
-}
 
-function serve(files) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['view', '--no-browser', '--port', '0', ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32})\n/);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`osprey view exited with ${code}`)));
-  });
-}
 
-/** The frames `osprey read -Y FILTER` prints, as numbers. */
-function readFrames(files, filter) {
-  const args = ['read', '-q', '-T', 'fields', '-e', 'frame.number'];
-  if (filter) args.push('-Y', filter);
-  for (const f of files) args.push('-r', f);
-  const out = execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
-  return out.split('\n').filter(Boolean).map(Number);
-}
-/** `osprey read -z Z -T json`'s result. */
-function readZ(files, z, filter) {
-  const args = ['read', '-q', '-T', 'json', '-z', z];
-  if (filter) args.push('-Y', filter);
-  for (const f of files) args.push('-r', f);
-  return JSON.parse(execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 28 }))[0];
-}
 
 // Findings for the sample: two rules of our own, written by `osprey detect -w`.
 const RULES = join(scratch, 'rules.toml');
@@ -90,20 +41,7 @@ const FINDINGS = join(scratch, 'findings.pcapng');
 execFileSync(bin, ['detect', '-q', '-r', DEMO, '-R', RULES, '-w', FINDINGS], { stdio: ['ignore', 'ignore', 'inherit'] });
 const FILES = [DEMO, FINDINGS];
 
-const profileDir = mkdtempSync(join(tmpdir(), 'osprey-view-chromium-'));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1400, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-features=BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,LocalNetworkAccessChecks'],
-});
-const page = context.pages()[0] ?? await context.newPage();
-const outside = [];
-page.on('request', (r) => { if (!r.url().startsWith('http://127.0.0.1:')) outside.push(r.url()); });
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(String(e)));
+const { context, page, outside, pageErrors } = await launch();
 
 const url = await serve(FILES);
 
@@ -368,9 +306,4 @@ await test('nothing was fetched from outside the binary, no script error', async
   assert.deepEqual(pageErrors, []);
 });
 
-await context.close();
-for (const c of children) c.kill();
-rmSync(profileDir, { recursive: true, force: true });
-rmSync(scratch, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish();
