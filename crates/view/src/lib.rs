@@ -36,6 +36,7 @@ pub mod artifacts;
 pub mod assets;
 pub mod export;
 pub mod index;
+mod job;
 pub mod live;
 pub mod notes;
 pub mod render;

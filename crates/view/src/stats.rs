@@ -8,9 +8,8 @@
 //! does with its batches.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use osprey_dissect::{Preferences, Want};
 use osprey_filter::{Filter, Prefilter};
@@ -20,9 +19,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::index::Index;
-
-/// Frames a worker takes at a time.
-const CHUNK: usize = 4096;
+use crate::job::{self, Job};
 
 /// Runs kept; the least recently asked for goes first.
 const CACHED: usize = 16;
@@ -39,12 +36,7 @@ pub struct StatsRun {
     frames: u64,
     /// True when the index was still growing (a live capture) when the run started.
     partial: bool,
-    scanned: AtomicU64,
-    done: AtomicBool,
-    cancelled: AtomicBool,
-    started: Instant,
-    elapsed_ms: AtomicU64,
-    error: Mutex<Option<String>>,
+    job: Job,
     results: Mutex<Option<Arc<Vec<ViewOutput>>>>,
 }
 
@@ -85,22 +77,17 @@ pub struct StatsState {
 impl StatsRun {
     /// Where it is.
     pub fn state(&self) -> StatsState {
-        let done = self.done.load(Ordering::Acquire);
         StatsState {
             id: self.id,
             views: self.views.clone(),
             filter: self.filter.clone(),
-            scanned: self.scanned.load(Ordering::Acquire),
+            scanned: self.job.scanned(),
             frames: self.frames,
             partial: self.partial,
-            done,
-            cancelled: self.cancelled.load(Ordering::Acquire),
-            elapsed_ms: if done {
-                self.elapsed_ms.load(Ordering::Relaxed)
-            } else {
-                self.started.elapsed().as_millis() as u64
-            },
-            error: self.error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            done: self.job.is_done(),
+            cancelled: self.job.is_cancelled(),
+            elapsed_ms: self.job.elapsed_ms(),
+            error: self.job.error(),
         }
     }
 
@@ -114,14 +101,12 @@ impl StatsRun {
 
     /// Asks the computation to stop.
     pub fn cancel(&self) {
-        if !self.done.load(Ordering::Acquire) {
-            self.cancelled.store(true, Ordering::Release);
-        }
+        self.job.cancel()
     }
 
     fn reusable(&self, index: &Index) -> bool {
-        !self.cancelled.load(Ordering::Acquire)
-            && self.error.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+        !self.job.is_cancelled()
+            && self.job.error().is_none()
             // A run over part of a growing capture is redone once more frames came.
             && (!self.partial || self.frames == index.len() as u64)
     }
@@ -187,12 +172,7 @@ impl StatsRuns {
             filter: request.filter,
             frames,
             partial: !index.is_done(),
-            scanned: AtomicU64::new(0),
-            done: AtomicBool::new(false),
-            cancelled: AtomicBool::new(false),
-            started: Instant::now(),
-            elapsed_ms: AtomicU64::new(0),
-            error: Mutex::new(None),
+            job: Job::new(),
             results: Mutex::new(None),
         });
         runs.push_front(run.clone());
@@ -201,41 +181,20 @@ impl StatsRuns {
                 old.cancel();
             }
         }
-        let running = run.clone();
         let (extractor, collector) = request.engine;
         let filter = request.compiled;
-        let spawned = std::thread::Builder::new()
-            .name("osprey-view-stats".into())
-            .spawn(move || {
-                let outcome = compute(
-                    &running,
-                    extractor,
-                    collector,
-                    filter.as_ref(),
-                    &index,
-                    &prefs,
-                );
-                match outcome {
-                    Ok(Some(results)) => {
-                        *running.results.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some(Arc::new(results));
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        *running.error.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some(format!("reading frames: {e}"));
-                    }
+        job::spawn(
+            "osprey-view-stats",
+            run.clone(),
+            |r| &r.job,
+            move |r| {
+                let results = compute(r, extractor, collector, filter.as_ref(), &index, &prefs)?;
+                if let Some(results) = results {
+                    *r.results.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(results));
                 }
-                running.elapsed_ms.store(
-                    running.started.elapsed().as_millis() as u64,
-                    Ordering::Relaxed,
-                );
-                running.done.store(true, Ordering::Release);
-            });
-        if let Err(e) = spawned {
-            *run.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
-            run.done.store(true, Ordering::Release);
-        }
+                Ok(())
+            },
+        );
         run
     }
 }
@@ -262,20 +221,18 @@ fn compute(
     let len = run.frames as usize;
     let mut next = 0usize;
     while next < len {
-        if run.cancelled.load(Ordering::Acquire) {
+        if run.job.is_cancelled() {
             return Ok(None);
         }
-        let round_end = len.min(next + CHUNK * rayon::current_num_threads().max(1) * 4);
-        let chunks: Vec<(usize, usize)> = (next..round_end)
-            .step_by(CHUNK)
-            .map(|s| (s, (s + CHUNK).min(round_end)))
-            .collect();
+        let chunks = job::round(next, len);
+        let round_end = chunks.last().map_or(len, |c| c.end);
         let records: Vec<std::io::Result<Records>> = chunks
-            .par_iter()
-            .map(|&(s, e)| {
+            .into_par_iter()
+            .map(|range| {
+                let n = range.len();
                 let r = extract(
                     index,
-                    s..e,
+                    range,
                     &extractor,
                     filter,
                     prefilter.as_ref(),
@@ -283,7 +240,7 @@ fn compute(
                     prefs,
                     first_ts,
                 );
-                run.scanned.fetch_add((e - s) as u64, Ordering::AcqRel);
+                run.job.add_scanned(n);
                 r
             })
             .collect();
@@ -292,7 +249,7 @@ fn compute(
         }
         next = round_end;
     }
-    if run.cancelled.load(Ordering::Acquire) {
+    if run.job.is_cancelled() {
         return Ok(None);
     }
     let mut out = Vec::new();

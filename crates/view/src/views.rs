@@ -2,9 +2,8 @@
 //! cached by filter text, cancellable, with progress.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use osprey_dissect::{Preferences, Want};
 use osprey_filter::{Filter, Prefilter};
@@ -13,9 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::index::Index;
-
-/// Frames a worker takes at a time: one read from the store each.
-const CHUNK: usize = 4096;
+use crate::job::{self, Job};
 
 /// Views kept; the least recently asked for goes first.
 const CACHED: usize = 16;
@@ -25,12 +22,7 @@ pub struct View {
     /// The filter text, as given.
     pub text: String,
     frames: RwLock<Vec<u32>>,
-    scanned: AtomicU64,
-    done: AtomicBool,
-    cancelled: AtomicBool,
-    started: Instant,
-    elapsed_ms: AtomicU64,
-    error: Mutex<Option<String>>,
+    job: Job,
 }
 
 /// How far a view has come.
@@ -62,32 +54,25 @@ impl View {
 
     /// True when done.
     pub fn is_done(&self) -> bool {
-        self.done.load(Ordering::Acquire)
+        self.job.is_done()
     }
 
     /// Asks the computation to stop.
     pub fn cancel(&self) {
-        if !self.is_done() {
-            self.cancelled.store(true, Ordering::Release);
-        }
+        self.job.cancel()
     }
 
     /// Where it is.
     pub fn state(&self, index: &Index) -> ViewState {
-        let done = self.is_done();
         ViewState {
             filter: self.text.clone(),
             matched: self.with_frames(|f| f.len() as u64),
-            scanned: self.scanned.load(Ordering::Acquire),
+            scanned: self.job.scanned(),
             total: index.len() as u64,
-            done,
-            cancelled: self.cancelled.load(Ordering::Acquire),
-            elapsed_ms: if done {
-                self.elapsed_ms.load(Ordering::Relaxed)
-            } else {
-                self.started.elapsed().as_millis() as u64
-            },
-            error: self.error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            done: self.job.is_done(),
+            cancelled: self.job.is_cancelled(),
+            elapsed_ms: self.job.elapsed_ms(),
+            error: self.job.error(),
         }
     }
 }
@@ -145,7 +130,7 @@ impl Views {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(at) = cache.iter().position(|v| v.text == text) {
             let v = cache.remove(at).expect("position is in range");
-            if !v.cancelled.load(Ordering::Acquire) {
+            if !v.job.is_cancelled() {
                 cache.push_front(v.clone());
                 return v;
             }
@@ -153,12 +138,7 @@ impl Views {
         let view = Arc::new(View {
             text: text.to_string(),
             frames: RwLock::new(Vec::new()),
-            scanned: AtomicU64::new(0),
-            done: AtomicBool::new(false),
-            cancelled: AtomicBool::new(false),
-            started: Instant::now(),
-            elapsed_ms: AtomicU64::new(0),
-            error: Mutex::new(None),
+            job: Job::new(),
         });
         cache.push_front(view.clone());
         while cache.len() > CACHED {
@@ -166,24 +146,12 @@ impl Views {
                 old.cancel();
             }
         }
-        let running = view.clone();
-        let spawned = std::thread::Builder::new()
-            .name("osprey-view-filter".into())
-            .spawn(move || {
-                if let Err(e) = compute(&running, &filter, &index, &prefs) {
-                    *running.error.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(format!("reading frames: {e}"));
-                }
-                running.elapsed_ms.store(
-                    running.started.elapsed().as_millis() as u64,
-                    Ordering::Relaxed,
-                );
-                running.done.store(true, Ordering::Release);
-            });
-        if let Err(e) = spawned {
-            *view.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
-            view.done.store(true, Ordering::Release);
-        }
+        job::spawn(
+            "osprey-view-filter",
+            view.clone(),
+            |v| &v.job,
+            move |v| compute(v, &filter, &index, &prefs),
+        );
         view
     }
 }
@@ -201,7 +169,7 @@ fn compute(
     let prefilter = filter.event_prefilter();
     let mut next = 0usize;
     loop {
-        if view.cancelled.load(Ordering::Acquire) {
+        if view.job.is_cancelled() {
             return Ok(());
         }
         // Read `done` before the length: an index that is done has all its frames.
@@ -215,24 +183,21 @@ fn compute(
             continue;
         }
         let first_ts = index.first_ts().unwrap_or(0);
-        // Rounds of a few chunks per worker, so that progress and cancellation are seen.
-        let round_end = len.min(next + CHUNK * rayon::current_num_threads().max(1) * 4);
-        let chunks: Vec<(usize, usize)> = (next..round_end)
-            .step_by(CHUNK)
-            .map(|s| (s, (s + CHUNK).min(round_end)))
-            .collect();
+        let chunks = job::round(next, len);
+        let round_end = chunks.last().map_or(next, |c| c.end);
         let results: Vec<std::io::Result<Vec<u32>>> = chunks
-            .par_iter()
-            .map(|&(s, e)| {
-                if view.cancelled.load(Ordering::Acquire) {
+            .into_par_iter()
+            .map(|range| {
+                if view.job.is_cancelled() {
                     return Ok(Vec::new());
                 }
-                let r = matching(index, s..e, filter, &prefilter, &want, prefs, first_ts);
-                view.scanned.fetch_add((e - s) as u64, Ordering::AcqRel);
+                let n = range.len();
+                let r = matching(index, range, filter, &prefilter, &want, prefs, first_ts);
+                view.job.add_scanned(n);
                 r
             })
             .collect();
-        if view.cancelled.load(Ordering::Acquire) {
+        if view.job.is_cancelled() {
             return Ok(());
         }
         let mut frames = view.frames.write().unwrap_or_else(|e| e.into_inner());
