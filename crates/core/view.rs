@@ -67,6 +67,12 @@ pub struct ViewArgs {
     /// bundled "Tracee" profile; also $OSPREY_PROFILE.
     #[arg(short = 'C', long = "config-profile", value_name = "FILE")]
     profile: Option<PathBuf>,
+
+    /// Keep marks and notes in FILE instead of the sidecar beside the recording
+    /// (RECORDING.osprey-notes.json): for recordings in a read-only place, or a case file of
+    /// your own.
+    #[arg(long = "notes", value_name = "FILE")]
+    notes: Option<PathBuf>,
 }
 
 pub fn run(args: ViewArgs) -> anyhow::Result<ExitCode> {
@@ -86,6 +92,7 @@ pub fn run(args: ViewArgs) -> anyhow::Result<ExitCode> {
         port: args.port,
         live,
         preferences: args.preferences,
+        notes: args.notes,
     };
     let open_browser = !args.no_browser;
     osprey_view::serve(options, |url| {

@@ -64,7 +64,8 @@ const inputs = [A.dir, B.dir];
 const before = { ...treeHash(A.dir), ...treeHash(B.dir) };
 
 const { context, page, outside, pageErrors } = await launch();
-const url = await serve(inputs);
+// The sidecars beside the capture directories (in the scratch directory) are what is tested.
+const url = await serve(inputs, { sidecar: true });
 
 async function waitComplete() {
   await page.waitForFunction(() => document.getElementById('status-left')?.dataset.complete === 'true', null, { timeout: 60_000 });

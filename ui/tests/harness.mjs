@@ -64,10 +64,15 @@ export async function test(name, fn) {
   }
 }
 
+let notesDir = null;
 /** Starts `osprey view --no-browser --port 0 ARGS...` and returns the URL it prints (with its
- * token) and the child, which `finish` stops. */
-export function serveChild(args) {
-  const child = spawn(bin, ['view', '--no-browser', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+ * token) and the child, which `finish` stops. Marks and notes go to a scratch file (`--notes`)
+ * unless `sidecar` is set: a test never writes beside the repository's fixtures, nor into the
+ * user's data directory (a live capture's notes). */
+export function serveChild(args, { sidecar = false } = {}) {
+  notesDir ??= scratchDir('osprey-view-notes-');
+  const notes = sidecar ? [] : ['--notes', join(notesDir, `notes-${children.length}.json`)];
+  const child = spawn(bin, ['view', '--no-browser', '--port', '0', ...notes, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const url = new Promise((resolve, reject) => {
     let out = '';
@@ -82,7 +87,7 @@ export function serveChild(args) {
 }
 
 /** The URL `osprey view ARGS...` prints. */
-export const serve = (args) => serveChild(args).url;
+export const serve = (args, options) => serveChild(args, options).url;
 
 /** An API path of the server at `url` (the printed URL), with its token. */
 export function apiUrl(url, path) {

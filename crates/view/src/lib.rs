@@ -109,6 +109,9 @@ pub struct Options {
     pub live: Option<live::LiveConfig>,
     /// Preferences (`-o NAME=VALUE`), over the profile's.
     pub preferences: Vec<String>,
+    /// Where marks and notes are kept (`--notes`), instead of the sidecar beside the
+    /// recording.
+    pub notes: Option<PathBuf>,
 }
 
 /// Everything the handlers share.
@@ -191,10 +194,13 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
         None => artifacts::Captures::open(&options.files),
         Some(_) => artifacts::Captures::default(),
     };
-    let notes = notes::Notes::new(
+    let mut notes = notes::Notes::new(
         &options.files,
         options.live.as_ref().map(|c| c.source.as_str()),
     );
+    if let Some(path) = options.notes {
+        notes.sidecar = Some(path);
+    }
     let (index, live) = match options.live {
         None => (
             index::Index::open(&options.files, profile.clone(), prefs.clone())?,
