@@ -1,11 +1,12 @@
 //! The view's HTTP API, driven through the router (no socket) on the repository's fixtures.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -14,20 +15,7 @@ const ACTION: &str = "../../tests/fixtures/tracee/tracee-action-trace.jsonl";
 const DEMO: &str = "../../samples/demo.pcapng";
 
 fn open(files: &[&str]) -> Arc<osprey_view::ViewState> {
-    let options = osprey_view::Options {
-        files: files.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    };
-    let state = osprey_view::open(options).expect("fixtures open");
-    let start = Instant::now();
-    while !state.index.is_done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "index pass hangs"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    state
+    common::open_indexed(files.iter().map(|s| s.to_string()))
 }
 
 async fn call(
@@ -36,20 +24,8 @@ async fn call(
     uri: &str,
     body: &str,
 ) -> (StatusCode, Vec<u8>) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .header("x-osprey-token", &state.token)
-        .body(Body::from(body.to_string()))
-        .expect("request");
-    let resp = osprey_view::app(state.clone())
-        .oneshot(req)
-        .await
-        .expect("infallible");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, bytes.to_vec())
+    let (status, _, body) = common::request(state, method, uri, body).await;
+    (status, body)
 }
 
 async fn get_json(state: &Arc<osprey_view::ViewState>, uri: &str) -> (StatusCode, Value) {

@@ -3,32 +3,17 @@
 //! with hostile index entries: paths that climb out, absolute paths, symbolic links (to a file,
 //! in a directory component), unstored artifacts; unknown ids.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 use sha2::Digest;
-use tower::ServiceExt;
 
 fn open(files: &[&Path]) -> Arc<osprey_view::ViewState> {
-    let options = osprey_view::Options {
-        files: files.iter().map(|p| p.display().to_string()).collect(),
-        ..Default::default()
-    };
-    let state = osprey_view::open(options).expect("capture directories open");
-    let start = Instant::now();
-    while !state.index.is_done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "index pass hangs"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    state
+    common::open_indexed(files.iter().map(|p| p.display().to_string()))
 }
 
 async fn call(
@@ -37,21 +22,8 @@ async fn call(
     uri: &str,
     body: &str,
 ) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .header("x-osprey-token", &state.token)
-        .body(Body::from(body.to_string()))
-        .expect("request");
-    let resp = osprey_view::app(state.clone())
-        .oneshot(req)
-        .await
-        .expect("infallible");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, bytes.to_vec(), headers)
+    let (status, headers, body) = common::request(state, method, uri, body).await;
+    (status, body, headers)
 }
 
 async fn get_json(state: &Arc<osprey_view::ViewState>, uri: &str) -> (StatusCode, Value) {

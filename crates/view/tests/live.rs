@@ -3,6 +3,8 @@
 //! trace -o json:FIFO` writes it. The index, windows, filter views and the event stream grow
 //! with it; Stop ends the command and completes the index.
 
+mod common;
+
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,21 +59,11 @@ async fn call(
     uri: &str,
     body: &str,
 ) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .header("x-osprey-token", &state.token)
-        .body(Body::from(body.to_string()))
-        .expect("request");
-    let resp = osprey_view::app(state.clone())
-        .oneshot(req)
-        .await
-        .expect("infallible");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, v)
+    let (status, _, bytes) = common::request(state, method, uri, body).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 async fn get(state: &Arc<osprey_view::ViewState>, uri: &str) -> Value {
