@@ -106,6 +106,9 @@ pub(crate) fn spawn<O: Send + Sync + 'static>(
         .spawn(move || {
             let error = work(&running).err().map(|e| format!("reading frames: {e}"));
             job(&running).end(error);
+            // Once the job is seen done: what it freed goes back to the system, off the path
+            // of whoever waits for it.
+            crate::release_memory();
         });
     if let Err(e) = spawned {
         job(&owner).end(Some(e.to_string()));

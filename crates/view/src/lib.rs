@@ -66,7 +66,7 @@ pub fn set_memory_release(release: fn()) {
     let _ = MEMORY_RELEASE.set(release);
 }
 
-/// After a large transient computation: every worker thread (whose heaps held its
+/// After a large transient computation (a job, a sort): every worker thread (whose heaps held its
 /// allocations) and the caller return their free memory to the system.
 pub(crate) fn release_memory() {
     if let Some(release) = MEMORY_RELEASE.get() {

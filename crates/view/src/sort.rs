@@ -172,7 +172,8 @@ fn sort(
         pairs.par_sort_by(|a, b| compare(&a.0, &b.0));
     }
     let order = pairs.into_iter().map(|p| p.1).collect();
-    // The keys (a rendered cell per frame) are gone: give their memory back.
-    crate::release_memory();
+    // The keys (a rendered cell per frame) are gone: their memory goes back to the system, on
+    // a thread of its own so that the first window does not wait for it.
+    std::thread::spawn(crate::release_memory);
     Ok(order)
 }

@@ -258,7 +258,6 @@ fn compute(
         osprey_stats::text::render(&result, &mut text);
         out.push(ViewOutput { result, text });
     }
-    crate::release_memory();
     Ok(Some(out))
 }
 
