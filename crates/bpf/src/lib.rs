@@ -1313,6 +1313,22 @@ pub struct CaptureMaps {
     exec_done: MapHandle,
 }
 
+/// Forgets binaries the kernel marked as captured (see [`CaptureMaps::exec_forget`]).
+#[derive(Debug)]
+pub struct ExecForget(MapHandle);
+
+impl ExecForget {
+    /// Forgets that a binary was captured, so that its next exec is held again (its copy
+    /// failed, or the exec was out of scope and not copied).
+    pub fn forget(&self, dev: u64, ino: u64, ctime: u64) {
+        let mut key = [0u8; 24];
+        key[..8].copy_from_slice(&dev.to_ne_bytes());
+        key[8..16].copy_from_slice(&ino.to_ne_bytes());
+        key[16..].copy_from_slice(&ctime.to_ne_bytes());
+        let _ = self.0.delete(&key);
+    }
+}
+
 /// Capture counters summed over CPUs (`cap_stats`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CaptureStats {
@@ -1376,13 +1392,15 @@ impl CaptureMaps {
             })
     }
 
-    /// Forgets that a binary was captured, so its next exec is held again (its copy failed).
-    pub fn forget_exec(&self, dev: u64, ino: u64, ctime: u64) {
-        let mut key = [0u8; 24];
-        key[..8].copy_from_slice(&dev.to_ne_bytes());
-        key[8..16].copy_from_slice(&ino.to_ne_bytes());
-        key[16..].copy_from_slice(&ctime.to_ne_bytes());
-        let _ = self.exec_done.delete(&key);
+    /// A handle on the captured-binaries map for the code that reads the capture records,
+    /// which must forget a binary before it lets the held task go on.
+    pub fn exec_forget(&self) -> Result<ExecForget, Error> {
+        MapHandle::try_from(&self.exec_done)
+            .map(ExecForget)
+            .map_err(|source| Error::Map {
+                what: "opening the captured-binaries map",
+                source,
+            })
     }
 
     /// The capture counters, summed over CPUs.

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use osprey_bpf::consts::*;
 use osprey_bpf::record::{c_chars, Record};
-use osprey_bpf::{CapChunk, CaptureMaps, CaptureStats, RecordHdr};
+use osprey_bpf::{CapChunk, CaptureMaps, CaptureStats, ExecForget, RecordHdr};
 use osprey_capture::{
     reason, BlobKind, BlobMeta, CaptureSummary, Capturer, ExecInfo, FileId, ModuleFileInfo, Packet,
     ProcessInfo, WriteMeta,
@@ -101,11 +101,17 @@ fn run(
     live: &std::sync::Mutex<osprey_capture::CaptureSummary>,
     scope: Arc<UserScope>,
 ) -> CaptureOutcome {
-    let driver = Rc::new(RefCell::new(Driver::new(
-        capturer,
-        ProcContext::default(),
-        scope,
-    )));
+    let mut driver = Driver::new(capturer, ProcContext::default(), scope);
+    match maps.exec_forget() {
+        Ok(f) => driver.exec_done = Some(f),
+        Err(e) => {
+            return CaptureOutcome {
+                error: Some(format!("{e}")),
+                ..CaptureOutcome::default()
+            };
+        }
+    }
+    let driver = Rc::new(RefCell::new(driver));
     let (d1, d2) = (driver.clone(), driver.clone());
     let res = maps.ring_buffer(
         move |d: &[u8]| {
@@ -133,9 +139,6 @@ fn run(
         let _ = rb.poll_and_drain(drain);
         let mut d = driver.borrow_mut();
         d.read_back_due(stopping);
-        for (dev, ino, ctime) in d.forget.drain(..) {
-            maps.forget_exec(dev, ino, ctime);
-        }
         d.cap.flush();
         if published.elapsed() >= Duration::from_millis(500) {
             published = std::time::Instant::now();
@@ -204,8 +207,11 @@ struct Driver {
     bad_records: u64,
     released: u64,
     out_of_scope: u64,
-    /// Binaries whose copy failed: the kernel forgets them, so their next exec is held again.
-    forget: Vec<(u64, u64, u64)>,
+    /// The kernel's captured-binaries map, where a binary is forgotten so that its next exec
+    /// is held again; `None` in unit tests, which see [`Driver::forgotten`] instead.
+    exec_done: Option<ExecForget>,
+    /// Binaries forgotten without a kernel (unit tests).
+    forgotten: Vec<(u64, u64, u64)>,
     /// Under userspace scope filters, the artifacts let through (kind, id as in `CapChunk`).
     kept: HashSet<(u16, [u64; 3])>,
     /// Binaries whose held exec was out of scope (and forgotten by the kernel), not captured
@@ -239,6 +245,12 @@ fn lost_reason(why: u32) -> &'static str {
         LOST_PREEMPTED => reason::PREEMPTED,
         _ => reason::MISSING,
     }
+}
+
+/// Whether `m` is the file an exec ran (its device and inode).
+fn same_file(m: &std::fs::Metadata, info: &ExecInfo) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    m.ino() == info.ino && kernel_dev(m.dev()) == info.dev
 }
 
 /// The kernel's dev_t encoding (major << 20 | minor) of a userspace `st_dev`.
@@ -292,7 +304,8 @@ impl Driver {
             bad_records: 0,
             released: 0,
             out_of_scope: 0,
-            forget: Vec::new(),
+            exec_done: None,
+            forgotten: Vec::new(),
             skipped_execs: HashSet::new(),
             kept: HashSet::new(),
             later: VecDeque::new(),
@@ -410,6 +423,35 @@ impl Driver {
 
     /// Under `follow` with userspace filters, waits until the decoder has read every fork
     /// record submitted before `ts` (the record may be a followed child's). True when it has.
+    /// Forgets a binary in the kernel at once, so that its next exec is held again.
+    fn forget(&mut self, key: (u64, u64, u64)) {
+        match &self.exec_done {
+            Some(map) => map.forget(key.0, key.1, key.2),
+            None => self.forgotten.push(key),
+        }
+    }
+
+    /// The binary of an exec the kernel did not hold: `/proc/PID/exe` while the task runs,
+    /// else the absolute path it was run from if that is still the same regular file (the
+    /// caller checks the open file again). Non-blocking, so that a FIFO swapped in cannot hang
+    /// the capture.
+    fn open_unheld_binary(&self, pid: u32, info: &ExecInfo) -> io::Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        File::open(format!("{}/{pid}/exe", self.procs.root())).or_else(|gone| {
+            let path = std::path::Path::new(&info.path);
+            let m = std::fs::metadata(path).map_err(|_| gone)?;
+            if !path.is_absolute() || !m.is_file() || !same_file(&m, info) {
+                return Err(io::Error::other(
+                    "the task is gone and its path is no longer the executed binary",
+                ));
+            }
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+                .open(path)
+        })
+    }
+
     fn caught_up(&mut self, ts: u64) -> bool {
         if !self.scope.follows() || self.no_wait_until.is_some_and(|t| Instant::now() < t) {
             return false;
@@ -495,10 +537,17 @@ impl Driver {
                     size: rec.int(4).unwrap_or(0),
                     proc: ProcessInfo::default(),
                 };
+                let key = (info.dev, info.ino, info.ctime);
                 let held = if h.flags & CF_HOLD != 0 {
                     let pidfd = pidfd_open(h.pid);
                     let exe = File::open(format!("{}/{}/exe", self.procs.root(), h.pid));
-                    // a held task is always let go, in scope or not, before anything else
+                    // out of scope at first sight (without waiting for the decoder): the
+                    // kernel forgets the binary before the task goes on, so that an exec of
+                    // it in scope right after is held again. A needless forget costs a hold.
+                    if !self.scope.allows(&h, &mut self.procs) {
+                        self.forget(key);
+                    }
+                    // a held task is always let go, in scope or not, before anything slower
                     release(h.pid, pidfd.as_ref());
                     self.released += 1;
                     Some(exe)
@@ -506,41 +555,37 @@ impl Driver {
                     None
                 };
                 if !self.in_scope(&h) {
-                    // not captured: the kernel forgets the binary, so that an exec of it in
-                    // scope is still held and captured
+                    // not captured (and forgotten above: the quick answer was no too)
                     if held.is_some() {
-                        self.forget.push((info.dev, info.ino, info.ctime));
-                        self.skipped_execs.insert((info.dev, info.ino, info.ctime));
+                        self.skipped_execs.insert(key);
                     }
                     return;
                 }
-                // the kernel did not hold it because an exec out of scope was, and its
-                // forgetting was not done yet: copy it as it runs (checked below)
+                // not held although an exec of it out of scope was not captured: a
+                // concurrent exec, before the kernel forgot it. Copy it as it runs, or from
+                // its path once the task is gone (checked below)
                 let held = held.or_else(|| {
                     self.skipped_execs
-                        .remove(&(info.dev, info.ino, info.ctime))
-                        .then(|| File::open(format!("{}/{}/exe", self.procs.root(), h.pid)))
+                        .remove(&key)
+                        .then(|| self.open_unheld_binary(h.pid, &info))
                 });
                 let mut proc = self.proc_from_hdr(&h);
                 proc.executable = info.path.clone();
                 let info = ExecInfo { proc, ..info };
                 if let Some(exe) = held {
                     let exe = exe.and_then(|f| {
-                        use std::os::unix::fs::MetadataExt;
                         let m = f.metadata()?;
-                        if m.ino() != info.ino || kernel_dev(m.dev()) != info.dev {
-                            return Err(io::Error::other(format!(
-                                "{}/{}/exe is no longer the executed binary",
-                                self.procs.root(),
-                                h.pid
-                            )));
+                        if !same_file(&m, &info) {
+                            return Err(io::Error::other(
+                                "the file opened is no longer the executed binary",
+                            ));
                         }
                         Ok(f)
                     });
                     if exe.is_err() {
-                        self.forget.push((info.dev, info.ino, info.ctime));
+                        self.forget(key);
                     }
-                    self.skipped_execs.remove(&(info.dev, info.ino, info.ctime));
+                    self.skipped_execs.remove(&key);
                     self.cap.exec(&info, Some(exe));
                 } else {
                     self.cap.exec(&info, None);
@@ -1013,7 +1058,7 @@ mod tests {
         assert_eq!(d.released, 2, "held tasks are let go in scope or not");
         // the out-of-scope binary is forgotten (so that an exec in scope is held again); the
         // one in scope too here, because /proc/<pid>/exe could not be opened
-        assert!(d.forget.contains(&(8, 301, 5)), "{:?}", d.forget);
+        assert!(d.forgotten.contains(&(8, 301, 5)), "{:?}", d.forgotten);
         assert!(d.skipped_execs.contains(&(8, 301, 5)));
         assert!(!d.skipped_execs.contains(&(8, 300, 5)));
         assert!(d.out_of_scope >= 4, "{}", d.out_of_scope);
@@ -1022,5 +1067,91 @@ mod tests {
         let index = std::fs::read_to_string(out.path().join("out/artifacts.jsonl")).unwrap();
         assert!(index.contains("/tmp/inside.txt"), "{index}");
         assert!(!index.contains("outside"), "{index}");
+    }
+
+    /// An exec the kernel did not hold, of a binary whose held exec out of scope was not
+    /// captured (a concurrent exec, before the kernel forgot it), is copied from its path when
+    /// the task is already gone, but only while the path is still the same file.
+    #[test]
+    fn an_unheld_exec_of_a_skipped_binary_is_copied_from_its_path() {
+        use std::os::unix::fs::MetadataExt;
+        let fake = FakeProc::new();
+        let (inside, outside, later) = ((1 << 23) + 20, (1 << 23) + 21, (1 << 23) + 22);
+        fake.process(inside, "/opt/inside", "/user.slice");
+        fake.process(outside, "/opt/outside", "/user.slice");
+        fake.process(later, "/opt/inside", "/user.slice");
+        let bins = tempfile::tempdir().unwrap();
+        let shared = bins.path().join("shared");
+        std::fs::write(&shared, b"\x7fELF the shared binary").unwrap();
+        let m = std::fs::metadata(&shared).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dir = format!("dir:{}", out.path().display());
+        let opts = CaptureOptions::parse(&["exec", dir.as_str()])
+            .unwrap()
+            .unwrap();
+        let scope = crate::scope::Scope::parse(&["comm=inside".to_string()]).unwrap();
+        let mut d = Driver::new(
+            Capturer::new(&opts).unwrap(),
+            ProcContext::new(fake.root()),
+            Arc::new(UserScope::new(scope)),
+        );
+        let exec = |pid: u32, comm: &str, flags: u16, ino: u64| {
+            let mut h = RecordHdr {
+                kind: REC_CAP_EXEC,
+                pid,
+                tid: pid,
+                leader_start_time: 1,
+                ts: 1000,
+                flags,
+                ..RecordHdr::default()
+            };
+            for (i, b) in comm.bytes().enumerate() {
+                h.comm[i] = b as i8;
+            }
+            RecordBuilder::new(h)
+                .str(0, &shared.display().to_string())
+                .int(1, kernel_dev(m.dev()))
+                .int(2, ino)
+                .int(3, 5)
+                .int(4, m.size())
+                .finish()
+        };
+        let key = (kernel_dev(m.dev()), m.ino(), 5);
+        d.record(&exec(outside, "outside", CF_HOLD, m.ino()));
+        assert_eq!(d.forgotten, [key], "forgotten before the task went on");
+        assert!(d.skipped_execs.contains(&key));
+        // in scope, not held, its task already gone (no <root>/<pid>/exe to open)
+        d.record(&exec(inside, "inside", 0, m.ino()));
+        assert!(!d.skipped_execs.contains(&key));
+        // another binary skipped, then run in scope after its path was replaced: not copied
+        d.record(&exec(outside, "outside", CF_HOLD, m.ino() + 1));
+        d.record(&exec(later, "inside", 0, m.ino() + 1));
+        assert_eq!(d.bad_records, 0);
+        d.cap.finish(&[]);
+        let index = std::fs::read_to_string(out.path().join("out/artifacts.jsonl")).unwrap();
+        let recs: Vec<serde_json::Value> = index
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(recs.len(), 2, "{index}");
+        let copied = &recs[0];
+        assert_eq!(copied["complete"], true, "{copied}");
+        assert_eq!(copied["process"]["hostProcessId"], inside, "{copied}");
+        let stored = std::fs::read(
+            out.path()
+                .join("out")
+                .join(copied["path"].as_str().unwrap()),
+        );
+        assert_eq!(stored.unwrap(), std::fs::read(&shared).unwrap());
+        let refused = &recs[1];
+        assert_eq!(refused["complete"], false, "{refused}");
+        assert_eq!(refused["path"], "", "{refused}");
+        assert!(
+            refused["note"]
+                .as_str()
+                .unwrap()
+                .contains("no longer the executed binary"),
+            "{refused}"
+        );
     }
 }
