@@ -22,9 +22,10 @@ OSPREY_EXTCAP_SYSTEM_TEST=1 cargo test --workspace --locked --no-fail-fast
 
 # The web UI in a real browser (ui/tests/browser.mjs): the release binary serving the fixtures
 # and a generated recording of a million events, driven in Debian's chromium. setup.sh built
-# ui/dist, which the binary embeds. Type-checked first.
+# ui/dist, which the binary embeds. Type-checked and linted first (`npm run lint`: ESLint with
+# typescript-eslint's type-aware rules and the rule that the UI never renders data as HTML).
 cargo build --release -p osprey --locked
-(cd ui && npm run typecheck && OSPREY_BIN=../target/release/osprey node tests/browser.mjs)
+(cd ui && npm run typecheck && npm run lint && OSPREY_BIN=../target/release/osprey node tests/browser.mjs)
 # The artifacts browser, marks, notes and the report (ui/tests/artifacts.mjs) on two capture
 # directories of real `osprey trace --capture` runs (as root, BPF loading).
 (cd ui && OSPREY_BIN=../target/release/osprey node tests/artifacts.mjs)

@@ -156,7 +156,7 @@ export function openPanel(id: string, title: string): Panel {
  * and modules register their menu entries and listeners here. */
 export const app = {
   /** Applies a display filter to the packet list (false when it does not compile). */
-  applyFilter: async (_filter: string): Promise<boolean> => false,
+  applyFilter: (_filter: string): Promise<boolean> => Promise.resolve(false),
   /** Selects frame `n` in the list (the nearest shown one when the view hides it). */
   goToFrame: async (_n: number): Promise<void> => {},
   /** The applied display filter ('' for every frame). */

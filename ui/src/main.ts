@@ -77,8 +77,9 @@ function saveColumns() {
 }
 function loadColumns() {
   const n = state.profile!.columns.length;
-  let saved: { extra?: string[]; order?: string[]; hidden?: string[]; widths?: Record<string, number> } = {};
-  try { saved = JSON.parse(localStorage.getItem(COLS_KEY) ?? '{}'); } catch { saved = {}; }
+  type Saved = { extra?: string[]; order?: string[]; hidden?: string[]; widths?: Record<string, number> };
+  let saved: Saved;
+  try { saved = JSON.parse(localStorage.getItem(COLS_KEY) ?? '{}') as Saved; } catch { saved = {}; }
   state.extra = Array.isArray(saved.extra) ? saved.extra.filter((f) => typeof f === 'string') : [];
   const all = Array.from({ length: n + state.extra.length }, (_, i) => colKey(i));
   const hidden = new Set(saved.hidden ?? []);
@@ -103,7 +104,7 @@ function reorder() {
   saveColumns();
   buildHeader();
   const n = state.selected;
-  if (n !== null) goToFrame(n, false); else scheduleRender();
+  if (n !== null) void goToFrame(n, false); else scheduleRender();
 }
 
 // ---------- time formats ----------
@@ -404,17 +405,17 @@ function scrollToOffset(i: number) {
 }
 
 rowsEl.addEventListener('click', (ev) => {
-  const row = (ev.target as HTMLElement).closest('.row') as HTMLElement | null;
+  const row = (ev.target as HTMLElement).closest<HTMLElement>('.row');
   if (!row || !row.dataset.number) return;
-  select(Number(row.dataset.number), Number(row.dataset.offset));
+  void select(Number(row.dataset.number), Number(row.dataset.offset));
 });
 rowsEl.addEventListener('contextmenu', (ev) => {
-  const div = (ev.target as HTMLElement).closest('.row') as HTMLElement | null;
+  const div = (ev.target as HTMLElement).closest<HTMLElement>('.row');
   if (!div || !div.dataset.number) return;
   ev.preventDefault();
   const number = Number(div.dataset.number);
   const row = state.cache.get(Number(div.dataset.offset));
-  if (state.selected !== number) select(number, Number(div.dataset.offset));
+  if (state.selected !== number) void select(number, Number(div.dataset.offset));
   rowMenu(ev.clientX, ev.clientY, number, row ?? null);
 });
 
@@ -470,7 +471,7 @@ async function nextMarked(dir: 1 | -1) {
   if (dir === -1) list.reverse();
   for (const n of list) {
     const { status, body } = await api<{ offset: number; number: number; exact: boolean }>(`/api/find?${orderParams({ frame: String(n) })}`);
-    if (status === 200 && body.exact) { selectOffset(body.offset); return; }
+    if (status === 200 && body.exact) { void selectOffset(body.offset); return; }
   }
   message(dir === 1 ? 'No next marked frame' : 'No previous marked frame');
 }
@@ -488,7 +489,7 @@ scroller.addEventListener('keydown', (ev) => {
   else if (ev.key === 'End') next = state.total - 1;
   if (next === null) return;
   ev.preventDefault();
-  selectOffset(Math.max(0, Math.min(state.total - 1, next)));
+  void selectOffset(Math.max(0, Math.min(state.total - 1, next)));
 });
 
 async function selectOffset(i: number) {
@@ -503,7 +504,7 @@ async function selectOffset(i: number) {
     row = body.rows[0];
     if (row) state.cache.set(i, row);
   }
-  if (row) select(row.number, i);
+  if (row) void select(row.number, i);
 }
 
 // ---------- detail and bytes ----------
@@ -571,7 +572,7 @@ function setOpen(div: HTMLElement, open: boolean) {
 }
 
 tree.addEventListener('click', (ev) => {
-  const div = (ev.target as HTMLElement).closest('.node') as HTMLElement | null;
+  const div = (ev.target as HTMLElement).closest<HTMLElement>('.node');
   if (!div) return;
   if ((ev.target as HTMLElement).classList.contains('tw') && div.querySelector('.tw')?.textContent) {
     setOpen(div, !div.classList.contains('open'));
@@ -586,7 +587,7 @@ tree.addEventListener('click', (ev) => {
 });
 
 tree.addEventListener('contextmenu', (ev) => {
-  const div = (ev.target as HTMLElement).closest('.node') as HTMLElement | null;
+  const div = (ev.target as HTMLElement).closest<HTMLElement>('.node');
   const node = div && state.detail?.tree[Number(div.dataset.i)];
   if (!div || !node) return;
   ev.preventDefault();
@@ -620,7 +621,7 @@ function fieldMenu(x: number, y: number, node: Node) {
     { sep: true },
     { label: 'Apply as Column', action: () => applyAsColumn(node.field), disabled: !node.field },
     { label: 'Apply as Filter', disabled: !filterable, sub: COMBINE.map(([how, label]) => ({ label, action: () => applyFilter(combine(how, node.filter)) })) },
-    { label: 'Prepare as Filter', disabled: !filterable, sub: COMBINE.map(([how, label]) => ({ label, action: () => { input.value = combine(how, node.filter); input.focus(); checkFilter(); } })) },
+    { label: 'Prepare as Filter', disabled: !filterable, sub: COMBINE.map(([how, label]) => ({ label, action: () => { input.value = combine(how, node.filter); input.focus(); void checkFilter(); } })) },
     { sep: true },
     { label: 'Copy', sub: [
       { label: 'Description', action: () => copy(node.text) },
@@ -805,7 +806,7 @@ input.addEventListener('keydown', (ev) => {
     }
     if (ev.key === 'Escape') { completeEl.hidden = true; return; }
   }
-  if (ev.key === 'Enter') { completeEl.hidden = true; applyFilter(input.value); }
+  if (ev.key === 'Enter') { completeEl.hidden = true; void applyFilter(input.value); }
 });
 input.addEventListener('blur', () => window.setTimeout(() => { completeEl.hidden = true; }, 150));
 
@@ -817,7 +818,7 @@ function wordAtCursor(): { start: number; word: string } {
   const before = input.value.slice(0, pos);
   // Inside a string literal: nothing to complete.
   if (((before.match(/"/g) ?? []).length - (before.match(/\\"/g) ?? []).length) % 2 === 1) return { start: pos, word: '' };
-  const m = before.match(/(\$\{?)?[A-Za-z_][A-Za-z0-9_.\-]*$/);
+  const m = before.match(/(\$\{?)?[A-Za-z_][A-Za-z0-9_.-]*$/);
   return m ? { start: pos - m[0].length, word: m[0] } : { start: pos, word: '' };
 }
 function suggest() {
@@ -854,15 +855,15 @@ function accept(value: string) {
   input.setSelectionRange(at, at);
   completeEl.hidden = true;
   input.focus();
-  checkFilter();
+  void checkFilter();
 }
 
 // ---------- history and bookmarks ----------
 const HISTORY_KEY = 'osprey.view.filters';
 function history(): string[] {
   try {
-    const h = JSON.parse(localStorage.getItem(HISTORY_KEY) ?? '[]');
-    return Array.isArray(h) ? h.filter((x) => typeof x === 'string') : [];
+    const h: unknown = JSON.parse(localStorage.getItem(HISTORY_KEY) ?? '[]');
+    return Array.isArray(h) ? h.filter((x): x is string => typeof x === 'string') : [];
   } catch { return []; }
 }
 function remember(filter: string) {
@@ -883,7 +884,7 @@ $('bookmarks').addEventListener('click', (ev) => {
   ]);
 });
 $('apply').addEventListener('click', () => applyFilter(input.value));
-$('clear').addEventListener('click', () => { input.value = ''; checkFilter(); applyFilter(''); });
+$('clear').addEventListener('click', () => { input.value = ''; void checkFilter(); void applyFilter(''); });
 
 function resetView(filter: string) {
   state.filter = filter;
@@ -967,7 +968,7 @@ async function loadHash() {
   hashApplied = true;
   saveHash();
 }
-window.addEventListener('hashchange', () => { hashApplied = false; loadHash(); });
+window.addEventListener('hashchange', () => { hashApplied = false; void loadHash(); });
 
 // ---------- Export Specified Frames ----------
 const exportDialog = $<HTMLDialogElement>('export-dialog');
@@ -998,7 +999,7 @@ $('export-ok').addEventListener('click', async (ev) => {
   body.displayed_only = $<HTMLInputElement>('export-displayed').checked && !!state.filter;
   const r = await fetch('/api/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (r.status !== 200) {
-    const e = await r.json().catch(() => ({ error: r.statusText }));
+    const e = await (r.json() as Promise<{ error?: unknown }>).catch(() => ({ error: r.statusText }));
     $('export-count').textContent = `Cannot export: ${String(e.error)}`;
     return;
   }
@@ -1075,7 +1076,7 @@ function onProgress(p: Progress) {
       }
     }
   }
-  if (grew && state.firstTs === null) loadFirstTs();
+  if (grew && state.firstTs === null) void loadFirstTs();
   updateStatus();
 }
 
@@ -1092,16 +1093,16 @@ document.addEventListener('keydown', (ev) => {
     ev.preventDefault();
     const n = Number(window.prompt('Go to frame:') ?? '');
     if (!Number.isInteger(n) || n < 1) return;
-    goToFrame(n);
+    void goToFrame(n);
   } else if (ev.ctrlKey && ev.key === '/') {
     ev.preventDefault();
     input.focus();
   } else if (ev.ctrlKey && ev.shiftKey && k === 'n') {
     ev.preventDefault();
-    nextMarked(1);
+    void nextMarked(1);
   } else if (ev.ctrlKey && ev.shiftKey && k === 'b') {
     ev.preventDefault();
-    nextMarked(-1);
+    void nextMarked(-1);
   } else if (ev.ctrlKey && !ev.shiftKey && k === 'm' && !inField && state.selected !== null) {
     ev.preventDefault();
     toggleMark(state.selected);
@@ -1318,7 +1319,7 @@ $('live-pause').addEventListener('click', () => {
   updateStatus();
 });
 $('live-follow').addEventListener('click', () => { setFollow(true); followTail(); });
-$('live-copy-dir').addEventListener('click', () => { const d = live.state && liveOutputDir(live.state); if (d) copy(d); });
+$('live-copy-dir').addEventListener('click', () => { const d = live.state && liveOutputDir(live.state); if (d) void copy(d); });
 $('live-fetch').addEventListener('click', async () => {
   const { status, body } = await api<LiveState & { error: string | null }>('/api/live/copy-output', { method: 'POST' });
   if (status !== 200) { message(`Fetch output: ${body.error}`); return; }
@@ -1349,7 +1350,7 @@ async function pollLog() {
 }
 $('live-log').addEventListener('click', () => {
   logDialog.showModal();
-  pollLog();
+  void pollLog();
   live.logTimer = window.setInterval(pollLog, 1000);
 });
 logDialog.addEventListener('close', () => window.clearInterval(live.logTimer));
@@ -1384,7 +1385,7 @@ async function start() {
   state.firstTs = status.first_ts === null ? null : BigInt(status.first_ts);
   onProgress({ index: status.index, views: [] });
   const es = new EventSource('/api/events');
-  es.addEventListener('progress', (e) => onProgress(JSON.parse((e as MessageEvent).data)));
+  es.addEventListener('progress', (e) => onProgress(JSON.parse(e.data as string) as Progress));
   scheduleRender();
   scroller.focus();
   await loadHash();
@@ -1400,9 +1401,9 @@ async function start() {
     let ticks = 0;
     const again = window.setInterval(() => {
       ticks++;
-      if (state.index?.done) { window.clearInterval(again); loadFields(); } else if (live.state && ticks % 10 === 0) loadFields();
+      if (state.index?.done) { window.clearInterval(again); void loadFields(); } else if (live.state && ticks % 10 === 0) void loadFields();
     }, 500);
   }
 }
 
-start();
+void start();

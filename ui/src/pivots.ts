@@ -93,7 +93,7 @@ export async function countByField(node: Node) {
   p.bar.append(info, csv, save);
   const r = await runStats([`count,${node.field}`], base);
   if (!r) { info.textContent = 'Failed'; return; }
-  const top: StatNode | undefined = r[0].nodes[0];
+  const top: StatNode | undefined = (r[0] as { nodes: StatNode[] }).nodes[0];
   const rows = top?.children ?? [];
   info.textContent = `${rows.length.toLocaleString('en-US')} values in ${(top?.count ?? 0).toLocaleString('en-US')} frames${base ? ` of “${base}”` : ''}`;
   const text = () => ['value,count,percent', ...rows.map((x) => `${q(x.name)},${x.count},${(x.percent ?? 0).toFixed(2)}`)].join('\n');

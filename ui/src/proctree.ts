@@ -7,6 +7,21 @@ import { and, Cancel, extraRowItems, filterBox, MAX_FILTER, procFilter, quote, r
 import { TreeTable, type TRow } from './treetable';
 
 interface PNode { name: string; count: number; own?: number; process?: Proc; children?: PNode[] }
+/** `-z tracee,process_tree` as `-T json`. */
+interface TreeResult { nodes: PNode[] }
+/** One process of `-z tracee,process,PID` as `-T json`. */
+interface ProcessPage {
+  process: Proc; label: string; ancestors: string[]; children: string[]; execs?: (Exec & { sha256?: string })[];
+  packets: number; packet_bytes: number;
+  events: { name: string; count: number; first: number }[];
+  files_opened: { name: string; count: number; first: number }[];
+  files_written: { path: string; file_type?: string; count: number; sha256?: string[] }[];
+  connections: { name: string; count: number; first: number }[];
+  dns: { name: string; messages: number; answers?: string[] }[];
+  peers: { protocol: string; address: string; frames: number; bytes: number }[];
+  signatures: { name: string; count?: number; first?: number }[];
+  artifacts: { kind: string; original_path: string; size: number; sha256: string; complete: boolean }[];
+}
 
 // ---------- the global tree, for lookups (breadcrumb, ancestors' pages) ----------
 let globalTree: { id: number; nodes: PNode[] } | null = null;
@@ -20,7 +35,7 @@ async function fullTree(): Promise<PNode[]> {
     });
     if (status === 200 && globalTree && globalTree.id === body.id) return globalTree.nodes;
     const [out] = await runStats(['tracee,process_tree'], '');
-    globalTree = { id: status === 200 ? body.id : -1, nodes: out.result.nodes as PNode[] };
+    globalTree = { id: status === 200 ? body.id : -1, nodes: (out.result as TreeResult).nodes };
     return globalTree.nodes;
   })();
   try { return await globalLoading; } finally { globalLoading = null; }
@@ -119,11 +134,11 @@ export async function openProcessPage(id: number) {
   const copyText = el('button', '', 'Copy as text');
   copyText.addEventListener('click', () => void copy(out.text));
   panel.bar.appendChild(copyText);
-  const procs = out.result.processes as any[];
+  const procs = (out.result as { processes: ProcessPage[] }).processes;
   if (!procs.length) panel.body.appendChild(el('p', 'pp-none', `No process ${id} in the recording.`));
   const tree = await fullTree().catch(() => [] as PNode[]);
   for (const p of procs) {
-    const proc = p.process as Proc;
+    const proc = p.process;
     const pf = procFilter(proc);
     const sec = el('div', 'pp-proc');
     const h = el('h3', 'pp-label', p.label);
@@ -133,7 +148,7 @@ export async function openProcessPage(id: number) {
       ['Names', proc.names.join(' → ')],
       ['Executable', proc.executable ?? ''],
       ['Exit', proc.exit ? `code ${proc.exit.code}${proc.exit.signal ? `, signal ${proc.exit.signal}` : ''}` : 'not seen'],
-      ['Events', String(p.events.reduce((s: number, e: any) => s + e.count, 0))],
+      ['Events', String(p.events.reduce((s, e) => s + e.count, 0))],
       ['Packets', `${p.packets} (${p.packet_bytes} bytes)`],
     ];
     if (proc.container) facts.push(['Container', proc.container]);
@@ -156,21 +171,21 @@ export async function openProcessPage(id: number) {
     const at = (t: number) => `frame.time_epoch >= ${epochText(t - 1000)} && frame.time_epoch <= ${epochText(t + 1000)}`;
     const ev = (name: string, t: number) => and(pf, `tracee.eventName == ${quote(name)}`, at(t));
     const sections: [string, string[], Item[]][] = [
-      ['Ancestors', ['Process'], (p.ancestors as string[]).slice().reverse().map(link)],
-      ['Children', ['Process'], (p.children as string[]).map(link)],
+      ['Ancestors', ['Process'], p.ancestors.slice().reverse().map(link)],
+      ['Children', ['Process'], p.children.map(link)],
       ['Execs', ['Time', 'Image', 'Command line', 'SHA-256'], ((p.execs ?? proc.execs ?? []) as (Exec & { sha256?: string })[]).map((x) => ({ cells: [epochText(x.time), x.pathname, x.command_line ?? '', x.sha256 ?? ''], filter: ev('sched_process_exec', x.time), fallback: and(pf, 'tracee.eventName == "sched_process_exec"') }))],
-      ['Events', ['Event', 'Count'], p.events.map((x: any) => ({ cells: [x.name, String(x.count)], filter: ev(x.name, x.first), fallback: and(pf, `tracee.eventName == ${quote(x.name)}`) }))],
-      ['Files opened', ['File', 'Count'], p.files_opened.map((x: any) => ({ cells: [x.name, String(x.count)], filter: and(pf, at(x.first)), fallback: and(pf, `tracee.args.security_file_open.pathname == ${quote(x.name.replace(/^\([A-Z]+\): /, ''))}`) }))],
-      ['Files written', ['File', 'Type', 'Count', 'SHA-256'], p.files_written.map((x: any) => ({ cells: [x.path, x.file_type ?? '', String(x.count), (x.sha256 ?? []).join(' ')], filter: and(pf, 'tracee.eventName == "magic_write"', `tracee.args.magic_write.pathname == ${quote(x.path)}`), fallback: and(pf, 'tracee.eventName == "magic_write"') }))],
-      ['Connections', ['Connection', 'Count'], p.connections.map((x: any) => ({ cells: [x.name, String(x.count)], filter: and(pf, at(x.first)) }))],
-      ['DNS', ['Name', 'Messages', 'Answers'], p.dns.map((x: any) => ({ cells: [x.name, String(x.messages), (x.answers ?? []).join(', ')], filter: and(pf, `dns.qry.name == ${quote(x.name)}`), fallback: `dns.qry.name == ${quote(x.name)}` }))],
-      ['Packets by peer', ['Protocol', 'Peer', 'Frames', 'Bytes'], p.peers.map((x: any) => {
+      ['Events', ['Event', 'Count'], p.events.map((x) => ({ cells: [x.name, String(x.count)], filter: ev(x.name, x.first), fallback: and(pf, `tracee.eventName == ${quote(x.name)}`) }))],
+      ['Files opened', ['File', 'Count'], p.files_opened.map((x) => ({ cells: [x.name, String(x.count)], filter: and(pf, at(x.first)), fallback: and(pf, `tracee.args.security_file_open.pathname == ${quote(x.name.replace(/^\([A-Z]+\): /, ''))}`) }))],
+      ['Files written', ['File', 'Type', 'Count', 'SHA-256'], p.files_written.map((x) => ({ cells: [x.path, x.file_type ?? '', String(x.count), (x.sha256 ?? []).join(' ')], filter: and(pf, 'tracee.eventName == "magic_write"', `tracee.args.magic_write.pathname == ${quote(x.path)}`), fallback: and(pf, 'tracee.eventName == "magic_write"') }))],
+      ['Connections', ['Connection', 'Count'], p.connections.map((x) => ({ cells: [x.name, String(x.count)], filter: and(pf, at(x.first)) }))],
+      ['DNS', ['Name', 'Messages', 'Answers'], p.dns.map((x) => ({ cells: [x.name, String(x.messages), (x.answers ?? []).join(', ')], filter: and(pf, `dns.qry.name == ${quote(x.name)}`), fallback: `dns.qry.name == ${quote(x.name)}` }))],
+      ['Packets by peer', ['Protocol', 'Peer', 'Frames', 'Bytes'], p.peers.map((x) => {
         const m = String(x.address).match(/^(.*):(\d+)$/);
         const f = m ? and(`ip.addr == ${m[1].replace(/^\[|\]$/g, '')}`, `${String(x.protocol).toLowerCase() === 'udp' ? 'udp' : 'tcp'}.port == ${m[2]}`) : '';
         return { cells: [x.protocol, x.address, String(x.frames), String(x.bytes)], filter: f ? and(pf, f) : undefined, fallback: f || undefined };
       })],
-      ['Signatures', ['Signature', 'Count'], p.signatures.map((x: any) => ({ cells: [x.name, String(x.count ?? '')], filter: x.first ? and(pf, at(x.first)) : undefined, fallback: and(pf, 'tracee.isSignature == 1') }))],
-      ['Artifacts', ['Kind', 'Path', 'Size', 'SHA-256', 'Complete'], p.artifacts.map((x: any) => ({ cells: [x.kind, x.original_path, String(x.size), x.sha256, x.complete ? 'yes' : 'no'] }))],
+      ['Signatures', ['Signature', 'Count'], p.signatures.map((x) => ({ cells: [x.name, String(x.count ?? '')], filter: x.first ? and(pf, at(x.first)) : undefined, fallback: and(pf, 'tracee.isSignature == 1') }))],
+      ['Artifacts', ['Kind', 'Path', 'Size', 'SHA-256', 'Complete'], p.artifacts.map((x) => ({ cells: [x.kind, x.original_path, String(x.size), x.sha256, x.complete ? 'yes' : 'no'] }))],
     ];
     for (const [title, heads, items] of sections) {
       if (!items.length) continue;
@@ -312,11 +327,12 @@ export function openProcessTree() {
         status.replaceChildren(el('span', 'spinner'), document.createTextNode(` Computing… ${s.frames ? Math.round((100 * s.scanned) / s.frames) : 0}%`));
       }, my);
       if (my !== cancel) return;
-      const rows = toRows(out.result.nodes as PNode[]);
+      const { nodes } = out.result as TreeResult;
+      const rows = toRows(nodes);
       table.setRows(rows, perContainer ? 3 : 2);
       let count = 0;
       const walk = (ns: PNode[]) => { for (const n of ns) { if (n.process) count++; if (n.children) walk(n.children); } };
-      walk(out.result.nodes);
+      walk(nodes);
       status.textContent = `${count.toLocaleString('en-US')} processes · ${Math.round(performance.now() - t0)} ms`;
       panel.root.dataset.processes = String(count);
       panel.root.dataset.state = 'done';

@@ -7,7 +7,8 @@ import { TreeTable, type TColumn, type TRow } from './treetable';
 
 // ---------- the engine's runs ----------
 export interface StatsState { id: number; views: string[]; filter: string; scanned: number; frames: number; partial: boolean; done: boolean; cancelled: boolean; elapsed_ms: number; error: string | null }
-export interface ViewOutput { result: any; text: string }
+/** One view's output: `result` is its `-T json` form (the shapes below), `text` its text. */
+export interface ViewOutput { result: unknown; text: string }
 /** Cancels a run a window no longer wants. */
 export class Cancel { cancelled = false; id: number | null = null; cancel() { this.cancelled = true; if (this.id !== null) void fetch(`/api/stats/${this.id}`, { method: 'DELETE' }); } }
 
@@ -52,6 +53,14 @@ export const MAX_FILTER = 16 * 1024;
 
 // ---------- views → rows ----------
 interface StatNode { name: string; count: number; own?: number; percent?: number; rate?: number; process?: Proc; children?: StatNode[] }
+// The `-T json` results the windows show (`type` tells them apart).
+interface StatsTreeResult { type: 'stats_tree'; first_column?: string; nodes: StatNode[] }
+interface Conversation { address_a: string; port_a: number; address_b: string; port_b: number; frames_a_to_b: number; bytes_a_to_b: number; frames_b_to_a: number; bytes_b_to_a: number; rel_start_ns: number; duration_ns: number }
+interface ConversationsResult { type: 'conversations'; layer: string; conversations: Conversation[] }
+interface Endpoint { address: string; port: number; tx_frames: number; tx_bytes: number; rx_frames: number; rx_bytes: number }
+interface EndpointsResult { type: 'endpoints'; layer: string; endpoints: Endpoint[] }
+interface HierarchyNode { protocol: string; frames: number; bytes: number; children?: HierarchyNode[] }
+interface HierarchyResult { type: 'protocol_hierarchy'; nodes: HierarchyNode[] }
 export interface Exec { time: number; pathname: string; command_line?: string }
 export interface Proc { host_pid: number; pid: number; start_time?: number; names: string[]; execs?: Exec[]; executable?: string; exit?: { time: number; code: number; signal: number }; seen: boolean; entity_id?: number; container?: string }
 
@@ -92,7 +101,7 @@ function treeFilter(view: string, path: StatNode[]): string {
     let m: RegExpMatchArray | null;
     if ((m = leaf.match(/^\((?:RO|WO|RW)\): (.*)$/))) return and(pf, `tracee.args.security_file_open.pathname == ${quote(m[1])}`);
     if ((m = leaf.match(/^.* file: (.*)$/))) return and(pf, 'tracee.eventName == "magic_write"', `tracee.args.magic_write.pathname == ${quote(m[1])}`);
-    if ((m = leaf.match(/^\(Severity [^)]*\): (.*)$/))) return and(pf, 'tracee.isSignature == 1');
+    if (/^\(Severity [^)]*\): (.*)$/.test(leaf)) return and(pf, 'tracee.isSignature == 1');
     return pf;
   }
   if (view === 'dns,tree') return dnsFilter(names);
@@ -129,7 +138,7 @@ function httpFilter(names: string[]): string {
 
 interface Shape { columns: TColumn[]; rows: TRow[]; openDepth: number }
 
-function statsTree(view: string, r: any): Shape {
+function statsTree(view: string, r: StatsTreeResult): Shape {
   const hasOwn = JSON.stringify(r.nodes).includes('"own"');
   const columns: TColumn[] = [
     { title: r.first_column ?? 'Name' },
@@ -145,10 +154,10 @@ function statsTree(view: string, r: any): Shape {
     cells.push(n.percent ?? '', n.rate ?? '');
     return { cells, filter: treeFilter(view, p), data: n.process, children: n.children?.map((c) => conv(c, p)) };
   };
-  return { columns, rows: (r.nodes as StatNode[]).map((n) => conv(n, [])), openDepth: view.startsWith('tracee,process_tree') ? 4 : 3 };
+  return { columns, rows: r.nodes.map((n) => conv(n, [])), openDepth: view.startsWith('tracee,process_tree') ? 4 : 3 };
 }
 
-function conversations(r: any): Shape {
+function conversations(r: ConversationsResult): Shape {
   const ports = r.layer !== 'IPv4' && r.layer !== 'IPv6';
   const pf = r.layer === 'UDP' ? 'udp.port' : 'tcp.port';
   const columns: TColumn[] = [
@@ -159,7 +168,7 @@ function conversations(r: any): Shape {
     { title: 'Frames B→A', numeric: true }, { title: 'Bytes B→A', numeric: true },
     { title: 'Rel Start', numeric: true, format: fixed }, { title: 'Duration', numeric: true, format: fixed },
   ];
-  const rows = (r.conversations as any[]).map((c) => ({
+  const rows = r.conversations.map((c) => ({
     cells: [c.address_a, ...(ports ? [c.port_a] : []), c.address_b, ...(ports ? [c.port_b] : []),
       c.frames_a_to_b + c.frames_b_to_a, c.bytes_a_to_b + c.bytes_b_to_a, c.frames_a_to_b, c.bytes_a_to_b,
       c.frames_b_to_a, c.bytes_b_to_a, c.rel_start_ns / 1e9, c.duration_ns / 1e9],
@@ -169,7 +178,7 @@ function conversations(r: any): Shape {
   return { columns, rows, openDepth: 1 };
 }
 
-function endpoints(r: any): Shape {
+function endpoints(r: EndpointsResult): Shape {
   const ports = r.layer !== 'IPv4' && r.layer !== 'IPv6';
   const pf = r.layer === 'UDP' ? 'udp.port' : 'tcp.port';
   const columns: TColumn[] = [
@@ -178,38 +187,38 @@ function endpoints(r: any): Shape {
     { title: 'Tx Frames', numeric: true }, { title: 'Tx Bytes', numeric: true },
     { title: 'Rx Frames', numeric: true }, { title: 'Rx Bytes', numeric: true },
   ];
-  const rows = (r.endpoints as any[]).map((e) => ({
+  const rows = r.endpoints.map((e) => ({
     cells: [e.address, ...(ports ? [e.port] : []), e.tx_frames + e.rx_frames, e.tx_bytes + e.rx_bytes, e.tx_frames, e.tx_bytes, e.rx_frames, e.rx_bytes],
     filter: and(`ip.addr == ${e.address}`, ports ? `${pf} == ${e.port}` : ''),
   }));
   return { columns, rows, openDepth: 1 };
 }
 
-function hierarchy(r: any): Shape {
-  const total = (r.nodes as any[]).reduce((s, n) => s + n.frames, 0) || 1;
-  const bytes = (r.nodes as any[]).reduce((s, n) => s + n.bytes, 0) || 1;
+function hierarchy(r: HierarchyResult): Shape {
+  const total = r.nodes.reduce((s, n) => s + n.frames, 0) || 1;
+  const bytes = r.nodes.reduce((s, n) => s + n.bytes, 0) || 1;
   const columns: TColumn[] = [
     { title: 'Protocol' }, { title: 'Percent Frames', numeric: true, format: pct, width: 100 },
     { title: 'Frames', numeric: true }, { title: 'Percent Bytes', numeric: true, format: pct, width: 100 },
     { title: 'Bytes', numeric: true },
   ];
-  const conv = (n: any, path: string[]): TRow => {
+  const conv = (n: HierarchyNode, path: string[]): TRow => {
     const p = [...path, n.protocol];
     return {
       cells: [n.protocol, (100 * n.frames) / total, n.frames, (100 * n.bytes) / bytes, n.bytes],
       filter: p.length === 1 ? n.protocol : p.slice(1).join(' && '),
-      children: n.children?.map((c: any) => conv(c, p)),
+      children: n.children?.map((c) => conv(c, p)),
     };
   };
-  return { columns, rows: (r.nodes as any[]).map((n) => conv(n, [])), openDepth: 9 };
+  return { columns, rows: r.nodes.map((n) => conv(n, [])), openDepth: 9 };
 }
 
-export function shape(view: string, result: any): Shape {
-  switch (result.type) {
-    case 'stats_tree': return statsTree(view, result);
-    case 'conversations': return conversations(result);
-    case 'endpoints': return endpoints(result);
-    case 'protocol_hierarchy': return hierarchy(result);
+export function shape(view: string, result: unknown): Shape {
+  switch ((result as { type?: string }).type) {
+    case 'stats_tree': return statsTree(view, result as StatsTreeResult);
+    case 'conversations': return conversations(result as ConversationsResult);
+    case 'endpoints': return endpoints(result as EndpointsResult);
+    case 'protocol_hierarchy': return hierarchy(result as HierarchyResult);
     default: return { columns: [{ title: 'Result' }], rows: [{ cells: [JSON.stringify(result)] }], openDepth: 1 };
   }
 }
@@ -217,7 +226,7 @@ export function shape(view: string, result: any): Shape {
 // ---------- the window ----------
 /** A filter input checked with /api/check as it is typed (green/red), Enter applies. */
 export function filterBox(initial: string, onApply: (f: string) => void): { box: HTMLSpanElement; input: HTMLInputElement } {
-  const box = el('span', 'st-filter') as HTMLSpanElement;
+  const box = el('span', 'st-filter');
   const input = el('input', 'st-filter-input') as HTMLInputElement;
   input.type = 'text';
   input.spellcheck = false;

@@ -4,7 +4,7 @@
 // frame; and the I/O graph window (Analyze menu): display filters as lines over `-z io,stat`.
 // Every number comes from `/api/stats`, i.e. the engine of `osprey read -z`.
 
-import { el, api, app, message, openPanel } from './core';
+import { el, api, app, message, openPanel, type Window as Rows } from './core';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const svg = (tag: string, attrs: Record<string, string | number> = {}) => {
@@ -16,16 +16,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------- /api/stats and /api/views helpers (shared by the windows of this module) ----------
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
+/** A view's result as `-T json` (its shape is the view's: the callers say which). */
+type ViewResult = unknown;
+/** The bodies of /api/stats (a run's state, an error) and /api/stats/ID (state, results). */
+interface StatsBody { id: number; error?: string | { message?: string } }
+interface StatsRun { state: { error: string | null; cancelled: boolean }; results: { result: ViewResult }[] | null }
+/** `-z tracee,timeline,…` and `-z io,stat,…` as `-T json`. */
+interface TimelineResult { duration_us: number; groups: { name: string; counts: number[] }[] }
+interface IoStatResult { starts_us: number[]; columns: { cells: { frames: number }[] }[] }
 
 /** Runs `-z` views over the view of `filter` and waits for their results (`-T json`'s); null
  * when they cannot be had (a bad view or filter, said in the status bar; no server). */
-export async function runStats(views: string[], filter: string): Promise<Json[] | null> {
+export async function runStats(views: string[], filter: string): Promise<ViewResult[] | null> {
   try { return await runStatsOrThrow(views, filter); } catch { return null; }
 }
-async function runStatsOrThrow(views: string[], filter: string): Promise<Json[] | null> {
-  const { status, body } = await api<Json>('/api/stats', {
+async function runStatsOrThrow(views: string[], filter: string): Promise<ViewResult[] | null> {
+  const { status, body } = await api<StatsBody | null>('/api/stats', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ views, filter }),
   });
   if (status !== 200) {
@@ -33,11 +39,12 @@ async function runStatsOrThrow(views: string[], filter: string): Promise<Json[] 
     message(`Statistics: ${typeof e === 'string' ? e : e?.message ?? status}`);
     return null;
   }
+  const { id } = body as StatsBody;
   for (let wait = 30; ; wait = Math.min(500, wait * 2)) {
-    const r = await api<Json>(`/api/stats/${body.id}`);
+    const r = await api<StatsRun>(`/api/stats/${id}`);
     if (r.status !== 200) return null;
     if (r.body.state.error) { message(`Statistics: ${r.body.state.error}`); return null; }
-    if (r.body.results) return (r.body.results as Json[]).map((x) => x.result);
+    if (r.body.results) return r.body.results.map((x) => x.result);
     if (r.body.state.cancelled) return null;
     await sleep(wait);
   }
@@ -48,18 +55,18 @@ export async function firstFrameOf(filter: string): Promise<number | null> {
   try { return await firstFrameOrThrow(filter); } catch { return null; }
 }
 async function firstFrameOrThrow(filter: string): Promise<number | null> {
-  const { status } = await api<Json>('/api/views', {
+  const { status } = await api<unknown>('/api/views', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filter }),
   });
   if (status !== 200) return null;
   for (let wait = 20; ; wait = Math.min(400, wait * 2)) {
-    const v = await api<Json>(`/api/views?filter=${encodeURIComponent(filter)}`);
+    const v = await api<{ done: boolean; cancelled: boolean }>(`/api/views?filter=${encodeURIComponent(filter)}`);
     if (v.status !== 200) return null;
     if (v.body.done || v.body.cancelled) break;
     // the first frame is known as soon as one matched before the scan went further
     await sleep(wait);
   }
-  const r = await api<Json>(`/api/rows?offset=0&limit=1&filter=${encodeURIComponent(filter)}`);
+  const r = await api<Rows>(`/api/rows?offset=0&limit=1&filter=${encodeURIComponent(filter)}`);
   return r.status === 200 && r.body.rows.length ? r.body.rows[0].number : null;
 }
 
@@ -102,7 +109,7 @@ const fmtTime = (us: number) => {
 /** The recording's span in µs (every frame's, whatever the filter). */
 async function recordingSpan(): Promise<number | null> {
   const r = await runStats(['tracee,timeline,0'], '');
-  return r ? r[0].duration_us : null;
+  return r ? (r[0] as TimelineResult).duration_us : null;
 }
 
 // ---------- the strip ----------
@@ -146,7 +153,7 @@ async function histogram(filter: string, mode: 'group' | 'severity'): Promise<Hi
     if (!r) return null;
     return {
       intervalUs: iv, spanUs,
-      series: (r[0].groups as Json[]).map((g) => ({ name: g.name, color: GROUP_COLORS[g.name] ?? '#888', counts: g.counts })),
+      series: (r[0] as TimelineResult).groups.map((g) => ({ name: g.name, color: GROUP_COLORS[g.name] ?? '#888', counts: g.counts })),
     };
   }
   const r = await runStats([`io,stat,${seconds(iv)},${sevColumns().join(',')}`], filter);
@@ -154,7 +161,7 @@ async function histogram(filter: string, mode: 'group' | 'severity'): Promise<Hi
   const names = [...SEVERITIES, 'Not a signature'];
   return {
     intervalUs: iv, spanUs,
-    series: (r[0].columns as Json[]).map((c, i) => ({ name: names[i], color: SEV_COLORS[i], counts: (c.cells as Json[]).map((x) => x.frames) }))
+    series: (r[0] as IoStatResult).columns.map((c, i) => ({ name: names[i], color: SEV_COLORS[i], counts: c.cells.map((x) => x.frames) }))
       .filter((s) => s.counts.some((n) => n > 0)),
   };
 }
@@ -317,9 +324,9 @@ function initStrip() {
   // long (at most a fifth of the time spent counting)
   strip.timer = window.setInterval(async () => {
     if (strip.busy || performance.now() - strip.last < 4 * strip.cost) return;
-    const s = await api<Json>('/api/status').catch(() => ({ status: 0, body: null }));
-    if (s.status === 200 && s.body.index && !s.body.index.done) void refresh();
-    else if (s.status === 200 && s.body.index?.done && root.dataset.final !== '1') { root.dataset.final = '1'; void refresh(); }
+    const s = await api<{ index?: { done: boolean } | null }>('/api/status').catch(() => null);
+    if (s?.status === 200 && s.body.index && !s.body.index.done) void refresh();
+    else if (s?.status === 200 && s.body.index?.done && root.dataset.final !== '1') { root.dataset.final = '1'; void refresh(); }
   }, 2000);
   void refresh();
 }
@@ -390,10 +397,10 @@ function openIoGraph() {
     const view = `io,stat,${seconds(iv)},${shown.map((l) => l.filter.trim() || 'frame').join(',')}`;
     const r = await runStats([view], '');
     if (!r || my !== seq) return;
-    const res = r[0];
+    const res = r[0] as IoStatResult;
     p.root.dataset.view = view;
-    const values: number[][] = (res.columns as Json[]).map((c) => (c.cells as Json[]).map((x) => x.frames));
-    plot(graph, hover, shown, values, iv, res.starts_us as number[]);
+    const values: number[][] = res.columns.map((c) => c.cells.map((x) => x.frames));
+    plot(graph, hover, shown, values, iv, res.starts_us);
   }
   drawLines();
   void compute();

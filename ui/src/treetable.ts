@@ -217,7 +217,7 @@ export class TreeTable {
 
   private key(ev: KeyboardEvent) {
     const i = this.flat.findIndex((f) => f.row === this.selected);
-    let j = i;
+    let j: number;
     if (ev.key === 'ArrowDown') j = Math.min(this.flat.length - 1, i + 1);
     else if (ev.key === 'ArrowUp') j = Math.max(0, i - 1);
     else if ((ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') && this.selected) {

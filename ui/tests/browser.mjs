@@ -671,7 +671,7 @@ await test(`a recording of ${EVENTS} events scrolls to its end; hostile strings 
   };
   try {
     await page.waitForFunction(inside, EVENTS, { timeout: 10_000 });
-  } catch (e) {
+  } catch {
     const box = await page.$eval(`.row[data-number="${EVENTS}"]`, (r) => {
       const b = r.getBoundingClientRect();
       const s = document.getElementById('list-scroll').getBoundingClientRect();

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createServer, Socket } from 'node:net';
 import assert from 'node:assert/strict';
 import {
-  bin, scratchDir, test, serveChild, launch, finish, sleep, needRoot, onFinish, apiUrl as apiUrlOf, apiJson as apiJsonOf,
+  bin, scratchDir, test, serveChild, launch, finish, sleep, needRoot, onFinish, apiJson as apiJsonOf,
 } from './harness.mjs';
 
 needRoot('live ssh', existsSync('/usr/sbin/sshd'));
@@ -54,12 +54,11 @@ for (let i = 0; i < 100; i++) {
   await sleep(50);
 }
 
-const { child: server, url: serving } = serveChild(['--live', `ssh://root@127.0.0.1:${port}`, '--',
+const { url: serving } = serveChild(['--live', `ssh://root@127.0.0.1:${port}`, '--',
   '--identity', join(scratch, 'user'), '--known-hosts', join(scratch, 'known_hosts'), '--remote-osprey', bin,
   '-e', 'sched_process_exec', '--scope', `comm=${COMM}`, '--capture', 'profile', '--capture', `dir:${remoteDir}`,
   '--remote-copy', copies]);
 const url = await serving;
-const apiUrl = (path) => apiUrlOf(url, path);
 const apiJson = (path) => apiJsonOf(url, path);
 
 const { page, pageErrors } = await launch();

@@ -13,7 +13,7 @@ import { mkdirSync, existsSync, readFileSync, readdirSync, copyFileSync, writeFi
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import {
-  shots, scratchDir, test, serveChild, launch, finish, sleep, requireBpf, needRoot, apiUrl as apiUrlOf, apiJson as apiJsonOf,
+  shots, scratchDir, test, serveChild, launch, finish, sleep, requireBpf, needRoot, apiJson as apiJsonOf,
 } from './harness.mjs';
 
 needRoot('live capture');
@@ -30,9 +30,8 @@ mkdirSync(presets);
 writeFileSync(join(presets, 'osprlive-only'), `# the test's workload only\n--scope comm=${COMM}\n`);
 
 
-const { child: server, url: serving } = serveChild(['--live', 'local', '--presets', presets]);
+const { url: serving } = serveChild(['--live', 'local', '--presets', presets]);
 const url = await serving;
-const apiUrl = (path) => apiUrlOf(url, path);
 const apiJson = (path) => apiJsonOf(url, path);
 
 /** Runs the workload `n` times, one after the other. */
@@ -44,7 +43,7 @@ function runWorkload(n) {
 function bpfProgramsOf(pid) {
   const ids = new Set();
   for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info = '';
+    let info;
     try { info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'); } catch { continue; }
     const m = info.match(/^prog_id:\s*(\d+)/m);
     if (m) ids.add(Number(m[1]));

@@ -25,7 +25,7 @@ async function reset() {
 
 
 
-const { context, page, outside, pageErrors } = await launch();
+const { page, outside, pageErrors } = await launch();
 page.setDefaultTimeout(20_000);
 
 async function docShot(name) {

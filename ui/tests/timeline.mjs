@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import {
-  bin, root, shots, DOCS, DEMO, scratchDir, test, serve, readFrames, readZ, launch, finish,
+  bin, root, shots, DEMO, scratchDir, test, serve, readFrames, readZ, launch, finish,
 } from './harness.mjs';
 
 
@@ -41,16 +41,14 @@ const FINDINGS = join(scratch, 'findings.pcapng');
 execFileSync(bin, ['detect', '-q', '-r', DEMO, '-R', RULES, '-w', FINDINGS], { stdio: ['ignore', 'ignore', 'inherit'] });
 const FILES = [DEMO, FINDINGS];
 
-const { context, page, outside, pageErrors } = await launch();
+const { page, outside, pageErrors } = await launch();
 
 const url = await serve(FILES);
 
 async function waitComplete() {
   await page.waitForFunction(() => document.getElementById('status-left')?.dataset.complete === 'true', null, { timeout: 60_000 });
 }
-const displayed = async () => Number(await page.$eval('#status-left', (s) => s.dataset.displayed));
 const filterText = () => page.$eval('#filter', (i) => i.value);
-const selectedNumber = () => page.$eval('.row.sel', (r) => Number(r.dataset.number)).catch(() => null);
 /** Waits for the list to show the view of the filter bar's text, complete, with `n` rows. */
 async function expectDisplayed(n) {
   await waitComplete();
