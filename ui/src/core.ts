@@ -174,6 +174,8 @@ export const app = {
   rowMenu: [] as ((number: number, row: Row | null) => MenuItem[])[],
   /** Called when a frame's detail has been loaded (after the tree is drawn). */
   onSelect: [] as ((detail: Detail) => void)[],
+  /** Called once the index pass is complete (a file read to its end, a live capture stopped). */
+  onIndexDone: [] as (() => void)[],
   /** Called when the list's view changes (a new filter, or the index growing). */
   onView: [] as ((filter: string, total: number) => void)[],
   /** The marked frames (Ctrl+M), shared with main.ts; a module changing it calls `refresh`. */

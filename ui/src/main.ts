@@ -1049,7 +1049,9 @@ function updateStatus() {
 }
 
 function onProgress(p: Progress) {
+  const wasDone = !!state.index?.done;
   state.index = p.index;
+  if (p.index.done && !wasDone) for (const f of app.onIndexDone) f();
   if (p.live) onLive(p.live);
   if (live.paused) {
     // The list keeps its rows; the status bar still shows the capture growing.

@@ -360,26 +360,40 @@ export const extraRowItems: ((row: TRow) => MenuItem[])[] = [];
 
 // ---------- the Analyze menu ----------
 const TREES: [string, string][] = [['', 'Standard'], ['opened_files', 'With Opened Files'], ['written_files', 'With Written Files'], ['network', 'With Network'], ['signatures', 'With Signatures']];
-const one = (id: string, title: string, view: string) => () => openStats(id, title, [{ label: title, view }]);
 const kinds = (k: string) => ['ip', 'tcp', 'udp'].map((t) => ({ label: t.toUpperCase(), view: `${k},${t}` }));
+interface StatsWindow { id: string; title: string; label: string; tabs: Tab[] }
+const one = (id: string, title: string, view: string, label = title): StatsWindow => ({ id, title, label, tabs: [{ label: title, view }] });
+const counts = [
+  one('event-counts', 'Event Counts', 'tracee,event_counts'),
+  one('event-counts-container', 'Event Counts per Container', 'tracee,event_counts,container'),
+  one('file-types', 'File Types', 'tracee,file_types'),
+];
+const trees = TREES.flatMap(([v, t]) => [false, true].map((c) => {
+  const view = ['tracee,process_tree', v, c ? 'container' : ''].filter(Boolean).join(',');
+  return one(view.replace(/[^\w]+/g, '-'), `Process Tree: ${t}${c ? ' per Container' : ''}`, view, `${t}${c ? ' per Container' : ''}`);
+}));
+const network = [
+  { id: 'conv', title: 'Conversations', label: 'Conversations', tabs: kinds('conv') },
+  { id: 'endpoints', title: 'Endpoints', label: 'Endpoints', tabs: kinds('endpoints') },
+  one('phs', 'Protocol Hierarchy', 'io,phs'),
+  one('dns', 'DNS', 'dns,tree'),
+  one('http', 'HTTP', 'http,tree'),
+];
+const entry = (w: StatsWindow): MenuItem => ({ label: w.label, action: () => openStats(w.id, w.title, w.tabs) });
 
 app.analyzeMenu.push(() => [{
   label: 'Statistics', sub: [
-    { label: 'Event Counts', action: one('event-counts', 'Event Counts', 'tracee,event_counts') },
-    { label: 'Event Counts per Container', action: one('event-counts-container', 'Event Counts per Container', 'tracee,event_counts,container') },
-    { label: 'File Types', action: one('file-types', 'File Types', 'tracee,file_types') },
-    {
-      label: 'Process Trees', sub: TREES.flatMap(([v, t]) => [false, true].map((c) => {
-        const view = ['tracee,process_tree', v, c ? 'container' : ''].filter(Boolean).join(',');
-        const title = `Process Tree: ${t}${c ? ' per Container' : ''}`;
-        return { label: `${t}${c ? ' per Container' : ''}`, action: one(view.replace(/[^\w]+/g, '-'), title, view) };
-      })),
-    },
+    ...counts.map(entry),
+    { label: 'Process Trees', sub: trees.map(entry) },
     { sep: true },
-    { label: 'Conversations', action: () => openStats('conv', 'Conversations', kinds('conv')) },
-    { label: 'Endpoints', action: () => openStats('endpoints', 'Endpoints', kinds('endpoints')) },
-    { label: 'Protocol Hierarchy', action: one('phs', 'Protocol Hierarchy', 'io,phs') },
-    { label: 'DNS', action: one('dns', 'DNS', 'dns,tree') },
-    { label: 'HTTP', action: one('http', 'HTTP', 'http,tree') },
+    ...network.map(entry),
   ],
 }]);
+
+// Once the index is complete, every window's view is computed in one pass over the frames
+// (the cost is the pass, not the views), so that the windows open at once; a window opened
+// before it is done waits for that pass. Windows with a display filter compute their own.
+app.onIndexDone.push(() => {
+  const runs = [...counts, ...trees, ...network].flatMap((w) => w.tabs.map((t) => [t.view]));
+  void api('/api/stats/prepare', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runs, filter: '' }) });
+});

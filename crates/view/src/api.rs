@@ -48,6 +48,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/events", get(events))
         .route("/api/preferences", get(preferences).post(set_preferences))
         .route("/api/stats", axum::routing::post(start_stats))
+        .route("/api/stats/prepare", axum::routing::post(prepare_stats))
         .route("/api/stats/{id}", get(stats_result).delete(cancel_stats))
         .route("/api/artifacts", get(crate::artifacts::list))
         .route("/api/artifacts/diff", get(crate::artifacts::diff))
@@ -1006,10 +1007,19 @@ async fn set_preferences(State(s): State<Arc<AppState>>, body: axum::body::Bytes
 
 /// Views a statistics request may ask for at once.
 pub const MAX_STATS_VIEWS: usize = 32;
+/// Runs a prepare request may ask for at once.
+pub const MAX_PREPARED_RUNS: usize = 64;
 
 #[derive(Deserialize)]
 struct StatsBody {
     views: Vec<String>,
+    #[serde(default)]
+    filter: String,
+}
+
+#[derive(Deserialize)]
+struct PrepareBody {
+    runs: Vec<Vec<String>>,
     #[serde(default)]
     filter: String,
 }
@@ -1023,57 +1033,90 @@ async fn start_stats(State(s): State<Arc<AppState>>, body: axum::body::Bytes) ->
             "expected a JSON body {\"views\": [\"tracee,event_counts\", ...], \"filter\": \"...\"}",
         );
     };
-    if req.views.is_empty() || req.views.len() > MAX_STATS_VIEWS {
+    match stats_runs(&s, vec![req.views], &req.filter) {
+        Ok(runs) => Json(runs[0].state()).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// Starts (or finds) several runs under one display filter, computed together in one pass:
+/// `{"runs": [["tracee,event_counts"], ["conv,tcp"], ...], "filter": "..."}` (the UI prepares
+/// every Statistics window this way once the index is complete). Answers `{"runs": [state,
+/// ...]}` in the order asked.
+async fn prepare_stats(State(s): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<PrepareBody>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,
-            format!("ask for 1 to {MAX_STATS_VIEWS} views"),
+            "expected a JSON body {\"runs\": [[\"tracee,event_counts\"], ...], \"filter\": \"...\"}",
         );
-    }
-    if req.views.iter().any(|v| v.len() > MAX_FILTER) {
+    };
+    if req.runs.is_empty() || req.runs.len() > MAX_PREPARED_RUNS {
         return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("a view is at most {MAX_FILTER} bytes"),
+            StatusCode::BAD_REQUEST,
+            format!("ask for 1 to {MAX_PREPARED_RUNS} runs"),
         );
     }
-    let compiled = if req.filter.trim().is_empty() {
+    match stats_runs(&s, req.runs, &req.filter) {
+        Ok(runs) => {
+            let states: Vec<_> = runs.iter().map(|r| r.state()).collect();
+            Json(json!({ "runs": states })).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// The runs of `runs` (each a list of `-z` views) under `filter`, checked, found or started.
+fn stats_runs(
+    s: &AppState,
+    runs: Vec<Vec<String>>,
+    filter: &str,
+) -> Result<Vec<Arc<crate::stats::StatsRun>>, Response> {
+    for views in &runs {
+        if views.is_empty() || views.len() > MAX_STATS_VIEWS {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("ask for 1 to {MAX_STATS_VIEWS} views"),
+            ));
+        }
+        if views.iter().any(|v| v.len() > MAX_FILTER) {
+            return Err(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a view is at most {MAX_FILTER} bytes"),
+            ));
+        }
+        for v in views {
+            if let Err(e) = osprey_stats::ViewSpec::parse(v) {
+                return Err(error(StatusCode::BAD_REQUEST, e.to_string()));
+            }
+        }
+    }
+    let filter = filter.trim().to_string();
+    let compiled = if filter.is_empty() {
         None
     } else {
-        match compile(&s, &req.filter) {
-            Ok(f) => Some(f),
-            Err(r) => return r,
-        }
-    };
-    let specs = match req
-        .views
-        .iter()
-        .map(|v| osprey_stats::ViewSpec::parse(v))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(specs) => specs,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Some(compile(s, &filter)?)
     };
     let prefs = s.prefs();
     let macros = &s.profile.macros;
-    let compile_view =
-        |text: &str| osprey_filter::Filter::compile(text, macros).map_err(|e| e.to_string());
-    let engine = match osprey_stats::Engine::build(specs, &prefs, &compile_view) {
-        Ok(e) => e,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    let engine = |runs: &[Vec<String>]| {
+        let specs = runs
+            .iter()
+            .flatten()
+            .map(|v| osprey_stats::ViewSpec::parse(v))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let compile_view =
+            |text: &str| osprey_filter::Filter::compile(text, macros).map_err(|e| e.to_string());
+        osprey_stats::Engine::build(specs, &prefs, &compile_view).map_err(|e| e.to_string())
     };
-    let filter = req.filter.trim().to_string();
-    let run = s.stats.get_or_start(
-        &req.views,
-        &filter,
-        s.index.clone(),
-        prefs,
-        crate::stats::StatsRequest {
-            views: req.views.clone(),
-            filter: filter.clone(),
-            compiled,
-            engine,
-        },
-    );
-    Json(run.state()).into_response()
+    let request = crate::stats::StatsRequest {
+        runs,
+        filter,
+        compiled,
+    };
+    s.stats
+        .get_or_start(request, s.index.clone(), prefs.clone(), engine)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, e))
 }
 
 /// A run's state, with its results once done: `{"state": ..., "results": [{"result": ...,

@@ -2,6 +2,12 @@
 //! a window shows the counts the CLI prints) run over the index, cached by views and filter,
 //! cancellable, with progress.
 //!
+//! Runs asked for together (`/api/stats/prepare`: the UI asks for every Statistics window once
+//! the index is complete) share one pass: the cost is the pass over the frames, not the views.
+//! A window asking for a view such a pass computes waits for the pass: the extra views cost
+//! little (about a quarter more than one view alone, `BENCHMARKS.md`), and a run of its own
+//! would compete with the pass for the same CPUs.
+//!
 //! A run reads the frames back from the store in chunks, extracts the views' fields on every
 //! CPU (dissecting only what the views and the filter read, the byte prefilter first when the
 //! views allow it), and feeds the records to the collector in frame order, as `osprey read`
@@ -21,8 +27,9 @@ use serde::Serialize;
 use crate::index::Index;
 use crate::job::{self, Job};
 
-/// Runs kept; the least recently asked for goes first.
-const CACHED: usize = 16;
+/// Runs kept; the least recently asked for goes first. Room for a prepared batch of every
+/// Statistics window and the runs a user starts after it.
+const CACHED: usize = 48;
 
 /// One computation of a set of views under a display filter.
 pub struct StatsRun {
@@ -36,7 +43,10 @@ pub struct StatsRun {
     frames: u64,
     /// True when the index was still growing (a live capture) when the run started.
     partial: bool,
-    job: Job,
+    /// The pass computing it, shared by the runs started together.
+    job: Arc<Job>,
+    /// True when other runs share its pass: a window letting go of it does not stop it.
+    shared: bool,
     results: Mutex<Option<Arc<Vec<ViewOutput>>>>,
 }
 
@@ -99,9 +109,11 @@ impl StatsRun {
             .clone()
     }
 
-    /// Asks the computation to stop.
+    /// Asks the computation to stop, unless other runs share its pass.
     pub fn cancel(&self) {
-        self.job.cancel()
+        if !self.shared {
+            self.job.cancel()
+        }
     }
 
     fn reusable(&self, index: &Index) -> bool {
@@ -119,16 +131,14 @@ pub struct StatsRuns {
     next_id: AtomicU64,
 }
 
-/// What a run is asked to compute, checked and compiled.
+/// What runs are asked to compute under one display filter, checked and compiled.
 pub struct StatsRequest {
-    /// The `-z` arguments.
-    pub views: Vec<String>,
+    /// Each run's `-z` arguments.
+    pub runs: Vec<Vec<String>>,
     /// The display filter text ('' for none).
     pub filter: String,
     /// The compiled display filter.
     pub compiled: Option<Filter>,
-    /// The engine's two halves.
-    pub engine: (Extractor, Collector),
 }
 
 impl StatsRuns {
@@ -138,70 +148,108 @@ impl StatsRuns {
         runs.iter().find(|r| r.id == id).cloned()
     }
 
-    /// Cancels and forgets every run (the preferences changed: labels would differ).
+    /// Stops and forgets every run (the preferences changed: labels would differ).
     pub fn clear(&self) {
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
         for r in runs.drain(..) {
-            r.cancel();
+            r.job.cancel();
         }
     }
 
-    /// The run of the same views and filter if one is kept and still good, else a new one
-    /// started on a thread of its own. `build` makes the request when a new run is needed.
+    /// For each of the request's runs, the run of the same views and filter if one is kept and
+    /// still good; the others are started together, one pass on a thread of their own, with
+    /// the engine `engine` sets up for their views (in order).
     pub fn get_or_start(
         &self,
-        views: &[String],
-        filter: &str,
+        request: StatsRequest,
         index: Arc<Index>,
         prefs: Preferences,
-        request: StatsRequest,
-    ) -> Arc<StatsRun> {
+        engine: impl FnOnce(&[Vec<String>]) -> Result<(Extractor, Collector), String>,
+    ) -> Result<Vec<Arc<StatsRun>>, String> {
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = runs
-            .iter()
-            .position(|r| r.views == views && r.filter == filter && r.reusable(&index))
-        {
-            let r = runs.remove(at).expect("position is in range");
-            runs.push_front(r.clone());
-            return r;
+        let mut out: Vec<Option<Arc<StatsRun>>> = Vec::with_capacity(request.runs.len());
+        for views in &request.runs {
+            let kept = runs.iter().position(|r| {
+                &r.views == views && r.filter == request.filter && r.reusable(&index)
+            });
+            out.push(kept.map(|at| {
+                let r = runs.remove(at).expect("position is in range");
+                runs.push_front(r.clone());
+                r
+            }));
         }
-        let frames = index.len() as u64;
-        let run = Arc::new(StatsRun {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
-            views: request.views,
-            filter: request.filter,
-            frames,
-            partial: !index.is_done(),
-            job: Job::new(),
-            results: Mutex::new(None),
-        });
-        runs.push_front(run.clone());
-        while runs.len() > CACHED {
-            if let Some(old) = runs.pop_back() {
-                old.cancel();
+        let missing: Vec<Vec<String>> = (request.runs.iter().zip(&out))
+            .filter(|(_, kept)| kept.is_none())
+            .map(|(views, _)| views.clone())
+            .collect();
+        if !missing.is_empty() {
+            let (extractor, collector) = engine(&missing)?;
+            let job = Arc::new(Job::new());
+            let frames = index.len() as u64;
+            let started: Vec<Arc<StatsRun>> = missing
+                .iter()
+                .map(|views| {
+                    Arc::new(StatsRun {
+                        id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
+                        views: views.clone(),
+                        filter: request.filter.clone(),
+                        frames,
+                        partial: !index.is_done(),
+                        job: job.clone(),
+                        shared: missing.len() > 1,
+                        results: Mutex::new(None),
+                    })
+                })
+                .collect();
+            let mut new = started.iter();
+            for slot in out.iter_mut().filter(|s| s.is_none()) {
+                *slot = new.next().cloned();
             }
-        }
-        let (extractor, collector) = request.engine;
-        let filter = request.compiled;
-        job::spawn(
-            "osprey-view-stats",
-            run.clone(),
-            |r| &r.job,
-            move |r| {
-                let results = compute(r, extractor, collector, filter.as_ref(), &index, &prefs)?;
-                if let Some(results) = results {
-                    *r.results.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(results));
+            for r in &started {
+                runs.push_front(r.clone());
+            }
+            while runs.len() > CACHED {
+                if let Some(old) = runs.pop_back() {
+                    old.cancel();
                 }
-                Ok(())
-            },
-        );
-        run
+            }
+            let filter = request.compiled;
+            job::spawn(
+                "osprey-view-stats",
+                Arc::new(started),
+                |runs| &*runs[0].job,
+                move |runs| {
+                    let first = &runs[0];
+                    let results = compute(
+                        &first.job,
+                        first.frames as usize,
+                        extractor,
+                        collector,
+                        filter.as_ref(),
+                        &index,
+                        &prefs,
+                    )?;
+                    if let Some(results) = results {
+                        let mut results = results.into_iter();
+                        for r in runs.iter() {
+                            let own: Vec<ViewOutput> =
+                                results.by_ref().take(r.views.len()).collect();
+                            *r.results.lock().unwrap_or_else(|e| e.into_inner()) =
+                                Some(Arc::new(own));
+                        }
+                    }
+                    Ok(())
+                },
+            );
+        }
+        Ok(out.into_iter().flatten().collect())
     }
 }
 
-/// Runs the views over the run's frames; `None` when cancelled.
+/// Runs the views over the first `len` frames; `None` when cancelled.
 fn compute(
-    run: &StatsRun,
+    job: &Job,
+    len: usize,
     extractor: Extractor,
     mut collector: Collector,
     filter: Option<&Filter>,
@@ -218,10 +266,9 @@ fn compute(
         .filter(|_| !extractor.needs_every_event())
         .map(Filter::event_prefilter);
     let first_ts = index.first_ts().unwrap_or(0);
-    let len = run.frames as usize;
     let mut next = 0usize;
     while next < len {
-        if run.job.is_cancelled() {
+        if job.is_cancelled() {
             return Ok(None);
         }
         let chunks = job::round(next, len);
@@ -240,7 +287,7 @@ fn compute(
                     prefs,
                     first_ts,
                 );
-                run.job.add_scanned(n);
+                job.add_scanned(n);
                 r
             })
             .collect();
@@ -249,7 +296,7 @@ fn compute(
         }
         next = round_end;
     }
-    if run.job.is_cancelled() {
+    if job.is_cancelled() {
         return Ok(None);
     }
     let mut out = Vec::new();

@@ -1246,6 +1246,95 @@ async fn statistics_requests_are_checked() {
     }
 }
 
+/// Runs prepared together share one pass and give each what it gives alone, `read -z`'s
+/// results; a window asking for one of them afterwards finds it, and letting go of one does
+/// not stop the others.
+#[tokio::test]
+async fn prepared_runs_share_one_pass_and_are_found_by_windows() {
+    let files = &[DOCS, ACTION][..];
+    let state = open(files);
+    let runs = [
+        vec!["tracee,event_counts"],
+        vec!["tracee,process_tree,signatures,container"],
+        vec!["conv,ip", "endpoints,udp"],
+        vec!["dns,tree"],
+    ];
+    let body = serde_json::json!({ "runs": runs, "filter": "" }).to_string();
+    let (status, started) = call(&state, "POST", "/api/stats/prepare", &body).await;
+    let started: Value = serde_json::from_slice(&started).expect("JSON");
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let states = started["runs"].as_array().expect("runs");
+    assert_eq!(states.len(), runs.len());
+    let ids: Vec<u64> = states.iter().map(|s| s["id"].as_u64().unwrap()).collect();
+    for (s, views) in states.iter().zip(&runs) {
+        assert_eq!(s["views"], serde_json::json!(views), "in the order asked");
+    }
+    // A window letting go of a shared run (DELETE) does not stop the pass.
+    let (status, _) = call(&state, "DELETE", &format!("/api/stats/{}", ids[0]), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let start = Instant::now();
+    while get_json(&state, &format!("/api/stats/{}", ids[0])).await.1["state"]["done"] != true {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the pass never ends"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut took = Vec::new();
+    for (views, id) in runs.iter().zip(&ids) {
+        let got = stats_of(&state, views, "").await;
+        assert_eq!(got["state"]["id"], *id, "the window finds the prepared run");
+        took.push(got["state"]["elapsed_ms"].clone());
+        assert_eq!(got["state"]["cancelled"], false);
+        let results: Vec<Value> = got["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["result"].clone())
+            .collect();
+        assert_eq!(results.len(), views.len());
+        let expected = read_stats(files, views, "");
+        if let Some(at) = first_difference(&Value::Array(results), &expected, String::new()) {
+            panic!("{views:?}: the prepared results differ from read -z's at {at}");
+        }
+    }
+    // One pass: one time for all.
+    assert!(took.windows(2).all(|w| w[0] == w[1]), "{took:?}");
+    // Prepared again: every run is found, nothing new starts.
+    let (_, again) = call(&state, "POST", "/api/stats/prepare", &body).await;
+    let again: Value = serde_json::from_slice(&again).expect("JSON");
+    let again_ids: Vec<u64> = again["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|s| s["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(again_ids, ids);
+    // Under another filter they are other runs.
+    let other = serde_json::json!({ "runs": runs, "filter": "dns" }).to_string();
+    let (_, other) = call(&state, "POST", "/api/stats/prepare", &other).await;
+    let other: Value = serde_json::from_slice(&other).expect("JSON");
+    assert!(other["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .all(|s| !ids.contains(&s["id"].as_u64().unwrap())));
+    // Checked like single runs.
+    for bad in [
+        r#"{"runs": []}"#,
+        r#"{"runs": [[]]}"#,
+        r#"{"runs": [["tracee,event_counts"], ["tracee,nonsense"]]}"#,
+        r#"{"runs": [["tracee,event_counts"]], "filter": "tracee.eventName =="}"#,
+        r#"{"views": ["tracee,event_counts"]}"#,
+    ] {
+        let (status, _) = call(&state, "POST", "/api/stats/prepare", bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let many = serde_json::json!({ "runs": vec![vec!["phs"]; 65] }).to_string();
+    let (status, _) = call(&state, "POST", "/api/stats/prepare", &many).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
 /// Where two JSON values first differ (a path and both values), if they do.
 fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
     match (a, b) {
