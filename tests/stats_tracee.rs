@@ -1265,3 +1265,74 @@ fn count_gives_a_fields_values_by_frames() {
         stderr(&out)
     );
 }
+
+/// Frames of `path` that `filter` selects (`osprey read -Y`, one line each).
+fn selected(path: &std::path::Path, filter: &str) -> usize {
+    let out = osprey(&["read", "-r", path.to_str().unwrap(), "-Y", filter]);
+    assert!(out.status.success(), "{filter}: {}", stderr(&out));
+    out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count()
+}
+
+/// Every node given a filter, with the filter of the process above it (the UI's row click):
+/// `(name, filter, count)`.
+fn node_filters(nodes: &Value) -> Vec<(String, String, u64)> {
+    fn walk(n: &Value, proc: Option<String>, out: &mut Vec<(String, String, u64)>) {
+        let p = &n["process"];
+        let proc = if p.is_object() {
+            Some(match p["entity_id"].as_u64() {
+                Some(id) => format!("tracee.processEntityId == {id}"),
+                None => format!("tracee.hostProcessId == {}", p["host_pid"]),
+            })
+        } else {
+            proc
+        };
+        if let Some(f) = n["filter"].as_str() {
+            let f = match &proc {
+                Some(p) => format!("{p} && ({f})"),
+                None => f.to_string(),
+            };
+            let name = n["name"].as_str().unwrap().to_string();
+            out.push((name, f, n["count"].as_u64().unwrap()));
+        }
+        for c in n["children"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            walk(c, proc.clone(), out);
+        }
+    }
+    let mut out = Vec::new();
+    for n in nodes.as_array().unwrap() {
+        walk(n, None, &mut out);
+    }
+    out
+}
+
+/// The filter a view gives a node (a process-tree leaf, a DNS tree bucket) selects exactly the
+/// frames the node counts: a click on the row shows them, no more, no fewer.
+#[test]
+fn node_filters_select_what_the_node_counts() {
+    let dir = tempdir();
+    let scenario = file(dir.path(), "scenario.json", &scenario());
+    let mut checked = 0;
+    for (path, view) in [
+        (scenario.clone(), "tracee,process_tree,opened_files"),
+        (scenario.clone(), "tracee,process_tree,written_files,container"),
+        (scenario.clone(), "tracee,process_tree,network"),
+        (scenario.clone(), "tracee,process_tree,signatures"),
+        (fixture(DOCS), "tracee,process_tree,signatures"),
+        (fixture(ACTION), "tracee,process_tree,opened_files"),
+        (fixture(DOCS), "dns,tree"),
+        (fixture(ACTION), "dns,tree"),
+    ] {
+        let r = results(&path, &["-z", view]);
+        let nodes = node_filters(&r[0]["nodes"]);
+        for (name, filter, count) in nodes {
+            assert_eq!(
+                selected(&path, &filter) as u64,
+                count,
+                "{}: {view}: {name}: {filter}",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked} nodes checked");
+}

@@ -52,7 +52,7 @@ export const or = (fs: string[]) => fs.length <= 1 ? fs[0] ?? '' : fs.map((f) =>
 export const MAX_FILTER = 16 * 1024;
 
 // ---------- views → rows ----------
-interface StatNode { name: string; count: number; own?: number; percent?: number; rate?: number; process?: Proc; children?: StatNode[] }
+interface StatNode { name: string; count: number; own?: number; percent?: number; rate?: number; process?: Proc; filter?: string; children?: StatNode[] }
 // The `-T json` results the windows show (`type` tells them apart).
 interface StatsTreeResult { type: 'stats_tree'; first_column?: string; nodes: StatNode[] }
 interface Conversation { address_a: string; port_a: number; address_b: string; port_b: number; frames_a_to_b: number; bytes_a_to_b: number; frames_b_to_a: number; bytes_b_to_a: number; rel_start_ns: number; duration_ns: number }
@@ -71,11 +71,16 @@ const fixed = (v: string | number) => typeof v === 'number' ? v.toFixed(4) : v;
  * its host PID. */
 export const procFilter = (p: Proc) => p.entity_id ? `tracee.processEntityId == ${p.entity_id}` : `tracee.hostProcessId == ${p.host_pid}`;
 
-/** The filter of a node of a tracee stats tree: `view` is the -z argument, `path` the names
- * from the top (containers included), `proc` the nearest process above or at the node. */
+/** The filter of a node of a stats tree: `view` is the -z argument, `path` the nodes from the
+ * top (containers included). A node the engine gave a filter (process-tree leaves, DNS
+ * buckets) selects exactly what it counts, within the nearest process above it. */
 function treeFilter(view: string, path: StatNode[]): string {
   const node = path[path.length - 1];
   const names = path.map((n) => n.name);
+  if (node.filter) {
+    const p = path.filter((n) => n.process).pop()?.process;
+    return and(p ? procFilter(p) : '', node.filter);
+  }
   const perContainer = /,container$/.test(view);
   const container = perContainer ? (names[0] === 'Host' ? 'tracee.container_col == ""' : `tracee.container_col == ${quote(names[0])}`) : '';
   const rest = perContainer ? path.slice(1) : path;
@@ -95,33 +100,17 @@ function treeFilter(view: string, path: StatNode[]): string {
     const procs = path.filter((n) => n.process);
     const p = procs[procs.length - 1]?.process;
     if (!p) return container;
-    const pf = procFilter(p);
-    if (node.process) return pf;
-    const leaf = node.name;
-    let m: RegExpMatchArray | null;
-    if ((m = leaf.match(/^\((?:RO|WO|RW)\): (.*)$/))) return and(pf, `tracee.args.security_file_open.pathname == ${quote(m[1])}`);
-    if ((m = leaf.match(/^.* file: (.*)$/))) return and(pf, 'tracee.eventName == "magic_write"', `tracee.args.magic_write.pathname == ${quote(m[1])}`);
-    if (/^\(Severity [^)]*\): (.*)$/.test(leaf)) return and(pf, 'tracee.isSignature == 1');
-    return pf;
+    return procFilter(p);
   }
   if (view === 'dns,tree') return dnsFilter(names);
   if (view === 'http,tree') return httpFilter(names);
   return '';
 }
 
+/** DNS tree nodes without a filter of their own: the totals and the statistics of values. */
 function dnsFilter(names: string[]): string {
-  const [top, group, item] = names;
-  if (top !== 'Total Packets') return 'dns';
-  if (!group) return 'dns';
-  if (group === 'Query/Response' && item) return `dns.flags.response == ${item === 'Response' ? 1 : 0}`;
-  if (group === 'rcode' && item === 'No error') return 'dns.flags.rcode == 0';
-  if (group === 'opcodes' && item === 'Standard query') return 'dns.flags.opcode == 0';
-  if (group === 'Class' && item === 'IN') return 'dns.qry.class == 1';
-  if (group === 'Query Type' && item) {
-    const t: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, ANY: 255 };
-    const code = t[item.split(' ')[0]];
-    if (code) return `dns.qry.type == ${code}`;
-  }
+  if (names[0] === 'Response Stats') return 'dns.flags.response == 1';
+  if (names[0] === 'Query Stats') return 'dns && !(dns.flags.response == 1)';
   return 'dns';
 }
 

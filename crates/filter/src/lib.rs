@@ -114,6 +114,26 @@ pub use prefilter::Prefilter;
 use error::Span;
 use program::Node;
 
+/// `s` as a display-filter string literal: quoted, with `"` and `\\` escaped and control
+/// characters as `\xNN`, so that `FIELD == <literal>` selects exactly the text `s`.
+pub fn string_literal(s: &str) -> String {
+    use std::fmt::Write as _;
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(q, "\\x{:02x}", c as u32);
+            }
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
 /// A compiled display filter: immutable, shareable between threads.
 pub struct Filter {
     text: String,
@@ -221,6 +241,28 @@ impl fmt::Debug for Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A string literal selects exactly its text, whatever characters it holds.
+    #[test]
+    fn string_literals_select_exactly_their_text() {
+        use osprey_field::{fields::tracee, FieldValue};
+        struct Name(&'static str);
+        impl FieldSource for Name {
+            fn any_value(
+                &self,
+                field: FieldId,
+                f: &mut dyn FnMut(&FieldValue<'_>) -> bool,
+            ) -> bool {
+                field == tracee::PROCESS_NAME && f(&FieldValue::Str(self.0.into()))
+            }
+        }
+        for text in ["plain", "a \"quoted\" \\ name", "tab\there\nand\x7f", "", "${x} é"] {
+            let filter = format!("tracee.processName == {}", string_literal(text));
+            let f = Filter::compile(&filter, &Macros::new()).expect(&filter);
+            assert!(f.matches(&Name(text)), "{filter}");
+            assert!(!f.matches(&Name("other")), "{filter}");
+        }
+    }
 
     #[test]
     fn filters_are_send_and_sync() {

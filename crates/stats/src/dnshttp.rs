@@ -20,6 +20,21 @@ fn name_of(table: &[(i64, &str)], v: i64, unknown: &str) -> String {
     }
 }
 
+/// The filter of the frames whose `field` (its first value) is `v`, where frames without the
+/// field count as 0.
+fn bucket_filter(field: osprey_field::FieldId, v: i64) -> String {
+    let info = registry().info(field);
+    let name = &info.abbrev;
+    if v == 0 {
+        format!("dns && ({name} == 0 || !{name})")
+    } else {
+        format!("{name} == {v}")
+    }
+}
+
+/// The frames the DNS tree counts as queries (a frame that does not say is one).
+const QUERIES: &str = "dns && !(dns.flags.response == 1)";
+
 /// A DNS transaction awaiting (or given) its response.
 #[derive(Clone, Copy, Debug)]
 struct Transaction {
@@ -143,31 +158,41 @@ impl View for DnsTree {
         let st = &mut self.tree;
         st.set_time(cx.rel_ms);
         st.tick("Total Packets", ROOT);
-        st.tick_pivot(self.qr, if response { "Response" } else { "Query" });
-        st.tick_pivot(
-            self.qtypes,
-            &name_of(dns::TYPE_DESCRIPTIONS, qtype, "Unknown packet type"),
-        );
-        st.tick_pivot(
-            self.qclasses,
-            &name_of(dns::CLASSES, qclass, "Unknown class"),
-        );
-        st.tick_pivot(
-            self.rcodes,
-            &name_of(
-                dns::RCODES,
-                rec.int(dns::FLAGS_RCODE).unwrap_or(0),
-                "Unknown rcode",
+        let qr = st.tick_pivot(self.qr, if response { "Response" } else { "Query" });
+        st.set_filter(qr, || {
+            if response { "dns.flags.response == 1" } else { QUERIES }.to_string()
+        });
+        let rcode = rec.int(dns::FLAGS_RCODE).unwrap_or(0);
+        let opcode = rec.int(dns::FLAGS_OPCODE).unwrap_or(0);
+        for (pivot, name, field, v) in [
+            (
+                self.qtypes,
+                name_of(dns::TYPE_DESCRIPTIONS, qtype, "Unknown packet type"),
+                dns::QRY_TYPE,
+                qtype,
             ),
-        );
-        st.tick_pivot(
-            self.opcodes,
-            &name_of(
-                dns::OPCODES,
-                rec.int(dns::FLAGS_OPCODE).unwrap_or(0),
-                "Unknown opcode",
+            (
+                self.qclasses,
+                name_of(dns::CLASSES, qclass, "Unknown class"),
+                dns::QRY_CLASS,
+                qclass,
             ),
-        );
+            (
+                self.rcodes,
+                name_of(dns::RCODES, rcode, "Unknown rcode"),
+                dns::FLAGS_RCODE,
+                rcode,
+            ),
+            (
+                self.opcodes,
+                name_of(dns::OPCODES, opcode, "Unknown opcode"),
+                dns::FLAGS_OPCODE,
+                opcode,
+            ),
+        ] {
+            let node = st.tick_pivot(pivot, &name);
+            st.set_filter(node, || bucket_filter(field, v));
+        }
         // The message's length: after the UDP header, or with TCP's length prefix. Events do
         // not say.
         let payload = match rec.uint(dns::LENGTH) {
@@ -188,13 +213,18 @@ impl View for DnsTree {
                 st.add_int("Qname Len", query, 0);
             }
             let labels = st.node("Label Stats", query);
-            let level = match rec.int(dns::COUNT_LABELS).unwrap_or(0) {
+            let count = rec.int(dns::COUNT_LABELS).unwrap_or(0);
+            let level = match count {
                 1 => "1st Level",
                 2 => "2nd Level",
                 3 => "3rd Level",
                 _ => "4th Level or more",
             };
-            st.tick(level, labels);
+            let node = st.tick(level, labels);
+            st.set_filter(node, || match count {
+                1..=3 => format!("{QUERIES} && dns.count.labels == {count}"),
+                _ => format!("{QUERIES} && !(dns.count.labels in {{1, 2, 3}})"),
+            });
         } else {
             for (name, field) in [
                 ("no. of questions", dns::COUNT_QUERIES),
@@ -355,7 +385,9 @@ impl View for HttpTree {
                     );
                 st.tick(&text, group);
             }
-            (_, Some(method)) => st.tick_pivot(self.requests, method),
+            (_, Some(method)) => {
+                st.tick_pivot(self.requests, method);
+            }
             _ => {
                 st.tick("Other HTTP Packets", packets);
             }

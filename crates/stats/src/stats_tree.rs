@@ -47,6 +47,10 @@ pub struct StatNode {
         serialize_with = "shared_process"
     )]
     pub process: Option<std::sync::Arc<crate::process::ProcessInfo>>,
+    /// A display filter selecting the frames the node counts, where the view knows one (the
+    /// UI's row click; combined with the view's own filter by whoever applies it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     /// Child nodes, in display order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<StatNode>,
@@ -71,6 +75,7 @@ impl StatNode {
             percent: None,
             burst: None,
             process: None,
+            filter: None,
             children: Vec::new(),
         }
     }
@@ -263,6 +268,7 @@ struct Node {
     average: bool,
     top: bool,
     burst: BurstCalc,
+    filter: Option<Box<str>>,
 }
 
 /// A stats tree being built, tick by tick.
@@ -302,6 +308,7 @@ impl Node {
             average: false,
             top: false,
             burst: BurstCalc::default(),
+            filter: None,
         }
     }
 }
@@ -372,10 +379,20 @@ impl StatsTree {
         n.burst.update(now, current, 1);
     }
 
-    /// Counts one for a pivot node and for its child `value` (tshark's `stats_tree_tick_pivot`).
-    pub fn tick_pivot(&mut self, pivot: usize, value: &str) {
+    /// Counts one for a pivot node and for its child `value` (tshark's `stats_tree_tick_pivot`);
+    /// the child's id.
+    pub fn tick_pivot(&mut self, pivot: usize, value: &str) -> usize {
         self.tick_id(pivot);
-        self.tick(value, pivot);
+        self.tick(value, pivot)
+    }
+
+    /// Gives node `id` the display filter `filter()` selects its frames by, unless it has one
+    /// (called on every tick, `filter` runs once).
+    pub fn set_filter(&mut self, id: usize, filter: impl FnOnce() -> String) {
+        let n = &mut self.nodes[id];
+        if n.filter.is_none() {
+            n.filter = Some(filter().into());
+        }
     }
 
     /// Counts one for node `name` and adds an integer value to its average/min/max (tshark's
@@ -470,6 +487,7 @@ impl StatsTree {
             percent: percent(n.counter, parent_count),
             burst: Some(n.burst.result()),
             process: None,
+            filter: n.filter.as_deref().map(str::to_string),
             children: children
                 .into_iter()
                 .map(|c| self.finish_node(c, Some(n.counter), elapsed))

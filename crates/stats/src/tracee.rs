@@ -265,6 +265,62 @@ pub(crate) fn socket_leaf(rec: &Rec<'_>, prefs: &osprey_dissect::Preferences) ->
     })
 }
 
+/// A field's name in filters.
+fn abbrev(field: osprey_field::FieldId) -> String {
+    osprey_field::registry().info(field).abbrev.to_string()
+}
+
+/// `FIELD == "value"`, or for an empty value "the field is absent or empty" (what the leaves
+/// show for an absent value).
+fn text_is(field: osprey_field::FieldId, value: &str) -> String {
+    let name = abbrev(field);
+    if value.is_empty() {
+        format!("!({name} != \"\")")
+    } else {
+        format!("{name} == {}", osprey_filter::string_literal(value))
+    }
+}
+
+/// The filter of the events [`socket_leaf`] gives the same leaf as `rec`'s (when it gives one).
+fn socket_filter(rec: &Rec<'_>) -> String {
+    let event = rec.event_name().unwrap_or("");
+    let family = rec.str(t::SOCKADDR_SA_FAMILY).unwrap_or("");
+    let mut f = format!(
+        "{} && {}",
+        text_is(t::EVENT_NAME, event),
+        text_is(t::SOCKADDR_SA_FAMILY, family)
+    );
+    let fields: &[osprey_field::FieldId] = match family {
+        "AF_INET" => &[t::SOCKADDR_SIN_ADDR, t::SOCKADDR_SIN_PORT],
+        "AF_INET6" => &[t::SOCKADDR_SIN6_ADDR, t::SOCKADDR_SIN6_PORT],
+        _ => &[t::SOCKADDR_SUN_PATH],
+    };
+    for &field in fields {
+        match rec.str(field) {
+            Some(v) => f += &format!(" && {}", text_is(field, v)),
+            None => f += &format!(" && !{}", abbrev(field)),
+        }
+    }
+    f
+}
+
+/// The filter of the signatures [`signature_leaf`] gives the same leaf as `rec`'s.
+fn signature_filter(rec: &Rec<'_>) -> String {
+    let by_name = match rec.str(t::METADATA_SIGNATURE_NAME).filter(|n| !n.is_empty()) {
+        Some(n) => text_is(t::METADATA_SIGNATURE_NAME, n),
+        None => format!(
+            "{} && {}",
+            text_is(t::METADATA_SIGNATURE_NAME, ""),
+            text_is(t::EVENT_NAME, rec.event_name().unwrap_or(""))
+        ),
+    };
+    let severity = match rec.int(t::METADATA_SEVERITY) {
+        Some(n) => format!("{} == {n}", abbrev(t::METADATA_SEVERITY)),
+        None => format!("!{}", abbrev(t::METADATA_SEVERITY)),
+    };
+    format!("{} == 1 && {by_name} && {severity}", abbrev(t::IS_SIGNATURE))
+}
+
 /// The leaf a signature adds: `(Severity N): <signature name>`.
 pub(crate) fn signature_leaf(rec: &Rec<'_>) -> String {
     let name = rec
@@ -276,6 +332,13 @@ pub(crate) fn signature_leaf(rec: &Rec<'_>) -> String {
         Some(n) => format!("(Severity {n}): {name}"),
         None => format!("(Severity ?): {name}"),
     }
+}
+
+/// A leaf under a process: its count, and the filter of its events (with the process's).
+#[derive(Debug)]
+struct Leaf {
+    count: u64,
+    filter: String,
 }
 
 /// Traceeshark's process trees, over the process model. The global and per-container forms
@@ -290,7 +353,7 @@ pub(crate) struct ProcessTree {
     prefs: osprey_dissect::Preferences,
     args: crate::fields::Args,
     own: Vec<u64>,
-    leaves: FastMap<ProcId, FastMap<Box<str>, u64>>,
+    leaves: FastMap<ProcId, FastMap<Box<str>, Leaf>>,
     first: Option<f64>,
     last: f64,
     leaf: String,
@@ -389,6 +452,49 @@ impl ProcessTree {
     }
 }
 
+impl ProcessTree {
+    /// The filter of the events that make the same leaf as `rec` (the process's own filter
+    /// is added by whoever applies it).
+    fn leaf_filter(&self, rec: &Rec<'_>) -> String {
+        let a = self.args;
+        match self.variant {
+            TreeVariant::Standard => String::new(),
+            TreeVariant::OpenedFiles => {
+                let path = match rec.str(a.open_pathname).filter(|p| !p.is_empty()) {
+                    Some(p) => text_is(a.open_pathname, p),
+                    None => format!(
+                        "{} && {}",
+                        text_is(a.open_pathname, ""),
+                        text_is(a.open_syscall_pathname, rec.str(a.open_syscall_pathname).unwrap_or(""))
+                    ),
+                };
+                let mut f = format!("{} && {path}", text_is(t::EVENT_NAME, "security_file_open"));
+                // The access mode, when the flags are names (numeric flags: any mode).
+                if let Some(flags) = rec.str(a.open_flags).filter(|s| s.trim().parse::<i64>().is_err()) {
+                    let name = abbrev(a.open_flags);
+                    let (rdwr, wronly) = (flags.contains("O_RDWR"), flags.contains("O_WRONLY"));
+                    f += &match (rdwr, wronly) {
+                        (true, _) => format!(" && {name} contains \"O_RDWR\""),
+                        (false, true) => format!(" && {name} contains \"O_WRONLY\" && !({name} contains \"O_RDWR\")"),
+                        (false, false) => format!(" && {name} && !({name} contains \"O_RDWR\") && !({name} contains \"O_WRONLY\")"),
+                    };
+                }
+                f
+            }
+            TreeVariant::WrittenFiles => {
+                let path = rec.str(a.write_pathname).unwrap_or("");
+                let ft = match rec.str(t::MAGIC_WRITE_FILE_TYPE) {
+                    Some(ft) => text_is(t::MAGIC_WRITE_FILE_TYPE, ft),
+                    None => format!("!{}", abbrev(t::MAGIC_WRITE_FILE_TYPE)),
+                };
+                format!("{} && {} && {ft}", text_is(t::EVENT_NAME, "magic_write"), text_is(a.write_pathname, path))
+            }
+            TreeVariant::Network => socket_filter(rec),
+            TreeVariant::Signatures => signature_filter(rec),
+        }
+    }
+}
+
 impl View for ProcessTree {
     fn observe(&mut self, rec: &Rec<'_>, cx: &Cx<'_>) {
         let Some(pid) = cx.process else {
@@ -408,11 +514,14 @@ impl View for ProcessTree {
         }
         self.own[i] += 1;
         if has_leaf {
-            let leaves = self.leaves.entry(pid).or_default();
-            match leaves.get_mut(self.leaf.as_str()) {
-                Some(n) => *n += 1,
+            let known = self.leaves.get_mut(&pid).and_then(|l| l.get_mut(self.leaf.as_str()));
+            match known {
+                Some(l) => l.count += 1,
                 None => {
-                    leaves.insert(self.leaf.as_str().into(), 1);
+                    let filter = self.leaf_filter(rec);
+                    let leaf = Leaf { count: 1, filter };
+                    let leaves = self.leaves.entry(pid).or_default();
+                    leaves.insert(self.leaf.as_str().into(), leaf);
                 }
             }
         }
@@ -490,7 +599,7 @@ const NIL: u32 = u32::MAX;
 fn build_tree(
     model: &ProcessModel,
     own: &[u64],
-    leaves: &FastMap<ProcId, FastMap<Box<str>, u64>>,
+    leaves: &FastMap<ProcId, FastMap<Box<str>, Leaf>>,
     per_container: bool,
     format: PidFormat,
     elapsed: f64,
@@ -645,8 +754,10 @@ fn build_tree(
             n.process = Some(model.shared_info(id));
             let own_leaves = leaves.get(&id);
             n.children = Vec::with_capacity(own_leaves.map_or(0, |l| l.len()) + children(k).len());
-            for (name, c) in own_leaves.into_iter().flatten() {
-                n.children.push(StatNode::new(&**name, *c));
+            for (name, leaf) in own_leaves.into_iter().flatten() {
+                let mut child = StatNode::new(&**name, leaf.count);
+                child.filter = Some(leaf.filter.clone());
+                n.children.push(child);
             }
             (n, own.get(id as usize).copied().unwrap_or(0))
         } else {

@@ -172,34 +172,16 @@ pub struct Detail {
 pub fn filter_for(abbrev: &str, value: &FieldValue<'_>, plain: &str) -> String {
     match value {
         FieldValue::None => abbrev.to_string(),
-        FieldValue::Str(s) => format!("{abbrev} == {}", quote(s)),
+        FieldValue::Str(s) => format!("{abbrev} == {}", osprey_filter::string_literal(s)),
         FieldValue::Bytes(_) | FieldValue::Ether(_) if plain.is_empty() => abbrev.to_string(),
         FieldValue::Bool(b) => format!("{abbrev} == {}", if *b { "True" } else { "False" }),
         // Epoch-displayed times are numbers (`frame.time_epoch == 1657321167.356748797`),
         // dates are strings.
         FieldValue::AbsTime(_) if !plain.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
-            format!("{abbrev} == {}", quote(plain))
+            format!("{abbrev} == {}", osprey_filter::string_literal(plain))
         }
         _ => format!("{abbrev} == {plain}"),
     }
-}
-
-/// A display-filter string literal.
-fn quote(s: &str) -> String {
-    let mut q = String::with_capacity(s.len() + 2);
-    q.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => q.push_str("\\\""),
-            '\\' => q.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                q.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => q.push(c),
-        }
-    }
-    q.push('"');
-    q
 }
 
 /// The detail tree of a loaded frame, with every item's byte span where the bytes hold it.
