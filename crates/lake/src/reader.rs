@@ -83,6 +83,15 @@ fn count(counters: &ScanCounters, update: impl FnOnce(&mut LakeScan)) {
     }
 }
 
+/// Counts one more read, or one more skipped.
+fn tally(read: bool, reads: &mut u64, skips: &mut u64) {
+    if read {
+        *reads += 1;
+    } else {
+        *skips += 1;
+    }
+}
+
 /// The lake's visible `.parquet` files under `dt=*/hour=*/host=*/`, sorted by hour then path;
 /// at most `limit`. Hidden files (the writers' temporaries) and symbolic links are skipped: a
 /// lake may hold what hostile hosts sent.
@@ -105,9 +114,8 @@ fn find_files(
             let (dt_name, hour_name) = (file_name(&dt), file_name(&hour));
             // A name that does not parse is kept: it may still hold wanted events.
             let wanted = hour_start_ns(&dt_name, &hour_name).is_none_or(|s| query.admits_hour(s));
-            count(counters, |c| match wanted {
-                true => c.hours_read += 1,
-                false => c.hours_skipped += 1,
+            count(counters, |c| {
+                tally(wanted, &mut c.hours_read, &mut c.hours_skipped)
             });
             if !wanted {
                 continue;
@@ -115,10 +123,11 @@ fn find_files(
             let key = format!("{dt_name}/{hour_name}");
             for host in subdirs(&hour, "host=") {
                 let encoded = file_name(&host);
-                let wanted = query.admits_host(encoded.trim_start_matches("host="));
-                count(counters, |c| match wanted {
-                    true => c.hosts_read += 1,
-                    false => c.hosts_skipped += 1,
+                let wanted = encoded
+                    .strip_prefix("host=")
+                    .is_none_or(|h| query.admits_host(h));
+                count(counters, |c| {
+                    tally(wanted, &mut c.hosts_read, &mut c.hosts_skipped)
                 });
                 if !wanted {
                     continue;
@@ -210,10 +219,7 @@ impl Cursor {
         count(counters, |c| {
             c.row_groups_read += groups.len() as u64;
             c.row_groups_skipped += skipped as u64;
-            match groups.is_empty() {
-                true => c.files_skipped += 1,
-                false => c.files_read += 1,
-            }
+            tally(!groups.is_empty(), &mut c.files_read, &mut c.files_skipped);
         });
         if groups.is_empty() {
             return Ok(None);
