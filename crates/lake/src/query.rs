@@ -195,4 +195,68 @@ mod tests {
         assert!(!q.admits_host("node-2") && !q.admits_host("a/b"));
         assert!(query(r#"tracee.hostName contains "node""#).admits_host("x"));
     }
+
+    #[test]
+    fn statistics_rule_out_only_what_they_bound_for_certain() {
+        use parquet::data_type::ByteArray;
+        use parquet::file::statistics::ValueStatistics;
+
+        let unsigned = ColumnOrder::TYPE_DEFINED_ORDER(SortOrder::UNSIGNED);
+        let text = |min: &str, max: &str| {
+            ValueStatistics::new(
+                Some(ByteArray::from(min)),
+                Some(ByteArray::from(max)),
+                None,
+                Some(0),
+                false,
+            )
+        };
+        let host = |h: &str| Constraint::OneOf(vec![h.as_bytes().into()]);
+        let admits = |c: &Constraint, s: ValueStatistics<ByteArray>, order| {
+            admits_statistics(c, &Statistics::ByteArray(s), 10, order)
+        };
+        assert!(!admits(&host("node-9"), text("node-1", "node-3"), unsigned));
+        assert!(admits(&host("node-2"), text("node-1", "node-3"), unsigned));
+        // A truncated maximum ("node-" for "node-3") bounds nothing; nor does a minimum.
+        let truncated_max = text("node-1", "node-").with_max_is_exact(false);
+        assert!(admits(&host("node-2"), truncated_max, unsigned));
+        let truncated_min = text("nodf", "node-3").with_min_is_exact(false);
+        assert!(admits(&host("node-2"), truncated_min, unsigned));
+        // Legacy (signed) or unknown order: not used.
+        assert!(admits(
+            &host("node-9"),
+            text("node-1", "node-3"),
+            ColumnOrder::UNDEFINED
+        ));
+        // No minimum and maximum at all.
+        let none = ValueStatistics::<ByteArray>::new(None, None, None, Some(0), false);
+        assert!(admits(&host("node-9"), none, unsigned));
+        // Only nulls: no value meets a constraint, whatever it is.
+        let nulls = ValueStatistics::<ByteArray>::new(None, None, None, Some(10), false);
+        assert!(!admits(&host("node-9"), nulls, unsigned));
+        let some_nulls = ValueStatistics::<ByteArray>::new(None, None, None, Some(9), false);
+        assert!(admits(&host("node-9"), some_nulls, unsigned));
+
+        // Integers; i64::MAX is where timestamps past 2262 are clamped.
+        let ints = |min: i64, max: i64| {
+            Statistics::Int64(ValueStatistics::new(
+                Some(min),
+                Some(max),
+                None,
+                Some(0),
+                false,
+            ))
+        };
+        let from = |lo: i128| Constraint::Range { lo, hi: i128::MAX };
+        assert!(!admits_statistics(&from(21), &ints(10, 20), 10, unsigned));
+        assert!(admits_statistics(&from(20), &ints(10, 20), 10, unsigned));
+        let past_2262 = from(i128::from(i64::MAX) + 1);
+        assert!(admits_statistics(
+            &past_2262,
+            &ints(10, i64::MAX),
+            10,
+            unsigned
+        ));
+        assert!(!admits_statistics(&past_2262, &ints(10, 20), 10, unsigned));
+    }
 }
