@@ -10,8 +10,13 @@ short-lived processes (children of a daemon that forks them) on 10,000 PIDs, a f
 in a container; after a process exits, its PID goes to a new process.
 
 usage: gen-corpus.py N OUT [SEED]
+
+For a fleet (bench/lake.sh): HOSTS=K spreads the events over hosts node-00 .. node-K-1 in turn
+(default one host, `buildhost`), and STEP_NS=S draws the time between events from 1 to S ns
+(default 20000: a busy host; 172800000 spreads 2 M events over two days).
 """
 import json
+import os
 import random
 import sys
 
@@ -175,9 +180,15 @@ def event(ts):
     return e
 
 
+HOSTS = int(os.environ.get("HOSTS", "1"))
+STEP_NS = int(os.environ.get("STEP_NS", "20000"))
+
 with open(OUT, "w") as out:
     ts = 1_700_000_000_000_000_000
     for i in range(N):
-        ts += rnd.randrange(1, 20_000)
-        out.write(json.dumps(event(ts), separators=(",", ":")))
+        ts += rnd.randrange(1, STEP_NS)
+        e = event(ts)
+        if HOSTS > 1:
+            e["hostName"] = "node-%02d" % (i % HOSTS)
+        out.write(json.dumps(e, separators=(",", ":")))
         out.write("\n")

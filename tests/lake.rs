@@ -297,3 +297,218 @@ fn the_sql_of_docs_fleet_md_answers_alike_in_duckdb_and_clickhouse() {
         .collect();
     assert_eq!(got, expected);
 }
+
+/// 2026-12-04T00:00:00Z, in seconds.
+const DEC_4: u64 = 1_796_342_400;
+
+/// 720 events five minutes apart from 2026-12-04 00:00 UTC (60 hours), in turn on hosts
+/// `node-1` (no container), `node-2` (container `c1`) and `web/3` (containers `c2`, `c3`);
+/// every fourth event of 2026-12-05 is an `execve`, the others `openat` or `read`. Each
+/// hour has four events of each host.
+fn fleet_events() -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..720u64 {
+        let secs = DEC_4 + i * 300 + i % 7;
+        let host = ["node-1", "node-2", "web/3"][(i % 3) as usize];
+        let (container, name) = match i % 3 {
+            0 => ("", ""),
+            1 => ("c1", "app"),
+            _ if i % 2 == 0 => ("c2", "db"),
+            _ => ("c3", "cache"),
+        };
+        let on_dec_5 = (DEC_4 + 86_400..DEC_4 + 2 * 86_400).contains(&secs);
+        let event = match (on_dec_5 && i % 4 == 0, i % 2) {
+            (true, _) => "execve",
+            (false, 0) => "openat",
+            (false, _) => "read",
+        };
+        out.extend(format!(
+            r#"{{"timestamp":{secs}{:09},"threadStartTime":1,"processorId":0,"processId":{i},"cgroupId":1,"threadId":{i},"parentProcessId":1,"hostProcessId":{i},"hostThreadId":{i},"hostParentProcessId":1,"userId":0,"mountNamespace":1,"pidNamespace":1,"processName":"bash","hostName":"{host}","containerId":"{container}","containerImage":"","containerName":"{name}","podName":"","podNamespace":"","podUID":"","eventId":"257","eventName":"{event}","argsNum":0,"returnValue":0,"stackAddresses":null,"syscall":"openat","contextFlags":{{"containerStarted":false,"isCompat":false}},"args":[]}}"#,
+            i * 1000
+        ).bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// The fleet's events in `dir/fleet.json` and, through `osprey read -w lake:`, `dir/lake`.
+fn fleet_json_and_lake(dir: &Path) -> (String, String) {
+    let json = dir.join("fleet.json");
+    std::fs::write(&json, fleet_events()).unwrap();
+    let lake = dir.join("lake");
+    let target = format!("lake:{}", lake.display());
+    read_ok(&["read", "-q", "-r", json.to_str().unwrap(), "-w", &target]);
+    (
+        json.to_str().unwrap().to_string(),
+        lake.to_str().unwrap().to_string(),
+    )
+}
+
+/// What `--scan-stats` printed: hour partitions read and skipped, host partitions read and
+/// skipped, files read and skipped, row groups read and skipped, rows read.
+fn scan_stats(stderr: &[u8]) -> [u64; 9] {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("osprey: lake scan: "))
+        .unwrap_or_else(|| panic!("no scan statistics in {text}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect();
+    numbers
+        .try_into()
+        .unwrap_or_else(|n| panic!("{line}: {n:?}"))
+}
+
+/// `osprey read` of the lake and of the JSON with the same arguments: the same output, and
+/// the lake read's scan statistics.
+fn lake_reads_as_json(json: &str, lake: &str, args: &[&str]) -> (String, [u64; 9]) {
+    let from_json = read_ok(&[&["read", "-q", "-r", json], args].concat());
+    let out = osprey(&[&["read", "-q", "--scan-stats", "-r", lake], args].concat());
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    assert_eq!(stdout(&out), from_json, "{args:?}");
+    (from_json, scan_stats(&out.stderr))
+}
+
+#[test]
+fn a_filter_on_time_host_container_or_event_name_reads_only_what_may_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, lake) = fleet_json_and_lake(dir.path());
+    // (filter, [hours read, skipped, hosts read, skipped, files read, skipped], rows read)
+    let everything = ([60, 0, 180, 0, 180, 0], 720);
+    let cases: [(&str, ([u64; 6], u64)); 8] = [
+        (
+            r#"tracee.hostName == "node-2" and frame.time >= "2026-12-05 10:00:00" and frame.time < "2026-12-05 11:00:00""#,
+            ([1, 59, 1, 2, 1, 0], 4),
+        ),
+        // 05:30 to 08:00 on Dec 4: hours 05, 06 and 07.
+        (
+            "frame.time_epoch >= 1796362200 and frame.time_epoch < 1796371200",
+            ([3, 57, 9, 0, 9, 0], 36),
+        ),
+        // node-1's files have no container, web/3's only c2 and c3.
+        (
+            r#"tracee.container.id == "c1""#,
+            ([60, 0, 180, 0, 60, 120], 240),
+        ),
+        // Only Dec 5's files hold an execve.
+        (
+            r#"tracee.eventName == "execve""#,
+            ([60, 0, 180, 0, 72, 108], 288),
+        ),
+        (
+            r#"tracee.hostName == "node-1" or tracee.hostName == "web/3""#,
+            ([60, 0, 120, 60, 120, 0], 480),
+        ),
+        (r#"not tracee.hostName == "node-1""#, everything),
+        (r#"tracee.hostName contains "node""#, everything),
+        ("", everything),
+    ];
+    for (filter, (want, rows)) in cases {
+        let args: Vec<&str> = if filter.is_empty() {
+            vec![]
+        } else {
+            vec!["-Y", filter]
+        };
+        for view in [
+            &["-T", "ndjson"][..],
+            &[
+                "-T",
+                "fields",
+                "-e",
+                "tracee.hostName",
+                "-e",
+                "frame.time_epoch",
+                "-e",
+                "tracee.container.id",
+                "-e",
+                "tracee.eventName",
+            ],
+        ] {
+            let (out, scan) = lake_reads_as_json(&json, &lake, &[&args[..], view].concat());
+            assert!(
+                filter.starts_with("tracee.container") || !out.is_empty(),
+                "{filter}"
+            );
+            assert_eq!(scan[..6], want, "{filter} {view:?}: {scan:?}");
+            assert_eq!(scan[8], rows, "{filter} {view:?}: {scan:?}");
+        }
+    }
+}
+
+#[test]
+fn views_that_count_every_event_read_the_whole_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, lake) = fleet_json_and_lake(dir.path());
+    let host = r#"tracee.hostName == "node-2" and frame.time < "2026-12-04 03:00:00""#;
+    for args in [
+        // The summary's No. and Time columns number and time every event read.
+        &["-Y", host][..],
+        &["-Y", host, "-T", "fields", "-e", "frame.number"],
+        &["-Y", host, "-T", "fields", "-e", "frame.time_relative"],
+        &[
+            "-Y",
+            &format!("{host} and frame.number > 2"),
+            "-T",
+            "ndjson",
+        ],
+        // The statistics see the events that fail the filter too.
+        &["-Y", host, "-z", "tracee,event_counts"],
+        &[
+            "-Y",
+            host,
+            "-z",
+            "tracee,event_counts",
+            "-z",
+            "tracee,process_tree",
+        ],
+    ] {
+        let (out, scan) = lake_reads_as_json(&json, &lake, args);
+        assert!(!out.is_empty(), "{args:?}");
+        assert_eq!(scan[..6], [60, 0, 180, 0, 180, 0], "{args:?}: {scan:?}");
+    }
+}
+
+#[test]
+fn a_damaged_file_in_a_pruned_partition_is_never_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, lake) = fleet_json_and_lake(dir.path());
+    let partition = Path::new(&lake).join("dt=2026-12-05/hour=10/host=web%2F3");
+    std::fs::write(
+        partition.join("part-x.parquet"),
+        b"not a parquet file at all",
+    )
+    .unwrap();
+    let node_2 = r#"tracee.hostName == "node-2""#;
+    let (out, _) = lake_reads_as_json(&json, &lake, &["-Y", node_2, "-T", "ndjson"]);
+    assert_eq!(out.lines().count(), 240);
+    // Other hours of web/3: the hour is left out before the host is looked at.
+    let (_, scan) = lake_reads_as_json(
+        &json,
+        &lake,
+        &[
+            "-Y",
+            r#"tracee.hostName == "web/3" and frame.time < "2026-12-05 10:00:00""#,
+            "-T",
+            "ndjson",
+        ],
+    );
+    assert_eq!(scan[4], 34, "{scan:?}");
+    // A filter that keeps the partition reads the file and reports it.
+    let out = osprey(&[
+        "read",
+        "-q",
+        "-r",
+        &lake,
+        "-Y",
+        r#"tracee.hostName == "web/3""#,
+        "-T",
+        "ndjson",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("host=web%2F3/part-x.parquet"), "{err}");
+    assert_eq!(stdout(&out).lines().count(), 240);
+}

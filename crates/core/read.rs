@@ -178,6 +178,11 @@ pub struct ReadArgs {
     /// No progress bar and no end-of-run summary on standard error; problems are still reported.
     #[arg(short = 'q', long = "quiet")]
     quiet: bool,
+
+    /// Reading a Parquet lake: print on standard error what the display filter let the read
+    /// skip (partitions, files, row groups) and how many rows were read.
+    #[arg(long = "scan-stats")]
+    scan_stats: bool,
 }
 
 /// What is printed on standard output.
@@ -417,9 +422,13 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         bail!("nothing to read: give a recording with -r FILE (or -r - for standard input)");
     }
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
-    let inputs = osprey_lake::open_inputs(&args.files, diag.clone())?;
-    let names: Vec<String> = inputs.files().iter().map(|f| f.name.clone()).collect();
-    let (plan, mut collector) = plan(&args, names)?;
+    // The plan first: a lake is read with the filter's constraints when skipping events
+    // cannot change the output.
+    let (mut plan, mut collector) = plan(&args, Vec::new())?;
+    let opened = osprey_lake::open_inputs(&args.files, diag.clone(), lake_query(&plan))?;
+    let (inputs, scan) = (opened.inputs, opened.scan);
+    plan.names = inputs.files().iter().map(|f| f.name.clone()).collect();
+    let plan = plan;
     let (bytes_read, total) = inputs.progress();
     let progress = (!args.quiet).then(|| Progress::start(bytes_read, total));
     let mut sink = args.write.as_ref().map(open_sink).transpose()?;
@@ -568,12 +577,32 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let (true, Some(scan)) = (args.scan_stats, scan) {
+        if let Ok(scan) = scan.lock() {
+            eprintln!("osprey: lake scan: {scan}");
+        }
+    }
     report_summary(&diag, args.quiet);
     Ok(if diag.anything_skipped() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What a lake read may skip for this run: the filter's constraints on the lake's columns, when
+/// events that fail the filter leave no trace in the output. Frame numbers, relative and delta
+/// times count every event read (the summary's No. and Time columns, -V, -T json), and -z
+/// statistics see the events that fail the filter too; with any of them every event is read.
+fn lake_query(plan: &Plan) -> osprey_lake::LakeQuery {
+    use osprey_field::fields::frame;
+    let positional = [frame::NUMBER, frame::TIME_RELATIVE, frame::TIME_DELTA];
+    match &plan.filter {
+        Some(f) if plan.stats.is_none() && !positional.iter().any(|&id| plan.want.has(id)) => {
+            osprey_lake::LakeQuery::from_filter(f)
+        }
+        _ => osprey_lake::LakeQuery::all(),
+    }
 }
 
 /// Decodes, dissects, filters and renders one frame, appending its output to `out`.

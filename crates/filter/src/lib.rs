@@ -12,7 +12,9 @@ they are about ([`FilterError`], with [`FilterError::render`] for a caret line).
 
 [`Filter::fields`] lists the fields the filter reads, so dissection can skip the rest, and
 [`Filter::event_prefilter`] gives a byte-level [`Prefilter`] for raw Tracee JSON lines that
-rejects most non-matching events before they are parsed.
+rejects most non-matching events before they are parsed. [`Filter::constraint`] gives, for
+one field, a [`Constraint`] every matching frame meets (a range or a set of texts), with which
+a store can skip data by value (the Parquet lake prunes partitions and row groups).
 
 ```
 use osprey_field::{fields::tracee, FieldId, FieldSource, FieldValue};
@@ -100,6 +102,7 @@ mod ops;
 mod parser;
 mod prefilter;
 mod program;
+mod pushdown;
 mod scanner;
 mod semcheck;
 
@@ -110,6 +113,7 @@ use osprey_field::{FieldId, FieldSource};
 pub use error::{FilterError, FilterWarning};
 pub use macros::Macros;
 pub use prefilter::Prefilter;
+pub use pushdown::Constraint;
 
 use error::Span;
 use program::Node;
@@ -209,6 +213,13 @@ impl Filter {
     /// The byte-level test for raw Tracee JSON event lines (see [`Prefilter`]).
     pub fn event_prefilter(&self) -> Prefilter {
         self.prefilter.clone()
+    }
+
+    /// A condition on `field`'s value that every frame the filter matches meets (see
+    /// [`Constraint`]); `None` when the filter says nothing certain about the field. Meant
+    /// for fields with at most one value per frame.
+    pub fn constraint(&self, field: FieldId) -> Option<Constraint> {
+        pushdown::constraint(&self.root, field)
     }
 
     /// The deprecated forms the filter uses (`~=`, `!=` on a source-or-destination field,

@@ -6,16 +6,20 @@
 //! gives the same bytes. Files are written under a hidden temporary name and renamed once
 //! complete, so engines (DuckDB, ClickHouse, Spark) and `osprey read` never see a half-written
 //! file. [`LakeWriter`] writes; [`LakeReader`] reads a lake back as NDJSON in time order, for
-//! `osprey read`'s usual pipeline.
+//! `osprey read`'s usual pipeline; given a [`LakeQuery`] (a display filter's constraints on
+//! the columns), it skips the hour and host partitions and the row groups that cannot hold a
+//! matching event, and counts what it skipped ([`LakeScan`]).
 
 mod inputs;
 mod partition;
+mod query;
 mod reader;
 mod schema;
 mod writer;
 
-pub use inputs::open_inputs;
+pub use inputs::{open_inputs, Opened};
 pub use partition::{encode_host, is_lake, partition_dir};
-pub use reader::LakeReader;
+pub use query::LakeQuery;
+pub use reader::{LakeReader, LakeScan, ScanCounters};
 pub use schema::lake_schema;
 pub use writer::{LakeSink, LakeWriter, RollPolicy};

@@ -58,6 +58,48 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// The start (nanoseconds since the epoch, UTC) of the hour a partition's directories name:
+/// `dt=YYYY-MM-DD` and `hour=HH`, as [`partition_dir`] writes them; `None` for anything else.
+pub(crate) fn hour_start_ns(dt: &str, hour: &str) -> Option<i128> {
+    let date = dt.strip_prefix("dt=")?;
+    let hour: i128 = two_digits(hour.strip_prefix("hour=")?).filter(|&h| h < 24)?;
+    let (y, rest) = date.split_once('-')?;
+    let (m, d) = rest.split_once('-')?;
+    if y.len() != 4 || !y.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, two_digits(m)?, two_digits(d)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    // A date that does not exist (`02-31`) is not one partition_dir writes.
+    if civil_from_days(days) != (y, m, d) {
+        return None;
+    }
+    Some((i128::from(days) * 24 + hour) * 3_600_000_000_000)
+}
+
+fn two_digits<T: TryFrom<u32>>(s: &str) -> Option<T> {
+    match s.as_bytes() {
+        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+            T::try_from(u32::from(a - b'0') * 10 + u32::from(b - b'0')).ok()
+        }
+        _ => None,
+    }
+}
+
+/// Howard Hinnant's civil-to-days algorithm, the inverse of [`civil_from_days`].
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// True when `dir` is a lake: it has `dt=*/hour=*/host=*/` directories holding `.parquet`
 /// files. Only the first such file is looked for.
 pub fn is_lake(dir: &Path) -> bool {
@@ -108,6 +150,26 @@ mod tests {
             partition_dir(1_709_247_600_000_000_000, "h"),
             PathBuf::from("dt=2024-02-29/hour=23/host=h")
         );
+        // The hour a partition names starts where its events are.
+        for t in [ts, 0, 1_709_247_600_000_000_000, u64::MAX] {
+            let dir = partition_dir(t, "h");
+            let parts: Vec<String> = dir
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let start = hour_start_ns(&parts[0], &parts[1]).unwrap();
+            assert!(start <= i128::from(t) && i128::from(t) < start + 3_600_000_000_000);
+        }
+        for (dt, hour) in [
+            ("dt=2026-02-30", "hour=00"),
+            ("dt=2026-12-06", "hour=24"),
+            ("dt=2026-12-06", "hour=7"),
+            ("dt=26-12-06", "hour=07"),
+            ("dt=2026-12-06x", "hour=07"),
+            ("date=2026-12-06", "hour=07"),
+        ] {
+            assert_eq!(hour_start_ns(dt, hour), None, "{dt}/{hour}");
+        }
         // The largest timestamp does not panic.
         let far = partition_dir(u64::MAX, "h");
         assert!(far.to_str().unwrap().starts_with("dt=2554-07-21/hour=23"));

@@ -3,9 +3,11 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampNanosecondType;
@@ -13,6 +15,8 @@ use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 
+use crate::partition::hour_start_ns;
+use crate::query::LakeQuery;
 use crate::schema::{EVENT_COLUMN, TIMESTAMP_COLUMN};
 
 /// Rows decoded at a time from each file.
@@ -26,21 +30,108 @@ struct LakeFile {
     path: PathBuf,
 }
 
+/// What a read of the lake skipped and read, for `osprey read --scan-stats` and tests. Hour
+/// partitions are `dt=…/hour=…` directories, host partitions the `host=…` directories in the
+/// hours read; a file is skipped when its statistics rule out every row group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LakeScan {
+    /// Hour partitions skipped by the time constraint, never listed.
+    pub hours_skipped: u64,
+    /// Hour partitions listed.
+    pub hours_read: u64,
+    /// Host partitions skipped by the host constraint, never listed.
+    pub hosts_skipped: u64,
+    /// Host partitions whose files were opened.
+    pub hosts_read: u64,
+    /// Files whose footer ruled out every row group.
+    pub files_skipped: u64,
+    /// Files with row groups read.
+    pub files_read: u64,
+    /// Row groups skipped by their statistics.
+    pub row_groups_skipped: u64,
+    /// Row groups read.
+    pub row_groups_read: u64,
+    /// Rows decoded (every one goes through the display filter afterwards).
+    pub rows_read: u64,
+}
+
+impl fmt::Display for LakeScan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "hour partitions {} read, {} skipped; host partitions {} read, {} skipped; \
+             files {} read, {} skipped; row groups {} read, {} skipped; {} rows read",
+            self.hours_read,
+            self.hours_skipped,
+            self.hosts_read,
+            self.hosts_skipped,
+            self.files_read,
+            self.files_skipped,
+            self.row_groups_read,
+            self.row_groups_skipped,
+            self.rows_read
+        )
+    }
+}
+
+/// The scan counters, shared by a reader and whoever reports them.
+pub type ScanCounters = Arc<Mutex<LakeScan>>;
+
+fn count(counters: &ScanCounters, update: impl FnOnce(&mut LakeScan)) {
+    if let Ok(mut scan) = counters.lock() {
+        update(&mut scan);
+    }
+}
+
+/// Counts one more read, or one more skipped.
+fn tally(read: bool, reads: &mut u64, skips: &mut u64) {
+    if read {
+        *reads += 1;
+    } else {
+        *skips += 1;
+    }
+}
+
 /// The lake's visible `.parquet` files under `dt=*/hour=*/host=*/`, sorted by hour then path;
 /// at most `limit`. Hidden files (the writers' temporaries) and symbolic links are skipped: a
 /// lake may hold what hostile hosts sent.
 pub(crate) fn lake_files(root: &Path, limit: usize) -> Vec<PathBuf> {
-    let mut files = find_files(root, limit);
+    let mut files = find_files(root, limit, &LakeQuery::all(), &ScanCounters::default());
     files.sort();
     files.into_iter().map(|f| f.path).collect()
 }
 
-fn find_files(root: &Path, limit: usize) -> Vec<LakeFile> {
+/// The files of the partitions `query` may want; partitions it rules out are never listed.
+fn find_files(
+    root: &Path,
+    limit: usize,
+    query: &LakeQuery,
+    counters: &ScanCounters,
+) -> Vec<LakeFile> {
     let mut found = Vec::new();
     for dt in subdirs(root, "dt=") {
         for hour in subdirs(&dt, "hour=") {
-            let key = format!("{}/{}", file_name(&dt), file_name(&hour));
+            let (dt_name, hour_name) = (file_name(&dt), file_name(&hour));
+            // A name that does not parse is kept: it may still hold wanted events.
+            let wanted = hour_start_ns(&dt_name, &hour_name).is_none_or(|s| query.admits_hour(s));
+            count(counters, |c| {
+                tally(wanted, &mut c.hours_read, &mut c.hours_skipped)
+            });
+            if !wanted {
+                continue;
+            }
+            let key = format!("{dt_name}/{hour_name}");
             for host in subdirs(&hour, "host=") {
+                let encoded = file_name(&host);
+                let wanted = encoded
+                    .strip_prefix("host=")
+                    .is_none_or(|h| query.admits_host(h));
+                count(counters, |c| {
+                    tally(wanted, &mut c.hosts_read, &mut c.hosts_skipped)
+                });
+                if !wanted {
+                    continue;
+                }
                 for path in entries(&host) {
                     if found.len() >= limit {
                         return found;
@@ -92,6 +183,7 @@ struct Cursor {
     batch: RecordBatch,
     row: usize,
     path: PathBuf,
+    counters: ScanCounters,
 }
 
 /// Runs a step of the Parquet decoder, turning a panic into an error. Lake files may come
@@ -103,14 +195,35 @@ fn guarded<T>(path: &Path, step: impl FnOnce() -> io::Result<T>) -> io::Result<T
 }
 
 impl Cursor {
-    fn open(path: PathBuf) -> io::Result<Option<Cursor>> {
-        guarded(&path.clone(), || Cursor::open_unguarded(path))
+    /// Opens a file at its first row that `query` may want; `None` when there is none.
+    fn open(
+        path: PathBuf,
+        query: &LakeQuery,
+        counters: &ScanCounters,
+    ) -> io::Result<Option<Cursor>> {
+        guarded(&path.clone(), || {
+            Cursor::open_unguarded(path, query, counters)
+        })
     }
 
-    fn open_unguarded(path: PathBuf) -> io::Result<Option<Cursor>> {
+    fn open_unguarded(
+        path: PathBuf,
+        query: &LakeQuery,
+        counters: &ScanCounters,
+    ) -> io::Result<Option<Cursor>> {
         let file = File::open(&path)?;
         let builder =
             ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| lake_error(&path, e))?;
+        let groups = query.row_groups(builder.metadata());
+        let skipped = builder.metadata().num_row_groups() - groups.len();
+        count(counters, |c| {
+            c.row_groups_read += groups.len() as u64;
+            c.row_groups_skipped += skipped as u64;
+            tally(!groups.is_empty(), &mut c.files_read, &mut c.files_skipped);
+        });
+        if groups.is_empty() {
+            return Ok(None);
+        }
         let schema = builder.parquet_schema();
         let column = |name: &str| {
             (0..schema.num_columns())
@@ -120,15 +233,17 @@ impl Cursor {
         let mask =
             ProjectionMask::leaves(schema, [column(TIMESTAMP_COLUMN)?, column(EVENT_COLUMN)?]);
         let reader = builder
+            .with_row_groups(groups)
             .with_projection(mask)
             .with_batch_size(READ_BATCH_ROWS)
             .build()
             .map_err(|e| lake_error(&path, e))?;
         let mut cursor = Cursor {
             reader,
-            batch: RecordBatch::new_empty(std::sync::Arc::new(arrow_schema::Schema::empty())),
+            batch: RecordBatch::new_empty(Arc::new(arrow_schema::Schema::empty())),
             row: 0,
             path,
+            counters: counters.clone(),
         };
         Ok(cursor.next_batch()?.then_some(cursor))
     }
@@ -143,6 +258,7 @@ impl Cursor {
         for batch in self.reader.by_ref() {
             let batch = batch.map_err(|e| lake_error(&self.path, e))?;
             check_batch(&batch).map_err(|e| lake_error(&self.path, e))?;
+            count(&self.counters, |c| c.rows_read += batch.num_rows() as u64);
             if batch.num_rows() > 0 {
                 self.batch = batch;
                 self.row = 0;
@@ -201,6 +317,8 @@ fn lake_error(path: &Path, e: impl std::fmt::Display) -> io::Error {
 /// open at a time.
 pub struct LakeReader {
     hours: std::vec::IntoIter<Vec<PathBuf>>,
+    query: LakeQuery,
+    counters: ScanCounters,
     /// Told of each file that cannot be read (from the start or from some point on), which is
     /// then skipped: damage in one file never stops the others.
     on_damage: Box<dyn FnMut(String) + Send>,
@@ -213,8 +331,16 @@ pub struct LakeReader {
 impl LakeReader {
     /// A reader of every event in the lake at `root`.
     pub fn open(root: &Path) -> io::Result<LakeReader> {
-        let mut files = find_files(root, usize::MAX);
-        if files.is_empty() {
+        LakeReader::open_query(root, LakeQuery::all())
+    }
+
+    /// A reader of the events in the lake at `root` that `query` may want, in time order:
+    /// partitions and row groups it rules out are not read (see [`LakeReader::scan`]). The
+    /// events read are all those meeting the query, and some that do not.
+    pub fn open_query(root: &Path, query: LakeQuery) -> io::Result<LakeReader> {
+        let counters = ScanCounters::default();
+        let mut files = find_files(root, usize::MAX, &query, &counters);
+        if files.is_empty() && lake_files(root, 1).is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!("{}: no dt=*/hour=*/host=*/*.parquet files", root.display()),
@@ -232,12 +358,20 @@ impl LakeReader {
         }
         Ok(LakeReader {
             hours: hours.into_iter(),
+            query,
+            counters,
             on_damage: Box::new(|_| {}),
             cursors: Vec::new(),
             heap: BinaryHeap::new(),
             out: Vec::with_capacity(1 << 16),
             out_pos: 0,
         })
+    }
+
+    /// The counters of what this reader skipped and read so far, shared: they keep counting
+    /// as the reader reads.
+    pub fn scan(&self) -> ScanCounters {
+        self.counters.clone()
     }
 
     /// Calls `report` with a message (naming the file) for each file that is skipped because
@@ -254,7 +388,7 @@ impl LakeReader {
         };
         self.cursors.clear();
         for path in paths {
-            match Cursor::open(path) {
+            match Cursor::open(path, &self.query, &self.counters) {
                 Ok(Some(cursor)) => {
                     self.heap
                         .push(Reverse((cursor.timestamp(), self.cursors.len())));
