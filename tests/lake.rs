@@ -468,7 +468,23 @@ fn views_that_count_every_event_read_the_whole_lake() {
         let (out, scan) = lake_reads_as_json(&json, &lake, args);
         assert!(!out.is_empty(), "{args:?}");
         assert_eq!(scan[..6], [60, 0, 180, 0, 180, 0], "{args:?}: {scan:?}");
+        // Without -q, the user is told why and what would prune.
+        let loud = osprey(&[&["read", "-r", &lake], args].concat());
+        let said = String::from_utf8_lossy(&loud.stderr);
+        assert!(
+            said.contains("the lake is read whole") && said.contains("-T ndjson"),
+            "{args:?}: {said}"
+        );
     }
+    // A filter the lake cannot use says nothing.
+    let quiet = osprey(&[
+        "read",
+        "-r",
+        &lake,
+        "-Y",
+        "tracee.processName contains \"x\"",
+    ]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("read whole"));
 }
 
 #[test]

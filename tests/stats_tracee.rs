@@ -1270,7 +1270,10 @@ fn count_gives_a_fields_values_by_frames() {
 fn selected(path: &std::path::Path, filter: &str) -> usize {
     let out = osprey(&["read", "-r", path.to_str().unwrap(), "-Y", filter]);
     assert!(out.status.success(), "{filter}: {}", stderr(&out));
-    out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count()
+    out.stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count()
 }
 
 /// Every node given a filter, with the filter of the process above it (the UI's row click):
@@ -1314,7 +1317,10 @@ fn node_filters_select_what_the_node_counts() {
     let mut checked = 0;
     for (path, view) in [
         (scenario.clone(), "tracee,process_tree,opened_files"),
-        (scenario.clone(), "tracee,process_tree,written_files,container"),
+        (
+            scenario.clone(),
+            "tracee,process_tree,written_files,container",
+        ),
         (scenario.clone(), "tracee,process_tree,network"),
         (scenario.clone(), "tracee,process_tree,signatures"),
         (fixture(DOCS), "tracee,process_tree,signatures"),

@@ -425,7 +425,14 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     // The plan first: a lake is read with the filter's constraints when skipping events
     // cannot change the output.
     let (mut plan, mut collector) = plan(&args, Vec::new())?;
-    let opened = osprey_lake::open_inputs(&args.files, diag.clone(), lake_query(&plan))?;
+    let (query, whole) = lake_query(&plan);
+    let opened = osprey_lake::open_inputs(&args.files, diag.clone(), query)?;
+    if let (Some(why), Some(_), false) = (whole, &opened.scan, args.quiet) {
+        eprintln!(
+            "osprey: the lake is read whole: {why}; -T ndjson, -T fields (without them) and -w \
+             read only what the filter may match (docs/fleet.md, Pushdown)"
+        );
+    }
     let (inputs, scan) = (opened.inputs, opened.scan);
     plan.names = inputs.files().iter().map(|f| f.name.clone()).collect();
     let plan = plan;
@@ -593,16 +600,25 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
 /// What a lake read may skip for this run: the filter's constraints on the lake's columns, when
 /// events that fail the filter leave no trace in the output. Frame numbers, relative and delta
 /// times count every event read (the summary's No. and Time columns, -V, -T json), and -z
-/// statistics see the events that fail the filter too; with any of them every event is read.
-fn lake_query(plan: &Plan) -> osprey_lake::LakeQuery {
+/// statistics see the events that fail the filter too; with any of them every event is read,
+/// and the reason is given when the filter could have pruned.
+fn lake_query(plan: &Plan) -> (osprey_lake::LakeQuery, Option<&'static str>) {
     use osprey_field::fields::frame;
+    let Some(f) = &plan.filter else {
+        return (osprey_lake::LakeQuery::all(), None);
+    };
+    let query = osprey_lake::LakeQuery::from_filter(f);
     let positional = [frame::NUMBER, frame::TIME_RELATIVE, frame::TIME_DELTA];
-    match &plan.filter {
-        Some(f) if plan.stats.is_none() && !positional.iter().any(|&id| plan.want.has(id)) => {
-            osprey_lake::LakeQuery::from_filter(f)
-        }
-        _ => osprey_lake::LakeQuery::all(),
-    }
+    let whole = if query.is_empty() {
+        None
+    } else if plan.stats.is_some() {
+        Some("-z statistics see every event")
+    } else if positional.iter().any(|&id| plan.want.has(id)) {
+        Some("frame numbers, relative or delta times are shown or filtered on, and they count every event")
+    } else {
+        return (query, None);
+    };
+    (osprey_lake::LakeQuery::all(), whole)
 }
 
 /// Decodes, dissects, filters and renders one frame, appending its output to `out`.

@@ -267,7 +267,13 @@ mod tests {
                 field == tracee::PROCESS_NAME && f(&FieldValue::Str(self.0.into()))
             }
         }
-        for text in ["plain", "a \"quoted\" \\ name", "tab\there\nand\x7f", "", "${x} é"] {
+        for text in [
+            "plain",
+            "a \"quoted\" \\ name",
+            "tab\there\nand\x7f",
+            "",
+            "${x} é",
+        ] {
             let filter = format!("tracee.processName == {}", string_literal(text));
             let f = Filter::compile(&filter, &Macros::new()).expect(&filter);
             assert!(f.matches(&Name(text)), "{filter}");

@@ -160,7 +160,12 @@ impl View for DnsTree {
         st.tick("Total Packets", ROOT);
         let qr = st.tick_pivot(self.qr, if response { "Response" } else { "Query" });
         st.set_filter(qr, || {
-            if response { "dns.flags.response == 1" } else { QUERIES }.to_string()
+            if response {
+                "dns.flags.response == 1"
+            } else {
+                QUERIES
+            }
+            .to_string()
         });
         let rcode = rec.int(dns::FLAGS_RCODE).unwrap_or(0);
         let opcode = rec.int(dns::FLAGS_OPCODE).unwrap_or(0);

@@ -306,7 +306,10 @@ fn socket_filter(rec: &Rec<'_>) -> String {
 
 /// The filter of the signatures [`signature_leaf`] gives the same leaf as `rec`'s.
 fn signature_filter(rec: &Rec<'_>) -> String {
-    let by_name = match rec.str(t::METADATA_SIGNATURE_NAME).filter(|n| !n.is_empty()) {
+    let by_name = match rec
+        .str(t::METADATA_SIGNATURE_NAME)
+        .filter(|n| !n.is_empty())
+    {
         Some(n) => text_is(t::METADATA_SIGNATURE_NAME, n),
         None => format!(
             "{} && {}",
@@ -318,7 +321,10 @@ fn signature_filter(rec: &Rec<'_>) -> String {
         Some(n) => format!("{} == {n}", abbrev(t::METADATA_SEVERITY)),
         None => format!("!{}", abbrev(t::METADATA_SEVERITY)),
     };
-    format!("{} == 1 && {by_name} && {severity}", abbrev(t::IS_SIGNATURE))
+    format!(
+        "{} == 1 && {by_name} && {severity}",
+        abbrev(t::IS_SIGNATURE)
+    )
 }
 
 /// The leaf a signature adds: `(Severity N): <signature name>`.
@@ -465,12 +471,18 @@ impl ProcessTree {
                     None => format!(
                         "{} && {}",
                         text_is(a.open_pathname, ""),
-                        text_is(a.open_syscall_pathname, rec.str(a.open_syscall_pathname).unwrap_or(""))
+                        text_is(
+                            a.open_syscall_pathname,
+                            rec.str(a.open_syscall_pathname).unwrap_or("")
+                        )
                     ),
                 };
                 let mut f = format!("{} && {path}", text_is(t::EVENT_NAME, "security_file_open"));
                 // The access mode, when the flags are names (numeric flags: any mode).
-                if let Some(flags) = rec.str(a.open_flags).filter(|s| s.trim().parse::<i64>().is_err()) {
+                if let Some(flags) = rec
+                    .str(a.open_flags)
+                    .filter(|s| s.trim().parse::<i64>().is_err())
+                {
                     let name = abbrev(a.open_flags);
                     let (rdwr, wronly) = (flags.contains("O_RDWR"), flags.contains("O_WRONLY"));
                     f += &match (rdwr, wronly) {
@@ -487,7 +499,11 @@ impl ProcessTree {
                     Some(ft) => text_is(t::MAGIC_WRITE_FILE_TYPE, ft),
                     None => format!("!{}", abbrev(t::MAGIC_WRITE_FILE_TYPE)),
                 };
-                format!("{} && {} && {ft}", text_is(t::EVENT_NAME, "magic_write"), text_is(a.write_pathname, path))
+                format!(
+                    "{} && {} && {ft}",
+                    text_is(t::EVENT_NAME, "magic_write"),
+                    text_is(a.write_pathname, path)
+                )
             }
             TreeVariant::Network => socket_filter(rec),
             TreeVariant::Signatures => signature_filter(rec),
@@ -514,7 +530,10 @@ impl View for ProcessTree {
         }
         self.own[i] += 1;
         if has_leaf {
-            let known = self.leaves.get_mut(&pid).and_then(|l| l.get_mut(self.leaf.as_str()));
+            let known = self
+                .leaves
+                .get_mut(&pid)
+                .and_then(|l| l.get_mut(self.leaf.as_str()));
             match known {
                 Some(l) => l.count += 1,
                 None => {
