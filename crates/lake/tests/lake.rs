@@ -231,7 +231,10 @@ fn files_are_hidden_until_complete() {
         let event = osprey_event::parse_event(line).unwrap();
         writer.write(line, &event).unwrap();
     }
-    // Open files exist, but only under hidden temporary names that the reader skips.
+    // Everything handed to the encoder (roll_aged waits for it; no file is old enough to be
+    // completed): open files exist, but only under hidden temporary names that the reader
+    // skips.
+    writer.roll_aged().unwrap();
     let during = all_files(dir.path());
     assert!(!during.is_empty());
     for f in &during {
