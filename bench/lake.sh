@@ -11,18 +11,11 @@ cd "$(dirname "$0")/.."
 N=${1:-10000000}
 HOSTS=${2:-8}
 HOURS=${3:-48}
-OUT=bench/out
-mkdir -p "$OUT"
-command -v /usr/bin/time >/dev/null || { sudo_=$([ "$(id -u)" = 0 ] || echo sudo); $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
-cargo build --release --locked --bin osprey 2>/dev/null
-BIN=./target/release/osprey
+source bench/common.sh
 CORPUS="$OUT/fleet-$N-$HOSTS-$HOURS.json"
 # Twice the mean step between events: N events over HOURS hours.
 STEP_NS=$((HOURS * 3600 * 1000000000 / N * 2))
-[ -f "$CORPUS" ] || HOSTS=$HOSTS STEP_NS=$STEP_NS python3 bench/gen-corpus.py "$N" "$CORPUS"
-SIZE=$(stat -c %s "$CORPUS")
-echo "corpus: $CORPUS, $N events, $HOSTS hosts, ~$HOURS hours, $((SIZE / 1000000)) MB, machine: $(nproc) CPUs, $(uname -r)"
-cat "$CORPUS" > /dev/null   # page cache: measure osprey, not the disk
+corpus "$CORPUS" ", $HOSTS hosts, ~$HOURS hours" HOSTS="$HOSTS" STEP_NS="$STEP_NS"
 
 run() {
   local label=$1; shift

@@ -11,16 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
 REPS=${REPS:-3}
-OUT=bench/out
-mkdir -p "$OUT"
-command -v /usr/bin/time >/dev/null || { sudo_=$([ "$(id -u)" = 0 ] || echo sudo); $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
-cargo build --release --locked --bin osprey 2>/dev/null
-BIN=./target/release/osprey
+source bench/common.sh
 CORPUS="$OUT/corpus-$N.json"
-[ -f "$CORPUS" ] || python3 bench/gen-corpus.py "$N" "$CORPUS"
-SIZE=$(stat -c %s "$CORPUS")
-echo "corpus: $CORPUS, $N events, $((SIZE / 1000000)) MB, machine: $(nproc) CPUs, $(uname -r)"
-cat "$CORPUS" > /dev/null   # page cache: measure the analysis, not the disk
+corpus "$CORPUS" ""
 
 TRACEE14=()
 for c in "" ",container"; do

@@ -982,6 +982,20 @@ mod tests {
         assert!(idx > 0);
         assert!(interface("osprey-no-such0").is_err());
     }
+    /// A driver capturing `what` into `out` for the processes named `inside` only.
+    fn inside_only(fake: &FakeProc, what: &[&str], out: &std::path::Path) -> Driver {
+        let dir = format!("dir:{}", out.display());
+        let mut args = what.to_vec();
+        args.push(&dir);
+        let opts = CaptureOptions::parse(&args).unwrap().unwrap();
+        let scope = crate::scope::Scope::parse(&["comm=inside".to_string()]).unwrap();
+        Driver::new(
+            Capturer::new(&opts).unwrap(),
+            ProcContext::new(fake.root()),
+            Arc::new(UserScope::new(scope)),
+        )
+    }
+
     /// Capture records of a process out of the userspace scope make no artifact: no written
     /// file (its data and lost ranges are dropped, not counted as lost), no binary (a held
     /// exec is let go and forgotten by the kernel), no region; those in scope still do.
@@ -992,16 +1006,7 @@ mod tests {
         fake.process(inside, "/opt/inside", "/user.slice");
         fake.process(outside, "/opt/outside", "/user.slice");
         let out = tempfile::tempdir().unwrap();
-        let dir = format!("dir:{}", out.path().display());
-        let opts = CaptureOptions::parse(&["write", "exec", "mem", dir.as_str()])
-            .unwrap()
-            .unwrap();
-        let scope = crate::scope::Scope::parse(&["comm=inside".to_string()]).unwrap();
-        let mut d = Driver::new(
-            Capturer::new(&opts).unwrap(),
-            ProcContext::new(fake.root()),
-            Arc::new(UserScope::new(scope)),
-        );
+        let mut d = inside_only(&fake, &["write", "exec", "mem"], out.path());
         let hdr = |kind, pid: u32, comm: &str| {
             let mut h = RecordHdr {
                 kind,
@@ -1085,16 +1090,7 @@ mod tests {
         std::fs::write(&shared, b"\x7fELF the shared binary").unwrap();
         let m = std::fs::metadata(&shared).unwrap();
         let out = tempfile::tempdir().unwrap();
-        let dir = format!("dir:{}", out.path().display());
-        let opts = CaptureOptions::parse(&["exec", dir.as_str()])
-            .unwrap()
-            .unwrap();
-        let scope = crate::scope::Scope::parse(&["comm=inside".to_string()]).unwrap();
-        let mut d = Driver::new(
-            Capturer::new(&opts).unwrap(),
-            ProcContext::new(fake.root()),
-            Arc::new(UserScope::new(scope)),
-        );
+        let mut d = inside_only(&fake, &["exec"], out.path());
         let exec = |pid: u32, comm: &str, flags: u16, ino: u64| {
             let mut h = RecordHdr {
                 kind: REC_CAP_EXEC,

@@ -1117,6 +1117,12 @@ fn read_stats(files: &[&str], views: &[&str], filter: &str) -> Value {
     serde_json::from_str(&text).expect("results parse")
 }
 
+/// The `result` of each view of a finished run.
+fn results_of(run: &Value) -> Vec<Value> {
+    let results = run["results"].as_array().expect("results");
+    results.iter().map(|r| r["result"].clone()).collect()
+}
+
 /// Starts a statistics run and waits for its results.
 async fn stats_of(state: &Arc<osprey_view::ViewState>, views: &[&str], filter: &str) -> Value {
     let body = serde_json::json!({ "views": views, "filter": filter }).to_string();
@@ -1172,12 +1178,7 @@ async fn statistics_like_read(files: &[&str], views: &[&str]) {
     let state = open(files);
     for filter in ["", "tracee.processName == \"tracee\" or dns"] {
         let got = stats_of(&state, views, filter).await;
-        let results: Vec<Value> = got["results"]
-            .as_array()
-            .expect("results")
-            .iter()
-            .map(|r| r["result"].clone())
-            .collect();
+        let results = results_of(&got);
         let expected = read_stats(files, views, filter);
         if let Some(at) = first_difference(&Value::Array(results), &expected, String::new()) {
             panic!(
@@ -1286,12 +1287,7 @@ async fn prepared_runs_share_one_pass_and_are_found_by_windows() {
         assert_eq!(got["state"]["id"], *id, "the window finds the prepared run");
         took.push(got["state"]["elapsed_ms"].clone());
         assert_eq!(got["state"]["cancelled"], false);
-        let results: Vec<Value> = got["results"]
-            .as_array()
-            .expect("results")
-            .iter()
-            .map(|r| r["result"].clone())
-            .collect();
+        let results = results_of(&got);
         assert_eq!(results.len(), views.len());
         let expected = read_stats(files, views, "");
         if let Some(at) = first_difference(&Value::Array(results), &expected, String::new()) {
