@@ -41,7 +41,13 @@ print(f"index pass: {s['frames']} frames in {s['elapsed_ms'] / 1000:.2f} s; "
       f"index {s['index_bytes'] / 1e6:.1f} MB = {s['index_bytes'] / s['frames']:.1f} B/frame; "
       f"store {s['store_bytes'] / 1e6:.0f} MB (temporary file)")
 PY
-echo "server memory after the pass: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status) resident, peak $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status)"
+# The server's resident memory now and its peak since the last call (the peak is reset after
+# each: clear_refs 5), so that each step's peak is its own.
+memory() {
+  echo "server memory $1: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status) resident, peak $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status)"
+  echo 5 > /proc/$PID/clear_refs 2>/dev/null || true
+}
+memory "after the pass"
 
 # Windows of 50 rows (the columns rendered), 20 requests each, median latency.
 window() {
@@ -75,6 +81,7 @@ PY
 view '${important}'
 view 'tracee.eventName == "security_file_open"'
 view 'tracee.processName contains "py"'
+memory "after the filter views"
 
 # A jump inside a filtered view (Go to frame: /api/find, then the window there), median of 20.
 q=$(python3 -c 'import urllib.parse; print(urllib.parse.quote("${important}"))')
@@ -90,5 +97,6 @@ sorted() {
   curl -s -o /dev/null -w '%{time_total}' "${URL}api/rows?offset=$2&limit=50&sort=$1&filter=$q" | awk '{printf "%.2f s", $1}'
 }
 echo "sort the \${important} view by Process Name (column 6): first window $(sorted 6 0), a later window $(sorted 6 100000)"
+memory "after that sort"
 echo "sort every frame by Info (column 12): first window $(curl -s -o /dev/null -w '%{time_total}' "${URL}api/rows?offset=0&limit=50&sort=12" | awk '{printf "%.2f s", $1}')"
-echo "server memory at the end: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status) resident, peak $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' /proc/$PID/status)"
+memory "after the sort by Info"
