@@ -171,3 +171,69 @@ pub(crate) fn row_filter(
         mask, predicate,
     ))]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int64Array, StringArray, TimestampNanosecondArray};
+
+    fn texts(values: &[&str]) -> Constraint {
+        let mut v: Vec<Box<[u8]>> = values.iter().map(|t| t.as_bytes().into()).collect();
+        v.sort();
+        Constraint::OneOf(v)
+    }
+
+    fn bits(b: Option<BooleanBuffer>) -> Vec<bool> {
+        b.expect("tested").iter().collect()
+    }
+
+    #[test]
+    fn texts_in_every_set_and_nulls_in_none() {
+        let column = StringArray::from(vec![Some("curl"), None, Some("bash"), Some("")]);
+        let one = texts(&["curl", "ls"]);
+        let test = ColumnTest::new("process_name", &[&one]);
+        assert_eq!(bits(test.evaluate(&column)), [true, false, false, false]);
+        // Two sets on one column: both hold.
+        let other = texts(&["bash", "curl"]);
+        let test = ColumnTest::new("process_name", &[&one, &other]);
+        assert_eq!(bits(test.evaluate(&column)), [true, false, false, false]);
+        // Binary search past LINEAR_SET values.
+        let many: Vec<String> = (0..20).map(|i| format!("p{i:02}")).collect();
+        let mut names: Vec<&str> = many.iter().map(String::as_str).collect();
+        names.push("bash");
+        let test = ColumnTest::new("process_name", &[&texts(&names)]);
+        assert_eq!(bits(test.evaluate(&column)), [false, false, true, false]);
+        // A range says nothing of a text column; a set nothing of an integer one.
+        let range = Constraint::Range { lo: 0, hi: 1 };
+        assert!(ColumnTest::new("x", &[&range]).evaluate(&column).is_none());
+        let ints = Int64Array::from(vec![1, 2]);
+        assert!(ColumnTest::new("x", &[&one]).evaluate(&ints).is_none());
+    }
+
+    #[test]
+    fn ranges_are_inclusive_and_clamped_like_the_statistics() {
+        let range = |lo: i128, hi: i128| Constraint::Range { lo, hi };
+        let ints = Int64Array::from(vec![Some(i64::MIN), Some(5), None, Some(9), Some(i64::MAX)]);
+        let test = |c: &[&Constraint]| bits(ColumnTest::new("event_id", c).evaluate(&ints));
+        assert_eq!(test(&[&range(5, 9)]), [false, true, false, true, false]);
+        // Two ranges intersect.
+        assert_eq!(
+            test(&[&range(0, 100), &range(6, i128::MAX)]),
+            [false, false, false, true, false]
+        );
+        // Past the largest value: only i64::MAX, which stands for it and anything above.
+        let past = i128::from(i64::MAX) + 10;
+        assert_eq!(
+            test(&[&range(past, i128::MAX)]),
+            [false, false, false, false, true]
+        );
+        assert_eq!(
+            test(&[&range(i128::MIN, i128::from(i64::MIN) - 1)]),
+            [false; 5]
+        );
+        assert_eq!(test(&[&range(3, 2)]), [false; 5]);
+        let times = TimestampNanosecondArray::from(vec![1, 2, 3]).with_timezone("UTC");
+        let t = ColumnTest::new("timestamp", &[&range(2, 2)]);
+        assert_eq!(bits(t.evaluate(&times)), [false, true, false]);
+    }
+}
