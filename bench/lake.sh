@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Lake benchmark: the write rate of `osprey read -w lake:DIR`, and a query for one host and one
+# Lake benchmark: the write rate of `osprey read -w lake:DIR`, a query for one host and one
 # hour read with the display filter pushed down (partitions and row groups pruned) against the
-# same query reading every event. The corpus is bench/gen-corpus.py's events spread over HOSTS
+# same query reading every event, and a fleet-wide query on the event and process names that
+# no partition or row group statistics can prune (late materialization: the `event` column is
+# decoded only for the rows whose name columns match), as events scanned per second. The corpus is bench/gen-corpus.py's events spread over HOSTS
 # hosts and about HOURS hours. Prints one line per run and the lake's scan statistics. Not a
 # test: figures go to BENCHMARKS.md with the machine they were measured on.
 #
@@ -45,3 +47,21 @@ run "JSON corpus, the same filter"              $BIN read -q -r "$CORPUS" -Y "$O
 echo "events: $($BIN read -q -r "$LAKE" -Y "$ONE" -T ndjson | wc -l) pushed down, $($BIN read -q -r "$LAKE" -Y "$ALL" -T ndjson | wc -l) full scan, $($BIN read -q -r "$CORPUS" -Y "$ONE" -T ndjson | wc -l) from JSON"
 $BIN read -q --scan-stats -r "$LAKE" -Y "$ONE" -T ndjson 2>&1 >/dev/null | sed 's/^/pushed down: /'
 $BIN read -q --scan-stats -r "$LAKE" -Y "$ALL" -T ndjson 2>&1 >/dev/null | sed 's/^/full scan:   /'
+
+# Fleet-wide: every partition and row group holds both names, so this is the whole lake's
+# event_name and process_name columns, and the events of the ~0.6% of rows that match.
+# OSPREY_BEFORE=path/to/osprey times another build on the same lake too (e.g. one without
+# late materialization).
+FLEET='tracee.eventName == "sched_process_exec" and tracee.processName == "curl"'
+echo "query: $FLEET"
+fleet() {
+  local label=$1 bin=$2 tf; tf=$(mktemp)
+  /usr/bin/time -o "$tf" -f '%e %M' $bin read -q -r "$LAKE" -Y "$FLEET" -T ndjson > /dev/null 2>/dev/null || true
+  local t; t=$(tail -1 "$tf"); rm -f "$tf"
+  awk -v l="$label" -v s="${t% *}" -v kb="${t#* }" -v n="$N" 'BEGIN { printf "%-58s %7.2f s  %9.0f events/s scanned  peak %5.0f MB\n", l, s, n / s, kb / 1024 }'
+}
+fleet "lake, -Y event and process name, fleet-wide" "$BIN"
+[ -z "${OSPREY_BEFORE:-}" ] || fleet "the same, $OSPREY_BEFORE" "$OSPREY_BEFORE"
+run "JSON corpus, the same filter"              $BIN read -q -r "$CORPUS" -Y "$FLEET" -T ndjson
+echo "events: $($BIN read -q -r "$LAKE" -Y "$FLEET" -T ndjson | wc -l) from the lake, $($BIN read -q -r "$CORPUS" -Y "$FLEET" -T ndjson | wc -l) from JSON"
+$BIN read -q --scan-stats -r "$LAKE" -Y "$FLEET" -T ndjson 2>&1 >/dev/null | sed 's/^/fleet-wide: /'

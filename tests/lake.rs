@@ -345,8 +345,9 @@ fn fleet_json_and_lake(dir: &Path) -> (String, String) {
 }
 
 /// What `--scan-stats` printed: hour partitions read and skipped, host partitions read and
-/// skipped, files read and skipped, row groups read and skipped, rows read.
-fn scan_stats(stderr: &[u8]) -> [u64; 9] {
+/// skipped, files read and skipped, row groups read and skipped, rows read and skipped by
+/// their column values.
+fn scan_stats(stderr: &[u8]) -> [u64; 10] {
     let text = String::from_utf8_lossy(stderr);
     let line = text
         .lines()
@@ -364,7 +365,7 @@ fn scan_stats(stderr: &[u8]) -> [u64; 9] {
 
 /// `osprey read` of the lake and of the JSON with the same arguments: the same output, and
 /// the lake read's scan statistics.
-fn lake_reads_as_json(json: &str, lake: &str, args: &[&str]) -> (String, [u64; 9]) {
+fn lake_reads_as_json(json: &str, lake: &str, args: &[&str]) -> (String, [u64; 10]) {
     let from_json = read_ok(&[&["read", "-q", "-r", json], args].concat());
     let out = osprey(&[&["read", "-q", "--scan-stats", "-r", lake], args].concat());
     assert!(out.status.success(), "{args:?}: {out:?}");
@@ -376,37 +377,56 @@ fn lake_reads_as_json(json: &str, lake: &str, args: &[&str]) -> (String, [u64; 9
 fn a_filter_on_time_host_container_or_event_name_reads_only_what_may_match() {
     let dir = tempfile::tempdir().unwrap();
     let (json, lake) = fleet_json_and_lake(dir.path());
-    // (filter, [hours read, skipped, hosts read, skipped, files read, skipped], rows read)
-    let everything = ([60, 0, 180, 0, 180, 0], 720);
-    let cases: [(&str, ([u64; 6], u64)); 8] = [
+    // (filter, [hours read, skipped, hosts read, skipped, files read, skipped], rows read,
+    // rows skipped by their column values). The filters made only of constraints read exactly
+    // the events they match.
+    type Scan = ([u64; 6], u64, u64);
+    let everything: Scan = ([60, 0, 180, 0, 180, 0], 720, 0);
+    let cases: [(&str, Scan); 11] = [
         (
             r#"tracee.hostName == "node-2" and frame.time >= "2026-12-05 10:00:00" and frame.time < "2026-12-05 11:00:00""#,
-            ([1, 59, 1, 2, 1, 0], 4),
+            ([1, 59, 1, 2, 1, 0], 4, 0),
         ),
-        // 05:30 to 08:00 on Dec 4: hours 05, 06 and 07.
+        // 05:30 to 08:00 on Dec 4: hours 05, 06 and 07, and in hour 05 the events from 05:30.
         (
             "frame.time_epoch >= 1796362200 and frame.time_epoch < 1796371200",
-            ([3, 57, 9, 0, 9, 0], 36),
+            ([3, 57, 9, 0, 9, 0], 30, 6),
         ),
         // node-1's files have no container, web/3's only c2 and c3.
         (
             r#"tracee.container.id == "c1""#,
-            ([60, 0, 180, 0, 60, 120], 240),
+            ([60, 0, 180, 0, 60, 120], 240, 0),
         ),
-        // Only Dec 5's files hold an execve.
+        // Only Dec 5's files hold an execve, one event in four.
         (
             r#"tracee.eventName == "execve""#,
-            ([60, 0, 180, 0, 72, 108], 288),
+            ([60, 0, 180, 0, 72, 108], 72, 216),
+        ),
+        // Fleet-wide, two columns: web/3's files of Dec 5 mix both event names and both
+        // container names.
+        (
+            r#"tracee.eventName == "execve" and tracee.container.name == "db""#,
+            ([60, 0, 180, 0, 24, 156], 24, 72),
         ),
         (
             r#"tracee.hostName == "node-1" or tracee.hostName == "web/3""#,
-            ([60, 0, 120, 60, 120, 0], 480),
+            ([60, 0, 120, 60, 120, 0], 480, 0),
+        ),
+        // Nothing matches: the statistics rule out every file here, the column values every
+        // row there (an execve is never in c3); no output, as from the JSON, and no error.
+        (
+            r#"tracee.eventName == "bind""#,
+            ([60, 0, 180, 0, 0, 180], 0, 0),
+        ),
+        (
+            r#"tracee.eventName == "execve" and tracee.container.id == "c3""#,
+            ([60, 0, 180, 0, 24, 156], 0, 96),
         ),
         (r#"not tracee.hostName == "node-1""#, everything),
         (r#"tracee.hostName contains "node""#, everything),
         ("", everything),
     ];
-    for (filter, (want, rows)) in cases {
+    for (filter, (want, rows, skipped)) in cases {
         let args: Vec<&str> = if filter.is_empty() {
             vec![]
         } else {
@@ -429,11 +449,14 @@ fn a_filter_on_time_host_container_or_event_name_reads_only_what_may_match() {
         ] {
             let (out, scan) = lake_reads_as_json(&json, &lake, &[&args[..], view].concat());
             assert!(
-                filter.starts_with("tracee.container") || !out.is_empty(),
+                filter.starts_with("tracee.container") || rows == 0 || !out.is_empty(),
                 "{filter}"
             );
             assert_eq!(scan[..6], want, "{filter} {view:?}: {scan:?}");
-            assert_eq!(scan[8], rows, "{filter} {view:?}: {scan:?}");
+            assert_eq!(scan[8..], [rows, skipped], "{filter} {view:?}: {scan:?}");
+            if view[1] == "ndjson" && !filter.contains("not ") && !filter.contains("contains") {
+                assert_eq!(out.lines().count() as u64, rows, "{filter}");
+            }
         }
     }
 }

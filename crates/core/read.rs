@@ -180,7 +180,8 @@ pub struct ReadArgs {
     quiet: bool,
 
     /// Reading a Parquet lake: print on standard error what the display filter let the read
-    /// skip (partitions, files, row groups) and how many rows were read.
+    /// skip (partitions, files, row groups, rows by their column values) and how many rows were
+    /// read.
     #[arg(long = "scan-stats")]
     scan_stats: bool,
 }

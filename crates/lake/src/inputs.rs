@@ -44,7 +44,7 @@ pub fn open_inputs(
             let report = diag.clone();
             let reader = reader.on_damage(move |message| report.unreadable(0, None, message));
             Ok(Opened {
-                inputs: Inputs::open_reader(Box::new(reader), lake.to_string(), diag)?,
+                inputs: Inputs::open_events(Box::new(reader), lake.to_string(), diag)?,
                 scan: Some(scan),
             })
         }

@@ -14,6 +14,7 @@ mod inputs;
 mod partition;
 mod query;
 mod reader;
+mod rowfilter;
 mod schema;
 mod writer;
 

@@ -77,7 +77,19 @@ impl LakeQuery {
         self.columns.push((column, c));
     }
 
-    fn on<'a>(&'a self, column: &'a str) -> impl Iterator<Item = &'a Constraint> + 'a {
+    /// The columns the query constrains, each once.
+    pub(crate) fn column_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = Vec::new();
+        for (name, _) in &self.columns {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// The constraints on `column`.
+    pub(crate) fn on<'a>(&'a self, column: &'a str) -> impl Iterator<Item = &'a Constraint> + 'a {
         self.columns
             .iter()
             .filter(move |(name, _)| *name == column)

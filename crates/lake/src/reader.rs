@@ -17,6 +17,7 @@ use parquet::arrow::ProjectionMask;
 
 use crate::partition::hour_start_ns;
 use crate::query::LakeQuery;
+use crate::rowfilter::row_filter;
 use crate::schema::{EVENT_COLUMN, TIMESTAMP_COLUMN};
 
 /// Rows decoded at a time from each file.
@@ -53,6 +54,9 @@ pub struct LakeScan {
     pub row_groups_read: u64,
     /// Rows decoded (every one goes through the display filter afterwards).
     pub rows_read: u64,
+    /// Rows of the row groups read whose `event` was never decoded: a value in one of the
+    /// query's columns rules them out (late materialization, `rowfilter`).
+    pub rows_skipped: u64,
 }
 
 impl fmt::Display for LakeScan {
@@ -60,7 +64,7 @@ impl fmt::Display for LakeScan {
         write!(
             f,
             "hour partitions {} read, {} skipped; host partitions {} read, {} skipped; \
-             files {} read, {} skipped; row groups {} read, {} skipped; {} rows read",
+             files {} read, {} skipped; row groups {} read, {} skipped; rows {} read, {} skipped by column values",
             self.hours_read,
             self.hours_skipped,
             self.hosts_read,
@@ -69,7 +73,8 @@ impl fmt::Display for LakeScan {
             self.files_skipped,
             self.row_groups_read,
             self.row_groups_skipped,
-            self.rows_read
+            self.rows_read,
+            self.rows_skipped
         )
     }
 }
@@ -77,7 +82,7 @@ impl fmt::Display for LakeScan {
 /// The scan counters, shared by a reader and whoever reports them.
 pub type ScanCounters = Arc<Mutex<LakeScan>>;
 
-fn count(counters: &ScanCounters, update: impl FnOnce(&mut LakeScan)) {
+pub(crate) fn count(counters: &ScanCounters, update: impl FnOnce(&mut LakeScan)) {
     if let Ok(mut scan) = counters.lock() {
         update(&mut scan);
     }
@@ -232,9 +237,12 @@ impl Cursor {
         };
         let mask =
             ProjectionMask::leaves(schema, [column(TIMESTAMP_COLUMN)?, column(EVENT_COLUMN)?]);
+        let filter = row_filter(query, builder.metadata(), counters);
+        let mut builder = builder.with_row_groups(groups).with_projection(mask);
+        if let Some(filter) = filter {
+            builder = builder.with_row_filter(filter);
+        }
         let reader = builder
-            .with_row_groups(groups)
-            .with_projection(mask)
             .with_batch_size(READ_BATCH_ROWS)
             .build()
             .map_err(|e| lake_error(&path, e))?;

@@ -70,36 +70,50 @@ fn one_file_of_ten_row_groups(root: &Path) -> Vec<String> {
 fn row_groups_outside_the_constraints_are_not_read() {
     let dir = tempfile::tempdir().unwrap();
     let lines = one_file_of_ten_row_groups(dir.path());
+    // (filter, the rows of the row groups read, the rows whose columns meet the constraints)
     let cases = [
         // Events 25 to 44: row groups 2, 3 and 4.
         (
             "frame.time_epoch >= 1796540425 and frame.time_epoch < 1796540445",
             20..50,
+            25..45,
         ),
-        ("tracee.processId in {1025..1044}", 20..50),
+        ("tracee.processId in {1025..1044}", 20..50, 25..45),
         // Row group 9 alone, by the time field Tracee names.
-        (r#"tracee.timestamp >= "2026-12-06 07:01:35""#, 90..100),
+        (
+            r#"tracee.timestamp >= "2026-12-06 07:01:35""#,
+            90..100,
+            95..100,
+        ),
         // Both must hold: row group 3 alone.
         (
             "frame.time_epoch >= 1796540425 and tracee.hostProcessId >= 1030 and tracee.hostProcessId < 1040",
             30..40,
+            30..40,
         ),
         // Nothing can match.
-        ("tracee.processId > 5000", 0..0),
-        (r#"tracee.eventName == "execve""#, 0..0),
+        ("tracee.processId > 5000", 0..0, 0..0),
+        (r#"tracee.eventName == "execve""#, 0..0, 0..0),
         // Statistics of only nulls: no event has a container.
-        (r#"tracee.container.id == "c1""#, 0..0),
+        (r#"tracee.container.id == "c1""#, 0..0, 0..0),
     ];
-    for (filter, rows) in cases {
+    for (filter, group_rows, rows) in cases {
         let (read, scan) = read(dir.path(), filter);
+        // Of the row groups read, only the rows whose column values meet the constraints
+        // have their events decoded.
         assert_eq!(read, lines[rows.clone()].to_vec(), "{filter}");
-        let groups = (rows.len() / 10) as u64;
+        let groups = (group_rows.len() / 10) as u64;
         assert_eq!(
             (scan.row_groups_read, scan.row_groups_skipped),
             (groups, 10 - groups),
             "{filter}: {scan}"
         );
         assert_eq!(scan.rows_read, rows.len() as u64, "{filter}: {scan}");
+        assert_eq!(
+            scan.rows_skipped,
+            (group_rows.len() - rows.len()) as u64,
+            "{filter}: {scan}"
+        );
         assert_eq!(
             (scan.files_read, scan.files_skipped),
             if groups == 0 { (0, 1) } else { (1, 0) },
@@ -124,6 +138,7 @@ fn what_the_filter_cannot_bound_is_read_whole() {
         assert_eq!(read, lines, "{filter}");
         assert_eq!(scan.row_groups_skipped, 0, "{filter}: {scan}");
         assert_eq!(scan.rows_read, 100, "{filter}: {scan}");
+        assert_eq!(scan.rows_skipped, 0, "{filter}: {scan}");
     }
 }
 

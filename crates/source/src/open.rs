@@ -322,6 +322,42 @@ impl Inputs {
         Ok(inputs)
     }
 
+    /// One input of Tracee JSON events from `reader` (a lake's events as NDJSON), taken as
+    /// events even when there are none: a lake query that nothing in the lake matches reads
+    /// no event, where an empty file or stream is an error. Otherwise as
+    /// [`Inputs::open_reader`].
+    pub fn open_events(
+        reader: Box<dyn Read + Send>,
+        name: String,
+        diag: Arc<Diagnostics>,
+    ) -> Result<Inputs, OpenError> {
+        let mut inputs = Inputs {
+            files: Vec::new(),
+            readers: Vec::new(),
+            bytes_read: Arc::new(AtomicU64::new(0)),
+            diag,
+        };
+        let (stream, gzip, head) = wrap_stream(reader, &name, inputs.bytes_read.clone())?;
+        if !head.is_empty() {
+            inputs.add_opened((stream, gzip, head), None, name)?;
+            return Ok(inputs);
+        }
+        let input = inputs.files.len() as u32;
+        inputs.diag.register(input, &name);
+        inputs.readers.push(FrameReader::Json(JsonLines::new(
+            stream,
+            input,
+            FrameKind::Event,
+        )));
+        inputs.files.push(InputFile {
+            name,
+            kind: ContentKind::TraceeJson,
+            gzip,
+            size: None,
+        });
+        Ok(inputs)
+    }
+
     fn add(&mut self, path: Option<PathBuf>, name: String) -> Result<(), OpenError> {
         let opened = open_stream(path.as_deref(), &name, self.bytes_read.clone())?;
         self.add_opened(opened, path, name)
