@@ -157,11 +157,7 @@ impl RowBuilders {
         columns.push(Arc::new(self.event_id.finish()));
         columns.push(Arc::new(self.return_value.finish()));
         columns.push(Arc::new(self.severity.finish()));
-        // The next batch is likely as big: its JSON goes into a buffer of the size this one's
-        // reached, not one grown by doubling (copying it each time) from nothing.
-        let (rows, bytes) = (self.rows, self.event.values_slice().len());
         columns.push(Arc::new(self.event.finish()));
-        self.event = BinaryBuilder::with_capacity(rows, bytes);
         self.rows = 0;
         RecordBatch::try_new(lake_schema(), columns)
     }
