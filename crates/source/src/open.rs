@@ -275,13 +275,7 @@ impl Inputs {
     /// Opens every input (`-` is standard input; a directory opens as the recordings in it).
     /// An input that cannot be opened or is not a recording is an error: nothing is read.
     pub fn open(specs: &[String], diag: Arc<Diagnostics>) -> Result<Inputs, OpenError> {
-        let bytes_read = Arc::new(AtomicU64::new(0));
-        let mut inputs = Inputs {
-            files: Vec::new(),
-            readers: Vec::new(),
-            bytes_read,
-            diag,
-        };
+        let mut inputs = Inputs::none(diag);
         for spec in specs {
             if spec == "-" {
                 inputs.add(None, "standard input".into())?;
@@ -311,12 +305,7 @@ impl Inputs {
         name: String,
         diag: Arc<Diagnostics>,
     ) -> Result<Inputs, OpenError> {
-        let mut inputs = Inputs {
-            files: Vec::new(),
-            readers: Vec::new(),
-            bytes_read: Arc::new(AtomicU64::new(0)),
-            diag,
-        };
+        let mut inputs = Inputs::none(diag);
         let opened = wrap_stream(reader, &name, inputs.bytes_read.clone())?;
         inputs.add_opened(opened, None, name)?;
         Ok(inputs)
@@ -331,31 +320,24 @@ impl Inputs {
         name: String,
         diag: Arc<Diagnostics>,
     ) -> Result<Inputs, OpenError> {
-        let mut inputs = Inputs {
+        let mut inputs = Inputs::none(diag);
+        let (stream, gzip, head) = wrap_stream(reader, &name, inputs.bytes_read.clone())?;
+        if head.is_empty() {
+            inputs.push(stream, gzip, None, name, ContentKind::TraceeJson)?;
+        } else {
+            inputs.add_opened((stream, gzip, head), None, name)?;
+        }
+        Ok(inputs)
+    }
+
+    /// No input yet.
+    fn none(diag: Arc<Diagnostics>) -> Inputs {
+        Inputs {
             files: Vec::new(),
             readers: Vec::new(),
             bytes_read: Arc::new(AtomicU64::new(0)),
             diag,
-        };
-        let (stream, gzip, head) = wrap_stream(reader, &name, inputs.bytes_read.clone())?;
-        if !head.is_empty() {
-            inputs.add_opened((stream, gzip, head), None, name)?;
-            return Ok(inputs);
         }
-        let input = inputs.files.len() as u32;
-        inputs.diag.register(input, &name);
-        inputs.readers.push(FrameReader::Json(JsonLines::new(
-            stream,
-            input,
-            FrameKind::Event,
-        )));
-        inputs.files.push(InputFile {
-            name,
-            kind: ContentKind::TraceeJson,
-            gzip,
-            size: None,
-        });
-        Ok(inputs)
     }
 
     fn add(&mut self, path: Option<PathBuf>, name: String) -> Result<(), OpenError> {
@@ -383,6 +365,18 @@ impl Inputs {
             )?),
             other => other,
         };
+        self.push(stream, gzip, path, name, kind)
+    }
+
+    /// Adds an input whose content is known to be `kind`.
+    fn push(
+        &mut self,
+        stream: Stream,
+        gzip: bool,
+        path: Option<PathBuf>,
+        name: String,
+        kind: ContentKind,
+    ) -> Result<(), OpenError> {
         let input = self.files.len() as u32;
         self.diag.register(input, &name);
         let reader = match kind {
