@@ -1,59 +1,29 @@
 //! Reading a lake with a display filter's constraints: what is skipped, and that nothing a
 //! filter could match is.
 
+mod common;
+
 use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use osprey_filter::{Filter, Macros};
-use osprey_lake::{LakeQuery, LakeReader, LakeScan, LakeWriter, RollPolicy};
-
-/// 2026-12-06T07:00:00Z in nanoseconds.
-const T7: u64 = 1_796_540_400_000_000_000;
-const SECOND: u64 = 1_000_000_000;
-
-/// A legacy Tracee event line.
-fn event(ts: u64, host: &str, pid: i64, name: &str, container: &str) -> Vec<u8> {
-    format!(
-        r#"{{"timestamp":{ts},"threadStartTime":1,"processorId":0,"processId":{pid},"cgroupId":1,"threadId":{pid},"parentProcessId":1,"hostProcessId":{pid},"hostThreadId":{pid},"hostParentProcessId":1,"userId":0,"mountNamespace":1,"pidNamespace":1,"processName":"bash","hostName":"{host}","containerId":"{container}","containerImage":"","containerName":"","podName":"","podNamespace":"","podUID":"","eventId":"257","eventName":"{name}","argsNum":0,"returnValue":0,"stackAddresses":null,"syscall":"openat","contextFlags":{{"containerStarted":false,"isCompat":false}},"args":[]}}"#
-    )
-    .into_bytes()
-}
-
-fn write(root: &Path, lines: &[Vec<u8>], policy: RollPolicy) {
-    let mut writer = LakeWriter::create(root, policy).unwrap();
-    for line in lines {
-        writer
-            .write(line, &osprey_event::parse_event(line).unwrap())
-            .unwrap();
-    }
-    writer.finish().unwrap();
-}
-
-fn query(filter: &str) -> LakeQuery {
-    LakeQuery::from_filter(&Filter::compile(filter, &Macros::new()).unwrap())
-}
-
-/// The lake's events that `filter`'s constraints let through, and what the read counted.
-fn read(root: &Path, filter: &str) -> (Vec<String>, LakeScan) {
-    let mut reader = LakeReader::open_query(root, query(filter)).unwrap();
-    let scan = reader.scan();
-    let mut out = Vec::new();
-    reader.read_to_end(&mut out).unwrap();
-    let lines = out
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| String::from_utf8(l.to_vec()).unwrap())
-        .collect();
-    let scan = *scan.lock().unwrap();
-    (lines, scan)
-}
+use common::{event, query, read, write, Ev, SECOND, T7};
+use osprey_lake::{LakeReader, RollPolicy};
 
 /// 100 events one second apart, in one file of ten row groups of ten rows; process IDs rise
 /// with them.
 fn one_file_of_ten_row_groups(root: &Path) -> Vec<String> {
     let lines: Vec<Vec<u8>> = (0..100)
-        .map(|i| event(T7 + i * SECOND, "h", 1000 + i as i64, "openat", ""))
+        .map(|i| {
+            event(&Ev {
+                ts: T7 + i * SECOND,
+                host: "h",
+                pid: 1000 + i as i64,
+                comm: "bash",
+                name: "openat",
+                container: "",
+            })
+        })
         .collect();
     let policy = RollPolicy {
         row_group_rows: 10,
@@ -149,7 +119,14 @@ fn partitions_outside_the_constraints_are_never_opened() {
     let lines: Vec<Vec<u8>> = (0..40)
         .map(|i| {
             let host = if i % 2 == 0 { "a/b" } else { "c" };
-            event(T7 + i * 180 * SECOND, host, 1, "openat", "")
+            event(&Ev {
+                ts: T7 + i * 180 * SECOND,
+                host,
+                pid: 1,
+                comm: "bash",
+                name: "openat",
+                container: "",
+            })
         })
         .collect();
     write(dir.path(), &lines, RollPolicy::default());

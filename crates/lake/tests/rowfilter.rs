@@ -3,15 +3,12 @@
 //! them. The rows kept are exactly those whose columns meet the constraints (a superset of
 //! what the display filter matches, which tests/lake.rs checks end to end).
 
-use std::io::Read;
+mod common;
+
 use std::path::Path;
 
-use osprey_filter::{Filter, Macros};
-use osprey_lake::{LakeQuery, LakeReader, LakeScan, LakeWriter, RollPolicy};
-
-/// 2026-12-06T07:00:00Z in nanoseconds.
-const T7: u64 = 1_796_540_400_000_000_000;
-const SECOND: u64 = 1_000_000_000;
+use common::{event, read, write, Ev, SECOND, T7};
+use osprey_lake::RollPolicy;
 
 const NAMES: [&str; 4] = [
     "openat",
@@ -41,10 +38,15 @@ fn row(i: usize) -> Row {
 }
 
 fn line(r: &Row) -> String {
-    format!(
-        r#"{{"timestamp":{},"threadStartTime":1,"processorId":0,"processId":7,"cgroupId":1,"threadId":7,"parentProcessId":1,"hostProcessId":7,"hostThreadId":7,"hostParentProcessId":1,"userId":0,"mountNamespace":1,"pidNamespace":1,"processName":"{}","hostName":"h","containerId":"{}","containerImage":"","containerName":"","podName":"","podNamespace":"","podUID":"","eventId":"257","eventName":"{}","argsNum":0,"returnValue":0,"stackAddresses":null,"syscall":"openat","contextFlags":{{"containerStarted":false,"isCompat":false}},"args":[]}}"#,
-        r.ts, r.comm, r.container, r.name
-    )
+    let line = event(&Ev {
+        ts: r.ts,
+        host: "h",
+        pid: 7,
+        comm: r.comm,
+        name: r.name,
+        container: r.container,
+    });
+    String::from_utf8(line).unwrap()
 }
 
 const ROWS: usize = 300;
@@ -53,26 +55,9 @@ const ROWS: usize = 300;
 /// the columns tested), and its lines.
 fn lake(root: &Path) -> Vec<String> {
     let lines: Vec<String> = (0..ROWS).map(|i| line(&row(i))).collect();
-    let mut writer = LakeWriter::create(root, RollPolicy::default()).unwrap();
-    for l in &lines {
-        let bytes = l.as_bytes();
-        writer
-            .write(bytes, &osprey_event::parse_event(bytes).unwrap())
-            .unwrap();
-    }
-    writer.finish().unwrap();
+    let bytes: Vec<Vec<u8>> = lines.iter().map(|l| l.clone().into_bytes()).collect();
+    write(root, &bytes, RollPolicy::default());
     lines
-}
-
-fn read(root: &Path, filter: &str) -> (Vec<String>, LakeScan) {
-    let query = LakeQuery::from_filter(&Filter::compile(filter, &Macros::new()).unwrap());
-    let mut reader = LakeReader::open_query(root, query).unwrap();
-    let scan = reader.scan();
-    let mut out = String::new();
-    reader.read_to_string(&mut out).unwrap();
-    let lines = out.lines().map(str::to_string).collect();
-    let scan = *scan.lock().unwrap();
-    (lines, scan)
 }
 
 /// Reads `filter` and checks that exactly the events `wanted` selects were decoded, in order,
