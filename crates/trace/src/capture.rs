@@ -945,11 +945,7 @@ mod tests {
         assert_eq!(d.bad_records, 0);
         d.cap.finish(&[]);
 
-        let index = std::fs::read_to_string(out.path().join("out/artifacts.jsonl")).unwrap();
-        let recs: Vec<serde_json::Value> = index
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let recs = index_records(out.path());
         let by_inode = |ino: &str| {
             recs.iter()
                 .find(|r| r["path"].as_str().unwrap().ends_with(ino))
@@ -982,6 +978,15 @@ mod tests {
         assert!(idx > 0);
         assert!(interface("osprey-no-such0").is_err());
     }
+    /// The records of the artifact index a capture into `out` wrote.
+    fn index_records(out: &std::path::Path) -> Vec<serde_json::Value> {
+        let index = std::fs::read_to_string(out.join("out/artifacts.jsonl")).unwrap();
+        index
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     /// A driver capturing `what` into `out` for the processes named `inside` only.
     fn inside_only(fake: &FakeProc, what: &[&str], out: &std::path::Path) -> Driver {
         let dir = format!("dir:{}", out.display());
@@ -1124,12 +1129,8 @@ mod tests {
         d.record(&exec(later, "inside", 0, m.ino() + 1));
         assert_eq!(d.bad_records, 0);
         d.cap.finish(&[]);
-        let index = std::fs::read_to_string(out.path().join("out/artifacts.jsonl")).unwrap();
-        let recs: Vec<serde_json::Value> = index
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(recs.len(), 2, "{index}");
+        let recs = index_records(out.path());
+        assert_eq!(recs.len(), 2, "{recs:#?}");
         let copied = &recs[0];
         assert_eq!(copied["complete"], true, "{copied}");
         assert_eq!(copied["process"]["hostProcessId"], inside, "{copied}");
