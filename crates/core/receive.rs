@@ -6,7 +6,7 @@
 //! the events, as NDJSON, feed `osprey read`'s own pipeline through a pipe, so `-Y`, `-T`,
 //! `-e`, `-V` (and `-w` with a filter) behave exactly as they do on a recording.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::FromRawFd;
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser};
+use osprey_forward::dedup::Dedup;
 use osprey_forward::proto::Events;
 use osprey_forward::receiver::{self, Handler, Listener, ServerConfig};
 use osprey_forward::record;
@@ -320,7 +321,7 @@ fn civil(days: u64) -> (u64, u64, u64) {
 
 struct Writer {
     out: Mutex<Out>,
-    seen: Mutex<(HashSet<String>, VecDeque<String>)>,
+    seen: Mutex<Dedup>,
     events: AtomicU64,
     duplicates: AtomicU64,
     unreadable: AtomicU64,
@@ -328,26 +329,9 @@ struct Writer {
     stop: Arc<AtomicBool>,
 }
 
-/// Ids remembered for dropping resent duplicates: a resend repeats at most the sender's window
-/// of chunks (4 × 4096 events by default), so the last 256K ids cover it many times over.
-const DEDUP_WINDOW: usize = 1 << 18;
-
 impl Writer {
     fn fresh(&self, id: Option<&str>) -> bool {
-        let Some(id) = id else { return true };
-        let mut s = self.seen.lock().expect("seen");
-        let (set, order) = &mut *s;
-        if set.contains(id) {
-            return false;
-        }
-        set.insert(id.to_string());
-        order.push_back(id.to_string());
-        if order.len() > DEDUP_WINDOW {
-            if let Some(old) = order.pop_front() {
-                set.remove(&old);
-            }
-        }
-        true
+        id.is_none_or(|id| self.seen.lock().expect("seen").take(id))
     }
 }
 
@@ -525,7 +509,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<ExitCode> {
     };
     let writer = Arc::new(Writer {
         out: Mutex::new(out),
-        seen: Mutex::new((HashSet::new(), VecDeque::new())),
+        seen: Mutex::new(Dedup::default()),
         events: AtomicU64::new(0),
         duplicates: AtomicU64::new(0),
         unreadable: AtomicU64::new(0),

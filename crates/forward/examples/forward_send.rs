@@ -30,9 +30,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let stdin = std::io::stdin();
-    for line in stdin.lock().split(b'\n') {
-        let line = line.expect("reading standard input");
+    let mut stdin = std::io::stdin().lock();
+    let mut line = Vec::with_capacity(4096);
+    loop {
+        line.clear();
+        if stdin
+            .read_until(b'\n', &mut line)
+            .expect("reading standard input")
+            == 0
+        {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
         if line.is_empty() {
             continue;
         }

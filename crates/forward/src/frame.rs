@@ -246,7 +246,11 @@ impl FrameReader {
                     .advance(&self.buf, &self.limits)
                     .map_err(ReadError::Reject)?
                 {
-                    let rest = self.buf.split_off(n);
+                    // the next frame is likely about as big as this one: give its buffer the
+                    // room at once, rather than growing it (and copying) from 64 KiB again
+                    let mut rest = Vec::with_capacity((n + n / 2).max(64 << 10));
+                    rest.extend_from_slice(&self.buf[n..]);
+                    self.buf.truncate(n);
                     let frame = std::mem::replace(&mut self.buf, rest);
                     self.scanner = Scanner::new();
                     return Ok(Some(frame));

@@ -17,6 +17,7 @@ answers PING with a sha512 digest of the key, the server closes the handshake wi
 * [`sender`] is an at-least-once client: batches, chunk ids and acks, resend on timeout,
   reconnect with backoff, heartbeats, and a bounded on-disk spool, with counters;
 * [`tls`] builds rustls configurations for `tls://` and TLS listeners;
+* [`dedup`] remembers which event ids a receiver took, to drop what a resend repeats;
 * [`receiver`] serves connections (TCP, TLS or a Unix socket), one thread each, answers the
   handshake and acks after the handler has taken the events, and rejects a malformed frame
   with a reason without touching other connections.
@@ -32,6 +33,7 @@ assert_eq!(&record::event_json(&ev.entries[0].record).unwrap()[..],
 */
 #![deny(missing_docs)]
 
+pub mod dedup;
 pub mod frame;
 pub mod proto;
 pub mod receiver;

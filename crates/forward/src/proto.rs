@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use rmp::encode as w;
-use rmpv::Value;
+use rmpv::{Value, ValueRef};
 use sha2::{Digest, Sha512};
 
 use crate::frame::{value_len, Limits};
@@ -148,9 +148,14 @@ pub fn write_event_time(out: &mut Vec<u8>, ns: u64) {
 
 /// Appends one `[EventTime, record]` entry; `record` is an encoded msgpack map.
 pub fn write_entry(out: &mut Vec<u8>, ns: u64, record: &[u8]) {
+    write_entry_head(out, ns);
+    out.extend_from_slice(record);
+}
+
+/// Appends the start of an entry, `[EventTime, `: the record is to be written next.
+pub fn write_entry_head(out: &mut Vec<u8>, ns: u64) {
     out.push(0x92);
     write_event_time(out, ns);
-    out.extend_from_slice(record);
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
@@ -198,28 +203,41 @@ pub fn encode_message(tag: &str, ns: u64, event_time: bool, record: &[u8], o: &O
 
 /// Forward mode: `[tag, [entries], option?]`; `entries` are concatenated [`write_entry`]s.
 pub fn encode_forward(tag: &str, entries: &[u8], count: u32, o: &Options) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entries.len() + tag.len() + 64);
-    w::write_array_len(&mut out, if has_options(o) { 3 } else { 2 }).expect("Vec");
-    write_str(&mut out, tag);
-    w::write_array_len(&mut out, count).expect("Vec");
-    out.extend_from_slice(entries);
-    if has_options(o) {
-        write_options(&mut out, o);
-    }
-    out
+    let (head, tail) = forward_frame_parts(tag, count, o);
+    [&head[..], entries, &tail].concat()
+}
+
+/// A Forward-mode frame without its entries: what goes before them and after them.
+pub fn forward_frame_parts(tag: &str, count: u32, o: &Options) -> (Vec<u8>, Vec<u8>) {
+    let mut head = Vec::with_capacity(tag.len() + 16);
+    w::write_array_len(&mut head, if has_options(o) { 3 } else { 2 }).expect("Vec");
+    write_str(&mut head, tag);
+    w::write_array_len(&mut head, count).expect("Vec");
+    (head, tail_options(o))
 }
 
 /// PackedForward mode: `[tag, bin(entries), option?]`; with `compressed = Some("gzip")` in the
 /// options, `entries` must already be gzip-compressed ([`gzip`]).
 pub fn encode_packed(tag: &str, entries: &[u8], o: &Options) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entries.len() + tag.len() + 64);
-    w::write_array_len(&mut out, if has_options(o) { 3 } else { 2 }).expect("Vec");
-    write_str(&mut out, tag);
-    w::write_bin(&mut out, entries).expect("Vec");
+    let (head, tail) = packed_frame_parts(tag, entries.len(), o);
+    [&head[..], entries, &tail].concat()
+}
+
+/// A PackedForward frame without its `len` bytes of payload: what goes before and after.
+pub fn packed_frame_parts(tag: &str, len: usize, o: &Options) -> (Vec<u8>, Vec<u8>) {
+    let mut head = Vec::with_capacity(tag.len() + 16);
+    w::write_array_len(&mut head, if has_options(o) { 3 } else { 2 }).expect("Vec");
+    write_str(&mut head, tag);
+    w::write_bin_len(&mut head, len as u32).expect("Vec");
+    (head, tail_options(o))
+}
+
+fn tail_options(o: &Options) -> Vec<u8> {
+    let mut tail = Vec::new();
     if has_options(o) {
-        write_options(&mut out, o);
+        write_options(&mut tail, o);
     }
-    out
+    tail
 }
 
 /// gzip of `data` (for CompressedPackedForward).
@@ -401,8 +419,17 @@ pub fn decode(frame: &[u8], limits: &Limits) -> Result<Message, Reject> {
     if n != frame.len() {
         return Err(Reject::new("trailing bytes after the frame"));
     }
-    let v = read_one(frame, limits)?;
-    match v {
+    let mut r = frame;
+    let v = rmpv::decode::read_value_ref_with_max_depth(&mut r, limits.max_depth + 2)
+        .map_err(|e| Reject::new(format!("bad msgpack: {e}")))?;
+    // PackedForward's payload is most of a busy connection's bytes: its entries are decoded
+    // where they lie in the frame, not from an owned copy of the payload
+    if let ValueRef::Array(a) = &v {
+        if let Some(m) = packed_in_place(a, limits) {
+            return m;
+        }
+    }
+    match v.to_owned() {
         Value::Map(m) => match map_get(&m, "ack") {
             Some(c) => Ok(Message::Ack(string(c, "ack")?)),
             None => Err(Reject::new("a map frame without \"ack\"")),
@@ -507,6 +534,29 @@ fn decode_array(mut a: Vec<Value>, limits: &Limits) -> Result<Message, Reject> {
             "the second element is neither a time, an entry array nor packed entries",
         )),
     }
+}
+
+/// A `[tag, bin or str, option?]` frame (PackedForward, compressed or not), as
+/// [`decode_array`] would read it; `None` for any other frame.
+fn packed_in_place(a: &[ValueRef], limits: &Limits) -> Option<Result<Message, Reject>> {
+    fn text_ref<'b>(v: &'b ValueRef<'_>) -> Option<&'b [u8]> {
+        match v {
+            ValueRef::String(s) => Some(s.as_bytes()),
+            ValueRef::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+    if !(2..=3).contains(&a.len()) {
+        return None;
+    }
+    let tag = text_ref(&a[0])?;
+    let body = text_ref(&a[1])?;
+    let options = match options(a.get(2).map(ValueRef::to_owned)) {
+        Ok(o) => o,
+        Err(e) => return Some(Err(e)),
+    };
+    let tag = String::from_utf8_lossy(tag).into_owned();
+    Some(packed(tag, body, options, limits))
 }
 
 fn packed(tag: String, data: &[u8], options: Options, limits: &Limits) -> Result<Message, Reject> {

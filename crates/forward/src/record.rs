@@ -19,16 +19,21 @@ pub const ID_KEY: &str = "osprey_id";
 /// Tracee's layout: `{"event": json}` (plus the id when given).
 pub fn tracee(json: &[u8], id: Option<&str>) -> Vec<u8> {
     let mut out = Vec::with_capacity(json.len() + 48);
-    w::write_map_len(&mut out, 1 + id.is_some() as u32).expect("Vec");
-    w::write_str(&mut out, "event").expect("Vec");
+    write_tracee(&mut out, json, id);
+    out
+}
+
+/// Appends Tracee's layout of the event to `out`.
+pub fn write_tracee(out: &mut Vec<u8>, json: &[u8], id: Option<&str>) {
+    w::write_map_len(out, 1 + id.is_some() as u32).expect("Vec");
+    w::write_str(out, "event").expect("Vec");
     // the event is UTF-8 JSON: a msgpack str, as Tracee's Go client sends it
-    w::write_str_len(&mut out, json.len() as u32).expect("Vec");
+    w::write_str_len(out, json.len() as u32).expect("Vec");
     out.extend_from_slice(json);
     if let Some(id) = id {
-        w::write_str(&mut out, ID_KEY).expect("Vec");
-        w::write_str(&mut out, id).expect("Vec");
+        w::write_str(out, ID_KEY).expect("Vec");
+        w::write_str(out, id).expect("Vec");
     }
-    out
 }
 
 /// The event as a msgpack map, its keys in the JSON's order (plus the id when given).

@@ -11,6 +11,7 @@
 //! the [`Stats`] — delivered, resent, spooled, dropped, undelivered — for the exit summary.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
@@ -369,7 +370,6 @@ struct Queue {
     items: VecDeque<Chunk>,
     mem_bytes: u64,
     disk_bytes: u64,
-    disk_items: usize,
     file_no: u64,
     closing: Option<Instant>,
     stats: Stats,
@@ -392,6 +392,8 @@ pub struct Sender {
     batch_events: u64,
     run_id: String,
     seq: u64,
+    /// The current event's id (a buffer kept, to not allocate one per event).
+    id: String,
     log: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
@@ -404,7 +406,6 @@ impl Sender {
                 items: VecDeque::new(),
                 mem_bytes: 0,
                 disk_bytes: 0,
-                disk_items: 0,
                 file_no: 0,
                 closing: None,
                 stats: Stats::default(),
@@ -422,13 +423,14 @@ impl Sender {
                 .spawn(move || run(cfg, shared, log))?
         };
         Ok(Sender {
+            batch: Vec::with_capacity(batch_capacity(&cfg)),
             cfg,
             shared,
             thread: Some(thread),
-            batch: Vec::with_capacity(1 << 16),
             batch_events: 0,
             run_id,
             seq: 0,
+            id: String::with_capacity(40),
             log,
         })
     }
@@ -440,13 +442,19 @@ impl Sender {
 
     /// Adds an event: `json` is its exact JSON text, `ns` its time.
     pub fn event(&mut self, ns: u64, json: &[u8]) -> Result<(), serde_json::Error> {
-        let id = self.next_id();
-        let rec = match self.cfg.format {
-            Format::Tracee => record::tracee(json, Some(&id)),
-            Format::Record => record::as_map(json, Some(&id))?,
-        };
+        self.id.clear();
+        write!(self.id, "{}-{}", self.run_id, self.seq).expect("String");
+        match self.cfg.format {
+            Format::Tracee => {
+                proto::write_entry_head(&mut self.batch, ns);
+                record::write_tracee(&mut self.batch, json, Some(&self.id));
+            }
+            Format::Record => {
+                let rec = record::as_map(json, Some(&self.id))?;
+                proto::write_entry(&mut self.batch, ns, &rec);
+            }
+        }
         self.seq += 1;
-        proto::write_entry(&mut self.batch, ns, &rec);
         self.batch_events += 1;
         if self.batch_events as usize >= self.cfg.batch_events
             || self.batch.len() >= self.cfg.batch_bytes
@@ -465,7 +473,14 @@ impl Sender {
         if self.batch_events == 0 {
             return;
         }
-        let raw = std::mem::replace(&mut self.batch, Vec::with_capacity(1 << 16));
+        let mut raw = std::mem::replace(
+            &mut self.batch,
+            Vec::with_capacity(batch_capacity(&self.cfg)),
+        );
+        // a queued chunk holds only what it needs (the memory limit counts lengths)
+        if raw.len() < raw.capacity() / 2 {
+            raw.shrink_to_fit();
+        }
         let payload = if self.cfg.compress {
             proto::gzip(&raw)
         } else {
@@ -481,8 +496,19 @@ impl Sender {
         };
         let mut q = self.shared.q.lock().expect("queue");
         q.stats.events += events;
-        push(&mut q, chunk, &self.cfg, &*self.log);
+        let spool_to = place(&mut q, chunk, &self.cfg, &*self.log);
         drop(q);
+        if let Some((chunk, path)) = spool_to {
+            // the file is written without the queue's lock, so the sending thread goes on
+            // sending meanwhile; the producer is the only one adding chunks, so the order holds
+            let written = std::fs::create_dir_all(path.parent().expect("a spool file's dir"))
+                .and_then(|_| match &chunk.body {
+                    Body::Mem(data) => std::fs::write(&path, &data[..]),
+                    Body::Disk(_) => unreachable!("new chunks are in memory"),
+                });
+            let mut q = self.shared.q.lock().expect("queue");
+            spooled(&mut q, chunk, path, written, &*self.log);
+        }
         self.shared.cv.notify_one();
     }
 
@@ -537,13 +563,21 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn push(q: &mut Queue, mut chunk: Chunk, cfg: &Config, log: &dyn Fn(&str)) {
+/// Queues a new chunk in memory, or drops it when the spool is full, or reserves its place
+/// in the spool: then the caller writes the returned file and calls [`spooled`].
+fn place(
+    q: &mut Queue,
+    chunk: Chunk,
+    cfg: &Config,
+    log: &dyn Fn(&str),
+) -> Option<(Chunk, PathBuf)> {
     let fits_memory = q.mem_bytes + chunk.len <= cfg.memory_limit;
-    // once chunks wait on disk, later ones go there too, so the order is kept
-    if fits_memory && q.disk_items == 0 {
+    // a chunk goes to memory whenever there is room, even behind chunks waiting on disk: the
+    // queue keeps the order, wherever each chunk's bytes are
+    if fits_memory {
         q.mem_bytes += chunk.len;
         q.items.push_back(chunk);
-        return;
+        return None;
     }
     if q.disk_bytes + chunk.len > cfg.spool_limit {
         q.stats.dropped += chunk.events;
@@ -554,7 +588,7 @@ fn push(q: &mut Queue, mut chunk: Chunk, cfg: &Config, log: &dyn Fn(&str)) {
                 cfg.spool_limit
             ));
         }
-        return;
+        return None;
     }
     let dir = match &q.spool_dir {
         Some(d) => d.clone(),
@@ -569,29 +603,38 @@ fn push(q: &mut Queue, mut chunk: Chunk, cfg: &Config, log: &dyn Fn(&str)) {
             d
         }
     };
-    let Body::Mem(data) = &chunk.body else {
-        unreachable!("new chunks are in memory")
-    };
     q.file_no += 1;
+    // counted from now on, so the spool limit holds while the file is written
+    q.disk_bytes += chunk.len;
     let path = dir.join(format!("{:012}.chunk", q.file_no));
-    let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, &data[..]));
+    Some((chunk, path))
+}
+
+/// Queues a chunk whose spool file [`place`] reserved, once it is written (or drops it).
+fn spooled(
+    q: &mut Queue,
+    mut chunk: Chunk,
+    path: PathBuf,
+    written: io::Result<()>,
+    log: &dyn Fn(&str),
+) {
     match written {
         Ok(()) => {
             if q.stats.spooled_chunks == 0 {
                 log(&format!(
                     "receiver behind: spooling chunks to {}",
-                    dir.display()
+                    path.parent().unwrap_or(&path).display()
                 ));
             }
             q.stats.spooled_bytes += chunk.len;
             q.stats.spooled_chunks += 1;
-            q.disk_bytes += chunk.len;
-            q.disk_items += 1;
             chunk.body = Body::Disk(path);
             q.items.push_back(chunk);
         }
         Err(e) => {
+            q.disk_bytes -= chunk.len;
             q.stats.dropped += chunk.events;
+            let _ = std::fs::remove_file(&path);
             log(&format!(
                 "cannot spool to {}: {e}; {} events dropped",
                 path.display(),
@@ -599,6 +642,11 @@ fn push(q: &mut Queue, mut chunk: Chunk, cfg: &Config, log: &dyn Fn(&str)) {
             ));
         }
     }
+}
+
+/// Room for a whole batch at once (a batch grown by doubling is copied on the way).
+fn batch_capacity(cfg: &Config) -> usize {
+    cfg.batch_bytes.min(8 << 20) + (64 << 10)
 }
 
 /// A connection to the receiver.
@@ -788,6 +836,33 @@ impl Conn {
         self.stream.write_all(frame)
     }
 
+    /// Sends a chunk's frame: its head, the payload where it lies, its tail (one vectored
+    /// write where the stream takes it, so the payload is not copied into a frame first).
+    fn send_chunk(
+        &mut self,
+        cfg: &Config,
+        id: &str,
+        events: u64,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        let (head, tail) = frame_for(cfg, id, events, payload);
+        let mut parts = [
+            io::IoSlice::new(&head),
+            io::IoSlice::new(payload),
+            io::IoSlice::new(&tail),
+        ];
+        let mut parts = &mut parts[..];
+        while !parts.is_empty() {
+            match self.stream.write_vectored(parts) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => io::IoSlice::advance_slices(&mut parts, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// Waits for `{"ack": chunk}`.
     pub fn wait_ack(&mut self, chunk: &str, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
@@ -837,7 +912,8 @@ impl Conn {
     }
 }
 
-fn frame_for(cfg: &Config, id: &str, events: u64, payload: &[u8]) -> Vec<u8> {
+/// A chunk's frame around its payload: (what goes before, what goes after).
+fn frame_for(cfg: &Config, id: &str, events: u64, payload: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let opts = Options {
         chunk: cfg.require_ack.then(|| id.to_string()),
         size: Some(events),
@@ -845,9 +921,9 @@ fn frame_for(cfg: &Config, id: &str, events: u64, payload: &[u8]) -> Vec<u8> {
     };
     match cfg.mode {
         SendMode::Forward if !cfg.compress => {
-            proto::encode_forward(&cfg.tag, payload, events as u32, &opts)
+            proto::forward_frame_parts(&cfg.tag, events as u32, &opts)
         }
-        _ => proto::encode_packed(&cfg.tag, payload, &opts),
+        _ => proto::packed_frame_parts(&cfg.tag, payload.len(), &opts),
     }
 }
 
@@ -934,23 +1010,24 @@ fn run(cfg: Config, shared: Arc<Shared>, log: Arc<dyn Fn(&str) + Send + Sync>) {
         while inflight < window {
             let next = {
                 let mut q = shared.q.lock().expect("queue");
-                match q.items.get_mut(inflight) {
-                    None => None,
-                    Some(ch) => {
-                        ch.sends += 1;
-                        let body = match &ch.body {
-                            Body::Mem(d) => Ok(d.clone()),
-                            Body::Disk(p) => std::fs::read(p)
-                                .map(Arc::new)
-                                .map_err(|e| format!("{}: {e}", p.display())),
-                        };
-                        Some((ch.id.clone(), ch.events, body))
-                    }
-                }
+                q.items.get_mut(inflight).map(|ch| {
+                    ch.sends += 1;
+                    let body = match &ch.body {
+                        Body::Mem(d) => Ok(d.clone()),
+                        Body::Disk(p) => Err(p.clone()),
+                    };
+                    (ch.id.clone(), ch.events, body)
+                })
             };
             let Some((id, events, body)) = next else {
                 break;
             };
+            // a spooled chunk is read without the queue's lock (only this thread removes it)
+            let body = body.or_else(|p| {
+                std::fs::read(&p)
+                    .map(Arc::new)
+                    .map_err(|e| format!("{}: {e}", p.display()))
+            });
             let body = match body {
                 Ok(b) => b,
                 Err(e) => {
@@ -963,7 +1040,7 @@ fn run(cfg: Config, shared: Arc<Shared>, log: Arc<dyn Fn(&str) + Send + Sync>) {
                     continue;
                 }
             };
-            if let Err(e) = c.send(&frame_for(&cfg, &id, events, &body)) {
+            if let Err(e) = c.send_chunk(&cfg, &id, events, &body) {
                 error = Some(format!("chunk {id}: {e}"));
                 break;
             }
@@ -1026,7 +1103,6 @@ fn remove_at(q: &mut Queue, i: usize) {
             Body::Disk(p) => {
                 let _ = std::fs::remove_file(p);
                 q.disk_bytes -= c.len;
-                q.disk_items -= 1;
             }
         }
     }
@@ -1039,7 +1115,6 @@ fn pop_front(q: &mut Queue) {
             Body::Disk(p) => {
                 let _ = std::fs::remove_file(p);
                 q.disk_bytes -= c.len;
-                q.disk_items -= 1;
             }
         }
     }
