@@ -1,5 +1,6 @@
 // The artifacts browser (Analyze ▸ Captured Artifacts): every record of the artifact indexes of
-// the capture directories `osprey view` was given (`osprey trace --capture dir:...` output),
+// the capture directories `osprey view` was given (`osprey trace --capture dir:...` output), or
+// of a live capture's output directory, growing while it runs,
 // sortable and filterable; an artifact's download (the server streams the file the index lists)
 // with its SHA-256, a hex preview of its first KiB, its frames in the main list (a per-process
 // pcap's packets are already merged into the list: "Show in list" filters to them), the runtime
@@ -20,16 +21,24 @@ export interface Artifact {
 export interface CaptureDir { id: number; input: string; out: string; bad_lines: number; has_profile: boolean; artifacts: Artifact[] }
 
 let dirs: CaptureDir[] | null = null;
-/** The capture directories and their indexes (fetched once: a finished capture does not change). */
+/** True for a live capture: its output directory's index grows while it runs. */
+let growing = false;
+/** The capture directories and their indexes: fetched once for recordings (a finished capture
+ * does not change), again at each call for a live capture. */
 export async function captures(): Promise<CaptureDir[]> {
-  if (!dirs) {
-    const { status, body } = await api<{ dirs: CaptureDir[] }>('/api/artifacts');
+  if (!dirs || growing) {
+    const { status, body } = await api<{ dirs: CaptureDir[]; live: boolean }>('/api/artifacts');
     dirs = status === 200 ? body.dirs : [];
+    growing = status === 200 && body.live;
   }
   return dirs;
 }
-// Known at start, so that menus can be synchronous.
+// Known at start, so that menus can be synchronous; a live capture's again once it has ended.
 void captures();
+app.onIndexDone.push(() => { if (growing) void captures(); });
+
+/** How often an open browser asks for a live capture's new artifacts. */
+const LIVE_REFRESH_MS = 2000;
 
 const quote = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const hexOf = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -93,11 +102,11 @@ const COLUMNS: { title: string; key: Key; right?: boolean }[] = [
 
 /** Opens the artifacts browser, at artifact `focus` ("D/N") if given. */
 export async function openArtifacts(focus?: string) {
-  const all = await captures();
+  let all = await captures();
   const p = openPanel('artifacts', 'Captured Artifacts');
   p.root.style.width = '1000px';
   p.root.style.height = '560px';
-  if (!all.length) {
+  if (!all.length && !growing) {
     p.body.appendChild(el('p', 'panel-note', 'No capture directory is open: run `osprey view DIR` on the directory of `osprey trace --capture dir:DIR`.'));
     return;
   }
@@ -117,7 +126,8 @@ export async function openArtifacts(focus?: string) {
   info.id = 'artifact-info';
   wrap.append(tableBox, info);
   p.body.appendChild(wrap);
-  const rows = all.flatMap((c) => c.artifacts.map((a) => ({ c, a })));
+  const rowsOf = (cs: CaptureDir[]) => cs.flatMap((c) => c.artifacts.map((a) => ({ c, a })));
+  let rows = rowsOf(all);
   let sort: { col: number; desc: boolean } | null = null;
   let current: string | undefined = focus;
 
@@ -167,7 +177,7 @@ export async function openArtifacts(focus?: string) {
       tr.addEventListener('click', () => select(a.id));
       tbody.appendChild(tr);
     }
-    count.textContent = `${shown.length} of ${rows.length} artifacts`;
+    count.textContent = `${shown.length} of ${rows.length} artifacts${growing ? ' (live: the list grows as the capture writes them)' : ''}`;
   }
 
   async function select(id: string) {
@@ -239,6 +249,17 @@ export async function openArtifacts(focus?: string) {
   diffBtn.addEventListener('click', () => void openDiff(all));
   draw();
   if (focus) void select(focus);
+  // A live capture: new artifacts appear while the browser is open (the filter, the sort and
+  // the selection stay).
+  const refresh = async () => {
+    if (!growing || !document.body.contains(p.root)) return;
+    const before = rows.length;
+    all = await captures();
+    rows = rowsOf(all);
+    if (rows.length !== before) draw();
+    setTimeout(() => void refresh(), LIVE_REFRESH_MS);
+  };
+  if (growing) setTimeout(() => void refresh(), LIVE_REFRESH_MS);
 }
 
 // ---------- the runtime profile and its diff ----------
@@ -319,7 +340,7 @@ async function openDiff(all: CaptureDir[]) {
 
 // ---------- registration ----------
 app.analyzeMenu.push(() => [{ label: 'Captured Artifacts…', action: () => void openArtifacts() }]);
-app.rowMenu.push((number): MenuItem[] => (dirs && dirs.length ? [{ label: 'Show captured artifact', action: () => void showFor(number, app.selected()) }] : []));
+app.rowMenu.push((number): MenuItem[] => ((dirs && dirs.length) || growing ? [{ label: 'Show captured artifact', action: () => void showFor(number, app.selected()) }] : []));
 app.fieldMenu.push((_node, detail): MenuItem[] => {
   const a = artifactFor(detail);
   return a ? [{ label: 'Show captured artifact', action: () => void openArtifacts(a.id) }] : [];

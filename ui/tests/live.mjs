@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, existsSync, readFileSync, readdirSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
   shots, scratchDir, test, serveChild, launch, finish, sleep, requireBpf, needRoot, apiJson as apiJsonOf,
 } from './harness.mjs';
@@ -265,6 +266,23 @@ await test('Stop ends the tracer: no process, none of its BPF programs', async (
   runWorkload(2);
   await sleep(500);
   assert.equal((await apiJson('api/status')).index.frames, frames, 'nothing is added after Stop');
+});
+
+await test('the capture\'s artifacts are listed in the artifacts browser', async () => {
+  assert.ok(running);
+  // The runtime profile is written as the tracer ends: the browser lists it from the output
+  // directory (the live capture's own, not an input given on the command line).
+  await page.click('#analyze');
+  await page.click('#menu > .mi[data-label="Captured Artifacts…"]');
+  await page.waitForSelector('#artifacts-table tbody tr');
+  const rows = await page.$$eval('#artifacts-table tbody tr', (rs) => rs.map((r) => ({
+    kind: r.children[1].textContent, path: r.children[2].textContent, sha: r.children[6].textContent,
+  })));
+  const profile = rows.find((r) => r.kind === 'profile');
+  assert.ok(profile, JSON.stringify(rows));
+  const onDisk = createHash('sha256').update(readFileSync(join(outDir, 'out', profile.path))).digest('hex');
+  assert.equal(profile.sha, onDisk);
+  await page.click('#panel-artifacts .panel-close');
 });
 
 await test('no script error', async () => {

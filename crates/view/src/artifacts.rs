@@ -1,5 +1,6 @@
 //! The artifacts browser's API (docs/view-api.md, "Artifacts, marks and notes"): the artifact
-//! indexes (`out/artifacts.jsonl`) of the capture directories `osprey view` was given, the
+//! indexes (`out/artifacts.jsonl`) of the capture directories `osprey view` was given (or, with
+//! `--live`, of the capture's output directory and the copies of a remote one), the
 //! files they list (streamed, or their first KiB), the runtime profile, and `osprey profile
 //! diff` of two of them (the CLI's own [`osprey_capture::profile::diff`]).
 //!
@@ -57,6 +58,16 @@ impl Captures {
     /// Finds the capture directories among `inputs` (files, directories or `-`) and reads their
     /// indexes. Inputs that are not capture directories are left out.
     pub fn open(inputs: &[String]) -> Captures {
+        Captures::read(inputs, false)
+    }
+
+    /// The same for the output directories of a capture that may still be writing them: an
+    /// index's last line without its newline is not read yet, rather than counted as bad.
+    pub fn open_growing(dirs: &[String]) -> Captures {
+        Captures::read(dirs, true)
+    }
+
+    fn read(inputs: &[String], growing: bool) -> Captures {
         let mut dirs = Vec::new();
         for input in inputs {
             let dir = PathBuf::from(input);
@@ -71,7 +82,7 @@ impl Captures {
                 .filter(|o| o != &dir.join("out") || sub_ok)
                 .find(|o| regular(&o.join("artifacts.jsonl")));
             let Some(out) = out else { continue };
-            let (artifacts, bad_lines) = read_index(&out.join("artifacts.jsonl"));
+            let (artifacts, bad_lines) = read_index(&out.join("artifacts.jsonl"), growing);
             dirs.push(Capture {
                 input: input.clone(),
                 out,
@@ -105,10 +116,15 @@ fn regular(p: &Path) -> bool {
     p.symlink_metadata().is_ok_and(|m| m.is_file())
 }
 
-fn read_index(path: &Path) -> (Vec<Artifact>, usize) {
-    let Ok(text) = std::fs::read(path) else {
+fn read_index(path: &Path, growing: bool) -> (Vec<Artifact>, usize) {
+    let Ok(mut text) = std::fs::read(path) else {
         return (Vec::new(), 0);
     };
+    if growing {
+        // the line being written: read at the next request, whole
+        let end = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        text.truncate(end);
+    }
     let mut out = Vec::new();
     let mut bad = 0;
     for line in text.split(|&b| b == b'\n').take(MAX_RECORDS) {
@@ -169,8 +185,8 @@ fn refused(message: String) -> Response {
 
 /// `GET /api/artifacts`: every capture directory and every record of its index.
 pub async fn list(State(s): State<Arc<AppState>>) -> Response {
-    let dirs: Vec<_> = s
-        .captures
+    let captures = s.captures();
+    let dirs: Vec<_> = captures
         .dirs
         .iter()
         .enumerate()
@@ -209,7 +225,8 @@ pub async fn list(State(s): State<Arc<AppState>>) -> Response {
             })
         })
         .collect();
-    Json(json!({ "dirs": dirs })).into_response()
+    // a live capture's list grows (and an ssh:// capture's copies come): the UI asks again
+    Json(json!({ "dirs": dirs, "live": s.live.is_some() })).into_response()
 }
 
 /// A file name for a download: the artifact's base name, with anything but `[A-Za-z0-9._-]`
@@ -238,7 +255,8 @@ pub async fn file(
     State(s): State<Arc<AppState>>,
     UrlPath((dir, n)): UrlPath<(String, String)>,
 ) -> Response {
-    let (capture, artifact) = match s.captures.get(&dir, &n) {
+    let captures = s.captures();
+    let (capture, artifact) = match captures.get(&dir, &n) {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -299,7 +317,8 @@ pub async fn head(
     State(s): State<Arc<AppState>>,
     UrlPath((dir, n)): UrlPath<(String, String)>,
 ) -> Response {
-    let (capture, artifact) = match s.captures.get(&dir, &n) {
+    let captures = s.captures();
+    let (capture, artifact) = match captures.get(&dir, &n) {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -347,7 +366,8 @@ fn load_profile(c: &Capture) -> Result<osprey_capture::profile::Profile, Respons
 
 /// `GET /api/artifacts/{dir}/profile`: the runtime profile's entries.
 pub async fn profile(State(s): State<Arc<AppState>>, UrlPath(dir): UrlPath<String>) -> Response {
-    let c = match s.captures.dir(&dir) {
+    let captures = s.captures();
+    let c = match captures.dir(&dir) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -380,7 +400,8 @@ pub struct DiffQuery {
 /// `GET /api/artifacts/diff?old=D1&new=D2`: `osprey profile diff` of two capture directories'
 /// profiles.
 pub async fn diff(State(s): State<Arc<AppState>>, Query(q): Query<DiffQuery>) -> Response {
-    let (a, b) = match (s.captures.dir(&q.old), s.captures.dir(&q.new)) {
+    let captures = s.captures();
+    let (a, b) = match (captures.dir(&q.old), captures.dir(&q.new)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,
     };

@@ -137,8 +137,9 @@ pub struct ViewState {
     pub token: String,
     /// The live capture feeding the index, with `--live`.
     pub live: Option<Arc<live::Live>>,
-    /// The capture directories among the inputs, with their artifact indexes.
-    pub captures: artifacts::Captures,
+    /// The capture directories among the inputs, with their artifact indexes (see
+    /// [`ViewState::captures`]).
+    captures: Arc<artifacts::Captures>,
     /// Where marks and notes are saved.
     pub notes: notes::Notes,
 }
@@ -158,6 +159,16 @@ impl ViewState {
         *self.preferences.write().unwrap_or_else(|e| e.into_inner()) = prefs;
         self.views.clear();
         self.stats.clear();
+    }
+
+    /// The capture directories and their artifact indexes: those among the inputs, read when
+    /// the view opened; with `--live`, the capture's output directory (and the local copies of
+    /// a remote one), read again at each call, since the capture is still writing them.
+    pub fn captures(&self) -> Arc<artifacts::Captures> {
+        match &self.live {
+            None => self.captures.clone(),
+            Some(l) => Arc::new(artifacts::Captures::open_growing(&l.capture_dirs())),
+        }
     }
 
     /// True while a live capture may still add frames (sorting and export wait for its end).
@@ -190,10 +201,10 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
             .set(p)
             .map_err(|e| Error::Preference(format!("-o {p}: {e}")))?;
     }
-    let captures = match options.live {
+    let captures = Arc::new(match options.live {
         None => artifacts::Captures::open(&options.files),
         Some(_) => artifacts::Captures::default(),
-    };
+    });
     let mut notes = notes::Notes::new(
         &options.files,
         options.live.as_ref().map(|c| c.source.as_str()),

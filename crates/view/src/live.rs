@@ -233,6 +233,14 @@ impl Live {
         self.inner().phase == Phase::Options
     }
 
+    /// The directories the capture writes its artifacts to: its output directory, or the
+    /// local copies of a remote one, oldest first.
+    pub fn capture_dirs(&self) -> Vec<String> {
+        let i = self.inner();
+        let out = i.output_dir.iter().map(|d| d.display().to_string());
+        out.chain(i.copies.iter().map(|c| c.path.clone())).collect()
+    }
+
     /// The state, for `/api/live` and the event stream.
     pub fn state(&self) -> LiveState {
         let log_lines = {

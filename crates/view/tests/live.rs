@@ -31,18 +31,22 @@ fn tail_launcher(file: PathBuf, from_preset: bool) -> osprey_view::live::Launche
         } else {
             file.clone()
         };
-        let argv: Vec<OsString> = vec![
-            "sh".into(),
-            "-c".into(),
-            "exec tail -s 0.05 -n +1 -f \"$0\" > \"$1\"".into(),
-            followed.into(),
-            fifo.into(),
-        ];
         Ok(Launch {
-            argv,
+            argv: tail_argv(&followed, fifo),
             output_dir: None,
         })
     })
+}
+
+/// `tail -f FILE > FIFO`.
+fn tail_argv(file: &Path, fifo: &Path) -> Vec<OsString> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        "exec tail -s 0.05 -n +1 -f \"$0\" > \"$1\"".into(),
+        file.into(),
+        fifo.into(),
+    ]
 }
 
 fn open_live(config: LiveConfig) -> Arc<osprey_view::ViewState> {
@@ -590,4 +594,89 @@ async fn fetch_output_is_refused_for_other_sources() {
     let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
     assert_eq!(code, StatusCode::OK);
     wait_for(&state, "/api/live", |v| v["state"]["phase"] == "ended").await;
+}
+
+/// An artifact record of `osprey trace --capture` for the file `path` holding `bytes`.
+fn artifact_line(path: &str, bytes: &[u8]) -> String {
+    use sha2::Digest;
+    serde_json::json!({
+        "timestamp": 1, "kind": "write", "path": path, "size": bytes.len(),
+        "sha256": format!("{:x}", sha2::Sha256::digest(bytes)), "original_path": "/tmp/x",
+        "process": {"hostProcessId": 42, "hostThreadId": 42, "processId": 42, "threadId": 42,
+                    "processName": "sh", "executable": "/bin/sh", "userId": 0},
+        "container_id": "", "first_seen": 1, "last_seen": 1, "lost": [], "complete": true,
+        "event": "magic_write"
+    })
+    .to_string()
+}
+
+/// The artifacts browser follows a live capture: the capture's output directory is listed
+/// once its index exists, each record as soon as its line is whole (the line being written is
+/// not counted as bad), an artifact that appeared downloads with its hash, and the list stays
+/// after Stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_capture_lists_its_artifacts_as_it_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(&file, b"").unwrap();
+    let cap = dir.path().join("cap");
+    let out = cap.join("out");
+    std::fs::create_dir_all(out.join("host")).unwrap();
+    let output_dir = cap.clone();
+    let launcher = Box::new(move |_: &CaptureOptions, _: &str, fifo: &Path| {
+        Ok(Launch {
+            argv: tail_argv(&file, fifo),
+            output_dir: Some(output_dir.clone()),
+        })
+    });
+    let state = open_live(LiveConfig {
+        source: "local".into(),
+        dialog: false,
+        presets: None,
+        launcher,
+    });
+    let listed = |v: &Value| -> Vec<String> {
+        v["dirs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["artifacts"].as_array().unwrap().clone())
+            .map(|a| a["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let list = get(&state, "/api/artifacts").await;
+    assert_eq!(list["live"], true);
+    assert_eq!(list["dirs"], serde_json::json!([]), "no index yet: {list}");
+
+    let (first, second) = (b"first file".as_slice(), b"second <file>\x00".as_slice());
+    std::fs::write(out.join("host/a"), first).unwrap();
+    std::fs::write(out.join("host/b"), second).unwrap();
+    let whole = artifact_line("host/a", first) + "\n";
+    let next = artifact_line("host/b", second);
+    let (half, rest) = next.split_at(next.len() / 2);
+    std::fs::write(out.join("artifacts.jsonl"), whole.clone() + half).unwrap();
+    let list = get(&state, "/api/artifacts").await;
+    assert_eq!(listed(&list), ["host/a"], "{list}");
+    assert_eq!(
+        list["dirs"][0]["bad_lines"], 0,
+        "the line being written: {list}"
+    );
+    assert_eq!(list["dirs"][0]["input"], cap.display().to_string());
+
+    std::fs::write(out.join("artifacts.jsonl"), whole + half + rest + "\n").unwrap();
+    let list = get(&state, "/api/artifacts").await;
+    assert_eq!(listed(&list), ["host/a", "host/b"], "{list}");
+    let (code, headers, body) = common::request(&state, "GET", "/api/artifacts/0/1/file", "").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(body, second);
+    assert_eq!(
+        headers["x-osprey-sha256"].to_str().unwrap(),
+        list["dirs"][0]["artifacts"][1]["sha256"].as_str().unwrap()
+    );
+
+    let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
+    assert_eq!(code, StatusCode::OK);
+    wait_for(&state, "/api/live", |v| v["state"]["phase"] == "ended").await;
+    let list = get(&state, "/api/artifacts").await;
+    assert_eq!(listed(&list), ["host/a", "host/b"], "after Stop: {list}");
 }
