@@ -6,8 +6,9 @@
 //! by bytes; equal cells keep frame order (the sort is stable, in both directions).
 //!
 //! A text cell is kept once per distinct text (a column's cells repeat: event names, process
-//! names, much of Info), and each frame holds only the rank of its text among them, so a sort
-//! of a million frames holds a few bytes per frame beside the distinct texts.
+//! names, much of Info), and each frame holds only the rank of its text among them and its own
+//! number (8 bytes), sorted in place, so a sort of a million frames holds a few bytes per
+//! frame beside the distinct texts.
 
 use std::cmp::Ordering;
 use std::collections::VecDeque;
@@ -26,20 +27,59 @@ const CACHED: usize = 8;
 /// Frames rendered at a time by a worker.
 const CHUNK: usize = 4096;
 
-/// What a frame is sorted by: a text as its number among the distinct texts, which becomes its
-/// rank in byte order before the sort.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-enum Key {
-    Empty,
-    Number(f64),
-    Text(u32),
+/// The frames' sort keys, kept per kind of cell, so that a text cell costs 8 bytes (its text's
+/// number, then rank, and the frame) and the sort needs no buffer of its own: empty cells
+/// first, then numbers by value, then texts by their rank in byte order.
+#[derive(Default)]
+struct Keys {
+    empty: Vec<u32>,
+    numbers: Vec<(f64, u32)>,
+    texts: Vec<(u32, u32)>,
 }
 
-fn compare(a: &Key, b: &Key) -> Ordering {
-    match (a, b) {
-        (Key::Number(x), Key::Number(y)) => x.total_cmp(y),
-        (Key::Text(x), Key::Text(y)) => x.cmp(y),
-        _ => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+impl Keys {
+    /// Adds frame `frame`'s cell (frames come in frame order).
+    fn push(&mut self, texts: &mut Texts, cell: String, frame: u32) {
+        if cell.is_empty() {
+            self.empty.push(frame);
+            return;
+        }
+        if let Ok(n) = cell.trim().parse::<f64>() {
+            if n.is_finite() {
+                self.numbers.push((n, frame));
+                return;
+            }
+        }
+        self.texts.push((texts.number(cell), frame));
+    }
+
+    /// The frames in order. Equal cells keep frame order in both directions: the frame number
+    /// breaks ties, which makes an unstable sort (in place) give the stable order.
+    fn order(self, rank: &[u32], descending: bool) -> Vec<u32> {
+        let Keys {
+            empty,
+            mut numbers,
+            mut texts,
+        } = self;
+        for t in &mut texts {
+            t.0 = rank[t.0 as usize];
+        }
+        let by = |o: Ordering| if descending { o.reverse() } else { o };
+        numbers.par_sort_unstable_by(|a, b| by(a.0.total_cmp(&b.0)).then(a.1.cmp(&b.1)));
+        texts.par_sort_unstable_by(|a, b| by(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+        let mut order = Vec::with_capacity(empty.len() + numbers.len() + texts.len());
+        let numbers = numbers.into_iter().map(|p| p.1);
+        let texts = texts.into_iter().map(|p| p.1);
+        if descending {
+            order.extend(texts);
+            order.extend(numbers);
+            order.extend(empty);
+        } else {
+            order.extend(empty);
+            order.extend(numbers);
+            order.extend(texts);
+        }
+        order
     }
 }
 
@@ -50,22 +90,14 @@ struct Texts {
 }
 
 impl Texts {
-    /// The key of a cell (its text numbered, kept only the first time it is met).
-    fn key(&mut self, cell: String) -> Key {
-        if cell.is_empty() {
-            return Key::Empty;
-        }
-        if let Ok(n) = cell.trim().parse::<f64>() {
-            if n.is_finite() {
-                return Key::Number(n);
-            }
-        }
+    /// The number of a text (kept only the first time it is met).
+    fn number(&mut self, cell: String) -> u32 {
         if let Some(&n) = self.numbers.get(cell.as_str()) {
-            return Key::Text(n);
+            return n;
         }
         let n = self.numbers.len() as u32;
         self.numbers.insert(cell.into_boxed_str(), n);
-        Key::Text(n)
+        n
     }
 
     /// For each text's number, its rank in byte order.
@@ -178,7 +210,7 @@ fn sort(
     // only a round's cells are held at once beside the distinct texts.
     let round = CHUNK * rayon::current_num_threads().max(1) * 2;
     let mut texts = Texts::default();
-    let mut pairs: Vec<(Key, u32)> = Vec::with_capacity(frames.len());
+    let mut keys = Keys::default();
     for frames in frames.chunks(round) {
         let cells: Vec<std::io::Result<Vec<String>>> = frames
             .par_chunks(CHUNK)
@@ -199,24 +231,13 @@ fn sort(
         for chunk in cells {
             for cell in chunk? {
                 let f = *frame.next().expect("a cell per frame");
-                pairs.push((texts.key(cell), f));
+                keys.push(&mut texts, cell, f);
             }
         }
     }
     let rank = texts.ranks();
-    for (key, _) in &mut pairs {
-        if let Key::Text(n) = key {
-            *n = rank[*n as usize];
-        }
-    }
+    let order = keys.order(&rank, descending);
     drop(rank);
-    // Stable: equal cells stay in frame order, ascending or descending.
-    if descending {
-        pairs.par_sort_by(|a, b| compare(&b.0, &a.0));
-    } else {
-        pairs.par_sort_by(|a, b| compare(&a.0, &b.0));
-    }
-    let order = pairs.into_iter().map(|p| p.1).collect();
     // The keys and texts are gone: their memory goes back to the system, on a thread of its
     // own so that the first window does not wait for it.
     std::thread::spawn(crate::release_memory);
