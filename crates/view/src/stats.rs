@@ -251,7 +251,7 @@ fn compute(
     job: &Job,
     len: usize,
     extractor: Extractor,
-    mut collector: Collector,
+    collector: Collector,
     filter: Option<&Filter>,
     index: &Index,
     prefs: &Preferences,
@@ -266,14 +266,26 @@ fn compute(
         .filter(|_| !extractor.needs_every_event())
         .map(Filter::event_prefilter);
     let first_ts = index.first_ts().unwrap_or(0);
+    // The collector is fed in frame order on a thread of its own while the next round is
+    // extracted: feeding is serial, and done between rounds it left a CPU idle.
+    let (rounds, fed) = std::sync::mpsc::sync_channel::<Vec<Records>>(1);
+    let feeder = std::thread::Builder::new()
+        .name("osprey-view-stats-feed".into())
+        .spawn(move || {
+            let mut collector = collector;
+            for round in fed {
+                for r in &round {
+                    collector.feed(r);
+                }
+            }
+            collector
+        })?;
     let mut next = 0usize;
-    while next < len {
-        if job.is_cancelled() {
-            return Ok(None);
-        }
+    let mut failed = None;
+    while next < len && !job.is_cancelled() {
         let chunks = job::round(next, len);
         let round_end = chunks.last().map_or(len, |c| c.end);
-        let records: Vec<std::io::Result<Records>> = chunks
+        let records: std::io::Result<Vec<Records>> = chunks
             .into_par_iter()
             .map(|range| {
                 let n = range.len();
@@ -291,10 +303,25 @@ fn compute(
                 r
             })
             .collect();
-        for r in records {
-            collector.feed(&r?);
+        match records {
+            Ok(round) => {
+                if rounds.send(round).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
         }
         next = round_end;
+    }
+    drop(rounds);
+    let collector = feeder
+        .join()
+        .map_err(|_| std::io::Error::other("the statistics collector panicked"))?;
+    if let Some(e) = failed {
+        return Err(e);
     }
     if job.is_cancelled() {
         return Ok(None);
