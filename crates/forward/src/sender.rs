@@ -435,13 +435,9 @@ impl Sender {
         })
     }
 
-    /// The id the next event will carry (`<run>-<sequence>`).
-    pub fn next_id(&self) -> String {
-        format!("{}-{}", self.run_id, self.seq)
-    }
-
     /// Adds an event: `json` is its exact JSON text, `ns` its time.
     pub fn event(&mut self, ns: u64, json: &[u8]) -> Result<(), serde_json::Error> {
+        // the event's id, `<run>-<sequence>` (crate::dedup reads it back)
         self.id.clear();
         write!(self.id, "{}-{}", self.run_id, self.seq).expect("String");
         match self.cfg.format {
