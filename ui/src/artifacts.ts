@@ -21,7 +21,7 @@ export interface Artifact {
 export interface CaptureDir { id: number; input: string; out: string; bad_lines: number; has_profile: boolean; artifacts: Artifact[] }
 
 let dirs: CaptureDir[] | null = null;
-/** True for a live capture: its output directory's index grows while it runs. */
+/** True while a live capture runs: its output directory's index grows. */
 let growing = false;
 /** The capture directories and their indexes: fetched once for recordings (a finished capture
  * does not change), again at each call for a live capture. */
@@ -252,12 +252,13 @@ export async function openArtifacts(focus?: string) {
   // A live capture: new artifacts appear while the browser is open (the filter, the sort and
   // the selection stay).
   const refresh = async () => {
-    if (!growing || !document.body.contains(p.root)) return;
+    if (!document.body.contains(p.root)) return;
     const before = rows.length;
     all = await captures();
     rows = rowsOf(all);
     if (rows.length !== before) draw();
-    setTimeout(() => void refresh(), LIVE_REFRESH_MS);
+    // the capture's last artifacts (the runtime profile) come as it ends: drawn above, then no more asking
+    if (growing) setTimeout(() => void refresh(), LIVE_REFRESH_MS);
   };
   if (growing) setTimeout(() => void refresh(), LIVE_REFRESH_MS);
 }

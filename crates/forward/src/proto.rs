@@ -434,12 +434,12 @@ pub fn decode(frame: &[u8], limits: &Limits) -> Result<Message, Reject> {
             Some(c) => Ok(Message::Ack(string(c, "ack")?)),
             None => Err(Reject::new("a map frame without \"ack\"")),
         },
-        Value::Array(a) => decode_array(a, limits),
+        Value::Array(a) => decode_array(a),
         _ => Err(Reject::new("a frame is neither an array nor a map")),
     }
 }
 
-fn decode_array(mut a: Vec<Value>, limits: &Limits) -> Result<Message, Reject> {
+fn decode_array(mut a: Vec<Value>) -> Result<Message, Reject> {
     if a.len() < 2 {
         return Err(Reject::new("a frame array with fewer than two elements"));
     }
@@ -528,16 +528,15 @@ fn decode_array(mut a: Vec<Value>, limits: &Limits) -> Result<Message, Reject> {
                 options,
             }))
         }
-        Value::Binary(b) => packed(tag, &b, options, limits),
-        Value::String(s) => packed(tag, s.as_bytes(), options, limits),
+        // packed entries (bin or str) never come here: `decode` reads them in place first
         _ => Err(Reject::new(
             "the second element is neither a time, an entry array nor packed entries",
         )),
     }
 }
 
-/// A `[tag, bin or str, option?]` frame (PackedForward, compressed or not), as
-/// [`decode_array`] would read it; `None` for any other frame.
+/// A `[tag, bin or str, option?]` frame (PackedForward, compressed or not), its entries
+/// decoded from the frame's bytes; `None` for any other frame (then [`decode_array`]'s).
 fn packed_in_place(a: &[ValueRef], limits: &Limits) -> Option<Result<Message, Reject>> {
     fn text_ref<'b>(v: &'b ValueRef<'_>) -> Option<&'b [u8]> {
         match v {

@@ -225,8 +225,9 @@ pub async fn list(State(s): State<Arc<AppState>>) -> Response {
             })
         })
         .collect();
-    // a live capture's list grows (and an ssh:// capture's copies come): the UI asks again
-    Json(json!({ "dirs": dirs, "live": s.live.is_some() })).into_response()
+    // while a live capture runs its list grows (and an ssh:// capture's copies come): the UI
+    // asks again until the capture has ended
+    Json(json!({ "dirs": dirs, "live": s.is_live() })).into_response()
 }
 
 /// A file name for a download: the artifact's base name, with anything but `[A-Za-z0-9._-]`

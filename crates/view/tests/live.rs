@@ -677,6 +677,8 @@ async fn a_live_capture_lists_its_artifacts_as_it_writes_them() {
     let (code, _) = call(&state, "POST", "/api/live/stop", "").await;
     assert_eq!(code, StatusCode::OK);
     wait_for(&state, "/api/live", |v| v["state"]["phase"] == "ended").await;
+    wait_for(&state, "/api/status", |v| v["index"]["done"] == true).await;
     let list = get(&state, "/api/artifacts").await;
     assert_eq!(listed(&list), ["host/a", "host/b"], "after Stop: {list}");
+    assert_eq!(list["live"], false, "nothing more to ask for once it ended");
 }
