@@ -65,6 +65,7 @@ fn main() -> ExitCode {
             None => osprey_trace::run(args.trace),
         },
         Command::View(args) => {
+            allocator::tune_for_reading();
             osprey_view::set_memory_release(allocator::release_free_memory);
             view::run(args)
         }

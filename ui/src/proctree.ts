@@ -3,7 +3,7 @@
 // files, connections, DNS, packets, signatures, artifacts — each item goes to its frame) and
 // the lineage breadcrumb above every event's detail. All computed by the server's engine.
 import { api, app, copy, el, message, openPanel, showMenu, type Detail, type MenuItem } from './core';
-import { and, Cancel, extraRowItems, filterBox, MAX_FILTER, procFilter, quote, runStats, type Exec, type Proc } from './stats';
+import { and, Cancel, extraRowItems, filterBox, MAX_FILTER, procFilter, progressText, quote, runStats, type Exec, type Proc } from './stats';
 import { TreeTable, type TRow } from './treetable';
 
 interface PNode { name: string; count: number; own?: number; process?: Proc; children?: PNode[] }
@@ -324,7 +324,7 @@ export function openProcessTree() {
       const t0 = performance.now();
       const [out] = await runStats([view], filter, (s) => {
         if (my !== cancel) return;
-        status.replaceChildren(el('span', 'spinner'), document.createTextNode(` Computing… ${s.frames ? Math.round((100 * s.scanned) / s.frames) : 0}%`));
+        status.replaceChildren(el('span', 'spinner'), document.createTextNode(progressText(s)));
       }, my);
       if (my !== cancel) return;
       const { nodes } = out.result as TreeResult;

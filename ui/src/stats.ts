@@ -6,9 +6,14 @@ import { api, app, copy, download, el, message, openPanel, showMenu, type MenuIt
 import { TreeTable, type TColumn, type TRow } from './treetable';
 
 // ---------- the engine's runs ----------
-export interface StatsState { id: number; views: string[]; filter: string; scanned: number; frames: number; partial: boolean; done: boolean; cancelled: boolean; elapsed_ms: number; error: string | null }
+export interface StatsState { id: number; views: string[]; filter: string; scanned: number; frames: number; partial: boolean; in_index_pass: boolean; done: boolean; cancelled: boolean; elapsed_ms: number; error: string | null }
 /** One view's output: `result` is its `-T json` form (the shapes below), `text` its text. */
 export interface ViewOutput { result: unknown; text: string }
+/** A running run's progress line: a run the index pass computes ends with the pass (whose own
+ * progress the status bar shows); any other, the share of the frames it has looked at. */
+export const progressText = (s: StatsState) => s.in_index_pass
+  ? ' Counting as the recording is indexed…'
+  : ` Computing… ${s.frames ? Math.round((100 * s.scanned) / s.frames) : 0}%`;
 /** Cancels a run a window no longer wants. */
 export class Cancel { cancelled = false; id: number | null = null; cancel() { this.cancelled = true; if (this.id !== null) void fetch(`/api/stats/${this.id}`, { method: 'DELETE' }); } }
 
@@ -300,8 +305,7 @@ export function openStats(id: string, title: string, tabs: Tab[]): Panel {
     try {
       const [out] = await runStats([tab.view], filter, (s) => {
         if (my !== cancel) return;
-        const p = s.frames ? Math.round((100 * s.scanned) / s.frames) : 0;
-        status.replaceChildren(el('span', 'spinner'), document.createTextNode(` Computing… ${p}%`));
+        status.replaceChildren(el('span', 'spinner'), document.createTextNode(progressText(s)));
       }, my);
       if (my !== cancel) return;
       last = out;
@@ -379,9 +383,12 @@ app.analyzeMenu.push(() => [{
   ],
 }]);
 
-// Once the index is complete, every window's view is computed in one pass over the frames
-// (the cost is the pass, not the views), so that the windows open at once; a window opened
-// before it is done waits for that pass. Windows with a display filter compute their own.
+// The server computes every window's view of a recording during its index pass, from the
+// pass's own dissection (`WINDOW_VIEWS` in crates/view/src/stats.rs). Asking for them once the
+// index is complete finds those runs; for a stream or a live capture, which the pass does not
+// count for the windows, it computes them all in one pass (the cost is the pass, not the
+// views). A window opened before either ends waits for it; windows with a display filter
+// compute their own.
 app.onIndexDone.push(() => {
   const runs = [...counts, ...trees, ...network].flatMap((w) => w.tabs.map((t) => [t.view]));
   void api('/api/stats/prepare', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runs, filter: '' }) });

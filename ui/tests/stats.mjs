@@ -76,6 +76,19 @@ const num = (s) => Number(String(s).replace(/,/g, ''));
 const url = await serve([DEMO]);
 await page.goto(url);
 await waitComplete();
+// The runs the Statistics windows get for their views without a filter of their own (until
+// the preferences change, below): each should be the one the index pass counted.
+const windowRuns = [];
+const onRun = async (r) => {
+  if (r.request().method() !== 'POST' || new URL(r.url()).pathname !== '/api/stats') return;
+  const asked = JSON.parse(r.request().postData() ?? '{}');
+  const state = await r.json().catch(() => null);
+  const view = asked.views?.join(' ') ?? '';
+  // The timeline's histogram, the I/O graph and the process page are not windows' views.
+  if (/^(tracee,timeline|io,stat|tracee,process,)/.test(view)) return;
+  if (asked.filter === '' && state) windowRuns.push([view, state.in_index_pass]);
+};
+page.on('response', onRun);
 
 const EC = '#panel-stats-event-counts';
 await test('Event Counts opens with the counts of read -z tracee,event_counts, sorted by count', async () => {
@@ -242,6 +255,15 @@ await test('closing a window, or changing its filter, cancels its run (DELETE /a
     await page.unroute(/\/api\/stats\/\d+/, hold);
     page.off('request', onReq);
   }
+});
+
+await test("every window's own view was counted by the index pass, not by a pass of its own", async () => {
+  page.off('response', onRun);
+  const views = new Set(windowRuns.map(([v]) => v));
+  for (const v of ['tracee,event_counts', 'tracee,process_tree', 'conv,tcp', 'endpoints,udp', 'io,phs', 'dns,tree', 'http,tree']) {
+    assert.ok(views.has(v), `${v} was opened: ${[...views]}`);
+  }
+  assert.deepEqual(windowRuns.filter(([, inPass]) => !inPass), [], 'runs of their own');
 });
 
 // ---------- the process page and the breadcrumb (demo recording) ----------

@@ -1098,17 +1098,7 @@ fn stats_runs(
     };
     let prefs = s.prefs();
     let macros = &s.profile.macros;
-    let engine = |runs: &[Vec<String>]| {
-        let specs = runs
-            .iter()
-            .flatten()
-            .map(|v| osprey_stats::ViewSpec::parse(v))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        let compile_view =
-            |text: &str| osprey_filter::Filter::compile(text, macros).map_err(|e| e.to_string());
-        osprey_stats::Engine::build(specs, &prefs, &compile_view).map_err(|e| e.to_string())
-    };
+    let engine = |runs: &[Vec<String>]| crate::stats::engine(runs, &prefs, macros);
     let request = crate::stats::StatsRequest {
         runs,
         filter,

@@ -18,7 +18,10 @@ use std::time::Instant;
 use osprey_dissect::{Decoded, FrameInfo, Preferences, Want};
 use osprey_print::Profile;
 use osprey_source::{Bytes, Captured, Diagnostics, Frame, FrameKind, Inputs, Location};
+use osprey_stats::Records;
 use rayon::prelude::*;
+
+use crate::stats::PassViews;
 
 /// One frame in the index. Frame number `n` is entry `n - 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +69,9 @@ fn kind_of(code: u8) -> FrameKind {
 /// Frames read and classified at a time: large enough for the workers to share, small enough
 /// that the first rows are there at once.
 const BATCH: usize = 2048;
+
+/// Frames of a batch a worker classifies (and records for the views) at a time.
+const CLASSIFY_CHUNK: usize = 256;
 
 /// Distinct event names kept (the rest count as "other", name index 0).
 const MAX_EVENT_NAMES: usize = u16::MAX as usize - 1;
@@ -122,11 +128,12 @@ pub struct Loaded {
 
 impl Index {
     /// Opens the inputs and starts the pass on a thread of its own; the index is usable at
-    /// once and grows as frames are read.
+    /// once and grows as frames are read. `views`, if given, are fed every frame by the pass.
     pub fn open(
         files: &[String],
         profile: Arc<Profile>,
         prefs: Preferences,
+        views: Option<PassViews>,
     ) -> Result<Arc<Index>, crate::Error> {
         if files == ["-"] {
             // A pipe may have nothing to say yet: it is recognised on the pass's thread, so
@@ -136,6 +143,7 @@ impl Index {
                 |diag| Inputs::open(&["-".to_string()], diag),
                 profile,
                 prefs,
+                views,
             )?;
             return Ok(index);
         }
@@ -144,7 +152,7 @@ impl Index {
         let names: Vec<String> = inputs.files().iter().map(|f| f.name.clone()).collect();
         let (bytes_read, bytes_total) = inputs.progress();
         let index = Arc::new(Index::empty(names, bytes_read, bytes_total, diag)?);
-        index.start_pass(move |_| Ok(inputs), profile, prefs)?;
+        index.start_pass(move |_| Ok(inputs), profile, prefs, views)?;
         Ok(index)
     }
 
@@ -173,6 +181,7 @@ impl Index {
             move |diag| Inputs::open_reader(stream, name, diag),
             profile,
             prefs,
+            None,
         )
     }
 
@@ -183,6 +192,7 @@ impl Index {
         open: impl FnOnce(Arc<Diagnostics>) -> Result<Inputs, osprey_source::OpenError> + Send + 'static,
         profile: Arc<Profile>,
         prefs: Preferences,
+        views: Option<PassViews>,
     ) -> Result<(), crate::Error> {
         let bytes_read = self.bytes_read.clone();
         self.start_pass(
@@ -194,6 +204,7 @@ impl Index {
             },
             profile,
             prefs,
+            views,
         )
     }
 
@@ -239,6 +250,7 @@ impl Index {
         open: impl FnOnce(Arc<Diagnostics>) -> Result<Inputs, osprey_source::OpenError> + Send + 'static,
         profile: Arc<Profile>,
         prefs: Preferences,
+        views: Option<PassViews>,
     ) -> Result<(), crate::Error> {
         let writer = self.store.try_clone().map_err(crate::Error::Store)?;
         let building = self.clone();
@@ -247,7 +259,7 @@ impl Index {
             .spawn(move || {
                 let result = match open(building.diag.clone()) {
                     Ok(inputs) => building
-                        .build(inputs, writer, &profile, &prefs)
+                        .build(inputs, writer, &profile, &prefs, views)
                         .map_err(|e| format!("writing the frame store: {e}")),
                     Err(e) => Err(e.to_string()),
                 };
@@ -272,9 +284,13 @@ impl Index {
         store: File,
         profile: &Profile,
         prefs: &Preferences,
+        mut views: Option<PassViews>,
     ) -> std::io::Result<()> {
         let mut want = Want::none();
         profile.want_colors(&mut want);
+        if let Some(v) = &views {
+            v.want(&mut want);
+        }
         let mut out = BufWriter::with_capacity(1 << 20, store);
         let mut off = 0u64;
         let mut first_ts = None;
@@ -282,18 +298,36 @@ impl Index {
         let mut names_by_text: std::collections::HashMap<String, u16> = Default::default();
         for batch in inputs.frames().batches(BATCH) {
             let first = *first_ts.get_or_insert(batch[0].ts);
-            let classes: Vec<(u8, Option<String>)> = batch
-                .par_iter()
+            if views.as_ref().is_some_and(|v| !v.wanted()) {
+                views = None;
+            }
+            let (classes, records): (Vec<Vec<Class>>, Vec<Option<Records>>) = batch
+                .par_chunks(CLASSIFY_CHUNK)
                 .enumerate()
-                .map(|(i, f)| {
-                    let prev = if i == 0 {
-                        prev_ts
-                    } else {
-                        Some(batch[i - 1].ts)
-                    };
-                    classify(f, first, prev, profile, prefs, &want, &self.names)
+                .map(|(c, chunk)| {
+                    let mut records = views.as_ref().map(|_| Records::new(first));
+                    let classes = (chunk.iter().enumerate())
+                        .map(|(j, f)| {
+                            let i = c * CLASSIFY_CHUNK + j;
+                            let prev = if i == 0 {
+                                prev_ts
+                            } else {
+                                Some(batch[i - 1].ts)
+                            };
+                            let info = FrameInfo {
+                                frame: f,
+                                input_name: self.names.get(f.input as usize).map_or("", |n| n),
+                                first_ts: first,
+                                prev_ts: prev,
+                            };
+                            let record = views.as_ref().zip(records.as_mut());
+                            classify(&info, profile, prefs, &want, record)
+                        })
+                        .collect();
+                    (classes, records)
                 })
-                .collect();
+                .unzip();
+            let classes = classes.into_iter().flatten();
             prev_ts = batch.last().map(|f| f.ts);
             let mut entries = Vec::with_capacity(batch.len());
             let mut captured = Vec::new();
@@ -348,10 +382,17 @@ impl Index {
                     .unwrap_or_else(|e| e.into_inner())
                     .extend(captured);
             }
-            self.entries
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(entries);
+            let indexed = {
+                let mut all = self.entries.write().unwrap_or_else(|e| e.into_inner());
+                all.extend(entries);
+                all.len() as u64
+            };
+            if let Some(v) = &views {
+                v.send(records.into_iter().flatten().collect(), indexed);
+            }
+        }
+        if let Some(v) = views {
+            v.end(None);
         }
         Ok(())
     }
@@ -534,31 +575,34 @@ impl Index {
     }
 }
 
-/// The coloring rule (1 + index, 0 for none) and the event name of a frame.
+/// What the pass learns of a frame: its coloring rule (1 + index, 0 for none) and its event
+/// name.
+type Class = (u8, Option<String>);
+
+/// The [`Class`] of a frame; with `record`, also records it for the Statistics windows' views
+/// from the same dissection.
 fn classify(
-    frame: &Frame,
-    first_ts: u64,
-    prev_ts: Option<u64>,
+    info: &FrameInfo<'_>,
     profile: &Profile,
     prefs: &Preferences,
     want: &Want,
-    names: &[String],
-) -> (u8, Option<String>) {
+    record: Option<(&PassViews, &mut Records)>,
+) -> Class {
+    let frame = info.frame;
     let decoded = osprey_dissect::decode(frame);
     let name = match &decoded {
         Decoded::Event { event, .. } => Some(event.event_name.to_string()),
         _ => None,
     };
-    let info = FrameInfo {
-        frame,
-        input_name: names.get(frame.input as usize).map_or("", String::as_str),
-        first_ts,
-        prev_ts,
-    };
-    let tree = osprey_dissect::dissect(&info, &decoded, prefs, want);
+    let tree = osprey_dissect::dissect(info, &decoded, prefs, want);
     let color = profile
         .color_index(&tree)
         .and_then(|i| u8::try_from(i + 1).ok())
         .unwrap_or(0);
+    if let Some((views, records)) = record {
+        // A damaged event counts only by its time, as in a run of its own.
+        let damaged = decoded.malformed().is_some() && frame.capture.is_none();
+        views.record(frame, (!damaged).then_some(&tree), records);
+    }
     (color, name)
 }

@@ -192,6 +192,19 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// True when every input is a file or a directory (not standard input, a pipe or a device):
+/// its end is known.
+fn is_recording(files: &[String]) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    files.iter().all(|f| {
+        f != "-"
+            && std::fs::metadata(f).is_ok_and(|m| {
+                let t = m.file_type();
+                !(t.is_fifo() || t.is_char_device() || t.is_socket() || t.is_block_device())
+            })
+    })
+}
+
 /// Opens the inputs and starts indexing them; the state is ready to serve at once.
 pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
     let profile = Arc::new(Profile::load_or_bundled(options.profile.as_deref())?);
@@ -212,11 +225,19 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
     if let Some(path) = options.notes {
         notes.sidecar = Some(path);
     }
+    let stats = stats::StatsRuns::default();
     let (index, live) = match options.live {
-        None => (
-            index::Index::open(&options.files, profile.clone(), prefs.clone())?,
-            None,
-        ),
+        None => {
+            // A recording's Statistics windows are counted by the index pass itself; a stream's
+            // are not: its pass may not end, and a window asks for what came so far.
+            let views = is_recording(&options.files)
+                .then(|| stats.start_in_index_pass(&prefs, &profile.macros).ok())
+                .flatten();
+            (
+                index::Index::open(&options.files, profile.clone(), prefs.clone(), views)?,
+                None,
+            )
+        }
         Some(config) => (
             index::Index::live(format!("live: {}", config.source))?,
             Some(Arc::new(live::Live::new(config))),
@@ -242,7 +263,7 @@ pub fn open(options: Options) -> Result<Arc<ViewState>, Error> {
         preferences: std::sync::RwLock::new(prefs),
         views: views::Views::default(),
         sorts: sort::Sorts::default(),
-        stats: stats::StatsRuns::default(),
+        stats,
         port: OnceLock::new(),
         token: random_token()?,
     }))
@@ -347,4 +368,26 @@ pub fn serve(options: Options, ready: impl FnOnce(&str)) -> Result<(), Error> {
             .await
             .map_err(Error::Serve)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_recording;
+
+    #[test]
+    fn only_files_and_directories_are_recordings() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let file = dir.path().join("events.json");
+        std::fs::write(&file, b"").expect("a file");
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().expect("UTF-8")).expect("no NUL");
+        // SAFETY: a NUL-terminated path in a directory of our own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let name = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        assert!(is_recording(&[name(&file)]));
+        assert!(is_recording(&[name(dir.path()), name(&file)]));
+        assert!(!is_recording(&["-".to_string()]));
+        assert!(!is_recording(&[name(&file), name(&fifo)]));
+        assert!(!is_recording(&["/dev/null".to_string()]));
+    }
 }

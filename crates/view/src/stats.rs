@@ -2,24 +2,27 @@
 //! a window shows the counts the CLI prints) run over the index, cached by views and filter,
 //! cancellable, with progress.
 //!
-//! Runs asked for together (`/api/stats/prepare`: the UI asks for every Statistics window once
-//! the index is complete) share one pass: the cost is the pass over the frames, not the views.
-//! A window asking for a view such a pass computes waits for the pass: the 22 views of the
-//! Statistics windows together cost about 1.6 times one view alone (`BENCHMARKS.md`), and a
-//! run of its own would compete with the pass for the same CPUs.
+//! The Statistics windows' own views of a recording ([`WINDOW_VIEWS`]) are counted by the
+//! index pass itself ([`StatsRuns::start_in_index_pass`], [`PassViews`]): the pass decodes and
+//! dissects every frame for the coloring rules already, so recording the views' fields from the
+//! same dissection costs a fraction of a pass of their own, and the windows are ready about
+//! when the index is (`BENCHMARKS.md`).
 //!
-//! A run reads the frames back from the store in chunks, extracts the views' fields on every
+//! Other runs read the frames back from the store in chunks, extract the views' fields on every
 //! CPU (dissecting only what the views and the filter read, the byte prefilter first when the
-//! views allow it), and feeds the records to the collector in frame order, as `osprey read`
-//! does with its batches.
+//! views allow it), and feed the records to the collector in frame order, as `osprey read`
+//! does with its batches. Runs asked for together (`/api/stats/prepare`: the UI asks for every
+//! window once the index is complete, which for a stream or a live capture the index pass did
+//! not count) share one pass: the cost is the pass over the frames, not the views.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use osprey_dissect::{Preferences, Want};
-use osprey_filter::{Filter, Prefilter};
-use osprey_source::FrameKind;
+use osprey_dissect::{Preferences, Tree, Want};
+
+use osprey_filter::{Filter, Macros, Prefilter};
+use osprey_source::{Frame, FrameKind};
 use osprey_stats::{Collector, Extractor, Records, ViewResult};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -39,8 +42,11 @@ pub struct StatsRun {
     pub views: Vec<String>,
     /// The display filter narrowing every view ('' for none).
     pub filter: String,
-    /// Frames the run covers: the index's length when it started.
-    frames: u64,
+    /// Frames the run covers: the index's length when it started (a run computed during the
+    /// index pass: the frames indexed so far).
+    frames: AtomicU64,
+    /// True when it is computed during the index pass, from the pass's own dissection.
+    in_index_pass: bool,
     /// True when the index was still growing (a live capture) when the run started.
     partial: bool,
     /// The pass computing it, shared by the runs started together.
@@ -50,13 +56,31 @@ pub struct StatsRun {
     results: Mutex<Option<Arc<Vec<ViewOutput>>>>,
 }
 
-/// One view's result: the data, and the text `osprey read -z` prints for it.
-#[derive(Serialize)]
+/// One view's result. It serializes as the data and the text `osprey read -z` prints for it
+/// (`{"result": ..., "text": "..."}`); the text is rendered when asked for, not kept: a
+/// process tree's is tens of megabytes for a million events, and most windows never copy it.
 pub struct ViewOutput {
     /// The view's data, as `-z ... -T json` gives it.
     pub result: ViewResult,
+}
+
+impl ViewOutput {
     /// The view as tshark-like text.
-    pub text: String,
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        osprey_stats::text::render(&self.result, &mut text);
+        text
+    }
+}
+
+impl Serialize for ViewOutput {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("ViewOutput", 2)?;
+        out.serialize_field("result", &self.result)?;
+        out.serialize_field("text", &self.text())?;
+        out.end()
+    }
 }
 
 /// Where a run is.
@@ -74,6 +98,9 @@ pub struct StatsState {
     pub frames: u64,
     /// True when the run covers only the frames a growing capture had when it started.
     pub partial: bool,
+    /// True when it is computed during the index pass (the Statistics windows' views of a
+    /// recording), from the frames as they are indexed.
+    pub in_index_pass: bool,
     /// True when the results are ready.
     pub done: bool,
     /// True when it was cancelled first.
@@ -92,8 +119,9 @@ impl StatsRun {
             views: self.views.clone(),
             filter: self.filter.clone(),
             scanned: self.job.scanned(),
-            frames: self.frames,
+            frames: self.frames.load(Ordering::Acquire),
             partial: self.partial,
+            in_index_pass: self.in_index_pass,
             done: self.job.is_done(),
             cancelled: self.job.is_cancelled(),
             elapsed_ms: self.job.elapsed_ms(),
@@ -120,7 +148,7 @@ impl StatsRun {
         !self.job.is_cancelled()
             && self.job.error().is_none()
             // A run over part of a growing capture is redone once more frames came.
-            && (!self.partial || self.frames == index.len() as u64)
+            && (!self.partial || self.frames.load(Ordering::Acquire) == index.len() as u64)
     }
 }
 
@@ -186,32 +214,16 @@ impl StatsRuns {
             let (extractor, collector) = engine(&missing)?;
             let job = Arc::new(Job::new());
             let frames = index.len() as u64;
-            let started: Vec<Arc<StatsRun>> = missing
-                .iter()
-                .map(|views| {
-                    Arc::new(StatsRun {
-                        id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
-                        views: views.clone(),
-                        filter: request.filter.clone(),
-                        frames,
-                        partial: !index.is_done(),
-                        job: job.clone(),
-                        shared: missing.len() > 1,
-                        results: Mutex::new(None),
-                    })
-                })
-                .collect();
+            let started = self.register(
+                &mut runs,
+                &missing,
+                &request.filter,
+                (frames, !index.is_done(), false),
+                &job,
+            );
             let mut new = started.iter();
             for slot in out.iter_mut().filter(|s| s.is_none()) {
                 *slot = new.next().cloned();
-            }
-            for r in &started {
-                runs.push_front(r.clone());
-            }
-            while runs.len() > CACHED {
-                if let Some(old) = runs.pop_back() {
-                    old.cancel();
-                }
             }
             let filter = request.compiled;
             job::spawn(
@@ -222,7 +234,7 @@ impl StatsRuns {
                     let first = &runs[0];
                     let results = compute(
                         &first.job,
-                        first.frames as usize,
+                        first.frames.load(Ordering::Acquire) as usize,
                         extractor,
                         collector,
                         filter.as_ref(),
@@ -230,19 +242,226 @@ impl StatsRuns {
                         &prefs,
                     )?;
                     if let Some(results) = results {
-                        let mut results = results.into_iter();
-                        for r in runs.iter() {
-                            let own: Vec<ViewOutput> =
-                                results.by_ref().take(r.views.len()).collect();
-                            *r.results.lock().unwrap_or_else(|e| e.into_inner()) =
-                                Some(Arc::new(own));
-                        }
+                        set_results(runs, results);
                     }
                     Ok(())
                 },
             );
         }
         Ok(out.into_iter().flatten().collect())
+    }
+
+    /// New runs of `views` (one per list) under `filter`, sharing `job`, kept first; `scope`
+    /// is (frames covered, partial, computed in the index pass).
+    fn register(
+        &self,
+        runs: &mut VecDeque<Arc<StatsRun>>,
+        views: &[Vec<String>],
+        filter: &str,
+        (frames, partial, in_index_pass): (u64, bool, bool),
+        job: &Arc<Job>,
+    ) -> Vec<Arc<StatsRun>> {
+        let started: Vec<Arc<StatsRun>> = views
+            .iter()
+            .map(|own| {
+                Arc::new(StatsRun {
+                    id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
+                    views: own.clone(),
+                    filter: filter.to_string(),
+                    frames: AtomicU64::new(frames),
+                    partial,
+                    in_index_pass,
+                    job: job.clone(),
+                    shared: views.len() > 1,
+                    results: Mutex::new(None),
+                })
+            })
+            .collect();
+        for r in &started {
+            runs.push_front(r.clone());
+        }
+        while runs.len() > CACHED {
+            if let Some(old) = runs.pop_back() {
+                old.cancel();
+            }
+        }
+        started
+    }
+
+    /// Starts the runs of the Statistics windows' views ([`WINDOW_VIEWS`], no filter) to be
+    /// fed by the index pass: the pass decodes and dissects every frame already, so the views
+    /// cost only their own fields and counting, and the windows open at once when the index
+    /// is complete instead of waiting for a pass of their own.
+    pub(crate) fn start_in_index_pass(
+        &self,
+        prefs: &Preferences,
+        macros: &Macros,
+    ) -> Result<PassViews, String> {
+        let views: Vec<Vec<String>> = WINDOW_VIEWS.iter().map(|v| vec![v.to_string()]).collect();
+        let (extractor, collector) = engine(&views, prefs, macros)?;
+        let job = Arc::new(Job::new());
+        let started = {
+            let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+            self.register(&mut runs, &views, "", (0, false, true), &job)
+        };
+        let (rounds, fed) = std::sync::mpsc::sync_channel::<PassRound>(2);
+        let started = Arc::new(started);
+        job::spawn(
+            "osprey-view-stats-feed",
+            started.clone(),
+            |runs| &*runs[0].job,
+            move |runs| feed_from_index_pass(runs, collector, fed),
+        );
+        Ok(PassViews {
+            extractor,
+            rounds,
+            runs: started,
+        })
+    }
+}
+
+/// The views of the Statistics windows, each a run of its own (the windows' tabs, in menu
+/// order). The UI opens a window on the run of its view; these are computed during the index
+/// pass of a recording.
+pub const WINDOW_VIEWS: &[&str] = &[
+    "tracee,event_counts",
+    "tracee,event_counts,container",
+    "tracee,file_types",
+    "tracee,process_tree",
+    "tracee,process_tree,container",
+    "tracee,process_tree,opened_files",
+    "tracee,process_tree,opened_files,container",
+    "tracee,process_tree,written_files",
+    "tracee,process_tree,written_files,container",
+    "tracee,process_tree,network",
+    "tracee,process_tree,network,container",
+    "tracee,process_tree,signatures",
+    "tracee,process_tree,signatures,container",
+    "conv,ip",
+    "conv,tcp",
+    "conv,udp",
+    "endpoints,ip",
+    "endpoints,tcp",
+    "endpoints,udp",
+    "io,phs",
+    "dns,tree",
+    "http,tree",
+];
+
+/// The engine of the views of `runs` (in order), their own filters compiled with `macros`.
+pub fn engine(
+    runs: &[Vec<String>],
+    prefs: &Preferences,
+    macros: &Macros,
+) -> Result<(Extractor, Collector), String> {
+    let specs = runs
+        .iter()
+        .flatten()
+        .map(|v| osprey_stats::ViewSpec::parse(v))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let compile_view = |text: &str| Filter::compile(text, macros).map_err(|e| e.to_string());
+    osprey_stats::Engine::build(specs, prefs, &compile_view).map_err(|e| e.to_string())
+}
+
+/// What the index pass sends the views: a batch's records in frame order with the number of
+/// frames indexed after it, or the end of the pass (with what stopped it, if something did).
+enum PassRound {
+    Batch(Vec<Records>, u64),
+    End(Option<String>),
+}
+
+/// The index pass's side of the runs [`StatsRuns::start_in_index_pass`] started: it records
+/// each frame it dissects and sends each batch's records; a thread of their own feeds them to
+/// the views in frame order and finishes the runs when the pass ends.
+pub struct PassViews {
+    extractor: Extractor,
+    rounds: std::sync::mpsc::SyncSender<PassRound>,
+    runs: Arc<Vec<Arc<StatsRun>>>,
+}
+
+impl PassViews {
+    /// Adds what the views read to what the pass dissects.
+    pub(crate) fn want(&self, want: &mut Want) {
+        self.extractor.want(want);
+    }
+
+    /// True while the runs are wanted (their job was not cancelled: the preferences changed,
+    /// or they were pushed out of the cache).
+    pub(crate) fn wanted(&self) -> bool {
+        !self.runs[0].job.is_cancelled()
+    }
+
+    /// Records a frame the pass decoded (`tree` is `None` for a damaged event, of which only
+    /// the time counts, as in a run of its own).
+    pub(crate) fn record(&self, frame: &Frame, tree: Option<&Tree<'_>>, out: &mut Records) {
+        match tree {
+            Some(tree) => self.extractor.record(frame, tree, true, out),
+            None => self.extractor.skip(frame, out),
+        }
+    }
+
+    /// Sends a batch's records (in frame order); `indexed` frames are in the index after it.
+    pub(crate) fn send(&self, batch: Vec<Records>, indexed: u64) {
+        let _ = self.rounds.send(PassRound::Batch(batch, indexed));
+    }
+
+    /// The pass ended, with `error` if it failed: the runs are finished.
+    pub(crate) fn end(self, error: Option<String>) {
+        let _ = self.rounds.send(PassRound::End(error));
+    }
+}
+
+/// The feeding thread of the runs computed in the index pass.
+fn feed_from_index_pass(
+    runs: &[Arc<StatsRun>],
+    mut collector: Collector,
+    rounds: std::sync::mpsc::Receiver<PassRound>,
+) -> std::io::Result<()> {
+    let job = &runs[0].job;
+    let ended = loop {
+        match rounds.recv() {
+            Ok(PassRound::Batch(batch, indexed)) => {
+                if job.is_cancelled() {
+                    // Nobody wants them: let the pass go on without waiting for us.
+                    drop(rounds);
+                    return Ok(());
+                }
+                for r in &batch {
+                    collector.feed(r);
+                    job.add_scanned(r.len());
+                }
+                for r in runs {
+                    r.frames.store(indexed, Ordering::Release);
+                }
+            }
+            Ok(PassRound::End(error)) => break error,
+            Err(_) => break Some("the index pass stopped".to_string()),
+        }
+    };
+    if let Some(why) = ended {
+        return Err(std::io::Error::other(why));
+    }
+    set_results(runs, finish(collector));
+    Ok(())
+}
+
+/// The views' results, in order, finished on every CPU (a process tree of many processes
+/// takes a while).
+fn finish(collector: Collector) -> Vec<ViewOutput> {
+    collector
+        .finish()
+        .on_threads(rayon::current_num_threads())
+        .map(|result| ViewOutput { result })
+        .collect()
+}
+
+/// Gives each run its views' results, from `results` in the runs' order.
+fn set_results(runs: &[Arc<StatsRun>], results: Vec<ViewOutput>) {
+    let mut results = results.into_iter();
+    for r in runs {
+        let own: Vec<ViewOutput> = results.by_ref().take(r.views.len()).collect();
+        *r.results.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(own));
     }
 }
 
@@ -326,13 +545,7 @@ fn compute(
     if job.is_cancelled() {
         return Ok(None);
     }
-    let mut out = Vec::new();
-    for result in collector.finish() {
-        let mut text = String::new();
-        osprey_stats::text::render(&result, &mut text);
-        out.push(ViewOutput { result, text });
-    }
-    Ok(Some(out))
+    Ok(Some(finish(collector)))
 }
 
 /// The records of frames `range`.

@@ -1074,6 +1074,18 @@ async fn preferences_change_how_the_list_shows_pids() {
 /// The results of `views` under `filter` computed as `osprey read -z` does: every frame in
 /// order through one extractor and collector, independently of the view's index and chunks.
 fn read_stats(files: &[&str], views: &[&str], filter: &str) -> Value {
+    // Through text as the API's are: serde_json parses floats to the nearest value only with
+    // its `float_roundtrip` feature, so values are compared after the same parse.
+    let text = serde_json::to_string(&read_stats_results(files, views, filter)).expect("serialize");
+    serde_json::from_str(&text).expect("results parse")
+}
+
+/// What `osprey read -z VIEW... -Y FILTER` computes over `files`.
+fn read_stats_results(
+    files: &[&str],
+    views: &[&str],
+    filter: &str,
+) -> Vec<osprey_stats::ViewResult> {
     let profile = osprey_print::Profile::bundled();
     let compile = |t: &str| {
         osprey_filter::Filter::compile(t, &profile.macros).map_err(|e| e.message.to_string())
@@ -1111,10 +1123,7 @@ fn read_stats(files: &[&str], views: &[&str], filter: &str) -> Value {
         prev = Some(frame.ts);
     }
     collector.feed(&records);
-    // Through text as the API's are: serde_json parses floats to the nearest value only with
-    // its `float_roundtrip` feature, so values are compared after the same parse.
-    let text = serde_json::to_string(&collector.finish().collect::<Vec<_>>()).expect("serialize");
-    serde_json::from_str(&text).expect("results parse")
+    collector.finish().collect()
 }
 
 /// The `result` of each view of a finished run.
@@ -1250,15 +1259,66 @@ async fn statistics_requests_are_checked() {
 /// Runs prepared together share one pass and give each what it gives alone, `read -z`'s
 /// results; a window asking for one of them afterwards finds it, and letting go of one does
 /// not stop the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_windows_views_are_computed_by_the_index_pass() {
+    // Events of two inputs merged, and packets of a capture file.
+    let files = &[DOCS, ACTION, DEMO][..];
+    let state = open(files);
+    let mut ids = Vec::new();
+    for view in osprey_view::stats::WINDOW_VIEWS {
+        let got = stats_of(&state, &[view], "").await;
+        assert_eq!(
+            got["state"]["in_index_pass"], true,
+            "{view}: {}",
+            got["state"]
+        );
+        assert_eq!(got["state"]["partial"], false, "{view}");
+        assert_eq!(
+            got["state"]["frames"],
+            state.index.len() as u64,
+            "{view}: every frame"
+        );
+        ids.push(got["state"]["id"].clone());
+        let expected = read_stats(files, &[view], "");
+        if let Some(at) =
+            first_difference(&Value::Array(results_of(&got)), &expected, String::new())
+        {
+            panic!("{view}: the index pass's results differ from read -z's at {at}");
+        }
+        let text = got["results"][0]["text"].as_str().expect("text");
+        let mut printed = String::new();
+        for result in read_stats_results(files, &[view], "") {
+            osprey_stats::text::render(&result, &mut printed);
+        }
+        assert_eq!(text, printed, "{view}: the text read -z prints");
+    }
+    // New preferences change the labels: the runs are dropped, and a window's view is then
+    // computed by a run of its own, with the CLI's numbers.
+    let (status, _) = call(
+        &state,
+        "POST",
+        "/api/preferences",
+        r#"{"pid_format": "both"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let view = "tracee,process_tree";
+    let got = stats_of(&state, &[view], "").await;
+    assert_eq!(got["state"]["in_index_pass"], false);
+    assert!(!ids.contains(&got["state"]["id"]));
+    assert_eq!(results_of(&got).len(), 1);
+}
+
 #[tokio::test]
 async fn prepared_runs_share_one_pass_and_are_found_by_windows() {
     let files = &[DOCS, ACTION][..];
     let state = open(files);
+    // Not the windows' own runs (one view each), which the index pass computed already.
     let runs = [
-        vec!["tracee,event_counts"],
-        vec!["tracee,process_tree,signatures,container"],
+        vec!["tracee,event_counts", "conv,tcp"],
+        vec!["tracee,process_tree,signatures,container", "io,phs"],
         vec!["conv,ip", "endpoints,udp"],
-        vec!["dns,tree"],
+        vec!["dns,tree", "http,tree"],
     ];
     let body = serde_json::json!({ "runs": runs, "filter": "" }).to_string();
     let (status, started) = call(&state, "POST", "/api/stats/prepare", &body).await;
