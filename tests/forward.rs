@@ -150,6 +150,51 @@ fn tracee_message_mode_replay_is_written_to_a_lake() {
 }
 
 #[test]
+fn what_a_killed_lake_receiver_acknowledged_is_in_the_lake_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let target = format!("lake:{}", lake.display());
+    let (mut child, addr) = receive(&["-w", &target]);
+    let docs = lines(DOCS);
+    send_like_tracee(&addr, &docs);
+    // Every chunk was acknowledged; the files are still open (the roll age is minutes).
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let journals = lake.join(osprey_lake::JOURNALS);
+    assert_eq!(std::fs::read_dir(&journals).unwrap().count(), 1);
+    // The next receiver writes them into the lake before it listens, then takes more.
+    let (child, addr) = receive(&["-w", &target]);
+    let action = lines(ACTION);
+    send_like_tracee(&addr, &action);
+    stop(child);
+    assert_eq!(
+        std::fs::read_dir(&journals).unwrap().count(),
+        0,
+        "every journal is deleted once its events are in complete files"
+    );
+    let back = dir.path().join("back.json");
+    let out = osprey(&[
+        "read",
+        "-q",
+        "-r",
+        lake.to_str().unwrap(),
+        "-w",
+        back.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let mut got: Vec<Vec<u8>> = std::fs::read(&back)
+        .unwrap()
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| l.to_vec())
+        .collect();
+    let mut sent: Vec<Vec<u8>> = docs.into_iter().chain(action).collect();
+    got.sort();
+    sent.sort();
+    assert_eq!(got, sent, "each acknowledged event once, byte for byte");
+}
+
+#[test]
 fn receive_prints_exactly_what_read_prints() {
     let fields = [
         "-T",

@@ -141,10 +141,17 @@ impl Out {
     fn create(path: &Path) -> anyhow::Result<Out> {
         let name = path.display().to_string();
         if let Some(dir) = name.strip_prefix("lake:") {
-            let lake = osprey_lake::LakeSink::create(dir.as_ref());
-            return Ok(Out::Lake(Box::new(
-                lake.with_context(|| format!("cannot create {dir}"))?,
-            )));
+            // Journaled: a chunk is acknowledged once its events are in the journal, and what
+            // a receiver that died had acknowledged is written into the lake first.
+            let (lake, recovered) = osprey_lake::LakeSink::create_journaled(dir.as_ref())
+                .with_context(|| format!("cannot create {dir}"))?;
+            if recovered.journals > 0 {
+                eprintln!(
+                    "osprey: receive: {dir}: wrote the {} events of {} journal(s) left by a receiver that stopped",
+                    recovered.events, recovered.journals
+                );
+            }
+            return Ok(Out::Lake(Box::new(lake)));
         }
         let f = File::create(path).with_context(|| format!("cannot create {name}"))?;
         Ok(if is_pcapng(path) {
@@ -172,8 +179,9 @@ impl Out {
             Out::Ndjson(w) => w.flush(),
             Out::Pcapng(w, _) => w.flush(),
             Out::Rotating(r) => r.current.flush(),
-            // Files become visible when complete: here, those open longer than the roll age.
-            Out::Lake(l) => l.roll_aged(),
+            // The journal to the system before the ack; files become visible when complete:
+            // here, those open longer than the roll age.
+            Out::Lake(l) => l.commit(),
             Out::Closed => Ok(()),
         }
     }

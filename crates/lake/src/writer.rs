@@ -16,6 +16,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::journal::{self, Journal, Recovered};
 use crate::partition::partition_dir;
 use crate::schema::{lake_schema, RowBuilders, EVENT_COLUMN};
 
@@ -57,6 +58,8 @@ struct OpenFile {
     rows: RowBuilders,
     opened: Instant,
     last_write: u64,
+    /// The number of the first of the writer's writes (1 = its first) that went to the file.
+    first_write: u64,
 }
 
 /// Writes events into a lake directory.
@@ -132,6 +135,12 @@ impl LakeWriter {
         Ok(())
     }
 
+    /// The number of the oldest write (1 = the first) that is in a file not complete yet;
+    /// `None` when every file is.
+    pub fn oldest_open_write(&self) -> Option<u64> {
+        self.open.values().map(|f| f.first_write).min()
+    }
+
     /// The files completed so far (visible in the lake), in the order they were completed.
     pub fn completed(&self) -> &[PathBuf] {
         &self.completed
@@ -179,6 +188,7 @@ impl LakeWriter {
             rows: RowBuilders::new(),
             opened: Instant::now(),
             last_write: self.writes,
+            first_write: self.writes + 1,
         })
     }
 
@@ -241,6 +251,9 @@ fn part_name() -> String {
 pub struct LakeSink {
     writer: LakeWriter,
     left_out: u64,
+    /// For a receiver, which acknowledges what it was given: the journal of the events not yet
+    /// in a complete file.
+    journal: Option<Journal>,
 }
 
 impl LakeSink {
@@ -249,13 +262,35 @@ impl LakeSink {
         Ok(LakeSink {
             writer: LakeWriter::create(root, RollPolicy::default())?,
             left_out: 0,
+            journal: None,
         })
+    }
+
+    /// A sink for a receiver that acknowledges what it is given (`osprey receive -w lake:`):
+    /// each event also goes to a journal, which [`LakeSink::commit`] hands to the operating
+    /// system before the acknowledgment, so that a killed receiver loses nothing acknowledged
+    /// (`journal.rs`). The journals of receivers that died are written into the lake first.
+    pub fn create_journaled(root: &Path) -> io::Result<(LakeSink, Recovered)> {
+        let mut writer = LakeWriter::create(root, RollPolicy::default())?;
+        let recovered = journal::recover(root, &mut writer)?;
+        let sink = LakeSink {
+            journal: Some(Journal::create(root)?),
+            writer,
+            left_out: 0,
+        };
+        Ok((sink, recovered))
     }
 
     /// Writes one event line; a line that is not an event is counted as left out.
     pub fn write_json(&mut self, json: &[u8]) -> io::Result<()> {
         match osprey_event::parse_event(json) {
-            Ok(event) => self.writer.write(json, &event),
+            Ok(event) => {
+                self.writer.write(json, &event)?;
+                match &mut self.journal {
+                    Some(j) => j.append(json, self.writer.writes),
+                    None => Ok(()),
+                }
+            }
             Err(_) => {
                 self.left_out += 1;
                 Ok(())
@@ -263,9 +298,29 @@ impl LakeSink {
         }
     }
 
-    /// Closes the files that have been open longer than the roll policy allows.
-    pub fn roll_aged(&mut self) -> io::Result<()> {
-        self.writer.roll_aged()
+    /// Before an acknowledgment: closes the files open longer than the roll policy allows,
+    /// hands the journal's new lines to the operating system and lets go of its segments whose
+    /// events are all in complete files.
+    pub fn commit(&mut self) -> io::Result<()> {
+        self.writer.roll_aged()?;
+        if let Some(j) = &mut self.journal {
+            j.commit(self.writer.oldest_open_write())?;
+        }
+        Ok(())
+    }
+}
+
+impl journal::Replay for LakeWriter {
+    fn line(&mut self, json: &[u8]) -> io::Result<()> {
+        // The journal holds only lines that parsed as events when they were written.
+        match osprey_event::parse_event(json) {
+            Ok(event) => self.write(json, &event),
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn complete(&mut self) -> io::Result<()> {
+        self.finish()
     }
 }
 
@@ -279,7 +334,12 @@ impl FrameSink for LakeSink {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        self.writer.finish()
+        self.writer.finish()?;
+        match self.journal.take() {
+            // Every event is in a complete file now.
+            Some(j) => j.remove(),
+            None => Ok(()),
+        }
     }
 
     fn left_out(&self) -> u64 {
