@@ -400,6 +400,28 @@ pub fn decode_packed_entries(mut data: &[u8], limits: &Limits) -> Result<Vec<Ent
     Ok(out)
 }
 
+/// A PackedForward payload (its entries, gzip-compressed or not) checked and encoded again,
+/// compressed or not as `compress` says: its number of entries and the new payload.
+pub fn recode_packed(
+    data: &[u8],
+    compress: bool,
+    limits: &Limits,
+) -> Result<(u64, Vec<u8>), Reject> {
+    let gzipped = data.starts_with(&[0x1f, 0x8b]);
+    let raw = if gzipped {
+        gunzip(data, limits.max_decompressed)?
+    } else {
+        data.to_vec()
+    };
+    let events = decode_packed_entries(&raw, limits)?.len() as u64;
+    let payload = match (compress, gzipped) {
+        (true, true) | (false, false) => data.to_vec(),
+        (true, false) => gzip(&raw),
+        (false, true) => raw,
+    };
+    Ok((events, payload))
+}
+
 fn gunzip(data: &[u8], limit: usize) -> Result<Vec<u8>, Reject> {
     let mut out = Vec::new();
     let mut d = flate2::read::MultiGzDecoder::new(data).take(limit as u64 + 1);

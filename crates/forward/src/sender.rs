@@ -7,15 +7,23 @@
 //! or a closed socket reconnects with exponential backoff and sends the same chunk again, with
 //! the same id. Chunks wait in memory up to `memory_limit`, then in files of the spool
 //! directory up to `spool_limit`; past that a new chunk is dropped and its events counted.
+//! A spool directory is locked by its sender for as long as it lives (`flock` on its `lock`
+//! file, released by the kernel however the process ends): a sender given a `spool_dir` left by
+//! one that stopped sends the chunks found there first, and one using the default directories
+//! deletes those of senders that stopped (their receiver may not be its own), so that a tracer
+//! restarted in a loop does not fill the disk.
 //! [`Sender::finish`] gives the thread `drain_timeout` to deliver what is queued and returns
 //! the [`Stats`] — delivered, resent, spooled, dropped, undelivered — for the exit summary.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -329,6 +337,9 @@ pub struct Stats {
     pub dropped: u64,
     /// Events still queued when the drain timeout ran out.
     pub undelivered: u64,
+    /// Events found in the spool directory, left there by a sender that stopped (counted in
+    /// `events` too).
+    pub adopted: u64,
     /// Connections made after the first.
     pub reconnects: u64,
     /// Failed connection attempts.
@@ -338,8 +349,12 @@ pub struct Stats {
 impl Stats {
     /// One line for the exit summary.
     pub fn summary(&self, endpoint: &Endpoint) -> String {
+        let adopted = match self.adopted {
+            0 => String::new(),
+            n => format!(" ({n} from the spool of a sender that stopped)"),
+        };
         format!(
-            "forward {endpoint}: {} of {} events delivered in {} chunks, {} chunks resent, {} reconnects, {} bytes ({} chunks) spooled to disk, {} events dropped (spool full), {} events undelivered at exit",
+            "forward {endpoint}: {} of {} events{adopted} delivered in {} chunks, {} chunks resent, {} reconnects, {} bytes ({} chunks) spooled to disk, {} events dropped (spool full), {} events undelivered at exit",
             self.delivered,
             self.events,
             self.chunks,
@@ -375,6 +390,8 @@ struct Queue {
     stats: Stats,
     spool_dir: Option<PathBuf>,
     own_spool_dir: bool,
+    /// The spool directory's lock, held while the sender lives.
+    spool_lock: Option<File>,
     warned_full: bool,
 }
 
@@ -401,18 +418,34 @@ impl Sender {
     /// Starts the sending thread; nothing is connected until there is something to send.
     /// `log` receives one line per notable happening (connection lost, spool full).
     pub fn start(cfg: Config, log: Arc<dyn Fn(&str) + Send + Sync>) -> io::Result<Sender> {
+        let mut q = Queue {
+            items: VecDeque::new(),
+            mem_bytes: 0,
+            disk_bytes: 0,
+            file_no: 0,
+            closing: None,
+            stats: Stats::default(),
+            spool_dir: None,
+            own_spool_dir: false,
+            spool_lock: None,
+            warned_full: false,
+        };
+        match &cfg.spool_dir {
+            Some(dir) => {
+                let lock = lock_spool(dir)?.ok_or_else(|| {
+                    io::Error::other(format!(
+                        "spool directory {} is in use by another sender",
+                        dir.display()
+                    ))
+                })?;
+                q.spool_dir = Some(dir.clone());
+                q.spool_lock = Some(lock);
+                adopt_spool(dir, &cfg, &mut q, &*log)?;
+            }
+            None => sweep_stopped_spools(&std::env::temp_dir(), &*log),
+        }
         let shared = Arc::new(Shared {
-            q: Mutex::new(Queue {
-                items: VecDeque::new(),
-                mem_bytes: 0,
-                disk_bytes: 0,
-                file_no: 0,
-                closing: None,
-                stats: Stats::default(),
-                spool_dir: cfg.spool_dir.clone(),
-                own_spool_dir: false,
-                warned_full: false,
-            }),
+            q: Mutex::new(q),
             cv: Condvar::new(),
         });
         let run_id = hex(&crate::random_bytes::<8>());
@@ -535,9 +568,12 @@ impl Sender {
         }
         if q.own_spool_dir {
             if let Some(d) = &q.spool_dir {
+                // the lock file last, the lock itself (the open file) after the directory
+                let _ = std::fs::remove_file(d.join(SPOOL_LOCK));
                 let _ = std::fs::remove_dir(d);
             }
         }
+        q.spool_lock = None;
         q.stats.clone()
     }
 }
@@ -588,22 +624,168 @@ fn place(
     }
     let dir = match &q.spool_dir {
         Some(d) => d.clone(),
-        None => {
-            let d = std::env::temp_dir().join(format!(
-                "osprey-forward-spool-{}-{}",
-                std::process::id(),
-                hex(&crate::random_bytes::<4>())
-            ));
-            q.spool_dir = Some(d.clone());
-            q.own_spool_dir = true;
-            d
-        }
+        None => match new_default_spool(&std::env::temp_dir()) {
+            Ok((d, lock)) => {
+                q.spool_dir = Some(d.clone());
+                q.own_spool_dir = true;
+                q.spool_lock = Some(lock);
+                d
+            }
+            Err(e) => {
+                q.stats.dropped += chunk.events;
+                log(&format!(
+                    "cannot make a spool directory ({e}); {} events dropped",
+                    chunk.events
+                ));
+                return None;
+            }
+        },
     };
     q.file_no += 1;
     // counted from now on, so the spool limit holds while the file is written
     q.disk_bytes += chunk.len;
     let path = dir.join(format!("{:012}.chunk", q.file_no));
     Some((chunk, path))
+}
+
+/// The lock file of a spool directory.
+const SPOOL_LOCK: &str = "lock";
+/// The names of the default spool directories, under the temporary directory.
+const DEFAULT_SPOOL: &str = "osprey-forward-spool-";
+
+/// Takes an exclusive lock on `file`, released by the kernel when the process ends however it
+/// ends; false when another open file holds it.
+fn try_lock(file: &File) -> io::Result<bool> {
+    // SAFETY: flock on a descriptor `file` owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// Makes `dir` a spool directory and locks it; `None` when another sender holds it.
+fn lock_spool(dir: &Path) -> io::Result<Option<File>> {
+    std::fs::create_dir_all(dir)?;
+    let lock = File::options()
+        .create(true)
+        .append(true)
+        .open(dir.join(SPOOL_LOCK))?;
+    Ok(try_lock(&lock)?.then_some(lock))
+}
+
+/// A fresh default spool directory under `tmp`, locked before it takes its name, so that a
+/// sender sweeping stopped senders' directories never finds it unlocked.
+fn new_default_spool(tmp: &Path) -> io::Result<(PathBuf, File)> {
+    let name = format!(
+        "{DEFAULT_SPOOL}{}-{}",
+        std::process::id(),
+        hex(&crate::random_bytes::<4>())
+    );
+    let staging = tmp.join(format!(".{name}"));
+    std::fs::create_dir(&staging)?;
+    let lock = File::create(staging.join(SPOOL_LOCK))?;
+    if !try_lock(&lock)? {
+        return Err(io::Error::other("a new spool directory is locked already"));
+    }
+    let dir = tmp.join(name);
+    std::fs::rename(&staging, &dir)?;
+    Ok((dir, lock))
+}
+
+/// Deletes the default spool directories under `tmp` that this user's senders left when they
+/// stopped without draining them (their lock is free): their chunks were for a receiver that
+/// need not be this sender's, and a tracer restarted in a loop would otherwise fill the disk.
+fn sweep_stopped_spools(tmp: &Path, log: &dyn Fn(&str)) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let mine = entry.file_type().is_ok_and(|t| t.is_dir())
+            && entry.metadata().is_ok_and(|m| m.uid() == me);
+        if !mine || !name.to_string_lossy().starts_with(DEFAULT_SPOOL) {
+            continue;
+        }
+        let dir = entry.path();
+        let Ok(Some(_lock)) = lock_spool(&dir) else {
+            continue;
+        };
+        let (mut chunks, mut bytes) = (0u64, 0u64);
+        for f in std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+        {
+            if f.file_name().to_string_lossy().ends_with(".chunk") {
+                chunks += 1;
+                bytes += f.metadata().map_or(0, |m| m.len());
+            }
+        }
+        if std::fs::remove_dir_all(&dir).is_ok() && chunks > 0 {
+            log(&format!(
+                "deleted {}: {chunks} chunks ({bytes} bytes) a sender that stopped had not delivered",
+                dir.display()
+            ));
+        }
+    }
+}
+
+/// Queues the chunks a sender that stopped left in `dir`, in their order, to be sent before
+/// anything new: each is checked (PackedForward entries, gzip or not) and re-encoded for this
+/// sender's compression; one that does not decode is deleted and said so.
+fn adopt_spool(dir: &Path, cfg: &Config, q: &mut Queue, log: &dyn Fn(&str)) -> io::Result<()> {
+    let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n = name.strip_suffix(".chunk")?.parse::<u64>().ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    files.sort();
+    for (n, path) in files {
+        q.file_no = q.file_no.max(n);
+        let data = std::fs::read(&path)?;
+        match proto::recode_packed(&data, cfg.compress, &Limits::default()) {
+            Ok((events, payload)) => {
+                if payload != data {
+                    std::fs::write(&path, &payload)?;
+                }
+                q.stats.events += events;
+                q.stats.adopted += events;
+                q.disk_bytes += payload.len() as u64;
+                q.items.push_back(Chunk {
+                    id: base64::engine::general_purpose::STANDARD
+                        .encode(crate::random_bytes::<16>()),
+                    events,
+                    len: payload.len() as u64,
+                    body: Body::Disk(path),
+                    sends: 0,
+                });
+            }
+            Err(e) => {
+                log(&format!(
+                    "spooled chunk {} unreadable ({e}): deleted",
+                    path.display()
+                ));
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    if q.stats.adopted > 0 {
+        log(&format!(
+            "sending first the {} events a sender that stopped left in {}",
+            q.stats.adopted,
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Queues a chunk whose spool file [`place`] reserved, once it is written (or drops it).
@@ -1119,6 +1301,59 @@ fn pop_front(q: &mut Queue) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_spools_of_senders_that_stopped_are_swept_and_live_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A live sender's directory: locked from before it had its name.
+        let (live, _held) = new_default_spool(tmp.path()).unwrap();
+        assert!(live
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(DEFAULT_SPOOL));
+        std::fs::write(live.join("000000000001.chunk"), b"x").unwrap();
+        // One whose sender stopped: its lock is free.
+        let (dead, lock) = new_default_spool(tmp.path()).unwrap();
+        std::fs::write(dead.join("000000000001.chunk"), b"abc").unwrap();
+        drop(lock);
+        // Not a spool of ours, by its name.
+        let other = tmp.path().join("somebody-else");
+        std::fs::create_dir(&other).unwrap();
+        let said = Arc::new(Mutex::new(Vec::new()));
+        let log = {
+            let said = said.clone();
+            move |m: &str| said.lock().unwrap().push(m.to_string())
+        };
+        sweep_stopped_spools(tmp.path(), &log);
+        assert!(!dead.exists());
+        assert!(live.join("000000000001.chunk").exists());
+        assert!(other.exists());
+        let said = said.lock().unwrap();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].contains("1 chunks (3 bytes)"), "{said:?}");
+    }
+
+    #[test]
+    fn spooled_payloads_are_recoded_for_the_senders_compression() {
+        let mut raw = Vec::new();
+        for i in 0..3u64 {
+            proto::write_entry(&mut raw, i, &record::tracee(b"{}", None));
+        }
+        let limits = Limits::default();
+        let (n, gz) = proto::recode_packed(&raw, true, &limits).unwrap();
+        assert_eq!(n, 3);
+        assert_ne!(gz, raw);
+        assert_eq!(
+            proto::recode_packed(&gz, false, &limits).unwrap(),
+            (3, raw.clone())
+        );
+        assert_eq!(
+            proto::recode_packed(&gz, true, &limits).unwrap(),
+            (3, gz.clone())
+        );
+        assert!(proto::recode_packed(b"\xc1junk", false, &limits).is_err());
+    }
 
     #[test]
     fn urls_parse() {

@@ -196,7 +196,7 @@ fn an_outage_is_bridged_by_the_spool_and_nothing_is_lost() {
     let mid = s.stats();
     assert_eq!(mid.delivered, 0);
     assert!(mid.spooled_chunks > 0 && mid.spooled_bytes > 0, "{mid:?}");
-    assert!(std::fs::read_dir(spool.path()).unwrap().count() > 0);
+    assert!(chunk_files(spool.path()) > 0);
     let mut srv = Server::start(&addr, ServerConfig::default());
     for (ns, j) in &evs[2000..] {
         s.event(*ns, j).unwrap();
@@ -211,11 +211,75 @@ fn an_outage_is_bridged_by_the_spool_and_nothing_is_lost() {
         got.iter().zip(&evs).all(|(g, e)| g.0 == e.1),
         "in order, exact"
     );
-    assert_eq!(
-        std::fs::read_dir(spool.path()).unwrap().count(),
-        0,
-        "spool emptied"
+    assert_eq!(chunk_files(spool.path()), 0, "spool emptied");
+}
+
+/// The chunks waiting in a spool directory (beside its lock file).
+fn chunk_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().ends_with(".chunk")
+        })
+        .count()
+}
+
+#[test]
+fn a_spool_left_by_a_sender_that_stopped_is_sent_first_by_the_next() {
+    let evs = events(3000);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let spool = tempfile::tempdir().unwrap();
+    let mut cfg = Config::new(Endpoint::Tcp(addr.clone()));
+    cfg.batch_events = 100;
+    cfg.memory_limit = 20_000;
+    cfg.spool_dir = Some(spool.path().to_path_buf());
+    cfg.max_backoff = Duration::from_millis(200);
+    // The first sender never reaches its receiver and stops without draining (dropped, as a
+    // killed process would): what it kept in memory is gone, its spool stays.
+    let mut first = Sender::start(cfg.clone(), quiet()).unwrap();
+    for (ns, j) in &evs[..2000] {
+        first.event(*ns, j).unwrap();
+    }
+    first.flush();
+    let left = first.stats();
+    drop(first);
+    let spooled = chunk_files(spool.path());
+    assert!(spooled > 0, "{left:?}");
+    // The next one compresses its chunks: those it finds are sent compressed too.
+    let mut srv = Server::start(&addr, ServerConfig::default());
+    cfg.compress = true;
+    let mut next = Sender::start(cfg.clone(), quiet()).unwrap();
+    // Its spool is locked while it runs.
+    let other = Sender::start(cfg.clone(), quiet());
+    assert!(
+        other.is_err_and(|e| e.to_string().contains("in use by another sender")),
+        "a second sender on the same spool directory is refused"
     );
+    for (ns, j) in &evs[2000..] {
+        next.event(*ns, j).unwrap();
+    }
+    let stats = next.finish();
+    srv.stop();
+    let adopted = spooled as u64 * 100;
+    assert_eq!(stats.adopted, adopted, "{stats:?}");
+    assert_eq!(stats.events, adopted + 1000);
+    assert_eq!(stats.delivered, adopted + 1000, "{stats:?}");
+    // The first sender's last chunks (those it had spooled), in order, then the new events.
+    let want: Vec<&Vec<u8>> = evs[2000 - adopted as usize..2000]
+        .iter()
+        .chain(&evs[2000..])
+        .map(|(_, j)| j)
+        .collect();
+    let got = srv.got.0.lock().unwrap();
+    let got: Vec<&Vec<u8>> = got.iter().map(|(j, _, _)| j).collect();
+    assert_eq!(got, want);
+    assert_eq!(chunk_files(spool.path()), 0, "spool emptied");
 }
 
 #[test]
