@@ -65,3 +65,10 @@ fleet "lake, -Y event and process name, fleet-wide" "$BIN"
 run "JSON corpus, the same filter"              $BIN read -q -r "$CORPUS" -Y "$FLEET" -T ndjson
 echo "events: $($BIN read -q -r "$LAKE" -Y "$FLEET" -T ndjson | wc -l) from the lake, $($BIN read -q -r "$CORPUS" -Y "$FLEET" -T ndjson | wc -l) from JSON"
 $BIN read -q --scan-stats -r "$LAKE" -Y "$FLEET" -T ndjson 2>&1 >/dev/null | sed 's/^/fleet-wide: /'
+
+# DuckDB running the same two queries as SQL on the same files, if the test venv has it
+# (scripts/setup.sh installs tests/lake/requirements.txt there).
+PY=target/forward-venv/bin/python
+if [ -x "$PY" ] && "$PY" -c 'import duckdb' 2>/dev/null; then
+  "$PY" bench/lake-duckdb.py "$LAKE" "$HOUR"
+fi

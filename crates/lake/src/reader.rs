@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex};
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampNanosecondType;
 use arrow_array::{Array, RecordBatch};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
 
 use crate::partition::hour_start_ns;
@@ -217,8 +220,10 @@ impl Cursor {
         counters: &ScanCounters,
     ) -> io::Result<Option<Cursor>> {
         let file = File::open(&path)?;
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| lake_error(&path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            file.try_clone()?,
+            reader_metadata(&file).map_err(|e| lake_error(&path, e))?,
+        );
         let groups = query.row_groups(builder.metadata());
         let skipped = builder.metadata().num_row_groups() - groups.len();
         count(counters, |c| {
@@ -291,6 +296,38 @@ impl Cursor {
     fn event(&self) -> &[u8] {
         self.batch.column(1).as_binary::<i32>().value(self.row)
     }
+}
+
+/// A file's metadata for reading: with its page index, so that the pages of the `event`
+/// column holding no row the row filter kept are skipped unread (the offset index says where
+/// each starts), and with its text columns read as dictionaries, so that the row filter tests
+/// each distinct value once rather than every row's copy of it.
+fn reader_metadata(file: &File) -> parquet::errors::Result<ArrowReaderMetadata> {
+    let options = ArrowReaderOptions::new().with_page_index(true);
+    let plain = ArrowReaderMetadata::load(file, options.clone())?;
+    let fields: Vec<arrow_schema::FieldRef> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            arrow_schema::DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(
+                arrow_schema::DataType::Dictionary(
+                    Box::new(arrow_schema::DataType::Int32),
+                    Box::new(arrow_schema::DataType::Utf8),
+                ),
+            )),
+            _ => f.clone(),
+        })
+        .collect();
+    let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
+        fields,
+        plain.schema().metadata().clone(),
+    ));
+    // A file whose columns cannot be read so (a foreign one) is read as it is.
+    Ok(
+        ArrowReaderMetadata::try_new(plain.metadata().clone(), options.with_schema(schema))
+            .unwrap_or(plain),
+    )
 }
 
 /// The projected columns have the lake's types: anything else is a foreign or damaged file,

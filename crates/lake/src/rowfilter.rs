@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int64Type, TimestampNanosecondType};
+use arrow_array::types::{Int32Type, Int64Type, TimestampNanosecondType};
 use arrow_array::{Array, BooleanArray, RecordBatch};
 use arrow_buffer::BooleanBuffer;
 use arrow_schema::{ArrowError, DataType, TimeUnit};
@@ -103,6 +103,22 @@ impl ColumnTest {
                 let texts = array.as_string::<i64>();
                 Some(BooleanBuffer::collect_bool(n, |i| {
                     valid(i) && self.admits_text(texts.value(i).as_bytes())
+                }))
+            }
+            // Each distinct text tested once (the reader gives text columns as dictionaries).
+            DataType::Dictionary(key, value)
+                if !self.sets.is_empty()
+                    && **key == DataType::Int32
+                    && **value == DataType::Utf8 =>
+            {
+                let dict = array.as_dictionary::<Int32Type>();
+                let texts = dict.values().as_string::<i32>();
+                let admitted: Vec<bool> = (0..texts.len())
+                    .map(|k| texts.is_valid(k) && self.admits_text(texts.value(k).as_bytes()))
+                    .collect();
+                let keys = dict.keys().values();
+                Some(BooleanBuffer::collect_bool(n, |i| {
+                    valid(i) && admitted.get(keys[i] as usize).copied().unwrap_or(false)
                 }))
             }
             DataType::Utf8View if !self.sets.is_empty() => {
@@ -208,6 +224,23 @@ mod tests {
         assert!(ColumnTest::new("x", &[&range]).evaluate(&column).is_none());
         let ints = Int64Array::from(vec![1, 2]);
         assert!(ColumnTest::new("x", &[&one]).evaluate(&ints).is_none());
+        // As the reader gives text columns: dictionaries, each distinct text tested once, a
+        // null key or a null value meeting nothing.
+        let dict: arrow_array::DictionaryArray<Int32Type> =
+            vec![Some("curl"), None, Some("bash"), Some("curl"), Some("")]
+                .into_iter()
+                .collect();
+        let test = ColumnTest::new("process_name", &[&one]);
+        assert_eq!(
+            bits(test.evaluate(&dict)),
+            [true, false, false, true, false]
+        );
+        let null_value = arrow_array::DictionaryArray::<Int32Type>::try_new(
+            arrow_array::Int32Array::from(vec![0, 1]),
+            Arc::new(StringArray::from(vec![None, Some("curl")])),
+        )
+        .unwrap();
+        assert_eq!(bits(test.evaluate(&null_value)), [false, true]);
     }
 
     #[test]
