@@ -127,6 +127,14 @@ fn tracee_message_mode_replay_is_written_to_a_lake() {
         sent.extend(evs);
     }
     stop(child);
+    // The lake gives the events back in time order: the same lines, each once.
+    sent.sort();
+    assert_eq!(sorted_lake_lines(&lake), sent);
+}
+
+/// The events `osprey read` gives back from `lake`, as lines, sorted.
+fn sorted_lake_lines(lake: &std::path::Path) -> Vec<Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
     let back = dir.path().join("back.json");
     let out = osprey(&[
         "read",
@@ -137,7 +145,6 @@ fn tracee_message_mode_replay_is_written_to_a_lake() {
         back.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{out:?}");
-    // The lake gives the events back in time order: the same lines, each once.
     let mut got: Vec<Vec<u8>> = std::fs::read(&back)
         .unwrap()
         .split(|b| *b == b'\n')
@@ -145,8 +152,7 @@ fn tracee_message_mode_replay_is_written_to_a_lake() {
         .map(|l| l.to_vec())
         .collect();
     got.sort();
-    sent.sort();
-    assert_eq!(got, sent);
+    got
 }
 
 #[test]
@@ -172,26 +178,13 @@ fn what_a_killed_lake_receiver_acknowledged_is_in_the_lake_after_a_restart() {
         0,
         "every journal is deleted once its events are in complete files"
     );
-    let back = dir.path().join("back.json");
-    let out = osprey(&[
-        "read",
-        "-q",
-        "-r",
-        lake.to_str().unwrap(),
-        "-w",
-        back.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{out:?}");
-    let mut got: Vec<Vec<u8>> = std::fs::read(&back)
-        .unwrap()
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| l.to_vec())
-        .collect();
     let mut sent: Vec<Vec<u8>> = docs.into_iter().chain(action).collect();
-    got.sort();
     sent.sort();
-    assert_eq!(got, sent, "each acknowledged event once, byte for byte");
+    assert_eq!(
+        sorted_lake_lines(&lake),
+        sent,
+        "each acknowledged event once, byte for byte"
+    );
 }
 
 #[test]

@@ -174,19 +174,8 @@ fn a_wrong_shared_key_is_refused_and_nothing_is_delivered() {
 #[test]
 fn an_outage_is_bridged_by_the_spool_and_nothing_is_lost() {
     let evs = events(3000);
-    // find a free port, then leave it closed for the first part of the stream
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
     let spool = tempfile::tempdir().unwrap();
-    let mut cfg = Config::new(Endpoint::Tcp(addr.clone()));
-    cfg.batch_events = 100;
-    cfg.memory_limit = 20_000; // most chunks go to disk
-    cfg.spool_dir = Some(spool.path().to_path_buf());
-    cfg.max_backoff = Duration::from_millis(200);
+    let (addr, cfg) = spooling_to_a_closed_port(spool.path());
     let mut s = Sender::start(cfg, quiet()).unwrap();
     for (ns, j) in &evs[..2000] {
         s.event(*ns, j).unwrap();
@@ -214,6 +203,23 @@ fn an_outage_is_bridged_by_the_spool_and_nothing_is_lost() {
     assert_eq!(chunk_files(spool.path()), 0, "spool emptied");
 }
 
+/// A sender's configuration for a free loopback port where nobody listens yet, with chunks of
+/// 100 events, most of them spooled to `spool`; and that address.
+fn spooling_to_a_closed_port(spool: &std::path::Path) -> (String, Config) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut cfg = Config::new(Endpoint::Tcp(addr.clone()));
+    cfg.batch_events = 100;
+    cfg.memory_limit = 20_000; // most chunks go to disk
+    cfg.spool_dir = Some(spool.to_path_buf());
+    cfg.max_backoff = Duration::from_millis(200);
+    (addr, cfg)
+}
+
 /// The chunks waiting in a spool directory (beside its lock file).
 fn chunk_files(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
@@ -228,18 +234,8 @@ fn chunk_files(dir: &std::path::Path) -> usize {
 #[test]
 fn a_spool_left_by_a_sender_that_stopped_is_sent_first_by_the_next() {
     let evs = events(3000);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
     let spool = tempfile::tempdir().unwrap();
-    let mut cfg = Config::new(Endpoint::Tcp(addr.clone()));
-    cfg.batch_events = 100;
-    cfg.memory_limit = 20_000;
-    cfg.spool_dir = Some(spool.path().to_path_buf());
-    cfg.max_backoff = Duration::from_millis(200);
+    let (addr, mut cfg) = spooling_to_a_closed_port(spool.path());
     // The first sender never reaches its receiver and stops without draining (dropped, as a
     // killed process would): what it kept in memory is gone, its spool stays.
     let mut first = Sender::start(cfg.clone(), quiet()).unwrap();

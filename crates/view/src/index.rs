@@ -392,7 +392,7 @@ impl Index {
             }
         }
         if let Some(v) = views {
-            v.end(None);
+            v.end();
         }
         Ok(())
     }

@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use osprey_dissect::{Preferences, Tree, Want};
-
 use osprey_filter::{Filter, Macros, Prefilter};
 use osprey_source::{Frame, FrameKind};
 use osprey_stats::{Collector, Extractor, Records, ViewResult};
@@ -349,7 +348,7 @@ pub const WINDOW_VIEWS: &[&str] = &[
 ];
 
 /// The engine of the views of `runs` (in order), their own filters compiled with `macros`.
-pub fn engine(
+pub(crate) fn engine(
     runs: &[Vec<String>],
     prefs: &Preferences,
     macros: &Macros,
@@ -365,10 +364,11 @@ pub fn engine(
 }
 
 /// What the index pass sends the views: a batch's records in frame order with the number of
-/// frames indexed after it, or the end of the pass (with what stopped it, if something did).
+/// frames indexed after it, or the end of the pass. (A pass that stops otherwise drops its
+/// sender: the runs then fail.)
 enum PassRound {
     Batch(Vec<Records>, u64),
-    End(Option<String>),
+    End,
 }
 
 /// The index pass's side of the runs [`StatsRuns::start_in_index_pass`] started: it records
@@ -386,8 +386,8 @@ impl PassViews {
         self.extractor.want(want);
     }
 
-    /// True while the runs are wanted (their job was not cancelled: the preferences changed,
-    /// or they were pushed out of the cache).
+    /// True while the runs are wanted (their job was not cancelled, as a change of
+    /// preferences does).
     pub(crate) fn wanted(&self) -> bool {
         !self.runs[0].job.is_cancelled()
     }
@@ -406,9 +406,9 @@ impl PassViews {
         let _ = self.rounds.send(PassRound::Batch(batch, indexed));
     }
 
-    /// The pass ended, with `error` if it failed: the runs are finished.
-    pub(crate) fn end(self, error: Option<String>) {
-        let _ = self.rounds.send(PassRound::End(error));
+    /// The pass read every frame: the runs are finished.
+    pub(crate) fn end(self) {
+        let _ = self.rounds.send(PassRound::End);
     }
 }
 
@@ -419,7 +419,7 @@ fn feed_from_index_pass(
     rounds: std::sync::mpsc::Receiver<PassRound>,
 ) -> std::io::Result<()> {
     let job = &runs[0].job;
-    let ended = loop {
+    loop {
         match rounds.recv() {
             Ok(PassRound::Batch(batch, indexed)) => {
                 if job.is_cancelled() {
@@ -435,12 +435,9 @@ fn feed_from_index_pass(
                     r.frames.store(indexed, Ordering::Release);
                 }
             }
-            Ok(PassRound::End(error)) => break error,
-            Err(_) => break Some("the index pass stopped".to_string()),
+            Ok(PassRound::End) => break,
+            Err(_) => return Err(std::io::Error::other("the index pass stopped")),
         }
-    };
-    if let Some(why) = ended {
-        return Err(std::io::Error::other(why));
     }
     set_results(runs, finish(collector));
     Ok(())
