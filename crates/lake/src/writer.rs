@@ -32,8 +32,12 @@ pub struct RollPolicy {
     pub row_group_rows: usize,
     /// At most this many partitions have an open file; the least recently written is closed
     /// when another is needed (a file read out of time order would otherwise open one file per
-    /// hour it spans).
+    /// hour it spans). Well above the hosts a receiver serves: events of hosts in turn need one
+    /// open file per host, and a partition closed for another reopens as a new file.
     pub max_open_partitions: usize,
+    /// Bytes the open files may hold in memory together (rows not yet encoded, and encoded row
+    /// groups not yet written); past it, the file holding the most ends its row group early.
+    pub memory_budget: usize,
 }
 
 impl Default for RollPolicy {
@@ -42,13 +46,17 @@ impl Default for RollPolicy {
             max_file_bytes: 256 << 20,
             max_file_age: Duration::from_secs(300),
             row_group_rows: 64 * 1024,
-            max_open_partitions: 64,
+            max_open_partitions: 1024,
+            memory_budget: 256 << 20,
         }
     }
 }
 
 /// Rows written at a time by the Parquet encoder, and so about the rows of an `event` page.
 const PAGE_ROWS: usize = 32;
+
+/// Writes between two checks of the memory the open files hold.
+const MEMORY_CHECK_WRITES: u64 = 4096;
 
 /// Rows buffered before they are handed to the Parquet encoder.
 const BATCH_ROWS: usize = 8 * 1024;
@@ -63,6 +71,8 @@ struct OpenFile {
     last_write: u64,
     /// The number of the first of the writer's writes (1 = its first) that went to the file.
     first_write: u64,
+    /// Bytes of the rows not yet handed to the encoder.
+    buffered: usize,
 }
 
 /// Writes events into a lake directory.
@@ -101,6 +111,7 @@ impl LakeWriter {
         self.writes += 1;
         let file = self.open.get_mut(&dir).expect("opened above");
         file.rows.append(json, event);
+        file.buffered += json.len();
         file.last_write = self.writes;
         // Sizes are known only for rows handed to the encoder, so the roll check goes with
         // each batch (never larger than a row group, so small row groups roll on time too).
@@ -110,7 +121,32 @@ impl LakeWriter {
                 self.close(&dir)?;
             }
         }
+        if self.writes % MEMORY_CHECK_WRITES == 0 {
+            self.keep_to_budget()?;
+        }
         Ok(())
+    }
+
+    /// Holds what the open files keep in memory under the policy's budget: over it, the file
+    /// holding the most writes its rows and ends its row group early (it stays open, so many
+    /// hosts at once make smaller row groups, not more files).
+    fn keep_to_budget(&mut self) -> io::Result<()> {
+        loop {
+            let held = |f: &OpenFile| f.buffered + f.writer.in_progress_size();
+            let total: usize = self.open.values().map(held).sum();
+            let largest = self
+                .open
+                .iter()
+                .max_by_key(|(_, f)| held(f))
+                .filter(|(_, f)| held(f) > 0)
+                .map(|(d, _)| d.clone());
+            let (true, Some(dir)) = (total > self.policy.memory_budget, largest) else {
+                return Ok(());
+            };
+            let file = self.open.get_mut(&dir).expect("a key of the map");
+            flush_rows(file)?;
+            file.writer.flush().map_err(io::Error::other)?;
+        }
     }
 
     /// Closes files older than the policy's age: for a long-running receiver, called between
@@ -192,6 +228,7 @@ impl LakeWriter {
             opened: Instant::now(),
             last_write: self.writes,
             first_write: self.writes + 1,
+            buffered: 0,
         })
     }
 
@@ -243,6 +280,7 @@ fn flush_rows(file: &mut OpenFile) -> io::Result<()> {
     if file.rows.len() == 0 {
         return Ok(());
     }
+    file.buffered = 0;
     let batch = file.rows.finish().map_err(io::Error::other)?;
     file.writer.write(&batch).map_err(io::Error::other)
 }

@@ -85,6 +85,74 @@ fn files_roll_when_another_partition_is_needed_or_by_size() {
 }
 
 #[test]
+fn many_hosts_in_turn_make_one_file_each_and_memory_ends_row_groups_early() {
+    // A receiver's stream: 300 hosts' events in turn, all in the fixture's hour or two.
+    let base = sorted_lines("tracee-docs-v0.23.jsonl");
+    let hosts = 300;
+    let lines: Vec<Vec<u8>> = (0..hosts * 20)
+        .map(|i| with_host(&base[i % base.len()], &format!("node-{:03}", i % hosts)))
+        .collect();
+    let lines: Vec<Vec<u8>> = {
+        let mut l = lines;
+        l.sort_by_key(|l| osprey_event::parse_event(l).unwrap().timestamp);
+        l
+    };
+    // Copies share timestamps, which the lake orders among themselves by file: compared as
+    // sets of lines.
+    let sorted = |text: Vec<u8>| {
+        let mut l: Vec<Vec<u8>> = text.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+        l.retain(|l| !l.is_empty());
+        l.sort();
+        l
+    };
+    let want = sorted(lines.join(&b'\n'));
+    let partitions = {
+        let mut p: Vec<(String, i64)> = lines
+            .iter()
+            .map(|l| {
+                let e = osprey_event::parse_event(l).unwrap();
+                (
+                    e.host_name.to_string(),
+                    (e.timestamp / 3_600_000_000_000) as i64,
+                )
+            })
+            .collect();
+        p.sort();
+        p.dedup();
+        p.len()
+    };
+    // Default policy: one file per partition, however the hosts interleave.
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_lake(dir.path(), &lines, RollPolicy::default());
+    assert_eq!(files.len(), partitions);
+    assert!(sorted(read_lake(dir.path())) == want, "every event once");
+    // A budget smaller than what the open files hold: row groups end early, the files stay.
+    let small = RollPolicy {
+        memory_budget: 64 << 10,
+        ..RollPolicy::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_lake(dir.path(), &lines, small);
+    assert_eq!(files.len(), partitions);
+    let groups: usize = files
+        .iter()
+        .map(|f| {
+            use parquet::file::reader::FileReader;
+            let file = fs::File::open(f).unwrap();
+            parquet::file::reader::SerializedFileReader::new(file)
+                .unwrap()
+                .metadata()
+                .num_row_groups()
+        })
+        .sum();
+    assert!(
+        groups > partitions,
+        "{groups} row groups in {partitions} files"
+    );
+    assert!(sorted(read_lake(dir.path())) == want, "every event once");
+}
+
+#[test]
 fn layout_is_dt_hour_host() {
     let lines = sorted_lines("tracee-docs-v0.23.jsonl");
     let dir = tempfile::tempdir().unwrap();
