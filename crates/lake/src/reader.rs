@@ -222,7 +222,7 @@ impl Cursor {
         let file = File::open(&path)?;
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
             file.try_clone()?,
-            reader_metadata(&file).map_err(|e| lake_error(&path, e))?,
+            reader_metadata(&file, !query.is_empty()).map_err(|e| lake_error(&path, e))?,
         );
         let groups = query.row_groups(builder.metadata());
         let skipped = builder.metadata().num_row_groups() - groups.len();
@@ -298,12 +298,13 @@ impl Cursor {
     }
 }
 
-/// A file's metadata for reading: with its page index, so that the pages of the `event`
-/// column holding no row the row filter kept are skipped unread (the offset index says where
-/// each starts), and with its text columns read as dictionaries, so that the row filter tests
-/// each distinct value once rather than every row's copy of it.
-fn reader_metadata(file: &File) -> parquet::errors::Result<ArrowReaderMetadata> {
-    let options = ArrowReaderOptions::new().with_page_index(true);
+/// A file's metadata for reading. When a query may drop rows (`filtering`), with its page
+/// index, so that the pages of the `event` column holding no row the row filter kept are
+/// skipped unread (the offset index says where each starts); a full read needs none. And with
+/// its text columns read as dictionaries, so that the row filter tests each distinct value
+/// once rather than every row's copy of it.
+fn reader_metadata(file: &File, filtering: bool) -> parquet::errors::Result<ArrowReaderMetadata> {
+    let options = ArrowReaderOptions::new().with_page_index(filtering);
     let plain = ArrowReaderMetadata::load(file, options.clone())?;
     let fields: Vec<arrow_schema::FieldRef> = plain
         .schema()

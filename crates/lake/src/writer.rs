@@ -144,8 +144,13 @@ impl LakeWriter {
                 return Ok(());
             };
             let file = self.open.get_mut(&dir).expect("a key of the map");
+            let before = held(file);
             flush_rows(file)?;
             file.writer.flush().map_err(io::Error::other)?;
+            if held(file) >= before {
+                // Nothing more to let go of here: stop rather than pick the same file again.
+                return Ok(());
+            }
         }
     }
 
