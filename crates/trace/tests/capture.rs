@@ -295,35 +295,39 @@ fn inode_reuse_gets_a_new_capture() {
     }
     let w = work_dir();
     let d = w.path().canonicalize().unwrap();
+    // Every file written here is captured and then deleted; sooner or later the filesystem
+    // gives a new file the inode of one of them. Which one is not ours to choose: the tracer
+    // writes its artifacts, and the other tests their files, beside ours at the same time.
     let code = format!(
         r#"
-import hashlib, os
+import hashlib, json, os, time
 d = {d:?}
-with open(d + '/first', 'w') as f: f.write('the first file, deleted later\n' * 10)
-first = open(d + '/first', 'rb').read()
-ino = os.stat(d + '/first').st_ino
-open(d + '/first.sha', 'w').write(hashlib.sha256(first).hexdigest())
-os.unlink(d + '/first')
-for i in range(200):
-    p = d + '/second%d' % i
-    with open(p, 'w') as f: f.write('a new file %d\n' % i)
-    if os.stat(p).st_ino == ino:
-        open(d + '/reused', 'w').write(p)
+deleted = {{}}
+for i in range(2000):
+    p = d + '/file%d' % i
+    with open(p, 'w') as f: f.write('file %d, deleted later\n' % i * 10)
+    ino = os.stat(p).st_ino
+    if ino in deleted:
+        json.dump({{'first': deleted[ino], 'reused': p}}, open(d + '/reuse.json', 'w'))
         break
+    deleted[ino] = {{'path': p, 'sha': hashlib.sha256(open(p, 'rb').read()).hexdigest()}}
     os.unlink(p)
+    time.sleep(0.002)
 "#
     );
     let run = capture(&["write=/var/tmp/*"], &[PY, "-c", &code]);
     assert_eq!(run.status, 0);
-    let first = run.by_original(&d.join("first"));
-    let want = std::fs::read_to_string(d.join("first.sha")).unwrap();
+    let reuse =
+        std::fs::read_to_string(d.join("reuse.json")).expect("the filesystem reuses inode numbers");
+    let reuse: serde_json::Value = serde_json::from_str(&reuse).unwrap();
+    let first = run.by_original(Path::new(reuse["first"]["path"].as_str().unwrap()));
     assert_eq!(
-        first["sha256"], want,
+        first["sha256"], reuse["first"]["sha"],
         "the deleted file's capture is intact"
     );
-    let reused = std::fs::read_to_string(d.join("reused")).expect("ext4 reuses inode numbers");
-    let second = run.by_original(Path::new(&reused));
-    assert_eq!(second["sha256"], sha_file(Path::new(&reused)));
+    let reused = Path::new(reuse["reused"].as_str().unwrap());
+    let second = run.by_original(reused);
+    assert_eq!(second["sha256"], sha_file(reused));
     assert_ne!(first["path"], second["path"], "never the same file");
     let base = first["path"].as_str().unwrap();
     assert!(
