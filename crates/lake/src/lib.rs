@@ -18,6 +18,7 @@ mod query;
 mod reader;
 mod rowfilter;
 mod schema;
+mod shards;
 mod writer;
 
 pub use inputs::{open_inputs, Opened};

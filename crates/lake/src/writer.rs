@@ -1,14 +1,16 @@
 //! Writing the lake: one open Parquet file per partition, written under a hidden temporary
 //! name and renamed when complete.
 
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
+
 use osprey_event::Event;
+use osprey_field::hash::FastMap;
 use osprey_print::FrameSink;
 use osprey_source::{Frame, FrameKind};
 use parquet::arrow::ArrowWriter;
@@ -19,6 +21,7 @@ use parquet::schema::types::ColumnPath;
 use crate::journal::{self, Journal, Recovered};
 use crate::partition::partition_dir;
 use crate::schema::{lake_schema, RowBuilders, EVENT_COLUMN};
+use crate::shards::ShardedWriter;
 
 /// When a partition's file is closed and a new one started.
 #[derive(Debug, Clone)]
@@ -61,6 +64,29 @@ const MEMORY_CHECK_WRITES: u64 = 4096;
 /// Rows buffered before they are handed to the Parquet encoder.
 const BATCH_ROWS: usize = 8 * 1024;
 
+/// A partition: the hour (since the epoch, UTC) and the host of its events. Files are looked
+/// up by it rather than by their directory, which would be formatted for every event.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Partition {
+    hour: u64,
+    host: Box<str>,
+}
+
+impl Partition {
+    fn of(event: &Event) -> Partition {
+        Partition {
+            hour: event.timestamp / HOUR_NS,
+            host: event.host_name.as_ref().into(),
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        partition_dir(self.hour * HOUR_NS, &self.host)
+    }
+}
+
+const HOUR_NS: u64 = 3_600_000_000_000;
+
 /// A Parquet file being written in one partition.
 struct OpenFile {
     writer: ArrowWriter<File>,
@@ -79,7 +105,7 @@ struct OpenFile {
 pub struct LakeWriter {
     root: PathBuf,
     policy: RollPolicy,
-    open: HashMap<PathBuf, OpenFile>,
+    open: FastMap<Partition, OpenFile>,
     /// Counts writes, to find the least recently written partition.
     writes: u64,
     /// Files completed (renamed to their visible name) so far.
@@ -93,7 +119,7 @@ impl LakeWriter {
         Ok(LakeWriter {
             root: root.to_path_buf(),
             policy,
-            open: HashMap::new(),
+            open: FastMap::default(),
             writes: 0,
             completed: Vec::new(),
         })
@@ -102,14 +128,14 @@ impl LakeWriter {
     /// Writes one event: `json` its original bytes (without the line end), `event` what they
     /// parse to.
     pub fn write(&mut self, json: &[u8], event: &Event) -> io::Result<()> {
-        let dir = partition_dir(event.timestamp, &event.host_name);
-        if !self.open.contains_key(&dir) {
+        let partition = Partition::of(event);
+        if !self.open.contains_key(&partition) {
             self.make_room()?;
-            let file = self.open_file(&dir)?;
-            self.open.insert(dir.clone(), file);
+            let file = self.open_file(&partition.dir())?;
+            self.open.insert(partition.clone(), file);
         }
         self.writes += 1;
-        let file = self.open.get_mut(&dir).expect("opened above");
+        let file = self.open.get_mut(&partition).expect("opened above");
         file.rows.append(json, event);
         file.buffered += json.len();
         file.last_write = self.writes;
@@ -117,8 +143,8 @@ impl LakeWriter {
         // each batch (never larger than a row group, so small row groups roll on time too).
         if file.rows.len() >= BATCH_ROWS.min(self.policy.row_group_rows) {
             flush_rows(file)?;
-            if self.should_roll(&dir) {
-                self.close(&dir)?;
+            if self.should_roll(&partition) {
+                self.close(&partition)?;
             }
         }
         if self.writes % MEMORY_CHECK_WRITES == 0 {
@@ -139,11 +165,11 @@ impl LakeWriter {
                 .iter()
                 .max_by_key(|(_, f)| held(f))
                 .filter(|(_, f)| held(f) > 0)
-                .map(|(d, _)| d.clone());
-            let (true, Some(dir)) = (total > self.policy.memory_budget, largest) else {
+                .map(|(p, _)| p.clone());
+            let (true, Some(partition)) = (total > self.policy.memory_budget, largest) else {
                 return Ok(());
             };
-            let file = self.open.get_mut(&dir).expect("a key of the map");
+            let file = self.open.get_mut(&partition).expect("a key of the map");
             let before = held(file);
             flush_rows(file)?;
             file.writer.flush().map_err(io::Error::other)?;
@@ -157,24 +183,24 @@ impl LakeWriter {
     /// Closes files older than the policy's age: for a long-running receiver, called between
     /// writes so a quiet partition still becomes visible.
     pub fn roll_aged(&mut self) -> io::Result<()> {
-        let aged: Vec<PathBuf> = self
+        let aged: Vec<Partition> = self
             .open
             .iter()
             .filter(|(_, f)| f.opened.elapsed() >= self.policy.max_file_age)
-            .map(|(d, _)| d.clone())
+            .map(|(p, _)| p.clone())
             .collect();
-        for dir in aged {
-            self.close(&dir)?;
+        for partition in aged {
+            self.close(&partition)?;
         }
         Ok(())
     }
 
     /// Completes every open file.
     pub fn finish(&mut self) -> io::Result<()> {
-        let mut dirs: Vec<PathBuf> = self.open.keys().cloned().collect();
-        dirs.sort();
-        for dir in dirs {
-            self.close(&dir)?;
+        let mut partitions: Vec<Partition> = self.open.keys().cloned().collect();
+        partitions.sort();
+        for partition in partitions {
+            self.close(&partition)?;
         }
         Ok(())
     }
@@ -190,8 +216,8 @@ impl LakeWriter {
         &self.completed
     }
 
-    fn should_roll(&self, dir: &Path) -> bool {
-        let file = &self.open[dir];
+    fn should_roll(&self, partition: &Partition) -> bool {
+        let file = &self.open[partition];
         let size = file.writer.bytes_written() + file.writer.in_progress_size();
         size >= self.policy.max_file_bytes || file.opened.elapsed() >= self.policy.max_file_age
     }
@@ -204,9 +230,9 @@ impl LakeWriter {
             .open
             .iter()
             .min_by_key(|(_, f)| f.last_write)
-            .map(|(d, _)| d.clone());
+            .map(|(p, _)| p.clone());
         match oldest {
-            Some(dir) => self.close(&dir),
+            Some(partition) => self.close(&partition),
             None => Ok(()),
         }
     }
@@ -260,10 +286,10 @@ impl LakeWriter {
             .build()
     }
 
-    /// Completes `dir`'s file: writes the rest of its rows and the footer, syncs it, and only
+    /// Completes `partition`'s file: writes the rest of its rows and the footer, syncs it, and only
     /// then gives it its visible name, so a crash leaves at most a hidden temporary file.
-    fn close(&mut self, dir: &Path) -> io::Result<()> {
-        let Some(mut file) = self.open.remove(dir) else {
+    fn close(&mut self, partition: &Partition) -> io::Result<()> {
+        let Some(mut file) = self.open.remove(partition) else {
             return Ok(());
         };
         flush_rows(&mut file)?;
@@ -304,20 +330,30 @@ fn part_name() -> String {
 /// `-w lake:DIR` for `osprey read` and `osprey receive`: events are parsed and written to the
 /// lake; packets and artifact records have no place in it and are counted as left out.
 pub struct LakeSink {
-    writer: LakeWriter,
+    output: Output,
     left_out: u64,
-    /// For a receiver, which acknowledges what it was given: the journal of the events not yet
-    /// in a complete file.
-    journal: Option<Journal>,
+}
+
+enum Output {
+    /// `osprey read`: writer threads by host (`shards.rs`).
+    Shards(ShardedWriter),
+    /// A receiver, which acknowledges what it was given: one writer on the receiving thread,
+    /// and the journal of the events not yet in a complete file.
+    Journaled {
+        writer: Box<LakeWriter>,
+        /// `None` once finished: every event is in a complete file.
+        journal: Option<Journal>,
+    },
 }
 
 impl LakeSink {
-    /// A sink writing into the lake at `root` with the default roll policy.
+    /// A sink writing into the lake at `root` with the default roll policy, on a writer thread
+    /// per CPU.
     pub fn create(root: &Path) -> io::Result<LakeSink> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(LakeSink {
-            writer: LakeWriter::create(root, RollPolicy::default())?,
+            output: Output::Shards(ShardedWriter::start(root, RollPolicy::default(), threads)?),
             left_out: 0,
-            journal: None,
         })
     }
 
@@ -328,9 +364,12 @@ impl LakeSink {
     pub fn create_journaled(root: &Path) -> io::Result<(LakeSink, Recovered)> {
         let mut writer = LakeWriter::create(root, RollPolicy::default())?;
         let recovered = journal::recover(root, &mut writer)?;
+        let journal = Journal::create(root)?;
         let sink = LakeSink {
-            journal: Some(Journal::create(root)?),
-            writer,
+            output: Output::Journaled {
+                writer: Box::new(writer),
+                journal: Some(journal),
+            },
             left_out: 0,
         };
         Ok((sink, recovered))
@@ -338,18 +377,21 @@ impl LakeSink {
 
     /// Writes one event line; a line that is not an event is counted as left out.
     pub fn write_json(&mut self, json: &[u8]) -> io::Result<()> {
-        match osprey_event::parse_event(json) {
-            Ok(event) => {
-                self.writer.write(json, &event)?;
-                match &mut self.journal {
-                    Some(j) => j.append(json, self.writer.writes),
-                    None => Ok(()),
+        match &mut self.output {
+            Output::Shards(shards) => shards.write(Bytes::copy_from_slice(json)),
+            Output::Journaled { writer, journal } => match osprey_event::parse_event(json) {
+                Ok(event) => {
+                    writer.write(json, &event)?;
+                    match journal {
+                        Some(j) => j.append(json, writer.writes),
+                        None => Ok(()),
+                    }
                 }
-            }
-            Err(_) => {
-                self.left_out += 1;
-                Ok(())
-            }
+                Err(_) => {
+                    self.left_out += 1;
+                    Ok(())
+                }
+            },
         }
     }
 
@@ -357,11 +399,16 @@ impl LakeSink {
     /// hands the journal's new lines to the operating system and lets go of its segments whose
     /// events are all in complete files.
     pub fn commit(&mut self) -> io::Result<()> {
-        self.writer.roll_aged()?;
-        if let Some(j) = &mut self.journal {
-            j.commit(self.writer.oldest_open_write())?;
+        match &mut self.output {
+            Output::Shards(_) => Ok(()),
+            Output::Journaled { writer, journal } => {
+                writer.roll_aged()?;
+                match journal {
+                    Some(j) => j.commit(writer.oldest_open_write()),
+                    None => Ok(()),
+                }
+            }
         }
-        Ok(())
     }
 }
 
@@ -385,15 +432,27 @@ impl FrameSink for LakeSink {
             self.left_out += 1;
             return Ok(());
         }
-        self.write_json(&frame.data)
+        match &mut self.output {
+            // The frame's bytes are shared, not copied, with the writer thread.
+            Output::Shards(shards) => shards.write(frame.data.clone()),
+            Output::Journaled { .. } => self.write_json(&frame.data),
+        }
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        self.writer.finish()?;
-        match self.journal.take() {
-            // Every event is in a complete file now.
-            Some(j) => j.remove(),
-            None => Ok(()),
+        match &mut self.output {
+            Output::Shards(shards) => {
+                self.left_out += shards.finish()?;
+                Ok(())
+            }
+            Output::Journaled { writer, journal } => {
+                writer.finish()?;
+                match journal.take() {
+                    // Every event is in a complete file now.
+                    Some(j) => j.remove(),
+                    None => Ok(()),
+                }
+            }
         }
     }
 

@@ -5,7 +5,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use osprey_lake::{LakeReader, LakeWriter, RollPolicy};
+use osprey_lake::{LakeReader, LakeSink, LakeWriter, RollPolicy};
+use osprey_print::FrameSink;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -125,6 +126,19 @@ fn many_hosts_in_turn_make_one_file_each_and_memory_ends_row_groups_early() {
     let dir = tempfile::tempdir().unwrap();
     let files = write_lake(dir.path(), &lines, RollPolicy::default());
     assert_eq!(files.len(), partitions);
+    assert!(sorted(read_lake(dir.path())) == want, "every event once");
+    // The same through `-w lake:`'s sink, whose writer threads each own some of the hosts: a
+    // partition's file is never split between them.
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = LakeSink::create(dir.path()).unwrap();
+    for line in &lines {
+        sink.write_json(line).unwrap();
+    }
+    sink.write_json(b"{\"not\": \"an event\"}").unwrap();
+    sink.finish().unwrap();
+    assert_eq!(sink.left_out(), 1);
+    let files = all_files(dir.path());
+    assert_eq!(files.len(), partitions, "{files:?}");
     assert!(sorted(read_lake(dir.path())) == want, "every event once");
     // A budget smaller than what the open files hold: row groups end early, the files stay.
     let small = RollPolicy {
@@ -485,4 +499,35 @@ fn file_name(path: &str) -> String {
         .unwrap()
         .to_string_lossy()
         .into_owned()
+}
+
+#[test]
+fn a_writer_threads_error_is_reported_and_leaves_nothing_half_written_visible() {
+    let lines = sorted_lines("tracee-docs-v0.23.jsonl");
+    let hour = {
+        let e = osprey_event::parse_event(&lines[0]).unwrap();
+        osprey_lake::partition_dir(e.timestamp, &e.host_name)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // One host's partition cannot be made: a file stands where its directory must go.
+    let blocked = hour.with_file_name("host=blocked");
+    fs::create_dir_all(dir.path().join(blocked.parent().unwrap())).unwrap();
+    fs::write(dir.path().join(&blocked), b"in the way").unwrap();
+    let mut sink = LakeSink::create(dir.path()).unwrap();
+    let mut result = Ok(());
+    for (i, line) in lines.iter().cycle().take(5000).enumerate() {
+        let host = ["blocked", "fine-1", "fine-2", "fine-3"][i % 4];
+        result = result.and_then(|()| sink.write_json(&with_host(line, host)));
+    }
+    let result = result.and_then(|()| sink.finish());
+    let err = result.expect_err("the blocked host's partition cannot be written");
+    assert!(err.to_string().contains("exists"), "{err}");
+    // Stopped by an error, the writers leave their files hidden, as one writer does: a lake
+    // is never given a file that lacks events it was given before the error.
+    drop(sink);
+    let files = all_files(dir.path());
+    assert!(files.iter().any(|f| f.ends_with(".tmp")), "{files:?}");
+    for f in &files {
+        assert!(f.ends_with(".tmp") || f.ends_with("host=blocked"), "{f}");
+    }
 }
