@@ -213,13 +213,15 @@ struct Plan {
     names: Vec<String>,
     /// The dissecting side of the -z statistics.
     stats: Option<osprey_stats::Extractor>,
+    /// What the `-w` sink takes from each event written, made on the workers.
+    prepare: Option<osprey_print::PrepareEvent>,
 }
 
 /// What rendering one frame produced.
 enum Rendered {
     /// Shown: its output is this range of the batch's buffer (possibly empty when nothing is
-    /// printed).
-    Shown(std::ops::Range<usize>),
+    /// printed), and what the `-w` sink prepared of its event.
+    Shown(std::ops::Range<usize>, Option<osprey_print::Prepared>),
     /// Filtered out.
     Hidden,
     /// A JSON line that turned out not to be an event: it is dropped and reported.
@@ -370,6 +372,7 @@ fn plan(
         color,
         names,
         stats,
+        prepare: None,
     };
     Ok((plan, collector))
 }
@@ -436,10 +439,11 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     }
     let (inputs, scan) = (opened.inputs, opened.scan);
     plan.names = inputs.files().iter().map(|f| f.name.clone()).collect();
+    let mut sink = args.write.as_ref().map(open_sink).transpose()?;
+    plan.prepare = sink.as_ref().and_then(|s| s.prepare_events());
     let plan = plan;
     let (bytes_read, total) = inputs.progress();
     let progress = (!args.quiet).then(|| Progress::start(bytes_read, total));
-    let mut sink = args.write.as_ref().map(open_sink).transpose()?;
 
     let stdout = io::stdout();
     // Batches end where the input waits (a live stream), so flushing after each one shows
@@ -507,13 +511,13 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
             }
         };
         for (i, (frame, r)) in batch.frames.iter().zip(rendered.frames).enumerate() {
-            let bytes = match r {
+            let (bytes, prepared) = match r {
                 Rendered::Damaged(message) => {
                     diag.damaged_later(frame.input, frame.kind, frame.location, message);
                     continue;
                 }
                 Rendered::Hidden => continue,
-                Rendered::Shown(range) => &rendered.out[range],
+                Rendered::Shown(range, prepared) => (&rendered.out[range], prepared),
             };
             if plan.view == View::Json && shown > 0 {
                 out.write_all(b",\n")?;
@@ -523,7 +527,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
             }
             out.write_all(bytes)?;
             if let Some(sink) = sink.as_mut() {
-                sink.write_frame(frame)?;
+                sink.write_prepared(frame, prepared)?;
             }
             shown += 1;
             if shown >= limit {
@@ -653,7 +657,7 @@ fn render(
             out.extend_from_slice(&frame.data);
             out.push(b'\n');
         }
-        return Rendered::Shown(start..out.len());
+        return Rendered::Shown(start..out.len(), prepare(plan, &decoded));
     }
     let info = FrameInfo {
         frame,
@@ -689,7 +693,15 @@ fn render(
             }
         }
     }
-    Rendered::Shown(start..out.len())
+    Rendered::Shown(start..out.len(), prepare(plan, &decoded))
+}
+
+/// What the `-w` sink takes from a shown frame's event, made here on a worker.
+fn prepare(plan: &Plan, decoded: &osprey_dissect::Decoded) -> Option<osprey_print::Prepared> {
+    match (plan.prepare, decoded) {
+        (Some(prepare), osprey_dissect::Decoded::Event { event, .. }) => Some(prepare(event)),
+        _ => None,
+    }
 }
 
 /// True when -z statistics are printed as JSON (--stats-format json, or -T json).

@@ -26,5 +26,5 @@ pub use journal::{Recovered, JOURNALS};
 pub use partition::{encode_host, is_lake, partition_dir};
 pub use query::LakeQuery;
 pub use reader::{LakeReader, LakeScan, ScanCounters};
-pub use schema::lake_schema;
+pub use schema::{lake_schema, Row};
 pub use writer::{LakeSink, LakeWriter, RollPolicy};

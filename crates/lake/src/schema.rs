@@ -55,6 +55,55 @@ pub fn lake_schema() -> SchemaRef {
         .clone()
 }
 
+/// An event's values for the typed columns, taken out of its parsed form: made where the event
+/// was parsed (`osprey read`'s workers), written on a lake writer's thread.
+pub struct Row {
+    pub(crate) timestamp: u64,
+    pub(crate) host_name: Box<str>,
+    ints: [i64; 7],
+    process_name: Box<str>,
+    executable_path: Option<Box<str>>,
+    context: [Option<Box<str>>; 5],
+    event_name: Box<str>,
+    event_id: i64,
+    return_value: i64,
+    severity: Option<i64>,
+}
+
+impl Row {
+    /// The columns' values of `event`.
+    pub fn of(event: &Event) -> Row {
+        // Empty means "not in a container / pod": null, so SQL's IS NULL says so.
+        let text = |value: &str| (!value.is_empty()).then(|| value.into());
+        Row {
+            timestamp: event.timestamp,
+            host_name: event.host_name.as_ref().into(),
+            ints: [
+                event.process_id,
+                event.thread_id,
+                event.parent_process_id,
+                event.host_process_id,
+                event.host_thread_id,
+                event.host_parent_process_id,
+                event.user_id,
+            ],
+            process_name: event.process_name.as_ref().into(),
+            executable_path: event.executable_path.as_deref().and_then(text),
+            context: [
+                text(&event.container.id),
+                text(&event.container.name),
+                text(&event.container.image),
+                text(&event.kubernetes.pod_name),
+                text(&event.kubernetes.pod_namespace),
+            ],
+            event_name: event.event_name.as_ref().into(),
+            event_id: event.event_id,
+            return_value: event.return_value,
+            severity: severity(event),
+        }
+    }
+}
+
 /// One partition's rows not yet handed to its Parquet writer, column by column.
 pub struct RowBuilders {
     timestamp: TimestampNanosecondBuilder,
@@ -94,43 +143,26 @@ impl RowBuilders {
         self.rows
     }
 
-    /// Appends one event: `json` its original bytes, `event` what they parse to.
-    pub fn append(&mut self, json: &[u8], event: &Event) {
+    /// Appends one event: `json` its original bytes, `row` its columns' values.
+    pub fn append(&mut self, json: &[u8], row: &Row) {
         // Timestamps past 2262 do not fit Parquet's signed nanoseconds; they are clamped
         // (the JSON keeps the exact value).
-        let ts = i64::try_from(event.timestamp).unwrap_or(i64::MAX);
+        let ts = i64::try_from(row.timestamp).unwrap_or(i64::MAX);
         self.timestamp.append_value(ts);
-        self.host_name.append_value(&event.host_name);
-        let ints = [
-            event.process_id,
-            event.thread_id,
-            event.parent_process_id,
-            event.host_process_id,
-            event.host_thread_id,
-            event.host_parent_process_id,
-            event.user_id,
-        ];
-        for (builder, value) in self.ints.iter_mut().zip(ints) {
+        self.host_name.append_value(&row.host_name);
+        for (builder, &value) in self.ints.iter_mut().zip(&row.ints) {
             builder.append_value(value);
         }
-        self.process_name.append_value(&event.process_name);
+        self.process_name.append_value(&row.process_name);
         self.executable_path
-            .append_option(event.executable_path.as_deref().filter(|p| !p.is_empty()));
-        let context = [
-            &event.container.id,
-            &event.container.name,
-            &event.container.image,
-            &event.kubernetes.pod_name,
-            &event.kubernetes.pod_namespace,
-        ];
-        // Empty means "not in a container / pod": null, so SQL's IS NULL says so.
-        for (builder, value) in self.context.iter_mut().zip(context) {
-            builder.append_option((!value.is_empty()).then_some(value.as_ref()));
+            .append_option(row.executable_path.as_deref());
+        for (builder, value) in self.context.iter_mut().zip(&row.context) {
+            builder.append_option(value.as_deref());
         }
-        self.event_name.append_value(&event.event_name);
-        self.event_id.append_value(event.event_id);
-        self.return_value.append_value(event.return_value);
-        self.severity.append_option(severity(event));
+        self.event_name.append_value(&row.event_name);
+        self.event_id.append_value(row.event_id);
+        self.return_value.append_value(row.return_value);
+        self.severity.append_option(row.severity);
         self.event.append_value(json);
         self.rows += 1;
     }

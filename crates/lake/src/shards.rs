@@ -1,10 +1,11 @@
 //! Writing the lake on several threads: each event goes to the writer thread of its host, which
-//! parses it and owns that host's partitions (a partition is one host's hour), so a partition's
-//! file is never split between threads and its rows keep the order they came in.
+//! owns that host's partitions (a partition is one host's hour), so a partition's file is never
+//! split between threads and its rows keep the order they came in. Events come parsed, as
+//! [`Row`]s made where they were parsed (`osprey read`'s workers).
 //!
-//! One thread is not enough: parsing, building the columns, compressing the `event` pages and
-//! creating, syncing and renaming files took the one writing thread's whole time, while the
-//! other CPU waited (BENCHMARKS.md, "Lake").
+//! One thread is not enough: building the columns, compressing the `event` pages and creating,
+//! syncing and renaming files took the one writing thread's whole time, while the other CPU
+//! waited (BENCHMARKS.md, "Lake").
 
 use std::hash::BuildHasher;
 use std::io;
@@ -15,6 +16,7 @@ use std::thread::JoinHandle;
 use bytes::Bytes;
 use osprey_field::hash::{FastHash, FastMap};
 
+use crate::schema::Row;
 use crate::writer::{LakeWriter, RollPolicy};
 
 /// Events handed to a writer thread at a time.
@@ -31,18 +33,18 @@ pub(crate) struct ShardedWriter {
     shards: Vec<Shard>,
     /// Each host's thread: hosts in turn, so that eight hosts make four on each of two threads
     /// (a hash would as often put five on one).
-    hosts: FastMap<Box<[u8]>, usize>,
+    hosts: FastMap<Box<str>, usize>,
     hash: FastHash,
 }
 
 struct Shard {
-    batch: Vec<Bytes>,
+    batch: Vec<(Bytes, Row)>,
     sender: Option<SyncSender<Job>>,
-    thread: Option<JoinHandle<io::Result<u64>>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
 }
 
 enum Job {
-    Write(Vec<Bytes>),
+    Write(Vec<(Bytes, Row)>),
     /// Complete the files and stop. A thread whose queue closes without it stops at once,
     /// leaving its files hidden and incomplete, as one writer does when an error stops it.
     Finish,
@@ -78,20 +80,19 @@ impl ShardedWriter {
         })
     }
 
-    /// Queues one event line (its original bytes) for its host's writer.
-    pub(crate) fn write(&mut self, json: Bytes) -> io::Result<()> {
-        let i = self.route(host_bytes(&json));
+    /// Queues one event for its host's writer: `json` its original bytes, `row` its columns.
+    pub(crate) fn write(&mut self, json: Bytes, row: Row) -> io::Result<()> {
+        let i = self.route(&row.host_name);
         let shard = &mut self.shards[i];
-        shard.batch.push(json);
+        shard.batch.push((json, row));
         if shard.batch.len() >= SHARD_BATCH {
             shard.send()?;
         }
         Ok(())
     }
 
-    /// Writes what is queued, completes every file and stops the threads; the number of lines
-    /// that were not events.
-    pub(crate) fn finish(&mut self) -> io::Result<u64> {
+    /// Writes what is queued, completes every file and stops the threads.
+    pub(crate) fn finish(&mut self) -> io::Result<()> {
         let mut first_error = None;
         for shard in &mut self.shards {
             let sent = shard.send().and_then(|()| shard.enqueue(Job::Finish));
@@ -100,21 +101,17 @@ impl ShardedWriter {
             }
             shard.sender = None;
         }
-        let mut left_out = 0;
         for shard in &mut self.shards {
-            match shard.join() {
-                Ok(n) => left_out += n,
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
+            if let Err(e) = shard.join() {
+                first_error.get_or_insert(e);
             }
         }
-        first_error.map_or(Ok(left_out), Err)
+        first_error.map_or(Ok(()), Err)
     }
 }
 
 impl ShardedWriter {
-    fn route(&mut self, host: &[u8]) -> usize {
+    fn route(&mut self, host: &str) -> usize {
         if let Some(&i) = self.hosts.get(host) {
             return i;
         }
@@ -152,13 +149,13 @@ impl Shard {
             .unwrap_or_else(|| io::Error::other("the lake writer has stopped")))
     }
 
-    /// Waits for the thread; its count of lines that were not events, or its error.
-    fn join(&mut self) -> io::Result<u64> {
+    /// Waits for the thread; its error if it stopped on one.
+    fn join(&mut self) -> io::Result<()> {
         match self.thread.take() {
             Some(t) => t
                 .join()
                 .unwrap_or_else(|_| Err(io::Error::other("a lake writer thread panicked"))),
-            None => Ok(0),
+            None => Ok(()),
         }
     }
 }
@@ -176,69 +173,16 @@ impl Drop for ShardedWriter {
     }
 }
 
-fn write_batches(mut writer: LakeWriter, jobs: Receiver<Job>) -> io::Result<u64> {
-    let mut left_out = 0;
+fn write_batches(mut writer: LakeWriter, jobs: Receiver<Job>) -> io::Result<()> {
     for job in jobs {
-        let batch = match job {
-            Job::Write(batch) => batch,
-            Job::Finish => {
-                writer.finish()?;
-                return Ok(left_out);
+        match job {
+            Job::Write(batch) => {
+                for (json, row) in batch {
+                    writer.write_row(&json, &row)?;
+                }
             }
-        };
-        for json in batch {
-            match osprey_event::parse_event(&json) {
-                Ok(event) => writer.write(&json, &event)?,
-                Err(_) => left_out += 1,
-            }
+            Job::Finish => return writer.finish(),
         }
     }
-    Ok(left_out)
-}
-
-/// The bytes of the event's `hostName` value as written (escapes and all), found without
-/// parsing: only a routing key. The writer thread parses the event and takes its partition
-/// from what it parses to, so an event routed by a wrong guess (a key spelled otherwise, a
-/// generation of Tracee's JSON without it: routed as the empty name) is still written where it
-/// belongs; at worst its host's hour gets one more file.
-fn host_bytes(json: &[u8]) -> &[u8] {
-    const KEY: &[u8] = b"\"hostName\":";
-    let Some(at) = memchr::memmem::find(json, KEY) else {
-        return b"";
-    };
-    let rest = &json[at + KEY.len()..];
-    let start = rest.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(value) = start.and_then(|s| rest[s..].strip_prefix(b"\"")) else {
-        return b"";
-    };
-    let mut escaped = false;
-    for (i, &b) in value.iter().enumerate() {
-        match (escaped, b) {
-            (false, b'"') => return &value[..i],
-            (false, b'\\') => escaped = true,
-            _ => escaped = false,
-        }
-    }
-    b""
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_bytes;
-
-    #[test]
-    fn the_host_is_found_as_written_or_is_empty() {
-        let cases: [(&[u8], &[u8]); 7] = [
-            (br#"{"timestamp":1,"hostName":"node-3","x":1}"#, b"node-3"),
-            (br#"{"hostName" : "a"}"#, b""),
-            (br#"{"hostName": "a b"}"#, b"a b"),
-            (br#"{"hostName":"q\"x","y":"z"}"#, br#"q\"x"#),
-            (br#"{"hostName":"unterminated"#, b""),
-            (br#"{"hostName":7}"#, b""),
-            (br#"{"node":{"name":"n"}}"#, b""),
-        ];
-        for (json, host) in cases {
-            assert_eq!(host_bytes(json), host, "{}", String::from_utf8_lossy(json));
-        }
-    }
+    Ok(())
 }

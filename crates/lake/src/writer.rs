@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use osprey_event::Event;
 use osprey_field::hash::FastMap;
-use osprey_print::FrameSink;
+use osprey_print::{FrameSink, PrepareEvent, Prepared};
 use osprey_source::{Frame, FrameKind};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -20,7 +20,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::journal::{self, Journal, Recovered};
 use crate::partition::partition_dir;
-use crate::schema::{lake_schema, RowBuilders, EVENT_COLUMN};
+use crate::schema::{lake_schema, Row, RowBuilders, EVENT_COLUMN};
 use crate::shards::ShardedWriter;
 
 /// When a partition's file is closed and a new one started.
@@ -73,10 +73,10 @@ struct Partition {
 }
 
 impl Partition {
-    fn of(event: &Event) -> Partition {
+    fn of(row: &Row) -> Partition {
         Partition {
-            hour: event.timestamp / HOUR_NS,
-            host: event.host_name.as_ref().into(),
+            hour: row.timestamp / HOUR_NS,
+            host: row.host_name.clone(),
         }
     }
 
@@ -128,7 +128,13 @@ impl LakeWriter {
     /// Writes one event: `json` its original bytes (without the line end), `event` what they
     /// parse to.
     pub fn write(&mut self, json: &[u8], event: &Event) -> io::Result<()> {
-        let partition = Partition::of(event);
+        self.write_row(json, &Row::of(event))
+    }
+
+    /// Writes one event: `json` its original bytes (without the line end), `row` its columns'
+    /// values.
+    pub fn write_row(&mut self, json: &[u8], row: &Row) -> io::Result<()> {
+        let partition = Partition::of(row);
         if !self.open.contains_key(&partition) {
             self.make_room()?;
             let file = self.open_file(&partition.dir())?;
@@ -136,7 +142,7 @@ impl LakeWriter {
         }
         self.writes += 1;
         let file = self.open.get_mut(&partition).expect("opened above");
-        file.rows.append(json, event);
+        file.rows.append(json, row);
         file.buffered += json.len();
         file.last_write = self.writes;
         // Sizes are known only for rows handed to the encoder, so the roll check goes with
@@ -378,7 +384,13 @@ impl LakeSink {
     /// Writes one event line; a line that is not an event is counted as left out.
     pub fn write_json(&mut self, json: &[u8]) -> io::Result<()> {
         match &mut self.output {
-            Output::Shards(shards) => shards.write(Bytes::copy_from_slice(json)),
+            Output::Shards(shards) => match osprey_event::parse_event(json) {
+                Ok(event) => shards.write(Bytes::copy_from_slice(json), Row::of(&event)),
+                Err(_) => {
+                    self.left_out += 1;
+                    Ok(())
+                }
+            },
             Output::Journaled { writer, journal } => match osprey_event::parse_event(json) {
                 Ok(event) => {
                     writer.write(json, &event)?;
@@ -434,17 +446,38 @@ impl FrameSink for LakeSink {
         }
         match &mut self.output {
             // The frame's bytes are shared, not copied, with the writer thread.
-            Output::Shards(shards) => shards.write(frame.data.clone()),
+            Output::Shards(shards) => match osprey_event::parse_event(&frame.data) {
+                Ok(event) => shards.write(frame.data.clone(), Row::of(&event)),
+                Err(_) => {
+                    self.left_out += 1;
+                    Ok(())
+                }
+            },
             Output::Journaled { .. } => self.write_json(&frame.data),
+        }
+    }
+
+    fn prepare_events(&self) -> Option<PrepareEvent> {
+        match self.output {
+            Output::Shards(_) => Some(|event| Box::new(Row::of(event))),
+            // A receiver's events come through `write_json`.
+            Output::Journaled { .. } => None,
+        }
+    }
+
+    fn write_prepared(&mut self, frame: &Frame, prepared: Option<Prepared>) -> io::Result<()> {
+        let row = prepared.and_then(|p| p.downcast::<Row>().ok());
+        match (&mut self.output, row) {
+            (Output::Shards(shards), Some(row)) if frame.kind == FrameKind::Event => {
+                shards.write(frame.data.clone(), *row)
+            }
+            _ => self.write_frame(frame),
         }
     }
 
     fn finish(&mut self) -> io::Result<()> {
         match &mut self.output {
-            Output::Shards(shards) => {
-                self.left_out += shards.finish()?;
-                Ok(())
-            }
+            Output::Shards(shards) => shards.finish(),
             Output::Journaled { writer, journal } => {
                 writer.finish()?;
                 match journal.take() {

@@ -20,7 +20,7 @@ mod sinks;
 pub mod text;
 
 pub use profile::Profile;
-pub use sinks::{FrameSink, NdjsonSink, PcapNgSink};
+pub use sinks::{FrameSink, NdjsonSink, PcapNgSink, PrepareEvent, Prepared};
 
 use osprey_dissect::Want;
 use osprey_field::{registry, FieldId};

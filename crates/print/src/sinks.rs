@@ -1,9 +1,11 @@
 //! Writers that receive frames in order: PcapNG and NDJSON files.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::Arc;
 
+use osprey_event::Event;
 use osprey_pcapng::{Interface, PcapNgWriter};
 use osprey_source::{Frame, FrameKind};
 
@@ -11,6 +13,18 @@ use osprey_source::{Frame, FrameKind};
 pub trait FrameSink {
     /// Writes one frame.
     fn write_frame(&mut self, frame: &Frame) -> io::Result<()>;
+    /// What this sink takes from each event it will be given, made on the thread that parsed
+    /// the event (`osprey read`'s workers) so that the sink's own thread does not parse it
+    /// again; `None` when the sink needs only the frame's bytes.
+    fn prepare_events(&self) -> Option<PrepareEvent> {
+        None
+    }
+    /// Writes one frame with what [`FrameSink::prepare_events`] made of its event (`None` for
+    /// a frame that is not an event).
+    fn write_prepared(&mut self, frame: &Frame, prepared: Option<Prepared>) -> io::Result<()> {
+        let _ = prepared;
+        self.write_frame(frame)
+    }
     /// Flushes everything; called once at the end.
     fn finish(&mut self) -> io::Result<()>;
     /// Frames this sink cannot hold and did not write.
@@ -18,6 +32,11 @@ pub trait FrameSink {
         0
     }
 }
+
+/// What a sink made of an event on a worker thread ([`FrameSink::prepare_events`]).
+pub type Prepared = Box<dyn Any + Send>;
+/// Makes a sink's [`Prepared`] value of a parsed event.
+pub type PrepareEvent = fn(&Event) -> Prepared;
 
 /// Writes frames as PcapNG in the Traceeshark layout: events read from JSON on one `USER0`
 /// interface with nanosecond timestamps and the JSON text as payload; frames read from capture
