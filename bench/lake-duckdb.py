@@ -2,7 +2,7 @@
 for): the host-and-hour query with the Hive partitions pruned by DuckDB, and the fleet-wide one.
 Each three times in one connection (the first one opens the files cold); prints rows and time.
 
-usage: python bench/lake-duckdb.py LAKE HOUR_EPOCH
+usage: python bench/lake-duckdb.py LAKE HOUR_EPOCH [HOST]    (HOST: node-03 by default)
 """
 import sys
 import time
@@ -10,10 +10,11 @@ import time
 import duckdb
 
 lake, hour = sys.argv[1], int(sys.argv[2])
+host = sys.argv[3] if len(sys.argv) > 3 else "node-03"
 files = f"read_parquet('{lake}/**/*.parquet', hive_partitioning = true)"
 queries = {
     "one host and hour": f"""SELECT event FROM {files}
-        WHERE host = 'node-03' AND dt = strftime(to_timestamp({hour}), '%Y-%m-%d')
+        WHERE host = '{host}' AND dt = strftime(to_timestamp({hour}), '%Y-%m-%d')
           AND hour = strftime(to_timestamp({hour}), '%H')
         ORDER BY timestamp""",
     "event and process name, fleet-wide": f"""SELECT event FROM {files}

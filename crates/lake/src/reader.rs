@@ -17,6 +17,7 @@ use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 
 use crate::partition::hour_start_ns;
 use crate::query::LakeQuery;
@@ -305,10 +306,43 @@ impl Cursor {
 /// once rather than every row's copy of it.
 fn reader_metadata(file: &File, filtering: bool) -> parquet::errors::Result<ArrowReaderMetadata> {
     let options = ArrowReaderOptions::new().with_page_index(filtering);
-    let plain = ArrowReaderMetadata::load(file, options.clone())?;
-    let fields: Vec<arrow_schema::FieldRef> = plain
-        .schema()
-        .fields()
+    let metadata = Arc::new(
+        ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::from(filtering))
+            .parse_and_finish(file)?,
+    );
+    // A file of the lake's schema is read with the schema made once, rather than one decoded
+    // from the file's Arrow metadata and converted (a fleet-wide query opens thousands).
+    let read_schema = lake_read_schema();
+    if let Ok(m) =
+        ArrowReaderMetadata::try_new(metadata.clone(), options.clone().with_schema(read_schema))
+    {
+        return Ok(m);
+    }
+    // A foreign file: its own schema, with the text columns as dictionaries if it can be
+    // read so, else as it is.
+    let plain = ArrowReaderMetadata::try_new(metadata.clone(), options.clone())?;
+    let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
+        dictionary_texts(plain.schema().fields()),
+        plain.schema().metadata().clone(),
+    ));
+    Ok(ArrowReaderMetadata::try_new(metadata, options.with_schema(schema)).unwrap_or(plain))
+}
+
+/// The lake's schema with its text columns as dictionaries.
+fn lake_read_schema() -> arrow_schema::SchemaRef {
+    static SCHEMA: std::sync::OnceLock<arrow_schema::SchemaRef> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(arrow_schema::Schema::new(dictionary_texts(
+                crate::schema::lake_schema().fields(),
+            )))
+        })
+        .clone()
+}
+
+fn dictionary_texts(fields: &arrow_schema::Fields) -> Vec<arrow_schema::FieldRef> {
+    fields
         .iter()
         .map(|f| match f.data_type() {
             arrow_schema::DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(
@@ -319,16 +353,7 @@ fn reader_metadata(file: &File, filtering: bool) -> parquet::errors::Result<Arro
             )),
             _ => f.clone(),
         })
-        .collect();
-    let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
-        fields,
-        plain.schema().metadata().clone(),
-    ));
-    // A file whose columns cannot be read so (a foreign one) is read as it is.
-    Ok(
-        ArrowReaderMetadata::try_new(plain.metadata().clone(), options.with_schema(schema))
-            .unwrap_or(plain),
-    )
+        .collect()
 }
 
 /// The projected columns have the lake's types: anything else is a foreign or damaged file,
@@ -433,8 +458,8 @@ impl LakeReader {
             return false;
         };
         self.cursors.clear();
-        for path in paths {
-            match Cursor::open(path, &self.query, &self.counters) {
+        for opened in open_files(paths, &self.query, &self.counters) {
+            match opened {
                 Ok(Some(cursor)) => {
                     self.heap
                         .push(Reverse((cursor.timestamp(), self.cursors.len())));
@@ -476,6 +501,50 @@ impl LakeReader {
     }
 }
 
+/// Opens `paths` (each at its first wanted row, [`Cursor::open`]) on a thread per CPU, and gives
+/// them back in the same order. Opening is most of a selective query's work: the footer, the
+/// page index, the row filter over the name columns and the first batch of kept rows (the
+/// whole file's, as files are small); an hour of a fleet holds a file per host.
+fn open_files(
+    paths: Vec<PathBuf>,
+    query: &LakeQuery,
+    counters: &ScanCounters,
+) -> Vec<io::Result<Option<Cursor>>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len());
+    if threads <= 1 {
+        return paths
+            .into_iter()
+            .map(|p| Cursor::open(p, query, counters))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let paths = &paths;
+    let mut opened: Vec<(usize, io::Result<Option<Cursor>>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = paths.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, Cursor::open(path.clone(), query, counters)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    opened.sort_by_key(|(i, _)| *i);
+    opened.into_iter().map(|(_, o)| o).collect()
+}
+
 impl Read for LakeReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.out_pos == self.out.len() {
@@ -487,5 +556,28 @@ impl Read for LakeReader {
         buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
         self.out_pos += n;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lake_files_are_read_with_the_schema_made_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = br#"{"timestamp":1796540400000000000,"threadStartTime":1,"processorId":0,"processId":7,"cgroupId":1,"threadId":7,"parentProcessId":1,"hostProcessId":7,"hostThreadId":7,"hostParentProcessId":1,"userId":0,"mountNamespace":1,"pidNamespace":1,"processName":"curl","hostName":"node-1","containerId":"","containerImage":"","containerName":"","podName":"","podNamespace":"","podUID":"","eventId":"257","eventName":"openat","argsNum":0,"returnValue":0,"stackAddresses":null,"syscall":"openat","contextFlags":{"containerStarted":false,"isCompat":false},"args":[]}"#;
+        let mut writer =
+            crate::LakeWriter::create(dir.path(), crate::RollPolicy::default()).unwrap();
+        writer
+            .write(line, &osprey_event::parse_event(line).unwrap())
+            .unwrap();
+        writer.finish().unwrap();
+        let file = File::open(&writer.completed()[0]).unwrap();
+        for filtering in [false, true] {
+            let m = reader_metadata(&file, filtering).unwrap();
+            assert!(Arc::ptr_eq(m.schema(), &lake_read_schema()));
+            assert_eq!(m.metadata().offset_index().is_some(), filtering);
+        }
     }
 }

@@ -56,7 +56,7 @@ impl Default for RollPolicy {
 }
 
 /// Rows written at a time by the Parquet encoder, and so about the rows of an `event` page.
-const PAGE_ROWS: usize = 32;
+const PAGE_ROWS: usize = 16;
 
 /// Writes between two checks of the memory the open files hold.
 const MEMORY_CHECK_WRITES: u64 = 4096;
