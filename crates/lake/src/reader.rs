@@ -220,11 +220,10 @@ impl Cursor {
         query: &LakeQuery,
         counters: &ScanCounters,
     ) -> io::Result<Option<Cursor>> {
-        let file = File::open(&path)?;
-        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            file.try_clone()?,
-            reader_metadata(&file, !query.is_empty()).map_err(|e| lake_error(&path, e))?,
-        );
+        let file = PositionedFile::open(&path)?;
+        let metadata =
+            reader_metadata(&file, !query.is_empty()).map_err(|e| lake_error(&path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
         let groups = query.row_groups(builder.metadata());
         let skipped = builder.metadata().num_row_groups() - groups.len();
         count(counters, |c| {
@@ -304,7 +303,10 @@ impl Cursor {
 /// skipped unread (the offset index says where each starts); a full read needs none. And with
 /// its text columns read as dictionaries, so that the row filter tests each distinct value
 /// once rather than every row's copy of it.
-fn reader_metadata(file: &File, filtering: bool) -> parquet::errors::Result<ArrowReaderMetadata> {
+fn reader_metadata(
+    file: &PositionedFile,
+    filtering: bool,
+) -> parquet::errors::Result<ArrowReaderMetadata> {
     let options = ArrowReaderOptions::new().with_page_index(filtering);
     let metadata = Arc::new(
         ParquetMetaDataReader::new()
@@ -354,6 +356,74 @@ fn dictionary_texts(fields: &arrow_schema::Fields) -> Vec<arrow_schema::FieldRef
             _ => f.clone(),
         })
         .collect()
+}
+
+/// A lake file read with positioned reads (`pread`). The parquet crate's reader of a `File`
+/// duplicates the descriptor, seeks and closes the duplicate for every range it reads (the
+/// footer, the page index, each column chunk and page), and asks the file's size each time: a
+/// fleet-wide query reads ranges of tens of thousands of files, and those system calls were
+/// most of its system time.
+#[derive(Clone)]
+struct PositionedFile {
+    file: Arc<File>,
+    len: u64,
+}
+
+impl PositionedFile {
+    fn open(path: &Path) -> io::Result<PositionedFile> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(PositionedFile {
+            file: Arc::new(file),
+            len,
+        })
+    }
+}
+
+impl parquet::file::reader::Length for PositionedFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for PositionedFile {
+    type T = io::BufReader<PositionedRead>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(io::BufReader::new(PositionedRead {
+            file: self.file.clone(),
+            at: start,
+        }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        use std::os::unix::fs::FileExt;
+        // A damaged footer may name any range: never allocate past the end of the file.
+        if start.saturating_add(length as u64) > self.len {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "{length} bytes at {start} are past the end of the file ({} bytes)",
+                self.len
+            )));
+        }
+        let mut buffer = vec![0; length];
+        self.file.read_exact_at(&mut buffer, start)?;
+        Ok(buffer.into())
+    }
+}
+
+/// Reads a lake file from a position on, by positioned reads.
+struct PositionedRead {
+    file: Arc<File>,
+    at: u64,
+}
+
+impl Read for PositionedRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
 }
 
 /// The projected columns have the lake's types: anything else is a foreign or damaged file,
@@ -573,7 +643,7 @@ mod tests {
             .write(line, &osprey_event::parse_event(line).unwrap())
             .unwrap();
         writer.finish().unwrap();
-        let file = File::open(&writer.completed()[0]).unwrap();
+        let file = PositionedFile::open(&writer.completed()[0]).unwrap();
         for filtering in [false, true] {
             let m = reader_metadata(&file, filtering).unwrap();
             assert!(Arc::ptr_eq(m.schema(), &lake_read_schema()));
