@@ -104,20 +104,25 @@ impl Line {
     }
 
     fn arg(&mut self, name: &str, ty: &str, value: &str, first: bool) -> &mut Line {
-        if !first {
-            self.s(",");
-        }
-        self.2 += 1;
-        self.s(r#"{"name":""#)
-            .s(name)
-            .s(r#"","type":""#)
-            .s(ty)
-            .s(r#"","value":"#)
-            .s(value)
-            .s("}")
+        self.arg_with(name, ty, first, |l| {
+            l.s(value);
+        })
     }
 
     fn arg_u(&mut self, name: &str, ty: &str, value: u64, first: bool) -> &mut Line {
+        self.arg_with(name, ty, first, |l| {
+            l.u(value);
+        })
+    }
+
+    /// One argument of the event: `value` writes its JSON value.
+    fn arg_with(
+        &mut self,
+        name: &str,
+        ty: &str,
+        first: bool,
+        value: impl FnOnce(&mut Line),
+    ) -> &mut Line {
         if !first {
             self.s(",");
         }
@@ -126,9 +131,9 @@ impl Line {
             .s(name)
             .s(r#"","type":""#)
             .s(ty)
-            .s(r#"","value":"#)
-            .u(value)
-            .s("}")
+            .s(r#"","value":"#);
+        value(self);
+        self.s("}")
     }
 }
 
