@@ -22,8 +22,32 @@ pub fn encode_host(host: &str) -> String {
         "." => "%2E".into(),
         ".." => "%2E%2E".into(),
         "" => "%".into(),
+        _ if out.len() > MAX_ENCODED_HOST => shortened(out, host),
         _ => out,
     }
+}
+
+/// The longest encoded host name kept whole: with `host=`, a directory name stays under the
+/// 255 bytes filesystems allow. A hostile (or broken) node's name of any length would otherwise
+/// make its partition's directory impossible to create and stop the write.
+const MAX_ENCODED_HOST: usize = 200;
+
+/// A long name's encoding cut short, with a hash of the whole name after a `~` (which no
+/// encoding holds: it would be `%7E`), so that long names sharing a beginning keep partitions of
+/// their own. The exact name is in the `host_name` column.
+fn shortened(mut encoded: String, host: &str) -> String {
+    let mut cut = MAX_ENCODED_HOST - 17;
+    // Not inside a `%XX`.
+    if let Some(p) = encoded[cut - 2..cut].rfind('%') {
+        cut = cut - 2 + p;
+    }
+    encoded.truncate(cut);
+    // FNV-1a: the same in every run and every build, as the lake's layout must be.
+    let hash = host.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let _ = write!(encoded, "~{hash:016x}");
+    encoded
 }
 
 /// The partition directory (relative to the lake) of an event at `timestamp_ns` (UTC) on
@@ -131,6 +155,25 @@ mod tests {
             let dir = partition_dir(0, host);
             assert_eq!(dir.components().count(), 3, "{host:?}: {dir:?}");
         }
+    }
+
+    #[test]
+    fn long_host_names_are_cut_short_and_stay_apart() {
+        let long = |tail: &str| format!("{}{tail}", "é".repeat(200));
+        let (a, b) = (encode_host(&long("a")), encode_host(&long("b")));
+        for e in [&a, &b] {
+            assert!(e.len() <= MAX_ENCODED_HOST, "{e}");
+            assert!(format!("host={e}").len() < 255);
+            let (kept, hash) = e.rsplit_once('~').unwrap();
+            assert_eq!(hash.len(), 16);
+            // Whole `%XX` triples: never cut inside one.
+            assert!(kept.starts_with("%C3%A9") && kept.len() % 3 == 0, "{kept}");
+        }
+        assert_ne!(a, b);
+        assert_eq!(a, encode_host(&long("a")), "the same in every run");
+        // Up to the limit, a name is encoded whole.
+        let fits = "x".repeat(MAX_ENCODED_HOST);
+        assert_eq!(encode_host(&fits), fits);
     }
 
     #[test]

@@ -25,8 +25,10 @@ const SHARD_BATCH: usize = 256;
 const QUEUED_BATCHES: usize = 4;
 
 /// Hosts given a writer thread in turn, as they are first seen; past this many (a hostile or
-/// huge fleet), a host's thread is chosen by a hash of its name, without remembering it.
+/// huge fleet), or for a name longer than a host name can be, a host's thread is chosen by a
+/// hash of its name, without remembering it.
 const ROUTED_HOSTS: usize = 1 << 16;
+const ROUTED_NAME_BYTES: usize = 255;
 
 /// Writer threads, one per CPU, each with its own [`LakeWriter`] over the same lake.
 pub(crate) struct ShardedWriter {
@@ -108,15 +110,13 @@ impl ShardedWriter {
         }
         first_error.map_or(Ok(()), Err)
     }
-}
 
-impl ShardedWriter {
     fn route(&mut self, host: &str) -> usize {
         if let Some(&i) = self.hosts.get(host) {
             return i;
         }
         let n = self.shards.len();
-        if self.hosts.len() >= ROUTED_HOSTS {
+        if self.hosts.len() >= ROUTED_HOSTS || host.len() > ROUTED_NAME_BYTES {
             return (self.hash.hash_one(host) % n as u64) as usize;
         }
         let i = self.hosts.len() % n;

@@ -247,6 +247,9 @@ fn hostile_host_names_stay_inside_the_lake() {
         "host=x/dt=y",
         "nul\0",
         "%2E%2E",
+        // Longer than a directory name may be.
+        &"h".repeat(300),
+        &"h".repeat(301),
     ];
     let lines: Vec<Vec<u8>> = hosts.iter().map(|h| with_host(&base[0], h)).collect();
     for (line, host) in lines.iter().zip(hosts) {
