@@ -137,20 +137,23 @@ impl Line {
     }
 }
 
-/// The Tracee context of an event (everything before `args`).
-#[allow(clippy::too_many_arguments)]
-fn context(
-    l: &mut Line,
-    r: &mut Rng,
+/// Where an event comes from: its time, host and process.
+#[derive(Clone, Copy)]
+struct Origin {
     ts: u64,
     host: u64,
-    name: &str,
-    id: u64,
     pid: u64,
     in_container: bool,
-    syscall: &str,
-    ret: i64,
-) {
+}
+
+/// The Tracee context of an event (everything before `args`).
+fn context(l: &mut Line, r: &mut Rng, at: &Origin, name: &str, id: u64, syscall: &str, ret: i64) {
+    let Origin {
+        ts,
+        host,
+        pid,
+        in_container,
+    } = *at;
     let comm = COMMS[(pid % 16) as usize];
     let ppid = if pid < 1000 {
         1
@@ -237,21 +240,16 @@ fn event(l: &mut Line, r: &mut Rng, ts: u64, host: u64) {
         1000 + r.below(10_000)
     };
     let cont = r.below(5) == 0;
+    let at = |pid| Origin {
+        ts,
+        host,
+        pid,
+        in_container: cont,
+    };
     let path = format!("\"{}\"", r.pick(&PATHS));
     match kind {
         0..=29 => {
-            context(
-                l,
-                r,
-                ts,
-                host,
-                "security_file_open",
-                730,
-                pid,
-                cont,
-                "openat",
-                0,
-            );
+            context(l, r, &at(pid), "security_file_open", 730, "openat", 0);
             let flags = r.pick(&["\"O_RDONLY|O_LARGEFILE\"", "\"O_WRONLY|O_CREAT|O_TRUNC\""]);
             l.arg("pathname", "const char*", &path, true)
                 .arg("flags", "string", flags, false)
@@ -264,7 +262,7 @@ fn event(l: &mut Line, r: &mut Rng, ts: u64, host: u64) {
             let (sc, id) =
                 [("openat", 257), ("close", 3), ("read", 0), ("write", 1)][r.below(4) as usize];
             let ret = r.below(4100) as i64 - 2;
-            context(l, r, ts, host, sc, id, pid, cont, sc, ret);
+            context(l, r, &at(pid), sc, id, sc, ret);
             l.arg_u("fd", "int", 3 + r.below(60), true);
             if sc == "openat" {
                 l.arg("pathname", "const char*", &path, false).arg(
@@ -281,18 +279,7 @@ fn event(l: &mut Line, r: &mut Rng, ts: u64, host: u64) {
         55..=59 => {
             // Short-lived processes exec; daemons do not.
             pid = 1000 + r.below(10_000);
-            context(
-                l,
-                r,
-                ts,
-                host,
-                "sched_process_exec",
-                710,
-                pid,
-                cont,
-                "execve",
-                0,
-            );
+            context(l, r, &at(pid), "sched_process_exec", 710, "execve", 0);
             let comm = COMMS[(pid % 16) as usize];
             let bin = format!("\"/usr/bin/{comm}\"");
             let argv = format!("[\"{comm}\",\"-l\",\"/tmp\"]");
@@ -322,18 +309,7 @@ fn event(l: &mut Line, r: &mut Rng, ts: u64, host: u64) {
         }
         60..=64 => {
             pid = 100 + r.below(300);
-            context(
-                l,
-                r,
-                ts,
-                host,
-                "sched_process_fork",
-                711,
-                pid,
-                cont,
-                "clone",
-                0,
-            );
+            context(l, r, &at(pid), "sched_process_fork", 711, "clone", 0);
             let child = 1000 + (pid - 100) + 300 * r.below(34);
             for (i, name) in ["parent_tid", "parent_pid"].into_iter().enumerate() {
                 l.arg_u(name, "int", pid, i == 0);
@@ -344,34 +320,12 @@ fn event(l: &mut Line, r: &mut Rng, ts: u64, host: u64) {
         }
         65..=69 => {
             pid = 1000 + r.below(10_000);
-            context(
-                l,
-                r,
-                ts,
-                host,
-                "sched_process_exit",
-                712,
-                pid,
-                cont,
-                "exit_group",
-                0,
-            );
+            context(l, r, &at(pid), "sched_process_exit", 712, "exit_group", 0);
             l.arg_u("exit_code", "long", 0, true)
                 .arg("process_group_exit", "bool", "true", false);
         }
         70..=79 => {
-            context(
-                l,
-                r,
-                ts,
-                host,
-                "security_socket_connect",
-                731,
-                pid,
-                cont,
-                "connect",
-                0,
-            );
+            context(l, r, &at(pid), "security_socket_connect", 731, "connect", 0);
             let addr = format!(
                 r#"{{"sa_family":"AF_INET","sin_port":"{}","sin_addr":"10.0.{}.{}"}}"#,
                 [53, 80, 443, 5432][r.below(4) as usize],
@@ -383,18 +337,7 @@ fn event(l: &mut Line, r: &mut Rng, ts: u64, host: u64) {
                 .arg("remote_addr", "struct sockaddr*", &addr, false);
         }
         80..=84 => {
-            context(
-                l,
-                r,
-                ts,
-                host,
-                "net_packet_dns_request",
-                2007,
-                pid,
-                cont,
-                "sendto",
-                0,
-            );
+            context(l, r, &at(pid), "net_packet_dns_request", 2007, "sendto", 0);
             let meta = format!(
                 r#"{{"src_ip":"10.0.0.5","dst_ip":"10.0.0.2","src_port":{},"dst_port":53,"protocol":17,"packet_len":68,"iface":"eth0"}}"#,
                 30000 + r.below(30000)
@@ -413,7 +356,7 @@ fn event(l: &mut Line, r: &mut Rng, ts: u64, host: u64) {
         _ => {
             let sc = r.pick(&["getdents64", "newfstatat", "futex", "epoll_wait"]);
             let ret = r.below(100) as i64;
-            context(l, r, ts, host, sc, 217, pid, cont, sc, ret);
+            context(l, r, &at(pid), sc, 217, sc, ret);
             l.arg_u("fd", "int", 3 + r.below(60), true).arg_u(
                 "count",
                 "unsigned int",
