@@ -7,7 +7,8 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampNanosecondType;
@@ -17,7 +18,9 @@ use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+use parquet::file::metadata::{
+    PageIndexPolicy, ParquetMetaDataOptions, ParquetMetaDataReader, ParquetStatisticsPolicy,
+};
 
 use crate::partition::hour_start_ns;
 use crate::query::LakeQuery;
@@ -26,14 +29,6 @@ use crate::schema::{EVENT_COLUMN, TIMESTAMP_COLUMN};
 
 /// Rows decoded at a time from each file.
 const READ_BATCH_ROWS: usize = 4096;
-
-/// A visible data file of the lake and the hour partition it is in.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct LakeFile {
-    /// `dt=…/hour=…`, which orders the hours in time.
-    hour: String,
-    path: PathBuf,
-}
 
 /// What a read of the lake skipped and read, for `osprey read --scan-stats` and tests. Hour
 /// partitions are `dt=…/hour=…` directories, host partitions the `host=…` directories in the
@@ -101,62 +96,61 @@ fn tally(read: bool, reads: &mut u64, skips: &mut u64) {
     }
 }
 
-/// The lake's visible `.parquet` files under `dt=*/hour=*/host=*/`, sorted by hour then path;
+/// The lake's visible `.parquet` files under `dt=*/hour=*/host=*/`, in hour then path order;
 /// at most `limit`. Hidden files (the writers' temporaries) and symbolic links are skipped: a
 /// lake may hold what hostile hosts sent.
 pub(crate) fn lake_files(root: &Path, limit: usize) -> Vec<PathBuf> {
-    let mut files = find_files(root, limit, &LakeQuery::all(), &ScanCounters::default());
-    files.sort();
-    files.into_iter().map(|f| f.path).collect()
+    let (all, counters) = (LakeQuery::all(), ScanCounters::default());
+    hour_dirs(root, &all, &counters)
+        .flat_map(|hour| host_dirs(&hour, &all, &counters))
+        .flat_map(|host| data_files(&host))
+        .take(limit)
+        .collect()
 }
 
-/// The files of the partitions `query` may want; partitions it rules out are never listed.
-fn find_files(
+/// The hour partitions (`dt=…/hour=…`) `query` may want, in time order; the others are
+/// counted and never listed. A name that does not parse is kept: it may still hold wanted
+/// events.
+fn hour_dirs<'a>(
     root: &Path,
-    limit: usize,
-    query: &LakeQuery,
-    counters: &ScanCounters,
-) -> Vec<LakeFile> {
-    let mut found = Vec::new();
-    for dt in subdirs(root, "dt=") {
-        for hour in subdirs(&dt, "hour=") {
-            let (dt_name, hour_name) = (file_name(&dt), file_name(&hour));
-            // A name that does not parse is kept: it may still hold wanted events.
-            let wanted = hour_start_ns(&dt_name, &hour_name).is_none_or(|s| query.admits_hour(s));
+    query: &'a LakeQuery,
+    counters: &'a ScanCounters,
+) -> impl Iterator<Item = PathBuf> + 'a {
+    subdirs(root, "dt=").into_iter().flat_map(move |dt| {
+        subdirs(&dt, "hour=").into_iter().filter(move |hour| {
+            let wanted = hour_start_ns(&file_name(&dt), &file_name(hour))
+                .is_none_or(|s| query.admits_hour(s));
             count(counters, |c| {
                 tally(wanted, &mut c.hours_read, &mut c.hours_skipped)
             });
-            if !wanted {
-                continue;
-            }
-            let key = format!("{dt_name}/{hour_name}");
-            for host in subdirs(&hour, "host=") {
-                let encoded = file_name(&host);
-                let wanted = encoded
-                    .strip_prefix("host=")
-                    .is_none_or(|h| query.admits_host(h));
-                count(counters, |c| {
-                    tally(wanted, &mut c.hosts_read, &mut c.hosts_skipped)
-                });
-                if !wanted {
-                    continue;
-                }
-                for path in entries(&host) {
-                    if found.len() >= limit {
-                        return found;
-                    }
-                    let name = file_name(&path);
-                    if !name.starts_with('.') && name.ends_with(".parquet") && is_file(&path) {
-                        found.push(LakeFile {
-                            hour: key.clone(),
-                            path,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    found
+            wanted
+        })
+    })
+}
+
+/// The host partitions of `hour` that `query` may want, in path order; the others are counted.
+fn host_dirs(hour: &Path, query: &LakeQuery, counters: &ScanCounters) -> Vec<PathBuf> {
+    let mut hosts = subdirs(hour, "host=");
+    hosts.retain(|host| {
+        let wanted = file_name(host)
+            .strip_prefix("host=")
+            .is_none_or(|h| query.admits_host(h));
+        count(counters, |c| {
+            tally(wanted, &mut c.hosts_read, &mut c.hosts_skipped)
+        });
+        wanted
+    });
+    hosts
+}
+
+/// The visible `.parquet` files of a host partition, in path order.
+fn data_files(host: &Path) -> Vec<PathBuf> {
+    let mut files = entries(host);
+    files.retain(|path| {
+        let name = file_name(path);
+        !name.starts_with('.') && name.ends_with(".parquet") && is_file(path)
+    });
+    files
 }
 
 fn entries(dir: &Path) -> Vec<PathBuf> {
@@ -298,9 +292,11 @@ impl Cursor {
     }
 }
 
-/// A file's metadata for reading. When a query may drop rows (`filtering`), with its page
+/// A file's metadata for reading. When a query may drop rows (`filtering`), with its offset
 /// index, so that the pages of the `event` column holding no row the row filter kept are
-/// skipped unread (the offset index says where each starts); a full read needs none. And with
+/// skipped unread (it says where each page starts); a full read needs none. The column index
+/// (each page's statistics) is never read: pruning goes by row group, and a file's pages are
+/// too small for their statistics to rule out more than its row filter does. And with
 /// its text columns read as dictionaries, so that the row filter tests each distinct value
 /// once rather than every row's copy of it.
 fn reader_metadata(
@@ -310,7 +306,13 @@ fn reader_metadata(
     let options = ArrowReaderOptions::new().with_page_index(filtering);
     let metadata = Arc::new(
         ParquetMetaDataReader::new()
-            .with_page_index_policy(PageIndexPolicy::from(filtering))
+            // Which encodings each column's pages use is not needed to read them.
+            .with_metadata_options(Some(
+                ParquetMetaDataOptions::new()
+                    .with_encoding_stats_policy(ParquetStatisticsPolicy::SkipAll),
+            ))
+            .with_column_index_policy(PageIndexPolicy::Skip)
+            .with_offset_index_policy(PageIndexPolicy::from(filtering))
             .parse_and_finish(file)?,
     );
     // A file of the lake's schema is read with the schema made once, rather than one decoded
@@ -454,11 +456,11 @@ fn lake_error(path: &Path, e: impl std::fmt::Display) -> io::Error {
 
 /// The events of a lake as NDJSON (`Read`), merged in time order like `mergecap`: each file
 /// keeps its order, the earliest next event goes first (ties in path order). Hours are read
-/// one after another, since a file holds only its hour's events, so only one hour's files are
-/// open at a time.
+/// one after another, since a file holds only its hour's events: the next hour's files are
+/// listed and opened ([`Opener`]) while this hour's are merged, and only those two hours' files
+/// are open at a time.
 pub struct LakeReader {
-    hours: std::vec::IntoIter<Vec<PathBuf>>,
-    query: LakeQuery,
+    opener: Opener,
     counters: ScanCounters,
     /// Told of each file that cannot be read (from the start or from some point on), which is
     /// then skipped: damage in one file never stops the others.
@@ -479,27 +481,15 @@ impl LakeReader {
     /// partitions and row groups it rules out are not read (see [`LakeReader::scan`]). The
     /// events read are all those meeting the query, and some that do not.
     pub fn open_query(root: &Path, query: LakeQuery) -> io::Result<LakeReader> {
-        let counters = ScanCounters::default();
-        let mut files = find_files(root, usize::MAX, &query, &counters);
-        if files.is_empty() && lake_files(root, 1).is_empty() {
+        if lake_files(root, 1).is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!("{}: no dt=*/hour=*/host=*/*.parquet files", root.display()),
             ));
         }
-        files.sort();
-        let mut hours: Vec<Vec<PathBuf>> = Vec::new();
-        let mut last_hour: Option<String> = None;
-        for f in files {
-            if last_hour.as_ref() != Some(&f.hour) {
-                hours.push(Vec::new());
-                last_hour = Some(f.hour.clone());
-            }
-            hours.last_mut().expect("pushed above").push(f.path);
-        }
+        let counters = ScanCounters::default();
         Ok(LakeReader {
-            hours: hours.into_iter(),
-            query,
+            opener: Opener::start(root.to_path_buf(), query, counters.clone())?,
             counters,
             on_damage: Box::new(|_| {}),
             cursors: Vec::new(),
@@ -522,13 +512,13 @@ impl LakeReader {
         self
     }
 
-    /// Opens the next hour's files; false when every hour has been read.
+    /// Takes the next hour's opened files; false when every hour has been read.
     fn next_hour(&mut self) -> bool {
-        let Some(paths) = self.hours.next() else {
+        let Some(opened) = self.opener.next_hour() else {
             return false;
         };
         self.cursors.clear();
-        for opened in open_files(paths, &self.query, &self.counters) {
+        for opened in opened {
             match opened {
                 Ok(Some(cursor)) => {
                     self.heap
@@ -571,38 +561,108 @@ impl LakeReader {
     }
 }
 
-/// Opens `paths` (each at its first wanted row, [`Cursor::open`]) on a thread per CPU, and gives
-/// them back in the same order. Opening is most of a selective query's work: the footer, the
-/// page index, the row filter over the name columns and the first batch of kept rows (the
-/// whole file's, as files are small); an hour of a fleet holds a file per host.
+/// An hour's files, each opened at its first wanted row ([`Cursor::open`]) or the error that
+/// stopped it, in path order.
+type OpenedHour = Vec<io::Result<Option<Cursor>>>;
+
+/// The thread that lists the lake's hours in time order and opens each hour's files, one hour
+/// ahead of the merge. Opening is most of a selective query's work (the footer, the page
+/// index, the row filter over the name columns, the kept rows: a fleet's files are small), so
+/// the merge of an hour and the opening of the next share the CPUs instead of taking turns.
+struct Opener {
+    hours: Option<mpsc::Receiver<OpenedHour>>,
+    /// Set when the reader is dropped before the end: the thread stops at its next file.
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Opener {
+    fn start(root: PathBuf, query: LakeQuery, counters: ScanCounters) -> io::Result<Opener> {
+        // One hour waiting beside the one being opened: a second would only hold more files open.
+        let (send, hours) = mpsc::sync_channel(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("lake-open".into())
+            .spawn(move || {
+                for hour in hour_dirs(&root, &query, &counters) {
+                    let hosts = host_dirs(&hour, &query, &counters);
+                    let opened = open_files(&hosts, &query, &counters, &stopped);
+                    if stopped.load(Ordering::Relaxed) || send.send(opened).is_err() {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Opener {
+            hours: Some(hours),
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The next hour's files; `None` after the last. A panic of the thread is raised here.
+    fn next_hour(&mut self) -> Option<OpenedHour> {
+        if let Ok(hour) = self.hours.as_ref()?.recv() {
+            return Some(hour);
+        }
+        self.hours = None;
+        if let Some(Err(panic)) = self.thread.take().map(|t| t.join()) {
+            std::panic::resume_unwind(panic);
+        }
+        None
+    }
+}
+
+impl Drop for Opener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Dropping the receiver wakes the thread if it waits to send.
+        self.hours = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Lists the files of the host partitions `hosts` and opens them ([`Cursor::open`]) on a thread
+/// per CPU, and gives them back in path order; an hour of a fleet holds a partition per host.
+/// Stops early, leaving the rest out, when `stop` is set.
 fn open_files(
-    paths: Vec<PathBuf>,
+    hosts: &[PathBuf],
     query: &LakeQuery,
     counters: &ScanCounters,
-) -> Vec<io::Result<Option<Cursor>>> {
+    stop: &AtomicBool,
+) -> OpenedHour {
+    let open_host = |host: &PathBuf| -> OpenedHour {
+        data_files(host)
+            .into_iter()
+            .map(|path| Cursor::open(path, query, counters))
+            .collect()
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(paths.len());
+        .min(hosts.len());
     if threads <= 1 {
-        return paths
-            .into_iter()
-            .map(|p| Cursor::open(p, query, counters))
+        return hosts
+            .iter()
+            .take_while(|_| !stop.load(Ordering::Relaxed))
+            .flat_map(open_host)
             .collect();
     }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let paths = &paths;
-    let mut opened: Vec<(usize, io::Result<Option<Cursor>>)> = std::thread::scope(|scope| {
+    let next = AtomicUsize::new(0);
+    let mut opened: Vec<(usize, OpenedHour)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(path) = paths.get(i) else {
-                            return mine;
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(host) = hosts.get(i) else {
+                            break;
                         };
-                        mine.push((i, Cursor::open(path.clone(), query, counters)));
+                        mine.push((i, open_host(host)));
                     }
+                    mine
                 })
             })
             .collect();
@@ -612,7 +672,7 @@ fn open_files(
             .collect()
     });
     opened.sort_by_key(|(i, _)| *i);
-    opened.into_iter().map(|(_, o)| o).collect()
+    opened.into_iter().flat_map(|(_, o)| o).collect()
 }
 
 impl Read for LakeReader {
@@ -632,6 +692,50 @@ impl Read for LakeReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An event of host `node-1` at `timestamp`.
+    fn event_at(timestamp: u64) -> Vec<u8> {
+        format!(r#"{{"timestamp":{timestamp},"threadStartTime":1,"processorId":0,"processId":7,"cgroupId":1,"threadId":7,"parentProcessId":1,"hostProcessId":7,"hostThreadId":7,"hostParentProcessId":1,"userId":0,"mountNamespace":1,"pidNamespace":1,"processName":"curl","hostName":"node-1","containerId":"","containerImage":"","containerName":"","podName":"","podNamespace":"","podUID":"","eventId":"257","eventName":"openat","argsNum":0,"returnValue":0,"stackAddresses":null,"syscall":"openat","contextFlags":{{"containerStarted":false,"isCompat":false}},"args":[]}}"#).into_bytes()
+    }
+
+    #[test]
+    fn a_reader_dropped_early_stops_opening_the_hours_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer =
+            crate::LakeWriter::create(dir.path(), crate::RollPolicy::default()).unwrap();
+        // Six hours of 100 events, each hour more than a read's 64 KiB: the first read takes
+        // only the first hour's events, and the opener runs ahead.
+        let hour = 3_600_000_000_000;
+        for h in 0..6 {
+            for t in 1..=100 {
+                let line = event_at(1_796_540_400_000_000_000 + h * hour + t);
+                writer
+                    .write(&line, &osprey_event::parse_event(&line).unwrap())
+                    .unwrap();
+            }
+        }
+        writer.finish().unwrap();
+        let mut reader = LakeReader::open(dir.path()).unwrap();
+        let first = event_at(1_796_540_400_000_000_001);
+        let mut buf = vec![0; first.len() + 1];
+        reader.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf[..first.len()], &first[..]);
+        // The thread has opened at most the hour after the one taken and the one after that,
+        // which it waits to hand over; dropping the reader must end it.
+        let scan = reader.scan();
+        drop(reader);
+        let scan = *scan.lock().unwrap();
+        assert!(scan.files_read <= 3, "{scan}");
+        // Read to the end, every hour comes in time order.
+        let mut all = String::new();
+        LakeReader::open(dir.path())
+            .unwrap()
+            .read_to_string(&mut all)
+            .unwrap();
+        let times: Vec<u64> = all.lines().map(|l| l[13..32].parse().unwrap()).collect();
+        assert_eq!(times.len(), 600);
+        assert!(times.is_sorted());
+    }
 
     #[test]
     fn lake_files_are_read_with_the_schema_made_once() {
