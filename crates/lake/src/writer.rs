@@ -14,13 +14,13 @@ use osprey_field::hash::FastMap;
 use osprey_print::{FrameSink, PrepareEvent, Prepared};
 use osprey_source::{Frame, FrameKind};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::journal::{self, Journal, Recovered};
 use crate::partition::partition_dir;
-use crate::schema::{lake_schema, Row, RowBuilders, EVENT_COLUMN};
+use crate::schema::{lake_schema, Row, RowBuilders, EVENT_COLUMN, TIMESTAMP_COLUMN};
 use crate::shards::ShardedWriter;
 
 /// When a partition's file is closed and a new one started.
@@ -56,7 +56,7 @@ impl Default for RollPolicy {
 }
 
 /// Rows written at a time by the Parquet encoder, and so about the rows of an `event` page.
-const PAGE_ROWS: usize = 16;
+const PAGE_ROWS: usize = 8;
 
 /// Writes between two checks of the memory the open files hold.
 const MEMORY_CHECK_WRITES: u64 = 4096;
@@ -271,6 +271,7 @@ impl LakeWriter {
 
     fn properties(&self) -> WriterProperties {
         let event = ColumnPath::from(EVENT_COLUMN);
+        let timestamp = ColumnPath::from(TIMESTAMP_COLUMN);
         WriterProperties::builder()
             .set_created_by(format!("osprey {}", env!("CARGO_PKG_VERSION")))
             // LZ4 (the raw block format every engine reads) decompresses about twice as fast as
@@ -279,16 +280,22 @@ impl LakeWriter {
             .set_compression(Compression::LZ4_RAW)
             .set_max_row_group_size(self.policy.row_group_rows.max(1))
             .set_statistics_enabled(EnabledStatistics::Page)
-            // Pages of about 32 events (their JSON): a reader that kept a few rows of a row
+            // Pages of about 8 events (their JSON): a reader that kept a few rows of a row
             // group decompresses only the pages holding them (the offset index says where each
-            // starts). The page limits are checked once per write batch, so the batch is the
-            // page's grain.
+            // starts), and a selective query's cost is mostly those pages. The page limits are
+            // checked once per write batch, so the batch is the page's grain.
             .set_write_batch_size(PAGE_ROWS)
             .set_data_page_size_limit(PAGE_ROWS * 1024)
             // The JSON column is read whole or not at all: min/max of it would only make the
             // footer larger, and its values are too varied for a dictionary.
             .set_column_statistics_enabled(event.clone(), EnabledStatistics::None)
             .set_column_dictionary_enabled(event, false)
+            // Times, nearly all distinct and in order, as deltas: a dictionary of them would be
+            // as large as the column, and compressing the deltas gains nothing. Every kept row
+            // is read with its time (the merge's order), so this page is read by every query.
+            .set_column_dictionary_enabled(timestamp.clone(), false)
+            .set_column_encoding(timestamp.clone(), Encoding::DELTA_BINARY_PACKED)
+            .set_column_compression(timestamp, Compression::UNCOMPRESSED)
             .build()
     }
 
