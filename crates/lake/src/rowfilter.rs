@@ -79,7 +79,9 @@ impl ColumnTest {
     /// is not one the test applies to (every row is kept).
     fn evaluate(&self, array: &dyn Array) -> Option<BooleanBuffer> {
         let n = array.len();
-        let valid = |i: usize| array.is_valid(i);
+        // The null buffer taken once: `Array::is_valid` is a virtual call for every row.
+        let nulls = array.nulls();
+        let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
         match array.data_type() {
             DataType::Int64 | DataType::Timestamp(TimeUnit::Nanosecond, _) if self.ranged => {
                 let values: &[i64] = match array.data_type() {
