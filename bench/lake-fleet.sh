@@ -7,7 +7,7 @@
 # (which every partition and row group may hold: 0.31% of the events) as events scanned per
 # second; and DuckDB running both as SQL on the same files (bench/lake-duckdb.py), if the test
 # venv has it. Not a test: figures go to BENCHMARKS.md with the machine they were measured on.
-# The lake needs about 240 bytes per event of disk (23 GB for 100 M).
+# The lake needs about 275 bytes per event of disk (27.5 GB for 100 M).
 #
 # usage: bench/lake-fleet.sh [EVENTS [HOSTS [DAYS]]]
 set -euo pipefail
