@@ -457,7 +457,7 @@ kvm_boots() {
 	(cd "$d/root" && find . | cpio -o -H newc -R 0:0 --quiet) > "$d/initramfs.cpio"
 	timeout 40 qemu-system-x86_64 -accel kvm -cpu host -m 256M -nographic -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$d/initramfs.cpio" -append "console=ttyS0 panic=-1" \
-		-monitor none -nic none > "$d/console.log" 2>&1 || true
+		-monitor none -nic none < /dev/null > "$d/console.log" 2>&1 || true
 	grep -q KM-KVM-OK "$d/console.log"
 }
 
@@ -475,7 +475,7 @@ boot() {
 	timeout "$BOOT_TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -m 1G -smp 2 -nographic -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$WORK/kernels/$label/initramfs.cpio" -append "$CMDLINE" \
 		-serial "file:$out/console.log" -serial "file:$out/serial1.txt" -monitor none -nic none \
-		> "$out/qemu.log" 2>&1 || rc=$?
+		< /dev/null > "$out/qemu.log" 2>&1 || rc=$?
 	echo "$(($(date +%s) - start))" > "$out/boot-seconds"
 	echo "$rc" > "$out/qemu.rc"
 	[ "$rc" -eq 124 ] && log "$label: timed out after $BOOT_TIMEOUT s"
@@ -541,12 +541,14 @@ main() {
 	local labels=() label pattern start
 	start=$(date +%s)
 	rm -rf "$WORK/results"
-	while read -r label pattern _; do
+	# The list on descriptor 3, and nothing else in the loop reading it: a qemu with -nographic
+	# takes its standard input as the guest's serial port and ate the next line's first bytes.
+	while read -r label pattern _ <&3; do
 		case $label in '' | '#'*) continue ;; esac
 		if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$label,"* ]]; then continue; fi
 		labels+=("$label")
-		run_kernel "$label" "$pattern"
-	done < "$SRC/kernels.conf"
+		run_kernel "$label" "$pattern" < /dev/null
+	done 3< "$SRC/kernels.conf"
 	echo "$(($(date +%s) - start))" > "$WORK/results/total-seconds"
 	[ -n "$ONLY" ] || prune_debs
 	local docs=()
