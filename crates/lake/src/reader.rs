@@ -303,7 +303,8 @@ fn reader_metadata(
     file: &PositionedFile,
     filtering: bool,
 ) -> parquet::errors::Result<ArrowReaderMetadata> {
-    let options = ArrowReaderOptions::new().with_page_index(filtering);
+    // The metadata is read here, so the options' own page-index setting (for loading) is moot.
+    let options = ArrowReaderOptions::new();
     let metadata = Arc::new(
         ParquetMetaDataReader::new()
             // Which encodings each column's pages use is not needed to read them.
@@ -566,7 +567,7 @@ impl LakeReader {
 type OpenedHour = Vec<io::Result<Option<Cursor>>>;
 
 /// The thread that lists the lake's hours in time order and opens each hour's files, one hour
-/// ahead of the merge. Opening is most of a selective query's work (the footer, the page
+/// ahead of the merge. Opening is most of a selective query's work (the footer, the offset
 /// index, the row filter over the name columns, the kept rows: a fleet's files are small), so
 /// the merge of an hour and the opening of the next share the CPUs instead of taking turns.
 struct Opener {
