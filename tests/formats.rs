@@ -479,3 +479,89 @@ fn several_inputs_merge_in_time_order() {
     );
     assert_eq!(rows.len(), 2);
 }
+
+#[test]
+fn a_read_filter_drops_frames_as_if_the_input_never_held_them() {
+    let dir = tempdir();
+    let ev = |ts: u64, name: &str| {
+        format!("{{\"timestamp\":{ts}000000000,\"eventName\":\"{name}\",\"eventId\":\"1\"}}\n")
+    };
+    let input = dir.path().join("in.json");
+    let names = ["open", "read", "open", "exec", "open", "read"];
+    let text: String = (0..).zip(names).map(|(i, n)| ev(10 + i * 2, n)).collect();
+    std::fs::write(&input, text).unwrap();
+    let input = input.to_str().unwrap();
+    let columns = [
+        "frame.number",
+        "frame.time_relative",
+        "frame.time_delta",
+        "tracee.eventName",
+    ];
+    let read_filter = ["-R", "tracee.eventName != \"read\""];
+    // Numbers and times count the frames that pass: 1..4 from the first open, not 1, 3, 4, 5.
+    let (rows, out) = fields(&[input], &columns, &read_filter);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let numbers: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let relative: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    let delta: Vec<&str> = rows.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(numbers, ["1", "2", "3", "4"]);
+    assert_eq!(
+        relative,
+        ["0.000000000", "4.000000000", "6.000000000", "8.000000000"]
+    );
+    assert_eq!(
+        delta,
+        ["0.000000000", "4.000000000", "2.000000000", "2.000000000"]
+    );
+    // -Y after -R filters what passed and keeps its numbers; -c counts what is output.
+    let open = ["-Y", "tracee.eventName == \"open\""];
+    let (rows, _) = fields(&[input], &columns, &[&read_filter[..], &open].concat());
+    let numbers: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(numbers, ["1", "2", "4"]);
+    let (rows, _) = fields(
+        &[input],
+        &columns,
+        &[&read_filter[..], &["-c", "3"]].concat(),
+    );
+    let names: Vec<&str> = rows.iter().map(|r| r[3].as_str()).collect();
+    assert_eq!(names, ["open", "open", "exec"]);
+    // -Y alone numbers every frame read.
+    let (rows, _) = fields(&[input], &columns, &["-Y", "tracee.eventName == \"exec\""]);
+    assert_eq!(rows, [["4", "6.000000000", "2.000000000", "exec"]]);
+    // Statistics count only what passed; -w writes only that, byte for byte.
+    let counts = osprey(&[
+        "read",
+        "-r",
+        input,
+        "-R",
+        "tracee.eventName != \"read\"",
+        "-z",
+        "tracee,event_counts",
+        "-T",
+        "json",
+    ]);
+    let counts = stdout(&counts);
+    assert!(
+        counts.contains("\"open\"") && counts.contains("\"exec\""),
+        "{counts}"
+    );
+    assert!(!counts.contains("\"read\""), "{counts}");
+    let written = dir.path().join("out.json");
+    let out = osprey(&[
+        "read",
+        "-q",
+        "-r",
+        input,
+        "-R",
+        "tracee.eventName == \"open\"",
+        "-w",
+        written.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let opens: String = [0, 2, 4].iter().map(|&i| ev(10 + i * 2, "open")).collect();
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), opens);
+    // A bad read filter is a usage error that names the option.
+    let bad = osprey(&["read", "-r", input, "-R", "tracee.eventName =="]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("-R"), "{}", stderr(&bad));
+}

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{fixture, osprey, python, stdout, ACTION, DOCS};
+use crate::util::{fixture, osprey, python, stderr, stdout, ACTION, DOCS};
 
 /// The event lines of the fixtures, in one list sorted by timestamp (stable): the order in
 /// which a lake gives them back.
@@ -495,7 +495,7 @@ fn views_that_count_every_event_read_the_whole_lake() {
         let loud = osprey(&[&["read", "-r", &lake], args].concat());
         let said = String::from_utf8_lossy(&loud.stderr);
         assert!(
-            said.contains("the lake is read whole") && said.contains("-T ndjson"),
+            said.contains("the lake is read whole") && said.contains("read filter (-R)"),
             "{args:?}: {said}"
         );
     }
@@ -508,6 +508,71 @@ fn views_that_count_every_event_read_the_whole_lake() {
         "tracee.processName contains \"x\"",
     ]);
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("read whole"));
+}
+
+#[test]
+fn a_read_filter_prunes_the_lake_whatever_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, lake) = fleet_json_and_lake(dir.path());
+    // Hours 00-02 of Dec 4 on node-2: four events an hour, half of them `openat`.
+    let host = r#"tracee.hostName == "node-2" and frame.time < "2026-12-04 03:00:00""#;
+    let openat = ["-Y", r#"tracee.eventName == "openat""#];
+    let mut numbers = Vec::new();
+    for (args, rows, skipped) in [
+        // The views that read the lake whole with -Y: numbers, times, statistics.
+        (&["-R", host][..], 12, 0),
+        (
+            &[
+                "-R",
+                host,
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+                "-e",
+                "frame.time_relative",
+            ],
+            12,
+            0,
+        ),
+        (
+            &[
+                "-R",
+                host,
+                "-z",
+                "tracee,event_counts",
+                "-z",
+                "tracee,process_tree",
+            ],
+            12,
+            0,
+        ),
+        // -Y's constraints pushed down beside the read filter's, where it may prune.
+        (&[&["-R", host, "-T", "ndjson"], &openat[..]].concat(), 6, 6),
+        (&[&["-R", host], &openat[..]].concat(), 12, 0),
+    ] {
+        let (out, scan) = lake_reads_as_json(&json, &lake, args);
+        assert!(!out.is_empty(), "{args:?}");
+        assert_eq!(scan[..6], [3, 57, 3, 6, 3, 0], "{args:?}: {scan:?}");
+        assert_eq!(scan[8..], [rows, skipped], "{args:?}: {scan:?}");
+        let loud = osprey(&[&["read", "-r", &lake], args].concat());
+        assert!(!stderr(&loud).contains("read whole"), "{}", stderr(&loud));
+        if args.contains(&"frame.number") {
+            numbers = out.lines().map(str::to_owned).collect();
+        }
+    }
+    let first: Vec<&str> = numbers
+        .iter()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    let want: Vec<String> = (1..=12).map(|n| n.to_string()).collect();
+    assert_eq!(first, want);
+    // A read filter on frame numbers needs every event read, and says so.
+    let positional = format!("{host} and frame.number > 2");
+    let (_, scan) = lake_reads_as_json(&json, &lake, &["-R", &positional, "-T", "ndjson"]);
+    assert_eq!(scan[..6], [60, 0, 180, 0, 180, 0], "{scan:?}");
+    let loud = osprey(&["read", "-r", &lake, "-R", &positional]);
+    assert!(stderr(&loud).contains("read whole"), "{}", stderr(&loud));
 }
 
 #[test]

@@ -107,6 +107,13 @@ pub struct ReadArgs {
     #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
     filter: Option<String>,
 
+    /// Read only the frames that match FILTER: the others are dropped as they are read, as if
+    /// the input did not hold them, so frame numbers, times relative to the first frame or the
+    /// one before, -z statistics and -w see only what passes (tshark's -R, in one pass). On a
+    /// Parquet lake the read filter is pushed down whatever is printed.
+    #[arg(short = 'R', long = "read-filter", value_name = "FILTER")]
+    read_filter: Option<String>,
+
     /// Stop after N frames have been output.
     #[arg(short = 'c', long = "count", value_name = "N")]
     count: Option<u64>,
@@ -429,16 +436,21 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     // The plan first: a lake is read with the filter's constraints when skipping events
     // cannot change the output.
     let (mut plan, mut collector) = plan(&args, Vec::new())?;
-    let (query, whole) = lake_query(&plan);
+    let mut read_filter = args
+        .read_filter
+        .as_deref()
+        .map(|text| read_filter_plan(text, &args, &plan))
+        .transpose()?;
+    let (query, whole) = lake_query(&plan, read_filter.as_ref());
     let opened = osprey_lake::open_inputs(&args.files, diag.clone(), query)?;
     if let (Some(why), Some(_), false) = (whole, &opened.scan, args.quiet) {
-        eprintln!(
-            "osprey: the lake is read whole: {why}; -T ndjson, -T fields (without them) and -w \
-             read only what the filter may match (docs/fleet.md, Pushdown)"
-        );
+        eprintln!("osprey: the lake is read whole: {why} (docs/fleet.md, Pushdown)");
     }
     let (inputs, scan) = (opened.inputs, opened.scan);
     plan.names = inputs.files().iter().map(|f| f.name.clone()).collect();
+    if let Some(r) = read_filter.as_mut() {
+        r.names = plan.names.clone();
+    }
     let mut sink = args.write.as_ref().map(open_sink).transpose()?;
     plan.prepare = sink.as_ref().and_then(|s| s.prepare_events());
     let plan = plan;
@@ -545,8 +557,13 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         Ok(true)
     };
     if write_result.is_ok() {
+        let batches = inputs.frames().batches(pipeline::BATCH);
+        let batches: Box<dyn Iterator<Item = Vec<Frame>> + Send> = match read_filter {
+            Some(r) => Box::new(read_filtered(batches, Arc::new(r), workers)),
+            None => Box::new(batches),
+        };
         pipeline::run(
-            inputs.frames().batches(pipeline::BATCH),
+            batches,
             workers,
             render_batch,
             |batch, rendered| match consume(batch, rendered) {
@@ -602,28 +619,116 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// What a lake read may skip for this run: the filter's constraints on the lake's columns, when
-/// events that fail the filter leave no trace in the output. Frame numbers, relative and delta
-/// times count every event read (the summary's No. and Time columns, -V, -T json), and -z
-/// statistics see the events that fail the filter too; with any of them every event is read,
-/// and the reason is given when the filter could have pruned.
-fn lake_query(plan: &Plan) -> (osprey_lake::LakeQuery, Option<&'static str>) {
+/// What a lake read may skip for this run, and why it reads more than the filters may match.
+///
+/// A read filter's constraints on the lake's columns always apply: what fails it is as if
+/// absent. The display filter's apply when events that fail it leave no trace in the output:
+/// frame numbers, relative and delta times count every event read (the summary's No. and Time
+/// columns, -V, -T json), and -z statistics see the events that fail it too; with any of them
+/// what the read filter admits is read whole, and the reason is given when -Y could have pruned.
+fn lake_query(
+    plan: &Plan,
+    read_filter: Option<&Plan>,
+) -> (osprey_lake::LakeQuery, Option<&'static str>) {
     use osprey_field::fields::frame;
-    let Some(f) = &plan.filter else {
-        return (osprey_lake::LakeQuery::all(), None);
+    use osprey_lake::LakeQuery;
+    let positional = |p: &Plan| {
+        [frame::NUMBER, frame::TIME_RELATIVE, frame::TIME_DELTA]
+            .iter()
+            .any(|&id| p.want.has(id))
     };
-    let query = osprey_lake::LakeQuery::from_filter(f);
-    let positional = [frame::NUMBER, frame::TIME_RELATIVE, frame::TIME_DELTA];
+    let read = match read_filter.and_then(|r| Some((r, r.filter.as_ref()?))) {
+        None => LakeQuery::all(),
+        Some((r, f)) if positional(r) => {
+            let whole = !LakeQuery::from_filter(f).is_empty();
+            let why = "the read filter tests frame numbers, relative or delta times, which count \
+                       every event";
+            return (LakeQuery::all(), whole.then_some(why));
+        }
+        Some((_, f)) => LakeQuery::from_filter(f),
+    };
+    let Some(f) = &plan.filter else {
+        return (read, None);
+    };
+    let query = LakeQuery::from_filter(f);
     let whole = if query.is_empty() {
         None
     } else if plan.stats.is_some() {
-        Some("-z statistics see every event")
-    } else if positional.iter().any(|&id| plan.want.has(id)) {
-        Some("frame numbers, relative or delta times are shown or filtered on, and they count every event")
+        Some(
+            "-z statistics see the events -Y hides too; a read filter (-R) narrows what they \
+             see and is pushed down",
+        )
+    } else if positional(plan) {
+        Some(
+            "frame numbers, relative or delta times are shown or filtered on, and they count \
+             every event; a read filter (-R) numbers only what passes and is pushed down",
+        )
     } else {
-        return (query, None);
+        return (read.and(query), None);
     };
-    (osprey_lake::LakeQuery::all(), whole)
+    // What the read filter prunes is still pruned: only -Y adds nothing to it.
+    let whole = whole.filter(|_| read.is_empty());
+    (read, whole)
+}
+
+/// The plan of the read filter's stage: `filter` compiled and dissected for, nothing printed.
+fn read_filter_plan(filter: &str, args: &ReadArgs, plan: &Plan) -> anyhow::Result<Plan> {
+    // Its own copy of the profile (not Clone: its coloring rules hold compiled filters).
+    let profile = load_profile(args.profile.as_ref())?;
+    let filter = compile_filter(filter, &profile).context("-R")?;
+    let mut want = Want::none();
+    osprey_print::want_fields(&mut want, filter.fields());
+    Ok(Plan {
+        view: View::None,
+        prefilter: Some(filter.event_prefilter()),
+        filter: Some(filter),
+        want,
+        dissect: true,
+        profile,
+        summary: plan.summary.clone(),
+        preferences: plan.preferences.clone(),
+        fields_format: plan.fields_format.clone(),
+        color: false,
+        names: plan.names.clone(),
+        stats: None,
+        prepare: None,
+    })
+}
+
+/// The frames of `batches` that pass the read filter of `plan`, numbered anew from 1: a pipeline
+/// of its own (dissecting and filtering on `workers` threads) ahead of the one that renders,
+/// which therefore sees the kept frames as the whole input. A damaged frame is kept, for the
+/// renderer to report. The stage ends when the batches do or when the returned iterator is
+/// dropped (the renderer stopped early).
+fn read_filtered(
+    batches: impl Iterator<Item = Vec<Frame>> + Send + 'static,
+    plan: Arc<Plan>,
+    workers: usize,
+) -> impl Iterator<Item = Vec<Frame>> + Send + 'static {
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Frame>>(workers.max(1) * 4);
+    std::thread::spawn(move || {
+        let mut number = 0u64;
+        let keep_batch = |b: &pipeline::Batch| -> Vec<bool> {
+            let mut scratch = Vec::new();
+            (b.frames.iter().enumerate())
+                .map(|(i, f)| {
+                    let r = render(f, b.prev_ts(i), b.first_ts, &plan, &mut scratch, None);
+                    !matches!(r, Rendered::Hidden)
+                })
+                .collect()
+        };
+        pipeline::run(batches, workers, keep_batch, |batch, keep| {
+            let mut kept: Vec<Frame> = (batch.frames.into_iter().zip(keep))
+                .filter_map(|(f, k)| k.then_some(f))
+                .collect();
+            for f in &mut kept {
+                number += 1;
+                f.number = number;
+            }
+            kept.is_empty() || tx.send(kept).is_ok()
+        });
+    });
+    rx.into_iter()
 }
 
 /// Decodes, dissects, filters and renders one frame, appending its output to `out`.

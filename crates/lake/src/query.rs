@@ -73,6 +73,12 @@ impl LakeQuery {
         self.columns.is_empty()
     }
 
+    /// The query that wants what both `self` and `other` want.
+    pub fn and(mut self, other: LakeQuery) -> LakeQuery {
+        self.columns.extend(other.columns);
+        self
+    }
+
     fn add(&mut self, column: &'static str, c: Constraint) {
         self.columns.push((column, c));
     }
