@@ -57,6 +57,16 @@ fn findings_of_a_recording_in_tracees_layout() {
     assert!(from_dir.status.success(), "{}", stderr(&from_dir));
     assert_eq!(stdout(&from_dir), text);
 
+    // and as a Parquet lake (docs/fleet.md)
+    let lake = dir.path().join("lake");
+    let target = format!("lake:{}", lake.display());
+    let wrote = osprey(&["read", "-q", "-r", rec.to_str().unwrap(), "-w", &target]);
+    assert!(wrote.status.success(), "{}", stderr(&wrote));
+    let from_lake = osprey(&["detect", "-r", lake.to_str().unwrap()]);
+    assert!(from_lake.status.success(), "{}", stderr(&from_lake));
+    assert_eq!(stdout(&from_lake), text);
+    assert!(stderr(&from_lake).contains("79 events, 1 finding(s)"));
+
     // none selected: nothing
     let none = osprey(&[
         "detect",

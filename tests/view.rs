@@ -1,5 +1,5 @@
 //! `osprey view -` fed by a pipe that grows: the index, the rows and the view follow it, and
-//! it is complete when the pipe closes (no root needed).
+//! it is complete when the pipe closes (no root needed); `osprey view LAKE` opens a lake.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -40,5 +40,48 @@ fn a_growing_pipe_is_followed_until_it_closes() {
         view_api(http, token, "GET", "/api/status")["index"]["frames"],
         102
     );
+    drop(view);
+}
+
+#[test]
+fn a_lake_opens_as_osprey_read_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let target = format!("lake:{}", lake.display());
+    let docs = fixture(DOCS);
+    let wrote = crate::util::osprey(&["read", "-q", "-r", docs.to_str().unwrap(), "-w", &target]);
+    assert!(wrote.status.success(), "{wrote:?}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args(["view", "--no-browser", lake.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run osprey view");
+    let stdout = child.stdout.take().unwrap();
+    let view = ViewProcess(child);
+    let (http, token) = crate::util::read_view_url(stdout);
+    let token = token.as_str();
+    wait_view(http, token, "/api/status", |v| v["index"]["done"] == true);
+    let status = view_api(http, token, "GET", "/api/status");
+    assert_eq!(status["index"]["frames"], 78, "{status}");
+    assert_eq!(status["damaged"], 0, "{status}");
+    let rows = view_api(http, token, "GET", "/api/rows?offset=0&limit=78");
+    let rows = rows["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 78);
+    // In the order `osprey read` gives the lake's events.
+    let times: Vec<u64> = rows
+        .iter()
+        .map(|r| r["ts"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let back = dir.path().join("back.json");
+    let read = crate::util::osprey(&[
+        "read",
+        "-q",
+        "-r",
+        lake.to_str().unwrap(),
+        "-w",
+        back.to_str().unwrap(),
+    ]);
+    assert!(read.status.success(), "{read:?}");
+    assert_eq!(times, crate::util::timestamps(&back));
     drop(view);
 }

@@ -12,7 +12,7 @@ use clap::Args;
 use osprey_detect::{Config, Detector, Kind};
 use osprey_event::Event;
 use osprey_print::NdjsonSink;
-use osprey_source::{Diagnostics, Frame, FrameKind, Inputs, Location};
+use osprey_source::{Diagnostics, Frame, FrameKind, Location};
 use osprey_trace::catalog::Source;
 
 use crate::pipeline;
@@ -23,7 +23,8 @@ use crate::read::open_sink;
 /// recordings and write the findings as Tracee events.
 ///
 /// Inputs are what `osprey read -r` takes: Osprey's or Tracee's JSON of any generation,
-/// PcapNG, gzip, `-`, capture directories, merged in time order. Findings are written as
+/// PcapNG, gzip, `-`, capture directories, merged in time order, or a Parquet lake
+/// (docs/fleet.md) on its own. Findings are written as
 /// Tracee JSON lines (standard output, or -w FILE.json) or PcapNG (-w FILE with any other
 /// extension), in Tracee's finding layout, so `osprey read` and Traceeshark color and count
 /// them like Tracee's own. `osprey trace` runs the same detections live.
@@ -158,7 +159,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let mut detector = Detector::new(&config)?;
     let signatures = detector.signatures().len();
     let diag = Arc::new(Diagnostics::new(20, |p| eprintln!("osprey: {p}")));
-    let inputs = Inputs::open(&args.files, diag.clone())?;
+    let query = osprey_lake::LakeQuery::all();
+    let inputs = osprey_lake::open_inputs(&args.files, diag.clone(), query)?.inputs;
     let (bytes_read, total) = inputs.progress();
     let progress = (!args.quiet).then(|| Progress::start(bytes_read, total));
     let mut sink = match &args.write {

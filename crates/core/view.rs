@@ -13,7 +13,7 @@ use osprey_view::live::{CaptureOptions, Launch, LiveConfig};
 /// the browser, served on 127.0.0.1.
 ///
 /// The inputs are what `osprey read -r` takes (Tracee JSON, PcapNG, pcap, gzip, `-`, capture
-/// directories), merged in time order. The URL is printed on standard output; the browser is
+/// directories, merged in time order; or a Parquet lake on its own). The URL is printed on standard output; the browser is
 /// opened with xdg-open unless --no-browser is given.
 ///
 /// With --live, the view follows a capture as it runs: `local` runs `osprey trace` here (root

@@ -148,7 +148,8 @@ impl Index {
             return Ok(index);
         }
         let diag = Arc::new(Diagnostics::silent());
-        let inputs = Inputs::open(files, diag.clone())?;
+        let query = osprey_lake::LakeQuery::all();
+        let inputs = osprey_lake::open_inputs(files, diag.clone(), query)?.inputs;
         let names: Vec<String> = inputs.files().iter().map(|f| f.name.clone()).collect();
         let (bytes_read, bytes_total) = inputs.progress();
         let index = Arc::new(Index::empty(names, bytes_read, bytes_total, diag)?);
