@@ -91,7 +91,8 @@ Examples:
   osprey read -r merged.pcapng -w events.json        (events back to Tracee JSON)
   zcat events.json.gz | osprey read -r - -V -c 1
   osprey read -r events.json -z tracee,process_tree -z tracee,event_counts,container
-  osprey read -r capture.pcapng -z conv,tcp -z io,stat,1,tcp,udp -T json")]
+  osprey read -r capture.pcapng -z conv,tcp -z io,stat,1,tcp,udp -T json
+  osprey read -r lake/ -R 'tracee.hostName == \"node-3\"' -z tracee,process_tree")]
 pub struct ReadArgs {
     /// Read from FILE: Tracee JSON, PcapNG, pcap, a gzip of any of them, `-` for standard
     /// input, or a capture directory. Repeat to merge several inputs in time order.

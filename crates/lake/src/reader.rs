@@ -7,7 +7,7 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use arrow_array::cast::AsArray;
@@ -596,9 +596,22 @@ impl Opener {
         let thread = std::thread::Builder::new()
             .name("lake-open".into())
             .spawn(move || {
+                // Threads made once for the whole read: two spawned for each hour, each ending
+                // while its allocator heap still held the open files' buffers (freed later on
+                // the merging thread), cost 7% of a fleet-wide query's time (BENCHMARKS.md).
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("lake-open-{i}"))
+                    .build();
                 for hour in hour_dirs(&root, &query, &counters) {
                     let hosts = host_dirs(&hour, &query, &counters);
-                    let opened = open_files(&hosts, &query, &counters, &stopped);
+                    let opened = match &pool {
+                        Ok(pool) => {
+                            pool.install(|| open_files(&hosts, &query, &counters, &stopped))
+                        }
+                        Err(_) => open_files(&hosts, &query, &counters, &stopped),
+                    };
                     if stopped.load(Ordering::Relaxed) || send.send(opened).is_err() {
                         return;
                     }
@@ -635,55 +648,29 @@ impl Drop for Opener {
     }
 }
 
-/// Lists the files of the host partitions `hosts` and opens them ([`Cursor::open`]) on a thread
-/// per CPU, and gives them back in path order; an hour of a fleet holds a partition per host.
-/// Stops early, leaving the rest out, when `stop` is set.
+/// Lists and opens the files of `hosts` (an hour's host partitions), in their order: each
+/// host's on whichever thread of the current rayon pool is free (the global pool outside one).
+/// Stops opening, leaving the rest out, when `stop` is set.
 fn open_files(
     hosts: &[PathBuf],
     query: &LakeQuery,
     counters: &ScanCounters,
     stop: &AtomicBool,
 ) -> OpenedHour {
-    let open_host = |host: &PathBuf| -> OpenedHour {
-        data_files(host)
-            .into_iter()
-            .map(|path| Cursor::open(path, query, counters))
-            .collect()
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(hosts.len());
-    if threads <= 1 {
-        return hosts
-            .iter()
-            .take_while(|_| !stop.load(Ordering::Relaxed))
-            .flat_map(open_host)
-            .collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut opened: Vec<(usize, OpenedHour)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    while !stop.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(host) = hosts.get(i) else {
-                            break;
-                        };
-                        mine.push((i, open_host(host)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    opened.sort_by_key(|(i, _)| *i);
-    opened.into_iter().flat_map(|(_, o)| o).collect()
+    use rayon::prelude::*;
+    let opened: Vec<OpenedHour> = hosts
+        .par_iter()
+        .map(|host| {
+            if stop.load(Ordering::Relaxed) {
+                return Vec::new();
+            }
+            data_files(host)
+                .into_iter()
+                .map(|path| Cursor::open(path, query, counters))
+                .collect()
+        })
+        .collect();
+    opened.into_iter().flatten().collect()
 }
 
 impl Read for LakeReader {
