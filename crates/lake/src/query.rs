@@ -73,6 +73,13 @@ impl LakeQuery {
         self.columns.is_empty()
     }
 
+    /// True when the rows the query keeps may be scattered through a file: it constrains a
+    /// column other than the time (a file's rows come about in time order, so a time range
+    /// keeps a run of them) and the host (one per file).
+    pub(crate) fn may_scatter(&self) -> bool {
+        (self.columns.iter()).any(|(name, _)| *name != TIMESTAMP_COLUMN && *name != HOST_COLUMN)
+    }
+
     /// The query that wants what both `self` and `other` want.
     pub fn and(mut self, other: LakeQuery) -> LakeQuery {
         self.columns.extend(other.columns);
@@ -204,6 +211,16 @@ mod tests {
         }
         assert!(query("").is_empty());
         assert!(query(r#"not frame.time >= "2026-12-06 07:00:00""#).admits_hour(T7 + HOUR_NS));
+    }
+
+    #[test]
+    fn only_constraints_past_time_and_host_scatter_the_rows_kept() {
+        let hour = r#"frame.time >= "2026-12-06 07:00:00" and frame.time < "2026-12-06 08:00:00""#;
+        assert!(!query(hour).may_scatter());
+        assert!(!query(&format!(r#"{hour} and tracee.hostName == "n""#)).may_scatter());
+        assert!(!query("tracee.processName contains \"x\"").may_scatter());
+        assert!(query(r#"tracee.eventName == "execve""#).may_scatter());
+        assert!(query(&format!(r#"{hour} and tracee.processId == 7"#)).may_scatter());
     }
 
     #[test]

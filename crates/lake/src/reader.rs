@@ -214,7 +214,7 @@ impl Cursor {
         query: &LakeQuery,
         counters: &ScanCounters,
     ) -> io::Result<Option<Cursor>> {
-        let file = PositionedFile::open(&path, !query.is_empty())?;
+        let file = PositionedFile::open(&path, query.may_scatter())?;
         let metadata =
             reader_metadata(&file, !query.is_empty()).map_err(|e| lake_error(&path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
@@ -373,8 +373,11 @@ struct PositionedFile {
 }
 
 impl PositionedFile {
-    /// Opens `path`; `scattered` when only parts of it will be read (a query's columns and
-    /// pages), which the kernel is then told so that it reads no further ahead than asked.
+    /// Opens `path`; `scattered` when only scattered parts of it are likely to be read (a
+    /// query's columns, and pages here and there), which the kernel is then told so that it
+    /// reads no further ahead than asked. Not otherwise: the reader reads a run of pages one
+    /// page at a time, which read-ahead turns into a few large reads (a host's events read
+    /// cold without it took twice as long).
     fn open(path: &Path, scattered: bool) -> io::Result<PositionedFile> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
