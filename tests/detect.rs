@@ -59,9 +59,7 @@ fn findings_of_a_recording_in_tracees_layout() {
 
     // and as a Parquet lake (docs/fleet.md)
     let lake = dir.path().join("lake");
-    let target = format!("lake:{}", lake.display());
-    let wrote = osprey(&["read", "-q", "-r", rec.to_str().unwrap(), "-w", &target]);
-    assert!(wrote.status.success(), "{}", stderr(&wrote));
+    crate::util::convert(&rec, format!("lake:{}", lake.display()).as_ref());
     let from_lake = osprey(&["detect", "-r", lake.to_str().unwrap()]);
     assert!(from_lake.status.success(), "{}", stderr(&from_lake));
     assert_eq!(stdout(&from_lake), text);

@@ -48,9 +48,7 @@ fn a_lake_opens_as_osprey_read_reads_it() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let target = format!("lake:{}", lake.display());
-    let docs = fixture(DOCS);
-    let wrote = crate::util::osprey(&["read", "-q", "-r", docs.to_str().unwrap(), "-w", &target]);
-    assert!(wrote.status.success(), "{wrote:?}");
+    crate::util::convert(&fixture(DOCS), target.as_ref());
     let mut child = Command::new(env!("CARGO_BIN_EXE_osprey"))
         .args(["view", "--no-browser", lake.to_str().unwrap()])
         .stdout(Stdio::piped())
@@ -73,15 +71,7 @@ fn a_lake_opens_as_osprey_read_reads_it() {
         .map(|r| r["ts"].as_str().unwrap().parse().unwrap())
         .collect();
     let back = dir.path().join("back.json");
-    let read = crate::util::osprey(&[
-        "read",
-        "-q",
-        "-r",
-        lake.to_str().unwrap(),
-        "-w",
-        back.to_str().unwrap(),
-    ]);
-    assert!(read.status.success(), "{read:?}");
+    crate::util::convert(&lake, &back);
     assert_eq!(times, crate::util::timestamps(&back));
     drop(view);
 }
