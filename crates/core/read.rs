@@ -213,7 +213,8 @@ struct Plan {
     want: Want,
     /// True when frames must be dissected at all (a filter, a view of fields, coloring).
     dissect: bool,
-    profile: Profile,
+    /// Shared with the read filter's plan.
+    profile: Arc<Profile>,
     summary: osprey_print::text::Summary,
     preferences: Preferences,
     fields_format: FieldsFormat,
@@ -374,7 +375,7 @@ fn plan(
         want,
         dissect,
         summary: osprey_print::text::Summary::new(&profile.columns),
-        profile,
+        profile: Arc::new(profile),
         preferences,
         fields_format,
         color,
@@ -440,7 +441,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
     let mut read_filter = args
         .read_filter
         .as_deref()
-        .map(|text| read_filter_plan(text, &args, &plan))
+        .map(|text| read_filter_plan(text, &plan))
         .transpose()?;
     let (query, whole) = lake_query(&plan, read_filter.as_ref());
     let opened = osprey_lake::open_inputs(&args.files, diag.clone(), query)?;
@@ -673,10 +674,8 @@ fn lake_query(
 }
 
 /// The plan of the read filter's stage: `filter` compiled and dissected for, nothing printed.
-fn read_filter_plan(filter: &str, args: &ReadArgs, plan: &Plan) -> anyhow::Result<Plan> {
-    // Its own copy of the profile (not Clone: its coloring rules hold compiled filters).
-    let profile = load_profile(args.profile.as_ref())?;
-    let filter = compile_filter(filter, &profile).context("-R")?;
+fn read_filter_plan(filter: &str, plan: &Plan) -> anyhow::Result<Plan> {
+    let filter = compile_filter(filter, &plan.profile).context("-R")?;
     let mut want = Want::none();
     osprey_print::want_fields(&mut want, filter.fields());
     Ok(Plan {
@@ -685,7 +684,7 @@ fn read_filter_plan(filter: &str, args: &ReadArgs, plan: &Plan) -> anyhow::Resul
         filter: Some(filter),
         want,
         dissect: true,
-        profile,
+        profile: plan.profile.clone(),
         summary: plan.summary.clone(),
         preferences: plan.preferences.clone(),
         fields_format: plan.fields_format.clone(),

@@ -375,17 +375,16 @@ struct PositionedFile {
 impl PositionedFile {
     /// Opens `path`; `scattered` when only scattered parts of it are likely to be read (a
     /// query's columns, and pages here and there), which the kernel is then told so that it
-    /// reads no further ahead than asked. Not otherwise: the reader reads a run of pages one
-    /// page at a time, which read-ahead turns into a few large reads (a host's events read
-    /// cold without it took twice as long).
+    /// reads no further ahead than asked: read-ahead would fetch the unwanted pages around
+    /// each wanted one and push parts of the lake later queries want out of the page cache.
+    /// Not otherwise: the reader reads a run of pages one page at a time, which read-ahead
+    /// turns into a few large reads (a host's events read cold without it took twice as long).
     fn open(path: &Path, scattered: bool) -> io::Result<PositionedFile> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
         if scattered {
             use std::os::fd::AsRawFd;
-            // Read-ahead would fetch the unwanted pages around each wanted one from the disk,
-            // and push them into the page cache in place of parts of the lake later queries
-            // want. Only advice: a failure changes nothing but speed.
+            // Only advice: a failure changes nothing but speed.
             // SAFETY: the descriptor is open and ours for the call.
             unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
         }
