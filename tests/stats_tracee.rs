@@ -740,6 +740,44 @@ fn the_text_is_a_tshark_stats_tree() {
     );
 }
 
+/// A text run leaves out what only JSON shows (each leaf's filter, each process's details),
+/// and shows the same trees: every row's depth, name and count are the JSON's.
+#[test]
+fn text_shows_the_trees_json_gives() {
+    let dir = tempdir();
+    let path = file(dir.path(), "scenario.json", &scenario());
+    for variant in [
+        "",
+        ",opened_files",
+        ",written_files",
+        ",network",
+        ",signatures",
+    ] {
+        for scope in ["", ",container"] {
+            let z = format!("tracee,process_tree{variant}{scope}");
+            let json = shape(&results(&path, &["-z", &z])[0]["nodes"]);
+            let out = osprey(&["read", "-q", "-r", path.to_str().unwrap(), "-z", &z]);
+            assert!(out.status.success(), "{z}: {}", stderr(&out));
+            let text = stdout(&out);
+            let lines: Vec<&str> = text.lines().collect();
+            // The heading's "Count" column starts where each row's count does.
+            let width = lines[3].find("Count").expect("a heading") - 1;
+            let rows: Vec<String> = lines[5..lines.len() - 1]
+                .iter()
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let (name, rest) = l.split_at(width);
+                    let depth = name.len() - name.trim_start().len();
+                    let count = rest.split_whitespace().next().unwrap();
+                    format!("{}{} {count}", "  ".repeat(depth), name.trim())
+                })
+                .collect();
+            assert!(!rows.is_empty(), "{z}");
+            assert_eq!(rows, json, "{z}");
+        }
+    }
+}
+
 #[test]
 fn a_long_span_keeps_a_million_intervals_and_says_what_is_left_out() {
     // Two events 1,999,999 s (23 days) apart (a clock gone wrong, or merged files) in 1 s

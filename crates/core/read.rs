@@ -334,7 +334,14 @@ fn plan(
         (None, None)
     } else {
         let compile = |text: &str| compile_filter(text, &profile).map_err(|e| format!("{e:#}"));
-        let (extractor, collector) = osprey_stats::Engine::build(specs, &preferences, &compile)?;
+        // Text leaves out what only JSON shows (the nodes' filters, the processes' details).
+        let detail = if stats_json {
+            osprey_stats::Detail::Full
+        } else {
+            osprey_stats::Detail::Text
+        };
+        let (extractor, collector) =
+            osprey_stats::Engine::build(specs, &preferences, detail, &compile)?;
         (Some(extractor), Some(collector))
     };
     // A byte prefilter skips events before they are parsed, which the process model cannot
@@ -824,9 +831,16 @@ fn write_stats(out: &mut impl Write, results: osprey_stats::Results, json: bool)
     if json {
         return osprey_stats::write_json(out, results);
     }
+    // Freeing a result (a process tree is hundreds of thousands of nodes) takes about as long
+    // as writing it: another thread frees each while the next one is written.
+    let (freed, to_free) = std::sync::mpsc::channel::<osprey_stats::ViewResult>();
+    let freeing = std::thread::spawn(move || to_free.into_iter().for_each(drop));
     for r in results {
         osprey_stats::text::write(&r, out)?;
+        let _ = freed.send(r);
     }
+    drop(freed);
+    let _ = freeing.join();
     Ok(())
 }
 

@@ -97,11 +97,11 @@ impl Want {
         self.all || self.any_arg || self.args.contains_key(event)
     }
 
-    /// The wanted field for argument `arg` (sanitized, or `detected_from.<arg>`) of `event`,
-    /// if only specific argument fields are wanted. Returns `None` when it is not wanted, or
-    /// when all arguments are wanted (then the caller registers the field itself).
-    pub fn arg_field(&self, event: &str, arg: &str) -> Option<FieldId> {
-        self.args.get(event)?.get(arg).copied()
+    /// The argument fields wanted of event `event` (sanitized name), by argument (sanitized,
+    /// or `detected_from.<arg>`), if only specific argument fields are wanted: a dissector
+    /// looks the event up once for all its arguments.
+    pub fn args_of(&self, event: &str) -> Option<&FastMap<String, FieldId>> {
+        self.args.get(event)
     }
 
     /// True when argument fields must be registered and added whatever their name.
@@ -422,7 +422,8 @@ mod tests {
         want.field(id);
         assert!(want.wants_args_of("openat"));
         assert!(!want.wants_args_of("close"));
-        assert_eq!(want.arg_field("openat", "pathname"), Some(id));
-        assert_eq!(want.arg_field("openat", "flags"), None);
+        let openat = want.args_of("openat").unwrap();
+        assert_eq!(openat.get("pathname"), Some(&id));
+        assert_eq!(openat.get("flags"), None);
     }
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use osprey_dissect::{FrameInfo, Preferences, Want};
 use osprey_source::{Frame, FrameKind, Location};
-use osprey_stats::{Engine, Records, ViewSpec};
+use osprey_stats::{Detail, Engine, Records, ViewSpec};
 
 struct Counting;
 
@@ -95,7 +95,7 @@ fn main() {
     let compile = |f: &str| {
         osprey_filter::Filter::compile(f, &osprey_filter::Macros::new()).map_err(|e| e.to_string())
     };
-    let (extractor, mut collector) = Engine::build(specs, &prefs, &compile).unwrap();
+    let (extractor, mut collector) = Engine::build(specs, &prefs, Detail::Text, &compile).unwrap();
     let mut want = Want::none();
     extractor.want(&mut want);
     let first_ts = frames[0].ts;

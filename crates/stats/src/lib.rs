@@ -19,13 +19,14 @@ The work is split in two, so that it runs in one pass over the input beside diss
   the process model, and [`Collector::finish`] returns the results.
 
 ```
-use osprey_stats::{Engine, ViewSpec, ViewResult};
+use osprey_stats::{Detail, Engine, ViewSpec, ViewResult};
 use osprey_dissect::Preferences;
 
 let specs = vec![ViewSpec::parse("tracee,event_counts").unwrap()];
 let compile = |f: &str| osprey_filter::Filter::compile(f, &osprey_filter::Macros::new())
     .map_err(|e| e.to_string());
-let (extractor, mut collector) = Engine::build(specs, &Preferences::default(), &compile).unwrap();
+let (extractor, mut collector) =
+    Engine::build(specs, &Preferences::default(), Detail::Text, &compile).unwrap();
 let mut want = osprey_dissect::Want::none();
 extractor.want(&mut want);
 // ... dissect each frame with `want`, then `extractor.record(...)` into `Records`, and
@@ -162,6 +163,7 @@ pub(crate) struct Setup<'a> {
     fields: FieldSet,
     filters: Vec<Filter>,
     prefs: &'a Preferences,
+    detail: Detail,
     args: fields::Args,
     compile: &'a dyn Fn(&str) -> Result<Filter, String>,
     arg: &'a str,
@@ -226,6 +228,18 @@ impl Setup<'_> {
     }
 }
 
+/// What results carry beyond what their text shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// What `-z` prints as text: names, counts, rates and bursts. Process trees then skip
+    /// the display filter of each leaf and the details of each process, which a large
+    /// recording has hundreds of thousands of and the text never shows.
+    Text,
+    /// Also every node's display filter and every process node's details, where the view
+    /// knows them (JSON, the web UI).
+    Full,
+}
+
 /// Builds the extractor and the collector for a set of views.
 pub struct Engine;
 
@@ -235,12 +249,14 @@ impl Engine {
     pub fn build(
         specs: Vec<ViewSpec>,
         prefs: &Preferences,
+        detail: Detail,
         compile: &dyn Fn(&str) -> Result<Filter, String>,
     ) -> Result<(Extractor, Collector), StatsError> {
         let mut setup = Setup {
             fields: FieldSet::default(),
             filters: Vec::new(),
             prefs,
+            detail,
             args: fields::Args::resolve(),
             compile,
             arg: "",
@@ -647,7 +663,7 @@ mod tests {
         let specs = z.iter().map(|s| ViewSpec::parse(s).unwrap()).collect();
         let compile =
             |f: &str| Filter::compile(f, &osprey_filter::Macros::new()).map_err(|e| e.to_string());
-        Engine::build(specs, &Preferences::default(), &compile).unwrap()
+        Engine::build(specs, &Preferences::default(), Detail::Full, &compile).unwrap()
     }
 
     #[test]

@@ -577,9 +577,10 @@ impl ProcessModel {
     pub fn label(&self, id: ProcId, format: PidFormat) -> String {
         let (made_in, labels) = self.labels.get_or_init(|| (format, self.made()));
         match labels.get(id as usize).filter(|_| *made_in == format) {
-            Some(label) => label
-                .get_or_init(|| self.make_label(id, format).into())
-                .to_string(),
+            // (`String::from`, not `to_string`, which goes through the formatting machinery.)
+            Some(label) => {
+                String::from(&**label.get_or_init(|| self.make_label(id, format).into()))
+            }
             None => self.make_label(id, format),
         }
     }

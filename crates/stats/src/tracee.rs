@@ -340,11 +340,34 @@ pub(crate) fn signature_leaf(rec: &Rec<'_>) -> String {
     }
 }
 
-/// A leaf under a process: its count, and the filter of its events (with the process's).
+/// A leaf under a process: its count, and the filter of its events (with the process's;
+/// `None` when the results leave filters out).
 #[derive(Debug)]
 struct Leaf {
     count: u64,
-    filter: String,
+    filter: Option<String>,
+}
+
+/// The leaves of a tree's processes, by process: each a leaf text (an index of `texts`) and
+/// its count.
+struct GroupedLeaves {
+    texts: Vec<Box<str>>,
+    of: FastMap<ProcId, Vec<(u32, Leaf)>>,
+}
+
+impl GroupedLeaves {
+    /// Groups the leaves counted by (process, text) by process.
+    fn of(ids: FastMap<Box<str>, u32>, counted: FastMap<(ProcId, u32), Leaf>) -> GroupedLeaves {
+        let mut texts = vec![Box::<str>::default(); ids.len()];
+        for (text, t) in ids {
+            texts[t as usize] = text;
+        }
+        let mut of: FastMap<ProcId, Vec<(u32, Leaf)>> = FastMap::default();
+        for ((pid, t), leaf) in counted {
+            of.entry(pid).or_default().push((t, leaf));
+        }
+        GroupedLeaves { texts, of }
+    }
 }
 
 /// Traceeshark's process trees, over the process model. The global and per-container forms
@@ -357,9 +380,16 @@ pub(crate) struct ProcessTree {
     bit: Option<u8>,
     pid_format: PidFormat,
     prefs: osprey_dissect::Preferences,
+    detail: crate::Detail,
     args: crate::fields::Args,
     own: Vec<u64>,
-    leaves: FastMap<ProcId, FastMap<Box<str>, Leaf>>,
+    /// Each distinct leaf text once, however many processes show it: looking a text up in
+    /// this small map stays in the cache, where a map per process did not.
+    leaf_ids: FastMap<Box<str>, u32>,
+    /// The leaves of each process, by process and leaf text.
+    leaves: FastMap<(ProcId, u32), Leaf>,
+    /// The same leaves grouped by process, once the events are all in.
+    grouped: Option<GroupedLeaves>,
     first: Option<f64>,
     last: f64,
     leaf: String,
@@ -401,9 +431,12 @@ impl ProcessTree {
             bit,
             pid_format: s.prefs.pid_format,
             prefs: s.prefs.clone(),
+            detail: s.detail,
             args: a,
             own: Vec::new(),
+            leaf_ids: FastMap::default(),
             leaves: FastMap::default(),
+            grouped: None,
             first: None,
             last: 0.0,
             leaf: String::new(),
@@ -530,17 +563,20 @@ impl View for ProcessTree {
         }
         self.own[i] += 1;
         if has_leaf {
-            let known = self
-                .leaves
-                .get_mut(&pid)
-                .and_then(|l| l.get_mut(self.leaf.as_str()));
-            match known {
+            let text = match self.leaf_ids.get(self.leaf.as_str()) {
+                Some(&t) => t,
+                None => {
+                    let t = self.leaf_ids.len() as u32;
+                    self.leaf_ids.insert(self.leaf.as_str().into(), t);
+                    t
+                }
+            };
+            match self.leaves.get_mut(&(pid, text)) {
                 Some(l) => l.count += 1,
                 None => {
-                    let filter = self.leaf_filter(rec);
-                    let leaf = Leaf { count: 1, filter };
-                    let leaves = self.leaves.entry(pid).or_default();
-                    leaves.insert(self.leaf.as_str().into(), leaf);
+                    let filter =
+                        (self.detail == crate::Detail::Full).then(|| self.leaf_filter(rec));
+                    self.leaves.insert((pid, text), Leaf { count: 1, filter });
                 }
             }
         }
@@ -573,15 +609,25 @@ impl View for ProcessTree {
     ) -> ViewResult {
         let model = model.expect("process trees run with the process model");
         let elapsed = self.first.map_or(0.0, |f| self.last - f);
-        let (spec, per_container) = &self.outputs[output];
+        let (pid_format, detail) = (self.pid_format, self.detail);
+        let per_container = self.outputs[output].1;
+        // Grouped by the first output finished, for them all.
+        let leaves = self.grouped.get_or_insert_with(|| {
+            GroupedLeaves::of(
+                std::mem::take(&mut self.leaf_ids),
+                std::mem::take(&mut self.leaves),
+            )
+        });
         let nodes = build_tree(
             model,
             &self.own,
-            &self.leaves,
-            *per_container,
-            self.pid_format,
+            leaves,
+            per_container,
+            pid_format,
+            detail,
             elapsed,
         );
+        let (spec, per_container) = &self.outputs[output];
         let (menu, column) = match self.variant {
             TreeVariant::Standard => ("Standard", "Process"),
             TreeVariant::OpenedFiles => ("With Opened Files", "Process/File"),
@@ -618,9 +664,10 @@ const NIL: u32 = u32::MAX;
 fn build_tree(
     model: &ProcessModel,
     own: &[u64],
-    leaves: &FastMap<ProcId, FastMap<Box<str>, Leaf>>,
+    leaves: &GroupedLeaves,
     per_container: bool,
     format: PidFormat,
+    detail: crate::Detail,
     elapsed: f64,
 ) -> Vec<StatNode> {
     let procs = model.processes();
@@ -765,26 +812,37 @@ fn build_tree(
             }
         }
     }
-    let mut built: Vec<Option<StatNode>> = vec![None; parent.len()];
-    for &k in order.iter().rev() {
+    // Each finished node waits for its parent at its place in `order` (a vector of the nodes
+    // shown, not of every process).
+    let mut place = vec![NIL; parent.len()];
+    for (i, &k) in order.iter().enumerate() {
+        place[k as usize] = i as u32;
+    }
+    let mut built: Vec<Option<StatNode>> =
+        std::iter::repeat_with(|| None).take(order.len()).collect();
+    let take = |built: &mut Vec<Option<StatNode>>, k: u32| {
+        built
+            .get_mut(place[k as usize] as usize)
+            .and_then(Option::take)
+    };
+    for (at, &k) in order.iter().enumerate().rev() {
         let (mut n, own_count) = if (k as usize) < np {
             let id = k as ProcId;
             let mut n = StatNode::new(model.label(id, format), 0);
-            n.process = Some(model.shared_info(id));
-            let own_leaves = leaves.get(&id);
+            n.process = (detail == crate::Detail::Full).then(|| model.shared_info(id));
+            let own_leaves = leaves.of.get(&id);
             n.children = Vec::with_capacity(own_leaves.map_or(0, |l| l.len()) + children(k).len());
-            for (name, leaf) in own_leaves.into_iter().flatten() {
-                let mut child = StatNode::new(&**name, leaf.count);
-                child.filter = Some(leaf.filter.clone());
+            for (text, leaf) in own_leaves.into_iter().flatten() {
+                let mut child = StatNode::new(&*leaves.texts[*text as usize], leaf.count);
+                child.filter = leaf.filter.clone();
                 n.children.push(child);
             }
             (n, own.get(id as usize).copied().unwrap_or(0))
         } else {
             let (host_pid, _, pid) = unseen_keys[k as usize - np];
             let mut n = StatNode::new(ProcessModel::unseen_label(host_pid, pid, format), 0);
-            n.process = Some(std::sync::Arc::new(crate::process::ProcessInfo::unseen(
-                host_pid, pid,
-            )));
+            n.process = (detail == crate::Detail::Full)
+                .then(|| std::sync::Arc::new(crate::process::ProcessInfo::unseen(host_pid, pid)));
             (n, 0)
         };
         let mut sum = own_count;
@@ -792,7 +850,7 @@ fn build_tree(
             if cut[c as usize] {
                 continue;
             }
-            if let Some(child) = built[c as usize].take() {
+            if let Some(child) = take(&mut built, c) {
                 sum += child.count;
                 n.children.push(child);
             }
@@ -800,7 +858,7 @@ fn build_tree(
         n.own = Some(own_count);
         n.count = sum;
         finish_level(&mut n.children, Some(n.count), elapsed);
-        built[k as usize] = Some(n);
+        built[at] = Some(n);
     }
     let mut top: Vec<StatNode> = Vec::new();
     if per_container {
@@ -816,7 +874,7 @@ fn build_tree(
             g.children.reserve_exact(n);
         }
         for r in roots {
-            if let Some(n) = built[r as usize].take() {
+            if let Some(n) = take(&mut built, r) {
                 let g = group[r as usize] as usize;
                 by_group[g].count += n.count;
                 by_group[g].children.push(n);
@@ -840,7 +898,7 @@ fn build_tree(
     } else {
         top.reserve_exact(roots.len());
         for r in roots {
-            if let Some(n) = built[r as usize].take() {
+            if let Some(n) = take(&mut built, r) {
                 top.push(n);
             }
         }

@@ -360,7 +360,8 @@ pub(crate) fn engine(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let compile_view = |text: &str| Filter::compile(text, macros).map_err(|e| e.to_string());
-    osprey_stats::Engine::build(specs, prefs, &compile_view).map_err(|e| e.to_string())
+    osprey_stats::Engine::build(specs, prefs, osprey_stats::Detail::Full, &compile_view)
+        .map_err(|e| e.to_string())
 }
 
 /// What the index pass sends the views: a batch's records in frame order with the number of

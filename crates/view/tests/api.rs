@@ -1094,8 +1094,13 @@ fn read_stats_results(
         .iter()
         .map(|v| osprey_stats::ViewSpec::parse(v).expect("view parses"))
         .collect();
-    let (extractor, mut collector) =
-        osprey_stats::Engine::build(specs, &profile.preferences, &compile).expect("views build");
+    let (extractor, mut collector) = osprey_stats::Engine::build(
+        specs,
+        &profile.preferences,
+        osprey_stats::Detail::Full,
+        &compile,
+    )
+    .expect("views build");
     let f = (!filter.is_empty()).then(|| compile(filter).expect("filter compiles"));
     let mut want = osprey_dissect::Want::none();
     extractor.want(&mut want);

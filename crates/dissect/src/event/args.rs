@@ -11,7 +11,8 @@ use super::complex::{self, Complex};
 use super::enrich::{self, info_text};
 use super::net::{self, Transport};
 use super::Findings;
-use crate::Tree;
+use crate::{Tree, Want};
+use osprey_field::hash::FastMap;
 
 /// Tracee types whose value is an array of strings.
 fn is_string_array(ty: &str) -> bool {
@@ -34,14 +35,30 @@ fn is_pointer(ty: &str) -> bool {
     ty == "trace.Pointer" || ty.ends_with('*')
 }
 
+/// The event whose arguments are dissected: its sanitized name, and the argument fields
+/// wanted of it (looked up once for all its arguments).
+#[derive(Clone, Copy)]
+struct EventArgs<'w> {
+    name: &'w str,
+    wanted: Option<&'w FastMap<String, FieldId>>,
+}
+
+impl<'w> EventArgs<'w> {
+    fn of(name: &'w str, want: &'w Want) -> EventArgs<'w> {
+        EventArgs {
+            name,
+            wanted: want.args_of(name),
+        }
+    }
+}
+
 /// The field of argument `arg` (already sanitized, possibly `detected_from.<arg>`) of event
-/// `event`, if the tree keeps it: registered on the fly when the whole tree is built.
-fn arg_field(tree: &Tree<'_>, event: &str, arg: &str, ty: FieldType) -> Option<FieldId> {
-    let want = tree.want();
-    if want.every_arg() {
-        registry().resolve_typed(&format!("tracee.args.{event}.{arg}"), ty)
+/// `ev`, if the tree keeps it: registered on the fly when the whole tree is built.
+fn arg_field(tree: &Tree<'_>, ev: EventArgs<'_>, arg: &str, ty: FieldType) -> Option<FieldId> {
+    if tree.want().every_arg() {
+        registry().resolve_typed(&format!("tracee.args.{}.{arg}", ev.name), ty)
     } else {
-        want.arg_field(event, arg)
+        ev.wanted?.get(arg).copied()
     }
 }
 
@@ -109,7 +126,9 @@ pub(crate) fn dissect_args<'a>(
     let socket_type = socket_transport(event);
     // Argument fields are only built when a consumer reads some of this event's; complex
     // arguments are dissected regardless, for their own fields and the Info column.
-    let args_wanted = tree.want().wants_args_of(&ev);
+    let want = tree.want();
+    let ev = EventArgs::of(&ev, want);
+    let args_wanted = want.every_arg() || ev.wanted.is_some();
     tree.open_with(t::ARGS, FieldValue::None, || "Args".into());
     for arg in &event.args {
         // ptrace's request is dissected with its generated name by the enrichments.
@@ -120,7 +139,7 @@ pub(crate) fn dissect_args<'a>(
             continue;
         }
         one_arg(
-            &ev,
+            ev,
             "",
             &arg.name,
             &arg.ty,
@@ -137,7 +156,7 @@ pub(crate) fn dissect_args<'a>(
 
 #[allow(clippy::too_many_arguments)]
 fn one_arg<'a>(
-    ev: &str,
+    ev: EventArgs<'_>,
     prefix: &str,
     name: &'a str,
     ty: &'a str,
@@ -164,7 +183,7 @@ fn one_arg<'a>(
             );
         }
         if kind == Complex::DetectedFrom {
-            detected_from(ev, v, tree, findings);
+            detected_from(ev.name, v, tree, findings);
         } else {
             tree.open_text(osprey_field::fields::ws::TEXT, || format!("{name} ({ty})"));
             complex::dissect(kind, v, socket_type, tree, findings);
@@ -234,7 +253,7 @@ fn detected_from<'a>(ev: &str, v: &'a Value<'a>, tree: &mut Tree<'a>, findings: 
         };
         let value = arg.get("value").unwrap_or(&Value::Null);
         one_arg(
-            ev,
+            EventArgs::of(ev, tree.want()),
             "detected_from.",
             arg_name,
             ty,
