@@ -183,7 +183,7 @@ fn one_arg<'a>(
             );
         }
         if kind == Complex::DetectedFrom {
-            detected_from(ev.name, v, tree, findings);
+            detected_from(ev, v, tree, findings);
         } else {
             tree.open_text(osprey_field::fields::ws::TEXT, || format!("{name} ({ty})"));
             complex::dissect(kind, v, socket_type, tree, findings);
@@ -228,7 +228,12 @@ fn one_arg<'a>(
 
 /// `triggeredBy` / `detectedFrom`: the event that triggered a signature, with its arguments
 /// as `tracee.args.<signature>.detected_from.<arg>`.
-fn detected_from<'a>(ev: &str, v: &'a Value<'a>, tree: &mut Tree<'a>, findings: &mut Findings<'a>) {
+fn detected_from<'a>(
+    ev: EventArgs<'_>,
+    v: &'a Value<'a>,
+    tree: &mut Tree<'a>,
+    findings: &mut Findings<'a>,
+) {
     let name = v.get("name").and_then(Value::as_str).unwrap_or("");
     tree.open_with(t::DETECTED_FROM, FieldValue::None, || {
         format!("Detected From: {name}")
@@ -253,7 +258,7 @@ fn detected_from<'a>(ev: &str, v: &'a Value<'a>, tree: &mut Tree<'a>, findings: 
         };
         let value = arg.get("value").unwrap_or(&Value::Null);
         one_arg(
-            EventArgs::of(ev, tree.want()),
+            ev,
             "detected_from.",
             arg_name,
             ty,
