@@ -94,7 +94,7 @@ impl Want {
 
     /// True when some argument of event `event` (sanitized name) may be wanted.
     pub fn wants_args_of(&self, event: &str) -> bool {
-        self.all || self.any_arg || self.args.contains_key(event)
+        self.every_arg() || self.args_of(event).is_some()
     }
 
     /// The argument fields wanted of event `event` (sanitized name), by argument (sanitized,

@@ -128,6 +128,7 @@ pub(crate) fn dissect_args<'a>(
     // arguments are dissected regardless, for their own fields and the Info column.
     let want = tree.want();
     let ev = EventArgs::of(&ev, want);
+    // `Want::wants_args_of`, with the event's fields already looked up.
     let args_wanted = want.every_arg() || ev.wanted.is_some();
     tree.open_with(t::ARGS, FieldValue::None, || "Args".into());
     for arg in &event.args {
