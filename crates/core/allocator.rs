@@ -24,17 +24,18 @@ extern "C" {
     fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
 }
 
-/// Sets the allocator up for commands that read a recording (`osprey read`, `osprey detect`,
-/// `osprey view`): no transparent huge pages. On this kernel a huge page is zeroed whole when a byte
-/// of it is first touched, again after mimalloc returns it, and the statistics build, free and
-/// rebuild large trees touching memory sparsely: the fourteen Tracee views over a million
-/// events had the kernel zero gigabytes (1,100–1,500 faults of 2 MiB pages, 10–20% of the
-/// run's samples in `clear_page_erms`); without huge pages their system time is 0.15–0.3 s
-/// instead of 0.4–1.1 s, and 10–18% less CPU in all. No change for `-T text` or `detect`.
-/// (Keeping freed memory instead, mimalloc's purge delay -1, saved as much with huge pages
-/// and nothing more without them.) `osprey view`'s index pass, which feeds the Statistics
-/// windows' views, had 18% of its samples there.
-pub fn tune_for_reading() {
+/// No transparent huge pages, for the commands that read recordings or write Parquet
+/// (`osprey read`, `osprey detect`, `osprey view`, `osprey receive`). On this kernel a huge page
+/// is zeroed whole when a byte of it is first touched, again after mimalloc returns it, and the
+/// statistics build, free and rebuild large trees touching memory sparsely: the fourteen Tracee
+/// views over a million events had the kernel zero gigabytes (1,100–1,500 faults of 2 MiB pages,
+/// 10–20% of the run's samples in `clear_page_erms`); without huge pages their system time is
+/// 0.15–0.3 s instead of 0.4–1.1 s, and 10–18% less CPU in all. No change for `-T text` or
+/// `detect`. (Keeping freed memory instead, mimalloc's purge delay -1, saved as much with huge
+/// pages and nothing more without them.) `osprey view`'s index pass, which feeds the Statistics
+/// windows' views, had 18% of its samples there; `osprey receive -w lake:`, whose Parquet
+/// buffers grow and are freed file after file, 56%.
+pub fn disable_huge_pages() {
     // SAFETY: sets an integer option (mimalloc reads it on each use) and the process's own
     // THP flag, which only changes how later page faults are served.
     unsafe {
@@ -107,7 +108,7 @@ mod tests {
         // SAFETY: reads and sets an integer option.
         unsafe {
             assert_eq!(mi_option_get(MI_OPTION_ALLOW_THP), 1, "allow_thp");
-            tune_for_reading();
+            disable_huge_pages();
             assert_eq!(mi_option_get(MI_OPTION_ALLOW_THP), 0, "allow_thp");
         }
     }

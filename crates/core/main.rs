@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Read(args) => {
-            allocator::tune_for_reading();
+            allocator::disable_huge_pages();
             read::run(args)
         }
         Command::Trace(args) => match args.remote.remote {
@@ -65,14 +65,17 @@ fn main() -> ExitCode {
             None => osprey_trace::run(args.trace),
         },
         Command::View(args) => {
-            allocator::tune_for_reading();
+            allocator::disable_huge_pages();
             osprey_view::set_memory_release(allocator::release_free_memory);
             view::run(args)
         }
-        Command::Receive(args) => receive::run(args),
+        Command::Receive(args) => {
+            allocator::disable_huge_pages();
+            receive::run(args)
+        }
         Command::Extcap(args) => extcap::run(args),
         Command::Detect(args) => {
-            allocator::tune_for_reading();
+            allocator::disable_huge_pages();
             detect::run(args)
         }
         Command::Profile(args) => Ok(osprey_capture::profile::run(args)),
