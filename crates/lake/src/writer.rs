@@ -106,8 +106,11 @@ pub struct LakeWriter {
     root: PathBuf,
     policy: RollPolicy,
     open: FastMap<Partition, OpenFile>,
-    /// Counts writes, to find the least recently written partition.
+    /// The number of the last write (1 = the first, unless the caller numbers them), to find
+    /// the least recently written partition and the oldest event in an open file.
     writes: u64,
+    /// Writes since the last check of the memory the open files hold.
+    unchecked: u64,
     /// Files completed (renamed to their visible name) so far.
     completed: Vec<PathBuf>,
 }
@@ -121,6 +124,7 @@ impl LakeWriter {
             policy,
             open: FastMap::default(),
             writes: 0,
+            unchecked: 0,
             completed: Vec::new(),
         })
     }
@@ -134,17 +138,23 @@ impl LakeWriter {
     /// Writes one event: `json` its original bytes (without the line end), `row` its columns'
     /// values.
     pub fn write_row(&mut self, json: &[u8], row: &Row) -> io::Result<()> {
+        self.write_numbered(json, row, self.writes + 1)
+    }
+
+    /// [`LakeWriter::write_row`] with the caller's number for the event, greater than any
+    /// before it: writer threads sharing a journal number events as one sequence.
+    pub(crate) fn write_numbered(&mut self, json: &[u8], row: &Row, number: u64) -> io::Result<()> {
+        self.writes = number;
         let partition = Partition::of(row);
         if !self.open.contains_key(&partition) {
             self.make_room()?;
             let file = self.open_file(&partition.dir())?;
             self.open.insert(partition.clone(), file);
         }
-        self.writes += 1;
         let file = self.open.get_mut(&partition).expect("opened above");
         file.rows.append(json, row);
         file.buffered += json.len();
-        file.last_write = self.writes;
+        file.last_write = number;
         // Sizes are known only for rows handed to the encoder, so the roll check goes with
         // each batch (never larger than a row group, so small row groups roll on time too).
         if file.rows.len() >= BATCH_ROWS.min(self.policy.row_group_rows) {
@@ -153,7 +163,9 @@ impl LakeWriter {
                 self.close(&partition)?;
             }
         }
-        if self.writes % MEMORY_CHECK_WRITES == 0 {
+        self.unchecked += 1;
+        if self.unchecked == MEMORY_CHECK_WRITES {
+            self.unchecked = 0;
             self.keep_to_budget()?;
         }
         Ok(())
@@ -217,6 +229,11 @@ impl LakeWriter {
         self.open.values().map(|f| f.first_write).min()
     }
 
+    /// The number of the last write (0 before the first).
+    pub fn last_write(&self) -> u64 {
+        self.writes
+    }
+
     /// The files completed so far (visible in the lake), in the order they were completed.
     pub fn completed(&self) -> &[PathBuf] {
         &self.completed
@@ -264,7 +281,7 @@ impl LakeWriter {
             rows: RowBuilders::new(),
             opened: Instant::now(),
             last_write: self.writes,
-            first_write: self.writes + 1,
+            first_write: self.writes,
             buffered: 0,
         })
     }
@@ -350,10 +367,10 @@ pub struct LakeSink {
 enum Output {
     /// `osprey read`: writer threads by host (`shards.rs`).
     Shards(ShardedWriter),
-    /// A receiver, which acknowledges what it was given: one writer on the receiving thread,
+    /// A receiver, which acknowledges what it was given: writer threads as for `osprey read`,
     /// and the journal of the events not yet in a complete file.
     Journaled {
-        writer: Box<LakeWriter>,
+        shards: ShardedWriter,
         /// `None` once finished: every event is in a complete file.
         journal: Option<Journal>,
     },
@@ -363,9 +380,8 @@ impl LakeSink {
     /// A sink writing into the lake at `root` with the default roll policy, on a writer thread
     /// per CPU.
     pub fn create(root: &Path) -> io::Result<LakeSink> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(LakeSink {
-            output: Output::Shards(ShardedWriter::start(root, RollPolicy::default(), threads)?),
+            output: Output::Shards(writer_threads(root)?),
             left_out: 0,
         })
     }
@@ -375,12 +391,12 @@ impl LakeSink {
     /// system before the acknowledgment, so that a killed receiver loses nothing acknowledged
     /// (`journal.rs`). The journals of receivers that died are written into the lake first.
     pub fn create_journaled(root: &Path) -> io::Result<(LakeSink, Recovered)> {
-        let mut writer = LakeWriter::create(root, RollPolicy::default())?;
-        let recovered = journal::recover(root, &mut writer)?;
+        let mut recovering = LakeWriter::create(root, RollPolicy::default())?;
+        let recovered = journal::recover(root, &mut recovering)?;
         let journal = Journal::create(root)?;
         let sink = LakeSink {
             output: Output::Journaled {
-                writer: Box::new(writer),
+                shards: writer_threads(root)?,
                 journal: Some(journal),
             },
             left_out: 0,
@@ -392,17 +408,19 @@ impl LakeSink {
     pub fn write_json(&mut self, json: &[u8]) -> io::Result<()> {
         match &mut self.output {
             Output::Shards(shards) => match osprey_event::parse_event(json) {
-                Ok(event) => shards.write(Bytes::copy_from_slice(json), Row::of(&event)),
+                Ok(event) => shards
+                    .write(Bytes::copy_from_slice(json), Row::of(&event))
+                    .map(drop),
                 Err(_) => {
                     self.left_out += 1;
                     Ok(())
                 }
             },
-            Output::Journaled { writer, journal } => match osprey_event::parse_event(json) {
+            Output::Journaled { shards, journal } => match osprey_event::parse_event(json) {
                 Ok(event) => {
-                    writer.write(json, &event)?;
+                    let number = shards.write(Bytes::copy_from_slice(json), Row::of(&event))?;
                     match journal {
-                        Some(j) => j.append(json, writer.writes),
+                        Some(j) => j.append(json, number),
                         None => Ok(()),
                     }
                 }
@@ -420,15 +438,21 @@ impl LakeSink {
     pub fn commit(&mut self) -> io::Result<()> {
         match &mut self.output {
             Output::Shards(_) => Ok(()),
-            Output::Journaled { writer, journal } => {
-                writer.roll_aged()?;
+            Output::Journaled { shards, journal } => {
+                shards.roll_aged()?;
                 match journal {
-                    Some(j) => j.commit(writer.oldest_open_write()),
+                    Some(j) => j.commit(shards.oldest_open_write()),
                     None => Ok(()),
                 }
             }
         }
     }
+}
+
+/// Writer threads into the lake at `root`, one per CPU, with the default roll policy.
+fn writer_threads(root: &Path) -> io::Result<ShardedWriter> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    ShardedWriter::start(root, RollPolicy::default(), threads)
 }
 
 impl journal::Replay for LakeWriter {
@@ -454,7 +478,7 @@ impl FrameSink for LakeSink {
         match &mut self.output {
             // The frame's bytes are shared, not copied, with the writer thread.
             Output::Shards(shards) => match osprey_event::parse_event(&frame.data) {
-                Ok(event) => shards.write(frame.data.clone(), Row::of(&event)),
+                Ok(event) => shards.write(frame.data.clone(), Row::of(&event)).map(drop),
                 Err(_) => {
                     self.left_out += 1;
                     Ok(())
@@ -476,7 +500,7 @@ impl FrameSink for LakeSink {
         let row = prepared.and_then(|p| p.downcast::<Row>().ok());
         match (&mut self.output, row) {
             (Output::Shards(shards), Some(row)) if frame.kind == FrameKind::Event => {
-                shards.write(frame.data.clone(), *row)
+                shards.write(frame.data.clone(), *row).map(drop)
             }
             _ => self.write_frame(frame),
         }
@@ -485,8 +509,8 @@ impl FrameSink for LakeSink {
     fn finish(&mut self) -> io::Result<()> {
         match &mut self.output {
             Output::Shards(shards) => shards.finish(),
-            Output::Journaled { writer, journal } => {
-                writer.finish()?;
+            Output::Journaled { shards, journal } => {
+                shards.finish()?;
                 match journal.take() {
                     // Every event is in a complete file now.
                     Some(j) => j.remove(),
