@@ -38,12 +38,10 @@ run() { # LABEL TARGET: one receiver run writing TARGET (-w)
   wait "$recv" || true
   t2=$(date +%s.%N)
   read -r user sys kb < "$tf"; rm -f "$tf"
-  awk -v l="$1" -v a="$(echo "$t1 - $t0" | bc)" -v f="$(echo "$t2 - $t0" | bc)" -v n="$N" \
-    -v c="$(echo "$user + $sys" | bc)" -v kb="$kb" \
-    'BEGIN { printf "%-28s acked %6.2f s (%7.0f events/s), done %6.2f s, receiver cpu %5.2f s, peak %4.0f MB\n", l, a, n / a, f, c, kb / 1024 }'
+  awk -v l="$1" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v n="$N" -v u="$user" -v s="$sys" -v kb="$kb" \
+    'BEGIN { printf "%-28s acked %6.2f s (%7.0f events/s), done %6.2f s, receiver cpu %5.2f s, peak %4.0f MB\n", l, t1 - t0, n / (t1 - t0), t2 - t0, u + s, kb / 1024 }'
 }
 
-command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
 for _ in $(seq "$REPS"); do
   run "receive -w lake:DIR" "lake:$LAKE"
   run "receive -w FILE (NDJSON)" "$OUT/receive.json"
