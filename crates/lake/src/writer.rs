@@ -230,7 +230,7 @@ impl LakeWriter {
     }
 
     /// The number of the last write (0 before the first).
-    pub fn last_write(&self) -> u64 {
+    pub(crate) fn last_write(&self) -> u64 {
         self.writes
     }
 
@@ -360,20 +360,13 @@ fn part_name() -> String {
 /// `-w lake:DIR` for `osprey read` and `osprey receive`: events are parsed and written to the
 /// lake; packets and artifact records have no place in it and are counted as left out.
 pub struct LakeSink {
-    output: Output,
+    /// Writer threads by host (`shards.rs`).
+    shards: ShardedWriter,
+    /// A receiver's journal of the events not yet in a complete file (it acknowledges what it
+    /// was given); `None` for `osprey read`, and once finished: every event is in a complete
+    /// file.
+    journal: Option<Journal>,
     left_out: u64,
-}
-
-enum Output {
-    /// `osprey read`: writer threads by host (`shards.rs`).
-    Shards(ShardedWriter),
-    /// A receiver, which acknowledges what it was given: writer threads as for `osprey read`,
-    /// and the journal of the events not yet in a complete file.
-    Journaled {
-        shards: ShardedWriter,
-        /// `None` once finished: every event is in a complete file.
-        journal: Option<Journal>,
-    },
 }
 
 impl LakeSink {
@@ -381,7 +374,8 @@ impl LakeSink {
     /// per CPU.
     pub fn create(root: &Path) -> io::Result<LakeSink> {
         Ok(LakeSink {
-            output: Output::Shards(writer_threads(root)?),
+            shards: writer_threads(root)?,
+            journal: None,
             left_out: 0,
         })
     }
@@ -395,10 +389,8 @@ impl LakeSink {
         let recovered = journal::recover(root, &mut recovering)?;
         let journal = Journal::create(root)?;
         let sink = LakeSink {
-            output: Output::Journaled {
-                shards: writer_threads(root)?,
-                journal: Some(journal),
-            },
+            shards: writer_threads(root)?,
+            journal: Some(journal),
             left_out: 0,
         };
         Ok((sink, recovered))
@@ -406,47 +398,40 @@ impl LakeSink {
 
     /// Writes one event line; a line that is not an event is counted as left out.
     pub fn write_json(&mut self, json: &[u8]) -> io::Result<()> {
-        match &mut self.output {
-            Output::Shards(shards) => match osprey_event::parse_event(json) {
-                Ok(event) => shards
-                    .write(Bytes::copy_from_slice(json), Row::of(&event))
-                    .map(drop),
-                Err(_) => {
-                    self.left_out += 1;
-                    Ok(())
-                }
-            },
-            Output::Journaled { shards, journal } => match osprey_event::parse_event(json) {
-                Ok(event) => {
-                    let number = shards.write(Bytes::copy_from_slice(json), Row::of(&event))?;
-                    match journal {
-                        Some(j) => j.append(json, number),
-                        None => Ok(()),
-                    }
-                }
-                Err(_) => {
-                    self.left_out += 1;
-                    Ok(())
-                }
-            },
-        }
+        self.write_event(Bytes::copy_from_slice(json), row_of(json))
     }
 
     /// Before an acknowledgment: closes the files open longer than the roll policy allows,
     /// hands the journal's new lines to the operating system and lets go of its segments whose
     /// events are all in complete files.
     pub fn commit(&mut self) -> io::Result<()> {
-        match &mut self.output {
-            Output::Shards(_) => Ok(()),
-            Output::Journaled { shards, journal } => {
-                shards.roll_aged()?;
-                match journal {
-                    Some(j) => j.commit(shards.oldest_open_write()),
-                    None => Ok(()),
-                }
-            }
+        let Some(journal) = &mut self.journal else {
+            return Ok(());
+        };
+        self.shards.roll_aged()?;
+        journal.commit(self.shards.oldest_open_write())
+    }
+
+    /// Writes `json`, whose columns are `row` (`None`: not an event, left out), and journals it
+    /// for a receiver.
+    fn write_event(&mut self, json: Bytes, row: Option<Row>) -> io::Result<()> {
+        let Some(row) = row else {
+            self.left_out += 1;
+            return Ok(());
+        };
+        let number = self.shards.write(json.clone(), row)?;
+        match &mut self.journal {
+            Some(journal) => journal.append(&json, number),
+            None => Ok(()),
         }
     }
+}
+
+/// The columns of an event line; `None` when it is not an event.
+fn row_of(json: &[u8]) -> Option<Row> {
+    osprey_event::parse_event(json)
+        .ok()
+        .map(|event| Row::of(&event))
 }
 
 /// Writer threads into the lake at `root`, one per CPU, with the default roll policy.
@@ -475,48 +460,29 @@ impl FrameSink for LakeSink {
             self.left_out += 1;
             return Ok(());
         }
-        match &mut self.output {
-            // The frame's bytes are shared, not copied, with the writer thread.
-            Output::Shards(shards) => match osprey_event::parse_event(&frame.data) {
-                Ok(event) => shards.write(frame.data.clone(), Row::of(&event)).map(drop),
-                Err(_) => {
-                    self.left_out += 1;
-                    Ok(())
-                }
-            },
-            Output::Journaled { .. } => self.write_json(&frame.data),
-        }
+        // The frame's bytes are shared, not copied, with the writer thread.
+        self.write_event(frame.data.clone(), row_of(&frame.data))
     }
 
     fn prepare_events(&self) -> Option<PrepareEvent> {
-        match self.output {
-            Output::Shards(_) => Some(|event| Box::new(Row::of(event))),
-            // A receiver's events come through `write_json`.
-            Output::Journaled { .. } => None,
-        }
+        Some(|event| Box::new(Row::of(event)))
     }
 
     fn write_prepared(&mut self, frame: &Frame, prepared: Option<Prepared>) -> io::Result<()> {
-        let row = prepared.and_then(|p| p.downcast::<Row>().ok());
-        match (&mut self.output, row) {
-            (Output::Shards(shards), Some(row)) if frame.kind == FrameKind::Event => {
-                shards.write(frame.data.clone(), *row).map(drop)
+        match prepared.and_then(|p| p.downcast::<Row>().ok()) {
+            Some(row) if frame.kind == FrameKind::Event => {
+                self.write_event(frame.data.clone(), Some(*row))
             }
             _ => self.write_frame(frame),
         }
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        match &mut self.output {
-            Output::Shards(shards) => shards.finish(),
-            Output::Journaled { shards, journal } => {
-                shards.finish()?;
-                match journal.take() {
-                    // Every event is in a complete file now.
-                    Some(j) => j.remove(),
-                    None => Ok(()),
-                }
-            }
+        self.shards.finish()?;
+        match self.journal.take() {
+            // Every event is in a complete file now.
+            Some(journal) => journal.remove(),
+            None => Ok(()),
         }
     }
 
